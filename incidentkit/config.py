@@ -1,0 +1,415 @@
+"""Configuration: a TOML file plus ``INCIDENTKIT_*`` environment overrides.
+
+Lookup order for the file: ``--config``, then ``$INCIDENTKIT_CONFIG``, then ``config.toml`` in
+the user directory. ``INCIDENTKIT_HOME`` moves all user state (config and database).
+
+Every key can be overridden by ``INCIDENTKIT_<SECTION>_<KEY>`` and, for a wiki,
+``INCIDENTKIT_WIKIS_<NAME>_<KEY>``. Secrets are never stored here: keys ending in ``_env`` hold
+the *name* of the environment variable that holds the secret. The schema is the dataclasses
+below; an unknown key or a wrong type is a ConfigError that names the key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = [
+    "Settings",
+    "WikiSettings",
+    "load_settings",
+    "user_dir",
+    "config_path",
+    "asset_path",
+    "read_secret",
+    "settings_as_dict",
+]
+
+ENV_PREFIX = "INCIDENTKIT_"
+
+
+@dataclass(frozen=True, slots=True)
+class WikiSettings:
+    """One MediaWiki (``[wikis.NAME]``): where its api.php lives and how to log in."""
+
+    url: str = ""
+    user: str = ""
+    password_env: str = "INCIDENTKIT_WIKI_PASSWORD"
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class SalSettings:
+    """``[sal]``: which wiki and which pages hold the Server Admin Log."""
+
+    wiki: str = ""
+    pages: list[str] = field(default_factory=lambda: ["Server Admin Log"])
+
+
+@dataclass(frozen=True, slots=True)
+class PhabricatorSettings:
+    """``[phabricator]``: the Conduit endpoint and what counts as incident work."""
+
+    url: str = ""
+    token_env: str = "INCIDENTKIT_PHABRICATOR_TOKEN"
+    timeout: float = 30.0
+    retries: int = 3
+    projects: list[str] = field(default_factory=lambda: ["wikimedia-production-error"])
+    followup_projects: list[str] = field(
+        default_factory=lambda: ["sustainability-incident-followup", "sre-onfire"]
+    )
+    comments: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PrometheusSettings:
+    """``[prometheus]``: a Prometheus or Thanos Query endpoint holding ``ALERTS`` history."""
+
+    url: str = ""
+    selector: str = 'ALERTS{alertstate="firing"}'
+    step: int = 60
+    padding_minutes: int = 60
+    timeout: float = 30.0
+    thanos: bool = False
+    paging_labels: dict[str, str] = field(default_factory=lambda: {"severity": "page"})
+
+
+@dataclass(frozen=True, slots=True)
+class AlertmanagerSettings:
+    """``[alertmanager]``: live alerts and silences (Alertmanager keeps no alert history)."""
+
+    url: str = ""
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class LogFileSettings:
+    """``[icinga]`` / ``[irc]``: a log file or a folder of log files to read."""
+
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DraftSettings:
+    """``[draft]``: defaults for drafting."""
+
+    max_window_days: int = 14
+    lightweight: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """``[store]``: where the local SQLite index lives (default: the user directory)."""
+
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionablesSettings:
+    """``[actionables]``: due-date SLAs per severity and what new tasks get."""
+
+    sla_days: dict[str, int] = field(default_factory=lambda: {"1": 15, "2": 30, "3": 60})
+    default_sla_days: int = 30
+    tags: list[str] = field(default_factory=lambda: ["sustainability-incident-followup"])
+
+
+@dataclass(frozen=True, slots=True)
+class ScorecardSettings:
+    """``[scorecard]``: the questions file (default: the bundled ``data/scorecard.toml``)."""
+
+    file: str = ""
+    reviewer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineSettings:
+    """``[timeline]``: auto-curation rules; explicit overrides always win."""
+
+    pin_kinds: list[str] = field(default_factory=lambda: ["sync", "deploy", "train", "backport", "abort"])
+    pin_first_last_alert: bool = True
+    hide_matching: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The effective configuration."""
+
+    wikis: dict[str, WikiSettings] = field(default_factory=dict)
+    sal: SalSettings = field(default_factory=SalSettings)
+    phabricator: PhabricatorSettings = field(default_factory=PhabricatorSettings)
+    prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
+    alertmanager: AlertmanagerSettings = field(default_factory=AlertmanagerSettings)
+    icinga: LogFileSettings = field(default_factory=LogFileSettings)
+    irc: LogFileSettings = field(default_factory=LogFileSettings)
+    draft: DraftSettings = field(default_factory=DraftSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    actionables: ActionablesSettings = field(default_factory=ActionablesSettings)
+    scorecard: ScorecardSettings = field(default_factory=ScorecardSettings)
+    timeline: TimelineSettings = field(default_factory=TimelineSettings)
+    path: Path | None = None  # the file it came from, if any
+
+    def wiki(self, name: str | None = None) -> tuple[str, WikiSettings]:
+        """The named wiki, or the first one configured; raises ConfigError if there is none."""
+        if not self.wikis:
+            raise ConfigError(
+                "no wiki is configured",
+                hint="add a [wikis.NAME] section with url = ... to the config, or set INCIDENTKIT_WIKIS_<NAME>_URL",
+            )
+        if name is None:
+            name = next(iter(self.wikis))
+        if name not in self.wikis:
+            raise ConfigError(f"unknown wiki {name!r}", hint=f"configured wikis: {', '.join(self.wikis)}")
+        return name, self.wikis[name]
+
+    def is_configured(self, section: str) -> bool:
+        """True when a source section points somewhere (has a url or a path)."""
+        if section == "sal":
+            return bool(self.wikis) and bool(self.sal.pages)
+        value = getattr(self, section, None)
+        return bool(getattr(value, "url", "") or getattr(value, "path", ""))
+
+
+_SECTIONS: dict[str, type] = {
+    f.name: typing.get_type_hints(Settings)[f.name]
+    for f in fields(Settings)
+    if f.name not in ("wikis", "path")
+}
+
+
+def user_dir() -> Path:
+    """The directory holding user state: ``$INCIDENTKIT_HOME``, else the XDG data dir."""
+    home = os.environ.get("INCIDENTKIT_HOME")
+    if home:
+        return Path(home).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "incidentkit"
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    """Where the config file is looked for (it need not exist)."""
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get("INCIDENTKIT_CONFIG"):
+        return Path(os.environ["INCIDENTKIT_CONFIG"]).expanduser()
+    if os.environ.get("INCIDENTKIT_HOME"):
+        return user_dir() / "config.toml"
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "incidentkit" / "config.toml"
+
+
+def asset_path(*parts: str) -> Path:
+    """A bundled file under ``templates/`` or ``data/``: the packaged copy, else the checkout."""
+    packaged = Path(__file__).parent / "_assets" / Path(*parts)
+    if packaged.exists():
+        return packaged
+    return Path(__file__).resolve().parent.parent / Path(*parts)
+
+
+def read_secret(env_name: str) -> str | None:
+    """The secret held by the environment variable *env_name* (never logged)."""
+    value = os.environ.get(env_name, "")
+    return value or None
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is list:
+        return "a list of strings"
+    if origin is dict:
+        inner = typing.get_args(tp)[1]
+        return f"a table of {'integers' if inner is int else 'strings'}"
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(tp, str(tp))
+
+
+def _coerce(value: Any, tp: Any, key: str, *, from_env: bool) -> Any:
+    """Check (file) or convert (env) *value* to the type *tp*; ConfigError names *key*."""
+    origin = typing.get_origin(tp)
+    bad = ConfigError(
+        f"config key {key} must be {_type_name(tp)}, got {value!r}",
+        hint="fix the value in the config file or the INCIDENTKIT_* environment variable",
+    )
+    if from_env and isinstance(value, str):
+        text = value.strip()
+        if origin is list:
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise bad from exc
+            else:
+                value = [part.strip() for part in text.split(",") if part.strip()]
+        elif origin is dict:
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise bad from exc
+        elif tp is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                value = True
+            elif text.lower() in ("0", "false", "no", "off", ""):
+                value = False
+            else:
+                raise bad
+        elif tp is int:
+            try:
+                value = int(text)
+            except ValueError as exc:
+                raise bad from exc
+        elif tp is float:
+            try:
+                value = float(text)
+            except ValueError as exc:
+                raise bad from exc
+    if origin is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad
+        return list(value)
+    if origin is dict:
+        inner = typing.get_args(tp)[1]
+        if not isinstance(value, dict) or not all(
+            isinstance(v, inner) and not (inner is int and isinstance(v, bool)) for v in value.values()
+        ):
+            raise bad
+        return {str(k): v for k, v in value.items()}
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is int and isinstance(value, bool):
+        raise bad
+    if not isinstance(value, tp):
+        raise bad
+    return value
+
+
+def _build(cls: type, raw: Mapping[str, Any], where: str, *, from_env: bool = False) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(
+                f"unknown config key {where}.{key}",
+                hint=f"known keys in [{where}]: {', '.join(sorted(known))}",
+            )
+    values = {k: _coerce(v, hints[k], f"{where}.{k}", from_env=from_env) for k, v in raw.items()}
+    return cls(**values)
+
+
+def _merge_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """Apply INCIDENTKIT_<SECTION>_<KEY> overrides onto the raw TOML data, in place."""
+    secret_names = {
+        v for section in data.values() if isinstance(section, dict) for k, v in section.items() if k.endswith("_env")
+    }
+    for wiki in data.get("wikis", {}).values():
+        if isinstance(wiki, dict):
+            secret_names.update(v for k, v in wiki.items() if k.endswith("_env"))
+    secret_names.update(
+        f.default for cls in (WikiSettings, PhabricatorSettings) for f in fields(cls) if f.name.endswith("_env")
+    )
+    for name, value in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name in secret_names:
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        if rest.startswith("wikis_"):
+            match = re.match(r"wikis_(.+)_(url|user|password_env|timeout)$", rest)
+            if not match:
+                raise ConfigError(
+                    f"cannot read environment variable {name}",
+                    hint="use INCIDENTKIT_WIKIS_<NAME>_<KEY> with KEY one of URL, USER, PASSWORD_ENV, TIMEOUT",
+                )
+            wikis = data.setdefault("wikis", {})
+            wiki_name = next((w for w in wikis if w.lower() == match.group(1)), match.group(1))
+            wikis.setdefault(wiki_name, {})[match.group(2)] = ("env", value)
+            continue
+        for section in _SECTIONS:
+            if rest.startswith(section + "_"):
+                key = rest[len(section) + 1 :]
+                data.setdefault(section, {})[key] = ("env", value)
+                break
+
+
+def _split_env(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    plain = {k: v for k, v in raw.items() if not (isinstance(v, tuple) and v and v[0] == "env")}
+    env = {k: v[1] for k, v in raw.items() if isinstance(v, tuple) and v and v[0] == "env"}
+    return plain, env
+
+
+def _section(cls: type, raw: Mapping[str, Any], where: str) -> Any:
+    plain, env = _split_env(raw)
+    base = _build(cls, plain, where)
+    if not env:
+        return base
+    overridden = _build(cls, env, where, from_env=True)
+    merged = {f.name: getattr(base, f.name) for f in fields(cls)}
+    merged.update({k: getattr(overridden, k) for k in env})
+    return cls(**merged)
+
+
+def load_settings(explicit: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Load the effective settings. A missing default file means defaults; a missing explicit one is an error."""
+    environ = os.environ if environ is None else environ
+    path = config_path(explicit)
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}", hint="fix the syntax of the config file") from exc
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    elif explicit or environ.get("INCIDENTKIT_CONFIG"):
+        raise ConfigError(f"config file {path} does not exist", hint="check --config / INCIDENTKIT_CONFIG")
+    for key, value in data.items():
+        if key != "wikis" and key not in _SECTIONS:
+            raise ConfigError(f"unknown config section [{key}]", hint=f"known sections: wikis, {', '.join(_SECTIONS)}")
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key {key} must be a table ([{key}])")
+    _merge_env(data, environ)
+    wikis: dict[str, WikiSettings] = {}
+    for name, raw in data.get("wikis", {}).items():
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config key wikis.{name} must be a table ([wikis.{name}])")
+        wikis[name] = _section(WikiSettings, raw, f"wikis.{name}")
+    sections = {name: _section(cls, data.get(name, {}), name) for name, cls in _SECTIONS.items()}
+    settings = Settings(wikis=wikis, path=path if path.exists() else None, **sections)
+    if settings.sal.wiki and settings.sal.wiki not in settings.wikis:
+        raise ConfigError(
+            f"config key sal.wiki names wiki {settings.sal.wiki!r}, which is not configured",
+            hint="add a [wikis.NAME] section for it or fix sal.wiki",
+        )
+    return settings
+
+
+def _mask_url(url: str) -> str:
+    return re.sub(r"//([^/@:]+):([^/@]+)@", r"//\1:****@", url)
+
+
+def settings_as_dict(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data for ``config show``, URLs with passwords masked.
+
+    Secret env-var *names* are shown with whether they are set; secret values never are.
+    """
+
+    def section(obj: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(obj):
+            value = getattr(obj, f.name)
+            if f.name == "url":
+                value = _mask_url(value)
+            out[f.name] = value
+            if f.name.endswith("_env"):
+                out[f.name.removesuffix("_env") + "_set"] = bool(read_secret(value))
+        return out
+
+    result: dict[str, Any] = {"wikis": {name: section(w) for name, w in settings.wikis.items()}}
+    for name in _SECTIONS:
+        result[name] = section(getattr(settings, name))
+    return result
+

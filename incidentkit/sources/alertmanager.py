@@ -1,0 +1,1 @@
+"""The alertmanager source (being written)."""

@@ -1,0 +1,1 @@
+"""The icinga source (being written)."""

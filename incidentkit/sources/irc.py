@@ -1,0 +1,1 @@
+"""The irc source (being written)."""

@@ -1,0 +1,1 @@
+"""The phabricator source (being written)."""

@@ -1,0 +1,1 @@
+"""The prometheus source (being written)."""

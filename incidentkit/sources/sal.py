@@ -1,0 +1,1 @@
+"""The sal source (being written)."""
