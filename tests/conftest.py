@@ -1,0 +1,39 @@
+"""Shared test setup: user state in a temp dir, a pinned clock, and the real-server plugins.
+
+Real servers (MediaWiki, Prometheus, Alertmanager) and the Conduit fake start once per session
+in ``tests/servers/``. ``-m "not integration"`` skips the tests that need real servers locally;
+CI never skips them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = [
+    "tests.servers.mediawiki",
+    "tests.servers.prometheus",
+    "tests.servers.conduit_fake",
+]
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def incidentkit_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own INCIDENTKIT_HOME and no stray INCIDENTKIT_* settings."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("INCIDENTKIT_"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("INCIDENTKIT_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES

@@ -1,0 +1,1 @@
+"""Session server plugin (being written)."""
