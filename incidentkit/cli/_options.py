@@ -13,7 +13,7 @@ import typer
 __all__ = ["FromOpt", "ToOpt", "InputOpt", "ReplayOpt", "TaskOpt", "StrictOpt", "OutputFormat", "FormatOpt", "emit_records"]
 
 FromOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--from",
         help="Window start: ISO 8601 ('2016-09-15 19:10', '2016-09-15T19:10Z') or human ('yesterday 18:00', "

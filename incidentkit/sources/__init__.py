@@ -18,6 +18,7 @@ import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,6 +39,7 @@ __all__ = [
     "load_export",
     "save_export",
     "all_specs",
+    "check_source",
 ]
 
 
@@ -89,7 +91,11 @@ class SourceResult:
 
 
 class Source(Protocol):
-    """A live system incidentkit reads from. ``pull`` raises SourceError when it cannot."""
+    """A live system incidentkit reads from. ``pull`` raises SourceError when it cannot.
+
+    A source may also offer ``check() -> str``: a cheap call that proves it answers, returning a
+    short description (``sources check`` falls back to pulling the last minute).
+    """
 
     name: str
 
@@ -123,6 +129,16 @@ def all_specs() -> dict[str, SourceSpec]:
     for name in BUILTIN_SOURCES:
         importlib.import_module(f"{__name__}.{name}")
     return {name: REGISTRY[name] for name in BUILTIN_SOURCES if name in REGISTRY} | REGISTRY
+
+
+def check_source(name: str, settings: Settings, *, now: datetime) -> str:
+    """Prove that source *name* answers; returns a short description, raises SourceError."""
+    source = all_specs()[name].factory(settings)
+    checker = getattr(source, "check", None)
+    if checker is not None:
+        return str(checker())
+    export = source.pull(Query(Window(now - timedelta(minutes=1), now)))
+    return f"answered ({len(export.files)} file(s) for the last minute)"
 
 
 META_FILE = "_export.json"
