@@ -1,0 +1,130 @@
+"""Rendering: no text from any source can change the page's structure (property test), and filters."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import mwparserfromhell
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mwparserfromhell.nodes import Comment, ExternalLink, Heading, HTMLEntity, Tag, Template, Text, Wikilink
+
+from incidentkit.events import EventKind
+from incidentkit.incident import Detection, Incident, KeyMoments, ProposedActionable, SourceFailure, SourceReport
+from incidentkit.render import escape_cell, escape_wiki, linkify_tasks, render_incident, safe_url
+from incidentkit.timeline import Row
+from incidentkit.window import Window
+
+T0 = datetime(2023, 2, 14, 18, 0, tzinfo=UTC)
+
+HOSTILE = [
+    "{{", "}}", "{{evil}}", "[[", "]]", "[[Category:Hacked]]", "[[File:X.png]]", "~~~~", "~~~", "|", "||", "!!",
+    "<ref>", "</ref>", "<references/>", "<nowiki>", "</nowiki>", "<!--", "-->", "__NOTOC__", "__FORCETOC__",
+    "----", "=", "==", "*", "#", ":", ";", "'''", "''", "{|", "|}", "|-", "http://evil.example/x",
+    "[http://evil.example y]", "&amp;", "&", "<b>", "<script>alert(1)</script>", "<div style='x'>", "T123",
+    "[[gerrit:1|x]]", "\n", "\n== Heading ==\n", "\n* item", "ISBN 0123456789", "RFC 1234", "{{!}}", "{{#if:1|x}}",
+    "\\", "{{subst:x}}", "-{", "}-", "<pre>", "<span>", "&#91;", " ", "a", "T9", "x]]", "[[phab:T1|",
+]
+fragment = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=8))
+# empty text legitimately drops optional parts (notes, owners), so every value has some content
+hostile_text = st.lists(fragment, min_size=1, max_size=8).map("".join).filter(lambda s: s.strip())
+
+
+def make_incident(text: str, *, title: str | None = None) -> Incident:
+    window = Window(T0, T0 + timedelta(hours=2))
+    rows = tuple(
+        Row(
+            key=f"k{i}",
+            time=T0 + timedelta(minutes=i),
+            text=text,
+            source=source,
+            kind=kind,
+            actor=text,
+            url="https://phabricator.example/T1" if source == "phabricator" else None,
+            note=text,
+            marker="OUTAGE BEGINS" if i == 0 else None,
+        )
+        for i, (source, kind) in enumerate(
+            [("sal", EventKind.LOG), ("sal", EventKind.SYNC), ("prometheus", EventKind.ALERT_FIRING), ("phabricator", EventKind.TASK_CREATED)]
+        )
+    )
+    return Incident(
+        slug="2023-02-14_x",
+        title=title if title is not None else text,
+        window=window,
+        generated_at=T0 + timedelta(days=1),
+        tasks=("T100",),
+        rows=rows,
+        raw_rows=rows,
+        detection=Detection(first_alert=text, first_alert_time=T0, first_alert_paged=True, distinct_alerts=1, notifications=2, alert_names=(text,)),
+        actionables=(ProposedActionable(title=text, task="T200", status=text, owner=text),),
+        key_moments=KeyMoments(impact_start=T0, detected=T0 + timedelta(minutes=5)),
+        reports=(SourceReport(source="sal", events=4, lines_read=5, skipped=1, skipped_where=(text,), notes=(text,)),),
+        failures=(SourceFailure("phabricator", text),),
+    )
+
+
+def structure(wikitext: str) -> Counter[str]:
+    """The page's structural nodes, task/gerrit links excluded (the filters add those on purpose)."""
+    found: Counter[str] = Counter()
+    for node in mwparserfromhell.parse(wikitext).ifilter(recursive=True):
+        if isinstance(node, (Text, HTMLEntity)):
+            continue
+        if isinstance(node, Wikilink):
+            title = str(node.title)
+            if title.startswith(("phab:", "gerrit:")):
+                continue
+            found[f"link:{title}"] += 1
+        elif isinstance(node, Template):
+            found[f"template:{node.name.strip()}"] += 1
+        elif isinstance(node, Tag):
+            found[f"tag:{node.tag}"] += 1
+        elif isinstance(node, Heading):
+            found[f"heading:{node.level}:{node.title.strip()}"] += 1
+        elif isinstance(node, ExternalLink):
+            found[f"external:{node.url}"] += 1
+        elif isinstance(node, Comment):
+            found["comment"] += 1
+        else:
+            found[type(node).__name__] += 1
+    return found
+
+
+BENIGN = structure(render_incident(make_incident("plain words")))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hostile_text)
+def test_no_source_text_changes_page_structure(text: str) -> None:
+    page = render_incident(make_incident(text, title=text or "t"))
+    assert structure(page) == BENIGN
+    assert "~~~" not in page
+    assert page.count("\n") == render_incident(make_incident("plain words")).count("\n")
+    for link in mwparserfromhell.parse(page).ifilter_wikilinks(recursive=True):
+        title = str(link.title)
+        if title.startswith("phab:"):
+            assert title[5:] == str(link.text) and title[6:].isdigit()
+        elif title.startswith("gerrit:"):
+            assert title[7:].isdigit()
+            assert not mwparserfromhell.parse(str(link.text)).filter(forcetype=(Wikilink, Template, Tag, ExternalLink))
+
+
+def test_escaped_text_reads_back_as_the_original() -> None:
+    text = "a|b {{x}} [[y]] ~~~~ <ref>z</ref> __NOTOC__ 'q' http://e.x/y"
+    html_like = escape_wiki(text)
+    import html
+
+    assert html.unescape(html_like) == text
+    assert "&#33;" in escape_cell("a!!b") and "!!" not in escape_cell("a!!b")
+
+
+def test_task_and_gerrit_links() -> None:
+    out = linkify_tasks("Backport for [[gerrit:888005|Revert (T329510)]] see T1 and T22#3 but not xT5")
+    assert "[[gerrit:888005|Revert (T329510)]]" in out  # no link nested inside the gerrit label
+    assert "[[phab:T1|T1]]" in out and "[[phab:T22|T22]]" in out and "xT5" in out
+
+
+def test_safe_url_rejects_non_http_and_encodes_breakers() -> None:
+    assert safe_url("javascript:alert(1)") is None
+    assert safe_url("https://x.example/a]b|c{d}") == "https://x.example/a%5Db%7Cc%7Bd%7D"
