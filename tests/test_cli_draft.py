@@ -65,10 +65,10 @@ def test_events_json_carries_the_documented_fields() -> None:
         (["draft", "--from", "tomorrow-ish nonsense words", "--title", "x", "--input", f"sal={SAL_PAGE}"], "cannot read --from"),
         (["draft", "--from", "2023-02-14 19:00", "--to", "2023-02-14 18:00", "--title", "x", "--input", f"sal={SAL_PAGE}"], "before it starts"),
         (["draft", "--from", "2023-01-01", "--to", "2023-02-14", "--title", "x", "--input", f"sal={SAL_PAGE}"], "more than the maximum"),
-        (["draft", "--from", "2023-02-14 18:00", "--title", "x", "--input", "sal=/nonexistent/page.wiki"], "does not exist"),
+        (["draft", "--from", "2023-02-14 18:00", "--to", "2023-02-14 19:00", "--title", "x", "--input", "sal=/nonexistent/page.wiki"], "does not exist"),
         (["draft", "--from", "2023-02-14 18:00", "--title", "x", "--input", "nosuch=/tmp/x"], "unknown source 'nosuch'"),
         (["draft", "--from", "2023-02-14 18:00", "--title", "x", "--input", "salpage.wiki"], "is not NAME=PATH"),
-        (["draft", "--from", "2023-02-14 18:00", "--title", "x"], "no source to read"),
+        (["draft", "--from", "2023-02-14 18:00", "--to", "2023-02-14 19:00", "--title", "x"], "no source to read"),
         (["draft", "--replay", "/nonexistent-dir"], "is not a saved pull"),
         (["draft", "--from", "2023-02-14 18:00", "--to", "2023-02-14 19:00", "--input", f"sal={SAL_PAGE}"], "--title is required"),
     ],
@@ -76,12 +76,12 @@ def test_events_json_carries_the_documented_fields() -> None:
 def test_bad_input_is_one_line_error_without_traceback(args: list[str], message: str) -> None:
     result = run(*args)
     assert result.exit_code != 0
-    assert f"Error: " in result.stderr and message in result.stderr, result.stderr
+    assert "Error: " in result.stderr and message in result.stderr, result.stderr
     assert "Traceback" not in result.output
 
 
 def test_binary_input_file_is_a_clean_error(tmp_path: Path) -> None:
     binary = tmp_path / "page.wiki"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    result = run("draft", "--from", "2023-02-14 18:00", "--title", "x", "--input", f"sal={binary}")
+    result = run("draft", "--from", "2023-02-14 18:00", "--to", "2023-02-14 19:00", "--title", "x", "--input", f"sal={binary}")
     assert result.exit_code == 2 and "is not UTF-8 text" in result.stderr

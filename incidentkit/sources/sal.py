@@ -27,6 +27,7 @@ from typing import Any
 import mwparserfromhell
 
 from ..config import Settings, user_dir
+from ..errors import SourceError
 from ..events import Event, EventKind, find_tasks
 from ..window import Window
 from . import Export, Problem, Query, SourceResult, SourceSpec, register
@@ -98,7 +99,7 @@ PATTERNS: list[tuple[EventKind, str, re.Pattern[str]]] = [
     (EventKind.ABORT, "abort", re.compile(r"^(?:scap|[\w-]+) (?:aborted|failed): (?P<msg>.*?)(?: " + DUR + r")?$")),
     (EventKind.LOG, "lock", re.compile(r"^(?:Locking from|Unlocked for) deployment \[(?P<target>[^\]]*)\]: (?P<msg>.*)$")),
 ]
-PLACEHOLDERS = ("(no message)", "(no justification provided)")
+PAGES_HINT = "check [sal] pages (and wiki) in the config; `incidentkit config show` prints them"
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,11 +370,22 @@ class SalSource:
         except OSError:
             return  # the index is only a cache; a read-only home just means reading more pages
 
-    def pull(self, query: Query) -> Export:
-        from ..wiki import connect
+    def check(self) -> str:
+        """Connect to the SAL wiki and confirm that every configured SAL page exists."""
+        from ..wiki import connect_wiki  # mwclient costs ~0.2 s to import; offline drafts skip it
 
-        wiki_name = self.settings.sal.wiki or None
-        wiki = connect(self.settings, wiki_name, purpose="read")
+        wiki = connect_wiki(self.settings, self.settings.sal.wiki or None)
+        detail = wiki.check()
+        pages = wiki.read_many(self.settings.sal.pages)
+        missing = [title for title, page in pages.items() if page is None]
+        if missing:
+            raise SourceError(f"SAL page {missing[0]!r} does not exist on wiki {wiki.name}", hint=PAGES_HINT)
+        return f"{detail}; pages: {', '.join(self.settings.sal.pages)}"
+
+    def pull(self, query: Query) -> Export:
+        from ..wiki import connect_wiki
+
+        wiki = connect_wiki(self.settings, self.settings.sal.wiki or None)
         index = self._index()
         files: list[tuple[str, str]] = []
         meta: dict[str, Any] = {}
@@ -382,12 +394,7 @@ class SalSource:
         for page_title in self.settings.sal.pages:
             page = wiki.read(page_title)
             if page is None:
-                from ..errors import SourceError
-
-                raise SourceError(
-                    f"SAL page {page_title!r} does not exist on wiki {wiki.name}",
-                    hint="check [sal] pages in the config",
-                )
+                raise SourceError(f"SAL page {page_title!r} does not exist on wiki {wiki.name}", hint=PAGES_HINT)
             files.append((page_title, page.text))
             meta[page_title] = {"title": page_title, "project": page_title, "revid": page.revid}
             span = _page_dates(page.text, page_title)
