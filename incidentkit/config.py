@@ -85,10 +85,15 @@ class PrometheusSettings:
 
 @dataclass(frozen=True, slots=True)
 class AlertmanagerSettings:
-    """``[alertmanager]``: live alerts and silences (Alertmanager keeps no alert history)."""
+    """``[alertmanager]``: live alerts and silences (Alertmanager keeps no alert history).
+
+    ``path`` is an optional webhook payload log (JSON lines, e.g. alertmanager-webhook-logger
+    output), a file or a folder, read as alert history.
+    """
 
     url: str = ""
     timeout: float = 30.0
+    path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +141,12 @@ class TimelineSettings:
 
     pin_kinds: list[str] = field(default_factory=lambda: ["sync", "deploy", "train", "backport", "abort"])
     pin_first_last_alert: bool = True
-    hide_matching: list[str] = field(default_factory=list)
+    # regular expressions (case-insensitive, anywhere in the row); default: routine downtime cookbooks
+    hide_matching: list[str] = field(
+        default_factory=lambda: [r"- Cookbook sre\.hosts\.(?:remove-)?downtime\b"]
+    )
+    hide_kinds: list[str] = field(default_factory=list)  # e.g. ["task-comment", "alert-note"]
+    impact_deploy_minutes: int = 30  # a deploy this close before the first alert is the suggested impact start
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,3 +42,199 @@ def m001_incidents(db: Database) -> None:
 
 
 # Later issues append their own migrations below this line, one function per change.
+
+
+# --- actionables (issue 6) ---
+
+
+@migrations()
+def m002_actionables(db: Database) -> None:
+    db["actionables"].create(
+        {
+            "id": int,
+            "incident": str,  # incidents.slug
+            "task": str,  # T123, or NULL for a free-text idea
+            "task_phid": str,
+            "title": str,
+            "owner": str,  # Phabricator username
+            "owner_phid": str,
+            "status": str,  # open / in-progress / done / wont-do
+            "task_status": str,  # the task's raw status key on the instance (resolved, declined...)
+            "priority": str,  # the instance's priority name (High, Needs Triage...)
+            "priority_value": int,  # its numeric value (100 = Unbreak Now!)
+            "type": str,  # prevent / detect / mitigate / process / investigate / other
+            "due": str,  # YYYY-MM-DD
+            "projects": str,  # JSON list of the task's project names
+            "project_phids": str,  # JSON list of the task's project PHIDs
+            "missing": int,  # 1 when the task vanished or is not visible to the token
+            "origin": str,  # draft / manual / import
+            "raw_text": str,  # the line it was imported from
+            "locked": str,  # JSON list of fields set locally that import and sync keep
+            "created_at": str,  # ISO 8601 UTC
+            "resolved_at": str,
+            "recorded_at": str,
+            "updated_at": str,
+            "synced_at": str,  # last time sync saw the task
+            "task_modified_at": str,  # the task's dateModified at that sync
+        },
+        pk="id",
+        not_null={"incident", "title", "status", "type", "origin", "missing", "created_at", "recorded_at", "updated_at"},
+        defaults={
+            "status": "open",
+            "type": "other",
+            "origin": "manual",
+            "missing": 0,
+            "projects": "[]",
+            "project_phids": "[]",
+            "locked": "[]",
+        },
+        foreign_keys=[("incident", "incidents", "slug")],
+    )
+    db["actionables"].create_index(["incident", "task"], unique=True)
+    db.execute(
+        "CREATE UNIQUE INDEX idx_actionables_idea ON actionables (incident, title) WHERE task IS NULL"
+    )
+    db["actionables"].create_index(["task"])
+    db["actionables"].create_index(["status", "due"])
+    db["actionables"].create_index(["owner"])
+    db["actionables"].create_index(["resolved_at"])
+
+
+@migrations()
+def m003_status_history(db: Database) -> None:
+    db["status_history"].create(
+        {
+            "id": int,
+            "actionable_id": int,  # actionables.id
+            "incident": str,
+            "task": str,
+            "old_status": str,  # NULL on the first row of an actionable
+            "new_status": str,
+            "old_task_status": str,
+            "new_task_status": str,
+            "changed_at": str,  # when it changed (see changed_at_from)
+            "changed_at_from": str,  # transaction / task-closed / task-modified / observed
+            "observed_at": str,  # when incidentkit saw it
+            "source": str,  # draft / import / manual / create / sync
+            "note": str,  # e.g. "task missing", "task visible again"
+        },
+        pk="id",
+        not_null={"actionable_id", "new_status", "changed_at", "changed_at_from", "observed_at", "source"},
+        foreign_keys=[("actionable_id", "actionables", "id")],
+    )
+    db["status_history"].create_index(["actionable_id", "id"])
+    db["status_history"].create_index(["changed_at"])
+    db.execute(
+        "CREATE TRIGGER status_history_append_only_update BEFORE UPDATE ON status_history "
+        "BEGIN SELECT RAISE(ABORT, 'status_history is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER status_history_append_only_delete BEFORE DELETE ON status_history "
+        "BEGIN SELECT RAISE(ABORT, 'status_history is append-only'); END"
+    )
+
+
+@migrations()
+def m004_task_statuses(db: Database) -> None:
+    db["task_statuses"].create(
+        {
+            "value": str,  # the status key (open, resolved, declined...)
+            "name": str,  # its display name
+            "closed": int,  # 1 for a closed status
+            "special": str,  # default / closed / duplicate, or NULL
+            "state": str,  # what incidentkit maps it to: open / in-progress / done / wont-do
+            "fetched_at": str,  # when maniphest.status.search returned it
+        },
+        pk="value",
+        not_null={"name", "closed", "state", "fetched_at"},
+    )
+
+
+@migrations()
+def m005_scorecard_answers(db: Database) -> None:
+    """Issue 8: one row per incident and scorecard question (keys from data/scorecard.toml)."""
+    db.execute(
+        """
+        CREATE TABLE scorecard_answers (
+            incident TEXT NOT NULL REFERENCES incidents(slug),
+            question TEXT NOT NULL,            -- the question key, e.g. task_exists
+            answer TEXT CHECK (answer IN ('yes', 'no')),  -- NULL: not answered (a note may still be kept)
+            note TEXT NOT NULL DEFAULT '',
+            reviewer TEXT,                     -- who answered (local) or who the page credits (import)
+            answered_at TEXT NOT NULL,         -- ISO 8601 UTC
+            source TEXT NOT NULL DEFAULT 'local' CHECK (source IN ('local', 'import')),
+            page_revision INTEGER,             -- import: the page revision the answer was read from
+            PRIMARY KEY (incident, question)
+        )
+        """
+    )
+    db["scorecard_answers"].create_index(["question", "answer"])
+
+
+# --- timeline curation (issue 9) ---
+
+
+@migrations()
+def m009_timeline_curation(db: Database) -> None:
+    """Issue 9: each incident's saved events, and the owner's curation of its timeline."""
+    db["timeline_events"].create(
+        {
+            "incident": str,  # incidents.slug
+            "key": str,  # Event.key, stable across re-pulls
+            "position": int,  # order in the merged event list
+            "time": str,  # ISO 8601 UTC
+            "source": str,
+            "kind": str,
+            "text": str,
+            "event": str,  # JSON: Event.to_dict()
+        },
+        pk=("incident", "key"),
+        not_null={"position", "time", "source", "kind", "event"},
+        foreign_keys=[("incident", "incidents", "slug")],
+    )
+    db["timeline_events"].create_index(["incident", "position"])
+    db["timeline_overrides"].create(
+        {
+            "incident": str,
+            "key": str,  # the row key the override applies to (may no longer exist: an orphan)
+            "hidden": int,  # 1 hide, 0 show even if a rule hides it, NULL not set
+            "pinned": int,  # 1 pin, 0 unpinned even if a rule pins it, NULL not set
+            "text": str,  # replacement text, NULL not set
+            "time": str,  # replacement time (ISO 8601 UTC), NULL not set
+            "note": str,
+            "updated_at": str,
+        },
+        pk=("incident", "key"),
+        not_null={"updated_at"},
+        foreign_keys=[("incident", "incidents", "slug")],
+    )
+    db["timeline_manual_rows"].create(
+        {"incident": str, "key": str, "time": str, "text": str, "created_at": str},
+        pk=("incident", "key"),
+        not_null={"time", "text", "created_at"},
+        foreign_keys=[("incident", "incidents", "slug")],
+    )
+    db["timeline_moments"].create(
+        {
+            "incident": str,
+            "moment": str,  # impact_start / detected / responded / mitigated / resolved
+            "key": str,  # the row it was set on, NULL when set as a bare time
+            "time": str,  # ISO 8601 UTC (the row's time when it was set)
+            "updated_at": str,
+        },
+        pk=("incident", "moment"),
+        not_null={"time", "updated_at"},
+        foreign_keys=[("incident", "incidents", "slug")],
+    )
+    db["timeline_seen"].create(
+        {"incident": str, "key": str, "draft": int, "seen_at": str},  # draft: the draft number that first showed it
+        pk=("incident", "key"),
+        not_null={"draft", "seen_at"},
+        foreign_keys=[("incident", "incidents", "slug")],
+    )
+    db["timeline_drafts"].create(
+        {"incident": str, "drafts": int, "last_drafted_at": str},
+        pk="incident",
+        not_null={"drafts", "last_drafted_at"},
+        foreign_keys=[("incident", "incidents", "slug")],
+    )

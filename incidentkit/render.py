@@ -63,6 +63,7 @@ _ENTITIES = {
     "\\": "&#92;",
 }
 # Characters that are always escaped; the others only where they could start markup.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ALWAYS = re.compile(r"[&<>\[\]{}|~]")
 _RUNS = re.compile(r"''+|__+|://|----+|^[=*#:;!-]|=$|\b(?:ISBN|RFC|PMID)\b")
 
@@ -75,7 +76,8 @@ def escape_wiki(value: Any) -> str:
     """Escape *value* (any text) so that it renders as itself and adds no wikitext structure."""
     if value is None:
         return ""
-    text = re.sub(r"\s*[\r\n]+\s*", " ", str(value)).strip()
+    text = _CONTROL.sub("", str(value))  # MediaWiki drops C0 controls; parsers choke on NUL
+    text = re.sub(r"\s*[\r\n\u2028\u2029\x85]+\s*", " ", text).strip()
     text = text.replace("\u00a0", " ")
     text = _ALWAYS.sub(lambda m: _entity(m.group(0)), text)
 
@@ -170,6 +172,7 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.do"],
     )
     filters: dict[str, Callable[..., Any]] = {
         "wiki": escape_wiki,

@@ -13,7 +13,6 @@ from typing import Annotated
 
 import click
 import typer
-
 from typer.core import TyperGroup
 
 from ..errors import IncidentKitError

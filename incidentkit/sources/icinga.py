@@ -1,1 +1,379 @@
-"""The icinga source (being written)."""
+"""The ``icinga`` source: alert history from the Icinga 1.x / Nagios main log (``icinga.log`` and archives).
+
+Every line is ``[<unix epoch>] <TEXT>``. Read (fields split on the first ``;`` separators only,
+because plugin output may itself hold ``;``; long output after a literal ``\\n`` is dropped):
+
+* ``SERVICE ALERT: host;service;STATE;SOFT|HARD;attempt;output`` and ``HOST ALERT: host;STATE;SOFT|HARD;attempt;output``:
+  a HARD problem opens an alert, a HARD OK/UP closes it; SOFT states are ignored.
+* ``CURRENT``/``INITIAL SERVICE|HOST STATE:`` (after a log rotation): a problem already open.
+* ``SERVICE NOTIFICATION: contact;host;service;STATE;command;output`` and ``HOST NOTIFICATION``:
+  notifications, counted once per alert and instant whatever the number of contacts; one sent to a
+  pager contact (contact or command naming ``sms``, ``page``, ``pager``, ``pagerduty``,
+  ``opsgenie``, ``victorops``, ``splunk``) marks the alert as paged. ``ACKNOWLEDGEMENT (...)``
+  (``...;author;comment`` after the output), ``FLAPPING*`` and ``DOWNTIME*`` notifications
+  become notes.
+* ``SERVICE|HOST FLAPPING ALERT`` and ``SERVICE|HOST DOWNTIME ALERT``: notes.
+
+Other ``[epoch]`` lines (``EXTERNAL COMMAND``, ``LOG ROTATION``, ``Auto-save``...) are not alerts
+and are skipped silently; a line without the ``[epoch]`` prefix, or an alert line with missing or
+invalid fields from the day before the window up to its end, is a problem. A host alert's ``alertname`` is ``Host down``; a service alert's is
+the service description, with the host as its instance (the same identity icinga-wm IRC lines get).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..alerts import alert_event, fingerprint, overlaps_window
+from ..config import LogFileSettings, Settings
+from ..errors import SourceError
+from ..events import Event, EventKind, find_tasks
+from . import Export, Problem, Query, SourceResult, SourceSpec, register
+from ._logfiles import read_log_files
+
+__all__ = [
+    "IcingaSource",
+    "parse_icinga",
+    "HOST_ALERTNAME",
+    "SERVICE_STATES",
+    "HOST_STATES",
+    "severity_of",
+    "identity",
+    "split_links",
+    "plugin_summary",
+]
+
+NAME = "icinga"
+HOST_ALERTNAME = "Host down"
+SERVICE_STATES = frozenset({"OK", "WARNING", "CRITICAL", "UNKNOWN"})
+HOST_STATES = frozenset({"UP", "DOWN", "UNREACHABLE"})
+OK_STATES = frozenset({"OK", "UP"})
+PAGER_WORDS = re.compile(r"sms|page|pager|pagerduty|opsgenie|victorops|splunk", re.IGNORECASE)
+RECENT = timedelta(minutes=5)  # a recovery notification this soon after a HARD OK is the same recovery
+
+_LINE = re.compile(r"^\[(?P<epoch>\d{9,11})\]\s(?P<text>.*)$")
+_NOTE_TYPE = re.compile(r"^(?P<kind>ACKNOWLEDGEMENT|FLAPPINGSTART|FLAPPINGSTOP|FLAPPINGDISABLED|DOWNTIMESTART|DOWNTIMEEND|DOWNTIMECANCELLED|CUSTOM)\s*\((?P<state>[A-Z]+)\)$")
+_URL = re.compile(r"^https?://\S+$")
+
+
+def severity_of(state: str) -> str | None:
+    """A Prometheus-style severity for an Icinga problem state (None for OK/UP/PENDING)."""
+    return {
+        "CRITICAL": "critical",
+        "DOWN": "critical",
+        "UNREACHABLE": "critical",
+        "WARNING": "warning",
+        "UNKNOWN": "unknown",
+    }.get(state)
+
+
+def identity(host: str, service: str | None) -> tuple[str, dict[str, str]]:
+    """The alertname and identity labels of an Icinga check (shared with icinga-wm IRC lines)."""
+    if service is None:
+        return HOST_ALERTNAME, {"alertname": HOST_ALERTNAME, "host": host}
+    return service, {"alertname": service, "host": host, "service": service}
+
+
+def plugin_summary(state: str, output: str) -> str:
+    """``STATE: output`` without the plugin repeating the state (``CRITICAL: CRITICAL - x`` -> ``CRITICAL: x``)."""
+    text = re.sub(rf"^{re.escape(state)}\s*(?:[:-]\s*)?", "", output.strip()) if output.strip().startswith(state) else output.strip()
+    return f"{state}: {text}" if text else state
+
+
+def split_links(output: str) -> tuple[str, str | None, str | None]:
+    """Split trailing URLs (Icinga notes URLs) off plugin output: ``(text, runbook, dashboard)``."""
+    words = output.split()
+    links: list[str] = []
+    while words and _URL.match(words[-1]):
+        links.insert(0, words.pop())
+    runbook = next((u for u in links if "grafana" not in u), None)
+    dashboard = next((u for u in links if "grafana" in u), None)
+    return " ".join(words), runbook, dashboard
+
+
+@dataclass
+class _Open:
+    """An alert open in the log: the fields of its firing event, still mutable."""
+
+    fields: dict[str, Any]
+    time: datetime
+
+
+class IcingaSource:
+    """Reads the Icinga main log (file or folder of archives) at ``[icinga] path``."""
+
+    name = NAME
+
+    def __init__(self, settings: LogFileSettings) -> None:
+        self.settings = settings
+
+    def pull(self, query: Query) -> Export:
+        """Read the log files that can hold the window. Raises SourceError."""
+        if not self.settings.path:
+            raise SourceError(
+                "icinga: no path is configured",
+                hint="set path (icinga.log or the archive folder) in [icinga], or give --input icinga=FILE",
+            )
+        files, skipped = read_log_files(self.settings.path, query.window, source=NAME, setting="[icinga] path")
+        return Export(NAME, files, {"path": self.settings.path, "skipped_files": skipped})
+
+
+class _Parser:
+    """The state machine over one source's lines, in time order."""
+
+    def __init__(self, window_start: datetime, window_end: datetime) -> None:
+        self.fields: list[dict[str, Any]] = []
+        self.open: dict[tuple[str, str | None], _Open] = {}
+        self.closed: dict[tuple[str, str | None], dict[str, Any]] = {}
+        self.window = (window_start, window_end)
+
+    def _base(self, when: datetime, host: str, service: str | None, state: str, output: str, raw: str) -> dict[str, Any]:
+        alertname, labels = identity(host, service)
+        text, runbook, dashboard = split_links(output.split("\\n", 1)[0])
+        return {
+            "source": NAME,
+            "time": when,
+            "alertname": alertname,
+            "labels": labels,
+            "raw": raw,
+            "instance": host,
+            "host": host,
+            "service": service,
+            "severity": severity_of(state),
+            "state": state,
+            "summary": plugin_summary(state, text),
+            "runbook": runbook,
+            "dashboard": dashboard,
+        }
+
+    def _key(self, when: datetime, labels: Mapping[str, str], what: str) -> str:
+        return f"{NAME}:{labels['alertname']}:{fingerprint(labels)}:{int(when.timestamp())}:{what}"
+
+    def problem(self, when: datetime, host: str, service: str | None, state: str, output: str, raw: str, *, notified: bool, paged: bool) -> None:
+        ident = (host, service)
+        current = self.open.get(ident)
+        if current is not None:
+            if notified:
+                current.fields["notifications"] += 1
+                current.fields["paged"] = current.fields["paged"] or paged
+            return
+        fields = self._base(when, host, service, state, output, raw)
+        where = f"{service} on {host}" if service else f"Host {host}"
+        fields.update(
+            kind=EventKind.ALERT_FIRING,
+            key=self._key(when, fields["labels"], "firing"),
+            text=f"{where} is {state}: {fields['summary'].partition(': ')[2] or state}",
+            notifications=1 if notified else 0,
+            paged=paged,
+        )
+        self.fields.append(fields)
+        self.open[ident] = _Open(fields, when)
+        self.closed.pop(ident, None)
+
+    def carried(self, when: datetime, host: str, service: str | None, state: str, output: str, raw: str) -> None:
+        """A CURRENT/INITIAL state line: the problem was open before the log; no firing event."""
+        ident = (host, service)
+        if state in OK_STATES or ident in self.open:
+            return
+        self.open[ident] = _Open(self._base(when, host, service, state, output, raw) | {"carried": True}, when)
+
+    def recovery(self, when: datetime, host: str, service: str | None, state: str, output: str, raw: str, *, notified: bool) -> None:
+        ident = (host, service)
+        previous = self.closed.get(ident)
+        if ident not in self.open and previous is not None and when - previous["time"] <= RECENT:
+            previous["notifications"] += 1 if notified else 0
+            return
+        current = self.open.pop(ident, None)
+        fields = self._base(when, host, service, state, output, raw)
+        where = f"{service} on {host}" if service else f"Host {host}"
+        started = None if current is None or current.fields.get("carried") else current.time
+        fields.update(
+            kind=EventKind.ALERT_RESOLVED,
+            key=self._key(when, fields["labels"], "resolved"),
+            text=f"{where} is {state}: {fields['summary'].partition(': ')[2] or state}",
+            started=started,
+            notifications=1 if notified else 0,
+            paged=bool(current and current.fields.get("paged")),
+        )
+        self.fields.append(fields)
+        self.closed[ident] = fields
+
+    def note(self, when: datetime, host: str, service: str | None, kind: str, state: str, detail: str, raw: str, *, actor: str | None = None) -> None:
+        fields = self._base(when, host, service, state or "OK", "", raw)
+        where = f"{service} on {host}" if service else f"host {host}"
+        words = {
+            "acknowledgement": f"{where} acknowledged" + (f" by {actor}" if actor else ""),
+            "flapping-start": f"{where} started flapping",
+            "flapping-stop": f"{where} stopped flapping",
+            "flapping-disabled": f"flap detection disabled for {where}",
+            "downtime-start": f"{where} entered scheduled downtime",
+            "downtime-end": f"{where} left scheduled downtime",
+            "downtime-cancelled": f"scheduled downtime cancelled for {where}",
+            "custom": f"custom notification for {where}",
+        }
+        text = words.get(kind, f"{kind} for {where}") + (f": {detail}" if detail else "")
+        fields.update(
+            kind=EventKind.ALERT_NOTE,
+            key=self._key(when, fields["labels"], kind),
+            text=text,
+            note=kind,
+            actor=actor,
+            tasks=find_tasks(detail),
+            notifications=0,
+            summary=None,
+        )
+        self.fields.append(fields)
+
+    def events(self) -> list[Event]:
+        return [alert_event(**{k: v for k, v in f.items() if k != "carried"}) for f in self.fields]
+
+
+_NOTE_KINDS = {
+    "ACKNOWLEDGEMENT": "acknowledgement",
+    "FLAPPINGSTART": "flapping-start",
+    "FLAPPINGSTOP": "flapping-stop",
+    "FLAPPINGDISABLED": "flapping-disabled",
+    "DOWNTIMESTART": "downtime-start",
+    "DOWNTIMEEND": "downtime-end",
+    "DOWNTIMECANCELLED": "downtime-cancelled",
+    "CUSTOM": "custom",
+}
+_ALERT_NOTES = {("FLAPPING", "STARTED"): "flapping-start", ("FLAPPING", "STOPPED"): "flapping-stop",
+                ("FLAPPING", "DISABLED"): "flapping-disabled", ("DOWNTIME", "STARTED"): "downtime-start",
+                ("DOWNTIME", "STOPPED"): "downtime-end", ("DOWNTIME", "CANCELLED"): "downtime-cancelled"}
+
+
+class _Bad(ValueError):
+    """A recognised alert line with missing or invalid fields."""
+
+
+def _state_fields(body: str, host_line: bool) -> tuple[str, str | None, str, str, str]:
+    """``host;[service;]STATE;TYPE;attempt;output`` -> (host, service, state, type, output)."""
+    parts = body.split(";", 4 if host_line else 5)
+    if len(parts) != (5 if host_line else 6):
+        raise _Bad(f"expected {5 if host_line else 6} ';'-separated fields, found {len(parts)}")
+    if host_line:
+        host, state, kind, attempt, output = parts
+        service = None
+    else:
+        host, service, state, kind, attempt, output = parts
+    if state not in (HOST_STATES if host_line else SERVICE_STATES):
+        raise _Bad(f"unknown state {state!r}")
+    if kind not in ("SOFT", "HARD") or not attempt.strip().isdigit():
+        raise _Bad(f"bad state type/attempt {kind!r};{attempt!r}")
+    if not host:
+        raise _Bad("empty host name")
+    return host, service, state, kind, output
+
+
+def _handle(parser: _Parser, when: datetime, kind: str, body: str, raw: str) -> None:
+    host_line = "HOST" in kind.split()
+    if kind in ("SERVICE ALERT", "HOST ALERT"):
+        host, service, state, state_type, output = _state_fields(body, host_line)
+        if state_type != "HARD":
+            return
+        if state in OK_STATES:
+            parser.recovery(when, host, service, state, output, raw, notified=False)
+        else:
+            parser.problem(when, host, service, state, output, raw, notified=False, paged=False)
+    elif kind in ("CURRENT SERVICE STATE", "INITIAL SERVICE STATE", "CURRENT HOST STATE", "INITIAL HOST STATE"):
+        host, service, state, state_type, output = _state_fields(body, host_line)
+        if state_type == "HARD":
+            parser.carried(when, host, service, state, output, raw)
+    elif kind in ("SERVICE NOTIFICATION", "HOST NOTIFICATION"):
+        parts = body.split(";", 4 if host_line else 5)
+        if len(parts) != (5 if host_line else 6):
+            raise _Bad(f"expected {5 if host_line else 6} ';'-separated fields, found {len(parts)}")
+        if host_line:
+            contact, host, state, command, output = parts
+            service = None
+        else:
+            contact, host, service, state, command, output = parts
+        paged = bool(PAGER_WORDS.search(contact) or PAGER_WORDS.search(command))
+        note = _NOTE_TYPE.match(state)
+        if note:
+            detail, actor = "", None
+            if note.group("kind") == "ACKNOWLEDGEMENT":
+                pieces = output.rsplit(";", 2)
+                if len(pieces) == 3:
+                    actor, detail = pieces[1] or None, pieces[2]
+            parser.note(when, host, service, _NOTE_KINDS[note.group("kind")], note.group("state"), detail, raw, actor=actor)
+            return
+        if state not in (HOST_STATES if host_line else SERVICE_STATES):
+            raise _Bad(f"unknown notification state {state!r}")
+        if state in OK_STATES:
+            parser.recovery(when, host, service, state, output, raw, notified=True)
+        else:
+            parser.problem(when, host, service, state, output, raw, notified=True, paged=paged)
+    elif kind in ("SERVICE FLAPPING ALERT", "HOST FLAPPING ALERT", "SERVICE DOWNTIME ALERT", "HOST DOWNTIME ALERT"):
+        parts = body.split(";", 2 if host_line else 3)
+        if len(parts) != (3 if host_line else 4):
+            raise _Bad("too few ';'-separated fields")
+        host, service = parts[0], (None if host_line else parts[1])
+        what, detail = parts[-2], parts[-1].strip()
+        note = _ALERT_NOTES.get(("FLAPPING" if "FLAPPING" in kind else "DOWNTIME", what))
+        if note is None:
+            raise _Bad(f"unknown {kind.lower()} state {what!r}")
+        parser.note(when, host, service, note, "", detail, raw)
+
+
+_KNOWN = re.compile(r"^(?P<kind>(?:CURRENT |INITIAL )?(?:SERVICE|HOST) (?:ALERT|STATE|NOTIFICATION|FLAPPING ALERT|DOWNTIME ALERT)):\s?(?P<body>.*)$")
+
+
+def parse_icinga(export: Export, query: Query) -> SourceResult:
+    """Alert events from Icinga main-log files. Pure; malformed alert lines become problems."""
+    window = query.window
+    lines: list[tuple[datetime, str, int, str]] = []
+    problems: list[Problem] = []
+    read = 0
+    for name, text in export.files:
+        for number, line in enumerate(text.splitlines(), 1):
+            line = line.rstrip("\r")
+            if not line.strip():
+                continue
+            read += 1
+            match = _LINE.match(line)
+            if match is None:
+                problems.append(Problem(f"{name}:{number}", "not an Icinga log line ([epoch] TEXT)", line[:200]))
+                continue
+            when = datetime.fromtimestamp(int(match.group("epoch")), UTC)
+            lines.append((when, name, number, line))
+    lines.sort(key=lambda item: item[0])  # archives may be given in any order; a log is in time order
+    parser = _Parser(window.start, window.end)
+    padded_start = window.start - timedelta(days=1)
+    for when, name, number, line in lines:
+        text = _LINE.match(line).group("text")  # type: ignore[union-attr]
+        known = _KNOWN.match(text)
+        if known is None:
+            continue
+        try:
+            _handle(parser, when, known.group("kind"), known.group("body"), line)
+        except _Bad as exc:
+            if padded_start <= when < window.end:
+                problems.append(Problem(f"{name}:{number}", str(exc), line[:200]))
+    events = [e for e in parser.events() if overlaps_window(e, window)]
+    skipped = export.meta.get("skipped_files") if export.meta else None
+    notes = (f"Icinga log files not read (compressed): {', '.join(skipped)}",) if skipped else ()
+    return SourceResult(NAME, tuple(sorted(events, key=lambda e: (e.time, e.key))), tuple(problems), read, notes)
+
+
+def _factory(settings: Settings) -> IcingaSource:
+    return IcingaSource(settings.icinga)
+
+
+SPEC = register(
+    SourceSpec(
+        name=NAME,
+        help=(
+            "Icinga 1.x / Nagios main log (icinga.log and icinga-MM-DD-YYYY-HH.log archives): SERVICE/HOST ALERT "
+            "lines (HARD states), notifications (pager contacts mark a page), acknowledgements, flapping and "
+            "downtime. Config: [icinga] path = a file or folder. --input icinga=FILE|DIR."
+        ),
+        factory=_factory,
+        parse=parse_icinga,
+    )
+)

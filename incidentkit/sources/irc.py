@@ -1,1 +1,418 @@
-"""The irc source (being written)."""
+"""The ``irc`` source: alert bot lines in IRC channel logs (#wikimedia-operations and friends).
+
+**Bots read.** ``icinga-wm`` (and the older ``nagios-wm``): ``PROBLEM - <service> on <host> is
+<STATE>: <output>``, ``RECOVERY - ...``, ``Host <host> is DOWN: ...``, ``ACKNOWLEDGEMENT``,
+``FLAPPING*``, ``DOWNTIME*``, ``CUSTOM``. ``jinxer-wm`` (alertmanager-irc-relay) in every
+historic template: 2020 ``(AlertName) firing: (2) summary[ - https://alerts.wikimedia.org]``,
+2021–2024 ``(AlertName) firing: (2) summary - runbook - dashboard - https://alerts.wikimedia.org/?q=...``,
+2024+ ``FIRING: [2x] AlertName: summary - runbook - dashboard - ...``, and the relay's default
+``Alert AlertName on instance is firing``. A leading ``ALERT:`` is tolerated. ``#page`` in a line
+marks a page. Nick decorations (``+``, ``@``, trailing ``_``) are ignored. Every other nick's lines
+are chat and are skipped; a bot line that matches no format is a problem, except the
+continuation of a bot line split at ircecho's 450-character limit.
+
+**Line prefixes accepted** (all times are read as UTC):
+
+* ``[12:46:28] <icinga-wm> ...`` and ``[12:51] <jinxer-wm> ...`` (wm-bot, ZNC, HexChat)
+* ``12:46:28 <+icinga-wm> ...``, ``12:46 <+icinga-wm> ...`` (irssi), ``19:18 icinga-wm: ...``
+* ``2023-02-14 18:34:55 <+icinga-wm> ...``, ``[2023-02-14 18:34:55] <icinga-wm> ...``,
+  ``2023-02-14T18:34:55Z <icinga-wm> ...`` (ISO, with or without brackets, ``T`` or ``Z``)
+* WeeChat: ``2023-02-14 18:34:55<TAB>+icinga-wm<TAB>...``
+* HexChat: ``Feb 14 18:34:55 <icinga-wm><TAB>...`` (the year from the last date line or the file name,
+  else the window's)
+
+**Dates** for lines that carry only a time come from, in order: the last date line seen in the
+file (irssi ``--- Day changed Tue Feb 14 2023`` / ``--- Log opened Tue Feb 14 18:00:00 2023``,
+HexChat ``**** BEGIN LOGGING AT Tue Feb 14 18:00:00 2023``, mIRC ``Session Start: ...``, or a
+bare ``2023-02-14`` / ``== 2023-02-14 ==`` line), else the file name (``20160728.txt``,
+``#wikimedia-operations.2023-02-14.log``), else — when the window lies within one UTC day — that
+day (with a note). When the time of day jumps back by more than an hour without a date line,
+the date moves to the next day. A bot line whose date cannot be known is a problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from ..alerts import alert_event, overlaps_window, with_starts
+from ..config import LogFileSettings, Settings
+from ..errors import SourceError
+from ..events import Event, EventKind, find_tasks
+from ..window import Window
+from . import Export, Problem, Query, SourceResult, SourceSpec, register
+from ._logfiles import name_date, read_log_files
+from .icinga import HOST_STATES, SERVICE_STATES, identity, plugin_summary, severity_of, split_links
+
+__all__ = ["IrcSource", "parse_irc", "parse_bot_message", "BOTS"]
+
+NAME = "irc"
+BOTS = {"icinga-wm": "icinga", "nagios-wm": "icinga", "jinxer-wm": "alertmanager"}
+SPLIT_AT = 400  # ircecho splits lines into 450-character chunks; a line this long may continue
+
+_TIME = r"(?P<time>\d{1,2}:\d{2}(?::\d{2})?)(?:\.\d+)?"
+_DATE = r"(?P<date>\d{4}-\d{2}-\d{2})"
+_ZONE = r"(?:Z|[+-]00:?00)?"
+_PREFIXES = (
+    re.compile(rf"^\[{_DATE}[ T]{_TIME}{_ZONE}\]\s*(?P<rest>.*)$"),
+    re.compile(rf"^{_DATE}[ T]{_TIME}{_ZONE}\s+(?P<rest>.*)$"),
+    re.compile(rf"^\[{_TIME}\]\s*(?P<rest>.*)$"),
+    re.compile(rf"^{_TIME}\s+(?P<rest>.*)$"),
+    re.compile(rf"^(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+(?P<mday>\d{{1,2}})\s+{_TIME}\s+(?P<rest>.*)$"),
+)
+_NICK_MSG = (
+    re.compile(r"^<\s?[@+%~&!]?(?P<nick>[^>\s]+)>\s?(?P<msg>.*)$"),
+    re.compile(r"^[@+%~&!]?(?P<nick>[^\s\t]+)\t(?P<msg>.*)$"),  # WeeChat
+    re.compile(r"^(?P<nick>[A-Za-z][\w\-\[\]\\`^{}|]*):\s(?P<msg>.*)$"),  # "icinga-wm: PROBLEM ..." (bots only)
+)
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_WORD_DATE = re.compile(
+    r"(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\s+(?P<day>\d{1,2})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?\s+(?P<year>\d{4})",
+    re.IGNORECASE,
+)
+_DATE_LINES = (
+    re.compile(r"^-{2,3}\s*(?:Day changed|Log opened)\s+(?P<rest>.*)$", re.IGNORECASE),
+    re.compile(r"^\*{4}\s*BEGIN LOGGING AT\s+(?P<rest>.*)$", re.IGNORECASE),
+    re.compile(r"^Session Start:\s+(?P<rest>.*)$", re.IGNORECASE),
+)
+_BARE_DATE = re.compile(r"^[#=\-\s]*(?P<date>\d{4}-\d{2}-\d{2})[#=\-\s]*$")
+
+_ICINGA_HOST = re.compile(r"^(?P<type>[A-Z]+) - Host (?P<host>\S+) is (?P<state>UP|DOWN|UNREACHABLE):?\s?(?P<rest>.*)$")
+_ICINGA_SERVICE = re.compile(
+    r"^(?P<type>[A-Z]+) - (?P<service>.+?) on (?P<host>\S+) is (?P<state>OK|WARNING|CRITICAL|UNKNOWN|PENDING):?\s?(?P<rest>.*)$"
+)
+_JINXER_NEW = re.compile(r"^(?:ALERT:\s+)?(?P<status>FIRING|RESOLVED):(?:\s+\[(?P<n>\d+)x\])?\s+(?P<alertname>[^:\s]+):\s?(?P<rest>.*)$")
+_JINXER_OLD = re.compile(r"^(?:ALERT:\s+)?\((?P<alertname>[^)\s]+)\)\s+(?P<status>firing|resolved):(?:\s+\((?P<n>\d+)\))?\s?(?P<rest>.*)$")
+_RELAY_DEFAULT = re.compile(
+    r"^Alert (?P<alertname>\S+) (?:on (?P<instance>\S+)|for (?P<job>\S+)) is (?P<status>firing|resolved)$"
+)
+_ICINGA_NOTES = {
+    "ACKNOWLEDGEMENT": "acknowledgement",
+    "FLAPPINGSTART": "flapping-start",
+    "FLAPPINGSTOP": "flapping-stop",
+    "FLAPPINGDISABLED": "flapping-disabled",
+    "DOWNTIMESTART": "downtime-start",
+    "DOWNTIMEEND": "downtime-end",
+    "DOWNTIMECANCELLED": "downtime-cancelled",
+    "CUSTOM": "custom",
+    "STALKING": "stalking",
+}
+
+
+class IrcSource:
+    """Reads IRC log files (one file or a folder of daily logs) at ``[irc] path``."""
+
+    name = NAME
+
+    def __init__(self, settings: LogFileSettings) -> None:
+        self.settings = settings
+
+    def pull(self, query: Query) -> Export:
+        """Read the log files that can hold the window. Raises SourceError."""
+        if not self.settings.path:
+            raise SourceError(
+                "irc: no path is configured",
+                hint="set path (a channel log or a folder of daily logs) in [irc], or give --input irc=FILE",
+            )
+        files, skipped = read_log_files(self.settings.path, query.window, source=NAME, setting="[irc] path")
+        return Export(NAME, files, {"path": self.settings.path, "skipped_files": skipped})
+
+
+def _bot(nick: str) -> str | None:
+    base = nick.lstrip("@+%~&!").rstrip("_`|^0123456789").lower()
+    return base if base in BOTS else None
+
+
+def _links(rest: str) -> tuple[str, str | None, str | None, str | None]:
+    """Split a jinxer-wm tail ``summary - runbook - dashboard - alerts link`` into its parts."""
+    parts = rest.split(" - ")
+    urls: list[str] = []
+    while parts and (not parts[-1].strip() or parts[-1].strip().startswith(("http://", "https://"))):
+        piece = parts.pop().strip()
+        if piece:
+            urls.insert(0, piece)
+    summary = " - ".join(parts).strip()
+    alerts = next((u for u in urls if "alerts.wikimedia.org" in u or "karma" in u), None)
+    others = [u for u in urls if u != alerts]
+    dashboard = next((u for u in others if "grafana" in u or "/d/" in u), None)
+    runbook = next((u for u in others if u != dashboard), None)
+    return summary, runbook, dashboard, alerts
+
+
+@dataclass(frozen=True, slots=True)
+class BotMessage:
+    """What one alert bot line says."""
+
+    kind: EventKind
+    alertname: str
+    labels: dict[str, str]
+    fields: dict[str, Any]
+
+
+def parse_bot_message(bot: str, message: str) -> BotMessage | None:
+    """Read one alert bot message (without the time/nick prefix); None when it matches no known format."""
+    text = message.strip()
+    paged = "#page" in text
+    if BOTS.get(bot) == "icinga":
+        match = _ICINGA_HOST.match(text) or _ICINGA_SERVICE.match(text)
+        if match is None:
+            return None
+        kind_word = match.group("type")
+        host = match.group("host")
+        service = match.groupdict().get("service")
+        state = match.group("state")
+        alertname, labels = identity(host, service)
+        output, runbook, dashboard = split_links(match.group("rest"))
+        if kind_word == "PROBLEM":
+            kind, note = EventKind.ALERT_FIRING, None
+        elif kind_word == "RECOVERY":
+            kind, note = EventKind.ALERT_RESOLVED, None
+        elif kind_word in _ICINGA_NOTES:
+            kind, note = EventKind.ALERT_NOTE, _ICINGA_NOTES[kind_word]
+        else:
+            return None
+        if state not in SERVICE_STATES | HOST_STATES | {"PENDING"}:
+            return None
+        return BotMessage(
+            kind,
+            alertname,
+            labels,
+            {
+                "instance": host,
+                "host": host,
+                "service": service,
+                "state": state,
+                "severity": severity_of(state),
+                "summary": plugin_summary(state, output),
+                "runbook": runbook,
+                "dashboard": dashboard,
+                "paged": paged,
+                "note": note,
+                "extra": {"format": "icinga-wm"},
+            },
+        )
+    for pattern, style in ((_JINXER_NEW, "jinxer-2024"), (_JINXER_OLD, "jinxer-2020")):
+        match = pattern.match(text)
+        if match is None:
+            continue
+        alertname = match.group("alertname")
+        summary, runbook, dashboard, alerts = _links(match.group("rest"))
+        if style == "jinxer-2020" and (runbook or dashboard or (alerts and "?q=" in alerts)):
+            style = "jinxer-2021"
+        resolved = match.group("status").lower() == "resolved"
+        cleaned = re.sub(r"\s*#page\b", "", summary).strip() or None
+        return BotMessage(
+            EventKind.ALERT_RESOLVED if resolved else EventKind.ALERT_FIRING,
+            alertname,
+            {"alertname": alertname},
+            {
+                "count": int(match.group("n") or 1),
+                "summary": cleaned,
+                "runbook": runbook,
+                "dashboard": dashboard,
+                "url": alerts,
+                "paged": paged,
+                "extra": {"format": style},
+            },
+        )
+    match = _RELAY_DEFAULT.match(text)
+    if match is not None:
+        alertname = match.group("alertname")
+        instance = match.group("instance")
+        labels = {"alertname": alertname} | ({"instance": instance} if instance else {"job": match.group("job")})
+        return BotMessage(
+            EventKind.ALERT_RESOLVED if match.group("status") == "resolved" else EventKind.ALERT_FIRING,
+            alertname,
+            labels,
+            {"instance": instance, "paged": paged, "extra": {"format": "relay-default"}},
+        )
+    return None
+
+
+def _word_date(text: str) -> date | None:
+    match = _WORD_DATE.search(text)
+    if match is None:
+        return None
+    try:
+        return date(int(match.group("year")), _MONTHS[match.group("mon").lower()[:3]], int(match.group("day")))
+    except ValueError:
+        return None
+
+
+def _date_line(line: str) -> date | None:
+    for pattern in _DATE_LINES:
+        match = pattern.match(line)
+        if match:
+            return _word_date(match.group("rest"))
+    bare = _BARE_DATE.match(line)
+    if bare:
+        try:
+            return date.fromisoformat(bare.group("date"))
+        except ValueError:
+            return None
+    return None
+
+
+def _clock(text: str) -> time | None:
+    parts = [int(p) for p in text.split(":")]
+    try:
+        return time(parts[0], parts[1], parts[2] if len(parts) > 2 else 0)
+    except ValueError:
+        return None
+
+
+def _seconds(clock: time) -> int:
+    return clock.hour * 3600 + clock.minute * 60 + clock.second
+
+
+@dataclass
+class _FileState:
+    day: date | None
+    last: time | None = None
+
+
+def parse_irc(export: Export, query: Query) -> SourceResult:
+    """Alert events from IRC logs. Pure; unreadable alert-bot lines become problems, chat is skipped."""
+    window = query.window
+    single_day = window.start.date() if window.days() == [window.start.date()] else None
+    events: list[Event] = []
+    problems: list[Problem] = []
+    notes: list[str] = []
+    read = 0
+    for name, text in export.files:
+        state = _FileState(name_date(name))
+        previous: tuple[str, int] | None = None  # (bot, length) of the last bot line, for split lines
+        for number, raw_line in enumerate(text.splitlines(), 1):
+            line = raw_line.strip("\ufeff\r\n ")
+            if not line:
+                continue
+            read += 1
+            where = f"{name}:{number}"
+            day = _date_line(line)
+            if day is not None:
+                state.day, state.last = day, None
+                continue
+            parsed = _split_line(line)
+            if parsed is None:
+                continue
+            line_date, clock, nick, message = parsed
+            bot = _bot(nick)
+            if bot is None:
+                continue
+            if clock is None:
+                problems.append(Problem(where, "bad time of day", line[:200]))
+                continue
+            if isinstance(line_date, tuple):  # HexChat: month and day, the year from context
+                year = (state.day or single_day or window.start).year
+                try:
+                    line_date = date(year, *line_date)
+                except ValueError:
+                    problems.append(Problem(where, "bad date", line[:200]))
+                    continue
+            if line_date is not None:
+                state.day, state.last = line_date, clock
+            else:
+                if state.day is None and single_day is not None:
+                    state.day = single_day
+                    notes.append(f"IRC log {name} carries no date; its times were read as {single_day:%Y-%m-%d} (the window's day)")
+                if state.day is None:
+                    problems.append(Problem(where, "no date for this time-only line (name the file YYYYMMDD.txt or add a date line)", line[:200]))
+                    continue
+                if state.last is not None and _seconds(clock) < _seconds(state.last) - 3600:
+                    state.day += timedelta(days=1)  # midnight passed without a date line
+                state.last = clock
+            assert state.day is not None
+            when = datetime.combine(state.day, clock, tzinfo=UTC)
+            message_info = parse_bot_message(bot, message)
+            if message_info is None:
+                if previous is not None and previous[0] == bot and previous[1] >= SPLIT_AT:
+                    previous = (bot, len(message))
+                    continue
+                if _reportable(when, window):
+                    problems.append(Problem(where, f"{bot} line in no known format", line[:200]))
+                previous = (bot, len(message))
+                continue
+            previous = (bot, len(message))
+            events.append(_event(bot, when, message, line, message_info))
+    events = [e for e in with_starts(events) if overlaps_window(e, window)]
+    skipped = export.meta.get("skipped_files") if export.meta else None
+    if skipped:
+        notes.append(f"IRC log files not read (compressed): {', '.join(skipped)}")
+    return SourceResult(NAME, tuple(events), tuple(problems), read, tuple(dict.fromkeys(notes)))
+
+
+def _reportable(when: datetime, window: Window) -> bool:
+    """Problems are reported from the day before the window to its end (logs may hold years)."""
+    return window.start - timedelta(days=1) <= when < window.end
+
+
+def _split_line(line: str) -> tuple[date | tuple[int, int] | None, time | None, str, str] | None:
+    """``(date, time, nick, message)`` of a message line; None for anything else.
+
+    The date is None for time-only prefixes and ``(month, day)`` for HexChat's ``Feb 14 18:34:55``.
+    """
+    for pattern in _PREFIXES:
+        match = pattern.match(line)
+        if match is None:
+            continue
+        rest = match.group("rest")
+        for nick_pattern in _NICK_MSG:
+            nick_match = nick_pattern.match(rest)
+            if nick_match is None:
+                continue
+            nick = nick_match.group("nick")
+            if nick_pattern is _NICK_MSG[2] and _bot(nick) is None:
+                return None
+            groups = match.groupdict()
+            line_date: date | tuple[int, int] | None = None
+            try:
+                if groups.get("date"):
+                    line_date = date.fromisoformat(groups["date"])
+                elif groups.get("mon"):
+                    line_date = (_MONTHS[groups["mon"].lower()], int(groups["mday"]))
+            except ValueError:
+                return None
+            return line_date, _clock(match.group("time")), nick, nick_match.group("msg")
+        return None
+    return None
+
+
+def _event(bot: str, when: datetime, message: str, line: str, info: BotMessage) -> Event:
+    digest = hashlib.sha1(message.encode()).hexdigest()[:12]
+    fields = dict(info.fields)
+    return alert_event(
+        source=NAME,
+        kind=info.kind,
+        time=when,
+        key=f"{NAME}:{bot}:{int(when.timestamp())}:{digest}",
+        text=message.strip(),
+        alertname=info.alertname,
+        labels=info.labels,
+        raw=line,
+        actor=bot,
+        tasks=find_tasks(message),
+        notifications=1,
+        **fields,
+    )
+
+
+def _factory(settings: Settings) -> IrcSource:
+    return IrcSource(settings.irc)
+
+
+SPEC = register(
+    SourceSpec(
+        name=NAME,
+        help=(
+            "IRC channel logs: icinga-wm PROBLEM/RECOVERY/ACKNOWLEDGEMENT lines and jinxer-wm (Alertmanager) lines "
+            "in the 2020, 2021-2024 and 2024+ formats; chat is ignored. Accepts wm-bot, irssi, ZNC, HexChat and "
+            "WeeChat line prefixes; times are UTC, dates from date lines or file names (20160728.txt). "
+            "Config: [irc] path = a log file or folder. --input irc=FILE|DIR."
+        ),
+        factory=_factory,
+        parse=parse_irc,
+    )
+)

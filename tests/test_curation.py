@@ -1,0 +1,645 @@
+"""Timeline curation: overrides survive re-pulls, rules, key-moment suggestions, refs and filters."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from incidentkit.alerts import alert_event
+from incidentkit.config import TimelineSettings
+from incidentkit.curation import (
+    CurationResult,
+    CurationState,
+    ManualRow,
+    MomentSetting,
+    Override,
+    RowFilter,
+    curate,
+    describe_rules,
+    moment_name,
+    parse_between,
+    parse_row_time,
+    resolve_keys,
+    resolve_moment_target,
+    row_records,
+    row_ref,
+    select_keys,
+    short_refs,
+)
+from incidentkit.errors import ConfigError, InputError, StoreError
+from incidentkit.events import Event, EventKind
+from incidentkit.store import IncidentRecord, Store
+from incidentkit.timeline import Row, build_rows
+
+SLUG = "2018-03-27_train-rollback"
+RULES = TimelineSettings()
+
+
+def at(hhmm: str, day: int = 27) -> datetime:
+    hour, minute = hhmm.split(":")
+    return datetime(2018, 3, day, int(hour), int(minute), tzinfo=UTC)
+
+
+def sal(hhmm: str, kind: EventKind, text: str, key: str | None = None) -> Event:
+    return Event(
+        time=at(hhmm), source="sal", kind=kind, key=key or f"sal:{hhmm}", text=text, actor="twentyafterfour"
+    )
+
+
+def alert(name: str, fired: str, resolved: str | None = None) -> list[Event]:
+    events = [
+        alert_event(
+            source="prometheus",
+            kind=EventKind.ALERT_FIRING,
+            time=at(fired),
+            key=f"prometheus:{name}:{fired}",
+            text=f"{name} firing",
+            alertname=name,
+        )
+    ]
+    if resolved:
+        events.append(
+            alert_event(
+                source="prometheus",
+                kind=EventKind.ALERT_RESOLVED,
+                time=at(resolved),
+                key=f"prometheus:{name}:{resolved}:resolved",
+                text=f"{name} resolved",
+                alertname=name,
+            )
+        )
+    return events
+
+
+FIRING = "alert:MediaWikiFatals:2018-03-27T19:18Z"
+RESOLVED = FIRING + ":resolved"
+
+
+def story() -> list[Event]:
+    """A train deploy goes bad, an alert fires, the train is rolled back, the alert resolves."""
+    return sorted(
+        [
+            sal(
+                "19:05",
+                EventKind.TRAIN,
+                "rebuilt and synchronized wikiversions files: group1 wikis to 1.31.0-wmf.27",
+            ),
+            sal(
+                "19:06", EventKind.SYNC, "Synchronized php: group1 wikis to 1.31.0-wmf.27 (duration: 01m 17s)"
+            ),
+            sal(
+                "19:10",
+                EventKind.COOKBOOK,
+                "END (PASS) - Cookbook sre.hosts.downtime (exit_code=0) for mw1290",
+            ),
+            sal("19:17", EventKind.LOG, "seeing quite a few Replication wait failed errors"),
+            *alert("MediaWikiFatals", "19:18", "19:30"),
+            sal("19:19", EventKind.LOG, "rolling back to wmf.26"),
+            sal(
+                "19:22",
+                EventKind.TRAIN,
+                "rebuilt and synchronized wikiversions files: group1 wikis to 1.31.0-wmf.26",
+            ),
+            sal("19:40", EventKind.LOG, "filed T190960 for the incident"),
+        ],
+        key=lambda e: (e.time, e.source, e.key),
+    )
+
+
+def by_key(result: CurationResult) -> dict[str, Row]:
+    return {r.key: r for r in result.rows}
+
+
+@pytest.fixture
+def store() -> Store:
+    store = Store.open(None)
+    store.save_incident(IncidentRecord(slug=SLUG, title="Train rollback", start="2018-03-27T19:00:00Z"))
+    return store
+
+
+def draft(store: Store, events: list[Event]) -> CurationResult:
+    """What the draft pipeline does: save the events, curate, record the keys as seen."""
+    store.save_events(SLUG, events)
+    rows = build_rows(store.load_events(SLUG))
+    result = curate(rows, store.curation_state(SLUG), RULES)
+    store.mark_rows_seen(SLUG, [r.key for r in rows])
+    return result
+
+
+# --- the whole loop: pull -> curate -> pull again ------------------------------------------
+
+
+def test_repull_keeps_the_owners_curation_and_flags_only_new_rows(store: Store) -> None:
+    first = draft(store, story())
+    assert first.new_keys == () and first.orphans == ()
+
+    # the owner curates
+    store.hide_rows(SLUG, ["sal:19:17"])
+    store.pin_rows(SLUG, ["sal:19:19"])
+    store.edit_row(SLUG, "sal:19:40", text="Incident task T190960 filed")
+    store.edit_row(SLUG, "sal:19:05", time=at("19:04"))
+    store.note_row(SLUG, "sal:19:22", "this fixed it")
+    store.unhide_rows(SLUG, ["sal:19:10"])  # the downtime cookbook a rule hides
+    manual = store.add_manual_row(SLUG, time=at("19:16"), text="Users report errors on IRC")
+    store.set_key_moment(SLUG, "detected", time=at("19:16"), key=manual)
+
+    # the sources change: one new line, one line edited at the source, one line gone
+    second_events = [e for e in story() if e.key != "sal:19:17"]
+    second_events = [
+        replace(e, text=e.text + " (wmf.26)") if e.key == "sal:19:19" else e for e in second_events
+    ]
+    second_events.append(sal("19:25", EventKind.LOG, "fatals back to normal"))
+    second = draft(store, second_events)
+
+    got = [
+        (r.key, r.time, r.text, r.hidden, r.pinned, r.edited, r.new, r.note, r.marker) for r in second.rows
+    ]
+    assert got == [
+        ("sal:19:05", at("19:04"), "rebuilt and synchronized wikiversions files: group1 wikis to 1.31.0-wmf.27",
+         False, True, True, False, None, None),
+        ("sal:19:06", at("19:06"), "Synchronized php: group1 wikis to 1.31.0-wmf.27 (duration: 01m 17s)",
+         False, True, False, False, None, "OUTAGE BEGINS"),
+        ("sal:19:10", at("19:10"), "END (PASS) - Cookbook sre.hosts.downtime (exit_code=0) for mw1290",
+         False, False, False, False, None, None),
+        (manual, at("19:16"), "Users report errors on IRC", False, False, False, False, None, None),
+        (FIRING, at("19:18"), "MediaWikiFatals firing", False, True, False, False, None, None),
+        ("sal:19:19", at("19:19"), "rolling back to wmf.26 (wmf.26)", False, True, False, False, None, None),
+        ("sal:19:22", at("19:22"), "rebuilt and synchronized wikiversions files: group1 wikis to 1.31.0-wmf.26",
+         False, True, False, False, "this fixed it", None),
+        ("sal:19:25", at("19:25"), "fatals back to normal", False, False, False, True, None, None),
+        (RESOLVED, at("19:30"), "MediaWikiFatals resolved after 12 min", False, True, False, False, None, "OUTAGE ENDS"),
+        ("sal:19:40", at("19:40"), "Incident task T190960 filed", False, False, True, False, None, None),
+    ]  # fmt: skip
+    assert second.new_keys == ("sal:19:25",)
+    assert [(o.row_key, o.action) for o in second.orphans] == [("sal:19:17", "hidden")]
+    assert second.moments.detected == at("19:16")  # the owner's, on the manual row
+    assert second.curation["sal:19:40"].original_text == "filed T190960 for the incident"
+    assert second.curation["sal:19:05"].original_time == at("19:05")
+
+
+def test_show_sees_the_new_rows_of_the_latest_draft_and_a_third_draft_none(store: Store) -> None:
+    draft(store, story())
+    draft(store, [*story(), sal("19:25", EventKind.LOG, "fatals back to normal")])
+    rows = build_rows(store.load_events(SLUG))
+    shown = curate(rows, store.curation_state(SLUG, as_drafted=True), RULES)
+    assert shown.new_keys == ("sal:19:25",)
+
+    third = draft(store, [*story(), sal("19:25", EventKind.LOG, "fatals back to normal")])
+    assert third.new_keys == ()
+    assert curate(rows, store.curation_state(SLUG, as_drafted=True), RULES).new_keys == ()
+
+
+def test_a_first_draft_as_seen_by_show_has_nothing_new(store: Store) -> None:
+    draft(store, story())
+    state = store.curation_state(SLUG, as_drafted=True)
+    assert not state.drafted
+    assert curate(build_rows(story()), state, RULES).new_keys == ()
+
+
+# --- rules and precedence -------------------------------------------------------------------
+
+
+def test_rules_pin_deploys_and_first_last_alert_and_hide_downtime_cookbooks() -> None:
+    result = curate(build_rows(story()), CurationState(), RULES)
+    rows = by_key(result)
+    pinned = {k for k, r in rows.items() if r.pinned}
+    assert pinned == {"sal:19:05", "sal:19:06", "sal:19:22", FIRING, RESOLVED}
+    assert [k for k, r in rows.items() if r.hidden] == ["sal:19:10"]
+    assert result.curation["sal:19:10"].hidden_by.startswith("rule: hide_matching")
+    assert result.curation[FIRING].pinned_by == "rule: pin_first_last_alert (first alert)"
+    assert not any(r.new or r.edited for r in result.rows)
+    assert "sal:19:10" in {r.key for r in result.rows} and "sal:19:10" not in {r.key for r in result.visible}
+
+
+def test_explicit_overrides_win_over_rules() -> None:
+    rules = TimelineSettings(hide_kinds=["log", "train"])
+    state = CurationState(
+        overrides={
+            "sal:19:10": Override(key="sal:19:10", hidden=False),  # a rule hides it
+            "sal:19:06": Override(key="sal:19:06", pinned=False),  # a rule pins it
+            "sal:19:17": Override(key="sal:19:17", pinned=True),  # hide_kinds would hide it
+            "sal:19:22": Override(key="sal:19:22", hidden=True),  # a rule pins it
+        }
+    )
+    rows = by_key(curate(build_rows(story()), state, rules))
+    assert not rows["sal:19:10"].hidden
+    assert not rows["sal:19:06"].pinned and not rows["sal:19:06"].hidden  # train rule does not cover sync
+    assert rows["sal:19:17"].pinned and not rows["sal:19:17"].hidden
+    assert rows["sal:19:22"].hidden and rows["sal:19:22"].pinned
+    assert rows["sal:19:19"].hidden  # log, not pinned: hide_kinds applies
+    assert not rows["sal:19:05"].hidden  # pinned by the deploy rule, so not hidden by hide_kinds
+
+
+def test_edits_replace_text_and_time_and_resort() -> None:
+    state = CurationState(
+        overrides={"sal:19:40": Override(key="sal:19:40", time=at("19:00"), text="earlier")}
+    )
+    result = curate(build_rows(story()), state, RULES)
+    assert result.rows[0].key == "sal:19:40"
+    assert (result.rows[0].text, result.rows[0].edited) == ("earlier", True)
+    same = CurationState(
+        overrides={"sal:19:40": Override(key="sal:19:40", text="filed T190960 for the incident")}
+    )
+    assert not by_key(curate(build_rows(story()), same, RULES))["sal:19:40"].edited
+
+
+def test_manual_rows_are_merged_in_order_and_never_auto_hidden_nor_new() -> None:
+    rules = TimelineSettings(hide_kinds=["manual"], hide_matching=["users"])
+    state = CurationState(
+        manual=(ManualRow(key="manual:1", time=at("19:16"), text="Users report errors"),), drafted=True
+    )
+    result = curate(build_rows(story()), state, rules)
+    manual = by_key(result)["manual:1"]
+    assert (manual.source, manual.kind, manual.hidden, manual.new) == (
+        "manual",
+        EventKind.MANUAL,
+        False,
+        False,
+    )
+    keys = [r.key for r in result.rows]
+    assert keys.index("sal:19:10") < keys.index("manual:1") < keys.index("sal:19:17")
+
+
+def test_bad_rules_are_config_errors_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match="timeline.hide_matching"):
+        curate([], CurationState(), TimelineSettings(hide_matching=["("]))
+    with pytest.raises(ConfigError, match="timeline.pin_kinds.*'deploys'"):
+        curate([], CurationState(), TimelineSettings(pin_kinds=["deploys"]))
+    with pytest.raises(ConfigError, match="impact_deploy_minutes"):
+        describe_rules(TimelineSettings(impact_deploy_minutes=-1))
+
+
+def test_describe_rules_lists_every_rule_with_its_value() -> None:
+    records = {r["rule"]: r["value"] for r in describe_rules(TimelineSettings(hide_kinds=["task-comment"]))}
+    assert records["hide_kinds"] == ["task-comment"]
+    assert records["pin_first_last_alert"] is True
+    assert records["impact_deploy_minutes"] == 30
+
+
+# --- key moments ----------------------------------------------------------------------------
+
+
+def test_suggested_moments_on_the_train_rollback() -> None:
+    result = curate(build_rows(story()), CurationState(), RULES)
+    choices = {c.moment: c for c in result.choices}
+    assert choices["impact_start"].key == "sal:19:06"  # the deploy 12 min before the first alert
+    assert choices["detected"].key == FIRING
+    assert choices["responded"].key == "sal:19:19"
+    assert choices["mitigated"].key == "sal:19:22"  # the deploy that shipped the announced rollback
+    assert choices["resolved"].key == RESOLVED
+    assert {c.origin for c in result.choices} == {"suggested"}
+    assert result.moments.durations() == {
+        "time_to_detect": 12.0,
+        "time_to_mitigate": 16.0,
+        "time_to_resolve": 24.0,
+        "impact_duration": 24.0,
+    }
+    markers = {r.key: r.marker for r in result.rows if r.marker}
+    assert markers == {"sal:19:06": "OUTAGE BEGINS", RESOLVED: "OUTAGE ENDS"}
+
+
+def test_impact_start_is_the_first_alert_when_no_deploy_is_close_before() -> None:
+    rules = TimelineSettings(impact_deploy_minutes=10)
+    result = curate(build_rows(story()), CurationState(), rules)
+    assert (result.moments.impact_start, result.moments.detected) == (at("19:18"), at("19:18"))
+    assert by_key(result)[FIRING].marker == "OUTAGE BEGINS"
+
+
+def test_a_revert_deploy_is_the_mitigation_else_the_first_deploy_after_the_alert() -> None:
+    revert = sal(
+        "19:27", EventKind.BACKPORT, 'Backport for [[gerrit:1|Revert "Enable the thing"]]', key="sal:b"
+    )
+    events = [*story(), revert]
+    choices = {c.moment: c for c in curate(build_rows(events), CurationState(), RULES).choices}
+    assert choices["mitigated"].key == "sal:19:22"  # the announced rollback still came first
+
+    announced_by_deploy_only = [e for e in events if e.key != "sal:19:19"]
+    choices = {
+        c.moment: c for c in curate(build_rows(announced_by_deploy_only), CurationState(), RULES).choices
+    }
+    assert (choices["mitigated"].key, choices["mitigated"].reason) == (
+        "sal:b",
+        "the first revert/rollback deploy",
+    )
+
+    no_revert = [e for e in story() if e.key != "sal:19:19"]
+    choices = {c.moment: c for c in curate(build_rows(no_revert), CurationState(), RULES).choices}
+    assert (choices["mitigated"].key, choices["mitigated"].reason) == (
+        "sal:19:22",
+        "the first deploy after detection (no revert seen)",
+    )
+    # a human noticed at 19:10 (before the alert): the deploy after that is the candidate
+    early = CurationState(moments={"detected": MomentSetting(moment="detected", time=at("19:10"))})
+    without_later_deploys = [e for e in no_revert if e.key != "sal:19:22"]
+    fix = sal("19:12", EventKind.SYNC, "Synchronized wmf-config: (no message) (duration: 00m 19s)")
+    choices = {c.moment: c for c in curate(build_rows([*without_later_deploys, fix]), early, RULES).choices}
+    assert (choices["impact_start"].key, choices["mitigated"].key) == ("sal:19:06", "sal:19:12")
+
+    nothing = [e for e in no_revert if e.key != "sal:19:22"]
+    assert curate(build_rows(nothing), CurationState(), RULES).moments.mitigated is None
+
+
+def test_deploys_count_when_they_land_not_when_they_start() -> None:
+    """The SAL source's phase/revert data: a revert's "Started scap" is not the mitigation, its finish is."""
+
+    def scap(hhmm: str, phase: str, text: str, revert: bool = False) -> Event:
+        data = {"phase": phase, **({"revert": True} if revert else {})}
+        return replace(sal(hhmm, EventKind.BACKPORT, text, key=f"scap:{hhmm}"), data=data)
+
+    events = [
+        scap("19:00", "start", "Started scap: Backport for [[gerrit:1|Enable X]]"),
+        scap("19:08", "finish", "Finished scap: Backport for [[gerrit:1|Enable X]] (duration: 08m 00s)"),
+        scap("19:16", "start", "Started scap: Backport for [[gerrit:2|Undo X]]", revert=True),
+        *alert("MediaWikiFatals", "19:18", "19:30"),
+        scap(
+            "19:24",
+            "finish",
+            "Finished scap: Backport for [[gerrit:2|Undo X]] (duration: 08m 00s)",
+            revert=True,
+        ),
+    ]
+    choices = {c.moment: c for c in curate(build_rows(events), CurationState(), RULES).choices}
+    assert (choices["impact_start"].key, choices["impact_start"].reason) == (
+        "scap:19:08",
+        "the deploy 10 min before the first alert",
+    )
+    assert (choices["mitigated"].key, choices["mitigated"].reason) == (
+        "scap:19:24",
+        "the first deploy to land after the revert/rollback was started",
+    )
+
+
+def test_nothing_is_resolved_while_an_alert_is_still_firing() -> None:
+    events = [*story(), *alert("ReplicationLag", "19:35")]
+    result = curate(build_rows(events), CurationState(), RULES)
+    assert result.moments.resolved is None
+    assert not any(r.marker == "OUTAGE ENDS" for r in result.rows)
+
+
+def test_without_alerts_only_the_owner_sets_moments() -> None:
+    events = [e for e in story() if e.source == "sal" and e.kind is EventKind.LOG and e.key != "sal:19:19"]
+    result = curate(build_rows(events), CurationState(), RULES)
+    assert result.moments == type(result.moments)()
+    assert {c.origin for c in result.choices} == {"none"}
+    assert not any(r.marker for r in result.rows)
+
+
+def test_hiding_the_first_alert_moves_detection() -> None:
+    events = [*story(), *alert("FlakyProbe", "19:12", "19:13")]
+    flaky = "alert:FlakyProbe:2018-03-27T19:12Z"
+    assert curate(build_rows(events), CurationState(), RULES).moments.detected == at("19:12")
+    state = CurationState(overrides={flaky: Override(key=flaky, hidden=True)})
+    result = curate(build_rows(events), state, RULES)
+    assert result.moments.detected == at("19:18")
+    assert by_key(result)[FIRING].pinned  # the first visible alert gets the first-alert pin
+
+
+def test_owner_moments_win_and_a_bare_time_gets_a_marker_row() -> None:
+    state = CurationState(
+        moments={
+            "impact_start": MomentSetting(moment="impact_start", time=at("19:06")),
+            "resolved": MomentSetting(moment="resolved", time=at("19:22"), key="sal:19:22"),
+        }
+    )
+    result = curate(build_rows(story()), state, RULES)
+    assert (result.moments.impact_start, result.moments.resolved) == (at("19:06"), at("19:22"))
+    keys = [r.key for r in result.rows]
+    assert keys.index("moment:impact_start") == keys.index("sal:19:06") - 1  # sorted before same-time rows
+    marker_row = by_key(result)["moment:impact_start"]
+    assert (marker_row.marker, marker_row.text) == ("OUTAGE BEGINS", "")
+    assert by_key(result)["sal:19:22"].marker == "OUTAGE ENDS"
+    assert by_key(result)["sal:19:06"].marker is None and by_key(result)[RESOLVED].marker is None
+    assert {c.moment: c.origin for c in result.choices}["resolved"] == "owner"
+
+
+def test_a_moment_on_a_vanished_row_is_an_orphan_and_keeps_its_time() -> None:
+    state = CurationState(
+        moments={"mitigated": MomentSetting(moment="mitigated", time=at("19:20"), key="sal:gone")}
+    )
+    result = curate(build_rows(story()), state, RULES)
+    assert result.moments.mitigated == at("19:20")
+    assert [(o.row_key, o.action) for o in result.orphans] == [("sal:gone", "key moment mitigated")]
+
+
+def test_hiding_the_marked_row_keeps_the_marker_visible() -> None:
+    state = CurationState(
+        overrides={"sal:19:06": Override(key="sal:19:06", hidden=True)},
+        moments={"impact_start": MomentSetting(moment="impact_start", time=at("19:06"), key="sal:19:06")},
+    )
+    result = curate(build_rows(story()), state, RULES)
+    assert by_key(result)["sal:19:06"].marker is None
+    assert [r.key for r in result.visible if r.marker == "OUTAGE BEGINS"] == ["moment:impact_start"]
+
+
+def test_resolved_on_an_alert_interval_row_means_its_end() -> None:
+    state = CurationState(
+        moments={"resolved": MomentSetting(moment="resolved", time=at("19:18"), key=FIRING)}
+    )
+    assert curate(build_rows(story()), state, RULES).moments.resolved == at("19:30")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("detected", "detected"),
+        ("Impact-Start", "impact_start"),
+        ("mitigation", "mitigated"),
+        ("end", "resolved"),
+    ],
+)
+def test_moment_names_and_aliases(text: str, name: str) -> None:
+    assert moment_name(text) == name
+
+
+def test_unknown_moment_name_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="unknown key moment 'lunch'"):
+        moment_name("lunch")
+
+
+# --- refs, keys, filters, times -------------------------------------------------------------
+
+
+def _colliding_keys() -> tuple[str, str]:
+    seen: dict[str, str] = {}
+    for i in itertools.count():
+        key = f"k{i}"
+        prefix = row_ref(key)[:4]
+        if prefix in seen:
+            return seen[prefix], key
+        seen[prefix] = key
+    raise AssertionError("unreachable")
+
+
+def test_short_refs_are_unique_prefixes_of_seven_or_more() -> None:
+    keys = [f"k{i}" for i in range(2000)]
+    refs = short_refs(keys)
+    assert len(set(refs.values())) == 2000
+    assert all(len(r) >= 7 and row_ref(k).startswith(r) for k, r in refs.items())
+
+
+def test_resolve_keys_by_exact_key_ref_prefix_or_key_prefix() -> None:
+    keys = ["sal:19:05", "sal:19:06", "manual:abc123"]
+    assert resolve_keys(["sal:19:06"], keys, incident=SLUG) == ("sal:19:06",)
+    assert resolve_keys([row_ref("sal:19:05")[:5]], keys, incident=SLUG) == ("sal:19:05",)
+    assert resolve_keys(["manual:a"], keys, incident=SLUG) == ("manual:abc123",)
+    with pytest.raises(InputError, match="no row 'zzzzzz'"):
+        resolve_keys(["zzzzzz"], keys, incident=SLUG)
+    with pytest.raises(InputError, match="no row"):
+        resolve_keys([row_ref("sal:19:05")[:3]], keys, incident=SLUG)  # too short to be a prefix
+    with pytest.raises(InputError, match="ambiguous.*matches 2 rows"):
+        resolve_keys(["sal:19:0"], keys, incident=SLUG)
+    a, b = _colliding_keys()
+    with pytest.raises(InputError, match="ambiguous"):
+        resolve_keys([row_ref(a)[:4]], [a, b], incident=SLUG)
+
+
+def test_filters_combine_and_select_keys_adds_named_rows() -> None:
+    result = curate(build_rows(story()), CurationState(), RULES)
+    logs = RowFilter(sources=("SAL",), kinds=("log",))
+    assert select_keys(result.rows, [], logs, incident=SLUG) == ("sal:19:17", "sal:19:19", "sal:19:40")
+    rolling = RowFilter(match="ROLLING")
+    assert select_keys(result.rows, ["sal:19:05"], rolling, incident=SLUG) == ("sal:19:05", "sal:19:19")
+    window = RowFilter(start=at("19:17"), end=at("19:19"))
+    assert select_keys(result.rows, [], window, incident=SLUG) == ("sal:19:17", FIRING, "sal:19:19")
+    unpinned = select_keys(result.rows, [], RowFilter(unpinned=True), incident=SLUG)
+    assert unpinned == ("sal:19:10", "sal:19:17", "sal:19:19", "sal:19:40")
+    assert select_keys(result.rows, [], RowFilter(), incident=SLUG) == ()
+    with pytest.raises(InputError, match="--kind 'deploys'"):
+        RowFilter(kinds=("deploys",))
+
+
+def test_select_keys_can_name_orphans_only_when_asked() -> None:
+    rows = build_rows(story())
+    with pytest.raises(InputError):
+        select_keys(rows, ["sal:gone"], RowFilter(), incident=SLUG)
+    assert select_keys(rows, ["sal:gone"], RowFilter(), incident=SLUG, also=["sal:gone"]) == ("sal:gone",)
+
+
+def test_times_relative_to_the_incident_day() -> None:
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    day = date(2018, 3, 27)
+    assert parse_row_time("19:10", day=day, now=now) == at("19:10")
+    assert parse_row_time("2018-03-28T01:02Z", day=day, now=now) == datetime(2018, 3, 28, 1, 2, tzinfo=UTC)
+    with pytest.raises(InputError, match="no date"):
+        parse_row_time("19:10", day=None, now=now)
+    with pytest.raises(InputError, match="not a time of day"):
+        parse_row_time("25:10", day=day, now=now)
+    assert parse_between("19:10..19:40", day=day, now=now) == (at("19:10"), at("19:40"))
+    assert parse_between("..19:40", day=day, now=now) == (None, at("19:40"))
+    for bad, message in [("19:10", "not FROM..TO"), ("..", "not FROM..TO"), ("19:40..19:10", "ends before")]:
+        with pytest.raises(InputError, match=message):
+            parse_between(bad, day=day, now=now)
+
+
+def test_moment_target_is_a_row_or_a_time() -> None:
+    rows = curate(build_rows(story()), CurationState(), RULES).rows
+    now = datetime(2018, 3, 28, tzinfo=UTC)
+    kwargs = {"incident": SLUG, "day": date(2018, 3, 27), "now": now}
+    assert resolve_moment_target("sal:19:19", rows, "mitigated", **kwargs) == ("sal:19:19", at("19:19"))
+    assert resolve_moment_target(row_ref(FIRING)[:6], rows, "resolved", **kwargs) == (FIRING, at("19:30"))
+    assert resolve_moment_target("19:21", rows, "mitigated", **kwargs) == (None, at("19:21"))
+    assert resolve_moment_target("1 hour ago", rows, "mitigated", **kwargs) == (
+        None,
+        now - timedelta(hours=1),
+    )
+    with pytest.raises(InputError, match="neither a row"):
+        resolve_moment_target("not a row nor a time", rows, "mitigated", **kwargs)
+
+
+def test_row_records_spell_out_flags_and_who_set_them() -> None:
+    state = CurationState(
+        overrides={
+            "sal:19:17": Override(key="sal:19:17", hidden=True, text="edited"),
+            "sal:19:19": Override(key="sal:19:19", pinned=True),
+        },
+        drafted=True,
+        seen=frozenset(r.key for r in build_rows(story()) if r.key != "sal:19:40"),
+    )
+    result = curate(build_rows(story()), state, RULES)
+    flags = {r["key"]: r["flags"] for r in row_records(result, include_hidden=True)}
+    assert flags["sal:19:17"] == "HE"
+    assert flags["sal:19:10"] == "h"
+    assert flags["sal:19:19"] == "P"
+    assert flags["sal:19:06"] == "p"
+    assert flags["sal:19:40"] == "N"
+    visible = [r["key"] for r in row_records(result, include_hidden=False)]
+    assert "sal:19:17" not in visible and "sal:19:10" not in visible
+
+
+# --- the store ------------------------------------------------------------------------------
+
+
+def test_events_round_trip_and_saving_replaces(store: Store) -> None:
+    events = story()
+    started = replace(events[1], started=at("19:05"), data={"duration": 77}, tasks=("T1",), url="https://x/")
+    events[1] = started
+    store.save_events(SLUG, events)
+    assert store.load_events(SLUG) == events
+    store.save_events(SLUG, events[:2])
+    assert store.load_events(SLUG) == events[:2]
+    assert store.load_events("other") == []
+
+
+def test_saving_events_of_an_unknown_incident_fails(store: Store) -> None:
+    with pytest.raises(StoreError, match="unknown incident 'nope'"):
+        store.save_events("nope", story())
+
+
+def test_override_commands_in_the_store(store: Store) -> None:
+    store.hide_rows(SLUG, ["a", "b"])
+    store.pin_rows(SLUG, ["a"])  # pinning a hidden row shows it
+    store.unpin_rows(SLUG, ["c"])
+    overrides = store.curation_state(SLUG).overrides
+    assert overrides["a"] == Override(key="a", pinned=True)
+    assert overrides["b"] == Override(key="b", hidden=True)
+    assert overrides["c"] == Override(key="c", pinned=False)
+    store.unhide_rows(SLUG, ["b"])
+    assert store.curation_state(SLUG).overrides["b"].hidden is False
+    store.note_row(SLUG, "d", "a note")
+    store.note_row(SLUG, "d", None)
+    assert "d" not in store.curation_state(SLUG).overrides  # an empty override is dropped
+    with pytest.raises(StoreError, match="unknown incident"):
+        store.hide_rows("nope", ["a"])
+
+
+def test_reset_drops_overrides_and_manual_rows(store: Store) -> None:
+    store.edit_row(SLUG, "a", text="x", time=at("19:00"))
+    manual = store.add_manual_row(SLUG, time=at("19:01"), text="by hand")
+    assert store.curation_state(SLUG).manual[0].key == manual
+    assert store.reset_rows(SLUG, ["a", manual, "never-set"]) == 2
+    state = store.curation_state(SLUG)
+    assert state.overrides == {} and state.manual == ()
+
+
+def test_key_moments_in_the_store(store: Store) -> None:
+    store.set_key_moment(SLUG, "detected", time=at("19:16"), key="manual:1")
+    store.set_key_moment(SLUG, "detected", time=at("19:17"))
+    assert store.curation_state(SLUG).moments == {
+        "detected": MomentSetting(moment="detected", time=at("19:17"))
+    }
+    assert store.clear_key_moment(SLUG, "detected") is True
+    assert store.clear_key_moment(SLUG, "detected") is False
+    with pytest.raises(ValueError, match="unknown key moment"):
+        store.set_key_moment(SLUG, "lunch", time=at("19:17"))
+
+
+def test_seen_rows_count_drafts(store: Store) -> None:
+    assert store.curation_state(SLUG) == CurationState()
+    assert store.mark_rows_seen(SLUG, ["a", "b"]) == 2
+    assert store.curation_state(SLUG).drafted and store.curation_state(SLUG).seen == {"a", "b"}
+    assert store.mark_rows_seen(SLUG, ["a", "b", "c"]) == 1
+    assert store.curation_state(SLUG, as_drafted=True).seen == {"a", "b"}
+
+
+def test_curation_survives_reopening_a_database_file(tmp_path) -> None:
+    path = tmp_path / "ik.db"
+    with Store.open(path) as store:
+        store.save_incident(IncidentRecord(slug=SLUG, title="Train rollback"))
+        store.save_events(SLUG, story())
+        store.hide_rows(SLUG, ["sal:19:17"])
+    with Store.open(path) as store:
+        assert store.load_events(SLUG) == story()
+        assert store.curation_state(SLUG).overrides["sal:19:17"].hidden is True

@@ -1,0 +1,293 @@
+"""``incidentkit import``: every fixture report loaded into the real throwaway wiki and read back.
+
+The counts the parser finds are checked against an independent count: a plain regex over each
+page's Actionables section (bullets, placeholders, ``T1234``-style ids), written without the
+parser's code. Pages whose renderer dropped the headings have no section for the regex to find;
+those are checked page by page in ``test_reports.py`` and reported here separately.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from incidentkit import actionables as lib
+from incidentkit.actionables import ActionableQuery
+from incidentkit.cli import app
+from incidentkit.conduit import ConduitClient
+from incidentkit.config import Settings, load_settings
+from incidentkit.publishing import import_from_dir, import_reports, imported_items, page_file_name, save_page_text
+from incidentkit.reports import Report, parse_report
+from incidentkit.store import Store, default_db_path
+from tests.incident_pages import all_pages
+from tests.servers.conduit_fake import ConduitFake
+from tests.servers.mediawiki import COLLEAGUE, MediaWiki
+
+pytestmark = pytest.mark.integration
+
+PREFIX = "ImportTest/"
+NOT_REPORTS = {
+    "ImportTest/20141001-Legacy statuses/minutes": "subpage",
+    "ImportTest/20141002-Old name": "redirect",
+    "ImportTest/Train deploys": "no incident date",
+}
+
+# --- the independent count ------------------------------------------------------------------------
+
+_SECTION = re.compile(r"^\s*(?:=+\s*|#+\s+)?(?:Actionables|Action items)\s*=*\s*$", re.I)
+_NEXT = re.compile(
+    r"^\s*(?:=+[^=]|#{2,6}\s|\[\[Category:|Incident Engagement|Scorecard\s*$|Meeting Minutes\s*$"
+    r"|TODO: Add the #Sustainability)",
+    re.I,
+)
+_ITEM = re.compile(r"^\s*(?:[*#]+(?![*#:])|[•\-–](?!-))\s*\S")
+_PLACEHOLDER = re.compile(r"To do #\d+ \(TODO: Create task\)|^\W*…\s*$")
+_TASK_ID = re.compile(r"(?<![A-Za-z0-9])T\d{4,7}(?!\d)")
+
+
+def independent_count(text: str) -> tuple[int, int, set[str]] | None:
+    """(items, placeholders, task ids) of the Actionables section found by heading, or None."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if _SECTION.match(line)), None)
+    if start is None:
+        return None
+    body: list[str] = []
+    for line in lines[start + 1 :]:
+        if _NEXT.match(line):
+            break
+        body.append(line)
+    items = [line for line in body if _ITEM.match(line)]
+    placeholders = [line for line in items if _PLACEHOLDER.search(line)]
+    return len(items) - len(placeholders), len(placeholders), set(_TASK_ID.findall("\n".join(items)))
+
+
+# --- setup ----------------------------------------------------------------------------------------
+
+
+def wiki_title(title: str) -> str:
+    return PREFIX + title.split("/", 1)[1]
+
+
+@pytest.fixture(scope="module")
+def loaded(mediawiki: MediaWiki) -> dict[str, str]:
+    """Every fixture page saved on the wiki under ImportTest/ (title -> text as sent)."""
+    pages = {}
+    for title, text in all_pages():
+        mediawiki.put_page(wiki_title(title), text)
+        pages[wiki_title(title)] = text
+    return pages
+
+
+@pytest.fixture
+def wiki_env(mediawiki: MediaWiki, monkeypatch: pytest.MonkeyPatch) -> MediaWiki:
+    mediawiki.config_env(monkeypatch, name="ops")
+    monkeypatch.setenv("INCIDENTKIT_NOW", "2026-06-01T12:00:00Z")
+    return mediawiki
+
+
+def run(*args: str) -> object:
+    return CliRunner().invoke(app, list(args))
+
+
+def open_store() -> Store:
+    return Store.open(default_db_path(load_settings()))
+
+
+def all_actionables(store: Store) -> list[lib.Actionable]:
+    return store.query_actionables(ActionableQuery(statuses=(), sort="id"), today=date(2026, 6, 1))
+
+
+# --- tests ----------------------------------------------------------------------------------------
+
+
+def test_import_all_fixture_reports_matches_an_independent_count(loaded: dict[str, str], wiki_env: MediaWiki) -> None:
+    result = run("import", "--prefix", PREFIX)
+    assert result.exit_code == 0, result.output
+    reports = {title: parse_report(title, text, prefix=PREFIX) for title, text in loaded.items()}
+    parsed = {title: r for title, r in reports.items() if isinstance(r, Report)}
+    assert {t for t, r in reports.items() if not isinstance(r, Report)} == set(NOT_REPORTS)
+    for title, word in NOT_REPORTS.items():
+        assert re.search(rf"{re.escape(title)}: .*{word}", result.stderr), result.stderr
+    assert f"imported {len(parsed)} of {len(loaded)} pages ({len(parsed)} new, 0 updated)" in result.stderr
+
+    found_items = found_tasks = contained_items = contained_tasks = 0
+    beyond_headings: list[str] = []
+    for title, report in parsed.items():
+        counted = independent_count(loaded[title])
+        tasks = set(report.task_ids)
+        found_items += len(report.actionables)
+        found_tasks += len(tasks)
+        if counted is None:
+            if report.actionables:
+                beyond_headings.append(title)
+            continue
+        items, placeholders, ids = counted
+        assert (len(report.actionables), report.placeholders, tasks) == (items, placeholders, ids), title
+        contained_items += items
+        contained_tasks += len(ids)
+
+    with open_store() as store:
+        incidents = store.list_incidents()
+        stored = all_actionables(store)
+        assert len(incidents) == len(parsed)
+        assert {i.page for i in incidents} == set(parsed)
+        assert all(i.wiki == "ops" and i.revision for i in incidents)
+        expected = {(store.find_incident_by_page(t).slug, a.task or a.title) for t, r in parsed.items() for a in imported_items(r)}  # type: ignore[union-attr]
+        assert {(a.incident, a.task or a.title) for a in stored} == expected
+        assert {a.task for a in stored if a.task} == {t for r in parsed.values() for t in r.task_ids}
+    headed_tasks = found_tasks - sum(len(parsed[t].task_ids) for t in beyond_headings)
+    guessed = sum(len(parsed[t].actionables) for t in beyond_headings)
+    print(
+        f"\nimport over {len(loaded)} fixture pages: {len(parsed)} imported, {len(loaded) - len(parsed)} not reports; "
+        f"in Actionables sections found by heading: actionables found {found_items - guessed} vs {contained_items} "
+        f"contained (independent count), task ids found {headed_tasks} vs {contained_tasks} contained; "
+        f"on {len(beyond_headings)} rendered pages without the heading (anchor sentence / last list): "
+        f"{guessed} actionables, {found_tasks - headed_tasks} task ids; "
+        f"store: {len(stored)} actionables, {len({a.task for a in stored if a.task})} distinct tasks"
+    )
+
+
+def test_reimport_is_idempotent_and_keeps_local_fields(loaded: dict[str, str], wiki_env: MediaWiki) -> None:
+    assert run("import", "--prefix", PREFIX).exit_code == 0
+    with open_store() as store:
+        incident = store.find_incident_by_page(PREFIX + "2024-02-01 Example all actionable styles")
+        assert incident is not None and incident.status == "review"
+        store.set_incident_fields(incident.slug, lock=True, title="Save failures (renamed here)", status="final")
+        item = store.find_actionable(incident.slug, task="T350010")
+        assert item is not None
+        lib.set_fields(store, item.id or 0, now=datetime(2026, 6, 1, tzinfo=UTC), owner="alice", title="Mine")
+        store.save_scorecard_answers(incident.slug, {"few_paged": ("no", "set locally")}, reviewer="me", source="local")
+        before = (len(store.list_incidents()), len(all_actionables(store)))
+
+    wiki_env.put_page(
+        PREFIX + "2024-02-01 Example all actionable styles",
+        loaded[PREFIX + "2024-02-01 Example all actionable styles"].replace(
+            "* Can we increase fiber redundancy?", "* Can we increase fiber redundancy?\n* Add a canary check {{Phabricator|T350099}}"
+        ),
+        user=COLLEAGUE,
+    )
+    again = run("import", "--prefix", PREFIX)
+    assert again.exit_code == 0, again.output
+    assert "(0 new," in again.stderr and "actionables added 1," in again.stderr
+    with open_store() as store:
+        assert (len(store.list_incidents()), len(all_actionables(store))) == (before[0], before[1] + 1)
+        incident = store.find_incident_by_page(PREFIX + "2024-02-01 Example all actionable styles")
+        assert incident is not None
+        assert (incident.title, incident.status) == ("Save failures (renamed here)", "final")
+        item = store.find_actionable(incident.slug, task="T350010")
+        assert item is not None and (item.owner, item.title) == ("alice", "Mine")
+        assert store.find_actionable(incident.slug, task="T350099") is not None
+        answers = store.get_scorecard_answers(incident.slug)
+        assert (answers["few_paged"].note, answers["few_paged"].source) == ("set locally", "local")
+        assert answers["responders_prepared"].source == "import"
+
+
+def test_since_category_and_offline_round_trip(
+    loaded: dict[str, str], wiki_env: MediaWiki, tmp_path: Path
+) -> None:
+    result = run("import", "--prefix", PREFIX, "--since", "2024-01-01", "--save", str(tmp_path / "saved"))
+    assert result.exit_code == 0, result.output
+    with open_store() as store:
+        days = sorted(i.slug[:10] for i in store.list_incidents())
+    assert days and all(day >= "2024-01-01" for day in days)
+    assert "before --since left out" in result.stderr
+    saved = sorted(p.name for p in (tmp_path / "saved").iterdir())
+    assert page_file_name(PREFIX + "2024-02-01 Example all actionable styles") in saved
+
+    both = run("--db", str(tmp_path / "cat.db"), "import", "--prefix", PREFIX, "--category", "Incident documentation")
+    assert both.exit_code == 0, both.output
+    with Store.open(tmp_path / "cat.db") as store:
+        pages = {i.page for i in store.list_incidents()}
+    assert pages == {
+        PREFIX + "20160407-Mediawiki",
+        PREFIX + "2024-02-01 Example all actionable styles",
+        PREFIX + "20141001-Legacy statuses",
+    }
+
+    offline = run(
+        "--db", str(tmp_path / "offline.db"), "import", "--input", str(tmp_path / "saved"), "--prefix", PREFIX,
+        "--since", "2024-01-01",
+    )  # fmt: skip
+    assert offline.exit_code == 0, offline.output
+    with Store.open(tmp_path / "offline.db") as store:
+        assert sorted(i.slug[:10] for i in store.list_incidents()) == days
+        assert all(i.wiki is None and i.revision is None for i in store.list_incidents())
+
+
+def test_import_uses_batched_requests(loaded: dict[str, str], wiki_env: MediaWiki) -> None:
+    from incidentkit.publishing import import_from_wiki
+    from incidentkit.wiki import connect_wiki
+
+    settings = load_settings()
+    client = connect_wiki(settings, "ops")
+    seen: list[tuple[int, int]] = []
+    with Store.open(None) as store:
+        report = import_from_wiki(
+            store, client, prefix=PREFIX, settings=settings, now=datetime(2026, 6, 1, tzinfo=UTC),
+            progress=lambda done, total: seen.append((done, total)),
+        )  # fmt: skip
+    pages = len(loaded)
+    # connect + login (2), one listing, one read per 50 titles
+    assert report.requests <= 3 + -(-pages // 50), report.requests
+    assert seen[-1] == (pages, pages) and len(seen) == pages
+
+
+def test_bad_input_folder_is_one_line_error(tmp_path: Path) -> None:
+    result = run("import", "--input", str(tmp_path / "nope"))
+    assert result.exit_code == 2
+    assert "Error: --input" in result.stderr and "is not a folder" in result.stderr
+    (tmp_path / "empty").mkdir()
+    empty = run("import", "--input", str(tmp_path / "empty"))
+    assert empty.exit_code == 2 and "holds no page texts" in empty.stderr
+
+
+SYNC_PAGE = """{{irdoc|status=final}}
+== Actionables ==
+* {{Done}} Alert on resolver errors {{Phabricator|T2}}
+* Write the resolver runbook (task T3)
+* Anycast the resolvers [[phab:T4]]
+* Try a second resolver vendor
+"""
+
+
+def test_sync_works_on_imported_tasks(tmp_path: Path, conduit: ConduitFake) -> None:
+    conduit.add_task("DNS outage")  # T1
+    conduit.add_task("Alert on resolver errors", owner="alice")  # T2
+    conduit.add_task("Write the resolver runbook", owner="bob", status="resolved")  # T3
+    conduit.add_task("Anycast the resolvers")  # T4
+    save_page_text(tmp_path / "pages", "Incidents/2024-05-01 DNS outage", SYNC_PAGE)
+    now = datetime(2024, 6, 1, tzinfo=UTC)
+    with Store.open(None) as store:
+        report = import_from_dir(store, tmp_path / "pages", settings=Settings(), now=now)
+        assert [p.slug for p in report.imported] == ["2024-05-01_dns-outage"]
+        before = {a.task: a.status for a in all_actionables(store)}
+        assert before == {"T2": lib.Status.DONE, "T3": lib.Status.OPEN, "T4": lib.Status.OPEN, None: lib.Status.OPEN}
+        sync = lib.sync_actionables(store, ConduitClient(conduit.url, conduit.token, retries=0), now=now)
+        assert sync.checked == 3 and sync.missing == ()
+        after = {a.task: (a.status, a.owner) for a in all_actionables(store)}
+        assert after["T2"] == (lib.Status.OPEN, "alice")  # the page said done; Phabricator is the authority
+        assert after["T3"] == (lib.Status.DONE, "bob")
+        listed = lib.list_actionables(store, ActionableQuery(), now=now)
+        assert {a.task for a in listed} == {"T2", "T4", None}
+
+
+def test_import_reports_counts_unparsed_and_progress() -> None:
+    pages = [
+        ("Incidents/2024-01-01 A", "== Actionables ==\n* Do a thing T123456\n", None),
+        ("Incidents/B", "#REDIRECT [[Incidents/2024-01-01 A]]", None),
+        ("Incidents/2019-01-01 old", "== Actionables ==\n* Old thing\n", None),
+    ]
+    seen: list[tuple[int, int]] = []
+    with Store.open(None) as store:
+        report = import_reports(
+            store, iter(pages), total=3, wiki=None, since=date(2020, 1, 1), settings=Settings(),
+            now=datetime(2024, 2, 1, tzinfo=UTC), progress=lambda d, t: seen.append((d, t)),
+        )  # fmt: skip
+        assert [p.page for p in report.imported] == ["Incidents/2024-01-01 A"]
+        assert [u.reason for u in report.unparsed] == ["the page is a redirect"]
+        assert report.filtered == 1 and report.task_ids == 1
+        assert seen == [(1, 3), (2, 3), (3, 3)]

@@ -1,0 +1,151 @@
+"""Generated regions: the marker format, splitting, and splicing a new draft into a page."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from incidentkit.regions import Region, Text, digest, marker_problems, regions, splice, split, wrap
+
+
+def draft(timeline: str = "* 10:00 a", actionables: str = "* T1 fix") -> str:
+    return (
+        "{{irdoc|status=draft}}\n== Summary ==\nSummary text.\n\n== Timeline ==\n"
+        + wrap("timeline", timeline)
+        + "\n\n== Actionables ==\n"
+        + wrap("actionables", actionables)
+        + "\n\n[[Category:Incident documentation]]\n"
+    )
+
+
+def test_wrap_has_the_agreed_format_and_hash() -> None:
+    content = "* 10:00 first line\n* 10:05 second — ünïcode"
+    wrapped = wrap("timeline", content)
+    expected = hashlib.sha1(content.encode("utf-8")).hexdigest()[:12]
+    assert wrapped == (
+        f"<!-- incidentkit:begin timeline hash={expected} -->\n{content}\n<!-- incidentkit:end timeline -->"
+    )
+
+
+def test_wrap_rejects_a_bad_name() -> None:
+    with pytest.raises(ValueError):
+        wrap("Time Line", "x")
+
+
+@pytest.mark.parametrize("content", ["", "\n", "x\n", "\nx", "a\n\nb"])
+def test_split_round_trips_and_recovers_exact_content(content: str) -> None:
+    text = "before\n" + wrap("detection", content) + "\nafter"
+    spans = split(text)
+    assert "".join(map(str, spans)) == text
+    (region,) = [s for s in spans if isinstance(s, Region)]
+    assert region.content == content
+    assert not region.edited
+
+
+def test_split_finds_text_and_regions_in_order() -> None:
+    spans = split(draft())
+    kinds = [type(s).__name__ for s in spans]
+    assert kinds == ["Text", "Region", "Text", "Region", "Text"]
+    assert [s.name for s in spans if isinstance(s, Region)] == ["timeline", "actionables"]
+    assert isinstance(spans[0], Text) and spans[0].start == 0
+
+
+def test_a_changed_body_is_detected_as_edited() -> None:
+    page = draft().replace("* 10:00 a", "* 10:00 a (corrected by hand)")
+    assert regions(page)["timeline"].edited
+    assert not regions(page)["actionables"].edited
+
+
+def test_splice_replaces_only_regions_and_keeps_every_other_byte() -> None:
+    page = draft()
+    page = page.replace("Summary text.", "Summary text, rewritten by a colleague.\n\nWith a second paragraph.")
+    page = page.replace("== Actionables ==\n", "== Actionables ==\nHuman intro line.\n")
+    page += "Trailing human note."
+    new = draft(timeline="* 10:00 a\n* 10:07 b", actionables="* T1 fix\n* T2 more")
+    result = splice(page, new)
+    assert set(result.replaced) == {"timeline", "actionables"}
+    assert result.conflicts == ()
+    assert regions(result.text)["timeline"].content == "* 10:00 a\n* 10:07 b"
+    assert not regions(result.text)["timeline"].edited
+    outside_old = [s.text for s in split(page) if isinstance(s, Text)]
+    outside_new = [s.text for s in split(result.text) if isinstance(s, Text)]
+    assert outside_old == outside_new
+
+
+def test_splice_keeps_a_human_edit_inside_a_region_unless_forced() -> None:
+    page = draft().replace("* 10:00 a", "* 10:00 a — hand-corrected")
+    new = draft(timeline="* 10:00 a\n* 10:09 c", actionables="* T1 fix\n* T3")
+    result = splice(page, new)
+    assert result.conflicts == ("timeline",)
+    assert "hand-corrected" in result.text
+    assert "10:09 c" not in result.text
+    assert result.replaced == ("actionables",)
+    assert "edited on the wiki" in (result.reason("timeline") or "")
+    # still recognised as edited on the next run, so the hand edit survives every republish
+    assert splice(result.text, new).conflicts == ("timeline",)
+    forced = splice(page, new, force=True)
+    assert forced.forced == ("timeline",)
+    assert "hand-corrected" not in forced.text
+    assert "10:09 c" in forced.text
+
+
+def test_splice_unchanged_region_is_left_identical() -> None:
+    page = draft()
+    result = splice(page, draft())
+    assert result.text == page
+    assert set(result.unchanged) == {"timeline", "actionables"}
+    assert not result.changed
+
+
+def test_regions_missing_from_the_draft_are_kept() -> None:
+    page = draft() + "\n== Detection ==\n" + wrap("detection", "old detection") + "\n"
+    result = splice(page, draft(timeline="* new"))
+    assert "old detection" in result.text
+    assert result.replaced == ("timeline",)
+
+
+def test_broken_markers_are_never_touched_even_when_forced() -> None:
+    page = draft().replace("<!-- incidentkit:end timeline -->", "")
+    assert "timeline" in marker_problems(page)
+    result = splice(page, draft(timeline="* new"), force=True)
+    assert result.broken == ("timeline",)
+    assert "* new" not in result.text
+    assert "no end marker" in (result.reason("timeline") or "")
+
+
+def test_duplicate_region_is_broken() -> None:
+    page = draft() + wrap("timeline", "again")
+    assert "appears 2 times" in marker_problems(page)["timeline"]
+    assert "timeline" not in regions(page)
+
+
+def test_a_new_region_goes_under_its_empty_heading() -> None:
+    page = draft() + "\n== Detection ==\n\n== Conclusions ==\nHuman text.\n"
+    new = draft().replace("== Actionables ==", "== Detection ==\n" + wrap("detection", "first alert") + "\n\n== Actionables ==")
+    result = splice(page, new)
+    assert result.added == ("detection",)
+    assert regions(result.text)["detection"].content == "first alert"
+    assert result.text.index("first alert") < result.text.index("== Conclusions ==")
+    assert "Human text." in result.text
+
+
+def test_a_new_region_is_not_inserted_over_human_text() -> None:
+    page = draft() + "\n== Detection ==\nA person wrote this.\n"
+    new = draft().replace("== Actionables ==", "== Detection ==\n" + wrap("detection", "first alert") + "\n\n== Actionables ==")
+    result = splice(page, new)
+    assert result.added == ()
+    assert result.skipped == ("detection",)
+    assert "first alert" not in result.text
+    assert "has text of its own" in (result.reason("detection") or "")
+
+
+def test_a_new_region_without_its_heading_on_the_page_is_skipped() -> None:
+    new = draft().replace("== Actionables ==", "== Detection ==\n" + wrap("detection", "x") + "\n\n== Actionables ==")
+    result = splice(draft(), new)
+    assert result.skipped == ("detection",)
+    assert "no heading" in (result.reason("detection") or "")
+
+
+def test_digest_ignores_crlf_and_normalisation_form() -> None:
+    assert digest("e\u0301\r\nx") == digest("\u00e9\nx")

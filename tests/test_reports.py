@@ -1,0 +1,330 @@
+"""Reading existing incident reports: status, metadata, actionables (every style), scorecard answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from incidentkit.reports import (
+    ItemStatus,
+    Located,
+    Report,
+    Unparsed,
+    gerrit_refs,
+    lenient_datetime,
+    parse_metadata,
+    parse_report,
+    parse_status,
+    task_refs,
+    title_date,
+)
+from tests.incident_pages import real_pages, seed_pages, wikitext_pages
+
+PAGES = dict(real_pages() + seed_pages() + wikitext_pages())
+
+
+def report(title: str) -> Report:
+    parsed = parse_report(title, PAGES[title], prefix="Incidents/")
+    assert isinstance(parsed, Report), parsed
+    return parsed
+
+
+def rows(parsed: Report) -> list[tuple[str, tuple[str, ...], ItemStatus]]:
+    return [(a.text, a.tasks, a.status) for a in parsed.actionables]
+
+
+# --- the constructed page with every style ----------------------------------------------------
+
+STYLES = "Incidents/2024-02-01 Example all actionable styles"
+
+
+def test_every_actionable_style_is_read() -> None:
+    parsed = report(STYLES)
+    assert rows(parsed) == [
+        ("Add an alert for save failures", ("T350010",), ItemStatus.unknown),
+        ("Decide on the rollback policy", ("T350011",), ItemStatus.unknown),
+        ("Move the cache to the new cluster", ("T350012",), ItemStatus.unknown),
+        ("follow up on the comment", ("T350013",), ItemStatus.unknown),
+        ("Document the procedure", ("T350014",), ItemStatus.unknown),
+        ("Rebuild the packages", ("T350015",), ItemStatus.unknown),
+        ("Fix the underlying bug and deploy again while testing all namespaces", ("T350016",), ItemStatus.unknown),
+        ("Dashboards for every service", ("T350017",), ItemStatus.unknown),
+        ("Rebuild the Kafka packages", (), ItemStatus.done),
+        ("Fix the switch topology", ("T350018",), ItemStatus.unresolved),
+        ("Add geoshapes to the monitoring spec", ("T350019",), ItemStatus.done),
+        ("Kartographer should handle external data errors gracefully", ("T350020",), ItemStatus.not_done),
+        ("Create a partman recipe for the new brokers.", (), ItemStatus.dropped),
+        ("Create partman recipe for new Kafka brokers. Too complicated for partman :/", (), ItemStatus.done),
+        ("Improve monitoring", (), ItemStatus.unknown),
+        ("Alert on queue length", ("T350021",), ItemStatus.unknown),
+        ("Alert on error rate", ("T350022",), ItemStatus.unknown),
+        ("(this covers both cases)", (), ItemStatus.unknown),
+        ("Can we increase fiber redundancy?", (), ItemStatus.unknown),
+        ("Set up paging alerting on backend connections piling up", (), ItemStatus.unresolved),
+        ("Move backend restarts from weekly to bi-weekly", (), ItemStatus.done),
+        ("Cache the virtualenv for faster rollback", ("T350023",), ItemStatus.in_progress),
+        ("Parallelize the deployment", ("T350024",), ItemStatus.done),
+    ]
+    assert parsed.placeholders == 3  # two "To do #N (TODO: Create task)" and "…"
+    assert parsed.found is Located.heading
+
+
+def test_item_details_anchor_gerrit_notes_struck_nesting_questions() -> None:
+    items = report(STYLES).actionables
+    by_text = {a.text: a for a in items}
+    assert by_text["follow up on the comment"].anchors == ("T350013#9876543",)
+    restarts = by_text["Move backend restarts from weekly to bi-weekly"]
+    assert restarts.gerrit == ("419090",) and restarts.note == "done in gerrit:419090"
+    assert by_text["Set up paging alerting on backend connections piling up"].note == "TBD"
+    assert by_text["Create a partman recipe for the new brokers."].struck
+    parent = [i for i, a in enumerate(items) if a.text == "Improve monitoring"][0]
+    assert [a.text for a in items if a.parent == parent] == [
+        "Alert on queue length",
+        "Alert on error rate",
+        "(this covers both cases)",
+    ]
+    assert all(a.depth == 2 for a in items if a.parent == parent)
+    assert by_text["Can we increase fiber redundancy?"].question
+    assert "[[phab:T350011]]" in by_text["Decide on the rollback policy"].raw
+
+
+def test_tasks_outside_the_actionables_are_not_actionables() -> None:
+    parsed = report(STYLES)
+    assert "T350090" not in parsed.task_ids and "T350091" not in parsed.task_ids
+    assert parsed.task == "T350001"  # the incident task, from the metadata table
+
+
+def test_current_format_metadata_status_and_scorecard() -> None:
+    parsed = report(STYLES)
+    assert parsed.status == "review"
+    assert parsed.date == date(2024, 2, 1)
+    assert parsed.start == datetime(2024, 2, 1, 9, 18, tzinfo=UTC)
+    assert parsed.end == datetime(2024, 2, 1, 10, 2, tzinfo=UTC)
+    assert dict(parsed.metadata) == {
+        "incident_id": "2024-02-01 Example all actionable styles",
+        "start": "2024-02-01 9:18",
+        "end": "2024-02-01 10:02:00 UTC",
+        "task": "T350001",
+        "people_paged": "3",
+        "responder_count": "7+",
+        "coordinators": "taavi, cdanis",
+        "affected_metrics": "No relevant SLOs exist",
+        "impact": "For 44 minutes, some editors could not save their edits.",
+    }
+    answers = {key: (str(answer), note) for key, (answer, note) in parsed.scorecard.items()}
+    assert answers["few_paged"] == ("yes", "only 3")
+    assert answers["responders_prepared"] == ("no", "preparedness, the documentation is a decade old")
+    assert len(answers) == 4  # the blank row is not an answer
+    assert parsed.wikitext
+
+
+def test_legacy_page_irdoc_final_action_items_numbered_and_continuations() -> None:
+    parsed = report("Incidents/20141001-Legacy statuses")
+    assert parsed.status == "final"
+    assert rows(parsed) == [
+        ("Alert on disk usage above 80%", ("T70002",), ItemStatus.done),
+        ("Move old indices to cold storage", ("T70003",), ItemStatus.in_progress),
+        ("Buy bigger disks Not worth it for a cluster that is being replaced.", (), ItemStatus.wont_do),
+        ("Review the retention policy", (), ItemStatus.unknown),
+    ]
+    assert "T70001" not in parsed.task_ids  # timeline only
+
+
+@pytest.mark.parametrize(
+    ("title", "reason"),
+    [
+        ("Incidents/20141001-Legacy statuses/minutes", "subpage"),
+        ("Incidents/20141002-Old name", "redirect"),
+        ("Incidents/Train deploys", "no incident date"),
+    ],
+)
+def test_pages_that_are_not_reports_say_why(title: str, reason: str) -> None:
+    parsed = parse_report(title, PAGES[title], prefix="Incidents/")
+    assert isinstance(parsed, Unparsed)
+    assert reason in parsed.reason
+
+
+def test_empty_page_is_not_a_report() -> None:
+    assert parse_report("Incidents/2020-01-01 x", "  \n") == Unparsed("Incidents/2020-01-01 x", "the page is empty")
+
+
+# --- real pages (rendered text degrades gracefully) -------------------------------------------
+
+
+def test_real_2015_status_done_style() -> None:
+    parsed = report("Incidents/20150803-Kafka")
+    assert [a.status for a in parsed.actionables] == [ItemStatus.done] * 3
+    assert parsed.actionables[0].text.startswith("Rebuild 0.8.2.1 Kafka .deb package")
+    assert parsed.status is None and not parsed.wikitext
+
+
+def test_real_2017_done_templates_rendered_and_found_by_anchor_sentence() -> None:
+    parsed = report("Incidents/20170601-Maps")
+    assert parsed.found is Located.anchor
+    assert rows(parsed) == [
+        ("Add geoshapes and geolines to monitoring spec", ("T166776",), ItemStatus.done),
+        ("Services need external monitoring", ("T167048",), ItemStatus.done),
+        ("Kartographer should handle external data errors gracefully", ("T148883",), ItemStatus.not_done),
+    ]
+    assert "T166735" not in parsed.task_ids  # the summary's reference
+
+
+def test_real_2018_wikitext_phab_links_tbd_and_gerrit() -> None:
+    parsed = report("Incidents/20180312-Cache-text")
+    assert parsed.wikitext
+    assert rows(parsed) == [
+        ("Continue ongoing related investigations in T181315", ("T181315",), ItemStatus.unknown),
+        ("Set up paging alerting on backend connections piling up", (), ItemStatus.unresolved),
+        ("Move backend restarts from weekly to bi-weekly", (), ItemStatus.done),
+        ("Long term: Move to ATS as caching solution for cache backends", ("T96853",), ItemStatus.unknown),
+    ]
+
+
+def test_real_rendered_page_without_headings_reads_its_last_list_and_says_so() -> None:
+    parsed = report("Incidents/20160924-ORES")
+    assert parsed.found is Located.last_list
+    assert [a.tasks for a in parsed.actionables] == [("T146560",), ("T146090",)]
+    assert any("last list" in p for p in parsed.problems)
+    ulsfo = report("Incidents/2022-03-01 ulsfo network")
+    assert [(a.tasks, a.question) for a in ulsfo.actionables] == [(("T303219",), False), ((), True)]
+
+
+def test_real_seed_pages_with_status_markers() -> None:
+    ores = report("Incidents/2017-11-20 Ext:ORES")
+    assert [(a.tasks[0], a.status) for a in ores.actionables] == [
+        ("T181191", ItemStatus.done),
+        ("T181183", ItemStatus.done),
+        ("T181071", ItemStatus.in_progress),
+        ("T181067", ItemStatus.done),
+        ("T181187", ItemStatus.done),
+    ]
+    assert ores.actionables[2].text == "Cache virtualenv for faster rollback."
+    loss = report("Incidents/20160202-deployment-server-loss")
+    top = [a for a in loss.actionables if a.parent is None]
+    assert [a.status for a in top] == [
+        ItemStatus.done, ItemStatus.unresolved, ItemStatus.unresolved, ItemStatus.done, ItemStatus.done,
+        ItemStatus.in_progress, ItemStatus.done,
+    ]  # fmt: skip
+    assert top[0].text == "Include tin and/or mira /srv on our backup system" and top[0].tasks == ("T125527",)
+    assert top[1].note == "Vague suggestion, needs discussion"
+    assert sum(1 for a in loss.actionables if a.parent is not None) == 2
+
+
+def test_real_placeholder_only_actionables_and_one_field_per_line_metadata() -> None:
+    papal = report("Incidents/2025-05-08 Papal announcement traffic surge")
+    assert papal.actionables == () and papal.placeholders == 1
+    assert papal.metadata["coordinators"] == "taavi, cdanis"
+    assert papal.metadata["affected_metrics"] == "Traffic SLO?"
+    assert "task" not in papal.metadata and "people_paged" not in papal.metadata
+    assert papal.start == datetime(2025, 5, 8, 17, 16, tzinfo=UTC)
+
+
+def test_real_markdown_table_metadata() -> None:
+    parsed = report("Incidents/2022-06-21 asw-a2-codfw accidental power cycle")
+    assert parsed.task == "T309957"
+    assert parsed.metadata["coordinators"] == "XioNoX"
+    assert parsed.metadata["people_paged"] == "0"
+    assert parsed.metadata["impact"].startswith("For 11 minutes, one of the Codfw server racks")
+    assert parsed.status == "review"  # rendered "document status: in-review"
+
+
+def test_real_malformed_metadata_is_kept_raw_and_reported() -> None:
+    parsed = report("Incidents/2023-01-17 asw-b2-codfw failure redux")
+    assert parsed.start == datetime(2023, 1, 17, 13, 0, tzinfo=UTC)  # "2023_01_17 13:00:00"
+    assert parsed.end is None
+    assert parsed.metadata["end"] == "not ongoing/follow up stage"
+    assert "End: 'not ongoing/follow up stage' is not a time" in parsed.problems
+
+
+def test_real_template_placeholders_are_unset() -> None:
+    parsed = report("Incidents/2021-11-10 cirrussearch commonsfile outage")
+    assert set(parsed.metadata) == {"incident_id", "impact"}  # YYYY-MM-DD hh:mm:ss, <amount of people> ...
+    assert parsed.status == "final"
+
+
+def test_real_impossible_title_date_is_a_problem_not_a_crash() -> None:
+    parsed = report("Incidents/2018-02-29 Train-1.31.0-wmf.27")
+    assert parsed.date is None
+    assert "the title date 2018-02-29 is not a calendar date" in parsed.problems
+
+
+def test_every_real_page_parses_without_crashing() -> None:
+    for title, text in real_pages():
+        assert isinstance(parse_report(title, text, prefix="Incidents/"), Report), title
+
+
+# --- pieces ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "tasks"),
+    [
+        ("see {{Phabricator|T123}} and {{phab|45}}", ("T123", "T45")),
+        ("[[phab:T181315]] / [[Phab:T293726#7452237|T293726#7452237]]", ("T181315", "T293726")),
+        ("https://phabricator.wikimedia.org/T322424 and phabricator:T219450", ("T322424", "T219450")),
+        ("(task T166776) (Task T12) bug T219450 T96853", ("T166776", "T12", "T219450", "T96853")),
+        ("T303219 Integrate DNS depools", ("T303219",)),
+        ("tiny T12 is not an id without a prefix, nor t1234 or F12345", ()),
+        ("rPHEX721eca9b64cc38b495a255bad46cbe11f3d5c390 and https://grafana.example/T1234", ()),
+    ],
+)
+def test_task_references(text: str, tasks: tuple[str, ...]) -> None:
+    assert task_refs(text)[0] == tasks
+
+
+def test_task_anchors_and_gerrit_refs() -> None:
+    assert task_refs("T324149#8700128 and T324149")[1] == ("T324149#8700128",)
+    assert gerrit_refs("[[gerrit:419090]], https://gerrit.wikimedia.org/r/#/c/282163/ and gerrit: 5") == (
+        "419090",
+        "282163",
+        "5",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("{{irdoc|status=<includeonly>draft</includeonly>}}", "draft"),
+        ("{{irdoc|status=in-review}}", "review"),
+        ("{{Irdoc | status = final }}", "final"),
+        ("{{irdoc-review}}", "review"),
+        ("From Wikitech\ndocument status: in-review\n", "review"),
+        ("no status here", None),
+    ],
+)
+def test_document_status(text: str, status: str | None) -> None:
+    assert parse_status(text) == status
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2023-06-06 00:30:00", datetime(2023, 6, 6, 0, 30, tzinfo=UTC)),
+        ("2023-02-22 9:18", datetime(2023, 2, 22, 9, 18, tzinfo=UTC)),
+        ("2025-02-27 14:10 UTC", datetime(2025, 2, 27, 14, 10, tzinfo=UTC)),
+        ("2022-10-31", datetime(2022, 10, 31, tzinfo=UTC)),
+        ("2022-07-20 03:25 (mostly)", datetime(2022, 7, 20, 3, 25, tzinfo=UTC)),
+        ("2023_01_17 13:00:00", datetime(2023, 1, 17, 13, 0, tzinfo=UTC)),
+        ("not ongoing/follow up stage", None),
+        ("2018-02-29 10:00", None),
+    ],
+)
+def test_lenient_metadata_times(raw: str, expected: datetime | None) -> None:
+    assert lenient_datetime(raw) == expected
+
+
+def test_title_dates() -> None:
+    assert title_date("20150803-Kafka") == (date(2015, 8, 3), None)
+    assert title_date("2023-06-06 dawiktionary/dawiki partial outage") == (date(2023, 6, 6), None)
+    assert title_date("Train deploys 8c71822012dc") == (None, None)
+
+
+def test_metadata_as_a_template_call() -> None:
+    text = "{{Incident metadata|id=2024-01-01 x|start=2024-01-01 10:00|task=[[phab:T1234|T1234]]|paged=2}}"
+    assert parse_metadata(text) == {
+        "incident_id": "2024-01-01 x",
+        "start": "2024-01-01 10:00",
+        "task": "T1234",
+        "people_paged": "2",
+    }

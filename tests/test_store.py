@@ -1,0 +1,216 @@
+"""The store: opening, migrating, refusing bad files, and the actionables tables."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from incidentkit.actionables import (
+    Actionable,
+    ActionableQuery,
+    ActionableType,
+    Status,
+    StatusChange,
+    TaskStatus,
+)
+from incidentkit.errors import StoreError
+from incidentkit.store import IncidentRecord, Store
+
+NOW = datetime(2024, 6, 10, 12, 0, tzinfo=UTC)
+SCHEMA_DOC = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    with Store.open(tmp_path / "ik.db") as opened:
+        opened.save_incident(IncidentRecord(slug="inc-a", title="A", start="2024-05-01T00:00:00Z", severity="1"))
+        opened.save_incident(IncidentRecord(slug="inc-b", title="B", start="2024-05-20T00:00:00Z"))
+        yield opened
+
+
+def _actionable(**values: object) -> Actionable:
+    base = dict(incident="inc-a", title="Do it", created_at=NOW, recorded_at=NOW, updated_at=NOW)
+    base.update(values)
+    return Actionable(**base)  # type: ignore[arg-type]
+
+
+def _first(a: Actionable) -> StatusChange:
+    return StatusChange(
+        incident=a.incident, task=a.task, new_status=a.status, new_task_status=a.task_status,
+        changed_at=NOW, changed_at_from="observed", observed_at=NOW, source="manual",
+    )
+
+
+def _add(store: Store, **values: object) -> Actionable:
+    a = _actionable(**values)
+    return store.add_actionable(a, _first(a))
+
+
+def test_fresh_database_has_the_actionables_schema(store: Store) -> None:
+    assert store.db["actionables"].columns_dict == {
+        "id": int, "incident": str, "task": str, "task_phid": str, "title": str, "owner": str, "owner_phid": str,
+        "status": str, "task_status": str, "priority": str, "priority_value": int, "type": str, "due": str,
+        "projects": str, "project_phids": str, "missing": int, "origin": str, "raw_text": str, "locked": str,
+        "created_at": str, "resolved_at": str, "recorded_at": str, "updated_at": str, "synced_at": str,
+        "task_modified_at": str,
+    }
+    assert set(store.db["status_history"].columns_dict) == {
+        "id", "actionable_id", "incident", "task", "old_status", "new_status", "old_task_status", "new_task_status",
+        "changed_at", "changed_at_from", "observed_at", "source", "note",
+    }
+    assert set(store.db["task_statuses"].columns_dict) == {"value", "name", "closed", "special", "state", "fetched_at"}
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_every_table_and_column_is_documented(store: Store) -> None:
+    doc = SCHEMA_DOC.read_text(encoding="utf-8")
+    for table in store.db.table_names():
+        if table.startswith("_sqlite") or table.endswith(("_fts", "_fts_config", "_fts_data", "_fts_idx", "_fts_docsize")):
+            continue
+        heading = re.search(rf"^### `{re.escape(table)}`$", doc, re.MULTILINE)
+        assert heading, f"table {table} is not documented in docs/schema.md"
+        section = doc[heading.end() :].split("\n### ", 1)[0]
+        for column in store.db[table].columns_dict:
+            assert f"| `{column}` |" in section, f"column {table}.{column} is not documented"
+
+
+def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
+    path = tmp_path / "ik.db"
+    Store.open(path).close()
+    with Store.open(path) as again:
+        names = [r[0] for r in again.db.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
+    assert len(names) == len(set(names)) and "m002_actionables" in names
+
+
+def test_a_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "ik.db"
+    with Store.open(path) as first:
+        first.db.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('incidentkit', 'm999_future', 'x')"
+        )
+        count = first.db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
+    with pytest.raises(StoreError) as caught:
+        Store.open(path)
+    assert "newer incidentkit" in caught.value.message and "\n" not in caught.value.message
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == count
+
+
+def test_a_corrupt_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ik.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError) as caught:
+        Store.open(path)
+    assert "cannot open the database" in caught.value.message
+    assert path.read_bytes() == b"this is not sqlite" * 100
+
+
+def test_actionable_round_trip(store: Store) -> None:
+    a = _actionable(
+        task="T12", task_phid="PHID-TASK-x", owner="alice", owner_phid="PHID-USER-a", status=Status.IN_PROGRESS,
+        task_status="stalled", priority="High", priority_value=80, type=ActionableType.PREVENT, due=date(2024, 7, 1),
+        projects=("SRE",), project_phids=("PHID-PROJ-1",), missing=True, raw_text="* {{Phabricator|T12}}",
+        locked=("owner",), resolved_at=None, synced_at=NOW, task_modified_at=NOW,
+    )
+    saved = store.add_actionable(a, _first(a))
+    assert saved.id is not None
+    assert saved == replace(a, id=saved.id)
+    assert [c.new_status for c in store.status_history(saved.id)] == [Status.IN_PROGRESS]
+
+
+def test_the_same_task_or_idea_cannot_be_tracked_twice(store: Store) -> None:
+    _add(store, task="T1")
+    _add(store, title="An idea")
+    with pytest.raises(StoreError, match="already tracked"):
+        _add(store, task="T1", title="Other title")
+    with pytest.raises(StoreError, match="already tracked"):
+        _add(store, title="An idea")
+    _add(store, incident="inc-b", task="T1")  # another incident may track the same task
+    _add(store, task="T2", title="An idea")  # a task may share an idea's title
+    assert len(store.query_actionables(ActionableQuery(statuses=()), today=NOW.date())) == 4
+
+
+def test_status_history_is_append_only(store: Store) -> None:
+    _add(store, task="T1")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        store.db.execute("UPDATE status_history SET new_status = 'done'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        store.db.execute("DELETE FROM status_history")
+
+
+def test_a_failed_batch_update_writes_nothing(store: Store) -> None:
+    one, two = _add(store, task="T1"), _add(store, task="T2")
+    changed = replace(one, status=Status.DONE)
+    change = replace(_first(changed), actionable_id=one.id, old_status=Status.OPEN)
+    clash = replace(two, task="T1")  # violates (incident, task) uniqueness
+    with pytest.raises(StoreError):
+        store.update_actionables([(changed, change), (clash, None)])
+    assert store.require_actionable(one.id or 0).status is Status.OPEN
+    assert len(store.status_history(one.id)) == 1
+
+
+def test_transaction_rolls_back_on_error(store: Store) -> None:
+    one = _add(store, task="T1")
+    with pytest.raises(RuntimeError), store.transaction():
+        store.update_actionable(replace(one, title="changed"))
+        raise RuntimeError("boom")
+    assert store.require_actionable(one.id or 0).title == "Do it"
+
+
+def test_unknown_actionable_is_a_one_line_error(store: Store) -> None:
+    with pytest.raises(StoreError, match=r"unknown actionable #99"):
+        store.require_actionable(99)
+
+
+def test_a_bad_value_in_the_table_is_a_store_error(store: Store) -> None:
+    one = _add(store, task="T1")
+    store.db.execute("UPDATE actionables SET status = 'weird' WHERE id = ?", [one.id])
+    with pytest.raises(StoreError, match="cannot read"):
+        store.require_actionable(one.id or 0)
+
+
+def test_query_filters_and_order(store: Store) -> None:
+    _add(store, task="T3", title="late", owner="alice", due=date(2024, 6, 1), type=ActionableType.DETECT,
+         projects=("SRE-OnFIRE (Pending Review & Scorecard)",))
+    _add(store, task="T1", title="soon", owner="Bob", due=date(2024, 6, 20),
+         projects=("Sustainability (Incident Followup)",))
+    _add(store, title="idea", due=None)
+    _add(store, incident="inc-b", task="T2", title="closed", owner="alice", status=Status.DONE, due=date(2024, 5, 1),
+         resolved_at=datetime(2024, 6, 2, tzinfo=UTC))
+    today = NOW.date()
+
+    def titles(**q: object) -> list[str]:
+        return [a.title for a in store.query_actionables(ActionableQuery(**q), today=today)]  # type: ignore[arg-type]
+
+    assert titles() == ["late", "soon", "idea"]  # open ones, by due date, undated last
+    assert titles(statuses=()) == ["closed", "late", "soon", "idea"]
+    assert titles(owner="bob") == ["soon"]
+    assert titles(owner="none") == ["idea"]
+    assert titles(overdue=True) == ["late"]
+    assert titles(due_before=date(2024, 6, 15), statuses=()) == ["closed", "late"]
+    assert titles(project="sre-onfire") == ["late"]
+    assert titles(project="sustainability_incident_followup") == ["soon"]
+    assert titles(project="100%") == []
+    assert titles(types=(ActionableType.DETECT,)) == ["late"]
+    assert titles(incident="inc-b", statuses=()) == ["closed"]
+    assert titles(sort="task", statuses=()) == ["soon", "closed", "late", "idea"]
+    assert titles(sort="owner") == ["late", "soon", "idea"]
+    assert titles(limit=1) == ["late"]
+    assert store.actionable_counts(ActionableQuery(statuses=()), today=today, month_start="2024-06-01T00:00:00Z") == (3, 1, 1)
+
+
+def test_task_statuses_cache_is_replaced(store: Store) -> None:
+    assert store.task_statuses() == [] and store.task_statuses_fetched_at() is None
+    store.save_task_statuses([TaskStatus(value="open", name="Open", closed=False, special="default")], fetched_at=NOW)
+    store.save_task_statuses(
+        [TaskStatus(value="open", name="Open", closed=False), TaskStatus(value="resolved", name="Resolved", closed=True)],
+        fetched_at=NOW,
+    )
+    assert [s.value for s in store.task_statuses()] == ["open", "resolved"]
+    assert store.task_statuses_fetched_at() == NOW
+    assert store.db.execute("SELECT state FROM task_statuses WHERE value = 'resolved'").fetchone()[0] == "done"
