@@ -167,6 +167,8 @@ def show(
 
     Flags: P pinned by you, p pinned by a rule, H hidden by you, h hidden by a rule, E edited,
     N new since the previous draft.
+
+    Example:  incidentkit timeline show 2023-02-14_backport-crash --all
     """
     app_ctx = get_context(ctx)
     _, result = _curated(app_ctx, incident)
@@ -218,10 +220,28 @@ def _flag_command(verb: str, store_method: str, help_text: str) -> None:
     app.command(name=store_method.removesuffix("_rows"))(command)
 
 
-_flag_command("Hid", "hide_rows", "Hide rows from the curated timeline (they stay in the raw log).")
-_flag_command("Unhid", "unhide_rows", "Show rows again, even ones a [timeline] rule hides.")
-_flag_command("Pinned", "pin_rows", "Pin rows: never auto-hidden; pinning a row you hid shows it again.")
-_flag_command("Unpinned", "unpin_rows", "Unpin rows, even ones a [timeline] rule pins.")
+_flag_command(
+    "Hid",
+    "hide_rows",
+    "Hide rows from the curated timeline (they stay in the raw log).\n\n"
+    "Example:  incidentkit timeline hide 2023-02-14_backport-crash --kind dbctl",
+)
+_flag_command(
+    "Unhid",
+    "unhide_rows",
+    "Show rows again, even ones a [timeline] rule hides.\n\nExample:  incidentkit timeline unhide 2023-02-14_backport-crash 3f2a9c1",
+)
+_flag_command(
+    "Pinned",
+    "pin_rows",
+    "Pin rows: never auto-hidden; pinning a row you hid shows it again.\n\n"
+    "Example:  incidentkit timeline pin 2023-02-14_backport-crash --match revert",
+)
+_flag_command(
+    "Unpinned",
+    "unpin_rows",
+    "Unpin rows, even ones a [timeline] rule pins.\n\nExample:  incidentkit timeline unpin 2023-02-14_backport-crash --source sal",
+)
 
 
 @app.command()
@@ -238,6 +258,8 @@ def reset(
     """Drop everything you set on rows (hide, pin, edits, note) and delete rows you added.
 
     Also takes the keys of orphaned overrides, whose rows the sources no longer return.
+
+    Example:  incidentkit timeline reset 2023-02-14_backport-crash 3f2a9c1
     """
     store, keys = _select(ctx, incident, rows, source, kind, match, between, unpinned, orphans=True)
     _report("Reset", store.reset_rows(incident, keys) if keys else 0, incident)
@@ -256,7 +278,10 @@ def edit(
         ),
     ] = None,
 ) -> None:
-    """Fix a row's text and/or time; the fix survives every re-pull (`timeline reset` undoes it)."""
+    """Fix a row's text and/or time; the fix survives every re-pull (`timeline reset` undoes it).
+
+    Example:  incidentkit timeline edit 2023-02-14_backport-crash 12c9 --text "Backport synced to the test servers"
+    """
     if text is None and time is None:
         raise InputError("give --text and/or --time", hint="e.g. timeline edit INCIDENT REF --time 19:12")
     if text is not None and not text.strip():
@@ -278,7 +303,10 @@ def note(
         str, typer.Argument(metavar="TEXT", help="The note, shown after the row; an empty string removes it.")
     ],
 ) -> None:
-    """Add a note to a row (shown after it in the draft)."""
+    """Add a note to a row (shown after it in the draft).
+
+    Example:  incidentkit timeline note 2023-02-14_backport-crash 623b "the revert is live everywhere"
+    """
     store, result = _curated(get_context(ctx), incident)
     (key,) = resolve_keys([row], curatable_keys(result.rows), incident=incident)
     store.note_row(incident, key, text.strip() or None)
@@ -298,7 +326,10 @@ def add(
         ),
     ],
 ) -> None:
-    """Add a row by hand, such as what a human noticed in chat."""
+    """Add a row by hand, such as what a human noticed in chat.
+
+    Example:  incidentkit timeline add 2023-02-14_backport-crash --time 18:40 "Users report fatals when logged in"
+    """
     if not text.strip():
         raise InputError(
             "the row's text is empty", hint='e.g. timeline add INCIDENT --time 19:12 "Alice notices 5xx"'
@@ -328,7 +359,10 @@ def mark(
         ),
     ],
 ) -> None:
-    """Set a key moment on a row or at a time; it wins over the suggestion."""
+    """Set a key moment on a row or at a time; it wins over the suggestion.
+
+    Example:  incidentkit timeline mark 2023-02-14_backport-crash impact_start 18:36
+    """
     name = moment_name(moment)
     store, result = _curated(get_context(ctx), incident)
     key, when = resolve_moment_target(
@@ -348,7 +382,10 @@ def unmark(
         typer.Argument(metavar="MOMENT", help="impact_start, detected, responded, mitigated or resolved."),
     ],
 ) -> None:
-    """Forget a key moment you set; the suggestion applies again."""
+    """Forget a key moment you set; the suggestion applies again.
+
+    Example:  incidentkit timeline unmark 2023-02-14_backport-crash detected
+    """
     name = moment_name(moment)
     cleared = get_context(ctx).store().clear_key_moment(incident, name)
     message = (
@@ -361,7 +398,10 @@ def unmark(
 
 @app.command()
 def moments(ctx: typer.Context, incident: IncidentArg, fmt: FormatOpt = None) -> None:
-    """List the key moments (yours or suggested, and why) and the durations they give."""
+    """List the key moments (yours or suggested, and why) and the durations they give.
+
+    Example:  incidentkit timeline moments 2023-02-14_backport-crash
+    """
     _, result = _curated(get_context(ctx), incident)
     refs = short_refs(r.key for r in result.rows)
     records = [
@@ -392,7 +432,10 @@ def moments(ctx: typer.Context, incident: IncidentArg, fmt: FormatOpt = None) ->
 
 @app.command()
 def rules(ctx: typer.Context, fmt: FormatOpt = None) -> None:
-    """Show the effective auto-curation rules ([timeline] in the config)."""
+    """Show the effective auto-curation rules ([timeline] in the config).
+
+    Example:  incidentkit timeline rules
+    """
     records = describe_rules(get_context(ctx).settings.timeline)
     fmt = fmt or (OutputFormat.table if is_terminal() else OutputFormat.json)
     if fmt is not OutputFormat.table:
