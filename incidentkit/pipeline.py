@@ -205,6 +205,7 @@ def build_incident(
     events: list[Event] | None = None,
     curation_state: Any = None,
     scorecard: Any = None,
+    actionables: tuple[ProposedActionable, ...] | None = None,
     lightweight: bool = False,
     raw: bool = False,
 ) -> Incident:
@@ -230,7 +231,10 @@ def build_incident(
         rows=shown,
         raw_rows=tuple(rows),
         detection=alerts.detect(merged, window),
-        actionables=_proposed_actionables(merged),
+        # follow-up tasks are usually filed after the window: propose from every pulled event
+        actionables=actionables
+        if actionables is not None
+        else _proposed_actionables(e for r in collected.results for e in r.events),
         key_moments=result.moments,
         reports=collected.reports(),
         failures=collected.failures,
