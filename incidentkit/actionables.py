@@ -127,6 +127,13 @@ LOCKABLE_FIELDS = ("title", "owner", "type", "due", "status")
 
 # --- value types -------------------------------------------------------------------------------
 
+_ZERO = timedelta(0)
+
+
+def _utc_text(value: datetime) -> str:
+    """``format_utc`` for a value already known to be UTC (several times faster than strftime)."""
+    return value.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Actionable:
@@ -158,6 +165,12 @@ class Actionable:
     synced_at: datetime | None = None
     task_modified_at: datetime | None = None
 
+    def __post_init__(self) -> None:
+        for value in (self.created_at, self.resolved_at, self.recorded_at, self.updated_at, self.synced_at,
+                      self.task_modified_at):
+            if value is not None and value.utcoffset() != _ZERO:
+                raise ValueError(f"Actionable times must be aware UTC, got {value!r}")
+
     @property
     def is_open(self) -> bool:
         return self.status.is_open
@@ -174,17 +187,17 @@ class Actionable:
             "task": self.task,
             "title": self.title,
             "owner": self.owner,
-            "status": str(self.status),
+            "status": self.status,  # StrEnums are str: JSON and CSV write their values
             "task_status": self.task_status,
-            "type": str(self.type),
+            "type": self.type,
             "priority": self.priority,
             "due": self.due.isoformat() if self.due else None,
             "overdue": self.is_overdue(today),
             "projects": list(self.projects),
             "missing": self.missing,
-            "origin": str(self.origin),
-            "created_at": format_utc(self.created_at),
-            "resolved_at": format_utc(self.resolved_at) if self.resolved_at else None,
+            "origin": self.origin,
+            "created_at": _utc_text(self.created_at),
+            "resolved_at": _utc_text(self.resolved_at) if self.resolved_at else None,
             "locked": list(self.locked),
         }
 
@@ -697,12 +710,13 @@ def _observe(
         updates["title"] = view.title
     if "owner" not in locked:
         updates["owner"] = owner_name
-    if current.synced_at is None and "created_at" not in locked:
+    if current.synced_at is None:
         updates["created_at"] = view.created_at
     if "status" not in locked:
         updates["status"] = state
         if state in CLOSED_STATES:
-            if current.status not in CLOSED_STATES or current.resolved_at is None:
+            first_look = current.synced_at is None  # a draft/import hint's time is replaced by the real one
+            if first_look or current.status not in CLOSED_STATES or current.resolved_at is None:
                 updates["resolved_at"] = view.closed_at or (change_time[0] if change_time else now)
         else:
             updates["resolved_at"] = None
@@ -996,8 +1010,12 @@ def set_fields(
             updates["resolved_at"] = None
     if not updates and not unlock:
         raise InputError("nothing to set", hint="give --owner, --type, --due, --status, --title or --unlock")
+    if unlock:
+        updates["task_modified_at"] = None  # the next sync refreshes the unlocked fields from the task
+        if "owner" in unlock:
+            updates["owner_phid"] = None  # the owner column no longer reflects a synced PHID: look it up
     locked = (set(current.locked) | set(updates)) - unlock
-    updates["locked"] = tuple(sorted(name for name in locked if name in LOCKABLE_FIELDS or name == "created_at"))
+    updates["locked"] = tuple(sorted(name for name in locked if name in LOCKABLE_FIELDS))
     updates["updated_at"] = now
     after = replace(current, **updates)
     history = [_history(current, after, source="manual", now=now)] if _state_changed(current, after) else []
@@ -1031,7 +1049,8 @@ def sync_actionables(
     transaction, so concurrent syncs queue and never duplicate history, and an interrupted sync
     leaves every batch either fully applied or untouched. Status changes get their real time from
     the task's close date, else ``transaction.search`` (at most *transaction_lookups* calls), else
-    the task's last modification. Tasks not returned are flagged missing, never deleted.
+    the task's last modification. Tasks not returned are flagged missing, never deleted. A task
+    not modified since the last sync only gets its ``synced_at`` touched.
     """
     if not 1 <= batch_size <= BATCH_SIZE:
         raise InputError(f"batch size must be 1..{BATCH_SIZE}, got {batch_size}")
@@ -1046,8 +1065,12 @@ def sync_actionables(
             hint="track it first with `incidentkit actionables add INCIDENT TEXT --task T123`",
         )
     selected = sorted({_task_number(t) for t in (wanted or tracked)})
+    if not selected:
+        return SyncReport(checked=0)
     calls_before = client.calls
+    cached = task_statuses(store)
     statuses = _statuses(store, client, now)
+    remap = statuses != cached  # the instance's statuses changed: recompute every task's state
     names = _Names()
     budget = [transaction_lookups]
     changes: list[SyncChange] = []
@@ -1058,7 +1081,8 @@ def sync_actionables(
         batch_tasks = [f"T{n}" for n in numbers]
         views = _fetch_tasks(client, numbers)
         if any(v.status_value not in statuses for v in views.values()) and store.task_statuses_fetched_at() != now:
-            statuses = refresh_statuses(store, client, now=now)
+            fresh = refresh_statuses(store, client, now=now)
+            remap, statuses = remap or fresh != statuses, fresh
         before = _by_task(store.actionables_for_tasks(batch_tasks, incident=incident))
         names.resolve(client, views.values(), {task: rows[0] for task, rows in before.items()})
         times = {
@@ -1069,15 +1093,17 @@ def sync_actionables(
         with store.transaction():
             current = store.actionables_for_tasks(batch_tasks, incident=incident)
             updates: list[tuple[Actionable, StatusChange | None]] = []
+            untouched: list[int] = []
             for actionable in current:
                 view = views.get(_task_number(actionable.task or "T0"))
                 if view is None:
+                    if actionable.missing:
+                        continue  # reported when it went missing
                     after = replace(actionable, missing=True, updated_at=now)
-                    history = (
-                        _history(actionable, after, source="sync", now=now, note="task missing (deleted or not visible)")
-                        if not actionable.missing
-                        else None
-                    )
+                    history = _history(actionable, after, source="sync", now=now, note="task missing (deleted or not visible)")
+                elif not remap and _unchanged(actionable, view):
+                    untouched.append(actionable.id or 0)
+                    continue
                 else:
                     after, history = _observe(
                         actionable, view, statuses=statuses, owner_name=names.owner(view, actionable),
@@ -1093,11 +1119,17 @@ def sync_actionables(
                         )
                     )
             store.update_actionables(updates)
+            store.touch_actionables(untouched, synced_at=now)
         done += len(numbers)
         if progress:
             progress(done, len(selected))
     missing = tuple(store.missing_tasks(incident=incident))
     return SyncReport(checked=len(selected), changes=tuple(changes), missing=missing, calls=client.calls - calls_before)
+
+
+def _unchanged(current: Actionable, view: TaskView) -> bool:
+    """Synced before and the task was not modified since (every task edit bumps ``dateModified``)."""
+    return current.synced_at is not None and not current.missing and current.task_modified_at == view.modified_at
 
 
 def _worth_printing(before: Actionable, after: Actionable, history: StatusChange) -> bool:

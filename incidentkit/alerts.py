@@ -317,6 +317,13 @@ class _Interval:
             self.first_notice = other.first_notice
 
 
+def _repeats(end: Event, previous_end: datetime) -> bool:
+    """Whether an unmatched resolve repeats the previous one rather than closing an unseen alert."""
+    if end.started is not None:
+        return end.started <= previous_end
+    return end.time - previous_end <= MATCH_TOLERANCE
+
+
 def _pair(events: Sequence[Event]) -> list[_Interval]:
     """Step 1 and 2: intervals per (source, alertname, identity), flaps collapsed."""
     streams: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[Event]] = defaultdict(list)
@@ -333,14 +340,14 @@ def _pair(events: Sequence[Event]) -> list[_Interval]:
                 else:
                     current.take(event)
                 continue
+            previous = closed[-1] if closed else None
             if current is not None:
                 current.close(event)
                 closed.append(current)
                 current = None
-            elif event.started is not None:
-                closed.append(_Interval.from_end(event))
-            elif closed and closed[-1].end is not None and event.time - closed[-1].end <= MATCH_TOLERANCE:
-                closed[-1].take(event)  # a second recovery notice for the same resolve
+            elif previous is not None and previous.end is not None and _repeats(event, previous.end):
+                previous.take(event)  # a second notice of the same resolve (another contact, an HA replica)
+                previous.end = max(previous.end, event.time)
             else:
                 closed.append(_Interval.from_end(event))
         if current is not None:
@@ -592,17 +599,23 @@ def _episode_rows(episode: _Episode) -> list[Row]:
             text += f": {_shorten(summary)}"
         if episode.fires > 1:
             text += f" (flapping: fired {episode.fires} times)"
+        elif data["flapping"]:
+            text += " (flapping)"
         if episode.ongoing:
             text += "; still firing at window end"
         rows.append(row("", start, text, EventKind.ALERT_FIRING, end))
     elif episode.ongoing:
-        text = f"{episode.alertname} still firing at window end{since or ' (it started before the available history)'}"
+        where = f" on {', '.join(names[:MAX_LISTED])}" if names else ""
+        text = f"{episode.alertname} still firing{where} at window end{since or ' (it started before the available history)'}"
         rows.append(row(":ongoing", episode.last_time, text, EventKind.ALERT_NOTE))
     if end is not None:
+        where = ""
+        if not episode.seen_start and names:  # no firing row named the instances
+            where = " on " + ", ".join(names[:MAX_LISTED]) + (", …" if len(names) > MAX_LISTED else "")
         if start is None:
-            text = f"{episode.alertname} resolved (it started before the available history)"
+            text = f"{episode.alertname} resolved{where} (it started before the available history)"
         else:
-            text = f"{episode.alertname} resolved after {format_duration(end - start)}"
+            text = f"{episode.alertname} resolved{where} after {format_duration(end - start)}"
             if not episode.seen_start:
                 text += since
         rows.append(row(":resolved", end, text, EventKind.ALERT_RESOLVED))
@@ -655,6 +668,17 @@ def alert_rows(events: Sequence[Event]) -> list[Row]:
     return sorted(rows, key=lambda r: (r.time, r.source, r.key))
 
 
+def _without_links(text: str) -> str:
+    """A bot line without its trailing links (runbook, dashboard, notes URLs): the words people quote."""
+    parts = text.split(" - ")
+    while len(parts) > 1 and (not parts[-1].strip() or parts[-1].strip().startswith(("http://", "https://"))):
+        parts.pop()
+    words = " - ".join(parts).split()
+    while len(words) > 1 and words[-1].startswith(("http://", "https://")):
+        words.pop()
+    return " ".join(words)
+
+
 def detect(events: Sequence[Event], window: Window) -> Detection:
     """What the alerts say about detection in *window*: the first alert, the first page, the volume.
 
@@ -685,7 +709,7 @@ def detect(events: Sequence[Event], window: Window) -> Detection:
     first_event = first.first("first")
     notice = first.first("first_notice")
     return Detection(
-        first_alert=notice.text if notice is not None else _episode_rows(first)[0].text,
+        first_alert=_without_links(notice.text) if notice is not None else _episode_rows(first)[0].text,
         first_alert_time=first.start,
         first_alert_source=first_event.source if first_event is not None else first.sources()[0],
         first_alert_paged=first.paged,

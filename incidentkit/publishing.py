@@ -43,7 +43,8 @@ __all__ = [
     "ImportReport",
     "plan_publish",
     "publish_page",
-    "incident_for_draft",
+    "find_incident_for_draft",
+    "adopt_published_draft",
     "render_dashboard",
     "publish_dashboard",
     "import_reports",
@@ -183,23 +184,30 @@ def publish_page(
     return PublishOutcome(plan=plan, saved=saved, slug=slug)
 
 
-def incident_for_draft(store: Store, title: str, draft: str, *, settings: Settings, now: datetime) -> str | None:
-    """The incident a draft FILE belongs to: the one published as *title*, the one its Incident ID
-    names (``YYYY-MM-DD title``, as ``draft`` writes it), else a new incident read from the draft."""
+def find_incident_for_draft(store: Store, title: str, draft: str) -> str | None:
+    """The incident a draft FILE belongs to: the one published as *title*, else the one its
+    Incident ID names (``YYYY-MM-DD title``, as ``draft`` writes it). Reads only."""
     known = store.find_incident_by_page(title)
     if known is not None:
         return known.slug
     report = parse_report(title, draft)
-    if isinstance(report, Unparsed):
-        return None
-    ident = report.metadata.get("incident_id", "")
+    ident = report.metadata.get("incident_id", "") if isinstance(report, Report) else ""
     day, _ = title_date(ident)
     name = re.sub(r"^\s*\d{4}-?\d{2}-?\d{2}\s*", "", ident)
-    if day is not None and name:
-        slug = slugify(name, datetime(day.year, day.month, day.day))
-        if store.get_incident(slug) is not None:
-            return slug
-    imported, _ = _store_report(store, report, wiki=None, page=None, settings=settings, now=now)
+    if day is None or not name:
+        return None
+    slug = slugify(name, datetime(day.year, day.month, day.day))
+    return slug if store.get_incident(slug) is not None else None
+
+
+def adopt_published_draft(
+    store: Store, saved: PageText, draft: str, *, wiki: str, settings: Settings, now: datetime
+) -> str | None:
+    """Record a published draft FILE that no incident knew as a new incident (read like an import)."""
+    report = parse_report(saved.title, draft)
+    if isinstance(report, Unparsed):
+        return None
+    imported, _ = _store_report(store, report, wiki=wiki, page=saved, settings=settings, now=now)
     return imported.slug
 
 
@@ -315,7 +323,7 @@ def imported_items(report: Report) -> list[ImportedActionable]:
         if not title:
             continue
         for task in item.tasks or (None,):
-            items.append(ImportedActionable(title=title, task=task, status=hint, raw_text=raw))
+            items.append(ImportedActionable(title=title, task=task, status=hint, owner=item.owner, raw_text=raw))
     return items
 
 
@@ -350,6 +358,19 @@ def _slug_for(store: Store, report: Report) -> tuple[str, IncidentRecord | None]
 
 
 def _store_report(
+    store: Store,
+    report: Report,
+    *,
+    wiki: str | None,
+    page: PageText | None,
+    settings: Settings,
+    now: datetime,
+) -> tuple[ImportedPage, UpsertResult]:
+    with store.transaction():  # one page, one atomic write
+        return _store_report_once(store, report, wiki=wiki, page=page, settings=settings, now=now)
+
+
+def _store_report_once(
     store: Store,
     report: Report,
     *,

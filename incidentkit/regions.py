@@ -1,7 +1,7 @@
 """Generated regions of a published page: wrap them, find them, and splice new ones in.
 
-A draft marks each generated section body (:data:`REGION_NAMES`: timeline, detection,
-actionables, scorecard, sources, ...; the dashboard page is one region named ``dashboard``) as::
+A draft marks each generated section body (moments, sources, timeline, detection, links,
+actionables, scorecard; the dashboard page is one region named ``dashboard``) as::
 
     <!-- incidentkit:begin NAME hash=HHHHHHHHHHHH -->
     ...content...
@@ -23,7 +23,8 @@ hash, a human edited it.
 * a region the draft has but the page lacks is inserted only where that is certainly safe: right
   after its heading when the page has that heading exactly once and the section under it is
   empty. Otherwise it is listed in ``skipped`` and not inserted (a person may have removed the
-  markers on purpose to take the text over by hand; inserting would duplicate it).
+  markers on purpose to take the text over by hand; inserting would duplicate it). Such an
+  insertion replaces the blank lines of that empty section: the one change outside a region.
 
 Pure functions; no I/O.
 """
@@ -36,7 +37,6 @@ import unicodedata
 from dataclasses import dataclass
 
 __all__ = [
-    "REGION_NAMES",
     "Region",
     "Text",
     "Span",
@@ -49,11 +49,7 @@ __all__ = [
     "marker_problems",
 ]
 
-REGION_NAMES = ("moments", "sources", "timeline", "detection", "links", "actionables", "scorecard", "dashboard")
-
 _NAME = r"[a-z][a-z0-9_-]*"
-_BEGIN = re.compile(rf"<!--\s*incidentkit:begin\s+({_NAME})(?:\s+hash=([0-9a-fA-F]*))?\s*-->")
-_END = re.compile(rf"<!--\s*incidentkit:end\s+({_NAME})\s*-->")
 _MARKER = re.compile(rf"<!--\s*incidentkit:(begin|end)\s+({_NAME})(?:\s+hash=([0-9a-fA-F]*))?\s*-->")
 _HEADING = re.compile(r"^(={1,6})[ \t]*(.+?)[ \t]*\1[ \t]*(?:<!--.*?-->[ \t]*)*$", re.MULTILINE)
 

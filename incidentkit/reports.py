@@ -29,6 +29,7 @@ from typing import Any
 
 import mwparserfromhell
 from mwparserfromhell.nodes import Tag, Template
+from mwparserfromhell.wikicode import Wikicode
 
 __all__ = [
     "ItemStatus",
@@ -86,6 +87,7 @@ class PageActionable:
     depth: int = 1  # 1 = top-level bullet, 2 = sub-bullet, ...
     parent: int | None = None  # index of the enclosing item in Report.actionables
     question: bool = False
+    owner: str | None = None  # only from incidentkit's own "T1 title (status) – owner" lines
     line: int = 0  # 1-based line number on the page
 
     @property
@@ -313,6 +315,7 @@ _PLACEHOLDER = re.compile(
 _REF = r"(?:(?:task|bug)\s+)?T\d+(?:#\d+)?"
 _REF_PARENS = re.compile(rf"\(\s*{_REF}(?:\s*(?:,|;|and|/)\s*{_REF})*\s*\)", re.I)
 _REF_TRAILING = re.compile(rf"(?:\s*[-–—:,]?\s*{_REF})+\s*[.]?\s*$", re.I)
+_DRAFT_OWNER = re.compile(r"\s+–\s+([\w.@-]+)\s*$")
 _DANGLING = re.compile(r"\b(?:in|at|see|via|on|by|from|per|of|to|with|under|and|or)\s*$", re.I)
 _REF_LEADING = re.compile(rf"^(?:{_REF}\s*[-–—:,]?\s*)+", re.I)
 
@@ -361,8 +364,17 @@ def _normalise_refs(text: str) -> str:
     return text
 
 
-def _clean(raw: str) -> tuple[str, ItemStatus, str | None, bool]:
-    """Cleaned text, status, trailing note and struck flag of one item's markup."""
+@dataclass(frozen=True, slots=True)
+class _Cleaned:
+    text: str
+    status: ItemStatus
+    note: str | None
+    struck: bool
+    owner: str | None
+
+
+def _clean(raw: str) -> _Cleaned:
+    """Cleaned text, status, trailing note, struck flag and owner of one item's markup."""
     raw = _MARKDOWN_LINK.sub(r"\1", raw)
     bold = _BOLD_STATUS.match(raw)
     phrase = None
@@ -388,6 +400,10 @@ def _clean(raw: str) -> tuple[str, ItemStatus, str | None, bool]:
         elif done:
             status, text = ItemStatus.done, text[done.end() :]
     text = _REF_PARENS.sub("", text)
+    owner = None
+    draft_style = _DRAFT_OWNER.search(text) if _REF_LEADING.match(text) else None
+    if draft_style:  # incidentkit's own "* [[phab:T1|T1]] title (Open) – owner"
+        owner, text = draft_style.group(1), text[: draft_style.start()]
     text = _REF_LEADING.sub("", text)
     note = phrase if phrase and len(phrase.split()) > 1 else None
     trailing = re.search(r"\(([^()]*)\)\s*[.]?\s*$", text)
@@ -405,7 +421,7 @@ def _clean(raw: str) -> tuple[str, ItemStatus, str | None, bool]:
         rest = text.replace(struck_text, "").strip(" -–—:;,.")
         if not rest:
             status = ItemStatus.dropped
-    return text, status, note, struck
+    return _Cleaned(text, status, note, struck, owner)
 
 
 @dataclass(slots=True)
@@ -491,27 +507,27 @@ def parse_actionables(text: str, *, guess: bool = False) -> tuple[tuple[PageActi
     stack: list[tuple[int, int]] = []  # (depth, index in items)
     for bullet in _bullets(first_line, body):
         raw = " ".join(bullet.lines) if bullet.lines else ""
-        text_, status, note, struck = _clean(raw)
-        if _PLACEHOLDER.match(text_) and not task_refs(raw)[0]:
+        cleaned = _clean(raw)
+        tasks, anchors = task_refs(raw)
+        if _PLACEHOLDER.match(cleaned.text) and not tasks:
             placeholders += 1
             continue
         while stack and stack[-1][0] >= bullet.depth:
             stack.pop()
-        parent = stack[-1][1] if stack else None
-        tasks, anchors = task_refs(raw)
         items.append(
             PageActionable(
-                text=text_,
+                text=cleaned.text,
                 raw=raw,
                 tasks=tasks,
                 anchors=anchors,
                 gerrit=gerrit_refs(raw),
-                status=status,
-                note=note,
-                struck=struck,
+                status=cleaned.status,
+                note=cleaned.note,
+                struck=cleaned.struck,
                 depth=bullet.depth,
-                parent=parent,
-                question=text_.endswith("?"),
+                parent=stack[-1][1] if stack else None,
+                question=cleaned.text.endswith("?"),
+                owner=cleaned.owner,
                 line=bullet.line,
             )
         )
@@ -524,9 +540,12 @@ def parse_actionables(text: str, *, guess: bool = False) -> tuple[tuple[PageActi
 _STATUS_VALUES = {"draft": "draft", "review": "review", "in-review": "review", "in review": "review", "final": "final"}
 
 
-def parse_status(text: str) -> str | None:
-    """The document status: ``{{irdoc|status=…}}``, ``{{irdoc-draft}}``…, or a rendered ``document status:`` line."""
-    code = mwparserfromhell.parse(text)
+def parse_status(text: str, code: Wikicode | None = None) -> str | None:
+    """The document status: ``{{irdoc|status=…}}``, ``{{irdoc-draft}}``…, or a rendered ``document status:`` line.
+
+    *code* is *text* already parsed, when the caller has it.
+    """
+    code = code if code is not None else mwparserfromhell.parse(text)
     for template in code.filter_templates():
         name = str(template.name).strip().lower()
         if name == "irdoc" and template.has("status"):
@@ -669,9 +688,9 @@ def _metadata_from_lines(text: str) -> dict[str, str]:
     return {key: " ".join(_normalise_refs(value).replace(" | ", " ").split()) for key, value in found.items()}
 
 
-def parse_metadata(text: str) -> dict[str, str]:
+def parse_metadata(text: str, code: Wikicode | None = None) -> dict[str, str]:
     """The metadata infobox fields that hold a real value (placeholders and empty cells left out)."""
-    code = mwparserfromhell.parse(text)
+    code = code if code is not None else mwparserfromhell.parse(text)
     found = _metadata_from_tables(code) or _metadata_from_templates(code) or _metadata_from_lines(text)
     return {key: value for key, value in found.items() if not _is_placeholder(value)}
 
@@ -714,19 +733,27 @@ def lenient_datetime(raw: str) -> datetime | None:
 # --- the whole page ----------------------------------------------------------------------------
 
 _WIKITEXT_SIGNS = re.compile(r"^==[^=].*==\s*$|\{\{\s*irdoc|\[\[\s*category\s*:|<!-- incidentkit:", re.M | re.I)
+_SCORECARD_WORD = re.compile(r"score\s*card", re.I)
+_DATED_PART = re.compile(r"(?:^|/)((?:19|20)\d{2}-?\d{2}-?\d{2}(?!\d).*)$")
 KNOWN_PREFIXES = ("Incidents/", "Incident documentation/")
 _SUBPAGES = {"minutes", "updates", "retrospective", "notes", "talk", "timeline", "followup", "follow-up"}
 
 
-def _scorecard(text: str) -> Any:
-    from . import scorecard  # the scorecard engineer's parser (imported late: it loads its data file)
+def _scorecard(text: str) -> Mapping[str, tuple[Any, str]]:
+    """The scorecard answers on the page (every scorecard generation names itself "ScoreCard"/"Scorecard")."""
+    if not _SCORECARD_WORD.search(text):
+        return {}
+    from . import scorecard  # imported late: it loads the questions file
 
     return scorecard.parse_from_wikitext(text)
 
 
 def parse_report(page: str, text: str, *, prefix: str = "") -> Report | Unparsed:
     """Read the report *page* (its title) from its *text* (wikitext, or rendered text saved as a page)."""
-    name = next((page[len(p) :] for p in (prefix, *KNOWN_PREFIXES) if p and page.startswith(p)), page)
+    name = next((page[len(p) :] for p in (prefix, *KNOWN_PREFIXES) if p and page.startswith(p)), None)
+    if name is None:  # "Team/Incidents/2024-01-01 X": the name starts at the dated part
+        dated = _DATED_PART.search(page)
+        name = dated.group(1) if dated else page
     stripped = text.strip()
     if not stripped:
         return Unparsed(page, "the page is empty")
@@ -738,8 +765,9 @@ def parse_report(page: str, text: str, *, prefix: str = "") -> Report | Unparsed
     lines = text.splitlines()
     headings = tuple(h.title for h in _headings(lines))
     wikitext = bool(_WIKITEXT_SIGNS.search(text))
-    status = parse_status(text)
-    metadata = parse_metadata(text)
+    code = mwparserfromhell.parse(text)
+    status = parse_status(text, code)
+    metadata = parse_metadata(text, code)
     actionables, placeholders, located = parse_actionables(text, guess=not wikitext)
     problems: list[str] = []
     day, why = title_date(name)

@@ -377,6 +377,14 @@ class Store:
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"cannot update actionables: {exc}", hint="another actionable already has that task") from exc
 
+    def touch_actionables(self, ids: Sequence[int], *, synced_at: datetime) -> None:
+        """Record that sync saw these actionables' tasks unchanged (only ``synced_at`` moves)."""
+        if ids:
+            with self.transaction():
+                self.db.conn.executemany(
+                    "UPDATE actionables SET synced_at = ? WHERE id = ?", [(format_utc(synced_at), i) for i in ids]
+                )
+
     def get_actionable(self, actionable_id: int) -> Actionable | None:
         found = self._select_actionables("id = ?", [actionable_id])
         return found[0] if found else None
@@ -476,12 +484,16 @@ class Store:
     def actionable_counts(self, query: ActionableQuery, *, today: date, month_start: str) -> tuple[int, int, int]:
         """(open, overdue, done since *month_start*) among the actionables matching *query*."""
         where, params = self._actionable_where(query, today)
-        row = self.db.conn.execute(
-            f"SELECT total({self._OPEN_SQL}), total({self._OPEN_SQL} AND due IS NOT NULL AND due < ?), "
-            f"total(status = 'done' AND resolved_at >= ?) FROM actionables WHERE {where}",
-            [today.isoformat(), month_start, *params],
-        ).fetchone()
-        return int(row[0]), int(row[1]), int(row[2])
+
+        def count(condition: str, extra: list[Any]) -> int:
+            sql = f"SELECT count(*) FROM actionables WHERE {condition} AND {where}"
+            return int(self.db.conn.execute(sql, [*extra, *params]).fetchone()[0])
+
+        return (
+            count(self._OPEN_SQL, []),
+            count(f"{self._OPEN_SQL} AND due < ?", [today.isoformat()]),
+            count("status = 'done' AND resolved_at >= ?", [month_start]),
+        )
 
     def actionable_months(self, query: ActionableQuery) -> tuple[dict[str, int], dict[str, int]]:
         """Actionables opened per month (YYYY-MM) and closed (done or won't do) per month."""

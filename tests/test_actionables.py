@@ -376,6 +376,15 @@ def test_sync_maps_a_wikimedia_like_instance(store: Store, conduit: ConduitFake,
     assert {s.value for s in store.task_statuses()} == {"open", "stalled", "resolved", "invalid", "duplicate", "declined"}
 
 
+def test_first_sync_replaces_a_hinted_close_time_with_the_real_one(store: Store, conduit: ConduitFake) -> None:
+    conduit.add_task("Done already", created=MAY_1)
+    conduit.set_status(1, "resolved", at=MAY_29)
+    lib.record_proposed(store, "inc-b", [ProposedActionable(title="x", task="T1", status="Resolved")], SETTINGS, now=NOW)
+    assert store.find_actionable("inc-b", task="T1").resolved_at == NOW  # type: ignore[union-attr]
+    lib.sync_actionables(store, _client(conduit), now=NOW)
+    assert store.find_actionable("inc-b", task="T1").resolved_at == datetime.fromtimestamp(MAY_29, UTC)  # type: ignore[union-attr]
+
+
 def test_sync_keeps_locked_fields(store: Store, conduit: ConduitFake) -> None:
     conduit.add_task("Original title", owner="alice", created=MAY_1)
     a, _ = lib.add_actionable(store, "inc-b", "My own words", settings=SETTINGS, now=NOW, task="T1", owner="carol")
@@ -384,6 +393,30 @@ def test_sync_keeps_locked_fields(store: Store, conduit: ConduitFake) -> None:
     lib.sync_actionables(store, _client(conduit), now=NOW)
     after = store.require_actionable(a.id or 0)
     assert (after.title, after.owner, after.status, after.task_status) == ("My own words", "carol", Status.WONT_DO, "resolved")
+    _latest_history_matches(store)
+
+
+def test_unlocking_a_field_lets_the_next_sync_set_it(store: Store, conduit: ConduitFake) -> None:
+    conduit.add_task("Task", owner="alice", created=MAY_1)
+    a, _ = lib.add_actionable(store, "inc-b", "Task", settings=SETTINGS, now=NOW, task="T1", owner="carol")
+    client = _client(conduit)
+    lib.sync_actionables(store, client, now=NOW)
+    assert store.require_actionable(a.id or 0).owner == "carol"
+    lib.set_fields(store, a.id or 0, now=NOW, unlock=["owner"])
+    lib.sync_actionables(store, client, now=NOW)  # the task itself did not change
+    assert store.require_actionable(a.id or 0).owner == "alice"
+
+
+def test_a_changed_status_list_remaps_unchanged_tasks(store: Store, conduit: ConduitFake) -> None:
+    conduit.add_task("Task", created=MAY_1)
+    conduit.set_status(1, "spite", at=MAY_29)
+    lib.record_proposed(store, "inc-b", [ProposedActionable(title="Task", task="T1")], SETTINGS, now=NOW)
+    client = _client(conduit)
+    lib.sync_actionables(store, client, now=NOW)
+    assert store.find_actionable("inc-b", task="T1").status is Status.WONT_DO  # type: ignore[union-attr]
+    conduit.statuses = [dict(s, special="closed") if s["value"] == "spite" else s for s in conduit.statuses]
+    lib.sync_actionables(store, client, now=datetime(2024, 6, 12, tzinfo=UTC))  # cache expired: rediscovered
+    assert store.find_actionable("inc-b", task="T1").status is Status.DONE  # type: ignore[union-attr]
     _latest_history_matches(store)
 
 

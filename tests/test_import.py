@@ -20,14 +20,18 @@ from incidentkit.actionables import ActionableQuery
 from incidentkit.cli import app
 from incidentkit.conduit import ConduitClient
 from incidentkit.config import Settings, load_settings
-from incidentkit.publishing import import_from_dir, import_reports, imported_items, page_file_name, save_page_text
+from incidentkit.publishing import (
+    import_from_dir,
+    import_reports,
+    imported_items,
+    page_file_name,
+    save_page_text,
+)
 from incidentkit.reports import Report, parse_report
 from incidentkit.store import Store, default_db_path
 from tests.incident_pages import all_pages
 from tests.servers.conduit_fake import ConduitFake
 from tests.servers.mediawiki import COLLEAGUE, MediaWiki
-
-pytestmark = pytest.mark.integration
 
 PREFIX = "ImportTest/"
 NOT_REPORTS = {
@@ -104,6 +108,7 @@ def all_actionables(store: Store) -> list[lib.Actionable]:
 # --- tests ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_import_all_fixture_reports_matches_an_independent_count(loaded: dict[str, str], wiki_env: MediaWiki) -> None:
     result = run("import", "--prefix", PREFIX)
     assert result.exit_code == 0, result.output
@@ -151,6 +156,7 @@ def test_import_all_fixture_reports_matches_an_independent_count(loaded: dict[st
     )
 
 
+@pytest.mark.integration
 def test_reimport_is_idempotent_and_keeps_local_fields(loaded: dict[str, str], wiki_env: MediaWiki) -> None:
     assert run("import", "--prefix", PREFIX).exit_code == 0
     with open_store() as store:
@@ -186,6 +192,7 @@ def test_reimport_is_idempotent_and_keeps_local_fields(loaded: dict[str, str], w
         assert answers["responders_prepared"].source == "import"
 
 
+@pytest.mark.integration
 def test_since_category_and_offline_round_trip(
     loaded: dict[str, str], wiki_env: MediaWiki, tmp_path: Path
 ) -> None:
@@ -218,6 +225,7 @@ def test_since_category_and_offline_round_trip(
         assert all(i.wiki is None and i.revision is None for i in store.list_incidents())
 
 
+@pytest.mark.integration
 def test_import_uses_batched_requests(loaded: dict[str, str], wiki_env: MediaWiki) -> None:
     from incidentkit.publishing import import_from_wiki
     from incidentkit.wiki import connect_wiki

@@ -328,3 +328,27 @@ def test_metadata_as_a_template_call() -> None:
         "task": "T1234",
         "people_paged": "2",
     }
+
+
+def test_incidentkits_own_actionables_lines_read_back() -> None:
+    text = (
+        "== Actionables ==\n<!-- incidentkit:begin actionables hash=0123456789ab -->\n"
+        "* [[phab:T329510|T329510]] Fix the canary checks (Open) – alice\n"
+        "* [[phab:T12|T12]] Re-enable &#91;x&#93; (Resolved)\n"
+        "* Keep this – as is\n"
+        "* '''TODO:''' To do #1 (TODO: Create task)\n<!-- incidentkit:end actionables -->\n"
+    )
+    parsed = parse_report("Incidents/2024-05-01 Own format", text)
+    assert isinstance(parsed, Report)
+    assert [(a.text, a.tasks, a.status, a.owner) for a in parsed.actionables] == [
+        ("Fix the canary checks", ("T329510",), ItemStatus.unresolved, "alice"),
+        ("Re-enable [x]", ("T12",), ItemStatus.done, None),
+        ("Keep this – as is", (), ItemStatus.unknown, None),
+    ]
+    assert parsed.placeholders == 1
+
+
+def test_a_team_page_title_is_named_from_its_dated_part() -> None:
+    parsed = parse_report("Catalyst/Incidents/2026-01-29", "== Summary ==\nThe CI runners were down.\n")
+    assert isinstance(parsed, Report)
+    assert (parsed.name, parsed.date) == ("2026-01-29", date(2026, 1, 29))

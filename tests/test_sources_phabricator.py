@@ -224,6 +224,11 @@ def test_priorities_and_statuses_come_from_the_data() -> None:
             "record 56",
             "no creation time",
         ),
+        (
+            lambda d: d["transactions"].append({"phid": "p", "objectPHID": "o", "dateCreated": 10**30}),
+            "record 56",
+            "no creation time",
+        ),
         (lambda d: d.update(users={"oops": 1}), "users", "expected a list of records"),
     ],
 )
@@ -234,6 +239,17 @@ def test_malformed_records_are_problems_not_crashes(change, where: str, reason: 
     assert len(result.problems) == 1
     assert where in result.problems[0].where and reason in result.problems[0].reason
     assert len([e for e in result.events if e.kind is EventKind.TASK_CREATED]) == 6
+
+
+def test_transactions_of_an_unreadable_task_are_counted_once() -> None:
+    data = json.loads((FIXTURES / "captured-phorge.json").read_text())
+    data["tasks"][0]["fields"]["dateCreated"] = -(10**20)  # T2
+    result = parse(Export("phabricator", (("bad.json", json.dumps(data)),)), QUERY)
+    assert [(p.where, p.reason) for p in result.problems] == [
+        ("tasks.json record 1", "no title or creation time"),
+        ("transactions.json", "12 transactions of tasks that could not be read were skipped"),
+    ]
+    assert not any("T2" in e.tasks for e in result.events)
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Phabricator usern
 TypeOpt = Annotated[ActionableType | None, typer.Option("--type", help="What the actionable does.")]
 DueOpt = Annotated[str | None, typer.Option("--due", help="Due date: 2024-06-01, +14d, or 'next friday'.")]
 
-_TABLE_COLUMNS = ["id", "incident", "task", "title", "owner", "status", "type", "due"]
+_TABLE_COLUMNS = ["id", "incident", "task", "title", "owner", "status", "type", "due", "overdue"]
 
 
 def _client(ctx: typer.Context) -> ConduitClient:
@@ -229,7 +229,10 @@ def history(
     actionable_id: Annotated[int, typer.Argument(metavar="ID", help="The actionable's id (from `list`).")],
     fmt: FormatOpt = None,
 ) -> None:
-    """Show the status history of one actionable, oldest first."""
+    """Show the status history of one actionable, oldest first, with where each time comes from.
+
+    Example:  incidentkit actionables history 42
+    """
     store = get_context(ctx).store()
     store.require_actionable(actionable_id)
     records = [
@@ -255,7 +258,7 @@ def _emit(
         shown = table or columns
         grid = Table(*shown)
         for record in records:
-            grid.add_row(*("" if record.get(c) is None else str(record.get(c)) for c in shown))
+            grid.add_row(*(_cell(record.get(c)) for c in shown))
         out.print(grid)
         if summary:
             out.print(summary, markup=False)
@@ -263,6 +266,12 @@ def _emit(
     out.file.write(emit_records(records, columns, chosen) + "\n")
     if summary:
         err.print(summary, markup=False)
+
+
+def _cell(value: object) -> str:
+    if value is None or value is False:
+        return ""
+    return "yes" if value is True else str(value)
 
 
 # --- `actionables publish` (issue 7: the managers' wiki dashboard) ------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -88,12 +89,16 @@ def publish(
         page = page or record.page
     if not page:
         raise InputError("--page is required", hint="give the wiki page title, e.g. --page 'Incidents/2026-11-20 Example'")
-    if slug is None and not dry_run:
-        slug = publishing.incident_for_draft(store, page, draft, settings=app.settings, now=now())
     client = connect_wiki(app.settings, wiki)
     outcome = publishing.publish_page(
-        client, store, title=page, draft=draft, slug=slug, summary=summary, force=force, dry_run=dry_run
-    )
+        client, store, title=page, draft=draft, slug=slug or publishing.find_incident_for_draft(store, page, draft),
+        summary=summary, force=force, dry_run=dry_run,
+    )  # fmt: skip
+    if outcome.saved is not None and outcome.slug is None:
+        adopted = publishing.adopt_published_draft(
+            store, outcome.saved, draft, wiki=client.name, settings=app.settings, now=now()
+        )
+        outcome = replace(outcome, slug=adopted)
     show_publication(outcome, dry_run=dry_run)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import SourceError
 from ..window import Window
 
-__all__ = ["name_date", "read_log_files"]
+__all__ = ["name_date", "read_log_files", "describe_logs"]
 
 _YMD = re.compile(r"(?<!\d)(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})(?!\d)")
 _MDY = re.compile(r"(?<!\d)(\d{2})-(\d{2})-(\d{4})(?!\d)")  # icinga archives: icinga-MM-DD-YYYY-HH.log
@@ -56,11 +56,11 @@ def read_log_files(path_text: str, window: Window, *, source: str, setting: str)
     skipped: list[str] = []
     for candidate in candidates:
         name = str(candidate.relative_to(root))
-        if candidate.name.endswith(COMPRESSED):
-            skipped.append(name)
-            continue
         day = name_date(candidate.name)
         if day is not None and not first <= day <= last and candidate != path:
+            continue
+        if candidate.name.endswith(COMPRESSED):
+            skipped.append(name)
             continue
         try:
             files.append((name, candidate.read_text(encoding="utf-8")))
@@ -74,3 +74,14 @@ def read_log_files(path_text: str, window: Window, *, source: str, setting: str)
             hint=f"check {setting}; log files named by date are read only near the window",
         )
     return tuple(files), skipped
+
+
+def describe_logs(path_text: str, *, source: str, setting: str) -> str:
+    """``N log file(s) under PATH`` for ``sources check``. Raises SourceError when there is nothing to read."""
+    path = Path(path_text).expanduser()
+    if not path.exists():
+        raise SourceError(f"{source}: {path} does not exist", hint=f"check {setting}")
+    count = 1 if path.is_file() else sum(1 for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if not count:
+        raise SourceError(f"{source}: {path} holds no files", hint=f"check {setting}")
+    return f"{count} log file(s) under {path}"

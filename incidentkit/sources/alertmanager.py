@@ -32,7 +32,7 @@ from ..errors import SourceError
 from ..events import Event, EventKind, find_tasks
 from . import Export, Problem, Query, SourceResult, SourceSpec, register
 from ._http import get_json, make_session, mask_url
-from ._logfiles import read_log_files
+from ._logfiles import describe_logs, read_log_files
 from .prometheus import DEFAULT_PAGING, pages
 
 __all__ = ["AlertmanagerSource", "parse_alertmanager", "NO_HISTORY_NOTE"]
@@ -87,6 +87,28 @@ class AlertmanagerSource:
             files.extend((f"webhook/{name}", text) for name, text in logs)
             meta["skipped_files"] = skipped
         return Export(NAME, tuple(files), meta)
+
+
+    def check(self) -> str:
+        """For ``sources check``: the server's version and cluster state, and the webhook log. Raises SourceError."""
+        settings = self.settings
+        if not settings.url and not settings.path:
+            raise SourceError("alertmanager: neither url nor path is configured", hint="set url or path in [alertmanager]")
+        parts = []
+        if settings.url:
+            status, _ = get_json(
+                self.session,
+                settings.url.rstrip("/") + "/api/v2/status",
+                source=NAME,
+                timeout=settings.timeout,
+                setting="[alertmanager] url",
+            )
+            version = status.get("versionInfo", {}).get("version", "?") if isinstance(status, dict) else "?"
+            cluster = status.get("cluster", {}).get("status", "?") if isinstance(status, dict) else "?"
+            parts.append(f"Alertmanager {version} (cluster {cluster})")
+        if settings.path:
+            parts.append(describe_logs(settings.path, source=NAME, setting="[alertmanager] path"))
+        return "; ".join(parts)
 
 
 def _when(value: Any) -> datetime | None:
@@ -166,7 +188,7 @@ def _alert_fields(
         "kind": EventKind.ALERT_RESOLVED if resolved else EventKind.ALERT_FIRING,
         "time": ends if resolved and ends is not None else starts,
         "started": starts if resolved else None,
-        "key": f"{NAME}:{alertname}:{print_id}:{int(starts.timestamp())}:{'resolved' if resolved else 'firing'}",
+        "key": f"{NAME}:{'live:' if live else ''}{alertname}:{print_id}:{int(starts.timestamp())}:{'resolved' if resolved else 'firing'}",
         "text": text,
         "alertname": alertname,
         "labels": label_map,

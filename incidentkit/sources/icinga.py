@@ -33,7 +33,7 @@ from ..config import LogFileSettings, Settings
 from ..errors import SourceError
 from ..events import Event, EventKind, find_tasks
 from . import Export, Problem, Query, SourceResult, SourceSpec, register
-from ._logfiles import read_log_files
+from ._logfiles import describe_logs, read_log_files
 
 __all__ = [
     "IcingaSource",
@@ -121,6 +121,12 @@ class IcingaSource:
         files, skipped = read_log_files(self.settings.path, query.window, source=NAME, setting="[icinga] path")
         return Export(NAME, files, {"path": self.settings.path, "skipped_files": skipped})
 
+    def check(self) -> str:
+        """For ``sources check``: the configured path exists and holds log files. Raises SourceError."""
+        if not self.settings.path:
+            raise SourceError(f"{NAME}: no path is configured", hint="set path in [icinga]")
+        return describe_logs(self.settings.path, source=NAME, setting="[icinga] path")
+
 
 class _Parser:
     """The state machine over one source's lines, in time order."""
@@ -153,12 +159,19 @@ class _Parser:
     def _key(self, when: datetime, labels: Mapping[str, str], what: str) -> str:
         return f"{NAME}:{labels['alertname']}:{fingerprint(labels)}:{int(when.timestamp())}:{what}"
 
+    @staticmethod
+    def _notified(fields: dict[str, Any], when: datetime) -> None:
+        """Count a notification once per alert and instant, however many contacts got it."""
+        if fields.get("_notified_at") != when:
+            fields["notifications"] += 1
+            fields["_notified_at"] = when
+
     def problem(self, when: datetime, host: str, service: str | None, state: str, output: str, raw: str, *, notified: bool, paged: bool) -> None:
         ident = (host, service)
         current = self.open.get(ident)
         if current is not None:
             if notified:
-                current.fields["notifications"] += 1
+                self._notified(current.fields, when)
                 current.fields["paged"] = current.fields["paged"] or paged
             return
         fields = self._base(when, host, service, state, output, raw)
@@ -167,9 +180,11 @@ class _Parser:
             kind=EventKind.ALERT_FIRING,
             key=self._key(when, fields["labels"], "firing"),
             text=f"{where} is {state}: {fields['summary'].partition(': ')[2] or state}",
-            notifications=1 if notified else 0,
+            notifications=0,
             paged=paged,
         )
+        if notified:
+            self._notified(fields, when)
         self.fields.append(fields)
         self.open[ident] = _Open(fields, when)
         self.closed.pop(ident, None)
@@ -185,7 +200,8 @@ class _Parser:
         ident = (host, service)
         previous = self.closed.get(ident)
         if ident not in self.open and previous is not None and when - previous["time"] <= RECENT:
-            previous["notifications"] += 1 if notified else 0
+            if notified:
+                self._notified(previous, when)
             return
         current = self.open.pop(ident, None)
         fields = self._base(when, host, service, state, output, raw)
@@ -196,9 +212,11 @@ class _Parser:
             key=self._key(when, fields["labels"], "resolved"),
             text=f"{where} is {state}: {fields['summary'].partition(': ')[2] or state}",
             started=started,
-            notifications=1 if notified else 0,
+            notifications=0,
             paged=bool(current and current.fields.get("paged")),
         )
+        if notified:
+            self._notified(fields, when)
         self.fields.append(fields)
         self.closed[ident] = fields
 
@@ -229,7 +247,7 @@ class _Parser:
         self.fields.append(fields)
 
     def events(self) -> list[Event]:
-        return [alert_event(**{k: v for k, v in f.items() if k != "carried"}) for f in self.fields]
+        return [alert_event(**{k: v for k, v in f.items() if k != "carried" and not k.startswith("_")}) for f in self.fields]
 
 
 _NOTE_KINDS = {

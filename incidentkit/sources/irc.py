@@ -44,7 +44,7 @@ from ..errors import SourceError
 from ..events import Event, EventKind, find_tasks
 from ..window import Window
 from . import Export, Problem, Query, SourceResult, SourceSpec, register
-from ._logfiles import name_date, read_log_files
+from ._logfiles import describe_logs, name_date, read_log_files
 from .icinga import HOST_STATES, SERVICE_STATES, identity, plugin_summary, severity_of, split_links
 
 __all__ = ["IrcSource", "parse_irc", "parse_bot_message", "BOTS"]
@@ -119,6 +119,12 @@ class IrcSource:
             )
         files, skipped = read_log_files(self.settings.path, query.window, source=NAME, setting="[irc] path")
         return Export(NAME, files, {"path": self.settings.path, "skipped_files": skipped})
+
+    def check(self) -> str:
+        """For ``sources check``: the configured path exists and holds log files. Raises SourceError."""
+        if not self.settings.path:
+            raise SourceError(f"{NAME}: no path is configured", hint="set path in [irc]")
+        return describe_logs(self.settings.path, source=NAME, setting="[irc] path")
 
 
 def _bot(nick: str) -> str | None:

@@ -68,10 +68,8 @@ class PhabricatorSource:
         client = self.client or _client(self.settings)
         calls_before = client.calls
         window = query.window
-        start, end = (
-            to_epoch(window.start),
-            math.ceil(window.end.timestamp()) - 1,
-        )  # Conduit bounds are inclusive
+        start = to_epoch(window.start)
+        end = math.ceil(window.end.timestamp()) - 1  # Conduit's date bounds are inclusive
         warnings: list[str] = []
 
         statuses = client.statuses()
@@ -81,40 +79,20 @@ class PhabricatorSource:
         project_phids = _resolve(phab.projects, handles, warnings)
         followup_phids = _resolve(phab.followup_projects, handles, warnings)
 
-        tasks = _TaskSet()
-        ids: list[int] = []
-        for task in query.tasks:
-            try:
-                ids.append(int(task_monogram(task)[1:]))
-            except ValueError:
-                warnings.append(f"ignored {task!r}: not a Phabricator task id")
-        if ids:
-            tasks.add(client.tasks_by_ids(ids, attachments=TASK_ATTACHMENTS))
-            missing = sorted(set(ids) - tasks.ids())
-            warnings.extend(
-                f"T{number} was not found on Phabricator (or is not visible to this token)"
-                for number in missing
-            )
-            tasks.add(client.search("maniphest.search", {"parentIDs": ids}, attachments=TASK_ATTACHMENTS))
-            tasks.add(client.search("maniphest.search", {"subtaskIDs": ids}, attachments=TASK_ATTACHMENTS))
-        for phid in project_phids:
-            constraints = {"projects": [phid], "modifiedStart": start, "createdEnd": end}
-            tasks.add(client.search("maniphest.search", constraints, attachments=TASK_ATTACHMENTS))
-        for phid in followup_phids:
-            constraints = {"projects": [phid], "createdStart": start}
-            tasks.add(client.search("maniphest.search", constraints, attachments=TASK_ATTACHMENTS))
-
-        candidates = {
+        ids = _task_ids(query.tasks, warnings)
+        tasks = _gather_tasks(client, ids, project_phids, followup_phids, start, end, warnings)
+        candidates = {  # tasks that existed during the window and changed since it began
             item["phid"]: _int_field(item, "dateCreated")
-            for item in tasks.items
-            if _int_field(item, "dateModified") >= start and _int_field(item, "dateCreated") <= end
+            for item in tasks
+            if isinstance(item, dict)
+            and isinstance(item.get("phid"), str)
+            and _int_field(item, "dateModified") >= start
+            and _int_field(item, "dateCreated") <= end
         }
         transactions, strategy = _fetch_transactions(client, candidates, start, end)
 
-        user_phids = _user_phids(tasks.items, transactions)
-        users = client.users(user_phids)
-        project_refs = {*project_phids, *followup_phids, *_task_project_phids(tasks.items)}
-        projects = client.projects(project_refs)
+        users = client.users(_user_phids(tasks, transactions))
+        projects = client.projects({*project_phids, *followup_phids, *_task_project_phids(tasks)})
 
         meta = {
             "url": client.url,
@@ -130,7 +108,7 @@ class PhabricatorSource:
             "warnings": warnings,
         }
         files = (
-            ("tasks.json", _dump(tasks.items)),
+            ("tasks.json", _dump(tasks)),
             ("transactions.json", _dump(transactions)),
             ("users.json", _dump(users)),
             ("projects.json", _dump(projects)),
@@ -147,26 +125,56 @@ def _client(settings: Settings) -> ConduitClient:
         raise SourceError(f"Phabricator is not configured: {exc.message}", exc.hint) from exc
 
 
-class _TaskSet:
-    """Tasks from several searches, each once, in first-seen order (malformed items kept for parse)."""
+def _task_ids(tasks: Iterable[str], warnings: list[str]) -> list[int]:
+    ids: list[int] = []
+    for task in tasks:
+        try:
+            ids.append(int(task_monogram(task)[1:]))
+        except ValueError:
+            warnings.append(f"ignored {task!r}: not a Phabricator task id")
+    return list(dict.fromkeys(ids))
 
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-        self._seen: set[str] = set()
 
-    def add(self, items: Iterable[Any]) -> None:
+def _gather_tasks(
+    client: ConduitClient,
+    ids: Sequence[int],
+    project_phids: Sequence[str],
+    followup_phids: Sequence[str],
+    start: int,
+    end: int,
+    warnings: list[str],
+) -> list[Any]:
+    """The incident tasks with subtasks and parents, tagged tasks, follow-ups: each once, in order."""
+    found: list[Any] = []
+    seen: set[str] = set()
+
+    def add(items: Iterable[Any]) -> None:
         for item in items:
             phid = item.get("phid") if isinstance(item, dict) else None
             if isinstance(phid, str):
-                if phid in self._seen:
+                if phid in seen:
                     continue
-                self._seen.add(phid)
-            self.items.append(item)
+                seen.add(phid)
+            found.append(item)  # malformed items too: parse reports them
 
-    def ids(self) -> set[int]:
-        return {
-            item["id"] for item in self.items if isinstance(item, dict) and isinstance(item.get("id"), int)
-        }
+    def search(constraints: Mapping[str, Any]) -> None:
+        add(client.search("maniphest.search", constraints, attachments=TASK_ATTACHMENTS))
+
+    if ids:
+        add(client.tasks_by_ids(ids, attachments=TASK_ATTACHMENTS))
+        present = {item.get("id") for item in found if isinstance(item, dict)}
+        warnings.extend(
+            f"T{number} was not found on Phabricator (or is not visible to this token)"
+            for number in ids
+            if number not in present
+        )
+        search({"parentIDs": list(ids)})  # subtasks
+        search({"subtaskIDs": list(ids)})  # parents
+    for phid in project_phids:
+        search({"projects": [phid], "modifiedStart": start, "createdEnd": end})
+    for phid in followup_phids:
+        search({"projects": [phid], "createdStart": start})
+    return found
 
 
 def _fetch_transactions(
@@ -177,10 +185,11 @@ def _fetch_transactions(
         return [], "none"
     kept: dict[str, dict[str, Any]] = {}
 
-    def keep(items: Iterable[dict[str, Any]]) -> None:
+    def keep(items: Iterable[Any]) -> None:
         for item in items:
             if (
-                item.get("objectPHID") in candidates
+                isinstance(item, dict)
+                and item.get("objectPHID") in candidates
                 and _created(item) <= end
                 and isinstance(item.get("phid"), str)
             ):
@@ -235,20 +244,19 @@ def _resolve(
 
 
 def _user_phids(tasks: Iterable[Any], transactions: Iterable[Mapping[str, Any]]) -> set[str]:
-    phids: set[str] = set()
+    """Every user PHID the tasks and transactions name (authors, owners, closers, commenters)."""
+    named: list[Any] = []
     for item in tasks:
         task_fields = item.get("fields") if isinstance(item, dict) else None
         if isinstance(task_fields, dict):
-            phids.update(task_fields.get(key) for key in ("authorPHID", "ownerPHID", "closerPHID"))  # type: ignore[misc]
+            named.extend(task_fields.get(key) for key in ("authorPHID", "ownerPHID", "closerPHID"))
     for txn in transactions:
-        phids.add(txn.get("authorPHID"))  # type: ignore[arg-type]
+        named.append(txn.get("authorPHID"))
         txn_fields = txn.get("fields")
         if txn.get("type") == "owner" and isinstance(txn_fields, dict):
-            phids.update((txn_fields.get("old"), txn_fields.get("new")))
-        for comment in txn.get("comments") or ():
-            if isinstance(comment, dict):
-                phids.add(comment.get("authorPHID"))  # type: ignore[arg-type]
-    return {p for p in phids if isinstance(p, str) and p.startswith("PHID-USER-")}
+            named.extend((txn_fields.get("old"), txn_fields.get("new")))
+        named.extend(c.get("authorPHID") for c in txn.get("comments") or () if isinstance(c, dict))
+    return {p for p in named if isinstance(p, str) and p.startswith("PHID-USER-")}
 
 
 def _task_project_phids(tasks: Iterable[Any]) -> set[str]:
@@ -344,11 +352,14 @@ def parse(export: Export, query: Query) -> SourceResult:
     window_start = query.window.start
 
     tasks: dict[str, _Task] = {}
+    unreadable: set[Any] = set()  # PHIDs of task records that could not be read
     events: list[Event] = []
     for index, item in enumerate(sections["tasks"], start=1):
         task = _read_task(item, context)
         if isinstance(task, str):
             problems.append(Problem(f"tasks.json record {index}", task, _excerpt(item)))
+            if isinstance(item, dict) and isinstance(item.get("phid"), str):
+                unreadable.add(item["phid"])
             continue
         if task.phid in tasks:
             continue
@@ -357,8 +368,12 @@ def parse(export: Export, query: Query) -> SourceResult:
 
     transactions = sections["transactions"]
     creation_groups, closing_groups = _groups(transactions, context)
+    orphans = 0
     for index, txn in enumerate(transactions, start=1):
         reason = _check_txn(txn)
+        if reason is None and txn["objectPHID"] in unreadable:
+            orphans += 1
+            continue
         if reason is None and txn["objectPHID"] not in tasks:
             reason = "transaction of a task that is not in tasks.json"
         if reason is not None:
@@ -373,6 +388,12 @@ def parse(export: Export, query: Query) -> SourceResult:
         if event is not None:
             events.append(event)
 
+    if orphans:
+        problems.append(
+            Problem(
+                "transactions.json", f"{orphans} transactions of tasks that could not be read were skipped"
+            )
+        )
     events.sort(key=lambda e: (e.time, e.key))
     problems.extend(
         Problem("phabricator pull", str(w)) for w in meta.get("warnings", ()) if isinstance(w, str)
@@ -497,7 +518,8 @@ def _read_task(item: Any, context: _Context) -> _Task | str:
         task_fields.get("dateCreated"),
         task_fields.get("status"),
     )
-    if not isinstance(title, str) or not isinstance(created, int) or isinstance(created, bool):
+    when = _when(created)
+    if not isinstance(title, str) or when is None:
         return "no title or creation time"
     status_value = status.get("value") if isinstance(status, dict) else status
     if not isinstance(status_value, str):
@@ -522,7 +544,7 @@ def _read_task(item: Any, context: _Context) -> _Task | str:
         priority=priority_name,
         author=task_fields.get("authorPHID") if isinstance(task_fields.get("authorPHID"), str) else None,
         owner=task_fields.get("ownerPHID") if isinstance(task_fields.get("ownerPHID"), str) else None,
-        created=datetime.fromtimestamp(created, UTC),
+        created=when,
         projects=tuple(p for p in _project_list(item) if isinstance(p, str)),
     )
 
@@ -582,8 +604,7 @@ def _check_txn(txn: Any) -> str | None:
         return "not an object"
     if not isinstance(txn.get("phid"), str) or not isinstance(txn.get("objectPHID"), str):
         return "no phid or objectPHID"
-    created = txn.get("dateCreated")
-    if not isinstance(created, int) or isinstance(created, bool):
+    if _when(txn.get("dateCreated")) is None:
         return "no creation time"
     txn_fields = txn.get("fields")
     if txn_fields is not None and not isinstance(txn_fields, (dict, list)):
@@ -642,7 +663,7 @@ def _txn_event(
     else:
         return None
     return Event(
-        time=datetime.fromtimestamp(txn["dateCreated"], UTC),
+        time=datetime.fromtimestamp(txn["dateCreated"], UTC),  # checked by _check_txn
         source=SOURCE,
         kind=event_kind,
         key=f"{SOURCE}:{mono}:txn:{txn['phid']}",
@@ -653,6 +674,16 @@ def _txn_event(
         raw=_excerpt(txn_fields) if kind != "comment" else str(data.get("comment", "")),
         data=data,
     )
+
+
+def _when(epoch: Any) -> datetime | None:
+    """An epoch-seconds field as aware UTC, or None when it is not a usable time."""
+    if not isinstance(epoch, int) or isinstance(epoch, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _url(context: _Context, task: _Task) -> str | None:

@@ -1,8 +1,8 @@
 """A small in-memory Phorge that answers Conduit like the real captures, and its pytest fixtures.
 
 Phabricator is the one remote system the tests fake (there is no packaged Phorge). The fake must
-answer like ``/work/shared/fixtures/conduit/`` (checked by ``tests/test_conduit.py``, which replays
-the captured requests against it): always HTTP 200 with the ``{result, error_code, error_info}``
+answer like the real captures in ``tests/fixtures/phabricator/captures/`` (``tests/test_conduit.py``
+seeds it with the captured state and replays the captured requests against it): always HTTP 200 with the ``{result, error_code, error_info}``
 envelope and ``Content-Type: application/json``, PHP's ``\\/`` escaping, string cursors, ``[]`` for
 empty PHP arrays where the real server sends them (``columns.boards``, ``phid.lookup``), the real
 error codes and messages (bad tokens quoted back in ``error_info``), priority as the default order.
@@ -17,7 +17,10 @@ Fixture API: ``.url`` (site root), ``.token`` (admin's token), ``.token_for(user
 ``.add_user``, ``.add_project``, ``.load_records(...)`` (seed from saved Conduit results),
 ``.set_clock(epoch)``, ``.fail_next("html500" | "429" | "html200" | "garbage", times=, method=)``,
 ``.slow_next(seconds, times=, method=)``, ``.calls`` (requests received), ``.requests``
-(``(method, params)`` without the token), ``.reset()``. The bench starts it without pytest:
+(``(method, params)`` without the token), ``.reset()``. Call the helpers in time order (``at=``):
+transaction ids follow insertion order, as on the real server, and newest-first paging relies on
+it. Not modelled: the PHP-bracket "flat" encoding beyond ``api.token``, project edits and project
+transactions, ``conduit.query``. The bench starts it without pytest:
 ``fake = ConduitFake(); fake.start(); ...; fake.stop()``.
 """
 

@@ -1,0 +1,402 @@
+"""Alert pairing, cross-source dedup, flapping, timeline rows and detection (incidentkit.alerts), all pure."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from incidentkit.alerts import (
+    alert_event,
+    alert_rows,
+    detect,
+    fingerprint,
+    format_duration,
+    labels_match,
+    with_starts,
+)
+from incidentkit.events import Event, EventKind, merge_events
+from incidentkit.incident import Detection, Incident, SourceFailure, SourceReport
+from incidentkit.render import render_template
+from incidentkit.window import Window
+
+FIRING, RESOLVED, NOTE = EventKind.ALERT_FIRING, EventKind.ALERT_RESOLVED, EventKind.ALERT_NOTE
+WINDOW = Window(datetime(2023, 2, 14, 18, 0, tzinfo=UTC), datetime(2023, 2, 14, 19, 45, tzinfo=UTC))
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def at(hms: str) -> datetime:
+    return datetime.fromisoformat(f"2023-02-14 {hms}").replace(tzinfo=UTC)
+
+
+def ev(
+    source: str,
+    kind: EventKind,
+    hms: str,
+    alertname: str,
+    labels: dict[str, str] | None = None,
+    *,
+    started: str | None = None,
+    **fields: object,
+) -> Event:
+    when = at(hms)
+    labels = {"alertname": alertname, **(labels or {})}
+    return alert_event(
+        source=source,
+        kind=kind,
+        time=when,
+        key=f"{source}:{alertname}:{fingerprint(labels)}:{int(when.timestamp())}:{kind}",
+        text=f"{alertname} {str(kind).removeprefix('alert-')}",
+        alertname=alertname,
+        labels=labels,
+        started=at(started) if started else None,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def prom(kind: EventKind, hms: str, site: str, *, started: str | None = None) -> Event:
+    labels = {"cluster": "cache_text", "site": site, "severity": "page"}
+    return ev("prometheus", kind, hms, "FrontendUnavailable", labels, started=started, paged=True)
+
+
+def jinxer(kind: EventKind, hms: str, count: int = 1) -> Event:
+    return ev(
+        "irc",
+        kind,
+        hms,
+        "FrontendUnavailable",
+        count=count,
+        paged=True,
+        notifications=1,
+        summary="varnish-text has reduced HTTP availability #page",
+    )
+
+
+def texts(rows: list) -> list[str]:
+    return [r.text for r in rows]
+
+
+def test_fingerprint_is_alertmanagers() -> None:
+    # values read back from the real Alertmanager in tests/servers/prometheus.py
+    assert fingerprint({"alertname": "FrontendUnavailable", "cluster": "cache_text", "severity": "page", "site": "eqiad", "team": "sre"}) == "2c4c7b0b2f91a4d4"
+    assert fingerprint({"alertname": "PHPFPMTooBusy", "cluster": "appserver", "severity": "critical", "site": "eqiad", "team": "serviceops"}) == "fcee91de07c457db"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(20, "less than a minute"), (60, "1 min"), (42 * 60 + 10, "42 min"), (3600, "1 h"), (3900, "1 h 5 min")],
+)
+def test_format_duration(seconds: int, text: str) -> None:
+    assert format_duration(timedelta(seconds=seconds)) == text
+
+
+def test_labels_match_is_subset_either_way() -> None:
+    group = {"alertname": "X"}
+    series = {"alertname": "X", "site": "eqiad"}
+    assert labels_match(group, series) and labels_match(series, group)
+    assert not labels_match(series, {"alertname": "X", "site": "esams"})
+
+
+def test_fire_and_resolve_become_one_interval_with_two_rows() -> None:
+    events = [
+        ev("icinga", FIRING, "18:34:55", "Disk space", {"host": "ms-be1040"}, instance="ms-be1040", summary="CRITICAL: 5% free"),
+        ev("icinga", RESOLVED, "19:16:55", "Disk space", {"host": "ms-be1040"}, instance="ms-be1040"),
+    ]
+    rows = alert_rows(events)
+    assert texts(rows) == ["Disk space firing (ms-be1040): CRITICAL: 5% free", "Disk space resolved after 42 min"]
+    firing, resolved = rows
+    assert firing.kind is FIRING and firing.end == at("19:16:55")
+    assert resolved.kind is RESOLVED and resolved.key == firing.key + ":resolved"
+    assert firing.key == "alert:Disk_space:2023-02-14T18:34Z"
+    assert firing.data["instances"] == ["ms-be1040"] and firing.data["sources"] == ["icinga"]
+
+
+def test_renotification_while_open_is_absorbed_and_counted() -> None:
+    events = [
+        jinxer(FIRING, "18:37:43"),
+        jinxer(FIRING, "18:38:40", count=2),
+        jinxer(RESOLVED, "18:52:40", count=2),
+    ]
+    rows = alert_rows(events)
+    assert texts(rows) == [
+        "FrontendUnavailable firing (2 instances), paged: varnish-text has reduced HTTP availability",
+        "FrontendUnavailable resolved after 15 min",
+    ]
+    assert rows[0].data["notifications"] == 3
+
+
+def test_same_alert_from_prometheus_and_irc_is_one_interval() -> None:
+    events = [
+        prom(FIRING, "18:38:00", "eqiad"),
+        prom(RESOLVED, "18:52:00", "eqiad", started="18:38:00"),
+        prom(FIRING, "18:39:00", "esams"),
+        prom(RESOLVED, "18:50:00", "esams", started="18:39:00"),
+        jinxer(FIRING, "18:37:43"),
+        jinxer(FIRING, "18:38:40", count=2),
+        jinxer(RESOLVED, "18:52:40", count=2),
+    ]
+    rows = alert_rows(events)
+    assert texts(rows) == [
+        "FrontendUnavailable firing (2 instances: eqiad, esams), paged: varnish-text has reduced HTTP availability",
+        "FrontendUnavailable resolved after 15 min",
+    ]
+    assert rows[0].time == at("18:37:43")  # the earliest evidence
+    assert rows[0].data["sources"] == ["irc", "prometheus"]
+    assert rows[0].data["paged"] is True
+
+
+def test_icinga_log_and_icinga_wm_are_one_interval() -> None:
+    ident = {"host": "alert1001", "service": "MediaWiki exceptions"}
+    events = [
+        ev("icinga", FIRING, "18:34:55", "MediaWiki exceptions", ident, instance="alert1001", notifications=1),
+        ev("irc", FIRING, "18:34:56", "MediaWiki exceptions", ident, instance="alert1001", notifications=1),
+        ev("icinga", RESOLVED, "18:49:55", "MediaWiki exceptions", ident, started="18:34:55", notifications=1),
+        ev("irc", RESOLVED, "18:49:57", "MediaWiki exceptions", ident, started="18:34:56", notifications=1),
+    ]
+    rows = alert_rows(events)
+    assert texts(rows) == ["MediaWiki exceptions firing (alert1001)", "MediaWiki exceptions resolved after 15 min"]
+    assert detect(events, WINDOW).notifications == 4
+
+
+def test_different_alerts_with_the_same_name_far_apart_are_two_episodes() -> None:
+    events = [
+        ev("irc", FIRING, "18:00:00", "ProbeDown"),
+        ev("irc", RESOLVED, "18:05:00", "ProbeDown"),
+        ev("irc", FIRING, "18:30:00", "ProbeDown"),
+        ev("irc", RESOLVED, "18:32:00", "ProbeDown"),
+    ]
+    rows = alert_rows(events)
+    assert [r.key for r in rows] == [
+        "alert:ProbeDown:2023-02-14T18:00Z",
+        "alert:ProbeDown:2023-02-14T18:00Z:resolved",
+        "alert:ProbeDown:2023-02-14T18:30Z",
+        "alert:ProbeDown:2023-02-14T18:30Z:resolved",
+    ]
+
+
+def test_flapping_collapses_into_one_row_with_a_count() -> None:
+    labels = {"site": "eqiad"}
+    events = []
+    for start, end in (("18:40:05", "18:43:00"), ("18:45:05", "18:47:00"), ("18:49:05", "18:51:00")):
+        events.append(ev("prometheus", FIRING, start, "PHPFPMTooBusy", labels))
+        events.append(ev("prometheus", RESOLVED, end, "PHPFPMTooBusy", labels, started=start))
+    rows = alert_rows(events)
+    assert texts(rows) == [
+        "PHPFPMTooBusy firing (flapping: fired 3 times)",
+        "PHPFPMTooBusy resolved after 11 min",
+    ]
+    assert rows[0].data["fires"] == 3 and rows[0].data["flapping"] is True
+
+
+def test_ongoing_alert_says_still_firing_at_window_end() -> None:
+    events = [
+        ev("prometheus", FIRING, "19:31:00", "ProbeDown", {"instance": "text-lb:443"}, instance="text-lb:443"),
+        ev("prometheus", NOTE, "19:45:00", "ProbeDown", {"instance": "text-lb:443"}, started="19:31:00", ongoing=True, note="ongoing"),
+    ]
+    rows = alert_rows(events)
+    assert texts(rows) == ["ProbeDown firing (text-lb:443); still firing at window end"]
+    assert rows[0].end is None and rows[0].data["ongoing"] is True
+    # an IRC problem with no recovery is ongoing too
+    assert texts(alert_rows([ev("irc", FIRING, "19:00:00", "X")])) == ["X firing; still firing at window end"]
+
+
+def test_alert_started_before_the_window_shows_only_its_end() -> None:
+    before = ev("prometheus", FIRING, "17:31:00", "DiskSpaceLow")
+    after = ev("prometheus", RESOLVED, "18:11:00", "DiskSpaceLow", started="17:31:00")
+    merged = merge_events([[before, after]], WINDOW)
+    assert [e.kind for e in merged] == [RESOLVED]  # the pipeline drops the firing event before the window
+    rows = alert_rows(merged)
+    assert texts(rows) == ["DiskSpaceLow resolved after 40 min (firing since 2023-02-14 17:31 UTC)"]
+    assert detect(merged, WINDOW).first_alert is None  # already firing: not a detection
+    no_start = alert_rows([ev("icinga", RESOLVED, "18:10:51", "Disk space", {"host": "ms-be1040"}, instance="ms-be1040")])
+    assert texts(no_start) == ["Disk space resolved on ms-be1040 (it started before the available history)"]
+    spanning = ev("prometheus", NOTE, "19:45:00", "Old", started="17:10:00", ongoing=True, note="ongoing")
+    assert texts(alert_rows([spanning])) == ["Old still firing at window end (firing since 2023-02-14 17:10 UTC)"]
+
+
+def test_row_keys_are_stable_across_order_and_extra_observations() -> None:
+    base = [
+        prom(FIRING, "18:38:00", "eqiad"),
+        prom(RESOLVED, "18:52:00", "eqiad", started="18:38:00"),
+        jinxer(FIRING, "18:38:43"),
+    ]
+    keys = [r.key for r in alert_rows(base)]
+    shuffled = base[:]
+    random.Random(5).shuffle(shuffled)
+    assert [r.key for r in alert_rows(shuffled)] == keys
+    more = base + [jinxer(RESOLVED, "18:52:40"), prom(FIRING, "18:38:00", "esams")]
+    assert {r.key for r in alert_rows(more)} >= set(keys)
+
+
+def test_notes_and_silences_keep_their_own_rows_and_flapping_notes_fold_in() -> None:
+    ident = {"host": "cp3050", "service": "Varnish"}
+    ack = ev("icinga", NOTE, "18:38:30", "Varnish", ident, note="acknowledgement", actor="vgutierrez")
+    flap = ev("icinga", NOTE, "18:39:10", "Varnish", ident, note="flapping-start")
+    silence = Event(
+        time=at("18:44:51"),
+        source="alertmanager",
+        kind=EventKind.SILENCE,
+        key="alertmanager:silence:abc",
+        text="Silence for alertname=Varnish until 2023-02-14 20:44 UTC: see T329510",
+        actor="cwhite",
+        tasks=("T329510",),
+    )
+    events = [
+        ev("icinga", FIRING, "18:37:02", "Varnish", ident, instance="cp3050"),
+        ack,
+        flap,
+        silence,
+        ev("icinga", RESOLVED, "18:53:04", "Varnish", ident),
+    ]
+    rows = alert_rows(events)
+    assert [r.key for r in rows] == [
+        "alert:Varnish:2023-02-14T18:37Z",
+        ack.key,
+        silence.key,
+        "alert:Varnish:2023-02-14T18:37Z:resolved",
+    ]
+    assert rows[0].text == "Varnish firing (cp3050) (flapping)"
+    assert rows[1].actor == "vgutierrez" and rows[2].tasks == ("T329510",) and rows[2].kind is EventKind.SILENCE
+
+
+def test_many_instances_are_listed_then_elided() -> None:
+    events = [
+        ev("prometheus", FIRING, f"18:00:{i:02d}", "HostDown", {"instance": f"mw13{i:02d}"}, instance=f"mw13{i:02d}")
+        for i in range(8)
+    ]
+    text = alert_rows(events)[0].text
+    assert text.startswith("HostDown firing (8 instances: mw1300, mw1301, mw1302, mw1303, mw1304, …)")
+
+
+def test_with_starts_links_recoveries_to_their_problems() -> None:
+    ident = {"host": "a"}
+    events = [
+        ev("irc", FIRING, "17:50:00", "X", ident),
+        ev("irc", FIRING, "17:55:00", "X", ident),  # re-notification: the start stays 17:50
+        ev("irc", RESOLVED, "18:20:00", "X", ident),
+        ev("irc", RESOLVED, "18:30:00", "Y", ident),
+    ]
+    linked = with_starts(events)
+    assert linked[2].started == at("17:50:00")
+    assert linked[3].started is None
+
+
+def test_detect_first_alert_page_and_volume() -> None:
+    icinga_ident = {"host": "alert1001", "service": "MediaWiki exceptions"}
+    events = [
+        ev("irc", FIRING, "18:34:55", "MediaWiki exceptions", icinga_ident, notifications=1),
+        ev("irc", RESOLVED, "18:49:55", "MediaWiki exceptions", icinga_ident, notifications=1),
+        prom(FIRING, "18:37:00", "eqiad"),  # pages by its labels...
+        prom(RESOLVED, "18:52:00", "eqiad", started="18:37:00"),
+        jinxer(FIRING, "18:37:43"),  # ...but the page went out with this notification
+    ]
+    detection = detect(events, WINDOW)
+    assert detection == Detection(
+        first_alert="MediaWiki exceptions firing",
+        first_alert_time=at("18:34:55"),
+        first_alert_source="irc",
+        first_alert_paged=False,
+        first_page_time=at("18:37:43"),
+        distinct_alerts=2,
+        notifications=3,
+        alert_names=("MediaWiki exceptions", "FrontendUnavailable"),
+    )
+
+
+def test_detect_with_state_history_only_counts_firing_transitions() -> None:
+    events = [prom(FIRING, "18:37:00", "eqiad"), prom(RESOLVED, "18:52:00", "eqiad", started="18:37:00")]
+    detection = detect(events, WINDOW)
+    assert detection.first_page_time == at("18:37:00")  # no notification seen: the start of the paging alert
+    assert detection.first_alert_paged is True
+    assert detection.notifications == 1
+    assert detection.first_alert == "FrontendUnavailable firing, paged"
+    assert detect([], WINDOW) == Detection()
+
+
+def test_detect_quotes_the_bot_line_without_its_links() -> None:
+    line = (
+        "PROBLEM - MediaWiki exceptions on alert1001 is CRITICAL: 2.651e+04 gt 100 "
+        "https://wikitech.wikimedia.org/wiki/Application_servers https://grafana.wikimedia.org/d/1"
+    )
+    event = alert_event(
+        source="irc", kind=FIRING, time=at("18:34:55"), key="irc:1", text=line, alertname="MediaWiki exceptions", notifications=1
+    )
+    assert detect([event], WINDOW).first_alert == "PROBLEM - MediaWiki exceptions on alert1001 is CRITICAL: 2.651e+04 gt 100"
+
+
+def _incident(detection: Detection, **extra: object) -> Incident:
+    return Incident(
+        slug="2023-02-14_backport",
+        title="Backport",
+        window=WINDOW,
+        generated_at=at("19:45:00"),
+        detection=detection,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_detection_template_renders_facts_and_prompts() -> None:
+    detection = Detection(
+        first_alert="PROBLEM - x [[Category:Spam]] {{evil}} ~~~~",
+        first_alert_time=at("18:34:55"),
+        first_alert_source="irc",
+        first_alert_paged=False,
+        first_page_time=at("18:37:43"),
+        distinct_alerts=2,
+        notifications=10,
+        alert_names=("MediaWiki exceptions", "Frontend|Unavailable"),
+    )
+    text = render_template("detection.wiki.j2", incident=_incident(detection))
+    assert "* First automated alert: 2023-02-14 18:34:55 UTC (seen in irc): " in text
+    assert "It did not page." in text
+    assert "* First page: 2023-02-14 18:37:43 UTC." in text
+    assert "2 distinct alerts" in text and "10 notifications" in text
+    assert "[[Category" not in text and "{{evil" not in text and "~~~~" not in text and "Frontend|" not in text
+    assert "What did humans notice first" in text
+    items = [line for line in text.splitlines() if line.startswith("* ")]
+    assert len(items) == 3  # first alert, first page, volume: one item per line
+
+
+def test_detection_template_without_alerts_and_with_a_failed_source() -> None:
+    quiet = _incident(Detection(), reports=(SourceReport(source="irc", events=0),))
+    assert "No alert fired in this window (irc read)." in render_template("detection.wiki.j2", incident=quiet)
+    none = render_template("detection.wiki.j2", incident=_incident(Detection()))
+    assert "No alert history was read for this window" in none
+    down = _incident(Detection(), failures=(SourceFailure("prometheus", "prometheus: cannot connect"),))
+    assert "prometheus could not be read" in render_template("detection.wiki.j2", incident=down)
+
+
+def test_bundled_example_draft_interleaves_alerts_with_sal_and_fills_detection() -> None:
+    from typer.testing import CliRunner
+
+    from incidentkit.cli import app
+
+    result = CliRunner().invoke(app, ["draft", "--replay", str(ROOT / "data" / "examples" / "backport-crash"), "--no-store"])
+    assert result.exit_code == 0, result.output
+    page = result.stdout
+    timeline = page.split("== Timeline ==")[1].split("== Detection ==")[0]
+    lines = [line for line in timeline.splitlines() if line.startswith("* 1")]
+    kinds = ["alert" if "'''(alert)'''" in line else "other" for line in lines]
+    first_alert = kinds.index("alert")
+    assert "other" in kinds[first_alert:], "alert rows are interleaved with SAL rows"
+    assert any("FrontendUnavailable firing (2 instances: eqiad, esams), paged" in line for line in lines)
+    detection = page.split("== Detection ==")[1].split("== Conclusions ==")[0]
+    assert "First automated alert: 2023-02-14 18:34:55 UTC (seen in irc): PROBLEM - MediaWiki exceptions and fatals per minute for appserver on alert1001 is CRITICAL: 2.651e+04 gt 100. It did not page." in detection
+    assert "First page: 2023-02-14 18:37:43 UTC." in detection
+    assert "Alertmanager keeps no alert history" in page
+
+
+def test_alert_rows_survive_the_store_round_trip() -> None:
+    """Drafts re-rendered from the store (Event.to_dict/from_dict, JSON) give the same rows and detection."""
+    import json
+
+    from incidentkit.pipeline import load_pull
+
+    collected = load_pull(ROOT / "data" / "examples" / "backport-crash")
+    events = [e for e in collected.events if e.kind in (FIRING, RESOLVED, NOTE, EventKind.SILENCE)]
+    assert events
+    restored = [Event.from_dict(json.loads(json.dumps(e.to_dict()))) for e in events]
+    assert [r.to_dict() for r in alert_rows(restored)] == [r.to_dict() for r in alert_rows(events)]
+    assert detect(restored, collected.query.window) == detect(events, collected.query.window)

@@ -1,0 +1,214 @@
+"""The alertmanager source: saved v2 answers and webhook logs (pure), and a real Alertmanager."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from incidentkit.alerts import alert_rows
+from incidentkit.config import AlertmanagerSettings
+from incidentkit.errors import SourceError
+from incidentkit.events import EventKind
+from incidentkit.sources import Export, Query
+from incidentkit.sources.alertmanager import NO_HISTORY_NOTE, SPEC, AlertmanagerSource, parse_alertmanager
+from incidentkit.window import Window
+from tests.servers.prometheus import Server, free_port
+
+FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
+WINDOW = Window(datetime(2023, 2, 14, 18, 0, tzinfo=UTC), datetime(2023, 2, 14, 19, 45, tzinfo=UTC))
+QUERY = Query(WINDOW)
+
+
+def at(hms: str) -> datetime:
+    return datetime.fromisoformat(f"2023-02-14 {hms}").replace(tzinfo=UTC)
+
+
+def export(*names: str) -> Export:
+    return Export("alertmanager", tuple((name, (FIXTURES / name).read_text()) for name in names))
+
+
+def test_help_says_alertmanager_keeps_no_history() -> None:
+    assert "keeps NO alert history" in SPEC.help
+
+
+def test_live_alerts_carry_annotations_and_a_no_history_note() -> None:
+    result = parse_alertmanager(export("alerts.json"), QUERY)
+    assert result.notes == (NO_HISTORY_NOTE,)
+    assert [(p.where, p.reason) for p in result.problems] == [("alerts.json alert 3", "alert without alertname or startsAt")]
+    frontend, php = (next(e for e in result.events if e.data["alertname"] == n) for n in ("FrontendUnavailable", "PHPFPMTooBusy"))
+    assert frontend.time == at("18:37:20") and frontend.kind is EventKind.ALERT_FIRING
+    assert frontend.data["summary"] == "varnish-text has reduced HTTP availability #page"
+    assert frontend.data["runbook"] == "https://wikitech.wikimedia.org/wiki/Monitoring/FrontendUnavailable"
+    assert frontend.data["dashboard"].startswith("https://grafana.wikimedia.org/")
+    assert frontend.data["paged"] is True and frontend.data["ongoing"] is True
+    assert frontend.data["fingerprint"] == "2c4c7b0b2f91a4d4"
+    assert php.data["state"] == "suppressed" and php.data["silenced_by"] == ["6b1f4c8e-2d0a-4a57-9a4e-3f0d8c2b7e15"]
+    # an alert live since before the window is left to the window filter (it is not in the window)
+    assert all(e.data["alertname"] != "LongRunning" for e in result.events)
+
+
+def test_live_alerts_enrich_prometheus_intervals_with_the_same_labels() -> None:
+    from incidentkit.sources.prometheus import parse_prometheus
+
+    prometheus = Export(
+        "prometheus",
+        (
+            (
+                "ALERTS.json",
+                '{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"ALERTS",'
+                '"alertname":"FrontendUnavailable","alertstate":"firing","cluster":"cache_text","severity":"page",'
+                '"site":"eqiad","team":"sre"},"values":[[1676399880,"1"],[1676399940,"1"]]}]}}',
+            ),
+        ),
+        {"step": 60, "end": "2023-02-14T19:45:00Z"},
+    )
+    events = list(parse_prometheus(prometheus, QUERY).events) + [
+        e for e in parse_alertmanager(export("alerts.json"), QUERY).events if e.data["alertname"] == "FrontendUnavailable"
+    ]
+    rows = alert_rows(events)
+    firing = [r for r in rows if r.kind is EventKind.ALERT_FIRING]
+    assert len(firing) == 1
+    assert firing[0].data["summary"] == "varnish-text has reduced HTTP availability #page"
+    assert firing[0].url == "https://wikitech.wikimedia.org/wiki/Monitoring/FrontendUnavailable"
+    assert firing[0].text == "FrontendUnavailable firing, paged: varnish-text has reduced HTTP availability"
+    assert firing[0].data["sources"] == ["alertmanager", "prometheus"]
+
+
+def test_silences_created_or_active_in_the_window() -> None:
+    result = parse_alertmanager(export("silences.json"), QUERY)
+    silences = [e for e in result.events if e.kind is EventKind.SILENCE]
+    assert [s.key for s in silences] == [
+        "alertmanager:silence:0d4e1a9b-7c3f-4b8e-8f55-1a2b3c4d5e6f",
+        "alertmanager:silence:6b1f4c8e-2d0a-4a57-9a4e-3f0d8c2b7e15",
+    ]
+    older, during = silences
+    assert older.time == WINDOW.start and "(active since 2023-02-14 09:14 UTC)" in older.text
+    assert "severity!=page" in older.text and "instance=~db1173.*" in older.text
+    assert during.actor == "cwhite" and during.tasks == ("T329510",)
+    assert during.text == (
+        "Silence for alertname=PHPFPMTooBusy, site=eqiad until 2023-02-14 20:44 UTC: "
+        "flapping while the backport revert rolls out, see T329510"
+    )
+    assert during.data["alertname"] == "PHPFPMTooBusy"
+    assert [(p.where, p.reason) for p in result.problems] == [
+        ("silences.json silence 4", "silence without matchers, startsAt or endsAt")
+    ]
+    assert NO_HISTORY_NOTE not in result.notes  # silences are history
+
+
+def test_webhook_payload_log() -> None:
+    result = parse_alertmanager(export("webhook-payloads.jsonl"), QUERY)
+    assert sorted((p.where, p.reason) for p in result.problems) == [
+        ("webhook-payloads.jsonl:3", "not a JSON object"),
+        ("webhook-payloads.jsonl:4", "neither a webhook payload nor a logged alert"),
+        ("webhook-payloads.jsonl:6", "alert without alertname, status or startsAt"),
+    ]
+    assert result.lines_read == 6
+    rows = alert_rows(result.events)
+    assert [r.text for r in rows] == [
+        "FrontendUnavailable firing (2 instances: eqiad, esams), paged: varnish-text has reduced HTTP availability",
+        "FrontendUnavailable resolved after 15 min",
+    ]
+    assert rows[0].time == datetime(2023, 2, 14, 18, 37, 20, 123456, tzinfo=UTC)  # nanoseconds cut to micro
+    assert rows[0].data["notifications"] == 5  # eqiad fired in two payloads, esams in one, both resolved in one
+    firing = [e for e in result.events if e.kind is EventKind.ALERT_FIRING]
+    assert all(e.data["origin"] == "webhook" and not e.data["ongoing"] for e in firing)
+
+
+def test_webhook_logger_flat_lines() -> None:
+    result = parse_alertmanager(export("webhook-logger.log"), QUERY)
+    assert [(p.where, p.reason) for p in result.problems] == [
+        ("webhook-logger.log:5", "neither a webhook payload nor a logged alert")
+    ]
+    first = result.events[0]
+    assert first.data["labels"] == {
+        "alertname": "PHPFPMTooBusy",
+        "cluster": "appserver",
+        "severity": "critical",
+        "site": "eqiad",
+        "team": "serviceops",
+    }
+    assert first.data["notified_at"] == "2023-02-14T18:36:30.412000+00:00"
+    assert [r.text for r in alert_rows(result.events)] == [
+        "PHPFPMTooBusy firing: Not enough idle php7.4-fpm.service workers for Mediawiki appserver at eqiad (flapping: fired 2 times)",
+        "PHPFPMTooBusy resolved after 10 min",
+    ]
+
+
+def test_pull_needs_url_or_path_and_reports_unreachable_servers(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="neither url nor path"):
+        AlertmanagerSource(AlertmanagerSettings()).pull(QUERY)
+    with pytest.raises(SourceError, match="cannot connect"):
+        AlertmanagerSource(AlertmanagerSettings(url=f"http://127.0.0.1:{free_port()}", timeout=2)).pull(QUERY)
+    with pytest.raises(SourceError, match="does not exist"):
+        AlertmanagerSource(AlertmanagerSettings(path=str(tmp_path / "missing"))).pull(QUERY)
+
+
+def test_pull_reads_the_webhook_log_folder(tmp_path: Path) -> None:
+    (tmp_path / "webhook-2023-02-14.log").write_text((FIXTURES / "webhook-logger.log").read_text())
+    (tmp_path / "webhook-2023-01-01.log").write_text("{}\n")  # far from the window: not read
+    (tmp_path / "webhook-2023-02-13.log.gz").write_bytes(b"\x1f\x8b")
+    pulled = AlertmanagerSource(AlertmanagerSettings(path=str(tmp_path))).pull(QUERY)
+    assert [name for name, _ in pulled.files] == ["webhook/webhook-2023-02-14.log"]
+    result = parse_alertmanager(pulled, QUERY)
+    assert len(result.events) == 4
+    assert result.notes == ("Alertmanager webhook log files not read (compressed): webhook-2023-02-13.log.gz",)
+
+
+KEYS = ["labels", "annotations", "startsAt", "endsAt", "status", "alerts", "matchers", "alertname", "name", "value", "fingerprint", "summary", "comment", "createdBy", "id"]
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.sampled_from(["2023-02-14T18:30:00Z", "firing", "resolved"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=5),
+    max_leaves=25,
+)
+
+
+@given(VALUES)
+@settings(max_examples=200, deadline=None)
+def test_parse_never_crashes(value: object) -> None:
+    for body in (json.dumps(value), json.dumps([value]), "Feb 14 18:38:41 host logger: " + json.dumps(value)):
+        result = parse_alertmanager(Export("alertmanager", (("x", body),)), QUERY)
+        alert_rows(list(result.events))
+
+
+@pytest.mark.integration
+def test_real_alertmanager_alerts_and_silences(alertmanager_server: Server) -> None:
+    posted_at: datetime = alertmanager_server.extra["posted_at"]
+    query = Query(Window(posted_at - timedelta(hours=1), posted_at + timedelta(minutes=10)))
+    pulled = AlertmanagerSource(AlertmanagerSettings(url=alertmanager_server.url)).pull(query)
+    assert [name for name, _ in pulled.files] == ["alerts.json", "silences.json"]
+    result = parse_alertmanager(pulled, query)
+    assert result.notes == (NO_HISTORY_NOTE,) and not result.problems
+    live = {e.data["alertname"]: e for e in result.events if e.kind is EventKind.ALERT_FIRING}
+    assert set(live) == {"FrontendUnavailable", "PHPFPMTooBusy"}  # the resolved DiskSpaceLow is gone: no history
+    assert live["FrontendUnavailable"].time == posted_at - timedelta(minutes=10)
+    assert live["FrontendUnavailable"].data["runbook"] == "https://wikitech.wikimedia.org/wiki/Monitoring/FrontendUnavailable"
+    assert live["FrontendUnavailable"].data["fingerprint"] == "2c4c7b0b2f91a4d4"
+    assert live["PHPFPMTooBusy"].data["state"] == "suppressed"
+    silences = {e.actor: e for e in result.events if e.kind is EventKind.SILENCE}
+    assert set(silences) == {"jdoe", "asmith"}
+    assert silences["jdoe"].tasks == ("T329001",) and silences["jdoe"].data["state"] == "active"
+    assert silences["asmith"].tasks == ("T329002",) and silences["asmith"].data["state"] == "expired"
+    assert "instance=~mw13.*" in silences["asmith"].text
+    rows = alert_rows(result.events)
+    assert any(r.text.startswith("FrontendUnavailable firing, paged: varnish-text") and r.data["ongoing"] for r in rows)
+
+
+@pytest.mark.integration
+def test_real_alertmanager_check(alertmanager_server: Server, tmp_path: Path) -> None:
+    (tmp_path / "webhook.log").write_text("{}\n")
+    source = AlertmanagerSource(AlertmanagerSettings(url=alertmanager_server.url, path=str(tmp_path)))
+    assert source.check() == f"Alertmanager 0.25.0 (cluster disabled); 1 log file(s) under {tmp_path}"
+
+
+@pytest.mark.integration
+def test_real_alertmanager_wrong_path_is_a_clear_error(alertmanager_server: Server) -> None:
+    source = AlertmanagerSource(AlertmanagerSettings(url=alertmanager_server.url + "/api/v2"))
+    with pytest.raises(SourceError) as info:
+        source.pull(QUERY)
+    assert "HTTP 404" in info.value.message

@@ -1,0 +1,328 @@
+"""The irc source: icinga-wm and jinxer-wm lines in every historic format, under common log prefixes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from incidentkit.alerts import alert_rows, detect
+from incidentkit.config import LogFileSettings
+from incidentkit.errors import SourceError
+from incidentkit.events import EventKind
+from incidentkit.sources import Export, Query, load_export
+from incidentkit.sources.icinga import parse_icinga
+from incidentkit.sources.irc import SPEC, IrcSource, parse_bot_message, parse_irc
+from incidentkit.window import Window
+
+FIXTURES = Path(__file__).parent / "fixtures" / "irc"
+FIRING, RESOLVED, NOTE = EventKind.ALERT_FIRING, EventKind.ALERT_RESOLVED, EventKind.ALERT_NOTE
+
+
+def window(start: str, end: str) -> Window:
+    return Window(datetime.fromisoformat(start).replace(tzinfo=UTC), datetime.fromisoformat(end).replace(tzinfo=UTC))
+
+
+def parse(name: str, start: str, end: str):
+    return parse_irc(Export("irc", ((name, (FIXTURES / name).read_text()),)), Query(window(start, end)))
+
+
+def summary(result) -> list[tuple[str, EventKind, str, int, bool]]:
+    return [
+        (e.time.strftime("%Y-%m-%d %H:%M:%S"), e.kind, e.data["alertname"], e.data["count"], e.data["paged"])
+        for e in result.events
+    ]
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "alertname", "fields"),
+    [
+        (  # icinga-wm, 2016 (real line from T141520)
+            "PROBLEM - MediaWiki exceptions and fatals per minute on graphite1001 is CRITICAL: CRITICAL: 20.00% of data above the critical threshold [50.0]",
+            FIRING,
+            "MediaWiki exceptions and fatals per minute",
+            {"host": "graphite1001", "state": "CRITICAL", "summary": "CRITICAL: 20.00% of data above the critical threshold [50.0]"},
+        ),
+        (  # " on " inside the service name
+            "RECOVERY - High average POST latency for mw requests on api_appserver in eqiad on icinga1001 is OK: All metrics within thresholds.",
+            RESOLVED,
+            "High average POST latency for mw requests on api_appserver in eqiad",
+            {"host": "icinga1001", "state": "OK"},
+        ),
+        ("PROBLEM - Host mw1017 is DOWN: PING CRITICAL - Packet loss = 100%", FIRING, "Host down", {"host": "mw1017", "state": "DOWN"}),
+        ("ACKNOWLEDGEMENT - Host mw1017 is DOWN: PING CRITICAL - Packet loss = 100% Giuseppe reimaging", NOTE, "Host down", {"note": "acknowledgement"}),
+        ("FLAPPINGSTART - Apache HTTP on mw1290 is CRITICAL: CRITICAL - Socket timeout", NOTE, "Apache HTTP", {"note": "flapping-start"}),
+        ("DOWNTIMESTART - MariaDB Replica Lag: s1 on db1173 is OK: OK", NOTE, "MariaDB Replica Lag: s1", {"note": "downtime-start"}),
+        ("CUSTOM - Host cp3051 is UP: PING OK volans testing the pager", NOTE, "Host down", {"note": "custom"}),
+        (  # jinxer-wm 2020 format
+            "(ProbeDown) firing: (2) Service text-https:443 has failed probes (http_text-https_ip4) #page",
+            FIRING,
+            "ProbeDown",
+            {"count": 2, "paged": True, "summary": "Service text-https:443 has failed probes (http_text-https_ip4)", "format": "jinxer-2020"},
+        ),
+        (  # 2020 with the alerts link appended
+            "(KubernetesAPILatency) resolved: High Kubernetes API latency on k8s@eqiad - https://alerts.wikimedia.org",
+            RESOLVED,
+            "KubernetesAPILatency",
+            {"count": 1, "summary": "High Kubernetes API latency on k8s@eqiad", "url": "https://alerts.wikimedia.org", "format": "jinxer-2020"},
+        ),
+        (  # 2021-2024 format
+            "(PHPFPMTooBusy) firing: (2) Not enough idle workers - https://bit.ly/wmf-fpmsat - https://grafana.wikimedia.org/d/RIA1lzDZk - https://alerts.wikimedia.org/?q=alertname%3DPHPFPMTooBusy",
+            FIRING,
+            "PHPFPMTooBusy",
+            {"count": 2, "runbook": "https://bit.ly/wmf-fpmsat", "dashboard": "https://grafana.wikimedia.org/d/RIA1lzDZk", "format": "jinxer-2021"},
+        ),
+        (  # 2024+ format, missing runbook leaves a double space
+            "FIRING: [2x] ProbeDown: Service foo:443 has failed probes -  - https://alerts.wikimedia.org/?q=alertname%3DProbeDown",
+            FIRING,
+            "ProbeDown",
+            {"count": 2, "summary": "Service foo:443 has failed probes", "runbook": None, "format": "jinxer-2024"},
+        ),
+        ("RESOLVED: ErrorBudgetBurn: mediawiki - api-appserver-latency - https://wikitech.wikimedia.org/wiki/Monitoring/ErrorBudgetBurn", RESOLVED, "ErrorBudgetBurn", {"summary": "mediawiki - api-appserver-latency"}),
+        ("ALERT: (PHPFPMTooBusy) firing: Not enough idle workers", FIRING, "PHPFPMTooBusy", {"summary": "Not enough idle workers"}),
+        ("Alert HostDown on mw2259:9100 is firing", FIRING, "HostDown", {"instance": "mw2259:9100", "format": "relay-default"}),
+        ("Alert ProbeDown for probes/service is resolved", RESOLVED, "ProbeDown", {"format": "relay-default"}),
+    ],
+)
+def test_every_bot_format(message: str, kind: EventKind, alertname: str, fields: dict[str, object]) -> None:
+    bot = "icinga-wm" if message.split()[0].isupper() and " - " in message[:20] else "jinxer-wm"
+    parsed = parse_bot_message(bot, message)
+    assert parsed is not None
+    assert parsed.kind is kind and parsed.alertname == alertname
+    values = {**parsed.fields, **parsed.fields.get("extra", {})}
+    for name, value in fields.items():
+        assert values.get(name) == value, name
+
+
+@pytest.mark.parametrize(
+    ("bot", "message"),
+    [
+        ("icinga-wm", "PROBLEM - MediaWiki exceptions and fatals per minute on icinga1001"),  # truncated
+        ("icinga-wm", "WHATEVER - x on y is CRITICAL: z"),
+        ("jinxer-wm", "firing: something the bot never says"),
+        ("jinxer-wm", "FIRING ProbeDown Service without colons"),
+    ],
+)
+def test_unknown_bot_lines_do_not_parse(bot: str, message: str) -> None:
+    assert parse_bot_message(bot, message) is None
+
+
+def test_wm_bot_log_dated_by_its_file_name() -> None:
+    result = parse("20160728.txt", "2016-07-28 12:00", "2016-07-28 14:00")
+    assert summary(result) == [
+        ("2016-07-28 12:46:28", FIRING, "MediaWiki exceptions and fatals per minute", 1, False),
+        ("2016-07-28 12:47:10", FIRING, "Host down", 1, False),
+        ("2016-07-28 12:47:31", FIRING, "High average POST latency for mw requests on api_appserver in eqiad", 1, False),
+        ("2016-07-28 12:48:05", NOTE, "Host down", 1, False),
+        ("2016-07-28 12:48:40", NOTE, "Apache HTTP", 1, False),  # nick "icinga-wm_" is still the bot
+        ("2016-07-28 12:50:18", RESOLVED, "MediaWiki exceptions and fatals per minute", 1, False),
+        ("2016-07-28 12:51:00", RESOLVED, "High average POST latency for mw requests on api_appserver in eqiad", 1, False),
+        ("2016-07-28 12:55:30", RESOLVED, "Host down", 1, False),
+    ]
+    assert [(p.where, p.reason) for p in result.problems] == [("20160728.txt:7", "icinga-wm line in no known format")]
+    assert result.lines_read == 12
+    ack = next(e for e in result.events if e.kind is NOTE)
+    assert ack.tasks == ("T141520",) and ack.actor == "icinga-wm"
+    resolved = [e for e in result.events if e.kind is RESOLVED]
+    assert [e.started.strftime("%H:%M:%S") for e in resolved] == ["12:46:28", "12:47:31", "12:47:10"]
+
+
+def test_irssi_log_with_day_changes_and_2020_jinxer_lines() -> None:
+    result = parse("wikimedia-operations.irssi.log", "2020-10-05 09:00", "2020-10-06 01:00")
+    assert summary(result) == [
+        ("2020-10-05 09:14:00", FIRING, "ProbeDown", 2, True),
+        ("2020-10-05 09:15:00", FIRING, "KubernetesAPILatency", 1, False),
+        ("2020-10-05 09:21:00", RESOLVED, "ProbeDown", 2, True),
+        ("2020-10-05 23:58:00", RESOLVED, "KubernetesAPILatency", 1, False),
+        ("2020-10-06 00:03:00", FIRING, "ProbeDown", 1, True),
+        ("2020-10-06 00:09:00", RESOLVED, "ProbeDown", 1, True),
+    ]
+    assert not result.problems
+    rows = alert_rows(result.events)
+    assert rows[0].text == "ProbeDown firing (2 instances), paged: Service text-https:443 has failed probes (http_text-https_ip4)"
+    assert rows[3].text == "KubernetesAPILatency resolved after 14 h 43 min"
+
+
+def test_full_date_prefix_2021_format_and_split_lines() -> None:
+    result = parse("#wikimedia-operations.2023-02-14.log", "2023-02-14 18:00", "2023-02-14 19:45")
+    names = [(e.time.strftime("%H:%M:%S"), e.kind, e.data["alertname"]) for e in result.events]
+    assert names[:3] == [
+        ("18:34:55", FIRING, "MediaWiki exceptions and fatals per minute for appserver"),
+        ("18:35:20", FIRING, "Check systemd state"),  # its 450-character continuation is not a problem
+        ("18:36:30", FIRING, "PHPFPMTooBusy"),
+    ]
+    assert ("18:38:12", FIRING, "MediaWikiLatencyExceeded") in names  # "ALERT: (X) firing: ..."
+    assert [(p.where, p.reason) for p in result.problems] == [
+        ("#wikimedia-operations.2023-02-14.log:10", "jinxer-wm line in no known format")
+    ]
+    first = result.events[0]
+    assert first.data["runbook"] == "https://wikitech.wikimedia.org/wiki/Application_servers"
+    assert first.data["dashboard"].startswith("https://grafana.wikimedia.org/d/000000438/")
+    detection = detect(result.events, window("2023-02-14 18:00", "2023-02-14 19:45"))
+    assert detection.first_alert == "PROBLEM - MediaWiki exceptions and fatals per minute for appserver on alert1001 is CRITICAL: 2.651e+04 gt 100"
+    assert detection.first_page_time == datetime(2023, 2, 14, 18, 36, 30, tzinfo=UTC)
+    assert detection.notifications == 10
+
+
+def test_weechat_log_with_2024_format() -> None:
+    result = parse("irc.libera.#wikimedia-operations.weechatlog", "2024-06-12 14:00", "2024-06-12 15:00")
+    assert summary(result) == [
+        ("2024-06-12 14:05:01", FIRING, "ProbeDown", 2, False),
+        ("2024-06-12 14:05:40", FIRING, "SystemdUnitFailed", 1, False),
+        ("2024-06-12 14:06:12", FIRING, "ErrorBudgetBurn", 1, False),
+        ("2024-06-12 14:07:00", FIRING, "DatasourceError", 1, False),
+        ("2024-06-12 14:07:30", FIRING, "PuppetFailure", 3, True),
+        ("2024-06-12 14:08:00", FIRING, "HostDown", 1, False),
+        ("2024-06-12 14:15:01", RESOLVED, "ProbeDown", 2, False),
+        ("2024-06-12 14:20:00", RESOLVED, "HostDown", 1, False),
+        ("2024-06-12 14:22:10", RESOLVED, "PuppetFailure", 3, True),
+    ]
+    assert [p.reason for p in result.problems] == ["jinxer-wm line in no known format"]
+    datasource = next(e for e in result.events if e.data["alertname"] == "DatasourceError")
+    assert datasource.data["runbook"] == "https://wikitech.wikimedia.org/wiki/Monitoring/DatasourceError"
+
+
+def test_hexchat_log_takes_the_year_from_its_logging_line() -> None:
+    result = parse("hexchat-wikimedia-sre.log", "2024-06-12 14:00", "2024-06-12 15:00")
+    assert summary(result) == [
+        ("2024-06-12 14:10:44", FIRING, "BGP status", 1, False),
+        ("2024-06-12 14:11:02", FIRING, "BFDdown", 2, True),
+        ("2024-06-12 14:31:50", RESOLVED, "BGP status", 1, False),
+    ]
+
+
+def test_undated_log_uses_a_single_day_window_and_says_so() -> None:
+    result = parse("pasted-from-sal.txt", "2018-02-28 19:00", "2018-02-28 20:00")
+    assert [e.time.strftime("%Y-%m-%d %H:%M") for e in result.events] == ["2018-02-28 19:18", "2018-02-28 19:24"]
+    assert result.notes == ("IRC log pasted-from-sal.txt carries no date; its times were read as 2018-02-28 (the window's day)",)
+    several_days = parse("pasted-from-sal.txt", "2018-02-27 19:00", "2018-02-28 20:00")
+    assert several_days.events == ()
+    assert [p.reason for p in several_days.problems] == [
+        "no date for this time-only line (name the file YYYYMMDD.txt or add a date line)"
+    ] * 2  # only the two bot lines; chat is not a problem
+
+
+def test_midnight_without_a_date_line_moves_to_the_next_day() -> None:
+    text = (
+        "[23:58:00] <icinga-wm> PROBLEM - Apache HTTP on mw1290 is CRITICAL: timeout\n"
+        "[00:03:00] <icinga-wm> RECOVERY - Apache HTTP on mw1290 is OK: fine\n"
+    )
+    result = parse_irc(Export("irc", (("20230214.txt", text),)), Query(window("2023-02-14 23:00", "2023-02-15 01:00")))
+    assert [e.time for e in result.events] == [
+        datetime(2023, 2, 14, 23, 58, tzinfo=UTC),
+        datetime(2023, 2, 15, 0, 3, tzinfo=UTC),
+    ]
+    assert [r.text for r in alert_rows(result.events)][-1] == "Apache HTTP resolved after 5 min"
+
+
+def test_recovery_inside_the_window_knows_its_problem_before_it() -> None:
+    result = parse("20160728.txt", "2016-07-28 12:50:00", "2016-07-28 14:00")
+    kinds = [(e.kind, e.data["alertname"]) for e in result.events]
+    assert (FIRING, "Host down") not in kinds
+    host = next(e for e in result.events if e.kind is RESOLVED and e.data["alertname"] == "Host down")
+    assert host.started == datetime(2016, 7, 28, 12, 47, 10, tzinfo=UTC)
+    assert len(result.problems) == 1  # bad lines are reported from the day before the window on
+    later = parse("20160728.txt", "2016-07-30 12:00", "2016-07-30 14:00")
+    assert later.events == () and later.problems == ()  # a log of other days is not this window's problem
+
+
+def test_bundled_example_irc_export() -> None:
+    root = Path(__file__).resolve().parent.parent / "data" / "examples" / "backport-crash"
+    export = load_export("irc", root / "irc")
+    assert export.files[0][0] == "#wikimedia-operations.2023-02-14.log"
+    result = parse_irc(export, Query(window("2023-02-14 18:00", "2023-02-14 19:45")))
+    assert not result.problems
+    assert result.events[0].text.startswith("PROBLEM - MediaWiki exceptions and fatals per minute for appserver on alert1001")
+    paging = [e for e in result.events if e.data["paged"]]
+    assert paging[0].time == datetime(2023, 2, 14, 18, 37, 43, tzinfo=UTC)
+
+
+def test_pull_reads_the_days_of_the_window_from_a_folder(tmp_path: Path) -> None:
+    channel = tmp_path / "#wikimedia-operations"
+    channel.mkdir()
+    for day in ("20160727", "20160728", "20160729", "20160801"):
+        (channel / f"{day}.txt").write_text((FIXTURES / "20160728.txt").read_text())
+    (channel / "20160727.txt.gz").write_bytes(b"\x1f\x8b")
+    (channel / "20150101.txt.gz").write_bytes(b"\x1f\x8b")
+    pulled = IrcSource(LogFileSettings(path=str(tmp_path))).pull(Query(window("2016-07-28 12:00", "2016-07-28 14:00")))
+    assert [name for name, _ in pulled.files] == [
+        "#wikimedia-operations/20160727.txt",
+        "#wikimedia-operations/20160728.txt",
+        "#wikimedia-operations/20160729.txt",
+    ]
+    assert pulled.meta["skipped_files"] == ["#wikimedia-operations/20160727.txt.gz"]
+    result = parse_irc(pulled, Query(window("2016-07-28 12:00", "2016-07-28 14:00")))
+    assert len(result.events) == 8  # only the file for the 28th has times inside the window
+    with pytest.raises(SourceError, match="holds no log"):
+        IrcSource(LogFileSettings(path=str(tmp_path))).pull(Query(window("2019-01-01 00:00", "2019-01-01 01:00")))
+    with pytest.raises(SourceError, match="no path"):
+        IrcSource(LogFileSettings()).pull(Query(window("2019-01-01 00:00", "2019-01-01 01:00")))
+
+
+def test_check_counts_the_log_files(tmp_path: Path) -> None:
+    assert IrcSource(LogFileSettings(path=str(FIXTURES))).check() == f"6 log file(s) under {FIXTURES}"
+    with pytest.raises(SourceError, match="does not exist"):
+        IrcSource(LogFileSettings(path=str(tmp_path / "nope"))).check()
+    with pytest.raises(SourceError, match="holds no files"):
+        IrcSource(LogFileSettings(path=str(tmp_path))).check()
+
+
+def test_help_lists_the_formats() -> None:
+    for word in ("icinga-wm", "jinxer-wm", "2020", "2021-2024", "2024+", "[irc] path"):
+        assert word in SPEC.help
+
+
+PREFIXES = [
+    "[12:46:28] <icinga-wm> {msg}",  # wm-bot, ZNC
+    "[12:46] <icinga-wm> {msg}",
+    "12:46:28 <+icinga-wm> {msg}",
+    "12:46 <@icinga-wm> {msg}",  # irssi
+    "12:46 icinga-wm: {msg}",  # pasted from the SAL
+    "2016-07-28 12:46:28 <+icinga-wm> {msg}",
+    "[2016-07-28 12:46:28] <icinga-wm> {msg}",
+    "2016-07-28T12:46:28Z <icinga-wm> {msg}",
+    "2016-07-28T12:46:28.123+00:00 < icinga-wm> {msg}",
+    "2016-07-28 12:46:28\t+icinga-wm\t{msg}",  # WeeChat
+    "Jul 28 12:46:28 <icinga-wm>\t{msg}",  # HexChat
+]
+
+
+@pytest.mark.parametrize("template", PREFIXES)
+def test_every_line_prefix(template: str) -> None:
+    message = "PROBLEM - Apache HTTP on mw1290 is CRITICAL: CRITICAL - Socket timeout after 10 seconds"
+    text = "<volans> chat first\n" + template.format(msg=message) + "\n"
+    result = parse_irc(Export("irc", (("20160728.txt", text),)), Query(window("2016-07-28 12:00", "2016-07-28 13:00")))
+    assert not result.problems
+    assert len(result.events) == 1
+    event = result.events[0]
+    assert event.time.strftime("%Y-%m-%d %H:%M") == "2016-07-28 12:46"
+    assert event.data["alertname"] == "Apache HTTP" and event.text == message
+
+
+BOT_LINES = st.sampled_from(
+    [
+        "18:34:55 <+icinga-wm> PROBLEM - ",
+        "18:34:55 <+icinga-wm> RECOVERY - Host ",
+        "18:34:55 <+jinxer-wm> (",
+        "18:34:55 <+jinxer-wm> FIRING: [",
+        "2023-02-14 18:34:55\t+jinxer-wm\tRESOLVED: ",
+        "--- Day changed ",
+        "[1676399695] SERVICE ALERT: ",
+        "[1676399695] HOST NOTIFICATION: ",
+        "[1676399695] SERVICE NOTIFICATION: ",
+    ]
+)
+
+
+@given(st.lists(st.tuples(BOT_LINES, st.text(alphabet=";:-()[]x #OKCRITICALHARDUPDOWN12", max_size=50)), max_size=15))
+@settings(max_examples=150, deadline=None)
+def test_log_parsers_never_crash(lines: list[tuple[str, str]]) -> None:
+    text = "\n".join(prefix + rest for prefix, rest in lines)
+    query = Query(window("2023-02-14 18:00", "2023-02-14 19:00"))
+    for parse, name in ((parse_irc, "irc"), (parse_icinga, "icinga")):
+        result = parse(Export(name, (("20230214.log", text),)), query)
+        alert_rows(list(result.events))
+        assert result.lines_read <= len(lines)

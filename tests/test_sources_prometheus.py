@@ -1,0 +1,300 @@
+"""The prometheus source: chunk planning and parsing (pure), and pulls from a real backfilled Prometheus."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from incidentkit.alerts import alert_rows
+from incidentkit.config import PrometheusSettings, load_settings
+from incidentkit.errors import SourceError
+from incidentkit.events import EventKind, merge_events
+from incidentkit.sources import Export, Query, load_export
+from incidentkit.sources.prometheus import (
+    MAX_POINTS,
+    SPEC,
+    PrometheusSource,
+    for_state_selector,
+    pages,
+    parse_prometheus,
+    plan_chunks,
+)
+from incidentkit.window import Window
+from tests.servers.prometheus import INCIDENT_WINDOW, Server, free_port
+
+FIXTURES = Path(__file__).parent / "fixtures" / "prometheus"
+WINDOW = Window(*INCIDENT_WINDOW)
+QUERY = Query(WINDOW)
+
+
+def at(hms: str) -> datetime:
+    return datetime.fromisoformat(f"2023-02-14 {hms}").replace(tzinfo=UTC)
+
+
+# What the backfilled history (tests/servers/prometheus.py INCIDENT_SERIES) must read back as, with
+# step 60 s and the server's 30 s lookback: (alertname, distinguishing label, start, end or None if ongoing).
+EXPECTED = [
+    ("DiskSpaceLow", "ms-be1040:9100", at("17:31:00"), at("18:11:00")),
+    ("FrontendUnavailable", "eqiad", at("18:38:00"), at("18:52:00")),
+    ("FrontendUnavailable", "esams", at("18:39:00"), at("18:50:00")),
+    ("MediaWikiHighErrorRate", "eqiad", at("18:34:35"), at("18:49:00")),  # exact start from ALERTS_FOR_STATE
+    ("PHPFPMTooBusy", "eqiad", at("18:40:05"), at("18:43:00")),
+    ("PHPFPMTooBusy", "eqiad", at("18:45:05"), at("18:47:00")),
+    ("PHPFPMTooBusy", "eqiad", at("18:49:05"), at("18:51:00")),
+    ("ProbeDown", "text-lb.eqiad.wikimedia.org:443", at("19:51:00"), None),
+]
+
+
+def intervals(result) -> list[tuple[str, str, datetime, datetime | None]]:
+    found = []
+    starts = {e.key: e for e in result.events if e.kind is EventKind.ALERT_FIRING}
+    for end in (e for e in result.events if e.kind is not EventKind.ALERT_FIRING):
+        firing = starts[end.key.rsplit(":", 1)[0]]
+        labels = firing.data["labels"]
+        which = labels.get("instance") or labels.get("site")
+        found.append((firing.data["alertname"], which, firing.time, None if end.data.get("ongoing") else end.time))
+    return sorted(found)
+
+
+# --- pure -----------------------------------------------------------------------------------------
+
+
+def test_plan_chunks_keeps_every_chunk_under_the_limit_on_one_grid() -> None:
+    start = datetime(2023, 2, 7, tzinfo=UTC)
+    end = start + timedelta(days=7, minutes=60)
+    chunks = plan_chunks(start, end, 30)
+    assert len(chunks) == 2
+    assert chunks[0][0] == start and chunks[-1][1] == end
+    for chunk_start, chunk_end in chunks:
+        assert (chunk_end - chunk_start).total_seconds() / 30 + 1 <= MAX_POINTS
+        assert (chunk_start - start).total_seconds() % 30 == 0
+    assert chunks[1][0] - chunks[0][1] == timedelta(seconds=30)  # contiguous, no point twice
+    assert plan_chunks(start, start + timedelta(hours=3), 60) == [(start, start + timedelta(hours=3))]
+
+
+@given(st.integers(min_value=1, max_value=600), st.integers(min_value=1, max_value=40 * 24 * 3600), st.integers(min_value=2, max_value=11_000))
+@settings(max_examples=200, deadline=None)
+def test_plan_chunks_covers_every_step_exactly_once(step: int, span: int, max_points: int) -> None:
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    chunks = plan_chunks(start, start + timedelta(seconds=span), step, max_points)
+    points = 0
+    for chunk_start, chunk_end in chunks:
+        count = int((chunk_end - chunk_start).total_seconds() // step) + 1
+        assert count <= max_points
+        points += count
+    assert points == span // step + 1
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ('ALERTS{alertstate="firing"}', "ALERTS_FOR_STATE"),
+        ("ALERTS", "ALERTS_FOR_STATE"),
+        ('ALERTS{alertname=~"A|B", alertstate="firing", site="a,b"}', 'ALERTS_FOR_STATE{alertname=~"A|B", site="a,b"}'),
+        ('ALERTS{alertstate="firing"} > 0', None),
+        ('sum by (alertname) (ALERTS{alertstate="firing"})', None),
+    ],
+)
+def test_for_state_selector(selector: str, expected: str | None) -> None:
+    assert for_state_selector(selector) == expected
+
+
+def test_paging_labels_are_full_match_regexes() -> None:
+    assert pages({"severity": "page"}, {"severity": "page"})
+    assert not pages({"severity": "pager"}, {"severity": "page"})
+    assert pages({"severity": "critical", "team": "sre"}, {"severity": "page|critical", "team": "sre"})
+    assert not pages({"severity": "critical"}, {"severity": "page|critical", "team": "sre"})
+    assert not pages({"severity": "page"}, {})
+    assert pages({"severity": "[x"}, {"severity": "[x"})  # not a regex: compared literally
+
+
+def test_parse_saved_incident_export() -> None:
+    export = load_export("prometheus", FIXTURES / "incident")
+    result = parse_prometheus(export, QUERY)
+    assert not result.problems and not result.notes
+    assert intervals(result) == EXPECTED
+    by_name = {e.data["alertname"]: e for e in result.events if e.kind is EventKind.ALERT_FIRING}
+    eqiad = next(e for e in result.events if e.kind is EventKind.ALERT_FIRING and e.data["labels"].get("site") == "eqiad" and e.data["alertname"] == "FrontendUnavailable")
+    assert eqiad.data["pending_since"] == "2023-02-14T18:35:20Z"  # ActiveAt; it fired `for` later
+    assert eqiad.data["paged"] is True
+    assert by_name["MediaWikiHighErrorRate"].data["paged"] is False
+    disk = by_name["DiskSpaceLow"]
+    assert disk.key == f"prometheus:DiskSpaceLow:{disk.data['fingerprint']}:{int(at('17:31:00').timestamp())}"
+    assert disk.data["instance"] == "ms-be1040:9100" and disk.data["severity"] == "warning"
+
+
+def test_parse_then_rows_through_the_window_filter() -> None:
+    result = parse_prometheus(load_export("prometheus", FIXTURES / "incident"), QUERY)
+    rows = alert_rows(merge_events([result.events], WINDOW))
+    assert [(r.time.strftime("%H:%M:%S"), r.text) for r in rows] == [
+        ("18:11:00", "DiskSpaceLow resolved on ms-be1040:9100 after 40 min (firing since 2023-02-14 17:31 UTC)"),
+        ("18:34:35", "MediaWikiHighErrorRate firing"),
+        ("18:38:00", "FrontendUnavailable firing (2 instances: eqiad, esams), paged"),
+        ("18:40:05", "PHPFPMTooBusy firing (flapping: fired 3 times)"),
+        ("18:49:00", "MediaWikiHighErrorRate resolved after 14 min"),
+        ("18:51:00", "PHPFPMTooBusy resolved after 11 min"),
+        ("18:52:00", "FrontendUnavailable resolved after 14 min"),
+        ("19:51:00", "ProbeDown firing (text-lb.eqiad.wikimedia.org:443); still firing at window end"),
+    ]
+
+
+def test_parse_thanos_answer_with_replicas_warnings_and_bad_records() -> None:
+    text = (FIXTURES / "thanos-query_range.json").read_text()
+    export = Export("prometheus", (("thanos.json", text),), {"step": 60, "end": "2023-02-14T18:45:00Z"})
+    result = parse_prometheus(export, QUERY)
+    assert result.notes == (
+        "Prometheus/Thanos warned: No StoreAPIs matched for this query",
+        "Prometheus/Thanos warned: partial response: store prometheus-codfw: rpc error: code = Unavailable",
+    )
+    reasons = sorted(p.reason for p in result.problems)
+    assert reasons == [
+        "sample is not [time, value]",
+        "sample is not [time, value]",
+        "series has no alertname label",
+        "series without metric/values",
+    ]
+    probes = [e for e in result.events if e.data["alertname"] == "ProbeDown"]
+    assert {e.data["labels"].get("replica") for e in probes} == {None}  # the HA replica label is not identity
+    rows = alert_rows(probes)
+    assert [r.text for r in rows] == [
+        "ProbeDown firing (text-https:443), paged",
+        "ProbeDown resolved after 4 min",
+    ]
+    bad = [e for e in result.events if e.data["alertname"] == "BadSample"]
+    assert len(bad) == 2  # the good sample still counts
+
+
+@pytest.mark.parametrize("name", ["error-bad_data.json", "proxy-error.html"])
+def test_parse_error_answers_are_problems_not_crashes(name: str) -> None:
+    export = Export("prometheus", ((name, (FIXTURES / name).read_text()),))
+    result = parse_prometheus(export, QUERY)
+    assert result.events == () and len(result.problems) == 1
+    assert result.problems[0].where == name
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["metric", "values", "__name__", "alertname", "x"]), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.text(max_size=300), JSON)
+@settings(max_examples=150, deadline=None)
+def test_parse_never_crashes(text: str, value: object) -> None:
+    wrapped = {"status": "success", "data": {"resultType": "matrix", "result": [value]}}
+    for body in (text, json.dumps(value), json.dumps(wrapped)):
+        result = parse_prometheus(Export("prometheus", (("x.json", body),)), QUERY)
+        assert len(result.events) % 2 == 0  # every interval has a start and an end (or ongoing) event
+
+
+def test_spec_help_names_the_selector_and_config() -> None:
+    assert "ALERTS" in SPEC.help and "[prometheus]" in SPEC.help
+
+
+def test_pull_without_url_is_a_source_error() -> None:
+    with pytest.raises(SourceError, match="no url"):
+        PrometheusSource(PrometheusSettings()).pull(QUERY)
+
+
+def test_pull_from_a_closed_port_is_a_source_error_with_hint() -> None:
+    source = PrometheusSource(PrometheusSettings(url=f"http://127.0.0.1:{free_port()}", timeout=2))
+    with pytest.raises(SourceError) as info:
+        source.pull(QUERY)
+    assert "cannot connect" in info.value.message and "[prometheus] url" in (info.value.hint or "")
+
+
+def test_a_source_that_is_down_is_a_visible_note_in_the_page(tmp_path: Path) -> None:
+    from incidentkit.pipeline import build_incident, collect
+    from incidentkit.render import render_incident
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[prometheus]\nurl = "http://127.0.0.1:{free_port()}"\ntimeout = 2\n')
+    settings = load_settings(config)
+    irc = Path(__file__).parent / "fixtures" / "irc" / "#wikimedia-operations.2023-02-14.log"
+    collected = collect(QUERY, settings, inputs={"irc": irc}, now=at("20:00:00"))
+    assert [f.source for f in collected.failures] == ["prometheus"]
+    page = render_incident(build_incident(collected, title="Backport", settings=settings, generated_at=at("20:00:00")))
+    assert "'''prometheus unavailable:''' prometheus&#58; cannot connect" in page or "prometheus unavailable" in page
+    assert "prometheus could not be read, so alerts may be missing here." in page
+    assert "First automated alert: 2023-02-14 18:34:55 UTC (seen in irc)" in page
+
+
+# --- real Prometheus --------------------------------------------------------------------------------
+
+
+def recording_source(server: Server, **changes: object) -> tuple[PrometheusSource, list[str]]:
+    """A source whose session records every URL it requests."""
+    seen: list[str] = []
+    source = PrometheusSource(PrometheusSettings(url=server.url, **changes))  # type: ignore[arg-type]
+    source.session.hooks["response"].append(lambda response, *args, **kwargs: seen.append(response.url))
+    return source, seen
+
+
+@pytest.mark.integration
+def test_real_prometheus_history_reads_back_as_intervals(prometheus_server: Server) -> None:
+    source, seen = recording_source(prometheus_server)
+    export = source.pull(QUERY)
+    assert [name for name, _ in export.files] == ["ALERTS-001.json", "ALERTS_FOR_STATE-001.json"]
+    assert len(seen) == 2 and all("query_range" in url for url in seen)
+    assert export.meta["start"] == "2023-02-14T17:00:00Z" and export.meta["step"] == 60
+    result = parse_prometheus(export, QUERY)
+    assert not result.problems
+    assert intervals(result) == EXPECTED
+
+
+@pytest.mark.integration
+def test_real_prometheus_chunked_pull_gives_the_same_events(prometheus_server: Server) -> None:
+    whole = parse_prometheus(PrometheusSource(PrometheusSettings(url=prometheus_server.url)).pull(QUERY), QUERY)
+    source, seen = recording_source(prometheus_server)
+    source.max_points = 40
+    chunked = source.pull(QUERY)
+    assert len(seen) == 2 * 5  # 181 points per series in chunks of 40, for ALERTS and ALERTS_FOR_STATE
+    assert parse_prometheus(chunked, QUERY).events == whole.events
+
+
+@pytest.mark.integration
+def test_real_prometheus_rejects_11001_points_and_the_source_splits(prometheus_server: Server) -> None:
+    start, end = WINDOW.start - timedelta(hours=2), WINDOW.end
+    response = requests.get(
+        prometheus_server.url + "/api/v1/query_range",
+        params={"query": 'ALERTS{alertstate="firing"}', "start": start.timestamp(), "end": end.timestamp(), "step": "1s"},
+        timeout=10,
+    )
+    assert response.status_code == 400 and "11,000 points" in response.json()["error"]
+    source, seen = recording_source(prometheus_server, step=1, padding_minutes=120)
+    result = parse_prometheus(source.pull(QUERY), QUERY)
+    assert len(seen) == 4  # 14,401 points: two chunks for each selector
+    starts = sorted({e.time for e in result.events if e.kind is EventKind.ALERT_FIRING and e.data["alertname"] == "FrontendUnavailable"})
+    assert starts == [at("18:37:20"), at("18:38:20")]  # one-second steps: the raw evaluation times
+
+
+@pytest.mark.integration
+def test_real_prometheus_with_thanos_parameters(prometheus_server: Server) -> None:
+    source, seen = recording_source(prometheus_server, thanos=True)
+    result = parse_prometheus(source.pull(QUERY), QUERY)
+    assert all("dedup=true" in url and "partial_response=true" in url for url in seen)
+    assert intervals(result) == EXPECTED
+
+
+@pytest.mark.integration
+def test_real_prometheus_custom_selector_and_errors(prometheus_server: Server) -> None:
+    source, seen = recording_source(prometheus_server, selector='ALERTS{alertstate="firing", alertname="ProbeDown"} > 0')
+    export = source.pull(QUERY)
+    assert len(seen) == 1 and export.meta["for_state_selector"] is None
+    result = parse_prometheus(export, QUERY)
+    assert {e.data["alertname"] for e in result.events} == {"ProbeDown"}
+    bad = PrometheusSource(PrometheusSettings(url=prometheus_server.url, selector="ALERTS{"))
+    with pytest.raises(SourceError) as info:
+        bad.pull(QUERY)
+    assert "HTTP 400" in info.value.message and "parse error" in info.value.message
+    wrong_path = PrometheusSource(PrometheusSettings(url=prometheus_server.url + "/nothing"))
+    with pytest.raises(SourceError) as info:
+        wrong_path.pull(QUERY)
+    assert "HTTP 404" in info.value.message and "base URL" in (info.value.hint or "")
