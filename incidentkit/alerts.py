@@ -157,9 +157,14 @@ def alert_event(
     )
 
 
+def _alertname(event: Event) -> str:
+    """The alert's name; an alert event built without :func:`alert_event` falls back on its text."""
+    return str(event.data.get("alertname") or event.text)
+
+
 def _stream_key(event: Event) -> tuple[str, str, tuple[tuple[str, str], ...]]:
     labels = event.data.get("labels") or {}
-    return event.source, str(event.data.get("alertname", "")), tuple(sorted(labels.items()))
+    return event.source, _alertname(event), tuple(sorted(labels.items()))
 
 
 def _is_end(event: Event) -> bool:
@@ -242,7 +247,7 @@ class _Interval:
     @classmethod
     def opened(cls, event: Event) -> _Interval:
         interval = cls(
-            alertname=str(event.data.get("alertname", "")),
+            alertname=_alertname(event),
             labels=dict(event.data.get("labels") or {}),
             sources=[event.source],
             start=event.time,
@@ -254,7 +259,7 @@ class _Interval:
     @classmethod
     def from_end(cls, event: Event) -> _Interval:
         interval = cls(
-            alertname=str(event.data.get("alertname", "")),
+            alertname=_alertname(event),
             labels=dict(event.data.get("labels") or {}),
             sources=[event.source],
             start=event.started,

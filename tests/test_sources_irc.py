@@ -326,3 +326,28 @@ def test_log_parsers_never_crash(lines: list[tuple[str, str]]) -> None:
         result = parse(Export(name, (("20230214.log", text),)), query)
         alert_rows(list(result.events))
         assert result.lines_read <= len(lines)
+
+
+def test_pull_save_covers_the_alert_log_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from incidentkit.cli import app
+
+    monkeypatch.setenv("INCIDENTKIT_NOW", "2023-02-15T09:00:00Z")
+    fixtures = FIXTURES.parent
+    args = [
+        "--from", "2023-02-14 18:00", "--to", "2023-02-14 19:45",
+        "--input", f"irc={FIXTURES / '#wikimedia-operations.2023-02-14.log'}",
+        "--input", f"icinga={fixtures / 'icinga'}",
+        "--input", f"alertmanager={fixtures / 'alertmanager' / 'webhook-payloads.jsonl'}",
+    ]  # fmt: skip
+    runner = CliRunner()
+    saved = tmp_path / "pull"
+    pulled = runner.invoke(app, ["pull", "--save", str(saved), "--title", "Backport crash", *args])
+    assert pulled.exit_code == 0, pulled.output
+    assert {p.name for p in saved.iterdir()} >= {"irc", "icinga", "alertmanager", "pull.json"}
+    direct = runner.invoke(app, ["draft", "--title", "Backport crash", "--no-store", *args])
+    replayed = runner.invoke(app, ["draft", "--replay", str(saved), "--no-store"])
+    assert direct.exit_code == 0 and replayed.exit_code == 0, replayed.output
+    assert replayed.stdout == direct.stdout
+    assert "FrontendUnavailable firing (2 instances: eqiad, esams), paged" in direct.stdout

@@ -115,6 +115,10 @@ def draft(
     Times are UTC; naive input ("2016-09-15 19:10") is read as UTC. A source that is down gives a
     visible "unavailable" note in the page (non-zero exit only with --strict).
 
+    Sources: sal, phabricator, prometheus (ALERTS history, also Thanos), alertmanager, icinga, irc.
+    Alertmanager keeps no alert history: it only adds current alerts, silences and annotations;
+    alert history comes from Prometheus/Thanos, the Icinga log, IRC bot logs and webhook logs.
+
     Example:  incidentkit draft --from "2023-02-14 18:00" --to "2023-02-14 19:45" --title "Backport crash" --task T329000
     """
     from ..scorecard import scorecard_for_incident
@@ -200,7 +204,8 @@ def pull(
 ) -> None:
     """Save what every configured source returns for a window, to draft later with --replay.
 
-    Times are UTC; naive input is read as UTC.
+    Times are UTC; naive input is read as UTC. Alertmanager keeps no alert history (current alerts
+    and silences only); Prometheus/Thanos, Icinga and IRC logs hold it.
 
     Example:  incidentkit pull --from 2023-02-14T18:00Z --to 2023-02-14T19:45Z --save pulls/backport
     """
