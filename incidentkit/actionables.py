@@ -1124,6 +1124,7 @@ def sync_actionables(
         if progress:
             progress(done, len(selected))
     missing = tuple(store.missing_tasks(incident=incident))
+    store.optimize()
     return SyncReport(checked=len(selected), changes=tuple(changes), missing=missing, calls=client.calls - calls_before)
 
 

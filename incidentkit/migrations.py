@@ -238,3 +238,9 @@ def m009_timeline_curation(db: Database) -> None:
         not_null={"drafts", "last_drafted_at"},
         foreign_keys=[("incident", "incidents", "slug")],
     )
+
+
+@migrations()
+def m010_actionables_owner_nocase(db: Database) -> None:
+    """Issue 6: `actionables list --owner` matches usernames case-insensitively; index that."""
+    db.execute("CREATE INDEX idx_actionables_owner_nocase ON actionables (owner COLLATE NOCASE, status, due)")

@@ -280,7 +280,7 @@ def record_draft(store: Any, incident: Incident, collected: Collected, settings:
     )
     events = collected.events
     store.save_events(incident.slug, events)
-    actionables.record_proposed(store, incident.slug, incident.actionables, settings)
+    actionables.record_proposed(store, incident.slug, incident.actionables, settings, now=incident.generated_at)
     state = store.curation_state(incident.slug)
     result = curate(build_rows(events), state, settings.timeline)
     store.mark_rows_seen(incident.slug, [row.key for row in incident.raw_rows])

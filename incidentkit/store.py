@@ -377,6 +377,13 @@ class Store:
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"cannot update actionables: {exc}", hint="another actionable already has that task") from exc
 
+    def optimize(self) -> None:
+        """Let SQLite refresh its planner statistics where useful (cheap; run after bulk changes)."""
+        try:
+            self.db.execute("PRAGMA optimize")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"database maintenance failed: {exc}", hint="retry; another incidentkit may hold a lock") from exc
+
     def touch_actionables(self, ids: Sequence[int], *, synced_at: datetime) -> None:
         """Record that sync saw these actionables' tasks unchanged (only ``synced_at`` moves)."""
         if ids:

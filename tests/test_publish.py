@@ -25,7 +25,7 @@ from tests.servers.mediawiki import COLLEAGUE, MediaWiki
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "backport-crash"
-SLUG = "2023-02-14_backport-deployment-crashed-mediawiki-for-logged-in-users"
+SLUG = "2023-02-14_backport-crash"
 FIRST_ROW = "6177725"  # the first timeline row's ref in the example
 SUMMARY_TODO = "'''TODO:''' Summary of what happened, in one or two paragraphs."
 

@@ -70,7 +70,7 @@ def test_fresh_database_has_the_actionables_schema(store: Store) -> None:
 def test_every_table_and_column_is_documented(store: Store) -> None:
     doc = SCHEMA_DOC.read_text(encoding="utf-8")
     for table in store.db.table_names():
-        if table.startswith("_sqlite") or table.endswith(("_fts", "_fts_config", "_fts_data", "_fts_idx", "_fts_docsize")):
+        if table.startswith(("_sqlite", "sqlite_")) or table.endswith(("_fts", "_fts_config", "_fts_data", "_fts_idx", "_fts_docsize")):
             continue
         heading = re.search(rf"^### `{re.escape(table)}`$", doc, re.MULTILINE)
         assert heading, f"table {table} is not documented in docs/schema.md"

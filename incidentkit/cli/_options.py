@@ -62,7 +62,9 @@ FormatOpt = Annotated[
 def emit_records(records: list[dict[str, Any]], columns: list[str], fmt: OutputFormat) -> str:
     """Render records as JSON, CSV or Markdown text (tables are drawn by the caller with rich)."""
     if fmt is OutputFormat.json:
-        return json.dumps(records, indent=2, ensure_ascii=False, default=str)
+        # one record per line: valid JSON, greppable, and the C encoder (indent= is pure Python)
+        lines = ",\n".join(json.dumps(r, ensure_ascii=False, default=str) for r in records)
+        return f"[\n{lines}\n]" if records else "[]"
     if fmt is OutputFormat.csv:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")

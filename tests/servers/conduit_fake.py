@@ -266,6 +266,7 @@ class ConduitFake:
         self._seed = seed
         self._lock = threading.RLock()
         self._server: HTTPServer | None = None
+        self._id_filter: tuple[Any, frozenset[Any]] | None = None
         self.url = ""
         self.reset()
 
@@ -1240,10 +1241,12 @@ class ConduitFake:
         raise _Failure("ERR-BAD-QUERYKEY", 'Invalid query for parameter "queryKey".')
 
     def _task_matches(self, task: FakeTask, key: str, value: Any) -> bool:
-        if key == "ids":
-            return task.id in _int_list(key, value)
-        if key == "phids":
-            return task.phid in _str_list(key, value)
+        if key in ("ids", "phids"):
+            # parsed once per request (like the server's SQL IN), not once per task
+            if self._id_filter is None or self._id_filter[0] is not value:
+                parsed = _int_list(key, value) if key == "ids" else _str_list(key, value)
+                self._id_filter = (value, frozenset(parsed))
+            return (task.id if key == "ids" else task.phid) in self._id_filter[1]
         if key == "statuses":
             wanted = _str_list(key, value)
             configured = {s["value"]: s["closed"] for s in self.statuses}
