@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from mwparserfromhell.nodes import Comment, ExternalLink, Heading, HTMLEntity, Tag, Template, Text, Wikilink
 
 from incidentkit.events import EventKind
-from incidentkit.incident import Detection, Incident, KeyMoments, ProposedActionable, SourceFailure, SourceReport
+from incidentkit.incident import (
+    Detection,
+    Incident,
+    KeyMoments,
+    ProposedActionable,
+    SourceFailure,
+    SourceReport,
+)
 from incidentkit.render import escape_cell, escape_wiki, linkify_tasks, render_incident, safe_url
 from incidentkit.timeline import Row
 from incidentkit.window import Window
