@@ -13,10 +13,12 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
+from ..config import LogFileSettings
 from ..errors import SourceError
 from ..window import Window
+from . import Export, Query
 
-__all__ = ["name_date", "read_log_files", "describe_logs"]
+__all__ = ["name_date", "read_log_files", "describe_logs", "LogFileSource"]
 
 _YMD = re.compile(r"(?<!\d)(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})(?!\d)")
 _MDY = re.compile(r"(?<!\d)(\d{2})-(\d{2})-(\d{4})(?!\d)")  # icinga archives: icinga-MM-DD-YYYY-HH.log
@@ -85,3 +87,34 @@ def describe_logs(path_text: str, *, source: str, setting: str) -> str:
     if not count:
         raise SourceError(f"{source}: {path} holds no files", hint=f"check {setting}")
     return f"{count} log file(s) under {path}"
+
+
+class LogFileSource:
+    """A source that reads log files at ``[<name>] path``: the Icinga main log, IRC channel logs.
+
+    Subclasses set ``name`` and ``what`` (the kind of path, for hints) and parse the files.
+    """
+
+    name = ""
+    what = "a log file or a folder of them"
+
+    def __init__(self, settings: LogFileSettings) -> None:
+        self.settings = settings
+
+    def _require_path(self) -> str:
+        if not self.settings.path:
+            raise SourceError(
+                f"{self.name}: no path is configured",
+                hint=f"set path ({self.what}) in [{self.name}], or give --input {self.name}=FILE",
+            )
+        return self.settings.path
+
+    def pull(self, query: Query) -> Export:
+        """Read the log files that can hold the window. Raises SourceError."""
+        path = self._require_path()
+        files, skipped = read_log_files(path, query.window, source=self.name, setting=f"[{self.name}] path")
+        return Export(self.name, files, {"path": path, "skipped_files": skipped})
+
+    def check(self) -> str:
+        """For ``sources check``: the configured path exists and holds log files. Raises SourceError."""
+        return describe_logs(self._require_path(), source=self.name, setting=f"[{self.name}] path")

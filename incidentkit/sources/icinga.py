@@ -29,11 +29,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..alerts import alert_event, fingerprint, overlaps_window
-from ..config import LogFileSettings, Settings
-from ..errors import SourceError
+from ..config import Settings
 from ..events import Event, EventKind, find_tasks
 from . import Export, Problem, Query, SourceResult, SourceSpec, register
-from ._logfiles import describe_logs, read_log_files
+from ._logfiles import LogFileSource
 
 __all__ = [
     "IcingaSource",
@@ -103,29 +102,11 @@ class _Open:
     time: datetime
 
 
-class IcingaSource:
+class IcingaSource(LogFileSource):
     """Reads the Icinga main log (file or folder of archives) at ``[icinga] path``."""
 
     name = NAME
-
-    def __init__(self, settings: LogFileSettings) -> None:
-        self.settings = settings
-
-    def pull(self, query: Query) -> Export:
-        """Read the log files that can hold the window. Raises SourceError."""
-        if not self.settings.path:
-            raise SourceError(
-                "icinga: no path is configured",
-                hint="set path (icinga.log or the archive folder) in [icinga], or give --input icinga=FILE",
-            )
-        files, skipped = read_log_files(self.settings.path, query.window, source=NAME, setting="[icinga] path")
-        return Export(NAME, files, {"path": self.settings.path, "skipped_files": skipped})
-
-    def check(self) -> str:
-        """For ``sources check``: the configured path exists and holds log files. Raises SourceError."""
-        if not self.settings.path:
-            raise SourceError(f"{NAME}: no path is configured", hint="set path in [icinga]")
-        return describe_logs(self.settings.path, source=NAME, setting="[icinga] path")
+    what = "icinga.log or the archive folder"
 
 
 class _Parser:

@@ -39,12 +39,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from ..alerts import alert_event, overlaps_window, with_starts
-from ..config import LogFileSettings, Settings
-from ..errors import SourceError
+from ..config import Settings
 from ..events import Event, EventKind, find_tasks
 from ..window import Window
 from . import Export, Problem, Query, SourceResult, SourceSpec, register
-from ._logfiles import describe_logs, name_date, read_log_files
+from ._logfiles import LogFileSource, name_date
 from .icinga import HOST_STATES, SERVICE_STATES, identity, plugin_summary, severity_of, split_links
 
 __all__ = ["IrcSource", "parse_irc", "parse_bot_message", "BOTS"]
@@ -102,29 +101,11 @@ _ICINGA_NOTES = {
 }
 
 
-class IrcSource:
+class IrcSource(LogFileSource):
     """Reads IRC log files (one file or a folder of daily logs) at ``[irc] path``."""
 
     name = NAME
-
-    def __init__(self, settings: LogFileSettings) -> None:
-        self.settings = settings
-
-    def pull(self, query: Query) -> Export:
-        """Read the log files that can hold the window. Raises SourceError."""
-        if not self.settings.path:
-            raise SourceError(
-                "irc: no path is configured",
-                hint="set path (a channel log or a folder of daily logs) in [irc], or give --input irc=FILE",
-            )
-        files, skipped = read_log_files(self.settings.path, query.window, source=NAME, setting="[irc] path")
-        return Export(NAME, files, {"path": self.settings.path, "skipped_files": skipped})
-
-    def check(self) -> str:
-        """For ``sources check``: the configured path exists and holds log files. Raises SourceError."""
-        if not self.settings.path:
-            raise SourceError(f"{NAME}: no path is configured", hint="set path in [irc]")
-        return describe_logs(self.settings.path, source=NAME, setting="[irc] path")
+    what = "a channel log or a folder of daily logs"
 
 
 def _bot(nick: str) -> str | None:
