@@ -231,7 +231,7 @@ class _Parser:
         return [alert_event(**{k: v for k, v in f.items() if k != "carried" and not k.startswith("_")}) for f in self.fields]
 
 
-_NOTE_KINDS = {
+NOTIFICATION_NOTES = {
     "ACKNOWLEDGEMENT": "acknowledgement",
     "FLAPPINGSTART": "flapping-start",
     "FLAPPINGSTOP": "flapping-stop",
@@ -300,7 +300,7 @@ def _handle(parser: _Parser, when: datetime, kind: str, body: str, raw: str) -> 
                 pieces = output.rsplit(";", 2)
                 if len(pieces) == 3:
                     actor, detail = pieces[1] or None, pieces[2]
-            parser.note(when, host, service, _NOTE_KINDS[note.group("kind")], note.group("state"), detail, raw, actor=actor)
+            parser.note(when, host, service, NOTIFICATION_NOTES[note.group("kind")], note.group("state"), detail, raw, actor=actor)
             return
         if state not in (HOST_STATES if host_line else SERVICE_STATES):
             raise _Bad(f"unknown notification state {state!r}")

@@ -44,7 +44,15 @@ from ..events import Event, EventKind, find_tasks
 from ..window import Window
 from . import Export, Problem, Query, SourceResult, SourceSpec, register
 from ._logfiles import LogFileSource, name_date
-from .icinga import HOST_STATES, SERVICE_STATES, identity, plugin_summary, severity_of, split_links
+from .icinga import (
+    HOST_STATES,
+    NOTIFICATION_NOTES,
+    SERVICE_STATES,
+    identity,
+    plugin_summary,
+    severity_of,
+    split_links,
+)
 
 __all__ = ["IrcSource", "parse_irc", "parse_bot_message", "BOTS"]
 
@@ -88,17 +96,7 @@ _JINXER_OLD = re.compile(r"^(?:ALERT:\s+)?\((?P<alertname>[^)\s]+)\)\s+(?P<statu
 _RELAY_DEFAULT = re.compile(
     r"^Alert (?P<alertname>\S+) (?:on (?P<instance>\S+)|for (?P<job>\S+)) is (?P<status>firing|resolved)$"
 )
-_ICINGA_NOTES = {
-    "ACKNOWLEDGEMENT": "acknowledgement",
-    "FLAPPINGSTART": "flapping-start",
-    "FLAPPINGSTOP": "flapping-stop",
-    "FLAPPINGDISABLED": "flapping-disabled",
-    "DOWNTIMESTART": "downtime-start",
-    "DOWNTIMEEND": "downtime-end",
-    "DOWNTIMECANCELLED": "downtime-cancelled",
-    "CUSTOM": "custom",
-    "STALKING": "stalking",
-}
+_ICINGA_NOTES = {**NOTIFICATION_NOTES, "STALKING": "stalking"}  # icinga-wm relays every type
 
 
 class IrcSource(LogFileSource):
