@@ -21,11 +21,14 @@ from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from incidentkit import actionables as lib  # noqa: E402
-from incidentkit.conduit import ConduitClient  # noqa: E402
+from incidentkit.clients.conduit import ConduitClient
 from incidentkit.config import Settings  # noqa: E402
-from incidentkit.incident import ProposedActionable  # noqa: E402
-from incidentkit.store import IncidentRecord, Store  # noqa: E402
+from incidentkit.model.actionable import ActionableQuery, FollowUp, SyncResult
+from incidentkit.model.incident import IncidentRecord
+from incidentkit.services.actionables import record_proposed, upsert_imported
+from incidentkit.services.reporting import list_actionables, summarize
+from incidentkit.services.sync import BATCH_SIZE, sync_actionables
+from incidentkit.store import Store
 from tests.servers.conduit_fake import ConduitFake  # noqa: E402
 
 NOW = datetime(2024, 6, 10, 12, tzinfo=UTC)
@@ -62,14 +65,14 @@ def seed_tasks(fake: ConduitFake, count: int) -> None:
 def seed_store(path: Path, count: int) -> None:
     with Store.open(path) as store:
         store.save_incident(IncidentRecord(slug="big", title="Big incident", start="2024-05-01T00:00:00Z", severity="2"))
-        proposed = [ProposedActionable(title=f"follow-up {n}", task=f"T{n}", status="Open") for n in range(1, count + 1)]
-        lib.record_proposed(store, "big", proposed, Settings(), now=NOW)
+        proposed = [FollowUp(title=f"follow-up {n}", task=f"T{n}", status="Open") for n in range(1, count + 1)]
+        record_proposed(store, "big", proposed, Settings(), now=NOW)
 
 
-def sync_once(path: Path, fake: ConduitFake, *, batch_size: int, now: datetime) -> tuple[lib.SyncReport, float]:
+def sync_once(path: Path, fake: ConduitFake, *, batch_size: int, now: datetime) -> tuple[SyncResult, float]:
     with Store.open(path) as store:
         client = ConduitClient(fake.url, fake.token, retries=0)
-        return timed(lambda: lib.sync_actionables(store, client, now=now, batch_size=batch_size))
+        return timed(lambda: sync_actionables(store, client, now=now, batch_size=batch_size))
 
 
 def naive_fetch_loop(fake: ConduitFake, count: int) -> tuple[int, float]:
@@ -90,13 +93,13 @@ def bench_sync(count: int, work: Path, fake_class: type[ConduitFake]) -> None:
         shutil.copy(base, naive_db)
         print(f"sync: {count} tracked tasks on {fake_class.__name__} (seeded in {seeding:.1f} s)")
 
-        cold, cold_s = sync_once(batched_db, fake, batch_size=lib.BATCH_SIZE, now=NOW)
+        cold, cold_s = sync_once(batched_db, fake, batch_size=BATCH_SIZE, now=NOW)
         naive, naive_s = sync_once(naive_db, fake, batch_size=1, now=NOW)
         loop_calls, loop_s = naive_fetch_loop(fake, count)
         for n in range(1, count + 1, 10):  # 10% of the tasks change
             fake.set_status(n, "resolved" if n % 20 == 1 else "wontfix", at=CREATED + 86_400 * 20)
-        warm, warm_s = sync_once(batched_db, fake, batch_size=lib.BATCH_SIZE, now=NOW + timedelta(hours=1))
-        idle, idle_s = sync_once(batched_db, fake, batch_size=lib.BATCH_SIZE, now=NOW + timedelta(hours=2))
+        warm, warm_s = sync_once(batched_db, fake, batch_size=BATCH_SIZE, now=NOW + timedelta(hours=1))
+        idle, idle_s = sync_once(batched_db, fake, batch_size=BATCH_SIZE, now=NOW + timedelta(hours=2))
 
         def row(label: str, calls: int, seconds: float, changed: int | None = None) -> None:
             extra = "" if changed is None else f", {changed} changes printed"
@@ -125,11 +128,11 @@ def seed_many(path: Path, rows: int) -> None:
             slug = f"incident-{i:03d}"
             store.save_incident(IncidentRecord(slug=slug, title=f"Incident {i}", start=start.isoformat(), severity=str(i % 3 + 1)))
             items = [
-                lib.ImportedActionable(title=f"follow-up {i}-{n}", task=f"T{i * per + n + 1}", status=hints[n % len(hints)],
+                FollowUp(title=f"follow-up {i}-{n}", task=f"T{i * per + n + 1}", status=hints[n % len(hints)],
                                        owner=owners[n % len(owners)])
                 for n in range(per)
             ]
-            lib.upsert_imported(store, slug, items, now=NOW)
+            upsert_imported(store, slug, items, now=NOW)
         store.optimize()  # what every `actionables sync` ends with: the planner's statistics are current
 
 
@@ -144,16 +147,16 @@ def bench_list(rows: int, work: Path) -> None:
         total = store.db.execute("SELECT count(*) FROM actionables").fetchone()[0]
         print(f"list: {total} actionables over 100 incidents (seeded in {seeding:.1f} s)")
 
-        def library(query: lib.ActionableQuery) -> int:
-            found = lib.list_actionables(store, query, now=NOW)
-            lib.summarize(store, query, now=NOW)
+        def library(query: ActionableQuery) -> int:
+            found = list_actionables(store, query, now=NOW)
+            summarize(store, query, now=NOW)
             return len(found)
 
         for label, query in [
-            ("open (default)", lib.ActionableQuery()),
-            ("--overdue --owner user7", lib.ActionableQuery(overdue=True, owner="user7")),
-            ("--incident incident-042", lib.ActionableQuery(incident="incident-042")),
-            ("--status all --sort owner", lib.ActionableQuery(statuses=(), sort="owner")),
+            ("open (default)", ActionableQuery()),
+            ("--overdue --owner user7", ActionableQuery(overdue=True, owner="user7")),
+            ("--incident incident-042", ActionableQuery(incident="incident-042")),
+            ("--status all --sort owner", ActionableQuery(statuses=(), sort="owner")),
         ]:
             library(query)  # warm the page cache
             best = min(timed(lambda q=query: library(q))[1] for _ in range(3))  # type: ignore[misc]

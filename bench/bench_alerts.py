@@ -23,12 +23,13 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from incidentkit.alerts import alert_rows, detect  # noqa: E402
 from incidentkit.config import PrometheusSettings  # noqa: E402
-from incidentkit.events import EventKind, merge_events  # noqa: E402
-from incidentkit.sources import Query  # noqa: E402
+from incidentkit.model.event import EventKind
+from incidentkit.model.source import Query  # noqa: E402
+from incidentkit.model.window import Window
 from incidentkit.sources.prometheus import PrometheusSource, parse_prometheus  # noqa: E402
-from incidentkit.window import Window  # noqa: E402
+from incidentkit.timeline.alerts import alert_rows, detect
+from incidentkit.timeline.merge import merge_events
 from tests.servers.prometheus import AlertSeries, backfilled_prometheus  # noqa: E402
 
 START = datetime(2023, 2, 7, tzinfo=UTC)

@@ -25,11 +25,11 @@ from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from incidentkit.clients.mediawiki import connect_wiki
 from incidentkit.config import load_settings  # noqa: E402
-from incidentkit.publishing import import_from_wiki  # noqa: E402
-from incidentkit.reports import Report, parse_report  # noqa: E402
-from incidentkit.store import Store  # noqa: E402
-from incidentkit.wiki import connect_wiki  # noqa: E402
+from incidentkit.services.importing import import_from_wiki
+from incidentkit.store import Store
+from incidentkit.wikitext.reports import Report, parse_report
 from tests.incident_pages import all_pages  # noqa: E402
 from tests.servers.mediawiki import MW_ROOT, REPORTER, running_mediawiki  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Benchmark: read 1,000 incident pages back from a real local MediaWiki through incidentkit.wiki.
+"""Benchmark: read 1,000 incident pages back from a real local MediaWiki through incidentkit.clients.mediawiki.
 
 Starts a throwaway MediaWiki (tests/servers/mediawiki.py: Debian package, SQLite, ``php -S``),
 creates N pages ``Incidents/2020-01-01 Bench NNN`` through the API as the bot user, then times what
@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from incidentkit.clients.mediawiki import connect_wiki
 from incidentkit.config import load_settings  # noqa: E402
-from incidentkit.wiki import connect_wiki  # noqa: E402
 from tests.servers.mediawiki import REPORTER, running_mediawiki  # noqa: E402
 
 __all__ = ["main"]

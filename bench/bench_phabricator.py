@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from incidentkit.conduit import BATCH_SIZE, SEARCH_PAGE_MAX, TRANSACTION_PAGE_MAX, ConduitClient  # noqa: E402
+from incidentkit.clients.conduit import BATCH_SIZE, SEARCH_PAGE_MAX, TRANSACTION_PAGE_MAX, ConduitClient
 from incidentkit.config import PhabricatorSettings, Settings  # noqa: E402
-from incidentkit.sources import Query  # noqa: E402
+from incidentkit.model.source import Query  # noqa: E402
+from incidentkit.model.window import Window
 from incidentkit.sources.phabricator import PhabricatorSource, parse  # noqa: E402
-from incidentkit.window import Window  # noqa: E402
 from tests.servers.conduit_fake import ConduitFake  # noqa: E402
 
 START = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)

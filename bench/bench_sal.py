@@ -13,11 +13,12 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from incidentkit.config import Settings
-from incidentkit.pipeline import Collected, build_incident
-from incidentkit.render import render_incident
-from incidentkit.sources import Export, Query
+from incidentkit.model.source import Export, Query
+from incidentkit.model.window import Window
+from incidentkit.services.draft import build_incident
+from incidentkit.services.pulls import Collected
 from incidentkit.sources.sal import parse
-from incidentkit.window import Window
+from incidentkit.wikitext.render import render_incident
 
 LINES = [
     "{user}@deploy1002: Synchronized wmf-config/InitialiseSettings.php: Config: [[gerrit:{n}|Enable thing]] (T{t}) (duration: 00m {s:02d}s)",

@@ -29,6 +29,7 @@ __all__ = [
     "load_settings",
     "user_dir",
     "config_path",
+    "db_path",
     "asset_path",
     "read_secret",
     "settings_as_dict",
@@ -180,13 +181,6 @@ class Settings:
             raise ConfigError(f"unknown wiki {name!r}", hint=f"configured wikis: {', '.join(self.wikis)}")
         return name, self.wikis[name]
 
-    def is_configured(self, section: str) -> bool:
-        """True when a source section points somewhere (has a url or a path)."""
-        if section == "sal":
-            return bool(self.wikis) and bool(self.sal.pages)
-        value = getattr(self, section, None)
-        return bool(getattr(value, "url", "") or getattr(value, "path", ""))
-
 
 _SECTIONS: dict[str, type] = {
     f.name: typing.get_type_hints(Settings)[f.name]
@@ -202,6 +196,11 @@ def user_dir() -> Path:
         return Path(home).expanduser()
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "incidentkit"
+
+
+def db_path(settings: Settings) -> Path:
+    """The database: ``[store] path`` if set, else ``incidentkit.db`` in the user directory."""
+    return Path(settings.store.path).expanduser() if settings.store.path else user_dir() / "incidentkit.db"
 
 
 def config_path(explicit: str | Path | None = None) -> Path:

@@ -13,20 +13,41 @@ from pathlib import Path
 
 import pytest
 
-from incidentkit import actionables as lib
-from incidentkit.actionables import (
-    ActionableQuery,
-    ActionableType,
-    ImportedActionable,
-    Status,
-    StatusChange,
-    TaskStatus,
-)
-from incidentkit.conduit import ConduitClient
+from incidentkit.clients.conduit import ConduitClient
 from incidentkit.config import ActionablesSettings, Settings, WikiSettings
 from incidentkit.errors import ConfigError, InputError, SourceError, StoreError
-from incidentkit.incident import ProposedActionable
-from incidentkit.store import IncidentRecord, Store
+from incidentkit.model.actionable import (
+    ActionableQuery,
+    ActionableStatus,
+    ActionableType,
+    FollowUp,
+    StatusChange,
+    Summary,
+    SyncResult,
+    TaskStatus,
+    UpsertResult,
+    map_task_status,
+    parse_due,
+    sla_due,
+    status_from_hint,
+)
+from incidentkit.model.incident import IncidentRecord
+from incidentkit.model.tasks import parse_task
+from incidentkit.services.actionables import (
+    add_actionable,
+    create_task,
+    record_proposed,
+    set_fields,
+    upsert_imported,
+)
+from incidentkit.services.reporting import (
+    actionable_stats,
+    list_actionables,
+    open_actionables_for_dashboard,
+    summarize,
+)
+from incidentkit.services.sync import sync_actionables
+from incidentkit.store import Store
 from tests.servers.conduit_fake import ConduitFake
 
 NOW = datetime(2024, 6, 10, 12, 0, tzinfo=UTC)
@@ -61,16 +82,16 @@ def _latest_history_matches(store: Store) -> None:
 def test_phorge_default_statuses_map_from_the_discovered_data(fixtures: Path) -> None:
     states = {k: s.state for k, s in _statuses(fixtures, "phorge-statuses.json").items()}
     assert states == {
-        "open": Status.OPEN, "resolved": Status.DONE, "wontfix": Status.WONT_DO, "invalid": Status.WONT_DO,
-        "duplicate": Status.WONT_DO, "spite": Status.WONT_DO,
+        "open": ActionableStatus.OPEN, "resolved": ActionableStatus.DONE, "wontfix": ActionableStatus.WONT_DO, "invalid": ActionableStatus.WONT_DO,
+        "duplicate": ActionableStatus.WONT_DO, "spite": ActionableStatus.WONT_DO,
     }
 
 
 def test_wikimedia_statuses_map_from_the_discovered_data(fixtures: Path) -> None:
     states = {k: s.state for k, s in _statuses(fixtures, "wikimedia-statuses.json").items()}
     assert states == {
-        "open": Status.OPEN, "stalled": Status.IN_PROGRESS, "resolved": Status.DONE, "invalid": Status.WONT_DO,
-        "duplicate": Status.WONT_DO, "declined": Status.WONT_DO,
+        "open": ActionableStatus.OPEN, "stalled": ActionableStatus.IN_PROGRESS, "resolved": ActionableStatus.DONE, "invalid": ActionableStatus.WONT_DO,
+        "duplicate": ActionableStatus.WONT_DO, "declined": ActionableStatus.WONT_DO,
     }
 
 
@@ -82,102 +103,101 @@ def test_mapping_follows_the_instance_not_a_key_list() -> None:
         "shipped": TaskStatus(value="shipped", name="Declined?", closed=True, special="closed"),
         "declined": TaskStatus(value="declined", name="Declined", closed=False),  # not closed here
     }
-    assert lib.map_task_status("fixed", custom, closed=False) is Status.DONE
-    assert lib.map_task_status("doing", custom, closed=False) is Status.IN_PROGRESS
-    assert lib.map_task_status("shipped", custom, closed=True) is Status.DONE  # special wins over the name
-    assert lib.map_task_status("declined", custom, closed=True) is Status.OPEN  # the instance says open
+    assert map_task_status("fixed", custom, closed=False) is ActionableStatus.DONE
+    assert map_task_status("doing", custom, closed=False) is ActionableStatus.IN_PROGRESS
+    assert map_task_status("shipped", custom, closed=True) is ActionableStatus.DONE  # special wins over the name
+    assert map_task_status("declined", custom, closed=True) is ActionableStatus.OPEN  # the instance says open
 
 
 def test_an_unconfigured_status_is_classified_from_the_task() -> None:
-    # maniphest.edit accepts unconfigured keys; the task then reads "Unknown Status" (capture 099).
-    assert lib.map_task_status("declined", {}, closed=True, name="Unknown Status") is Status.WONT_DO
-    assert lib.map_task_status("needsinfo", {}, closed=False, name="Unknown Status") is Status.OPEN
-    assert lib.map_task_status("whatever", {}, closed=True) is Status.DONE
+    # maniphest.edit accepts unconfigured keys; the task then reads "Unknown ActionableStatus" (capture 099).
+    assert map_task_status("declined", {}, closed=True, name="Unknown ActionableStatus") is ActionableStatus.WONT_DO
+    assert map_task_status("needsinfo", {}, closed=False, name="Unknown ActionableStatus") is ActionableStatus.OPEN
+    assert map_task_status("whatever", {}, closed=True) is ActionableStatus.DONE
 
 
 @pytest.mark.parametrize(
     ("text", "state"),
     [
-        ("Open", Status.OPEN), ("Resolved", Status.DONE), ("Closed, Declined", Status.WONT_DO),
-        ("Open, Stalled", Status.IN_PROGRESS), ("not-done", Status.OPEN), ("unresolved", Status.OPEN),
-        ("dropped", Status.WONT_DO), ("won't do", Status.WONT_DO), ("in progress", Status.IN_PROGRESS),
-        ("done", Status.DONE), ("unknown", None), ("", None), (None, None),
+        ("Open", ActionableStatus.OPEN), ("Resolved", ActionableStatus.DONE), ("Closed, Declined", ActionableStatus.WONT_DO),
+        ("Open, Stalled", ActionableStatus.IN_PROGRESS), ("not-done", ActionableStatus.OPEN), ("unresolved", ActionableStatus.OPEN),
+        ("dropped", ActionableStatus.WONT_DO), ("won't do", ActionableStatus.WONT_DO), ("in progress", ActionableStatus.IN_PROGRESS),
+        ("done", ActionableStatus.DONE), ("unknown", None), ("", None), (None, None),
     ],
 )
-def test_status_hints(text: str | None, state: Status | None) -> None:
-    assert lib.status_from_hint(text, {}) is state
+def test_status_hints(text: str | None, state: ActionableStatus | None) -> None:
+    assert status_from_hint(text, {}) is state
 
 
 def test_a_hint_uses_the_instance_names_first(fixtures: Path) -> None:
     statuses = _statuses(fixtures, "phorge-statuses.json")
-    assert lib.status_from_hint("Spite", statuses) is Status.WONT_DO
-    assert lib.status_from_hint("wontfix", statuses) is Status.WONT_DO
+    assert status_from_hint("Spite", statuses) is ActionableStatus.WONT_DO
+    assert status_from_hint("wontfix", statuses) is ActionableStatus.WONT_DO
 
 
 # --- input and due dates -----------------------------------------------------------------------
 
 
 def test_parse_task() -> None:
-    assert [lib.parse_task(t) for t in ("T123", "t7", " 42 ")] == ["T123", "T7", "T42"]
+    assert [parse_task(t) for t in ("T123", "t7", " 42 ")] == ["T123", "T7", "T42"]
     with pytest.raises(InputError, match="not a Phabricator task"):
-        lib.parse_task("D123")
+        parse_task("D123")
 
 
 def test_parse_due() -> None:
-    assert lib.parse_due("2024-07-01", now=NOW) == date(2024, 7, 1)
-    assert lib.parse_due("+14d", now=NOW) == date(2024, 6, 24)
-    assert lib.parse_due("30 days", now=NOW) == date(2024, 7, 10)
+    assert parse_due("2024-07-01", now=NOW) == date(2024, 7, 1)
+    assert parse_due("+14d", now=NOW) == date(2024, 6, 24)
+    assert parse_due("30 days", now=NOW) == date(2024, 7, 10)
     with pytest.raises(InputError):
-        lib.parse_due("soonish maybe", now=NOW)
+        parse_due("soonish maybe", now=NOW)
 
 
 @pytest.mark.parametrize(
     ("severity", "days"), [("1", 15), ("SEV-1", 15), ("sev2", 30), ("3", 60), ("UBN", 45), (None, 45), ("SEV-9", 45)]
 )
 def test_sla_due_by_severity(severity: str | None, days: int) -> None:
-    settings = Settings(actionables=ActionablesSettings(sla_days={"1": 15, "2": 30, "3": 60}, default_sla_days=45))
-    assert lib.sla_due(settings, severity, date(2024, 1, 1)).toordinal() - date(2024, 1, 1).toordinal() == days
+    assert sla_due({"1": 15, "2": 30, "3": 60}, 45, severity, date(2024, 1, 1)).toordinal() - date(2024, 1, 1).toordinal() == days
 
 
 # --- add / set ---------------------------------------------------------------------------------
 
 
 def test_add_idea_gets_the_sla_due_date_and_locks_given_fields(store: Store) -> None:
-    a, created = lib.add_actionable(store, "inc-a", "Alert on  resolver errors", settings=SETTINGS, now=NOW,
+    a, created = add_actionable(store, "inc-a", "Alert on  resolver errors", settings=SETTINGS, now=NOW,
                                     owner="alice", type=ActionableType.DETECT)
     assert created and a.task is None and a.title == "Alert on resolver errors"
     assert a.due == date(2024, 5, 16)  # incident start + 15 days (SEV-1)
     assert set(a.locked) == {"title", "owner", "type"}
-    again, created_again = lib.add_actionable(store, "inc-a", "Alert on resolver errors", settings=SETTINGS, now=NOW)
+    again, created_again = add_actionable(store, "inc-a", "Alert on resolver errors", settings=SETTINGS, now=NOW)
     assert again.id == a.id and not created_again
 
 
 def test_add_to_an_unknown_incident_writes_nothing(store: Store) -> None:
     with pytest.raises(StoreError, match="unknown incident 'nope'"):
-        lib.add_actionable(store, "nope", "x", settings=SETTINGS, now=NOW)
+        add_actionable(store, "nope", "x", settings=SETTINGS, now=NOW)
     assert store.query_actionables(ActionableQuery(statuses=()), today=NOW.date()) == []
 
 
 def test_set_locks_fields_and_records_status_history(store: Store) -> None:
-    a, _ = lib.add_actionable(store, "inc-b", "Rate limit purges", settings=SETTINGS, now=NOW, task="T9")
-    after = lib.set_fields(store, a.id or 0, now=NOW, owner="bob", due=date(2024, 8, 1), status="wont-do")
-    assert (after.owner, after.due, after.status) == ("bob", date(2024, 8, 1), Status.WONT_DO)
+    a, _ = add_actionable(store, "inc-b", "Rate limit purges", settings=SETTINGS, now=NOW, task="T9")
+    after = set_fields(store, a.id or 0, now=NOW, owner="bob", due=date(2024, 8, 1), status="wont-do")
+    assert (after.owner, after.due, after.status) == ("bob", date(2024, 8, 1), ActionableStatus.WONT_DO)
     assert {"owner", "due", "status"} <= set(after.locked) and after.resolved_at == NOW
-    reopened = lib.set_fields(store, a.id or 0, now=NOW, status="open", unlock=["owner"])
+    reopened = set_fields(store, a.id or 0, now=NOW, status="open", unlock=["owner"])
     assert reopened.resolved_at is None and "owner" not in reopened.locked
-    assert [c.new_status for c in store.status_history(a.id)] == [Status.OPEN, Status.WONT_DO, Status.OPEN]
+    assert [c.new_status for c in store.status_history(a.id)] == [ActionableStatus.OPEN, ActionableStatus.WONT_DO, ActionableStatus.OPEN]
     assert {c.source for c in store.status_history(a.id)} == {"manual"}
 
 
 def test_set_an_unknown_status_writes_nothing(store: Store, fixtures: Path) -> None:
-    a, _ = lib.add_actionable(store, "inc-b", "Rate limit purges", settings=SETTINGS, now=NOW)
+    a, _ = add_actionable(store, "inc-b", "Rate limit purges", settings=SETTINGS, now=NOW)
     with pytest.raises(InputError, match="unknown status 'spite'"):
-        lib.set_fields(store, a.id or 0, now=NOW, status="spite", owner="carol")
+        set_fields(store, a.id or 0, now=NOW, status="spite", owner="carol")
     assert store.require_actionable(a.id or 0) == a
     store.save_task_statuses(_statuses(fixtures, "phorge-statuses.json").values(), fetched_at=NOW)
-    assert lib.set_fields(store, a.id or 0, now=NOW, status="Spite").status is Status.WONT_DO
+    assert set_fields(store, a.id or 0, now=NOW, status="Spite").status is ActionableStatus.WONT_DO
     with pytest.raises(InputError, match="cannot unlock"):
-        lib.set_fields(store, a.id or 0, now=NOW, unlock=["missing"])
+        set_fields(store, a.id or 0, now=NOW, unlock=["missing"])
 
 
 # --- draft and import --------------------------------------------------------------------------
@@ -185,90 +205,92 @@ def test_set_an_unknown_status_writes_nothing(store: Store, fixtures: Path) -> N
 
 def test_record_proposed_is_idempotent(store: Store) -> None:
     proposed = [
-        ProposedActionable(title="Add resolver alert", task="T10", status="Open", owner="alice"),
-        ProposedActionable(title="Write runbook", task="T11", status="Resolved"),
-        ProposedActionable(title="Consider anycast"),
+        FollowUp(title="Add resolver alert", task="T10", status="Open", owner="alice"),
+        FollowUp(title="Write runbook", task="T11", status="Resolved"),
+        FollowUp(title="Consider anycast"),
     ]
-    assert lib.record_proposed(store, "inc-a", proposed, SETTINGS, now=NOW) == lib.UpsertResult(3, 0, 0)
-    assert lib.record_proposed(store, "inc-a", proposed, SETTINGS, now=NOW) == lib.UpsertResult(0, 0, 3)
+    assert record_proposed(store, "inc-a", proposed, SETTINGS, now=NOW) == UpsertResult(3, 0, 0)
+    assert record_proposed(store, "inc-a", proposed, SETTINGS, now=NOW) == UpsertResult(0, 0, 3)
     rows = {a.title: a for a in store.incident_actionables("inc-a")}
-    assert rows["Write runbook"].status is Status.DONE and rows["Write runbook"].resolved_at == NOW
+    assert rows["Write runbook"].status is ActionableStatus.DONE and rows["Write runbook"].resolved_at == NOW
     assert rows["Add resolver alert"].owner == "alice" and rows["Add resolver alert"].origin == "draft"
     assert len(store.status_history()) == 3
     _latest_history_matches(store)
 
 
 def test_import_never_overwrites_locked_fields_or_synced_status(store: Store) -> None:
-    lib.upsert_imported(store, "inc-a", [ImportedActionable(title="Alert", task="T10", status="open")], settings=SETTINGS, now=NOW)
+    upsert_imported(store, "inc-a", [FollowUp(title="Alert", task="T10", status="open")], settings=SETTINGS, now=NOW)
     a = store.find_actionable("inc-a", task="T10")
     assert a is not None
-    lib.set_fields(store, a.id or 0, now=NOW, owner="alice")
-    result = lib.upsert_imported(
-        store, "inc-a", [ImportedActionable(title="Alert!", task="T10", status="done", owner="mallory", raw_text="* T10 done")],
+    set_fields(store, a.id or 0, now=NOW, owner="alice")
+    result = upsert_imported(
+        store, "inc-a", [FollowUp(title="Alert!", task="T10", status="done", owner="mallory", raw_text="* T10 done")],
         settings=SETTINGS, now=NOW,
     )
     after = store.require_actionable(a.id or 0)
     assert result.updated == 1
-    assert (after.owner, after.status, after.title, after.raw_text) == ("alice", Status.DONE, "Alert!", "* T10 done")
+    assert (after.owner, after.status, after.title, after.raw_text) == ("alice", ActionableStatus.DONE, "Alert!", "* T10 done")
     # Once sync has seen the task, page text is only a hint and changes nothing but raw_text.
-    store.update_actionable(replace(after, synced_at=NOW, task_status="open", status=Status.OPEN),
-                            [StatusChange(actionable_id=after.id, incident="inc-a", task="T10", old_status=Status.DONE,
-                                              new_status=Status.OPEN, new_task_status="open", changed_at=NOW,
+    store.update_actionable(replace(after, synced_at=NOW, task_status="open", status=ActionableStatus.OPEN),
+                            [StatusChange(actionable_id=after.id, incident="inc-a", task="T10", old_status=ActionableStatus.DONE,
+                                              new_status=ActionableStatus.OPEN, new_task_status="open", changed_at=NOW,
                                               changed_at_from="observed", observed_at=NOW, source="sync")])
-    lib.upsert_imported(store, "inc-a", [ImportedActionable(title="Other", task="T10", status="done")], settings=SETTINGS, now=NOW)
+    upsert_imported(store, "inc-a", [FollowUp(title="Other", task="T10", status="done")], settings=SETTINGS, now=NOW)
     final = store.require_actionable(a.id or 0)
-    assert (final.status, final.title, final.owner) == (Status.OPEN, "Alert!", "alice")
+    assert (final.status, final.title, final.owner) == (ActionableStatus.OPEN, "Alert!", "alice")
     _latest_history_matches(store)
 
 
 def test_import_links_a_task_to_a_known_idea_and_dates_it_from_the_incident(store: Store) -> None:
-    lib.upsert_imported(store, "inc-a", [ImportedActionable(title="Anycast DNS")], now=NOW)
+    upsert_imported(store, "inc-a", [FollowUp(title="Anycast DNS")], now=NOW)
     idea = store.find_actionable("inc-a", title="Anycast DNS")
     assert idea is not None and idea.created_at == datetime(2024, 5, 1, 12, tzinfo=UTC)
-    lib.upsert_imported(store, "inc-a", [ImportedActionable(title="Anycast DNS", task="T77")], now=NOW)
+    upsert_imported(store, "inc-a", [FollowUp(title="Anycast DNS", task="T77")], now=NOW)
     assert store.require_actionable(idea.id or 0).task == "T77"
     assert len(store.incident_actionables("inc-a")) == 1
 
 
 def test_import_accepts_report_page_actionables(store: Store) -> None:
-    from incidentkit.reports import ItemStatus, PageActionable
+    from incidentkit.services.importing import imported_items
+    from incidentkit.wikitext.reports import ItemStatus, PageActionable, Report
 
     item = PageActionable(text="Fix the cache", raw="* <s>{{PhabT|T5}} Fix the cache</s>", tasks=("T5",), status=ItemStatus.dropped)
-    assert lib.upsert_imported(store, "inc-b", [item], now=NOW).added == 1
+    report = Report(page="Incidents/x", name="x", date=None, status=None, actionables=(item,))
+    assert upsert_imported(store, "inc-b", imported_items(report), now=NOW).added == 1
     a = store.find_actionable("inc-b", task="T5")
-    assert a is not None and a.status is Status.WONT_DO and a.raw_text == item.raw and a.origin == "import"
+    assert a is not None and a.status is ActionableStatus.WONT_DO and a.raw_text == item.raw and a.origin == "import"
 
 
 # --- views -------------------------------------------------------------------------------------
 
 
 def _seed(store: Store) -> None:
-    lib.record_proposed(store, "inc-a", [
-        ProposedActionable(title="late one", task="T1", owner="alice"),
-        ProposedActionable(title="closed one", task="T2", owner="alice", status="resolved"),
+    record_proposed(store, "inc-a", [
+        FollowUp(title="late one", task="T1", owner="alice"),
+        FollowUp(title="closed one", task="T2", owner="alice", status="resolved"),
     ], SETTINGS, now=datetime(2024, 5, 2, tzinfo=UTC))
-    lib.record_proposed(store, "inc-b", [ProposedActionable(title="fresh one", task="T3")], SETTINGS, now=NOW)
+    record_proposed(store, "inc-b", [FollowUp(title="fresh one", task="T3")], SETTINGS, now=NOW)
 
 
 def test_list_and_summary(store: Store) -> None:
     _seed(store)
-    rows = lib.list_actionables(store, ActionableQuery(), now=NOW)
+    rows = list_actionables(store, ActionableQuery(), now=NOW)
     assert [a.task for a in rows] == ["T1", "T3"]
     assert [a.is_overdue(NOW.date()) for a in rows] == [True, False]
-    assert lib.summarize(store, ActionableQuery(owner="alice"), now=NOW) == lib.Summary(1, 1, 0)
-    assert lib.summarize(store, ActionableQuery(), now=datetime(2024, 5, 20, tzinfo=UTC)).done_this_month == 1
+    assert summarize(store, ActionableQuery(owner="alice"), now=NOW) == Summary(1, 1, 0)
+    assert summarize(store, ActionableQuery(), now=datetime(2024, 5, 20, tzinfo=UTC)).done_this_month == 1
     with pytest.raises(InputError, match="cannot sort"):
-        lib.list_actionables(store, ActionableQuery(sort="colour"), now=NOW)
+        list_actionables(store, ActionableQuery(sort="colour"), now=NOW)
     with pytest.raises(StoreError, match="unknown incident"):
-        lib.list_actionables(store, ActionableQuery(incident="inc-z"), now=NOW)
+        list_actionables(store, ActionableQuery(incident="inc-z"), now=NOW)
 
 
 def test_stats(store: Store) -> None:
     _seed(store)
     a = store.find_actionable("inc-a", task="T1")
     assert a is not None
-    lib.set_fields(store, a.id or 0, now=datetime(2024, 6, 6, tzinfo=UTC), status="done")
-    stats = lib.actionable_stats(store, now=NOW, months=3)
+    set_fields(store, a.id or 0, now=datetime(2024, 6, 6, tzinfo=UTC), status="done")
+    stats = actionable_stats(store, now=NOW, months=3)
     assert [(m.month, m.opened, m.closed, m.open_at_end) for m in stats.months] == [
         ("2024-04", 0, 0, 0), ("2024-05", 2, 1, 1), ("2024-06", 1, 1, 1),
     ]
@@ -278,7 +300,7 @@ def test_stats(store: Store) -> None:
 
 def test_dashboard_groups_open_work(store: Store) -> None:
     _seed(store)
-    board = lib.open_actionables_for_dashboard(store, NOW)
+    board = open_actionables_for_dashboard(store, NOW)
     assert (board.open, board.overdue) == (2, 1)
     assert [(g.label, g.overdue, len(g.items)) for g in board.by_owner] == [("alice", 1, 1), ("(unassigned)", 0, 1)]
     assert [g.key for g in board.by_incident] == ["inc-b", "inc-a"]
@@ -317,16 +339,16 @@ def test_round_trip_draft_to_sync_to_list(store: Store, conduit: ConduitFake) ->
     conduit.add_task("Write the resolver runbook", owner="bob", created=MAY_1)  # T3
     conduit.add_task("Anycast the resolvers", created=MAY_1)  # T4
     proposed = [
-        ProposedActionable(title="Alert on resolver errors", task="T2", status="Open"),
-        ProposedActionable(title="Write the resolver runbook", task="T3", status="Open"),
-        ProposedActionable(title="Anycast the resolvers", task="T4", status="Open"),
-        ProposedActionable(title="Deleted later", task="T404", status="Open"),
-        ProposedActionable(title="Try a second resolver vendor"),
+        FollowUp(title="Alert on resolver errors", task="T2", status="Open"),
+        FollowUp(title="Write the resolver runbook", task="T3", status="Open"),
+        FollowUp(title="Anycast the resolvers", task="T4", status="Open"),
+        FollowUp(title="Deleted later", task="T404", status="Open"),
+        FollowUp(title="Try a second resolver vendor"),
     ]
-    lib.record_proposed(store, "inc-a", proposed, SETTINGS, now=datetime(2024, 5, 2, tzinfo=UTC))
+    record_proposed(store, "inc-a", proposed, SETTINGS, now=datetime(2024, 5, 2, tzinfo=UTC))
     client = _client(conduit)
 
-    first = lib.sync_actionables(store, client, now=datetime(2024, 5, 3, tzinfo=UTC))
+    first = sync_actionables(store, client, now=datetime(2024, 5, 3, tzinfo=UTC))
     assert first.checked == 4 and first.missing == ("T404",)
     assert [c.line() for c in first.changes] == ["T404 (inc-a): task missing (deleted or not visible)"]
     t2 = store.find_actionable("inc-a", task="T2")
@@ -336,7 +358,7 @@ def test_round_trip_draft_to_sync_to_list(store: Store, conduit: ConduitFake) ->
     conduit.set_status(2, "resolved", at=MAY_29)
     conduit.set_status(3, "wontfix", at=MAY_29)
     conduit.set_owner(4, "bob", at=MAY_29)
-    second = lib.sync_actionables(store, client, now=datetime(2024, 6, 10, tzinfo=UTC))
+    second = sync_actionables(store, client, now=datetime(2024, 6, 10, tzinfo=UTC))
     assert sorted(c.line() for c in second.changes) == [
         "T2 (inc-a): open [open] -> done [resolved] Alert on resolver errors",
         "T3 (inc-a): open [open] -> wont-do [wontfix] Write the resolver runbook",
@@ -346,15 +368,15 @@ def test_round_trip_draft_to_sync_to_list(store: Store, conduit: ConduitFake) ->
     last = store.status_history(t2.id)[-1]
     assert (last.changed_at, last.changed_at_from, last.source) == (t2.resolved_at, "task-closed", "sync")
 
-    rows = lib.list_actionables(store, ActionableQuery(), now=NOW)
+    rows = list_actionables(store, ActionableQuery(), now=NOW)
     assert [(a.task, a.owner, a.is_overdue(NOW.date())) for a in rows] == [
         ("T4", "bob", True), ("T404", None, True), (None, None, True),  # due 2024-05-16 (SEV-1: 15 days)
     ]
-    assert lib.summarize(store, ActionableQuery(), now=NOW) == lib.Summary(3, 3, 0)  # T2 was done in May
-    assert lib.summarize(store, ActionableQuery(), now=datetime(2024, 5, 31, tzinfo=UTC)) == lib.Summary(3, 3, 1)
+    assert summarize(store, ActionableQuery(), now=NOW) == Summary(3, 3, 0)  # T2 was done in May
+    assert summarize(store, ActionableQuery(), now=datetime(2024, 5, 31, tzinfo=UTC)) == Summary(3, 3, 1)
 
     conduit.set_status(2, "open", at=MAY_30)  # reopened: the time comes from transaction.search
-    third = lib.sync_actionables(store, client, now=datetime(2024, 6, 11, tzinfo=UTC))
+    third = sync_actionables(store, client, now=datetime(2024, 6, 11, tzinfo=UTC))
     assert [c.line() for c in third.changes] == ["T2 (inc-a): done [resolved] -> open [open] Alert on resolver errors"]
     last = store.status_history(t2.id)[-1]
     assert (last.changed_at, last.changed_at_from) == (datetime.fromtimestamp(MAY_30, UTC), "transaction")
@@ -367,85 +389,85 @@ def test_sync_maps_a_wikimedia_like_instance(store: Store, conduit: ConduitFake,
     conduit.statuses = json.loads((fixtures / "actionables" / "wikimedia-statuses.json").read_text())["result"]["data"]
     for title in ("stalled one", "declined one"):
         conduit.add_task(title, created=MAY_1)
-    lib.record_proposed(store, "inc-b", [ProposedActionable(title="a", task="T1"), ProposedActionable(title="b", task="T2")], SETTINGS, now=NOW)
+    record_proposed(store, "inc-b", [FollowUp(title="a", task="T1"), FollowUp(title="b", task="T2")], SETTINGS, now=NOW)
     conduit.set_status(1, "stalled", at=MAY_29)
     conduit.set_status(2, "declined", at=MAY_29)
-    lib.sync_actionables(store, _client(conduit), now=NOW)
+    sync_actionables(store, _client(conduit), now=NOW)
     states = {a.task: (a.status, a.task_status) for a in store.incident_actionables("inc-b")}
-    assert states == {"T1": (Status.IN_PROGRESS, "stalled"), "T2": (Status.WONT_DO, "declined")}
+    assert states == {"T1": (ActionableStatus.IN_PROGRESS, "stalled"), "T2": (ActionableStatus.WONT_DO, "declined")}
     assert {s.value for s in store.task_statuses()} == {"open", "stalled", "resolved", "invalid", "duplicate", "declined"}
 
 
 def test_first_sync_replaces_a_hinted_close_time_with_the_real_one(store: Store, conduit: ConduitFake) -> None:
     conduit.add_task("Done already", created=MAY_1)
     conduit.set_status(1, "resolved", at=MAY_29)
-    lib.record_proposed(store, "inc-b", [ProposedActionable(title="x", task="T1", status="Resolved")], SETTINGS, now=NOW)
+    record_proposed(store, "inc-b", [FollowUp(title="x", task="T1", status="Resolved")], SETTINGS, now=NOW)
     assert store.find_actionable("inc-b", task="T1").resolved_at == NOW  # type: ignore[union-attr]
-    lib.sync_actionables(store, _client(conduit), now=NOW)
+    sync_actionables(store, _client(conduit), now=NOW)
     assert store.find_actionable("inc-b", task="T1").resolved_at == datetime.fromtimestamp(MAY_29, UTC)  # type: ignore[union-attr]
 
 
 def test_sync_keeps_locked_fields(store: Store, conduit: ConduitFake) -> None:
     conduit.add_task("Original title", owner="alice", created=MAY_1)
-    a, _ = lib.add_actionable(store, "inc-b", "My own words", settings=SETTINGS, now=NOW, task="T1", owner="carol")
-    lib.set_fields(store, a.id or 0, now=NOW, status="wont-do")
+    a, _ = add_actionable(store, "inc-b", "My own words", settings=SETTINGS, now=NOW, task="T1", owner="carol")
+    set_fields(store, a.id or 0, now=NOW, status="wont-do")
     conduit.set_status(1, "resolved", at=MAY_29)
-    lib.sync_actionables(store, _client(conduit), now=NOW)
+    sync_actionables(store, _client(conduit), now=NOW)
     after = store.require_actionable(a.id or 0)
-    assert (after.title, after.owner, after.status, after.task_status) == ("My own words", "carol", Status.WONT_DO, "resolved")
+    assert (after.title, after.owner, after.status, after.task_status) == ("My own words", "carol", ActionableStatus.WONT_DO, "resolved")
     _latest_history_matches(store)
 
 
 def test_unlocking_a_field_lets_the_next_sync_set_it(store: Store, conduit: ConduitFake) -> None:
     conduit.add_task("Task", owner="alice", created=MAY_1)
-    a, _ = lib.add_actionable(store, "inc-b", "Task", settings=SETTINGS, now=NOW, task="T1", owner="carol")
+    a, _ = add_actionable(store, "inc-b", "Task", settings=SETTINGS, now=NOW, task="T1", owner="carol")
     client = _client(conduit)
-    lib.sync_actionables(store, client, now=NOW)
+    sync_actionables(store, client, now=NOW)
     assert store.require_actionable(a.id or 0).owner == "carol"
-    lib.set_fields(store, a.id or 0, now=NOW, unlock=["owner"])
-    lib.sync_actionables(store, client, now=NOW)  # the task itself did not change
+    set_fields(store, a.id or 0, now=NOW, unlock=["owner"])
+    sync_actionables(store, client, now=NOW)  # the task itself did not change
     assert store.require_actionable(a.id or 0).owner == "alice"
 
 
 def test_a_changed_status_list_remaps_unchanged_tasks(store: Store, conduit: ConduitFake) -> None:
     conduit.add_task("Task", created=MAY_1)
     conduit.set_status(1, "spite", at=MAY_29)
-    lib.record_proposed(store, "inc-b", [ProposedActionable(title="Task", task="T1")], SETTINGS, now=NOW)
+    record_proposed(store, "inc-b", [FollowUp(title="Task", task="T1")], SETTINGS, now=NOW)
     client = _client(conduit)
-    lib.sync_actionables(store, client, now=NOW)
-    assert store.find_actionable("inc-b", task="T1").status is Status.WONT_DO  # type: ignore[union-attr]
+    sync_actionables(store, client, now=NOW)
+    assert store.find_actionable("inc-b", task="T1").status is ActionableStatus.WONT_DO  # type: ignore[union-attr]
     conduit.statuses = [dict(s, special="closed") if s["value"] == "spite" else s for s in conduit.statuses]
-    lib.sync_actionables(store, client, now=datetime(2024, 6, 12, tzinfo=UTC))  # cache expired: rediscovered
-    assert store.find_actionable("inc-b", task="T1").status is Status.DONE  # type: ignore[union-attr]
+    sync_actionables(store, client, now=datetime(2024, 6, 12, tzinfo=UTC))  # cache expired: rediscovered
+    assert store.find_actionable("inc-b", task="T1").status is ActionableStatus.DONE  # type: ignore[union-attr]
     _latest_history_matches(store)
 
 
 def test_sync_batches_100_ids_per_call_and_caches_statuses(store: Store, conduit: ConduitFake) -> None:
     for n in range(1, 251):
         conduit.add_task(f"task {n}", owner="alice", created=MAY_1)
-    lib.record_proposed(store, "inc-a", [ProposedActionable(title=f"task {n}", task=f"T{n}") for n in range(1, 251)], SETTINGS, now=NOW)
+    record_proposed(store, "inc-a", [FollowUp(title=f"task {n}", task=f"T{n}") for n in range(1, 251)], SETTINGS, now=NOW)
     client = _client(conduit)
-    first = lib.sync_actionables(store, client, now=NOW)
+    first = sync_actionables(store, client, now=NOW)
     searches = [params for method, params in conduit.requests if method == "maniphest.search"]
     assert [len(p["constraints"]["ids"]) for p in searches] == [100, 100, 50]
     assert first.calls == 5  # statuses, 3 searches, one user.search for alice
     conduit.requests.clear()
-    again = lib.sync_actionables(store, client, now=NOW)
+    again = sync_actionables(store, client, now=NOW)
     assert again.calls == 3 and again.changes == ()
     assert {method for method, _ in conduit.requests} == {"maniphest.search"}
 
 
 def test_sync_reports_a_vanished_task_and_its_return(store: Store, conduit: ConduitFake) -> None:
     conduit.add_task("Comes and goes", created=MAY_1)
-    lib.record_proposed(store, "inc-b", [ProposedActionable(title="x", task="T1")], SETTINGS, now=NOW)
+    record_proposed(store, "inc-b", [FollowUp(title="x", task="T1")], SETTINGS, now=NOW)
     client = _client(conduit)
-    lib.sync_actionables(store, client, now=NOW)
+    sync_actionables(store, client, now=NOW)
     hidden = conduit.tasks.pop(1)
-    gone = lib.sync_actionables(store, client, now=NOW)
+    gone = sync_actionables(store, client, now=NOW)
     assert gone.missing == ("T1",) and [c.note for c in gone.changes] == ["task missing (deleted or not visible)"]
-    assert lib.sync_actionables(store, client, now=NOW).changes == ()  # reported once, kept
+    assert sync_actionables(store, client, now=NOW).changes == ()  # reported once, kept
     conduit.tasks[1] = hidden
-    back = lib.sync_actionables(store, client, now=NOW)
+    back = sync_actionables(store, client, now=NOW)
     assert back.missing == () and [c.note for c in back.changes] == ["task visible again"]
     assert len(store.incident_actionables("inc-b")) == 1
     _latest_history_matches(store)
@@ -453,12 +475,12 @@ def test_sync_reports_a_vanished_task_and_its_return(store: Store, conduit: Cond
 
 def test_sync_bad_input_writes_nothing(store: Store, conduit: ConduitFake) -> None:
     conduit.add_task("one", created=MAY_1)
-    lib.record_proposed(store, "inc-b", [ProposedActionable(title="one", task="T1")], SETTINGS, now=NOW)
+    record_proposed(store, "inc-b", [FollowUp(title="one", task="T1")], SETTINGS, now=NOW)
     before = store.status_history()
     with pytest.raises(InputError, match="task T2 is not tracked"):
-        lib.sync_actionables(store, _client(conduit), now=NOW, tasks=["T2"])
+        sync_actionables(store, _client(conduit), now=NOW, tasks=["T2"])
     with pytest.raises(StoreError, match="unknown incident"):
-        lib.sync_actionables(store, _client(conduit), now=NOW, incident="inc-z")
+        sync_actionables(store, _client(conduit), now=NOW, incident="inc-z")
     assert store.status_history() == before and conduit.calls == 0
 
 
@@ -478,15 +500,15 @@ def test_an_interrupted_sync_leaves_the_database_consistent(store: Store, condui
     for n in range(1, 7):
         conduit.add_task(f"task {n}", created=MAY_1)
         conduit.set_status(n, "resolved", at=MAY_29)
-    lib.record_proposed(store, "inc-a", [ProposedActionable(title=f"t{n}", task=f"T{n}") for n in range(1, 7)], SETTINGS, now=NOW)
+    record_proposed(store, "inc-a", [FollowUp(title=f"t{n}", task=f"T{n}") for n in range(1, 7)], SETTINGS, now=NOW)
     with pytest.raises(SourceError):
-        lib.sync_actionables(store, _client(conduit, _FailingClient), now=NOW, batch_size=2)
+        sync_actionables(store, _client(conduit, _FailingClient), now=NOW, batch_size=2)
     synced = sorted(a.task or "" for a in store.incident_actionables("inc-a") if a.synced_at)
     assert synced == ["T1", "T2"]  # the first batch is in, the second not at all
     _latest_history_matches(store)
-    report = lib.sync_actionables(store, _client(conduit), now=NOW, batch_size=2)
+    report = sync_actionables(store, _client(conduit), now=NOW, batch_size=2)
     assert sorted(c.actionable.task or "" for c in report.changes) == ["T3", "T4", "T5", "T6"]
-    assert all(a.status is Status.DONE for a in store.incident_actionables("inc-a"))
+    assert all(a.status is ActionableStatus.DONE for a in store.incident_actionables("inc-a"))
     _latest_history_matches(store)
     _no_repeated_history(store)
 
@@ -497,8 +519,8 @@ def test_two_syncs_at_once_do_not_duplicate_history(tmp_path: Path, conduit: Con
         setup.save_incident(IncidentRecord(slug="inc", title="I", start="2024-05-01T00:00:00Z"))
         for n in range(1, 5):
             conduit.add_task(f"task {n}", created=MAY_1)
-        lib.record_proposed(setup, "inc", [ProposedActionable(title=f"t{n}", task=f"T{n}") for n in range(1, 5)], SETTINGS, now=NOW)
-        lib.sync_actionables(setup, _client(conduit), now=NOW)
+        record_proposed(setup, "inc", [FollowUp(title=f"t{n}", task=f"T{n}") for n in range(1, 5)], SETTINGS, now=NOW)
+        sync_actionables(setup, _client(conduit), now=NOW)
     for n in range(1, 5):
         conduit.set_status(n, "resolved", at=MAY_29)
     barrier = threading.Barrier(2, timeout=10)
@@ -509,13 +531,13 @@ def test_two_syncs_at_once_do_not_duplicate_history(tmp_path: Path, conduit: Con
             barrier.wait()  # both syncs hold the same answer before either writes
             return found
 
-    reports: list[lib.SyncReport] = []
+    reports: list[SyncResult] = []
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
             with Store.open(path) as own:
-                reports.append(lib.sync_actionables(own, _client(conduit, Racing), now=NOW))
+                reports.append(sync_actionables(own, _client(conduit, Racing), now=NOW))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
@@ -527,7 +549,7 @@ def test_two_syncs_at_once_do_not_duplicate_history(tmp_path: Path, conduit: Con
     assert errors == []
     assert sorted(len(r.changes) for r in reports) == [0, 4]  # one sync recorded the changes, once
     with Store.open(path) as check:
-        assert sum(1 for c in check.status_history() if c.new_status is Status.DONE) == 4
+        assert sum(1 for c in check.status_history() if c.new_status is ActionableStatus.DONE) == 4
         _latest_history_matches(check)
         _no_repeated_history(check)
 
@@ -535,8 +557,8 @@ def test_two_syncs_at_once_do_not_duplicate_history(tmp_path: Path, conduit: Con
 _KILLER = """
 import os, signal, sys
 from datetime import datetime, timezone
-from incidentkit import actionables
-from incidentkit.conduit import ConduitClient
+from incidentkit.services import sync as actionables
+from incidentkit.clients.conduit import ConduitClient
 from incidentkit.store import Store
 
 path, url, token = sys.argv[1:4]
@@ -563,7 +585,7 @@ def test_killing_a_sync_midway_loses_nothing(tmp_path: Path, conduit: ConduitFak
         for n in range(1, 7):
             conduit.add_task(f"task {n}", created=MAY_1)
             conduit.set_status(n, "resolved", at=MAY_29)
-        lib.record_proposed(setup, "inc", [ProposedActionable(title=f"t{n}", task=f"T{n}") for n in range(1, 7)], SETTINGS, now=NOW)
+        record_proposed(setup, "inc", [FollowUp(title=f"t{n}", task=f"T{n}") for n in range(1, 7)], SETTINGS, now=NOW)
     script = tmp_path / "killer.py"
     script.write_text(_KILLER)
     done = subprocess.run([sys.executable, str(script), str(path), conduit.url, conduit.token], timeout=60, check=False)
@@ -572,8 +594,8 @@ def test_killing_a_sync_midway_loses_nothing(tmp_path: Path, conduit: ConduitFak
         assert after.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert sorted(a.task or "" for a in after.incident_actionables("inc") if a.synced_at) == ["T1", "T2"]
         _latest_history_matches(after)
-        lib.sync_actionables(after, _client(conduit), now=NOW)
-        assert all(a.status is Status.DONE for a in after.incident_actionables("inc"))
+        sync_actionables(after, _client(conduit), now=NOW)
+        assert all(a.status is ActionableStatus.DONE for a in after.incident_actionables("inc"))
         _latest_history_matches(after)
         _no_repeated_history(after)
 
@@ -581,10 +603,10 @@ def test_killing_a_sync_midway_loses_nothing(tmp_path: Path, conduit: ConduitFak
 def test_add_checks_the_task_on_the_server(store: Store, conduit: ConduitFake) -> None:
     conduit.add_task("Real task", owner="bob", status="resolved", created=MAY_1)
     with pytest.raises(InputError, match="unknown task T9"):
-        lib.add_actionable(store, "inc-b", "ghost", settings=SETTINGS, now=NOW, task="T9", client=_client(conduit))
+        add_actionable(store, "inc-b", "ghost", settings=SETTINGS, now=NOW, task="T9", client=_client(conduit))
     assert store.incident_actionables("inc-b") == []
-    a, created = lib.add_actionable(store, "inc-b", "Real task", settings=SETTINGS, now=NOW, task="t1", client=_client(conduit))
-    assert created and (a.task, a.owner, a.status, a.task_status) == ("T1", "bob", Status.DONE, "resolved")
+    a, created = add_actionable(store, "inc-b", "Real task", settings=SETTINGS, now=NOW, task="t1", client=_client(conduit))
+    assert created and (a.task, a.owner, a.status, a.task_status) == ("T1", "bob", ActionableStatus.DONE, "resolved")
     assert a.synced_at == NOW and a.resolved_at is not None
 
 
@@ -592,24 +614,24 @@ def test_create_task_links_a_new_task(store: Store, conduit: ConduitFake) -> Non
     conduit.add_task("The incident task", created=MAY_1)
     store.save_incident(IncidentRecord(slug="inc-c", title="Queue backlog", start="2024-06-01T00:00:00Z", task="T1",
                                        wiki="wikitech", page="Incidents/2024-06-01 Queue backlog"))
-    idea, _ = lib.add_actionable(store, "inc-c", "Alert on queue age", settings=SETTINGS, now=NOW, owner="alice")
+    idea, _ = add_actionable(store, "inc-c", "Alert on queue age", settings=SETTINGS, now=NOW, owner="alice")
     settings = Settings(
         actionables=ActionablesSettings(tags=["#ir"]),
         wikis={"wikitech": WikiSettings(url="https://wikitech.example.org/w/api.php")},
     )
-    linked = lib.create_task(store, idea.id or 0, client=_client(conduit), settings=settings, now=NOW)
+    linked = create_task(store, idea.id or 0, client=_client(conduit), settings=settings, now=NOW)
     task = conduit.tasks[2]
     assert linked.task == "T2" and linked.task_phid == task.phid and linked.task_status == "open"
     assert task.title == "Alert on queue age" and task.projects == [IR_PROJECT] and task.parents == [1]
     assert "https://wikitech.example.org/w/index.php?title=Incidents/2024-06-01_Queue_backlog" in task.description
     assert store.status_history(idea.id)[-1].note == "created T2"
     with pytest.raises(InputError, match="already linked to T2"):
-        lib.create_task(store, idea.id or 0, client=_client(conduit), settings=settings, now=NOW)
+        create_task(store, idea.id or 0, client=_client(conduit), settings=settings, now=NOW)
 
 
 def test_create_task_with_an_unknown_tag_creates_nothing(store: Store, conduit: ConduitFake) -> None:
-    idea, _ = lib.add_actionable(store, "inc-b", "Alert on queue age", settings=SETTINGS, now=NOW)
+    idea, _ = add_actionable(store, "inc-b", "Alert on queue age", settings=SETTINGS, now=NOW)
     settings = Settings(actionables=ActionablesSettings(tags=["no-such-project"]))
     with pytest.raises(ConfigError, match="no project tagged no-such-project"):
-        lib.create_task(store, idea.id or 0, client=_client(conduit), settings=settings, now=NOW)
+        create_task(store, idea.id or 0, client=_client(conduit), settings=settings, now=NOW)
     assert conduit.tasks == {} and store.require_actionable(idea.id or 0) == idea

@@ -1,4 +1,4 @@
-"""Alert pairing, cross-source dedup, flapping, timeline rows and detection (incidentkit.alerts), all pure."""
+"""Alert pairing, cross-source dedup, flapping, timeline rows and detection (incidentkit.timeline.alerts), all pure."""
 
 from __future__ import annotations
 
@@ -8,19 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from incidentkit.alerts import (
-    alert_event,
-    alert_rows,
-    detect,
-    fingerprint,
-    format_duration,
-    labels_match,
-    with_starts,
-)
-from incidentkit.events import Event, EventKind, merge_events
-from incidentkit.incident import Detection, Incident, SourceFailure, SourceReport
-from incidentkit.render import render_template
-from incidentkit.window import Window
+from incidentkit.model.alert import alert_event, fingerprint, labels_match, with_starts
+from incidentkit.model.event import Event, EventKind
+from incidentkit.model.incident import Detection, Incident
+from incidentkit.model.source import SourceFailure, SourceSummary
+from incidentkit.model.time import format_duration
+from incidentkit.model.window import Window
+from incidentkit.timeline.alerts import alert_rows, detect
+from incidentkit.timeline.merge import merge_events
+from incidentkit.wikitext.render import render_template
 
 FIRING, RESOLVED, NOTE = EventKind.ALERT_FIRING, EventKind.ALERT_RESOLVED, EventKind.ALERT_NOTE
 WINDOW = Window(datetime(2023, 2, 14, 18, 0, tzinfo=UTC), datetime(2023, 2, 14, 19, 45, tzinfo=UTC))
@@ -360,7 +356,7 @@ def test_detection_template_renders_facts_and_prompts() -> None:
 
 
 def test_detection_template_without_alerts_and_with_a_failed_source() -> None:
-    quiet = _incident(Detection(), reports=(SourceReport(source="irc", events=0),))
+    quiet = _incident(Detection(), sources=(SourceSummary(source="irc", events=0),))
     assert "No alert fired in this window (irc read)." in render_template("detection.wiki.j2", incident=quiet)
     none = render_template("detection.wiki.j2", incident=_incident(Detection()))
     assert "No alert history was read for this window" in none
@@ -392,7 +388,7 @@ def test_alert_rows_survive_the_store_round_trip() -> None:
     """Drafts re-rendered from the store (Event.to_dict/from_dict, JSON) give the same rows and detection."""
     import json
 
-    from incidentkit.pipeline import load_pull
+    from incidentkit.services.pulls import load_pull
 
     collected = load_pull(ROOT / "data" / "examples" / "backport-crash")
     events = [e for e in collected.events if e.kind in (FIRING, RESOLVED, NOTE, EventKind.SILENCE)]

@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from incidentkit.cli import app
-from incidentkit.incident import ProposedActionable
-from incidentkit.store import IncidentRecord, Store
+from incidentkit.model.actionable import FollowUp
+from incidentkit.model.incident import IncidentRecord
+from incidentkit.store import Store
 from tests.servers.conduit_fake import ConduitFake
 
 MAY_1 = int(datetime(2024, 5, 1, 13, tzinfo=UTC).timestamp())
@@ -116,10 +117,10 @@ def test_set_locks_fields_and_rejects_unknown_statuses(home: Path) -> None:
 
 def test_stats_formats(home: Path) -> None:
     with _db(home) as store:
-        from incidentkit.actionables import record_proposed, set_fields
         from incidentkit.config import Settings
+        from incidentkit.services.actionables import record_proposed, set_fields
 
-        record_proposed(store, "inc-a", [ProposedActionable(title="a", task="T1"), ProposedActionable(title="b", task="T2")],
+        record_proposed(store, "inc-a", [FollowUp(title="a", task="T1"), FollowUp(title="b", task="T2")],
                         Settings(), now=datetime(2024, 5, 2, tzinfo=UTC))
         set_fields(store, 2, now=datetime(2024, 5, 12, tzinfo=UTC), status="done")
     code, out, _ = run("stats", "--months", "2")

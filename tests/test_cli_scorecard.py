@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from incidentkit import scorecard
 from incidentkit.cli import app
-from incidentkit.config import load_settings
-from incidentkit.scorecard import Answer
-from incidentkit.store import IncidentRecord, Store, default_db_path
-from incidentkit.window import format_utc
+from incidentkit.config import db_path, load_settings
+from incidentkit.model.incident import IncidentRecord
+from incidentkit.model.scorecard import Answer, ScoreAnswer
+from incidentkit.model.time import format_utc
+from incidentkit.services.scorecard import load_definition
+from incidentkit.store import Store
+from incidentkit.wikitext.scorecard import parse_from_wikitext
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "backport-crash"
@@ -27,7 +29,7 @@ def run(*args: str, input: str | None = None) -> object:
 
 
 def _store() -> Store:
-    return Store.open(default_db_path(load_settings()))
+    return Store.open(db_path(load_settings()))
 
 
 @pytest.fixture
@@ -47,7 +49,7 @@ def incident(monkeypatch: pytest.MonkeyPatch) -> str:
     return SLUG
 
 
-def _answers() -> dict[str, scorecard.ScoreAnswer]:
+def _answers() -> dict[str, ScoreAnswer]:
     with _store() as store:
         return store.get_scorecard_answers(SLUG)
 
@@ -318,5 +320,5 @@ def test_filled_scorecard_appears_in_the_redrafted_page() -> None:
         page.index("<!-- incidentkit:begin scorecard") : page.index("<!-- incidentkit:end scorecard -->")
     ]
     assert "TODO" not in region and "| responders were deployers\n" in region and "| 15\n" in region
-    parsed = scorecard.parse_from_wikitext(page)
+    parsed = parse_from_wikitext(page, load_definition())
     assert len(parsed) == 15 and parsed["responders_different"] == (Answer.yes, "responders were deployers")

@@ -10,10 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from incidentkit.cli import app
-from incidentkit.curation import row_ref
-from incidentkit.events import EventKind
-from incidentkit.store import IncidentRecord, Store
-from incidentkit.timeline import build_rows
+from incidentkit.model.event import EventKind
+from incidentkit.model.incident import IncidentRecord
+from incidentkit.store import Store
+from incidentkit.timeline.refs import row_ref
+from incidentkit.timeline.rows import build_rows
 from tests.test_curation import FIRING, SLUG, sal, story
 
 runner = CliRunner()

@@ -1,4 +1,4 @@
-"""The Conduit client (incidentkit.conduit) and the Conduit fake it is tested against.
+"""The Conduit client (incidentkit.clients.conduit) and the Conduit fake it is tested against.
 
 The fake is first checked against the real captures in ``tests/fixtures/phabricator/captures/``
 (copied from a real Phorge): it is seeded with the captured server's state and every supported
@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 import requests
 
-from incidentkit.conduit import ConduitClient, ConduitError, scrub, task_monogram, to_epoch
+from incidentkit.clients.conduit import ConduitClient, ConduitError, scrub
 from incidentkit.config import load_settings
-from incidentkit.errors import ConfigError, SourceError
+from incidentkit.errors import ConfigError, InputError, SourceError
+from incidentkit.model.tasks import parse_task
+from incidentkit.model.time import to_epoch
 from tests.servers.conduit_fake import ConduitFake
 
 CAPTURES = Path(__file__).parent / "fixtures" / "phabricator" / "captures"
@@ -417,7 +419,7 @@ def test_connection_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     sleeps: list[float] = []
-    monkeypatch.setattr("incidentkit.conduit.time.sleep", sleeps.append)
+    monkeypatch.setattr("incidentkit.clients.conduit.time.sleep", sleeps.append)
     dead = ConduitClient(f"http://127.0.0.1:{port}", "api-" + "a" * 28, retries=2, backoff=0.5)
     with pytest.raises(ConduitError) as raised:
         dead.edit_task([{"type": "title", "value": "x"}])  # refused before sending: safe to retry
@@ -447,7 +449,7 @@ def test_bad_urls_are_config_errors(url: str) -> None:
 
 
 def test_small_helpers() -> None:
-    assert task_monogram(12) == task_monogram("T12") == task_monogram("12") == "T12"
-    with pytest.raises(ValueError):
-        task_monogram("X12")
+    assert parse_task(12) == parse_task("T12") == parse_task("12") == "T12"
+    with pytest.raises(InputError):
+        parse_task("X12")
     assert to_epoch(datetime(2026, 11, 23, 1, 33, 55, 900000, tzinfo=UTC)) == 1795397635

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from incidentkit.cli import app
 from incidentkit.config import load_settings
 from incidentkit.errors import ConfigError
+from incidentkit.sources import configured_sources
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "config.example.toml"
 
@@ -23,7 +24,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_example_config_loads() -> None:
     settings = load_settings(EXAMPLE, environ={})
     assert "ops" in settings.wikis and settings.sal.wiki == "ops"
-    assert settings.is_configured("sal") and settings.is_configured("phabricator")
+    assert "sal" in configured_sources(settings) and "phabricator" in configured_sources(settings)
 
 
 def test_env_overrides_every_kind_of_key(tmp_path: Path) -> None:

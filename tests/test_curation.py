@@ -8,18 +8,24 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from incidentkit.alerts import alert_event
 from incidentkit.config import TimelineSettings
-from incidentkit.curation import (
+from incidentkit.errors import ConfigError, InputError, StoreError
+from incidentkit.model.alert import alert_event
+from incidentkit.model.curation import (
     CurationResult,
     CurationState,
     ManualRow,
     MomentSetting,
     Override,
-    RowFilter,
-    curate,
-    describe_rules,
     moment_name,
+)
+from incidentkit.model.event import Event, EventKind
+from incidentkit.model.incident import IncidentRecord
+from incidentkit.model.row import Row
+from incidentkit.store import Store
+from incidentkit.timeline.curate import curate
+from incidentkit.timeline.refs import (
+    RowFilter,
     parse_between,
     parse_row_time,
     resolve_keys,
@@ -29,10 +35,8 @@ from incidentkit.curation import (
     select_keys,
     short_refs,
 )
-from incidentkit.errors import ConfigError, InputError, StoreError
-from incidentkit.events import Event, EventKind
-from incidentkit.store import IncidentRecord, Store
-from incidentkit.timeline import Row, build_rows
+from incidentkit.timeline.rows import build_rows
+from incidentkit.timeline.rules import describe_rules
 
 SLUG = "2018-03-27_train-rollback"
 RULES = TimelineSettings()

@@ -15,20 +15,22 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from incidentkit import actionables as lib
-from incidentkit.actionables import ActionableQuery
 from incidentkit.cli import app
-from incidentkit.conduit import ConduitClient
-from incidentkit.config import Settings, load_settings
-from incidentkit.publishing import (
+from incidentkit.clients.conduit import ConduitClient
+from incidentkit.config import Settings, db_path, load_settings
+from incidentkit.model.actionable import Actionable, ActionableQuery, ActionableStatus
+from incidentkit.services.actionables import set_fields
+from incidentkit.services.importing import (
     import_from_dir,
     import_reports,
     imported_items,
     page_file_name,
     save_page_text,
 )
-from incidentkit.reports import Report, parse_report
-from incidentkit.store import Store, default_db_path
+from incidentkit.services.reporting import list_actionables
+from incidentkit.services.sync import sync_actionables
+from incidentkit.store import Store
+from incidentkit.wikitext.reports import Report, parse_report
 from tests.incident_pages import all_pages
 from tests.servers.conduit_fake import ConduitFake
 from tests.servers.mediawiki import COLLEAGUE, MediaWiki
@@ -98,10 +100,10 @@ def run(*args: str) -> object:
 
 
 def open_store() -> Store:
-    return Store.open(default_db_path(load_settings()))
+    return Store.open(db_path(load_settings()))
 
 
-def all_actionables(store: Store) -> list[lib.Actionable]:
+def all_actionables(store: Store) -> list[Actionable]:
     return store.query_actionables(ActionableQuery(statuses=(), sort="id"), today=date(2026, 6, 1))
 
 
@@ -165,7 +167,7 @@ def test_reimport_is_idempotent_and_keeps_local_fields(loaded: dict[str, str], w
         store.set_incident_fields(incident.slug, lock=True, title="Save failures (renamed here)", status="final")
         item = store.find_actionable(incident.slug, task="T350010")
         assert item is not None
-        lib.set_fields(store, item.id or 0, now=datetime(2026, 6, 1, tzinfo=UTC), owner="alice", title="Mine")
+        set_fields(store, item.id or 0, now=datetime(2026, 6, 1, tzinfo=UTC), owner="alice", title="Mine")
         store.save_scorecard_answers(incident.slug, {"few_paged": ("no", "set locally")}, reviewer="me", source="local")
         before = (len(store.list_incidents()), len(all_actionables(store)))
 
@@ -227,8 +229,8 @@ def test_since_category_and_offline_round_trip(
 
 @pytest.mark.integration
 def test_import_uses_batched_requests(loaded: dict[str, str], wiki_env: MediaWiki) -> None:
-    from incidentkit.publishing import import_from_wiki
-    from incidentkit.wiki import connect_wiki
+    from incidentkit.clients.mediawiki import connect_wiki
+    from incidentkit.services.importing import import_from_wiki
 
     settings = load_settings()
     client = connect_wiki(settings, "ops")
@@ -273,13 +275,13 @@ def test_sync_works_on_imported_tasks(tmp_path: Path, conduit: ConduitFake) -> N
         report = import_from_dir(store, tmp_path / "pages", settings=Settings(), now=now)
         assert [p.slug for p in report.imported] == ["2024-05-01_dns-outage"]
         before = {a.task: a.status for a in all_actionables(store)}
-        assert before == {"T2": lib.Status.DONE, "T3": lib.Status.OPEN, "T4": lib.Status.OPEN, None: lib.Status.OPEN}
-        sync = lib.sync_actionables(store, ConduitClient(conduit.url, conduit.token, retries=0), now=now)
+        assert before == {"T2": ActionableStatus.DONE, "T3": ActionableStatus.OPEN, "T4": ActionableStatus.OPEN, None: ActionableStatus.OPEN}
+        sync = sync_actionables(store, ConduitClient(conduit.url, conduit.token, retries=0), now=now)
         assert sync.checked == 3 and sync.missing == ()
         after = {a.task: (a.status, a.owner) for a in all_actionables(store)}
-        assert after["T2"] == (lib.Status.OPEN, "alice")  # the page said done; Phabricator is the authority
-        assert after["T3"] == (lib.Status.DONE, "bob")
-        listed = lib.list_actionables(store, ActionableQuery(), now=now)
+        assert after["T2"] == (ActionableStatus.OPEN, "alice")  # the page said done; Phabricator is the authority
+        assert after["T3"] == (ActionableStatus.DONE, "bob")
+        listed = list_actionables(store, ActionableQuery(), now=now)
         assert {a.task for a in listed} == {"T2", "T4", None}
 
 

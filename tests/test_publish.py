@@ -13,14 +13,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from incidentkit import actionables as lib
 from incidentkit.cli import app
-from incidentkit.config import load_settings
+from incidentkit.clients.mediawiki import MwclientWiki, PageText, connect_wiki, html_errors
+from incidentkit.config import db_path, load_settings
 from incidentkit.errors import ConflictError, PublishError
-from incidentkit.publishing import plan_publish, publish_page
-from incidentkit.regions import Text, regions, split, wrap
-from incidentkit.store import Store, default_db_path
-from incidentkit.wiki import MwclientWiki, PageText, connect_wiki, html_errors
+from incidentkit.model.actionable import ActionableQuery
+from incidentkit.services.actionables import set_fields
+from incidentkit.services.publish import plan_publish, publish_page
+from incidentkit.services.reporting import summarize
+from incidentkit.store import Store
+from incidentkit.wikitext.regions import Text, regions, split, wrap
 from tests.servers.mediawiki import COLLEAGUE, MediaWiki
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +115,7 @@ def test_publish_file_creates_the_page_records_it_and_renders(wiki_env: MediaWik
     text = page(wiki_env, title)
     assert text == path.read_text().rstrip()
     assert "created " + title in result.stderr and f"recorded on incident {SLUG}" in result.stderr
-    with Store.open(default_db_path(load_settings())) as store:
+    with Store.open(db_path(load_settings())) as store:
         record = store.require_incident(SLUG)
     current = client().read(title)
     assert current is not None
@@ -283,14 +285,14 @@ def test_dashboard_page_is_regenerated_in_place(wiki_env: MediaWiki, monkeypatch
     fixture = ROOT / "tests" / "fixtures" / "incidents" / "wikitext"
     assert run("import", "--input", str(fixture)).exit_code == 0
     now = datetime(2026, 6, 1, 12, tzinfo=UTC)
-    with Store.open(default_db_path(load_settings())) as store:
+    with Store.open(db_path(load_settings())) as store:
         slug = "2024-02-01_example-all-actionable-styles"
         soon = store.find_actionable(slug, task="T350010")
         later = store.find_actionable(slug, task="T350011")
         assert soon is not None and later is not None
-        lib.set_fields(store, soon.id or 0, now=now, owner="alice", due=date(2026, 7, 1))
-        lib.set_fields(store, later.id or 0, now=now, owner="alice")
-        open_before = lib.summarize(store, lib.ActionableQuery(), now=now).open
+        set_fields(store, soon.id or 0, now=now, owner="alice", due=date(2026, 7, 1))
+        set_fields(store, later.id or 0, now=now, owner="alice")
+        open_before = summarize(store, ActionableQuery(), now=now).open
 
     monkeypatch.setenv("INCIDENTKIT_NOW", "2026-06-01T12:00:00Z")
     result = run("actionables", "publish", "--page", title)
@@ -307,8 +309,8 @@ def test_dashboard_page_is_regenerated_in_place(wiki_env: MediaWiki, monkeypatch
     assert_renders_cleanly(title, text)
 
     wiki_env.put_page(title, "Managers: ask in #sre.\n\n" + text + "\n\nNotes kept below the list.", user=COLLEAGUE)
-    with Store.open(default_db_path(load_settings())) as store:
-        lib.set_fields(store, soon.id or 0, now=now, status="done")
+    with Store.open(db_path(load_settings())) as store:
+        set_fields(store, soon.id or 0, now=now, status="done")
     monkeypatch.setenv("INCIDENTKIT_NOW", "2026-06-08T12:00:00Z")
     again = run("actionables", "publish", "--page", title)
     assert again.exit_code == 0, again.output
@@ -331,7 +333,7 @@ def test_publishing_a_draft_no_incident_knows_records_a_new_one(wiki_env: MediaW
     assert result.exit_code == 0, result.output
     assert "recorded on incident 2024-03-03_hand-written-report" in result.stderr
     current = client().read(title)
-    with Store.open(default_db_path(load_settings())) as store:
+    with Store.open(db_path(load_settings())) as store:
         record = store.require_incident("2024-03-03_hand-written-report")
         assert current is not None and (record.page, record.revision, record.wiki) == (title, current.revid, "ops")
         assert store.find_actionable(record.slug, task="T4242") is not None

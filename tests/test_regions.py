@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from incidentkit.regions import Region, Text, digest, marker_problems, regions, splice, split, wrap
+from incidentkit.wikitext.regions import Region, Text, digest, marker_problems, regions, splice, split, wrap
 
 
 def draft(timeline: str = "* 10:00 a", actionables: str = "* T1 fix") -> str:

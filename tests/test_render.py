@@ -10,18 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mwparserfromhell.nodes import Comment, ExternalLink, Heading, HTMLEntity, Tag, Template, Text, Wikilink
 
-from incidentkit.events import EventKind
-from incidentkit.incident import (
-    Detection,
-    Incident,
-    KeyMoments,
-    ProposedActionable,
-    SourceFailure,
-    SourceReport,
-)
-from incidentkit.render import escape_cell, escape_wiki, linkify_tasks, render_incident, safe_url
-from incidentkit.timeline import Row
-from incidentkit.window import Window
+from incidentkit.model.actionable import FollowUp
+from incidentkit.model.curation import KeyMoments
+from incidentkit.model.event import EventKind
+from incidentkit.model.incident import Detection, Incident
+from incidentkit.model.row import Row
+from incidentkit.model.source import SourceFailure, SourceSummary
+from incidentkit.model.window import Window
+from incidentkit.wikitext.render import escape_cell, escape_wiki, linkify_tasks, render_incident, safe_url
 
 T0 = datetime(2023, 2, 14, 18, 0, tzinfo=UTC)
 
@@ -65,9 +61,9 @@ def make_incident(text: str, *, title: str | None = None) -> Incident:
         rows=rows,
         raw_rows=rows,
         detection=Detection(first_alert=text, first_alert_time=T0, first_alert_paged=True, distinct_alerts=1, notifications=2, alert_names=(text,)),
-        actionables=(ProposedActionable(title=text, task="T200", status=text, owner=text),),
+        actionables=(FollowUp(title=text, task="T200", status=text, owner=text),),
         key_moments=KeyMoments(impact_start=T0, detected=T0 + timedelta(minutes=5)),
-        reports=(SourceReport(source="sal", events=4, lines_read=5, skipped=1, skipped_where=(text,), notes=(text,)),),
+        sources=(SourceSummary(source="sal", events=4, lines_read=5, skipped=1, skipped_where=(text,), notes=(text,)),),
         failures=(SourceFailure("phabricator", text),),
     )
 

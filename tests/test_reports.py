@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from incidentkit.reports import (
+from incidentkit.services.scorecard import load_definition
+from incidentkit.wikitext.reports import (
     ItemStatus,
     Located,
     Report,
@@ -25,7 +26,7 @@ PAGES = dict(real_pages() + seed_pages() + wikitext_pages())
 
 
 def report(title: str) -> Report:
-    parsed = parse_report(title, PAGES[title], prefix="Incidents/")
+    parsed = parse_report(title, PAGES[title], prefix="Incidents/", scorecard=load_definition())
     assert isinstance(parsed, Report), parsed
     return parsed
 

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from incidentkit.cli import app
 from incidentkit.config import load_settings
-from incidentkit.sources import Query
+from incidentkit.model.source import Query
+from incidentkit.model.window import parse_window
 from incidentkit.sources.sal import SalSource
-from incidentkit.window import parse_window
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +72,7 @@ def test_draft_from_live_wiki_renders_without_parser_errors(sal_pages, monkeypat
     page = result.stdout
     assert "Started scap: Backport for [[gerrit:887912|Enable the reply tool on dewiki]]" in page
     assert "sal: 10 events from 21 lines, 1 lines skipped" in result.stderr
-    from incidentkit.wiki import connect_wiki, html_errors
+    from incidentkit.clients.mediawiki import connect_wiki, html_errors
 
     wiki = connect_wiki(load_settings())
     saved = wiki.save("Incidents/2023-02-14 Live SAL", page, summary="draft", base=None)

@@ -14,14 +14,37 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incidentkit import scorecard
 from incidentkit.config import ScorecardSettings, Settings, asset_path
 from incidentkit.errors import ConfigError, InputError, StoreError
-from incidentkit.incident import Incident
-from incidentkit.render import render_incident, render_template
-from incidentkit.scorecard import Answer, ScoreAnswer
-from incidentkit.store import IncidentRecord, Store
-from incidentkit.window import Window
+from incidentkit.model.incident import Incident, IncidentRecord
+from incidentkit.model.scorecard import (
+    Answer,
+    AnswerKind,
+    ParsedAnswer,
+    ScoreAnswer,
+    ScorecardDefinition,
+    ScorecardSave,
+    ScorecardStats,
+    Suggestion,
+    fill_scorecard,
+    parse_answer,
+)
+from incidentkit.model.window import Window
+from incidentkit.services.scorecard import (
+    definition_path,
+    load_definition,
+    page_answers_in_store,
+    parse_answers,
+    plan_fill,
+    read_answers_file,
+    reviewer_name,
+    scorecard_for_incident,
+    stats,
+    suggest,
+)
+from incidentkit.store import Store
+from incidentkit.wikitext.render import render_incident, render_template
+from incidentkit.wikitext.scorecard import parse_from_wikitext, parse_scorecard
 from tests.servers.mediawiki import COLLEAGUE
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scorecard"
@@ -30,8 +53,8 @@ WHEN = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def definition() -> scorecard.ScorecardDefinition:
-    return scorecard.load_definition()
+def definition() -> ScorecardDefinition:
+    return load_definition()
 
 
 @pytest.fixture
@@ -61,7 +84,7 @@ def _tidy(text: str) -> str:
 
 
 def test_bundled_definition_is_the_2025_scorecard_word_for_word(
-    definition: scorecard.ScorecardDefinition,
+    definition: ScorecardDefinition,
 ) -> None:
     seed = _tidy(_fixture("seed001_backport_crash_v3_filled.txt"))
     assert definition.title == "Incident Engagement ScoreCard"
@@ -69,7 +92,7 @@ def test_bundled_definition_is_the_2025_scorecard_word_for_word(
     assert [q.category for q in definition.questions] == ["People"] * 5 + ["Process"] * 5 + ["Tooling"] * 5
     assert len(set(definition.keys)) == 15
     for question in definition.questions:
-        assert question.kind is scorecard.AnswerKind.yes_no and question.notes
+        assert question.kind is AnswerKind.yes_no and question.notes
         # the real 2025 page, flattened: every question (with its "Answer “no” if ..." line) verbatim
         assert (
             _tidy(question.full_text) in seed
@@ -88,9 +111,9 @@ def test_site_file_from_settings(tmp_path: Path) -> None:
         )
     )
     settings = Settings(scorecard=ScorecardSettings(file=str(own)))
-    assert scorecard.definition_path(settings) == own
-    assert scorecard.load_definition(scorecard.definition_path(settings)).title == "Our card"
-    assert scorecard.definition_path(Settings()) == BUNDLED
+    assert definition_path(settings) == own
+    assert load_definition(definition_path(settings)).title == "Our card"
+    assert definition_path(Settings()) == BUNDLED
 
 
 def _broken(tmp_path: Path, old: str, new: str, *, count: int = 1) -> tuple[Path, str]:
@@ -155,7 +178,7 @@ def test_invalid_scorecard_files_name_the_line(
 ) -> None:
     path, text = _broken(tmp_path, old, new)
     with pytest.raises(ConfigError) as info:
-        scorecard.load_definition(path)
+        load_definition(path)
     assert message in info.value.message
     assert info.value.message.startswith(f"{path}:{_line_of(text, needle, occurrence)}: ")
     assert "\n" not in info.value.message
@@ -165,54 +188,54 @@ def test_missing_required_key_names_the_question_header(tmp_path: Path) -> None:
     old = 'text = "Were fewer than five people paged?"\n'
     path, text = _broken(tmp_path, old, "")
     with pytest.raises(ConfigError) as info:
-        scorecard.load_definition(path)
+        load_definition(path)
     header = text.splitlines().index('key = "few_paged"')  # 0-based index of the key line: header is above it
     assert info.value.message == f"{path}:{header}: question 3 has no 'text'"
 
 
 def test_unreadable_scorecard_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the scorecard file .*nope.toml"):
-        scorecard.load_definition(tmp_path / "nope.toml")
+        load_definition(tmp_path / "nope.toml")
 
 
 # --- defaults and answers ---------------------------------------------------------------------
 
 
-def test_suggestions_from_the_incident_record(definition: scorecard.ScorecardDefinition) -> None:
+def test_suggestions_from_the_incident_record(definition: ScorecardDefinition) -> None:
     record = IncidentRecord(
         slug="s",
         title="S",
         task="T329000",
         metadata={"people_paged": "2", "first_alert": "FrontendUnavailable"},
     )
-    found = scorecard.suggest(definition, record)
+    found = suggest(definition, record)
     assert found["task_exists"].answer is Answer.yes and "T329000" in found["task_exists"].reason
-    assert found["few_paged"] == scorecard.Suggestion(Answer.yes, "people paged: 2")
+    assert found["few_paged"] == Suggestion(Answer.yes, "people paged: 2")
     assert (
         found["monitoring_notified"].answer is Answer.yes
         and "FrontendUnavailable" in found["monitoring_notified"].reason
     )
     assert set(found) == {"task_exists", "few_paged", "monitoring_notified"}
 
-    bare = scorecard.suggest(definition, IncidentRecord(slug="s", title="S", metadata={"People paged": "14"}))
+    bare = suggest(definition, IncidentRecord(slug="s", title="S", metadata={"People paged": "14"}))
     assert bare["task_exists"].answer is Answer.no
     assert bare["few_paged"].answer is Answer.no
     assert "monitoring_notified" not in bare
-    unknown = scorecard.suggest(
+    unknown = suggest(
         definition, IncidentRecord(slug="s", title="S", metadata={"people_paged": "N/A"})
     )
     assert "few_paged" not in unknown
 
 
-def test_plan_fill_asks_only_unanswered_unless_all(definition: scorecard.ScorecardDefinition) -> None:
+def test_plan_fill_asks_only_unanswered_unless_all(definition: ScorecardDefinition) -> None:
     record = IncidentRecord(slug="s", title="S", task="T1")
     stored = _answers("s", {"responders_different": ("yes", "ok"), "few_paged": (None, "unsure")})
-    items = scorecard.plan_fill(definition, stored, record)
+    items = plan_fill(definition, stored, record)
     keys = [item.question.key for item in items]
     assert "responders_different" not in keys and "few_paged" in keys and len(keys) == 14
     assert next(i for i in items if i.question.key == "task_exists").default == "yes"
     assert next(i for i in items if i.question.key == "runbook_used").default == "skip"
-    every = scorecard.plan_fill(definition, stored, record, ask_all=True)
+    every = plan_fill(definition, stored, record, ask_all=True)
     assert len(every) == 15 and every[0].default == "yes" and every[0].number == 1 and every[0].of == 15
 
 
@@ -229,16 +252,16 @@ def test_plan_fill_asks_only_unanswered_unless_all(definition: scorecard.Scoreca
     ],
 )
 def test_parse_answer(text: str, expected: object) -> None:
-    assert scorecard.parse_answer(text) == expected
+    assert parse_answer(text) == expected
 
 
 def test_parse_answer_rejects_other_words() -> None:
     with pytest.raises(InputError, match="cannot read 'maybe' as an answer"):
-        scorecard.parse_answer("maybe")
+        parse_answer("maybe")
 
 
-def test_parse_answers_mapping(definition: scorecard.ScorecardDefinition) -> None:
-    parsed = scorecard.parse_answers(
+def test_parse_answers_mapping(definition: ScorecardDefinition) -> None:
+    parsed = parse_answers(
         {
             "task_exists": "yes",
             "few_paged": {"answer": "no", "note": " 14 people "},
@@ -252,68 +275,68 @@ def test_parse_answers_mapping(definition: scorecard.ScorecardDefinition) -> Non
         "few_paged": (Answer.no, "14 people"),
         "runbook_used": (Answer.no, ""),
     }
-    kept = scorecard.parse_answers(
+    kept = parse_answers(
         {"not_repeat": {"answer": "skip", "note": "ask Bob"}, "few_paged": None}, definition
     )
     assert kept == {"not_repeat": (None, "ask Bob")}
 
 
-def test_parse_answers_unknown_keys_is_one_line(definition: scorecard.ScorecardDefinition) -> None:
+def test_parse_answers_unknown_keys_is_one_line(definition: ScorecardDefinition) -> None:
     with pytest.raises(InputError) as info:
-        scorecard.parse_answers(
+        parse_answers(
             {"task_exists": "yes", "bogus": "no", "other": "yes"}, definition, name="a.toml"
         )
     assert info.value.message == "a.toml: unknown question keys 'bogus', 'other'"
     assert "task_exists" in (info.value.hint or "")
 
 
-def test_parse_answers_bad_value_names_the_key(definition: scorecard.ScorecardDefinition) -> None:
+def test_parse_answers_bad_value_names_the_key(definition: ScorecardDefinition) -> None:
     with pytest.raises(InputError, match="a.json: few_paged: cannot read 'perhaps'"):
-        scorecard.parse_answers({"few_paged": "perhaps"}, definition, name="a.json")
+        parse_answers({"few_paged": "perhaps"}, definition, name="a.json")
     with pytest.raises(InputError, match="few_paged: cannot read 3"):
-        scorecard.parse_answers({"few_paged": 3}, definition, name="a.json")
+        parse_answers({"few_paged": 3}, definition, name="a.json")
 
 
 def test_read_answers_file_toml_json_and_bad(
-    tmp_path: Path, definition: scorecard.ScorecardDefinition
+    tmp_path: Path, definition: ScorecardDefinition
 ) -> None:
     toml = tmp_path / "a.toml"
     toml.write_text('task_exists = "yes"\n[few_paged]\nanswer = "no"\nnote = "many"\n', encoding="utf-8")
-    assert scorecard.read_answers_file(toml, definition) == {
+    assert read_answers_file(toml, definition) == {
         "task_exists": (Answer.yes, ""),
         "few_paged": (Answer.no, "many"),
     }
     js = tmp_path / "a.json"
     js.write_text('{"runbook_used": {"answer": "yes", "note": "wiki"}}', encoding="utf-8")
-    assert scorecard.read_answers_file(js, definition) == {"runbook_used": (Answer.yes, "wiki")}
+    assert read_answers_file(js, definition) == {"runbook_used": (Answer.yes, "wiki")}
     js.write_text('{"runbook_used": ', encoding="utf-8")
     with pytest.raises(InputError, match="is not valid JSON"):
-        scorecard.read_answers_file(js, definition)
+        read_answers_file(js, definition)
     with pytest.raises(InputError, match="cannot read answers file"):
-        scorecard.read_answers_file(tmp_path / "missing.json", definition)
+        read_answers_file(tmp_path / "missing.json", definition)
 
 
 def test_reviewer_name_order() -> None:
     configured = Settings(scorecard=ScorecardSettings(reviewer="cfg"))
-    assert scorecard.reviewer_name("cli", configured, {"USER": "env"}) == "cli"
-    assert scorecard.reviewer_name(None, configured, {"USER": "env"}) == "cfg"
-    assert scorecard.reviewer_name(None, Settings(), {"USER": "env"}) == "env"
+    assert reviewer_name("cli", configured, {"USER": "env"}) == "cli"
+    assert reviewer_name(None, configured, {"USER": "env"}) == "cfg"
+    assert reviewer_name(None, Settings(), {"USER": "env"}) == "env"
     with pytest.raises(InputError, match="no reviewer name"):
-        scorecard.reviewer_name(None, Settings(), {})
+        reviewer_name(None, Settings(), {})
 
 
 # --- render context and the wikitable -----------------------------------------------------------
 
 
-def test_render_context_blank(definition: scorecard.ScorecardDefinition) -> None:
-    blank = scorecard.render_context(definition, {})
+def test_fill_scorecard_blank(definition: ScorecardDefinition) -> None:
+    blank = fill_scorecard(definition, {})
     assert blank.blank and blank.total is None and blank.answered == 0
     assert [r.rowspan for r in blank.rows] == [5, 0, 0, 0, 0] * 3
     assert all(r.answer == "" and r.note == "" for r in blank.rows)
 
 
-def test_render_context_counts_yes(definition: scorecard.ScorecardDefinition) -> None:
-    filled = scorecard.render_context(
+def test_fill_scorecard_counts_yes(definition: ScorecardDefinition) -> None:
+    filled = fill_scorecard(
         definition,
         _answers(
             "s",
@@ -345,8 +368,8 @@ def _cells(wikitext: str) -> list[list[str]]:
     ]
 
 
-def test_template_renders_the_real_wikitable(definition: scorecard.ScorecardDefinition) -> None:
-    filled = scorecard.render_context(
+def test_template_renders_the_real_wikitable(definition: ScorecardDefinition) -> None:
+    filled = fill_scorecard(
         definition, _answers("s", {"responders_different": ("yes", "deployers"), "few_paged": ("no", "")})
     )
     text = render_template("scorecard.wiki.j2", scorecard=filled)
@@ -366,19 +389,19 @@ def test_template_renders_the_real_wikitable(definition: scorecard.ScorecardDefi
 
 
 def test_template_blank_scorecard_has_a_todo_and_an_empty_total(
-    definition: scorecard.ScorecardDefinition,
+    definition: ScorecardDefinition,
 ) -> None:
-    text = render_template("scorecard.wiki.j2", scorecard=scorecard.render_context(definition, {}))
+    text = render_template("scorecard.wiki.j2", scorecard=fill_scorecard(definition, {}))
     assert text.startswith("'''TODO:'''")
     assert _cells(text)[-1] == ["Total score (count of all “yes” answers above)", "", ""]
     assert "TODO" in render_template("scorecard.wiki.j2", scorecard=None)
 
 
-def test_template_escapes_hostile_notes(definition: scorecard.ScorecardDefinition) -> None:
+def test_template_escapes_hostile_notes(definition: ScorecardDefinition) -> None:
     hostile = "{{evil}} [[Category:X]] ~~~~ | a || b !! c\n|-\n|} <ref>x</ref> __NOTOC__"
     text = render_template(
         "scorecard.wiki.j2",
-        scorecard=scorecard.render_context(definition, _answers("s", {"few_paged": ("no", hostile)})),
+        scorecard=fill_scorecard(definition, _answers("s", {"few_paged": ("no", hostile)})),
     )
     code = mwparserfromhell.parse(text)
     assert not code.filter_templates() and not code.filter_wikilinks()
@@ -388,7 +411,7 @@ def test_template_escapes_hostile_notes(definition: scorecard.ScorecardDefinitio
         if str(t.tag) not in ("table", "tr", "td", "th", "br", "caption")
     ] == []
     assert len(_cells(text)) == 16
-    assert scorecard.parse_from_wikitext(text, definition) == {"few_paged": (Answer.no, _tidy(hostile))}
+    assert parse_from_wikitext(text, definition) == {"few_paged": (Answer.no, _tidy(hostile))}
 
 
 _NOTE = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=60).map(_tidy)
@@ -397,27 +420,27 @@ _NOTE = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), ma
 @settings(max_examples=60, deadline=None)
 @given(
     st.dictionaries(
-        st.sampled_from([q.key for q in scorecard.load_definition().questions]),
+        st.sampled_from([q.key for q in load_definition().questions]),
         st.tuples(st.sampled_from(["yes", "no", None]), _NOTE),
     )
 )
 def test_render_then_parse_round_trip(values: dict[str, tuple[str | None, str]]) -> None:
-    definition = scorecard.load_definition()
+    definition = load_definition()
     text = render_template(
-        "scorecard.wiki.j2", scorecard=scorecard.render_context(definition, _answers("s", values))
+        "scorecard.wiki.j2", scorecard=fill_scorecard(definition, _answers("s", values))
     )
-    parsed = scorecard.parse_scorecard(text, definition)
+    parsed = parse_scorecard(text, definition)
     expected = {k: (Answer(a) if a else None, n) for k, (a, n) in values.items() if a or n}
-    assert scorecard.parse_from_wikitext(text, definition) == expected
+    assert parse_from_wikitext(text, definition) == expected
     assert parsed.found == definition.keys
     assert parsed.total == (
         sum(a == "yes" for a, _ in values.values()) if any(a for a, _ in values.values()) else None
     )
 
 
-def test_the_incident_page_carries_the_scorecard_region(definition: scorecard.ScorecardDefinition) -> None:
-    seed = scorecard.parse_from_wikitext(_fixture("seed001_backport_crash_v3_filled.txt"), definition)
-    filled = scorecard.render_context(
+def test_the_incident_page_carries_the_scorecard_region(definition: ScorecardDefinition) -> None:
+    seed = parse_from_wikitext(_fixture("seed001_backport_crash_v3_filled.txt"), definition)
+    filled = fill_scorecard(
         definition, _answers("s", {k: (a.value if a else None, n) for k, (a, n) in seed.items()})
     )
     start = datetime(2023, 2, 14, 18, 0, tzinfo=UTC)
@@ -434,7 +457,7 @@ def test_the_incident_page_carries_the_scorecard_region(definition: scorecard.Sc
     ]
     assert '{| class="wikitable"' in region and "| 13\n" in region
     assert (
-        scorecard.parse_from_wikitext(page, definition) == seed
+        parse_from_wikitext(page, definition) == seed
     )  # the metadata table is not mistaken for it
 
 
@@ -442,9 +465,9 @@ def test_the_incident_page_carries_the_scorecard_region(definition: scorecard.Sc
 
 
 def test_parse_seed_001_recovers_all_15_answers_and_the_total(
-    definition: scorecard.ScorecardDefinition,
+    definition: ScorecardDefinition,
 ) -> None:
-    parsed = scorecard.parse_scorecard(_fixture("seed001_backport_crash_v3_filled.txt"), definition)
+    parsed = parse_scorecard(_fixture("seed001_backport_crash_v3_filled.txt"), definition)
     assert parsed.generation == "v3"
     assert parsed.found == definition.keys
     assert len(parsed.answers) == 15
@@ -460,7 +483,7 @@ def test_parse_seed_001_recovers_all_15_answers_and_the_total(
         "Serve production traffic via Kubernetes: https://phabricator.wikimedia.org/T290536"
     )
     assert parsed.answers["runbook_used"].note.startswith("Backport_windows/Deployers#Reverting, although")
-    assert scorecard.parse_from_wikitext(_fixture("seed001_backport_crash_v3_filled.txt"))[
+    assert parse_from_wikitext(_fixture("seed001_backport_crash_v3_filled.txt"), load_definition())[
         "status_page_updated"
     ] == (
         Answer.no,
@@ -468,8 +491,8 @@ def test_parse_seed_001_recovers_all_15_answers_and_the_total(
     )
 
 
-def test_parse_blank_2025_scorecard(definition: scorecard.ScorecardDefinition) -> None:
-    parsed = scorecard.parse_scorecard(_fixture("papal_2025_v3_blank.txt"), definition)
+def test_parse_blank_2025_scorecard(definition: ScorecardDefinition) -> None:
+    parsed = parse_scorecard(_fixture("papal_2025_v3_blank.txt"), definition)
     assert (parsed.generation, parsed.found, parsed.answers, parsed.total) == (
         "v3",
         definition.keys,
@@ -478,20 +501,20 @@ def test_parse_blank_2025_scorecard(definition: scorecard.ScorecardDefinition) -
     )
 
 
-def test_parse_v2_flattened_rendering(definition: scorecard.ScorecardDefinition) -> None:
-    parsed = scorecard.parse_scorecard(_fixture("v2_2022_filled_flattened.txt"), definition)
+def test_parse_v2_flattened_rendering(definition: ScorecardDefinition) -> None:
+    parsed = parse_scorecard(_fixture("v2_2022_filled_flattened.txt"), definition)
     assert parsed.generation == "v2"
     assert len(parsed.found) == 15 and len(parsed.answers) == 12
     assert {"monitoring_notified", "tools_available", "runbook_used"}.isdisjoint(parsed.answers)
-    assert parsed.answers["few_paged"] == scorecard.ParsedAnswer(Answer.yes, "Not paging")
-    assert parsed.answers["status_doc_updated"] == scorecard.ParsedAnswer(Answer.no, "No working doc")
-    assert parsed.answers["status_page_updated"] == scorecard.ParsedAnswer(Answer.no, "not user facing")
+    assert parsed.answers["few_paged"] == ParsedAnswer(Answer.yes, "Not paging")
+    assert parsed.answers["status_doc_updated"] == ParsedAnswer(Answer.no, "No working doc")
+    assert parsed.answers["status_page_updated"] == ParsedAnswer(Answer.no, "not user facing")
     assert parsed.answers["responders_prepared"].note.startswith("preparedness, we just discussed")
     assert parsed.total == 9 == parsed.yes_count
 
 
-def test_parse_v1_points_rubric(definition: scorecard.ScorecardDefinition) -> None:
-    scored = scorecard.parse_scorecard(_fixture("v1_2022_scored_markdown.txt"), definition)
+def test_parse_v1_points_rubric(definition: ScorecardDefinition) -> None:
+    scored = parse_scorecard(_fixture("v1_2022_scored_markdown.txt"), definition)
     assert scored.generation == "v1"
     assert {k: (a.answer, a.score) for k, a in scored.answers.items()} == {
         "responders_different": (Answer.yes, 5),
@@ -504,15 +527,15 @@ def test_parse_v1_points_rubric(definition: scorecard.ScorecardDefinition) -> No
     }
     assert "pages_routed_subteam" in scored.found
     for name in ("ulsfo_2022_v1_points.txt", "lightweight_template_v1_markdown.txt"):
-        empty = scorecard.parse_scorecard(_fixture(name), definition)  # real captures: Score cells empty
+        empty = parse_scorecard(_fixture(name), definition)  # real captures: Score cells empty
         assert empty.generation == "v1" and empty.answers == {}
         assert {"responders_different", "few_paged", "pages_business_hours", "status_doc_updated"} <= set(
             empty.found
         )
 
 
-def test_parse_human_edited_wikitable(definition: scorecard.ScorecardDefinition) -> None:
-    parsed = scorecard.parse_scorecard(_fixture("human_edited.wiki"), definition)
+def test_parse_human_edited_wikitable(definition: ScorecardDefinition) -> None:
+    parsed = parse_scorecard(_fixture("human_edited.wiki"), definition)
     assert parsed.generation == "wikitable"
     assert parsed.found == definition.keys  # "previous 5 incidents" still matches (fuzzy)
     got = {k: (a.answer.value if a.answer else None, a.note) for k, a in parsed.answers.items()}
@@ -542,32 +565,32 @@ def test_parse_human_edited_wikitable(definition: scorecard.ScorecardDefinition)
 
 
 def test_page_answers_in_store_tells_whether_republishing_loses_a_wiki_edit(
-    definition: scorecard.ScorecardDefinition,
+    definition: ScorecardDefinition,
 ) -> None:
     page = _fixture("human_edited.wiki")
     imported = {
         k: ScoreAnswer(incident="s", key=k, answer=a, note=n, source="import")
-        for k, (a, n) in scorecard.parse_from_wikitext(page, definition).items()
+        for k, (a, n) in parse_from_wikitext(page, definition).items()
     }
-    assert scorecard.page_answers_in_store(page, imported, definition)
+    assert page_answers_in_store(page, imported, definition)
     changed = dict(imported)
     changed["few_paged"] = ScoreAnswer(
         incident="s", key="few_paged", answer=Answer.no, note="", source="import"
     )
-    assert not scorecard.page_answers_in_store(page, changed, definition)
+    assert not page_answers_in_store(page, changed, definition)
     changed["few_paged"] = ScoreAnswer(
         incident="s", key="few_paged", answer=Answer.no, note="", source="local"
     )
-    assert scorecard.page_answers_in_store(page, changed, definition)  # a local answer wins anyway
+    assert page_answers_in_store(page, changed, definition)  # a local answer wins anyway
     missing = {k: v for k, v in imported.items() if k != "runbook_used"}
-    assert not scorecard.page_answers_in_store(page, missing, definition)
+    assert not page_answers_in_store(page, missing, definition)
 
 
 @pytest.mark.parametrize(
     "text", ["", "no scorecard here", "{| broken table\n| x", "Incident Engagement ScoreCard\n\x00|||\t\t"]
 )
 def test_parse_odd_text_never_raises(text: str) -> None:
-    parsed = scorecard.parse_scorecard(text)
+    parsed = parse_scorecard(text, load_definition())
     assert parsed.answers == {} and not parsed.present
 
 
@@ -582,7 +605,7 @@ def test_store_saves_and_reads_answers(store: Store) -> None:
         reviewer="jdoe",
         answered_at=WHEN,
     )
-    assert saved == scorecard.ScorecardSave(written=("task_exists", "few_paged"), kept=())
+    assert saved == ScorecardSave(written=("task_exists", "few_paged"), kept=())
     got = store.get_scorecard_answers("a")
     assert got["task_exists"] == ScoreAnswer(
         incident="a",
@@ -604,7 +627,7 @@ def test_import_never_overwrites_local_answers(store: Store) -> None:
     store.save_scorecard_answers("a", {"task_exists": ("yes", "mine")}, reviewer="jdoe")
     page = {"task_exists": (Answer.no, "wiki"), "few_paged": (Answer.yes, "")}
     saved = store.save_scorecard_answers("a", page, reviewer="WikiUser", source="import", revision=42)
-    assert saved == scorecard.ScorecardSave(written=("few_paged",), kept=("task_exists",))
+    assert saved == ScorecardSave(written=("few_paged",), kept=("task_exists",))
     got = store.get_scorecard_answers("a")
     assert (got["task_exists"].note, got["task_exists"].source) == ("mine", "local")
     assert (got["few_paged"].source, got["few_paged"].revision, got["few_paged"].reviewer) == (
@@ -637,20 +660,20 @@ def test_store_rejects_bad_input(store: Store) -> None:
 def test_scorecard_for_incident(store: Store) -> None:
     store.save_incident(IncidentRecord(slug="a", title="A"))
     store.save_scorecard_answers("a", {"task_exists": ("yes", "")}, reviewer="x")
-    assert scorecard.scorecard_for_incident(store, "a", Settings()).total == 1
-    assert scorecard.scorecard_for_incident(store, "unknown", Settings()).blank
-    assert scorecard.scorecard_for_incident(None, "a", Settings()).blank
+    assert scorecard_for_incident(store, "a", Settings()).total == 1
+    assert scorecard_for_incident(store, "unknown", Settings()).blank
+    assert scorecard_for_incident(None, "a", Settings()).blank
 
 
 # --- stats ----------------------------------------------------------------------------------------
 
 
-def _stat(result: scorecard.ScorecardStats, key: str) -> dict[str, tuple[int, int]]:
+def _stat(result: ScorecardStats, key: str) -> dict[str, tuple[int, int]]:
     question = next(q for q in result.questions if q.key == key)
     return {c.period: (c.no, c.answered) for c in (*question.periods, question.overall)}
 
 
-def test_stats_share_of_no_per_quarter(definition: scorecard.ScorecardDefinition) -> None:
+def test_stats_share_of_no_per_quarter(definition: ScorecardDefinition) -> None:
     incidents = [
         IncidentRecord(slug="2025-01-10_a", title="a", start="2025-01-10T10:00:00Z"),
         IncidentRecord(slug="2025-02-11_b", title="b"),  # date from the slug
@@ -666,7 +689,7 @@ def test_stats_share_of_no_per_quarter(definition: scorecard.ScorecardDefinition
         *_answers("old-page", {"status_page_updated": ("no", "")}).values(),
         *_answers("unknown-incident", {"status_page_updated": ("no", "")}).values(),
     ]
-    result = scorecard.stats(definition, answers, incidents)
+    result = stats(definition, answers, incidents)
     assert result.periods == ("2025-Q1", "2025-Q2", "undated")
     assert result.incidents == 4
     assert _stat(result, "status_page_updated") == {
@@ -684,11 +707,11 @@ def test_stats_share_of_no_per_quarter(definition: scorecard.ScorecardDefinition
     record = next(r for r in result.records() if r["key"] == "status_page_updated" and r["period"] == "all")
     assert record["share_no"] == 0.75
 
-    monthly = scorecard.stats(definition, answers, incidents, by="month", since=date(2025, 2, 1))
+    monthly = stats(definition, answers, incidents, by="month", since=date(2025, 2, 1))
     assert monthly.periods == ("2025-02", "2025-05")
     assert _stat(monthly, "status_page_updated")["all"] == (1, 2)
     with pytest.raises(InputError, match="unknown period"):
-        scorecard.stats(definition, answers, incidents, by="week")
+        stats(definition, answers, incidents, by="week")
 
 
 # --- against a real MediaWiki ---------------------------------------------------------------------
@@ -745,10 +768,10 @@ class _TableText(HTMLParser):
 
 @pytest.mark.integration
 def test_real_mediawiki_renders_the_scorecard_and_it_reads_back(mediawiki, definition) -> None:  # noqa: ANN001
-    seed = scorecard.parse_from_wikitext(_fixture("seed001_backport_crash_v3_filled.txt"), definition)
+    seed = parse_from_wikitext(_fixture("seed001_backport_crash_v3_filled.txt"), definition)
     values = {k: (a.value if a else None, n) for k, (a, n) in seed.items()}
     values["few_paged"] = ("yes", "{{evil}} | [[Category:X]] ~~~~")  # hostile text must survive as text
-    filled = scorecard.render_context(definition, _answers("s", values))
+    filled = fill_scorecard(definition, _answers("s", values))
     title = "Incidents/2023-02-14 Scorecard round trip"
     body = render_template("scorecard.wiki.j2", scorecard=filled)
     mediawiki.put_page(title, "== Scorecard ==\n" + body)
@@ -764,11 +787,11 @@ def test_real_mediawiki_renders_the_scorecard_and_it_reads_back(mediawiki, defin
 
     # read back: the stored wikitext (as import does) and the rendered page as a capture would have it
     expected = {k: (Answer(a) if a else None, n) for k, (a, n) in values.items()}
-    assert scorecard.parse_from_wikitext(mediawiki.get_page(title) or "", definition) == expected
+    assert parse_from_wikitext(mediawiki.get_page(title) or "", definition) == expected
     rendered = _TableText()
     rendered.feed(html)
     as_text = "Incident Engagement ScoreCard\n" + "\n".join(rendered.lines)
-    reread = scorecard.parse_scorecard(as_text, definition)
+    reread = parse_scorecard(as_text, definition)
     assert reread.generation == "v3" and reread.total == 13 == reread.yes_count
     assert {k: (a.answer, a.note) for k, a in reread.answers.items()} == expected
 
@@ -782,7 +805,7 @@ def test_real_mediawiki_renders_the_scorecard_and_it_reads_back(mediawiki, defin
     with Store.open(None) as db:
         db.save_incident(IncidentRecord(slug="s", title="S"))
         db.save_scorecard_answers("s", {"runbook_used": ("no", "filled locally")}, reviewer="jdoe")
-        page = scorecard.parse_from_wikitext(mediawiki.get_page(title) or "", definition)
+        page = parse_from_wikitext(mediawiki.get_page(title) or "", definition)
         saved = db.save_scorecard_answers("s", page, reviewer=None, source="import", revision=revision)
         stored = db.get_scorecard_answers("s")
     assert saved.kept == ("runbook_used",) and len(saved.written) == 14

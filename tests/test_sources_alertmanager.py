@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incidentkit.alerts import alert_rows
 from incidentkit.config import AlertmanagerSettings
 from incidentkit.errors import SourceError
-from incidentkit.events import EventKind
-from incidentkit.sources import Export, Query
+from incidentkit.model.event import EventKind
+from incidentkit.model.source import Export, Query
+from incidentkit.model.window import Window
 from incidentkit.sources.alertmanager import NO_HISTORY_NOTE, SPEC, AlertmanagerSource, parse_alertmanager
-from incidentkit.window import Window
+from incidentkit.timeline.alerts import alert_rows
 from tests.servers.prometheus import Server, free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from incidentkit.alerts import alert_rows, detect
 from incidentkit.config import LogFileSettings
 from incidentkit.errors import SourceError
-from incidentkit.events import EventKind
-from incidentkit.sources import Export, Query
-from incidentkit.sources.icinga import SPEC, IcingaSource, parse_icinga, plugin_summary, split_links
-from incidentkit.window import Window
+from incidentkit.model.alert import plugin_summary, split_links
+from incidentkit.model.event import EventKind
+from incidentkit.model.source import Export, Query
+from incidentkit.model.window import Window
+from incidentkit.sources.icinga import SPEC, IcingaSource, parse_icinga
+from incidentkit.timeline.alerts import alert_rows, detect
 
 FIXTURES = Path(__file__).parent / "fixtures" / "icinga"
 WINDOW = Window(datetime(2023, 2, 14, 18, 0, tzinfo=UTC), datetime(2023, 2, 14, 19, 45, tzinfo=UTC))

@@ -9,14 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incidentkit.alerts import alert_rows, detect
 from incidentkit.config import LogFileSettings
 from incidentkit.errors import SourceError
-from incidentkit.events import EventKind
-from incidentkit.sources import Export, Query, load_export
+from incidentkit.model.event import EventKind
+from incidentkit.model.source import Export, Query
+from incidentkit.model.window import Window
+from incidentkit.sources.exports import load_export
 from incidentkit.sources.icinga import parse_icinga
 from incidentkit.sources.irc import SPEC, IrcSource, parse_bot_message, parse_irc
-from incidentkit.window import Window
+from incidentkit.timeline.alerts import alert_rows, detect
 
 FIXTURES = Path(__file__).parent / "fixtures" / "irc"
 FIRING, RESOLVED, NOTE = EventKind.ALERT_FIRING, EventKind.ALERT_RESOLVED, EventKind.ALERT_NOTE

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from incidentkit.conduit import ConduitClient
+from incidentkit.clients.conduit import ConduitClient
 from incidentkit.config import PhabricatorSettings, Settings
 from incidentkit.errors import SourceError
-from incidentkit.events import EventKind
-from incidentkit.sources import Export, Query, all_specs, load_export, save_export
+from incidentkit.model.event import EventKind
+from incidentkit.model.source import Export, Query
+from incidentkit.model.window import Window
+from incidentkit.sources import all_specs
+from incidentkit.sources.exports import load_export, save_export
 from incidentkit.sources.phabricator import PhabricatorSource, parse
-from incidentkit.window import Window
 from tests.servers.conduit_fake import ConduitFake
 
 FIXTURES = Path(__file__).parent / "fixtures" / "phabricator"

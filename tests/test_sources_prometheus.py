@@ -11,21 +11,23 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incidentkit.alerts import alert_rows
 from incidentkit.config import PrometheusSettings, load_settings
 from incidentkit.errors import SourceError
-from incidentkit.events import EventKind, merge_events
-from incidentkit.sources import Export, Query, load_export
+from incidentkit.model.alert import pages
+from incidentkit.model.event import EventKind
+from incidentkit.model.source import Export, Query
+from incidentkit.model.window import Window
+from incidentkit.sources.exports import load_export
 from incidentkit.sources.prometheus import (
     MAX_POINTS,
     SPEC,
     PrometheusSource,
     for_state_selector,
-    pages,
     parse_prometheus,
     plan_chunks,
 )
-from incidentkit.window import Window
+from incidentkit.timeline.alerts import alert_rows
+from incidentkit.timeline.merge import merge_events
 from tests.servers.prometheus import INCIDENT_WINDOW, Server, free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prometheus"
@@ -211,8 +213,9 @@ def test_pull_from_a_closed_port_is_a_source_error_with_hint() -> None:
 
 
 def test_a_source_that_is_down_is_a_visible_note_in_the_page(tmp_path: Path) -> None:
-    from incidentkit.pipeline import build_incident, collect
-    from incidentkit.render import render_incident
+    from incidentkit.services.draft import draft_incident
+    from incidentkit.services.pulls import collect
+    from incidentkit.wikitext.render import render_incident
 
     config = tmp_path / "config.toml"
     config.write_text(f'[prometheus]\nurl = "http://127.0.0.1:{free_port()}"\ntimeout = 2\n')
@@ -220,7 +223,7 @@ def test_a_source_that_is_down_is_a_visible_note_in_the_page(tmp_path: Path) -> 
     irc = Path(__file__).parent / "fixtures" / "irc" / "#wikimedia-operations.2023-02-14.log"
     collected = collect(QUERY, settings, inputs={"irc": irc}, now=at("20:00:00"))
     assert [f.source for f in collected.failures] == ["prometheus"]
-    page = render_incident(build_incident(collected, title="Backport", settings=settings, generated_at=at("20:00:00")))
+    page = render_incident(draft_incident(collected, title="Backport", settings=settings))
     assert "'''prometheus unavailable:''' prometheus&#58; cannot connect" in page or "prometheus unavailable" in page
     assert "prometheus could not be read, so alerts may be missing here." in page
     assert "First automated alert: 2023-02-14 18:34:55 UTC (seen in irc)" in page

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from incidentkit.events import EventKind
-from incidentkit.sources import Export, Query
+from incidentkit.model.event import EventKind
+from incidentkit.model.source import Export, Query
+from incidentkit.model.window import Window
 from incidentkit.sources.sal import classify, parse, parse_page
-from incidentkit.window import Window
 
 SAL = Path(__file__).parent / "fixtures" / "sal"
 
@@ -133,7 +133,7 @@ def test_same_line_in_two_projects_is_one_event_and_keys_are_stable() -> None:
     text = "== 2023-02-14 ==\n* 18:16 alice: deploying #releng thing\n"
     export = Export("sal", (("Server Admin Log", text), ("Release Engineering/SAL", text)))
     query = Query(Window(utc(2023, 2, 14), utc(2023, 2, 15)))
-    from incidentkit.events import merge_events
+    from incidentkit.timeline.merge import merge_events
 
     first = merge_events([parse(export, query).events])
     again = merge_events([parse(export, query).events])

@@ -10,16 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from incidentkit.actionables import (
+from incidentkit.errors import StoreError
+from incidentkit.model.actionable import (
     Actionable,
     ActionableQuery,
+    ActionableStatus,
     ActionableType,
-    Status,
     StatusChange,
     TaskStatus,
 )
-from incidentkit.errors import StoreError
-from incidentkit.store import IncidentRecord, Store
+from incidentkit.model.incident import IncidentRecord
+from incidentkit.store import Store
 
 NOW = datetime(2024, 6, 10, 12, 0, tzinfo=UTC)
 SCHEMA_DOC = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
@@ -112,7 +113,7 @@ def test_a_corrupt_file_is_refused(tmp_path: Path) -> None:
 
 def test_actionable_round_trip(store: Store) -> None:
     a = _actionable(
-        task="T12", task_phid="PHID-TASK-x", owner="alice", owner_phid="PHID-USER-a", status=Status.IN_PROGRESS,
+        task="T12", task_phid="PHID-TASK-x", owner="alice", owner_phid="PHID-USER-a", status=ActionableStatus.IN_PROGRESS,
         task_status="stalled", priority="High", priority_value=80, type=ActionableType.PREVENT, due=date(2024, 7, 1),
         projects=("SRE",), project_phids=("PHID-PROJ-1",), missing=True, raw_text="* {{Phabricator|T12}}",
         locked=("owner",), resolved_at=None, synced_at=NOW, task_modified_at=NOW,
@@ -120,7 +121,7 @@ def test_actionable_round_trip(store: Store) -> None:
     saved = store.add_actionable(a, _first(a))
     assert saved.id is not None
     assert saved == replace(a, id=saved.id)
-    assert [c.new_status for c in store.status_history(saved.id)] == [Status.IN_PROGRESS]
+    assert [c.new_status for c in store.status_history(saved.id)] == [ActionableStatus.IN_PROGRESS]
 
 
 def test_the_same_task_or_idea_cannot_be_tracked_twice(store: Store) -> None:
@@ -145,12 +146,12 @@ def test_status_history_is_append_only(store: Store) -> None:
 
 def test_a_failed_batch_update_writes_nothing(store: Store) -> None:
     one, two = _add(store, task="T1"), _add(store, task="T2")
-    changed = replace(one, status=Status.DONE)
-    change = replace(_first(changed), actionable_id=one.id, old_status=Status.OPEN)
+    changed = replace(one, status=ActionableStatus.DONE)
+    change = replace(_first(changed), actionable_id=one.id, old_status=ActionableStatus.OPEN)
     clash = replace(two, task="T1")  # violates (incident, task) uniqueness
     with pytest.raises(StoreError):
         store.update_actionables([(changed, change), (clash, None)])
-    assert store.require_actionable(one.id or 0).status is Status.OPEN
+    assert store.require_actionable(one.id or 0).status is ActionableStatus.OPEN
     assert len(store.status_history(one.id)) == 1
 
 
@@ -180,7 +181,7 @@ def test_query_filters_and_order(store: Store) -> None:
     _add(store, task="T1", title="soon", owner="Bob", due=date(2024, 6, 20),
          projects=("Sustainability (Incident Followup)",))
     _add(store, title="idea", due=None)
-    _add(store, incident="inc-b", task="T2", title="closed", owner="alice", status=Status.DONE, due=date(2024, 5, 1),
+    _add(store, incident="inc-b", task="T2", title="closed", owner="alice", status=ActionableStatus.DONE, due=date(2024, 5, 1),
          resolved_at=datetime(2024, 6, 2, tzinfo=UTC))
     today = NOW.date()
 

@@ -1,4 +1,4 @@
-"""Tests of incidentkit.wiki: pure helpers, then the client against the real throwaway MediaWiki."""
+"""Tests of incidentkit.clients.mediawiki: pure helpers, then the client against the real throwaway MediaWiki."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from incidentkit.clients.mediawiki import MwclientWiki, PageText, connect_wiki, html_errors, split_wiki_url
 from incidentkit.config import load_settings
 from incidentkit.errors import ConfigError, ConflictError, PublishError, SourceError
-from incidentkit.wiki import MwclientWiki, PageText, connect_wiki, html_errors, split_wiki_url
 from tests.servers.mediawiki import COLLEAGUE, REPORTER, MediaWiki, free_port
 
 TABLE_PAGE = """{{irdoc|status=draft}}

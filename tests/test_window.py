@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from incidentkit.errors import InputError
-from incidentkit.window import Window, parse_when, parse_window
+from incidentkit.model.window import Window, parse_when, parse_window
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import IncidentKitError
-from . import actionables, config_cmd, draft, publish, scorecard, sources_cmd, timeline_cmd
+from . import actionables, config, draft, publish, scorecard, sources, timeline
 from ._context import AppContext, err
 
 __all__ = ["app", "main"]
@@ -71,11 +71,11 @@ def root(
 
 draft.register(app)
 publish.register(app)
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(sources_cmd.app, name="sources")
+app.add_typer(config.app, name="config")
+app.add_typer(sources.app, name="sources")
 app.add_typer(actionables.app, name="actionables")
 app.add_typer(scorecard.app, name="scorecard")
-app.add_typer(timeline_cmd.app, name="timeline")
+app.add_typer(timeline.app, name="timeline")
 
 
 def main() -> None:

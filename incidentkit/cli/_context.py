@@ -15,9 +15,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from ..config import Settings, load_settings
-from ..store import Store, default_db_path
-from ..window import parse_when
+from ..config import Settings, db_path, load_settings
+from ..model.window import parse_when
+from ..store import Store
 
 __all__ = ["AppContext", "get_context", "now", "out", "err"]
 
@@ -54,11 +54,11 @@ class AppContext:
         return self._settings
 
     def db_path(self) -> Path:
-        return Path(self.db).expanduser() if self.db else default_db_path(self.settings)
+        return Path(self.db).expanduser() if self.db else db_path(self.settings)
 
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store.open(self.db_path())
+            self._store = Store.open(self.db_path(), clock=now)
         return self._store
 
     def close(self) -> None:

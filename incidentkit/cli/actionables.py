@@ -10,9 +10,18 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .. import actionables as lib
-from ..actionables import ActionableQuery, ActionableType, Status
-from ..conduit import ConduitClient
+from ..clients.conduit import ConduitClient
+from ..model.actionable import (
+    OPEN_STATES,
+    RECORD_COLUMNS,
+    ActionableQuery,
+    ActionableStatus,
+    ActionableType,
+    parse_due,
+)
+from ..services import actionables as tracking
+from ..services import reporting
+from ..services import sync as syncing
 from ._context import err, get_context, is_terminal, now, out
 from ._options import FormatOpt, OutputFormat, emit_records
 
@@ -77,9 +86,9 @@ def add(
     app_ctx = get_context(ctx)
     settings, clock = app_ctx.settings, now()
     client = _client(ctx) if task and settings.phabricator.url else None
-    actionable, created = lib.add_actionable(
+    actionable, created = tracking.add_actionable(
         app_ctx.store(), incident, text, settings=settings, now=clock, task=task, owner=owner, type=type,
-        due=lib.parse_due(due, now=clock) if due else None, client=client,
+        due=parse_due(due, now=clock) if due else None, client=client,
     )
     if task and client is None:
         err.print(f"note: {actionable.task} was not checked ([phabricator] url is not set)", markup=False)
@@ -101,7 +110,7 @@ def create(
     Example:  incidentkit actionables create 42
     """
     app_ctx = get_context(ctx)
-    actionable = lib.create_task(app_ctx.store(), actionable_id, client=_client(ctx), settings=app_ctx.settings, now=now())
+    actionable = tracking.create_task(app_ctx.store(), actionable_id, client=_client(ctx), settings=app_ctx.settings, now=now())
     out.print(f"#{actionable.id} -> {actionable.task} {actionable.title}", markup=False)
 
 
@@ -123,7 +132,7 @@ def sync(
     with Progress(TextColumn("sync"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as bar:
         job = bar.add_task("sync", total=None)
-        report = lib.sync_actionables(store, client, now=now(), incident=incident, tasks=tasks or (),
+        report = syncing.sync_actionables(store, client, now=now(), incident=incident, tasks=tasks or (),
                                       progress=lambda done, total: bar.update(job, completed=done, total=total))
     for change in report.changes:
         out.print(change.line(), markup=False)
@@ -154,14 +163,14 @@ def list_(
     app_ctx = get_context(ctx)
     clock, store = now(), app_ctx.store()
     chosen = set(status or ())
-    statuses = () if StatusChoice.all in chosen else tuple(Status(s.value) for s in chosen) or lib.OPEN_STATES
+    statuses = () if StatusChoice.all in chosen else tuple(ActionableStatus(s.value) for s in chosen) or OPEN_STATES
     query = ActionableQuery(
         statuses=statuses, owner=owner, incident=incident, project=project, types=tuple(type or ()), overdue=overdue,
-        due_before=lib.parse_due(due_before, now=clock) if due_before else None, sort=sort.value, limit=limit,
+        due_before=parse_due(due_before, now=clock) if due_before else None, sort=sort.value, limit=limit,
     )
-    rows = lib.list_actionables(store, query, now=clock)
-    summary = lib.summarize(store, query, now=clock)
-    _emit([a.to_record(clock.date()) for a in rows], lib.RECORD_COLUMNS, fmt, summary.line(), table=_TABLE_COLUMNS)
+    rows = reporting.list_actionables(store, query, now=clock)
+    summary = reporting.summarize(store, query, now=clock)
+    _emit([a.to_record(clock.date()) for a in rows], RECORD_COLUMNS, fmt, summary.line(), table=_TABLE_COLUMNS)
     if fail_if_overdue and summary.overdue:
         err.print(f"{summary.overdue} actionables are overdue", markup=False)
         raise typer.Exit(1)
@@ -180,7 +189,7 @@ def stats(
     Example:  incidentkit actionables stats --months 6 --format markdown
     """
     app_ctx = get_context(ctx)
-    result = lib.actionable_stats(app_ctx.store(), now=now(), months=months, incident=incident, owner=owner)
+    result = reporting.actionable_stats(app_ctx.store(), now=now(), months=months, incident=incident, owner=owner)
     median = "-" if result.median_days_to_close is None else f"{result.median_days_to_close:g} days"
     line = f"{result.open} open, {result.overdue} overdue, {result.closed} closed, median time to close {median}"
     month_rows = [{"month": m.month, "opened": m.opened, "closed": m.closed, "open_at_end": m.open_at_end} for m in result.months]
@@ -213,9 +222,9 @@ def set_(
     """
     app_ctx = get_context(ctx)
     clock = now()
-    actionable = lib.set_fields(
+    actionable = tracking.set_fields(
         app_ctx.store(), actionable_id, now=clock, title=title, owner=owner, type=type,
-        due=lib.parse_due(due, now=clock) if due else None, status=status, unlock=unlock or (),
+        due=parse_due(due, now=clock) if due else None, status=status, unlock=unlock or (),
     )
     locked = ", ".join(actionable.locked) or "nothing"
     out.print(f"#{actionable.id} {actionable.task or 'idea'} {actionable.title}: {actionable.status}, "
@@ -274,7 +283,7 @@ def _cell(value: object) -> str:
     return "yes" if value is True else str(value)
 
 
-# --- `actionables publish` (issue 7: the managers' wiki dashboard) ------------------------------
+# --- `actionables publish`: the managers' wiki dashboard ---------------------------------------------
 
 
 @app.command("publish")
@@ -293,8 +302,8 @@ def publish(
 
     Example:  incidentkit actionables publish --page "Incident actionables"
     """
-    from ..publishing import publish_dashboard
-    from ..wiki import connect_wiki
+    from ..clients.mediawiki import connect_wiki
+    from ..services.publish import publish_dashboard
     from .publish import show_publication
 
     app_ctx = get_context(ctx)

@@ -10,11 +10,12 @@ import typer
 from rich.table import Table
 
 from ..errors import InputError
-from ..incident import slugify
-from ..pipeline import Collected, build_incident, collect, load_pull, parse_inputs, record_draft, save_pull
-from ..render import render_incident
-from ..sources import Query
-from ..window import parse_window
+from ..model.incident import slugify
+from ..model.source import Query
+from ..model.window import parse_window
+from ..services.draft import draft_incident, record_draft
+from ..services.pulls import Collected, collect, load_pull, parse_inputs, save_pull
+from ..wikitext.render import render_incident
 from ._context import AppContext, err, get_context, is_terminal, now, out
 from ._options import (
     FormatOpt,
@@ -83,7 +84,7 @@ def _collect(
 
 def _report(collected: Collected) -> None:
     """One stderr line per source: events found, lines skipped, failures."""
-    for report in collected.reports():
+    for report in collected.summaries():
         skipped = f", {report.skipped} lines skipped" if report.skipped else ""
         read = f" from {report.lines_read} lines" if report.lines_read else ""
         err.print(f"{report.source}: {report.events} events{read}{skipped}", markup=False)
@@ -121,7 +122,7 @@ def draft(
 
     Example:  incidentkit draft --from "2023-02-14 18:00" --to "2023-02-14 19:45" --title "Backport crash" --task T329000
     """
-    from ..scorecard import scorecard_for_incident
+    from ..services.scorecard import scorecard_for_incident
 
     app = get_context(ctx)
     collected = _collect(
@@ -135,12 +136,10 @@ def draft(
     store = None if no_store else app.store()
     state = store.curation_state(slug) if store is not None else None
     scorecard = scorecard_for_incident(store, slug, settings) if store is not None else None
-    generated_at = collected.pulled_at
-    result = build_incident(
+    result = draft_incident(
         collected,
         title=name,
         settings=settings,
-        generated_at=generated_at,
         curation_state=state,
         scorecard=scorecard,
         lightweight=lightweight,

@@ -11,11 +11,13 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .. import publishing
+from ..clients.mediawiki import connect_wiki
 from ..errors import InputError
-from ..publishing import ImportReport, PublishOutcome
-from ..wiki import connect_wiki
-from ..window import parse_when
+from ..model.window import parse_when
+from ..services import importing
+from ..services import publish as publishing
+from ..services.importing import ImportResult
+from ..services.publish import PublishOutcome
 from ._context import err, get_context, is_terminal, now, out
 
 __all__ = ["register", "WikiOpt", "DryRunOpt", "SummaryOpt", "ForceOpt", "show_publication"]
@@ -81,7 +83,7 @@ def publish(
         draft = path.read_text(encoding="utf-8")
         slug = None
     else:
-        from ..pipeline import redraft
+        from ..services.draft import redraft
 
         record = store.require_incident(target)
         draft = redraft(store, record.slug, app.settings, now())
@@ -118,7 +120,7 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
         yield update
 
 
-def _show_import(report: ImportReport) -> None:
+def _show_import(report: ImportResult) -> None:
     pages = len(report.imported)
     line = (
         f"imported {pages} of {report.listed} pages ({report.created} new, {pages - report.created} updated): "
@@ -170,11 +172,11 @@ def import_(
         if input is not None:
             if category or save:
                 raise InputError("--input reads saved pages; --category and --save need the wiki")
-            report = publishing.import_from_dir(
+            report = importing.import_from_dir(
                 store, input.expanduser(), prefix=prefix, since=day, settings=app.settings, now=now(), progress=progress
             )
         else:
-            report = publishing.import_from_wiki(
+            report = importing.import_from_wiki(
                 store, connect_wiki(app.settings, wiki), prefix=prefix, category=category, since=day,
                 save=save.expanduser() if save else None, settings=app.settings, now=now(), progress=progress,
             )  # fmt: skip

@@ -18,9 +18,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .. import scorecard
 from ..errors import InputError
-from ..window import parse_when
+from ..model import scorecard as values
+from ..model.window import parse_when
+from ..services import scorecard
 from ._context import get_context, is_terminal, now, out
 from ._options import FormatOpt, OutputFormat, emit_records
 
@@ -37,13 +38,13 @@ STATS_COLUMNS = ["key", "category", "question", "period", "answered", "no", "sha
 
 def _answer(text: str) -> str:
     try:
-        value = scorecard.parse_answer(text)
+        value = values.parse_answer(text)
     except InputError as exc:
         raise typer.BadParameter(exc.message) from exc
-    return str(value or scorecard.SKIP)
+    return str(value or values.SKIP)
 
 
-def _ask(item: scorecard.FillItem) -> tuple[str, str] | None:
+def _ask(item: values.FillItem) -> tuple[str, str] | None:
     """Prompt for one question: (answer, note), or None when skipped."""
     question, current = item.question, item.current
     out.print(f"\n[{question.category} {item.number}/{item.of}] {question.full_text}", markup=False)
@@ -52,7 +53,7 @@ def _ask(item: scorecard.FillItem) -> tuple[str, str] | None:
     if item.suggestion is not None:
         out.print(f"  suggested: {item.suggestion.answer} ({item.suggestion.reason})", markup=False)
     value = typer.prompt("Answer (yes/no/skip)", default=item.default, value_proc=_answer)
-    if value == scorecard.SKIP:
+    if value == values.SKIP:
         return None
     if not question.notes:
         return value, ""
@@ -104,7 +105,7 @@ def fill(
                 store.save_scorecard_answers(
                     incident, {item.question.key: reply}, reviewer=who, answered_at=now()
                 )
-    filled = scorecard.render_context(definition, store.get_scorecard_answers(incident))
+    filled = values.fill_scorecard(definition, store.get_scorecard_answers(incident))
     out.print(
         f"{incident}: {filled.answered} of {len(filled.rows)} answered, total score {filled.total or 0}",
         markup=False,
@@ -144,8 +145,8 @@ def show(ctx: typer.Context, incident: IncidentArg, fmt: FormatOpt = None) -> No
 def stats(
     ctx: typer.Context,
     by: Annotated[
-        scorecard.Period, typer.Option("--by", help="Group incidents by quarter, month or year.")
-    ] = (scorecard.Period.quarter),
+        values.Period, typer.Option("--by", help="Group incidents by quarter, month or year.")
+    ] = (values.Period.quarter),
     since: Annotated[
         str | None, typer.Option("--since", help="Only incidents starting on or after this date.")
     ] = None,
@@ -179,7 +180,7 @@ def stats(
         out.print(table)
 
 
-def _share(cell: scorecard.StatCell) -> Text:
+def _share(cell: values.StatCell) -> Text:
     if cell.share_no is None:
         return Text("-", style="dim")
     return Text(

@@ -24,16 +24,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
-
-from ..alerts import alert_event, fingerprint, identity_labels, overlaps_window
+from ..clients.http import Session, get_json, make_session, mask_url
 from ..config import AlertmanagerSettings, Settings
 from ..errors import SourceError
-from ..events import Event, EventKind, find_tasks
-from . import Export, Problem, Query, SourceResult, SourceSpec, register
-from ._http import get_json, make_session, mask_url
-from ._logfiles import describe_logs, read_log_files
-from .prometheus import DEFAULT_PAGING, pages
+from ..model.alert import DEFAULT_PAGING, alert_event, fingerprint, identity_labels, pages
+from ..model.event import Event, EventKind
+from ..model.source import Export, Problem, Query, SourceResult
+from ..model.tasks import find_tasks
+from . import SourceSpec, register
+from .logfiles import describe_logs, read_log_files
 
 __all__ = ["AlertmanagerSource", "parse_alertmanager", "NO_HISTORY_NOTE"]
 
@@ -58,7 +57,7 @@ class AlertmanagerSource:
         settings: AlertmanagerSettings,
         *,
         paging_labels: Mapping[str, str] | None = None,
-        session: requests.Session | None = None,
+        session: Session | None = None,
     ) -> None:
         self.settings = settings
         self.paging_labels = dict(paging_labels if paging_labels is not None else DEFAULT_PAGING)
@@ -416,7 +415,7 @@ def parse_alertmanager(export: Export, query: Query) -> SourceResult:
     skipped = meta.get("skipped_files") or []
     if skipped:
         notes.append(f"Alertmanager webhook log files not read (compressed): {', '.join(skipped)}")
-    events = [e for e in collector.events() + silences if overlaps_window(e, query.window)]
+    events = [e for e in collector.events() + silences if e.within(query.window)]
     events.sort(key=lambda e: (e.time, e.key))
     return SourceResult(NAME, tuple(events), tuple(problems), records, tuple(dict.fromkeys(notes)))
 
@@ -437,5 +436,6 @@ SPEC = register(
         ),
         factory=_factory,
         parse=parse_alertmanager,
+        configured=lambda settings: bool(settings.alertmanager.url or settings.alertmanager.path),
     )
 )

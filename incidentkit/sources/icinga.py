@@ -28,70 +28,37 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..alerts import alert_event, fingerprint, overlaps_window
 from ..config import Settings
-from ..events import Event, EventKind, find_tasks
-from . import Export, Problem, Query, SourceResult, SourceSpec, register
-from ._logfiles import LogFileSource
+from ..model.alert import (
+    HOST_STATES,
+    NOTIFICATION_NOTES,
+    SERVICE_STATES,
+    alert_event,
+    fingerprint,
+    icinga_identity,
+    plugin_summary,
+    severity_of,
+    split_links,
+)
+from ..model.event import Event, EventKind
+from ..model.source import Export, Problem, Query, SourceResult
+from ..model.tasks import find_tasks
+from . import SourceSpec, register
+from .logfiles import LogFileSource
 
-__all__ = [
-    "IcingaSource",
-    "parse_icinga",
-    "HOST_ALERTNAME",
-    "SERVICE_STATES",
-    "HOST_STATES",
-    "severity_of",
-    "identity",
-    "split_links",
-    "plugin_summary",
-]
+__all__ = ["IcingaSource", "parse_icinga"]
 
 NAME = "icinga"
-HOST_ALERTNAME = "Host down"
-SERVICE_STATES = frozenset({"OK", "WARNING", "CRITICAL", "UNKNOWN"})
-HOST_STATES = frozenset({"UP", "DOWN", "UNREACHABLE"})
 OK_STATES = frozenset({"OK", "UP"})
 PAGER_WORDS = re.compile(r"sms|page|pager|pagerduty|opsgenie|victorops|splunk", re.IGNORECASE)
 RECENT = timedelta(minutes=5)  # a recovery notification this soon after a HARD OK is the same recovery
 
 _LINE = re.compile(r"^\[(?P<epoch>\d{9,11})\]\s(?P<text>.*)$")
 _NOTE_TYPE = re.compile(r"^(?P<kind>ACKNOWLEDGEMENT|FLAPPINGSTART|FLAPPINGSTOP|FLAPPINGDISABLED|DOWNTIMESTART|DOWNTIMEEND|DOWNTIMECANCELLED|CUSTOM)\s*\((?P<state>[A-Z]+)\)$")
-_URL = re.compile(r"^https?://\S+$")
 
 
-def severity_of(state: str) -> str | None:
-    """A Prometheus-style severity for an Icinga problem state (None for OK/UP/PENDING)."""
-    return {
-        "CRITICAL": "critical",
-        "DOWN": "critical",
-        "UNREACHABLE": "critical",
-        "WARNING": "warning",
-        "UNKNOWN": "unknown",
-    }.get(state)
 
 
-def identity(host: str, service: str | None) -> tuple[str, dict[str, str]]:
-    """The alertname and identity labels of an Icinga check (shared with icinga-wm IRC lines)."""
-    if service is None:
-        return HOST_ALERTNAME, {"alertname": HOST_ALERTNAME, "host": host}
-    return service, {"alertname": service, "host": host, "service": service}
-
-
-def plugin_summary(state: str, output: str) -> str:
-    """``STATE: output`` without the plugin repeating the state (``CRITICAL: CRITICAL - x`` -> ``CRITICAL: x``)."""
-    text = re.sub(rf"^{re.escape(state)}\s*(?:[:-]\s*)?", "", output.strip()) if output.strip().startswith(state) else output.strip()
-    return f"{state}: {text}" if text else state
-
-
-def split_links(output: str) -> tuple[str, str | None, str | None]:
-    """Split trailing URLs (Icinga notes URLs) off plugin output: ``(text, runbook, dashboard)``."""
-    words = output.split()
-    links: list[str] = []
-    while words and _URL.match(words[-1]):
-        links.insert(0, words.pop())
-    runbook = next((u for u in links if "grafana" not in u), None)
-    dashboard = next((u for u in links if "grafana" in u), None)
-    return " ".join(words), runbook, dashboard
 
 
 @dataclass
@@ -119,7 +86,7 @@ class _Parser:
         self.window = (window_start, window_end)
 
     def _base(self, when: datetime, host: str, service: str | None, state: str, output: str, raw: str) -> dict[str, Any]:
-        alertname, labels = identity(host, service)
+        alertname, labels = icinga_identity(host, service)
         text, runbook, dashboard = split_links(output.split("\\n", 1)[0])
         return {
             "source": NAME,
@@ -231,16 +198,6 @@ class _Parser:
         return [alert_event(**{k: v for k, v in f.items() if k != "carried" and not k.startswith("_")}) for f in self.fields]
 
 
-NOTIFICATION_NOTES = {
-    "ACKNOWLEDGEMENT": "acknowledgement",
-    "FLAPPINGSTART": "flapping-start",
-    "FLAPPINGSTOP": "flapping-stop",
-    "FLAPPINGDISABLED": "flapping-disabled",
-    "DOWNTIMESTART": "downtime-start",
-    "DOWNTIMEEND": "downtime-end",
-    "DOWNTIMECANCELLED": "downtime-cancelled",
-    "CUSTOM": "custom",
-}
 _ALERT_NOTES = {("FLAPPING", "STARTED"): "flapping-start", ("FLAPPING", "STOPPED"): "flapping-stop",
                 ("FLAPPING", "DISABLED"): "flapping-disabled", ("DOWNTIME", "STARTED"): "downtime-start",
                 ("DOWNTIME", "STOPPED"): "downtime-end", ("DOWNTIME", "CANCELLED"): "downtime-cancelled"}
@@ -354,7 +311,7 @@ def parse_icinga(export: Export, query: Query) -> SourceResult:
         except _Bad as exc:
             if padded_start <= when < window.end:
                 problems.append(Problem(f"{name}:{number}", str(exc), line[:200]))
-    events = [e for e in parser.events() if overlaps_window(e, window)]
+    events = [e for e in parser.events() if e.within(window)]
     skipped = export.meta.get("skipped_files") if export.meta else None
     notes = (f"Icinga log files not read (compressed): {', '.join(skipped)}",) if skipped else ()
     return SourceResult(NAME, tuple(sorted(events, key=lambda e: (e.time, e.key))), tuple(problems), read, notes)
@@ -374,5 +331,6 @@ SPEC = register(
         ),
         factory=_factory,
         parse=parse_icinga,
+        configured=lambda settings: bool(settings.icinga.path),
     )
 )

@@ -38,21 +38,24 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from ..alerts import alert_event, overlaps_window, with_starts
 from ..config import Settings
-from ..events import Event, EventKind, find_tasks
-from ..window import Window
-from . import Export, Problem, Query, SourceResult, SourceSpec, register
-from ._logfiles import LogFileSource, name_date
-from .icinga import (
+from ..model.alert import (
     HOST_STATES,
     NOTIFICATION_NOTES,
     SERVICE_STATES,
-    identity,
+    alert_event,
+    icinga_identity,
     plugin_summary,
     severity_of,
     split_links,
+    with_starts,
 )
+from ..model.event import Event, EventKind
+from ..model.source import Export, Problem, Query, SourceResult
+from ..model.tasks import find_tasks
+from ..model.window import Window
+from . import SourceSpec, register
+from .logfiles import LogFileSource, name_date
 
 __all__ = ["IrcSource", "parse_irc", "parse_bot_message", "BOTS"]
 
@@ -149,7 +152,7 @@ def parse_bot_message(bot: str, message: str) -> BotMessage | None:
         host = match.group("host")
         service = match.groupdict().get("service")
         state = match.group("state")
-        alertname, labels = identity(host, service)
+        alertname, labels = icinga_identity(host, service)
         output, runbook, dashboard = split_links(match.group("rest"))
         if kind_word == "PROBLEM":
             kind, note = EventKind.ALERT_FIRING, None
@@ -322,7 +325,7 @@ def parse_irc(export: Export, query: Query) -> SourceResult:
                 continue
             previous = (bot, len(message))
             events.append(_event(bot, when, message, line, message_info))
-    events = [e for e in with_starts(events) if overlaps_window(e, window)]
+    events = [e for e in with_starts(events) if e.within(window)]
     skipped = export.meta.get("skipped_files") if export.meta else None
     if skipped:
         notes.append(f"IRC log files not read (compressed): {', '.join(skipped)}")
@@ -399,5 +402,6 @@ SPEC = register(
         ),
         factory=_factory,
         parse=parse_irc,
+        configured=lambda settings: bool(settings.irc.path),
     )
 )

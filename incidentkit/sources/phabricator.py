@@ -1,6 +1,6 @@
 """The Phabricator source: an incident's tasks and the changes to them that belong in a timeline.
 
-``PhabricatorSource.pull(query)`` talks Conduit (through :class:`incidentkit.conduit.ConduitClient`)
+``PhabricatorSource.pull(query)`` talks Conduit (through :class:`incidentkit.clients.conduit.ConduitClient`)
 and gathers, as raw Conduit JSON:
 
 * the incident tasks given with ``--task``, their subtasks and their parents;
@@ -35,11 +35,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..conduit import ConduitClient, ConduitError, task_monogram, to_epoch
+from ..clients.conduit import ConduitClient, ConduitError
 from ..config import PhabricatorSettings, Settings
 from ..errors import ConfigError, SourceError
-from ..events import Event, EventKind
-from . import Export, Problem, Query, SourceResult, SourceSpec, register
+from ..model.actionable import FollowUp
+from ..model.event import Event, EventKind
+from ..model.source import Export, Problem, Query, SourceResult
+from ..model.tasks import task_number, task_or_none
+from ..model.time import to_epoch
+from . import SourceSpec, register
 
 __all__ = ["PhabricatorSource", "parse", "SECTIONS", "TASK_ATTACHMENTS"]
 
@@ -128,10 +132,11 @@ def _client(settings: Settings) -> ConduitClient:
 def _task_ids(tasks: Iterable[str], warnings: list[str]) -> list[int]:
     ids: list[int] = []
     for task in tasks:
-        try:
-            ids.append(int(task_monogram(task)[1:]))
-        except ValueError:
+        monogram = task_or_none(task)
+        if monogram is None:
             warnings.append(f"ignored {task!r}: not a Phabricator task id")
+        else:
+            ids.append(task_number(monogram))
     return list(dict.fromkeys(ids))
 
 
@@ -348,7 +353,7 @@ def parse(export: Export, query: Query) -> SourceResult:
     problems: list[Problem] = []
     sections, meta = _sections(export, problems)
     context = _context(sections, meta)
-    incident = {_monogram_or_none(t) for t in query.tasks} - {None}
+    incident = {task_or_none(t) for t in query.tasks} - {None}
     window_start = query.window.start
 
     tasks: dict[str, _Task] = {}
@@ -403,7 +408,28 @@ def parse(export: Export, query: Query) -> SourceResult:
         tuple(events),
         tuple(problems),
         lines_read=len(sections["tasks"]) + len(transactions),
+        followups=_followups(events),
     )
+
+
+def _followups(events: Iterable[Event]) -> tuple[FollowUp, ...]:
+    """Follow-up tasks (tagged with a follow-up project, created from the window start on), oldest first."""
+    proposed: dict[str, FollowUp] = {}
+    for event in events:
+        data = event.data
+        if event.kind is EventKind.TASK_CREATED and data.get("followup") and not data.get("incident_task"):
+            task = str(data.get("task") or "")
+            proposed.setdefault(
+                task,
+                FollowUp(
+                    title=str(data.get("title") or event.text),
+                    task=task or None,
+                    status=data.get("status_name") or data.get("status"),
+                    owner=data.get("owner"),
+                    url=event.url,
+                ),
+            )
+    return tuple(proposed.values())
 
 
 def _sections(export: Export, problems: list[Problem]) -> tuple[dict[str, list[Any]], dict[str, Any]]:
@@ -496,12 +522,6 @@ def _context(sections: Mapping[str, list[Any]], meta: Mapping[str, Any]) -> _Con
 def _norm(name: str) -> str:
     return re.sub(r"[\s_-]+", "_", name.strip().lstrip("#").lower())
 
-
-def _monogram_or_none(task: str) -> str | None:
-    try:
-        return task_monogram(task)
-    except ValueError:
-        return None
 
 
 def _read_task(item: Any, context: _Context) -> _Task | str:
@@ -702,5 +722,6 @@ register(
         "and their status, Unbreak Now! priority and owner changes ([phabricator] url, token_env)",
         PhabricatorSource,
         parse,
+        lambda settings: bool(settings.phabricator.url),
     )
 )

@@ -25,15 +25,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
-
-from ..alerts import alert_event, fingerprint, identity_labels
+from ..clients.http import Session, get_json, make_session, mask_url
 from ..config import PrometheusSettings, Settings
 from ..errors import SourceError
-from ..events import EventKind
-from ..window import format_utc
-from . import Export, Problem, Query, SourceResult, SourceSpec, register
-from ._http import get_json, make_session, mask_url
+from ..model.alert import DEFAULT_PAGING, alert_event, fingerprint, identity_labels, pages
+from ..model.event import EventKind
+from ..model.source import Export, Problem, Query, SourceResult
+from ..model.time import format_utc
+from . import SourceSpec, register
 
 __all__ = [
     "MAX_POINTS",
@@ -47,7 +46,6 @@ __all__ = [
 NAME = "prometheus"
 MAX_POINTS = 11_000
 DEFAULT_STEP = 60
-DEFAULT_PAGING = {"severity": "page"}
 FOR_STATE = "ALERTS_FOR_STATE"
 
 
@@ -77,20 +75,6 @@ def for_state_selector(selector: str) -> str | None:
     return FOR_STATE + ("{" + ", ".join(kept) + "}" if kept else "")
 
 
-def pages(labels: Mapping[str, str], paging_labels: Mapping[str, str]) -> bool:
-    """True when every paging label matches (values are regular expressions, matched in full)."""
-    if not paging_labels:
-        return False
-    for name, pattern in paging_labels.items():
-        value = labels.get(name, "")
-        try:
-            if not re.fullmatch(pattern, value):
-                return False
-        except re.error:
-            if value != pattern:
-                return False
-    return True
-
 
 class PrometheusSource:
     """Reads ``ALERTS`` history through the Prometheus HTTP API (Prometheus or Thanos Query)."""
@@ -101,7 +85,7 @@ class PrometheusSource:
         self,
         settings: PrometheusSettings,
         *,
-        session: requests.Session | None = None,
+        session: Session | None = None,
         max_points: int = MAX_POINTS,
     ) -> None:
         self.settings = settings
@@ -354,5 +338,6 @@ SPEC = register(
         ),
         factory=_factory,
         parse=parse_prometheus,
+        configured=lambda settings: bool(settings.prometheus.url),
     )
 )

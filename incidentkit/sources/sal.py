@@ -1,6 +1,6 @@
 """The Server Admin Log source: SAL wiki pages (live page and archives) -> typed events.
 
-Reading (``pull``) goes through :mod:`incidentkit.wiki`; parsing (``parse``) is pure and handles
+Reading (``pull``) goes through :mod:`incidentkit.clients.mediawiki`; parsing (``parse``) is pure and handles
 every format in the SAL's history (see ``reference/sal.md``):
 
 * headings ``== 2016-09-15 ==`` (ISO, 2015-07 on), ``== 2015 July 6 ==``, ``== November 30 ==``
@@ -28,9 +28,11 @@ import mwparserfromhell
 
 from ..config import Settings, user_dir
 from ..errors import SourceError
-from ..events import Event, EventKind, find_tasks
-from ..window import Window
-from . import Export, Problem, Query, SourceResult, SourceSpec, register
+from ..model.event import Event, EventKind
+from ..model.source import Export, Problem, Query, SourceResult
+from ..model.tasks import find_tasks
+from ..model.window import Window
+from . import SourceSpec, register
 
 __all__ = ["SalSource", "parse", "parse_page", "classify", "SalEntry"]
 
@@ -372,7 +374,7 @@ class SalSource:
 
     def check(self) -> str:
         """Connect to the SAL wiki and confirm that every configured SAL page exists."""
-        from ..wiki import connect_wiki  # mwclient costs ~0.2 s to import; offline drafts skip it
+        from ..clients.mediawiki import connect_wiki
 
         wiki = connect_wiki(self.settings, self.settings.sal.wiki or None)
         detail = wiki.check()
@@ -383,7 +385,7 @@ class SalSource:
         return f"{detail}; pages: {', '.join(self.settings.sal.pages)}"
 
     def pull(self, query: Query) -> Export:
-        from ..wiki import connect_wiki
+        from ..clients.mediawiki import connect_wiki
 
         wiki = connect_wiki(self.settings, self.settings.sal.wiki or None)
         index = self._index()
@@ -432,5 +434,6 @@ register(
         help="Server Admin Log pages on the ops wiki ([sal] wiki, pages), with their archives.",
         factory=SalSource,
         parse=parse,
+        configured=lambda settings: bool(settings.wikis) and bool(settings.sal.pages),
     )
 )

@@ -8,7 +8,7 @@ and ``Colleague@incidentkit``, two different users so edit conflicts are real), 
 benchmarks use :func:`running_mediawiki` directly.
 
 The fixture loads pages through the API with plain ``requests`` (its own tiny client), so tests of
-``incidentkit.wiki`` never check that code with itself.
+``incidentkit.clients.mediawiki`` never check that code with itself.
 
 If php or the ``mediawiki`` package is missing the fixture skips its tests with a clear message,
 except in CI (``CI=true``), where a missing wiki is a failure.

@@ -1,0 +1,448 @@
+"""``incidentkit timeline``: curate a drafted incident's timeline, offline, from the store.
+
+Every change is an override stored per row key and re-applied on every later draft, so a re-pull
+never loses it. Rows are named by the refs ``timeline show`` prints (any unique prefix, like a git
+short hash) or by their full keys.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from ..errors import InputError
+from ..model.curation import CurationResult, moment_name
+from ..model.time import format_utc
+from ..store import Store
+from ..timeline.curate import curate
+from ..timeline.refs import (
+    ROW_COLUMNS,
+    RowFilter,
+    curatable_keys,
+    parse_between,
+    parse_row_time,
+    resolve_keys,
+    resolve_moment_target,
+    row_records,
+    select_keys,
+    short_refs,
+)
+from ..timeline.rows import build_rows
+from ..timeline.rules import describe_rules
+from ._context import AppContext, err, get_context, is_terminal, now, out
+from ._options import FormatOpt, OutputFormat, emit_records
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Curate an incident's timeline: hide, pin, edit, note and add rows, and mark key moments. "
+    "Changes are kept across re-pulls.",
+)
+
+IncidentArg = Annotated[
+    str,
+    typer.Argument(metavar="INCIDENT", help="The incident's slug, e.g. 2016-09-15_wikidata-dispatch-lag."),
+]
+RowArg = Annotated[
+    str,
+    typer.Argument(metavar="ROW", help="A row: its ref from `timeline show` (a unique prefix) or full key."),
+]
+RowsArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="[ROW]...",
+        help="Rows: refs from `timeline show` (any unique prefix of 4+ characters) or full keys.",
+    ),
+]
+SourceFilter = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--source", metavar="SOURCE", help="Rows from this source (sal, phabricator, manual...). Repeatable."
+    ),
+]
+KindFilter = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--kind",
+        metavar="KIND",
+        help="Rows of this kind (log, deploy, cookbook, alert-firing...). Repeatable.",
+    ),
+]
+MatchFilter = Annotated[
+    str | None,
+    typer.Option("--match", metavar="TEXT", help="Rows whose text contains TEXT (case-insensitive)."),
+]
+BetweenFilter = Annotated[
+    str | None,
+    typer.Option(
+        "--between",
+        metavar="FROM..TO",
+        help="Rows in FROM..TO, inclusive; either side may be empty. HH:MM is on the incident's first day; "
+        "naive times are UTC.",
+    ),
+]
+UnpinnedFilter = Annotated[bool, typer.Option("--unpinned", help="Rows that are not pinned.")]
+
+
+def _curated(app_ctx: AppContext, slug: str) -> tuple[Store, CurationResult]:
+    """The incident's saved rows, curated as its latest draft saw them; orphans go to stderr."""
+    store = app_ctx.store()
+    store.require_incident(slug)
+    state = store.curation_state(slug, as_drafted=True)
+    result = curate(build_rows(store.load_events(slug)), state, app_ctx.settings.timeline)
+    for orphan in result.orphans:
+        err.print(
+            f"Warning: {orphan.action} set on row {orphan.row_key!r}, which the sources no longer return "
+            f"(drop it with `incidentkit timeline reset {slug} {orphan.row_key}`)",
+            markup=False,
+        )
+    return store, result
+
+
+def _day(store: Store, slug: str, result: CurationResult) -> date | None:
+    """The day a bare HH:MM refers to: the first row's, else the incident's start."""
+    if result.rows:
+        return result.rows[0].time.date()
+    start = store.require_incident(slug).start
+    return date.fromisoformat(start[:10]) if start else None
+
+
+def _select(
+    ctx: typer.Context,
+    slug: str,
+    rows: list[str] | None,
+    sources: list[str] | None,
+    kinds: list[str] | None,
+    match: str | None,
+    between: str | None,
+    unpinned: bool,
+    *,
+    orphans: bool = False,
+) -> tuple[Store, tuple[str, ...]]:
+    """The keys named or matched by the filters; InputError when neither is given."""
+    store, result = _curated(get_context(ctx), slug)
+    start, end = parse_between(between, day=_day(store, slug, result), now=now()) if between else (None, None)
+    row_filter = RowFilter(
+        sources=tuple(sources or ()),
+        kinds=tuple(kinds or ()),
+        match=match,
+        start=start,
+        end=end,
+        unpinned=unpinned,
+    )
+    if not rows and not row_filter.active:
+        raise InputError(
+            "name at least one row or give a filter",
+            hint="rows are refs from `incidentkit timeline show`; filters: --source, --kind, --match, --between, --unpinned",
+        )
+    also = [o.row_key for o in result.orphans] if orphans else []
+    return store, select_keys(result.rows, rows or (), row_filter, incident=slug, also=also)
+
+
+def _report(verb: str, count: int, slug: str) -> None:
+    message = (
+        f"{verb} {count} row{'' if count == 1 else 's'} of {slug}."
+        if count
+        else "No row matched; nothing changed."
+    )
+    out.print(message, markup=False)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    all_rows: Annotated[
+        bool, typer.Option("--all", "-a", help="Also list hidden rows (the raw log).")
+    ] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """List the curated timeline with each row's ref and flags.
+
+    Flags: P pinned by you, p pinned by a rule, H hidden by you, h hidden by a rule, E edited,
+    N new since the previous draft.
+
+    Example:  incidentkit timeline show 2023-02-14_backport-crash --all
+    """
+    app_ctx = get_context(ctx)
+    _, result = _curated(app_ctx, incident)
+    records = row_records(result, include_hidden=all_rows)
+    fmt = fmt or (OutputFormat.table if is_terminal() else OutputFormat.json)
+    if fmt is not OutputFormat.table:
+        out.print(emit_records(records, ROW_COLUMNS, fmt), markup=False, emoji=False)
+        return
+    table = Table("ref", "time (UTC)", "flags", "source", "kind", "text", box=None, header_style="bold")
+    for r in records:
+        text = " ".join(
+            p
+            for p in (
+                r["text"],
+                f"[{r['marker']}]" if r["marker"] else "",
+                f"({r['note']})" if r["note"] else "",
+            )
+            if p
+        )
+        table.add_row(
+            *map(Text, (r["ref"], r["time"][:16].replace("T", " "), r["flags"], r["source"], r["kind"], text))
+        )
+    out.print(table)
+    hidden = len(result.rows) - len(result.visible)
+    out.print(
+        f"{len(records)} rows shown"
+        + (f", {hidden} hidden (--all lists them)" if hidden and not all_rows else "")
+        + "."
+    )
+
+
+def _flag_command(verb: str, store_method: str, help_text: str) -> None:
+    def command(
+        ctx: typer.Context,
+        incident: IncidentArg,
+        rows: RowsArg = None,
+        source: SourceFilter = None,
+        kind: KindFilter = None,
+        match: MatchFilter = None,
+        between: BetweenFilter = None,
+        unpinned: UnpinnedFilter = False,
+    ) -> None:
+        store, keys = _select(ctx, incident, rows, source, kind, match, between, unpinned)
+        if keys:
+            getattr(store, store_method)(incident, keys)
+        _report(verb, len(keys), incident)
+
+    command.__doc__ = help_text
+    app.command(name=store_method.removesuffix("_rows"))(command)
+
+
+_flag_command(
+    "Hid",
+    "hide_rows",
+    "Hide rows from the curated timeline (they stay in the raw log).\n\n"
+    "Example:  incidentkit timeline hide 2023-02-14_backport-crash --kind dbctl",
+)
+_flag_command(
+    "Unhid",
+    "unhide_rows",
+    "Show rows again, even ones a [timeline] rule hides.\n\nExample:  incidentkit timeline unhide 2023-02-14_backport-crash 3f2a9c1",
+)
+_flag_command(
+    "Pinned",
+    "pin_rows",
+    "Pin rows: never auto-hidden; pinning a row you hid shows it again.\n\n"
+    "Example:  incidentkit timeline pin 2023-02-14_backport-crash --match revert",
+)
+_flag_command(
+    "Unpinned",
+    "unpin_rows",
+    "Unpin rows, even ones a [timeline] rule pins.\n\nExample:  incidentkit timeline unpin 2023-02-14_backport-crash --source sal",
+)
+
+
+@app.command()
+def reset(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    rows: RowsArg = None,
+    source: SourceFilter = None,
+    kind: KindFilter = None,
+    match: MatchFilter = None,
+    between: BetweenFilter = None,
+    unpinned: UnpinnedFilter = False,
+) -> None:
+    """Drop everything you set on rows (hide, pin, edits, note) and delete rows you added.
+
+    Also takes the keys of orphaned overrides, whose rows the sources no longer return.
+
+    Example:  incidentkit timeline reset 2023-02-14_backport-crash 3f2a9c1
+    """
+    store, keys = _select(ctx, incident, rows, source, kind, match, between, unpinned, orphans=True)
+    _report("Reset", store.reset_rows(incident, keys) if keys else 0, incident)
+
+
+@app.command()
+def edit(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    row: RowArg,
+    text: Annotated[str | None, typer.Option("--text", metavar="TEXT", help="The row's new text.")] = None,
+    time: Annotated[
+        str | None,
+        typer.Option(
+            "--time", metavar="TIME", help="The row's new time: HH:MM on the row's day, or a full time (UTC)."
+        ),
+    ] = None,
+) -> None:
+    """Fix a row's text and/or time; the fix survives every re-pull (`timeline reset` undoes it).
+
+    Example:  incidentkit timeline edit 2023-02-14_backport-crash 12c9 --text "Backport synced to the test servers"
+    """
+    if text is None and time is None:
+        raise InputError("give --text and/or --time", hint="e.g. timeline edit INCIDENT REF --time 19:12")
+    if text is not None and not text.strip():
+        raise InputError("--text is empty", hint="to take a row out of the timeline, use `timeline hide`")
+    store, result = _curated(get_context(ctx), incident)
+    (key,) = resolve_keys([row], curatable_keys(result.rows), incident=incident)
+    current = next(r for r in result.rows if r.key == key)
+    when = parse_row_time(time, day=current.time.date(), now=now()) if time is not None else None
+    store.edit_row(incident, key, text=text, time=when)
+    out.print(f"Edited row {short_refs([r.key for r in result.rows])[key]} of {incident}.", markup=False)
+
+
+@app.command()
+def note(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    row: RowArg,
+    text: Annotated[
+        str, typer.Argument(metavar="TEXT", help="The note, shown after the row; an empty string removes it.")
+    ],
+) -> None:
+    """Add a note to a row (shown after it in the draft).
+
+    Example:  incidentkit timeline note 2023-02-14_backport-crash 623b "the revert is live everywhere"
+    """
+    store, result = _curated(get_context(ctx), incident)
+    (key,) = resolve_keys([row], curatable_keys(result.rows), incident=incident)
+    store.note_row(incident, key, text.strip() or None)
+    ref = short_refs([r.key for r in result.rows])[key]
+    out.print(f"{'Noted' if text.strip() else 'Removed the note of'} row {ref} of {incident}.", markup=False)
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="What happened.")],
+    time: Annotated[
+        str,
+        typer.Option(
+            "--time", metavar="TIME", help="When: HH:MM on the incident's first day, or a full time (UTC)."
+        ),
+    ],
+) -> None:
+    """Add a row by hand, such as what a human noticed in chat.
+
+    Example:  incidentkit timeline add 2023-02-14_backport-crash --time 18:40 "Users report fatals when logged in"
+    """
+    if not text.strip():
+        raise InputError(
+            "the row's text is empty", hint='e.g. timeline add INCIDENT --time 19:12 "Alice notices 5xx"'
+        )
+    store, result = _curated(get_context(ctx), incident)
+    key = store.add_manual_row(
+        incident, time=parse_row_time(time, day=_day(store, incident, result), now=now()), text=text.strip()
+    )
+    out.print(
+        f"Added row {short_refs([*(r.key for r in result.rows), key])[key]} to {incident}.", markup=False
+    )
+
+
+@app.command()
+def mark(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    moment: Annotated[
+        str,
+        typer.Argument(metavar="MOMENT", help="impact_start, detected, responded, mitigated or resolved."),
+    ],
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="ROW|TIME",
+            help="A row (ref or key) or a time (HH:MM on the incident's first day, or full).",
+        ),
+    ],
+) -> None:
+    """Set a key moment on a row or at a time; it wins over the suggestion.
+
+    Example:  incidentkit timeline mark 2023-02-14_backport-crash impact_start 18:36
+    """
+    name = moment_name(moment)
+    store, result = _curated(get_context(ctx), incident)
+    key, when = resolve_moment_target(
+        target, result.rows, name, incident=incident, day=_day(store, incident, result), now=now()
+    )
+    store.set_key_moment(incident, name, time=when, key=key)
+    where = f" (row {short_refs(r.key for r in result.rows)[key]})" if key else ""
+    out.print(f"{name} of {incident} set to {format_utc(when)}{where}.", markup=False)
+
+
+@app.command()
+def unmark(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    moment: Annotated[
+        str,
+        typer.Argument(metavar="MOMENT", help="impact_start, detected, responded, mitigated or resolved."),
+    ],
+) -> None:
+    """Forget a key moment you set; the suggestion applies again.
+
+    Example:  incidentkit timeline unmark 2023-02-14_backport-crash detected
+    """
+    name = moment_name(moment)
+    cleared = get_context(ctx).store().clear_key_moment(incident, name)
+    message = (
+        f"{name} of {incident} is suggested again."
+        if cleared
+        else f"{name} of {incident} was not set; nothing changed."
+    )
+    out.print(message, markup=False)
+
+
+@app.command()
+def moments(ctx: typer.Context, incident: IncidentArg, fmt: FormatOpt = None) -> None:
+    """List the key moments (yours or suggested, and why) and the durations they give.
+
+    Example:  incidentkit timeline moments 2023-02-14_backport-crash
+    """
+    _, result = _curated(get_context(ctx), incident)
+    refs = short_refs(r.key for r in result.rows)
+    records = [
+        {
+            "moment": c.moment,
+            "time": format_utc(c.time) if c.time else None,
+            "origin": c.origin,
+            "row": refs.get(c.key) if c.key else None,
+            "reason": c.reason,
+        }
+        for c in result.choices
+    ]
+    fmt = fmt or (OutputFormat.table if is_terminal() else OutputFormat.json)
+    if fmt is not OutputFormat.table:
+        out.print(
+            emit_records(records, ["moment", "time", "origin", "row", "reason"], fmt),
+            markup=False,
+            emoji=False,
+        )
+        return
+    table = Table("moment", "time (UTC)", "origin", "row", "reason", box=None, header_style="bold")
+    for r in records:
+        table.add_row(*map(Text, (r["moment"], r["time"] or "-", r["origin"], r["row"] or "", r["reason"])))
+    out.print(table)
+    minutes = {k: "-" if v is None else f"{v:.0f} min" for k, v in result.moments.durations().items()}
+    out.print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in minutes.items()), markup=False)
+
+
+@app.command()
+def rules(ctx: typer.Context, fmt: FormatOpt = None) -> None:
+    """Show the effective auto-curation rules ([timeline] in the config).
+
+    Example:  incidentkit timeline rules
+    """
+    records = describe_rules(get_context(ctx).settings.timeline)
+    fmt = fmt or (OutputFormat.table if is_terminal() else OutputFormat.json)
+    if fmt is not OutputFormat.table:
+        out.print(emit_records(records, ["rule", "value", "effect"], fmt), markup=False, emoji=False)
+        return
+    table = Table("rule", "value", "effect", box=None, header_style="bold")
+    for r in records:
+        value = r["value"]
+        shown = ", ".join(value) if isinstance(value, list) else ("" if value is None else str(value))
+        table.add_row(Text(r["rule"]), Text(shown), Text(r["effect"]))
+    out.print(table)

@@ -1,0 +1,603 @@
+"""The one Conduit client (the Phabricator / Phorge API), shared by every feature that talks to it.
+
+Used by the Phabricator timeline source and by actionables sync/create. It owns the wire format
+(form-encoded ``params=<json>`` with the token inside ``__conduit__``, plus ``output=json`` and
+``__conduit__=1`` so that even server crashes come back as a JSON envelope), the error envelope,
+retries, cursor paging and the ``[]``-versus-``{}`` quirks of PHP's JSON encoder.
+
+Rules it enforces:
+
+* Any non-null ``error_code`` is an error (including PHP class names such as ``TypeError``); the HTTP
+  status is never trusted on its own. HTTP 429, 5xx, HTML or non-JSON bodies and timeouts are errors too.
+* Retries (exponential backoff) only where safe: read methods (``*.search``, ``*.query``,
+  ``*.lookup``, ...) on any transient failure; every other method (``maniphest.edit``...) only when
+  the request provably was not processed (HTTP 429 from the rate limiter, connection refused).
+* The token never appears in an error: ``error_info`` is scrubbed of the token and of anything
+  token-shaped (servers quote bad tokens back, and even whole request bodies).
+* Names are resolved in batches of 100 PHIDs per call, never one call per PHID.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from ..config import Settings, read_secret
+from ..errors import ConfigError, SourceError
+from ..model.actionable import TaskView
+from ..model.tasks import parse_task, task_number
+from ..model.time import from_epoch
+from ..util import chunks
+from .http import USER_AGENT
+
+__all__ = [
+    "ConduitClient",
+    "ConduitError",
+    "SEARCH_PAGE_MAX",
+    "TRANSACTION_PAGE_MAX",
+    "BATCH_SIZE",
+    "is_read_method",
+    "task_view",
+    "remarkup_link",
+    "scrub",
+]
+
+SEARCH_PAGE_MAX = 100  # *.search rejects larger pages with ERR-INVALID-PAGE-SIZE
+TRANSACTION_PAGE_MAX = 1000  # transaction.search silently clamps to 1..1000
+BATCH_SIZE = 100  # PHIDs / ids per batched lookup
+
+_READ_SUFFIXES = (".search", ".query", ".lookup", ".whoami", ".ping")
+_TOKEN_SHAPED = re.compile(r"\b(?:api|cli|clr)-[A-Za-z0-9]{28}\b")
+_QUOTED_TOKEN = re.compile(r'(API token )"[^"]*"')
+_HTML_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_MAX_INFO = 300
+_MAX_RETRY_AFTER = 60.0
+
+_HINTS = {
+    "ERR-INVALID-AUTH": "check the env var named by [phabricator] token_env: it must hold a valid Conduit API token (api-...)",
+    "ERR-INVALID-SESSION": "check the env var named by [phabricator] token_env: no token reached the server",
+    "ERR-OAUTH-ACCESS": "the token may not call this method; use a standard Conduit API token",
+    "ERR-CONDUIT-CALL": "the server does not know this method or parameter; check [phabricator] url and the server version",
+}
+
+
+class ConduitError(SourceError):
+    """A Conduit call failed. ``code`` is the server's ``error_code`` when it sent one."""
+
+    def __init__(
+        self, message: str, hint: str | None = None, *, method: str = "", code: str | None = None
+    ) -> None:
+        super().__init__(message, hint)
+        self.method = method
+        self.code = code
+
+
+class _Transient(Exception):
+    """One attempt failed in a way a retry may fix; ``unsent`` when the server never processed it."""
+
+    def __init__(self, message: str, hint: str, *, unsent: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.unsent = unsent
+        self.retry_after = retry_after
+
+
+def is_read_method(method: str) -> bool:
+    """True for methods that change nothing and may be retried freely."""
+    return method.endswith(_READ_SUFFIXES)
+
+
+def scrub(text: str, token: str | None = None) -> str:
+    """*text* without the token, token-shaped strings or quoted tokens, on one short line."""
+    if token and len(token) >= 4:
+        text = text.replace(token, "<redacted>")
+    text = _TOKEN_SHAPED.sub("<redacted>", text)
+    text = _QUOTED_TOKEN.sub(r'\1"<redacted>"', text)
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_INFO else text[: _MAX_INFO - 1] + "…"
+
+
+def _unique(values: Iterable[Any]) -> list[str]:
+    return sorted({v for v in values if isinstance(v, str) and v})
+
+
+def _normalise(item: Any) -> Any:
+    """Give PHP's empty arrays their intended shape: ``fields``/``attachments``/``boards`` are maps."""
+    if not isinstance(item, dict):
+        return item
+    item = dict(item)
+    for key in ("fields", "attachments"):
+        if item.get(key) == []:
+            item[key] = {}
+    attachments = item.get("attachments")
+    if isinstance(attachments, dict) and isinstance(attachments.get("columns"), dict):
+        columns = attachments["columns"]
+        if columns.get("boards") == []:
+            item["attachments"] = {**attachments, "columns": {**columns, "boards": {}}}
+    return item
+
+
+class ConduitClient:
+    """A Conduit endpoint plus a token: ``call`` one method, ``search`` through pages, batch helpers.
+
+    ``url`` is the site root (``https://phabricator.example.org``); ``/api/<method>`` is appended.
+    ``calls`` counts HTTP requests sent (retries included), for benchmarks.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        session: requests.Session | None = None,
+        backoff: float = 0.5,
+        token_env: str | None = None,
+    ) -> None:
+        if not url:
+            raise ConfigError("no Phabricator url is configured", hint="set url in the [phabricator] section")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(
+                f"[phabricator] url must be an http(s) URL, got {url!r}",
+                hint="use the site root, e.g. https://phabricator.wikimedia.org",
+            )
+        base = url.rstrip("/")
+        self.url = base[: -len("/api")] if base.endswith("/api") else base
+        self._token = token
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.token_env = token_env
+        self.session = session or requests.Session()
+        self.session.headers.setdefault("User-Agent", USER_AGENT)
+        self.calls = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, session: requests.Session | None = None) -> ConduitClient:
+        """The client for ``[phabricator]``; raises ConfigError when the url or token is missing."""
+        phab = settings.phabricator
+        if not phab.url:
+            raise ConfigError(
+                "no Phabricator url is configured",
+                hint="set url in the [phabricator] section or INCIDENTKIT_PHABRICATOR_URL",
+            )
+        token = read_secret(phab.token_env)
+        if not token:
+            raise ConfigError(
+                f"no Conduit token: environment variable {phab.token_env} is not set",
+                hint=f"export {phab.token_env}=<your Conduit API token> (named by [phabricator] token_env)",
+            )
+        return cls(
+            phab.url,
+            token,
+            timeout=phab.timeout,
+            retries=phab.retries,
+            session=session,
+            token_env=phab.token_env,
+        )
+
+    def __repr__(self) -> str:
+        return f"ConduitClient({self.url!r}, token=<redacted>)"
+
+    def __enter__(self) -> ConduitClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.session.close()
+
+    # --- one call -------------------------------------------------------------------------------
+
+    def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Call *method* and return its ``result``; raises ConduitError (a SourceError)."""
+        payload = dict(params or {})
+        payload["__conduit__"] = {"token": self._token}
+        form = {"params": json.dumps(payload, separators=(",", ":")), "output": "json", "__conduit__": "1"}
+        read = is_read_method(method)
+        attempt = 0
+        while True:
+            try:
+                return self._attempt(method, form)
+            except _Transient as failure:
+                if not (read or failure.unsent) or attempt >= self.retries:
+                    tries = f" (after {attempt + 1} attempts)" if attempt else ""
+                    raise ConduitError(
+                        f"Phabricator {method} failed: {failure.message}{tries}", failure.hint, method=method
+                    ) from failure.__cause__
+                delay = failure.retry_after if failure.retry_after is not None else self.backoff * 2**attempt
+                time.sleep(min(delay, _MAX_RETRY_AFTER))
+                attempt += 1
+
+    def _attempt(self, method: str, form: Mapping[str, str]) -> Any:
+        endpoint = f"{self.url}/api/{method}"
+        host = urlsplit(self.url).netloc
+        self.calls += 1
+        try:
+            response = self.session.post(endpoint, data=form, timeout=self.timeout)
+        except requests.ConnectTimeout as exc:
+            raise _Transient(
+                f"connecting to {host} timed out after {self.timeout:g}s",
+                "check [phabricator] url and the network",
+                unsent=True,
+            ) from exc
+        except requests.Timeout as exc:
+            raise _Transient(
+                f"no answer from {host} within {self.timeout:g}s",
+                "the server is slow or down; raise [phabricator] timeout or try later",
+                unsent=False,
+            ) from exc
+        except requests.ConnectionError as exc:
+            reason = getattr(exc.args[0], "reason", None) if exc.args else None
+            unsent = isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+            raise _Transient(
+                f"cannot connect to {host}" if unsent else f"connection to {host} broke",
+                "check [phabricator] url and that the server is up",
+                unsent=unsent,
+            ) from exc
+        except requests.RequestException as exc:
+            raise ConduitError(
+                f"Phabricator {method} failed: {type(exc).__name__}",
+                "check [phabricator] url",
+                method=method,
+            ) from exc
+        return self._result(method, response)
+
+    def _result(self, method: str, response: requests.Response) -> Any:
+        status = response.status_code
+        text = response.text
+        try:
+            envelope = json.loads(text)
+        except ValueError:
+            envelope = None
+        if isinstance(envelope, dict) and "result" in envelope and "error_code" in envelope:
+            code = envelope["error_code"]
+            if code is None:
+                return envelope["result"]
+            info = envelope.get("error_info")
+            detail = scrub(str(info), self._token) if info is not None else "no details"
+            hint = _HINTS.get(str(code), "")
+            if hint and self.token_env and "token_env" in hint:
+                hint += f" ({self.token_env})"
+            raise ConduitError(
+                f"Phabricator {method} failed: {scrub(str(code), self._token)}: {detail}",
+                hint or "Phabricator refused the request; see the message above",
+                method=method,
+                code=str(code),
+            )
+        if status == 429:
+            raise _Transient(
+                "rate limited (HTTP 429)",
+                "Phabricator is rate limiting this client; wait a little and retry",
+                unsent=True,
+                retry_after=_retry_after(response),
+            )
+        described = _describe_body(text, response.headers.get("Content-Type", ""), self._token)
+        if status >= 500:
+            raise _Transient(
+                f"HTTP {status}{described}",
+                "the Phabricator server is failing; try later or draft offline with --input phabricator=PATH",
+                unsent=False,
+            )
+        if status != 200:
+            raise ConduitError(
+                f"Phabricator {method} failed: HTTP {status}{described}",
+                "check [phabricator] url: it must be the site root of a Phabricator/Phorge server",
+                method=method,
+            )
+        raise _Transient(
+            f"the answer is not a Conduit JSON envelope{described}",
+            "check [phabricator] url: it must be the site root of a Phabricator/Phorge server",
+            unsent=False,
+        )
+
+    # --- paging ---------------------------------------------------------------------------------
+
+    def search(
+        self,
+        method: str,
+        constraints: Mapping[str, Any] | None = None,
+        attachments: Iterable[str] | Mapping[str, bool] | None = None,
+        order: str | Sequence[str] | None = None,
+        limit: int = SEARCH_PAGE_MAX,
+        *,
+        params: Mapping[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every item of a ``*.search`` (or ``transaction.search``) across all pages.
+
+        Pages follow ``cursor.after`` (a string id) until it is null. *params* adds other top-level
+        parameters (``objectIdentifier``, ``queryKey``...). Items are normalised (``[]`` → ``{}``).
+        """
+        base: dict[str, Any] = dict(params or {})
+        if constraints:
+            base["constraints"] = dict(constraints)
+        if attachments:
+            base["attachments"] = (
+                dict(attachments) if isinstance(attachments, Mapping) else {key: True for key in attachments}
+            )
+        if order is not None:
+            base["order"] = order if isinstance(order, str) else list(order)
+        base["limit"] = limit
+        for data, _last in self._pages(method, base):
+            yield from data
+
+    def _pages(self, method: str, params: Mapping[str, Any]) -> Iterator[tuple[list[Any], bool]]:
+        """``(normalised items, is_last_page)`` per call, following ``cursor.after``."""
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = dict(params)
+            if after is not None:
+                page["after"] = after
+            result = self.call(method, page)
+            if not (isinstance(result, dict) and isinstance(result.get("data"), list)):
+                raise ConduitError(
+                    f"Phabricator {method} returned a result without a data list",
+                    "the server answered in an unexpected shape; check [phabricator] url",
+                    method=method,
+                )
+            data = [_normalise(item) for item in result["data"]]
+            cursor = result.get("cursor")
+            following = cursor.get("after") if isinstance(cursor, dict) else None
+            last = following is None or not data
+            yield data, last
+            if last:
+                return
+            after = str(following)
+            if after in seen:
+                raise ConduitError(
+                    f"Phabricator {method} repeated the page cursor {after!r}",
+                    "the server's paging is broken; report it to the Phabricator admins",
+                    method=method,
+                )
+            seen.add(after)
+
+    # --- batch helpers --------------------------------------------------------------------------
+
+    def statuses(self) -> list[dict[str, Any]]:
+        """The instance's task statuses (``maniphest.status.search``): name, value, closed..."""
+        return _data_list(self.call("maniphest.status.search", {}), "maniphest.status.search")
+
+    def priorities(self) -> list[dict[str, Any]]:
+        """The instance's task priorities (``maniphest.priority.search``), highest first."""
+        return _data_list(self.call("maniphest.priority.search", {}), "maniphest.priority.search")
+
+    def users(self, phids: Iterable[str]) -> list[dict[str, Any]]:
+        """``user.search`` records for *phids*, 100 per call."""
+        return self._by_phids("user.search", phids)
+
+    def projects(self, phids: Iterable[str]) -> list[dict[str, Any]]:
+        """``project.search`` records for *phids*, 100 per call."""
+        return self._by_phids("project.search", phids)
+
+    def user_names(self, phids: Iterable[str]) -> dict[str, str]:
+        """PHID → username for *phids* (unknown PHIDs are left out), 100 per call."""
+        return _field_map(self.users(phids), "username")
+
+    def project_names(self, phids: Iterable[str]) -> dict[str, str]:
+        """PHID → project name for *phids* (unknown PHIDs are left out), 100 per call."""
+        return _field_map(self.projects(phids), "name")
+
+    def tasks_by_ids(
+        self, ids: Iterable[int | str], attachments: Iterable[str] = ("projects",)
+    ) -> list[dict[str, Any]]:
+        """``maniphest.search`` records for task ids (``123`` or ``"T123"``), 100 per call."""
+        numbers = sorted({task_number(parse_task(task)) for task in ids})
+        found: list[dict[str, Any]] = []
+        for chunk in chunks(numbers, BATCH_SIZE):
+            found.extend(
+                self.search("maniphest.search", {"ids": list(chunk)}, attachments=tuple(attachments))
+            )
+        return found
+
+    def transactions(self, task: str | int, since: int | None = None) -> list[dict[str, Any]]:
+        """Transactions of one object (``"T123"``, ``123`` or a PHID), newest first.
+
+        With *since* (epoch seconds), paging stops at the first older transaction and older ones
+        are left out.
+        """
+        identifier = task if isinstance(task, str) and task.startswith("PHID-") else parse_task(task)
+        found: list[dict[str, Any]] = []
+        for item in self.search(
+            "transaction.search", limit=TRANSACTION_PAGE_MAX, params={"objectIdentifier": identifier}
+        ):
+            if since is not None and _created(item) < since:
+                break
+            found.append(item)
+        return found
+
+    def transaction_pages(
+        self, object_type: str = "TASK", since: int | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+        """Transactions on every object of one type (``"TASK"``), newest first, 1000 per call.
+
+        Yields ``(items, is_last)`` per call, so a caller can stop on a call budget; the page that
+        reaches a transaction older than *since* (epoch seconds) is the last one, without those older
+        items. One scan covers all tasks at once, which beats one call per task when many changed.
+        """
+        pages = self._pages("transaction.search", {"objectType": object_type, "limit": TRANSACTION_PAGE_MAX})
+        for data, last in pages:
+            items = [item for item in data if since is None or _created(item) >= since]
+            reached = len(items) < len(data)
+            yield items, last or reached
+            if last or reached:
+                return
+
+    def lookup(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """``phid.lookup``: name (``T1``, ``#tag``, ``@user``) → handle; ``{}`` when none resolve."""
+        wanted = _unique(names)
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(wanted, BATCH_SIZE):
+            result = self.call("phid.lookup", {"names": list(chunk)})
+            if isinstance(result, dict):
+                found.update({k: v for k, v in result.items() if isinstance(v, dict)})
+            elif result != []:
+                raise ConduitError(
+                    "Phabricator phid.lookup returned an unexpected shape",
+                    "check [phabricator] url",
+                    method="phid.lookup",
+                )
+        return found
+
+    def edit_task(
+        self, transactions: Sequence[Mapping[str, Any]], task: str | int | None = None
+    ) -> dict[str, Any]:
+        """``maniphest.edit``: create a task (no *task*) or edit one; returns ``{object, transactions}``.
+
+        Never retried once sent (an edit is not idempotent).
+        """
+        params: dict[str, Any] = {"transactions": [dict(t) for t in transactions]}
+        if task is not None:
+            params["objectIdentifier"] = (
+                task if isinstance(task, str) and task.startswith("PHID-") else parse_task(task)
+            )
+        result = self.call("maniphest.edit", params)
+        if not isinstance(result, dict) or not isinstance(result.get("object"), dict):
+            raise ConduitError(
+                "Phabricator maniphest.edit returned an unexpected shape",
+                "check the task on Phabricator before retrying",
+                method="maniphest.edit",
+            )
+        return result
+
+    def create_task(
+        self,
+        *,
+        title: str,
+        description: str,
+        project_phids: Sequence[str] = (),
+        parent_phid: str | None = None,
+        owner_phid: str | None = None,
+    ) -> tuple[int, str]:
+        """Create a task with ``maniphest.edit``; returns its id and PHID. Never retried once sent."""
+        transactions: list[dict[str, Any]] = [
+            {"type": "title", "value": title},
+            {"type": "description", "value": description},
+        ]
+        if project_phids:
+            transactions.append({"type": "projects.add", "value": list(project_phids)})
+        if parent_phid:
+            transactions.append({"type": "parent", "value": parent_phid})
+        if owner_phid:
+            transactions.append({"type": "owner", "value": owner_phid})
+        result = self.edit_task(transactions)
+        try:
+            return int(result["object"]["id"]), str(result["object"]["phid"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConduitError(
+                "Phabricator maniphest.edit answered without the new task's id",
+                "check Phabricator for a new task before retrying",
+                method="maniphest.edit",
+            ) from exc
+
+    def project_phids_by_slug(self, slugs: Sequence[str]) -> dict[str, str]:
+        """``project.search`` by hashtag: the PHID of each slug Phabricator knows (unknown ones left out)."""
+        wanted = [slug.strip().lstrip("#").lower() for slug in slugs if slug.strip().lstrip("#")]
+        answer = self.call("project.search", {"constraints": {"slugs": wanted}})
+        slug_map = (answer.get("maps") or {}).get("slugMap") or {} if isinstance(answer, dict) else {}
+        return {
+            slug: str(slug_map[slug]["projectPHID"]) for slug in wanted if isinstance(slug_map.get(slug), dict)
+        }
+
+    def _by_phids(self, method: str, phids: Iterable[str]) -> list[dict[str, Any]]:
+        wanted = _unique(phids)
+        found: list[dict[str, Any]] = []
+        for chunk in chunks(wanted, BATCH_SIZE):
+            found.extend(self.search(method, {"phids": list(chunk)}))
+        return found
+
+
+def _created(item: Any) -> int:
+    value = item.get("dateCreated") if isinstance(item, dict) else None
+    return value if isinstance(value, int) else 0
+
+
+def _data_list(result: Any, method: str) -> list[dict[str, Any]]:
+    if isinstance(result, dict) and isinstance(result.get("data"), list):
+        return [item for item in result["data"] if isinstance(item, dict)]
+    raise ConduitError(
+        f"Phabricator {method} returned a result without a data list",
+        "check [phabricator] url",
+        method=method,
+    )
+
+
+def _field_map(records: Iterable[Mapping[str, Any]], field: str) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for record in records:
+        fields = record.get("fields")
+        if (
+            isinstance(record.get("phid"), str)
+            and isinstance(fields, dict)
+            and isinstance(fields.get(field), str)
+        ):
+            names[record["phid"]] = fields[field]
+    return names
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _describe_body(text: str, content_type: str, token: str) -> str:
+    """A short, scrubbed description of a non-Conduit body (an HTML page's title, never the page)."""
+    if "html" in content_type.lower() or text.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
+        title = _HTML_TITLE.search(text)
+        if title:
+            return f" with an HTML page ({scrub(html.unescape(title.group(1)), token)[:80]})"
+        return " with an HTML page"
+    return "" if not text.strip() else " with a non-JSON body"
+
+
+def task_view(item: Mapping[str, Any]) -> TaskView:
+    """The fields actionables use from one ``maniphest.search`` item; SourceError if it is malformed."""
+    try:
+        fields = item["fields"]
+        status = fields["status"]
+        priority = fields.get("priority") or {}
+        attachments = item.get("attachments") or {}
+        projects = (attachments.get("projects") or {}).get("projectPHIDs") or []
+        created = from_epoch(fields.get("dateCreated"))
+        modified = from_epoch(fields.get("dateModified")) or created
+        if created is None or modified is None:
+            raise KeyError("dateCreated")
+        return TaskView(
+            id=int(item["id"]),
+            phid=str(item["phid"]),
+            title=str(fields.get("name") or ""),
+            owner_phid=fields.get("ownerPHID"),
+            status_value=str(status["value"]),
+            status_name=str(status.get("name") or ""),
+            closed_at=from_epoch(fields.get("dateClosed")),
+            priority=priority.get("name"),
+            priority_value=priority.get("value"),
+            project_phids=tuple(str(p) for p in projects),
+            created_at=created,
+            modified_at=modified,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SourceError(
+            f"phabricator: unexpected maniphest.search item {str(item.get('id', '?'))[:20]}",
+            hint="the Conduit API answered in an unexpected shape; check [phabricator] url",
+        ) from exc
+
+
+def remarkup_link(url: str, label: str) -> str:
+    """A Remarkup link, ``[[URL | label]]``, as task descriptions write them."""
+    return f"[[{url} | {label}]]"

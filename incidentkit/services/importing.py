@@ -1,0 +1,372 @@
+"""Importing existing reports into the store, from the wiki or from a folder of saved pages.
+
+Import is idempotent: an incident is found again by its page (or its slug), fields set locally
+are locked and kept, actionables are matched by task (or, for free-text ones, by title), and
+locally filled scorecard answers win over the page's. Nothing here prints or reads the clock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+from ..clients.mediawiki import BATCH_SIZE, PageText, WikiClient
+from ..config import Settings
+from ..errors import InputError
+from ..model.actionable import FollowUp, UpsertResult
+from ..model.incident import IncidentRecord, slugify
+from ..model.time import format_utc
+from ..store import Store
+from ..wikitext.reports import ItemStatus, Report, Unparsed, parse_report, title_date
+from .actionables import upsert_imported
+from .scorecard import definition_path, load_definition
+
+__all__ = [
+    "DEFAULT_PREFIX",
+    "PAGE_SUFFIXES",
+    "ImportedPage",
+    "ImportResult",
+    "imported_items",
+    "import_reports",
+    "import_from_wiki",
+    "import_from_dir",
+    "list_report_pages",
+    "store_report",
+    "save_page_text",
+    "page_file_name",
+]
+
+DEFAULT_PREFIX = "Incidents/"
+PAGE_SUFFIXES = (".wiki", ".wikitext", ".mediawiki", ".txt")
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportedPage:
+    """One page that went into the store."""
+
+    page: str
+    slug: str
+    created: bool
+    actionables: int  # items read from the page
+    tasks: tuple[str, ...]  # task ids among them
+    placeholders: int
+    scorecard_answers: int
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportResult:
+    """What an import did: pages in, pages not parsed (with the reason), actionables recorded."""
+
+    listed: int
+    imported: tuple[ImportedPage, ...] = ()
+    unparsed: tuple[Unparsed, ...] = ()
+    missing: tuple[str, ...] = ()  # listed but gone when read
+    filtered: int = 0  # before --since
+    actionables: UpsertResult = field(default_factory=UpsertResult)
+    requests: int = 0  # API requests sent to the wiki (0 offline)
+
+    @property
+    def created(self) -> int:
+        return sum(1 for page in self.imported if page.created)
+
+    @property
+    def items(self) -> int:
+        return sum(page.actionables for page in self.imported)
+
+    @property
+    def task_ids(self) -> int:
+        return sum(len(page.tasks) for page in self.imported)
+
+
+_STATUS_HINTS = {
+    ItemStatus.done: "done",
+    ItemStatus.not_done: "open",
+    ItemStatus.wont_do: "wont-do",
+    ItemStatus.in_progress: "in-progress",
+    ItemStatus.unresolved: "open",
+    ItemStatus.dropped: "wont-do",
+    ItemStatus.unknown: None,
+}
+
+
+def imported_items(report: Report) -> list[FollowUp]:
+    """The page's actionables as the actionables store takes them: one per task, or one free-text idea.
+
+    A sub-bullet with a task of its own is an actionable; one without is part of its parent (its
+    text goes into the parent's raw text).
+    """
+    items: list[FollowUp] = []
+    details: dict[int, list[str]] = {}
+    for item in report.actionables:
+        if item.parent is not None and not item.tasks:
+            details.setdefault(item.parent, []).append(item.raw)
+    for index, item in enumerate(report.actionables):
+        if item.parent is not None and not item.tasks:
+            continue
+        raw = "\n".join([item.raw, *details.get(index, [])])
+        hint = _STATUS_HINTS[item.status]
+        title = item.text or (item.tasks[0] if item.tasks else "")
+        if not title:
+            continue
+        for task in item.tasks or (None,):
+            items.append(FollowUp(title=title, task=task, status=hint, owner=item.owner, raw_text=raw))
+    return items
+
+
+def _incident_title(report: Report) -> str:
+    """The incident's name without the date: "2022-03-01 ulsfo network" -> "ulsfo network"."""
+    stripped = re.sub(r"^\s*\d{4}-?\d{2}-?\d{2}(?:[-_ ]+\d{4}-?\d{2}-?\d{2})?[-_ :]*", "", report.name).strip()
+    return stripped or report.name
+
+
+def _slug_for(store: Store, report: Report) -> tuple[str, IncidentRecord | None]:
+    """The incident slug for *report*: the one already holding its page, else a new or matching one."""
+    known = store.find_incident_by_page(report.page)
+    if known is not None:
+        return known.slug, known
+    title = _incident_title(report)
+    if report.date is not None:
+        base = slugify(title, report.date)
+    else:
+        raw = re.search(r"\d{4}-?\d{2}-?\d{2}", report.name)
+        base = slugify(title, raw.group(0) if raw else "undated")
+    candidate, number = base, 1
+    while True:
+        existing = store.get_incident(candidate)
+        if existing is None:
+            return candidate, None
+        same_report = existing.page is None or existing.page.endswith(report.name)
+        if same_report:
+            return candidate, existing
+        number += 1
+        candidate = f"{base}-{number}"
+
+
+def store_report(
+    store: Store,
+    report: Report,
+    *,
+    wiki: str | None,
+    page: PageText | None,
+    settings: Settings,
+    now: datetime,
+) -> tuple[ImportedPage, UpsertResult]:
+    with store.transaction():  # one page, one atomic write
+        return _store_report_once(store, report, wiki=wiki, page=page, settings=settings, now=now)
+
+
+def _store_report_once(
+    store: Store,
+    report: Report,
+    *,
+    wiki: str | None,
+    page: PageText | None,
+    settings: Settings,
+    now: datetime,
+) -> tuple[ImportedPage, UpsertResult]:
+    slug, existing = _slug_for(store, report)
+    metadata = {**(existing.metadata if existing else {}), **report.metadata}
+    record = IncidentRecord(
+        slug=slug,
+        title=existing.title if existing else _incident_title(report),
+        start=format_utc(report.start) if report.start else (existing.start if existing else None),
+        end=format_utc(report.end) if report.end else (existing.end if existing else None),
+        task=report.task,
+        status=report.status or (existing.status if existing else "unknown"),
+        wiki=wiki,
+        page=page.title if page else report.page,
+        revision=page.revid if page else None,
+        page_timestamp=format_utc(page.timestamp) if page else None,
+        origin="import",
+        metadata=metadata,
+    )
+    store.save_incident(record, respect_locked=True)
+    upserted = upsert_imported(store, slug, imported_items(report), settings=settings, now=now)
+    answers = 0
+    if report.scorecard:
+        saved = store.save_scorecard_answers(
+            slug, dict(report.scorecard), reviewer=None, source="import", revision=page.revid if page else None
+        )
+        answers = len(saved.written)
+    imported = ImportedPage(
+        page=report.page,
+        slug=slug,
+        created=existing is None,
+        actionables=len(report.actionables),
+        tasks=report.task_ids,
+        placeholders=report.placeholders,
+        scorecard_answers=answers,
+        problems=report.problems,
+    )
+    return imported, upserted
+
+
+def _add(total: UpsertResult, more: UpsertResult) -> UpsertResult:
+    return UpsertResult(total.added + more.added, total.updated + more.updated, total.unchanged + more.unchanged)
+
+
+def _before(name: str, since: date | None) -> bool:
+    """True when the title's own date is before *since* (pages without one are read and checked later)."""
+    if since is None:
+        return False
+    day, _ = title_date(name)
+    return day is not None and day < since
+
+
+def import_reports(
+    store: Store,
+    pages: Iterable[tuple[str, str, PageText | None]],
+    *,
+    total: int,
+    wiki: str | None,
+    prefix: str = DEFAULT_PREFIX,
+    since: date | None = None,
+    settings: Settings,
+    now: datetime,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Parse and store each ``(title, text, revision)`` of *pages*; *total* sizes the progress bar.
+
+    Pages dated before *since* (by title, else by the Start field), or without a date when *since*
+    is given, are counted in ``filtered``.
+    """
+    imported: list[ImportedPage] = []
+    unparsed: list[Unparsed] = []
+    filtered = 0
+    upserts = UpsertResult()
+    questions = load_definition(definition_path(settings))
+    for done, (title, text, page) in enumerate(pages, start=1):
+        report = parse_report(title, text, prefix=prefix, scorecard=questions)
+        if isinstance(report, Unparsed):
+            unparsed.append(report)
+        elif since is not None and (report.date is None or report.date < since):
+            filtered += 1
+        else:
+            page_result, upserted = store_report(store, report, wiki=wiki, page=page, settings=settings, now=now)
+            imported.append(page_result)
+            upserts = _add(upserts, upserted)
+        if progress:
+            progress(done, total)
+    return ImportResult(
+        listed=total, imported=tuple(imported), unparsed=tuple(unparsed), filtered=filtered, actionables=upserts
+    )
+
+
+def list_report_pages(wiki: WikiClient, *, prefix: str | None, category: str | None) -> list[str]:
+    """The titles to import: under *prefix*, in *category*, or (both given) in both."""
+    if category and prefix:
+        members = set(wiki.list_category(category))
+        return [title for title in wiki.list_prefix(prefix) if title in members]
+    if category:
+        return wiki.list_category(category)
+    return wiki.list_prefix(prefix or DEFAULT_PREFIX)
+
+
+def import_from_wiki(
+    store: Store,
+    wiki: WikiClient,
+    *,
+    prefix: str | None = None,
+    category: str | None = None,
+    since: date | None = None,
+    save: Path | None = None,
+    settings: Settings,
+    now: datetime,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import the report pages of *wiki*, read 50 per request; *save* also writes their texts to a folder."""
+    requests_before = wiki.request_count
+    titles = list_report_pages(wiki, prefix=prefix, category=category)
+    wanted = [title for title in titles if not _before(title, since)]
+    missing: list[str] = []
+
+    def pages() -> Iterator[tuple[str, str, PageText | None]]:
+        for start in range(0, len(wanted), BATCH_SIZE):
+            for title, page in wiki.read_many(wanted[start : start + BATCH_SIZE]).items():
+                if page is None:
+                    missing.append(title)
+                    continue
+                if save is not None:
+                    save_page_text(save, page.title, page.text)
+                yield page.title, page.text, page
+
+    result = import_reports(
+        store, pages(), total=len(wanted), wiki=wiki.name, prefix=prefix or DEFAULT_PREFIX, since=since,
+        settings=settings, now=now, progress=progress,
+    )  # fmt: skip
+    return replace(
+        result,
+        listed=len(titles),
+        missing=tuple(missing),
+        filtered=result.filtered + len(titles) - len(wanted),
+        requests=wiki.request_count - requests_before,
+    )
+
+
+def page_file_name(title: str) -> str:
+    """The file a page's text is saved as: the title with ``/`` and ``%`` percent-encoded, plus ``.wiki``."""
+    return quote(title, safe=" ()+,;=@!$&'-._~:[]") + ".wiki"
+
+
+def save_page_text(directory: Path, title: str, text: str) -> Path:
+    """Write one page's text into *directory*, readable again by :func:`import_from_dir`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / page_file_name(title)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _input_files(directory: Path) -> list[tuple[str, Path]]:
+    """(page title, file) of every saved page in *directory*; the title is the percent-decoded file name."""
+    if not directory.is_dir():
+        raise InputError(f"--input {directory} is not a folder", hint="give a folder of saved page texts (*.wiki)")
+    files = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES)
+    if not files:
+        raise InputError(
+            f"--input {directory} holds no page texts",
+            hint=f"save pages as files named after their titles, ending in {', '.join(PAGE_SUFFIXES)} "
+            "(`incidentkit import --save DIR` writes such a folder)",
+        )
+    return [(unquote(path.stem), path) for path in files]
+
+
+def import_from_dir(
+    store: Store,
+    directory: Path,
+    *,
+    prefix: str | None = None,
+    since: date | None = None,
+    settings: Settings,
+    now: datetime,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import saved page texts from *directory* (no network); unreadable files are listed as not parsed."""
+    files = _input_files(directory)
+    wanted = [(title, path) for title, path in files if not _before(title, since)]
+    unreadable: list[Unparsed] = []
+
+    def pages() -> Iterator[tuple[str, str, PageText | None]]:
+        for title, path in wanted:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                unreadable.append(Unparsed(title, f"cannot read {path.name}: {exc}"))
+                continue
+            yield title, text, None
+
+    result = import_reports(
+        store, pages(), total=len(wanted), wiki=None, prefix=prefix or DEFAULT_PREFIX, since=since,
+        settings=settings, now=now, progress=progress,
+    )  # fmt: skip
+    return replace(
+        result,
+        listed=len(files),
+        unparsed=(*unreadable, *result.unparsed),
+        filtered=result.filtered + len(files) - len(wanted),
+    )

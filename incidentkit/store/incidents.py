@@ -1,0 +1,109 @@
+"""The incidents table: one row per incident, drafted or imported, with the page it lives on."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..errors import StoreError
+from ..model.incident import IncidentRecord
+from ._base import StoreBase
+
+__all__ = ["IncidentsMixin"]
+
+
+def _incident(row: dict[str, Any]) -> IncidentRecord:
+    data = dict(row)
+    data["metadata"] = json.loads(data.get("metadata") or "{}")
+    data["locked"] = tuple(json.loads(data.get("locked") or "[]"))
+    return IncidentRecord(**data)
+
+
+class IncidentsMixin(StoreBase):
+    """Incidents by slug; fields set locally are *locked* so later drafts and imports keep them."""
+
+    def save_incident(self, record: IncidentRecord, *, respect_locked: bool = False) -> IncidentRecord:
+        """Insert or update an incident by slug; with *respect_locked*, locked fields are kept."""
+        now = self.now_text()
+        existing = self.get_incident(record.slug)
+        values: dict[str, Any] = {
+            "slug": record.slug,
+            "title": record.title,
+            "start": record.start,
+            "end": record.end,
+            "severity": record.severity,
+            "task": record.task,
+            "status": record.status,
+            "wiki": record.wiki,
+            "page": record.page,
+            "revision": record.revision,
+            "page_timestamp": record.page_timestamp,
+            "origin": record.origin,
+            "metadata": json.dumps(record.metadata, sort_keys=True),
+            "locked": json.dumps(sorted(set(record.locked))),
+            "updated_at": now,
+        }
+        if existing is not None:
+            values["created_at"] = existing.created_at
+            values["origin"] = existing.origin
+            values["locked"] = json.dumps(sorted(set(existing.locked) | set(record.locked)))
+            for name in ("wiki", "page", "revision", "page_timestamp", "severity", "task"):
+                if values[name] is None:
+                    values[name] = getattr(existing, name)
+            if respect_locked:
+                for name in existing.locked:
+                    if name in values and name != "locked":
+                        values[name] = (
+                            json.dumps(existing.metadata, sort_keys=True)
+                            if name == "metadata"
+                            else getattr(existing, name)
+                        )
+        else:
+            values["created_at"] = record.created_at or now
+        with self.transaction():
+            self.db["incidents"].upsert(values, pk="slug")
+        result = self.get_incident(record.slug)
+        assert result is not None
+        return result
+
+    def get_incident(self, slug: str) -> IncidentRecord | None:
+        rows = list(self.db["incidents"].rows_where("slug = ?", [slug]))
+        return _incident(rows[0]) if rows else None
+
+    def require_incident(self, slug: str) -> IncidentRecord:
+        """The incident *slug*, or a StoreError that lists how to find the right one."""
+        record = self.get_incident(slug)
+        if record is None:
+            raise StoreError(
+                f"unknown incident {slug!r}",
+                hint="`incidentkit incidents` lists the incidents in the store; draft or import it first",
+            )
+        return record
+
+    def find_incident_by_page(self, page: str) -> IncidentRecord | None:
+        rows = list(self.db["incidents"].rows_where("page = ?", [page], limit=1))
+        return _incident(rows[0]) if rows else None
+
+    def list_incidents(self) -> list[IncidentRecord]:
+        return [_incident(r) for r in self.db["incidents"].rows_where(order_by="start desc, slug")]
+
+    def set_incident_fields(self, slug: str, *, lock: bool = False, **values: Any) -> IncidentRecord:
+        """Set some columns of an incident; with *lock*, mark them as set locally (import keeps them)."""
+        record = self.require_incident(slug)
+        update: dict[str, Any] = dict(values)
+        if "metadata" in update:
+            update["metadata"] = json.dumps(update["metadata"], sort_keys=True)
+        if lock:
+            update["locked"] = json.dumps(sorted(set(record.locked) | set(values)))
+        update["updated_at"] = self.now_text()
+        with self.transaction():
+            self.db["incidents"].update(slug, update)
+        return self.require_incident(slug)
+
+    def record_publication(
+        self, slug: str, *, wiki: str, page: str, revision: int, page_timestamp: str
+    ) -> IncidentRecord:
+        """Remember the wiki page and revision incident *slug* was last published as (or read from)."""
+        return self.set_incident_fields(
+            slug, wiki=wiki, page=page, revision=revision, page_timestamp=page_timestamp
+        )

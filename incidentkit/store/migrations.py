@@ -1,0 +1,267 @@
+"""The store's schema, as append-only sqlite-utils migrations (never edit an applied one).
+
+Tables are documented in docs/schema.md; every column holds plain text, numbers or ISO 8601 UTC
+strings so the file is useful in any SQLite tool (datasette, sqlite3). The public API:
+:func:`newer_steps` (steps a newer incidentkit applied: refuse the file), :func:`pending` and
+:func:`apply`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database, Migrations
+
+__all__ = ["MIGRATIONS", "STEPS", "newer_steps", "pending", "apply"]
+
+MIGRATIONS = Migrations("incidentkit")
+STEPS: list[str] = []  # every step this incidentkit knows, in order
+
+
+def step(fn: Callable[[Database], None]) -> Callable[[Database], None]:
+    """Register a schema step (the function's name is its permanent id)."""
+    STEPS.append(fn.__name__)
+    return MIGRATIONS()(fn)
+
+
+def newer_steps(db: Database) -> list[str]:
+    """Steps recorded in *db* that this incidentkit does not know (a newer version wrote it). Reads only."""
+    known = set(STEPS)
+    return [m.name for m in MIGRATIONS.applied(db) if m.name not in known]
+
+
+def pending(db: Database) -> list[str]:
+    """Steps not yet applied to *db*. Reads only."""
+    return [m.name for m in MIGRATIONS.pending(db)]
+
+
+def apply(db: Database) -> None:
+    """Apply every pending step, each in its own transaction with its record."""
+    MIGRATIONS.apply(db)
+
+
+@step
+def m001_incidents(db: Database) -> None:
+    db["incidents"].create(
+        {
+            "slug": str,  # 2016-09-15_wikidata-dispatch-lag
+            "title": str,
+            "start": str,  # ISO 8601 UTC
+            "end": str,
+            "severity": str,
+            "task": str,  # T123, the incident task
+            "status": str,  # draft / review / final
+            "wiki": str,  # config name of the wiki it is published on
+            "page": str,  # page title
+            "revision": int,  # last revision we wrote or read
+            "page_timestamp": str,
+            "origin": str,  # draft / import
+            "metadata": str,  # JSON: the metadata-table fields as text
+            "locked": str,  # JSON list of fields set locally that import must not overwrite
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="slug",
+        not_null={"title", "status", "created_at", "updated_at"},
+        defaults={"status": "draft", "origin": "draft", "metadata": "{}", "locked": "[]"},
+    )
+    db["incidents"].create_index(["page"])
+
+
+# Append new steps below, one function per change.
+
+
+@step
+def m002_actionables(db: Database) -> None:
+    db["actionables"].create(
+        {
+            "id": int,
+            "incident": str,  # incidents.slug
+            "task": str,  # T123, or NULL for a free-text idea
+            "task_phid": str,
+            "title": str,
+            "owner": str,  # Phabricator username
+            "owner_phid": str,
+            "status": str,  # open / in-progress / done / wont-do
+            "task_status": str,  # the task's raw status key on the instance (resolved, declined...)
+            "priority": str,  # the instance's priority name (High, Needs Triage...)
+            "priority_value": int,  # its numeric value (100 = Unbreak Now!)
+            "type": str,  # prevent / detect / mitigate / process / investigate / other
+            "due": str,  # YYYY-MM-DD
+            "projects": str,  # JSON list of the task's project names
+            "project_phids": str,  # JSON list of the task's project PHIDs
+            "missing": int,  # 1 when the task vanished or is not visible to the token
+            "origin": str,  # draft / manual / import
+            "raw_text": str,  # the line it was imported from
+            "locked": str,  # JSON list of fields set locally that import and sync keep
+            "created_at": str,  # ISO 8601 UTC
+            "resolved_at": str,
+            "recorded_at": str,
+            "updated_at": str,
+            "synced_at": str,  # last time sync saw the task
+            "task_modified_at": str,  # the task's dateModified at that sync
+        },
+        pk="id",
+        not_null={"incident", "title", "status", "type", "origin", "missing", "created_at", "recorded_at", "updated_at"},
+        defaults={
+            "status": "open",
+            "type": "other",
+            "origin": "manual",
+            "missing": 0,
+            "projects": "[]",
+            "project_phids": "[]",
+            "locked": "[]",
+        },
+        foreign_keys=[("incident", "incidents", "slug")],
+    )
+    db["actionables"].create_index(["incident", "task"], unique=True)
+    db.execute(
+        "CREATE UNIQUE INDEX idx_actionables_idea ON actionables (incident, title) WHERE task IS NULL"
+    )
+    db["actionables"].create_index(["task"])
+    db["actionables"].create_index(["status", "due"])
+    db["actionables"].create_index(["owner"])
+    db["actionables"].create_index(["resolved_at"])
+
+
+@step
+def m003_status_history(db: Database) -> None:
+    db["status_history"].create(
+        {
+            "id": int,
+            "actionable_id": int,  # actionables.id
+            "incident": str,
+            "task": str,
+            "old_status": str,  # NULL on the first row of an actionable
+            "new_status": str,
+            "old_task_status": str,
+            "new_task_status": str,
+            "changed_at": str,  # when it changed (see changed_at_from)
+            "changed_at_from": str,  # transaction / task-closed / task-modified / observed
+            "observed_at": str,  # when incidentkit saw it
+            "source": str,  # draft / import / manual / create / sync
+            "note": str,  # e.g. "task missing", "task visible again"
+        },
+        pk="id",
+        not_null={"actionable_id", "new_status", "changed_at", "changed_at_from", "observed_at", "source"},
+        foreign_keys=[("actionable_id", "actionables", "id")],
+    )
+    db["status_history"].create_index(["actionable_id", "id"])
+    db["status_history"].create_index(["changed_at"])
+    db.execute(
+        "CREATE TRIGGER status_history_append_only_update BEFORE UPDATE ON status_history "
+        "BEGIN SELECT RAISE(ABORT, 'status_history is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER status_history_append_only_delete BEFORE DELETE ON status_history "
+        "BEGIN SELECT RAISE(ABORT, 'status_history is append-only'); END"
+    )
+
+
+@step
+def m004_task_statuses(db: Database) -> None:
+    db["task_statuses"].create(
+        {
+            "value": str,  # the status key (open, resolved, declined...)
+            "name": str,  # its display name
+            "closed": int,  # 1 for a closed status
+            "special": str,  # default / closed / duplicate, or NULL
+            "state": str,  # what incidentkit maps it to: open / in-progress / done / wont-do
+            "fetched_at": str,  # when maniphest.status.search returned it
+        },
+        pk="value",
+        not_null={"name", "closed", "state", "fetched_at"},
+    )
+
+
+@step
+def m005_scorecard_answers(db: Database) -> None:
+    """One row per incident and scorecard question (keys from data/scorecard.toml)."""
+    db.execute(
+        """
+        CREATE TABLE scorecard_answers (
+            incident TEXT NOT NULL REFERENCES incidents(slug),
+            question TEXT NOT NULL,            -- the question key, e.g. task_exists
+            answer TEXT CHECK (answer IN ('yes', 'no')),  -- NULL: not answered (a note may still be kept)
+            note TEXT NOT NULL DEFAULT '',
+            reviewer TEXT,                     -- who answered (local) or who the page credits (import)
+            answered_at TEXT NOT NULL,         -- ISO 8601 UTC
+            source TEXT NOT NULL DEFAULT 'local' CHECK (source IN ('local', 'import')),
+            page_revision INTEGER,             -- import: the page revision the answer was read from
+            PRIMARY KEY (incident, question)
+        )
+        """
+    )
+    db["scorecard_answers"].create_index(["question", "answer"])
+
+
+@step
+def m009_timeline_curation(db: Database) -> None:
+    """Each incident's saved events, and the owner's curation of its timeline."""
+    db["timeline_events"].create(
+        {
+            "incident": str,  # incidents.slug
+            "key": str,  # Event.key, stable across re-pulls
+            "position": int,  # order in the merged event list
+            "time": str,  # ISO 8601 UTC
+            "source": str,
+            "kind": str,
+            "text": str,
+            "event": str,  # JSON: Event.to_dict()
+        },
+        pk=("incident", "key"),
+        not_null={"position", "time", "source", "kind", "event"},
+        foreign_keys=[("incident", "incidents", "slug")],
+    )
+    db["timeline_events"].create_index(["incident", "position"])
+    db["timeline_overrides"].create(
+        {
+            "incident": str,
+            "key": str,  # the row key the override applies to (may no longer exist: an orphan)
+            "hidden": int,  # 1 hide, 0 show even if a rule hides it, NULL not set
+            "pinned": int,  # 1 pin, 0 unpinned even if a rule pins it, NULL not set
+            "text": str,  # replacement text, NULL not set
+            "time": str,  # replacement time (ISO 8601 UTC), NULL not set
+            "note": str,
+            "updated_at": str,
+        },
+        pk=("incident", "key"),
+        not_null={"updated_at"},
+        foreign_keys=[("incident", "incidents", "slug")],
+    )
+    db["timeline_manual_rows"].create(
+        {"incident": str, "key": str, "time": str, "text": str, "created_at": str},
+        pk=("incident", "key"),
+        not_null={"time", "text", "created_at"},
+        foreign_keys=[("incident", "incidents", "slug")],
+    )
+    db["timeline_moments"].create(
+        {
+            "incident": str,
+            "moment": str,  # impact_start / detected / responded / mitigated / resolved
+            "key": str,  # the row it was set on, NULL when set as a bare time
+            "time": str,  # ISO 8601 UTC (the row's time when it was set)
+            "updated_at": str,
+        },
+        pk=("incident", "moment"),
+        not_null={"time", "updated_at"},
+        foreign_keys=[("incident", "incidents", "slug")],
+    )
+    db["timeline_seen"].create(
+        {"incident": str, "key": str, "draft": int, "seen_at": str},  # draft: the draft number that first showed it
+        pk=("incident", "key"),
+        not_null={"draft", "seen_at"},
+        foreign_keys=[("incident", "incidents", "slug")],
+    )
+    db["timeline_drafts"].create(
+        {"incident": str, "drafts": int, "last_drafted_at": str},
+        pk="incident",
+        not_null={"drafts", "last_drafted_at"},
+        foreign_keys=[("incident", "incidents", "slug")],
+    )
+
+
+@step
+def m010_actionables_owner_nocase(db: Database) -> None:
+    """`actionables list --owner` matches usernames case-insensitively; index that."""
+    db.execute("CREATE INDEX idx_actionables_owner_nocase ON actionables (owner COLLATE NOCASE, status, due)")
