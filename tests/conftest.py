@@ -7,9 +7,12 @@ CI never skips them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from incidentkit.store import Store
 
 pytest_plugins = [
     "tests.servers.mediawiki",
@@ -37,3 +40,10 @@ def incidentkit_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty store in a file of the test's own (modules add the incidents they need)."""
+    with Store.open(tmp_path / "incidentkit.db") as opened:
+        yield opened

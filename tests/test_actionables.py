@@ -60,11 +60,10 @@ def _statuses(fixtures: Path, name: str) -> dict[str, TaskStatus]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    with Store.open(tmp_path / "ik.db") as opened:
-        opened.save_incident(IncidentRecord(slug="inc-a", title="DNS outage", start="2024-05-01T12:00:00Z", severity="SEV-1"))
-        opened.save_incident(IncidentRecord(slug="inc-b", title="Cache stampede", start="2024-06-01T08:00:00Z"))
-        yield opened
+def store(store: Store) -> Store:
+    store.save_incident(IncidentRecord(slug="inc-a", title="DNS outage", start="2024-05-01T12:00:00Z", severity="SEV-1"))
+    store.save_incident(IncidentRecord(slug="inc-b", title="Cache stampede", start="2024-06-01T08:00:00Z"))
+    return store
 
 
 def _latest_history_matches(store: Store) -> None:
@@ -254,7 +253,7 @@ def test_import_accepts_report_page_actionables(store: Store) -> None:
     from incidentkit.services.importing import imported_items
     from incidentkit.wikitext.reports import ItemStatus, PageActionable, Report
 
-    item = PageActionable(text="Fix the cache", raw="* <s>{{PhabT|T5}} Fix the cache</s>", tasks=("T5",), status=ItemStatus.dropped)
+    item = PageActionable(text="Fix the cache", raw="* <s>{{PhabT|T5}} Fix the cache</s>", tasks=("T5",), status=ItemStatus.DROPPED)
     report = Report(page="Incidents/x", name="x", date=None, status=None, actionables=(item,))
     assert upsert_imported(store, "inc-b", imported_items(report), now=NOW).added == 1
     a = store.find_actionable("inc-b", task="T5")

@@ -6,17 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from incidentkit.cli import app
+from tests.helpers import run
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "backport-crash"
 SAL_PAGE = EXAMPLE / "sal" / "000-Server_Admin_Log"
-
-
-def run(*args: str) -> object:
-    return CliRunner().invoke(app, list(args))
 
 
 def test_draft_bundled_example_offline() -> None:

@@ -8,35 +8,24 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from incidentkit.cli import app
-from incidentkit.config import db_path, load_settings
 from incidentkit.model.incident import IncidentRecord
 from incidentkit.model.scorecard import Answer, ScoreAnswer
 from incidentkit.model.time import format_utc
 from incidentkit.services.scorecard import load_definition
-from incidentkit.store import Store
 from incidentkit.wikitext.scorecard import parse_from_wikitext
+from tests.helpers import home_store, run
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "backport-crash"
 SLUG = "2023-02-14_backport-crash"
 
 
-def run(*args: str, input: str | None = None) -> object:
-    return CliRunner().invoke(app, list(args), input=input)
-
-
-def _store() -> Store:
-    return Store.open(db_path(load_settings()))
-
-
 @pytest.fixture
 def incident(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("INCIDENTKIT_NOW", "2023-02-20T10:00:00Z")
     monkeypatch.setenv("USER", "envuser")
-    with _store() as store:
+    with home_store() as store:
         store.save_incident(
             IncidentRecord(
                 slug=SLUG,
@@ -50,7 +39,7 @@ def incident(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def _answers() -> dict[str, ScoreAnswer]:
-    with _store() as store:
+    with home_store() as store:
         return store.get_scorecard_answers(SLUG)
 
 
@@ -101,9 +90,9 @@ def test_fill_interactively_every_question(incident: str) -> None:
     stored = _answers()
     assert len(stored) == 15
     assert stored["responders_different"].note == "deployers, not SREs"
-    assert stored["few_paged"].answer is Answer.yes  # the default, from people_paged = 3
+    assert stored["few_paged"].answer is Answer.YES  # the default, from people_paged = 3
     assert (stored["status_page_updated"].answer, stored["status_page_updated"].note) == (
-        Answer.no,
+        Answer.NO,
         "no access to the status page",
     )
     assert stored["task_queue_clear"].note == "T290536 | would have helped"
@@ -123,15 +112,15 @@ def test_skip_then_resume_asks_only_the_unanswered(incident: str) -> None:
     assert second.exit_code == 0, second.output
     assert "[People 1/15]" not in second.output and "[People 2/15]" in second.output
     assert second.output.count("Answer (yes/no/skip)") == 14
-    assert _answers()["responders_prepared"].answer is Answer.no
+    assert _answers()["responders_prepared"].answer is Answer.NO
 
 
 def test_abort_midway_keeps_what_was_answered(incident: str) -> None:
     result = run("scorecard", "fill", incident, input="yes\n\nno\nmeh\n")  # input ends at question 3
     assert result.exit_code != 0
     assert {k: a.answer for k, a in _answers().items()} == {
-        "responders_different": Answer.yes,
-        "responders_prepared": Answer.no,
+        "responders_different": Answer.YES,
+        "responders_prepared": Answer.NO,
     }
     again = run("scorecard", "fill", incident, input="s\n" * 13)
     assert again.exit_code == 0 and "[People 3/15]" in again.output and "[People 2/15]" not in again.output
@@ -144,18 +133,18 @@ def test_fill_all_shows_current_answers_and_keeps_them_on_enter(incident: str) -
     assert "now: no first note" in result.output
     assert "Answer (yes/no/skip) [no]:" in result.output and "Note [first note]:" in result.output
     kept = _answers()["responders_different"]
-    assert (kept.answer, kept.note) == (Answer.no, "first note")
+    assert (kept.answer, kept.note) == (Answer.NO, "first note")
     cleared = run("scorecard", "fill", incident, "--all", input="yes\n-\n" + "s\n" * 14)
     assert cleared.exit_code == 0, cleared.output
     changed = _answers()["responders_different"]
-    assert (changed.answer, changed.note) == (Answer.yes, "")
+    assert (changed.answer, changed.note) == (Answer.YES, "")
 
 
 def test_fill_reprompts_on_a_bad_answer(incident: str) -> None:
     result = run("scorecard", "fill", incident, input="maybe\nyes\n\n" + "s\n" * 14)
     assert result.exit_code == 0, result.output
     assert "Error: cannot read 'maybe' as an answer" in result.output
-    assert _answers()["responders_different"].answer is Answer.yes
+    assert _answers()["responders_different"].answer is Answer.YES
 
 
 def test_fill_from_answers_files(incident: str, tmp_path: Path) -> None:
@@ -171,7 +160,7 @@ def test_fill_from_answers_files(incident: str, tmp_path: Path) -> None:
     assert run("scorecard", "fill", incident, "--answers", str(as_json)).exit_code == 0
     stored = _answers()
     assert (stored["few_paged"].answer, stored["few_paged"].note, stored["few_paged"].reviewer) == (
-        Answer.no,
+        Answer.NO,
         "14 paged",
         "bot",
     )
@@ -226,7 +215,7 @@ def test_invalid_site_scorecard_file_names_file_and_line(incident: str, tmp_path
 
 
 def _filled(incident: str) -> None:
-    with _store() as store:
+    with home_store() as store:
         store.save_scorecard_answers(
             incident,
             {"task_exists": ("yes", "T329510"), "status_page_updated": ("no", "no access")},
@@ -275,7 +264,7 @@ def test_show_defaults_to_json_off_a_terminal(incident: str) -> None:
 
 
 def test_stats_json_and_csv(incident: str) -> None:
-    with _store() as store:
+    with home_store() as store:
         store.save_incident(
             IncidentRecord(slug="2023-06-01_other", title="Other", start="2023-06-01T00:00:00Z")
         )
@@ -321,4 +310,4 @@ def test_filled_scorecard_appears_in_the_redrafted_page() -> None:
     ]
     assert "TODO" not in region and "| responders were deployers\n" in region and "| 15\n" in region
     parsed = parse_from_wikitext(page, load_definition())
-    assert len(parsed) == 15 and parsed["responders_different"] == (Answer.yes, "responders were deployers")
+    assert len(parsed) == 15 and parsed["responders_different"] == (Answer.YES, "responders were deployers")

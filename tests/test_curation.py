@@ -118,8 +118,7 @@ def by_key(result: CurationResult) -> dict[str, Row]:
 
 
 @pytest.fixture
-def store() -> Store:
-    store = Store.open(None)
+def store(store: Store) -> Store:
     store.save_incident(IncidentRecord(slug=SLUG, title="Train rollback", start="2018-03-27T19:00:00Z"))
     return store
 

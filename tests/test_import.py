@@ -13,11 +13,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from incidentkit.cli import app
 from incidentkit.clients.conduit import ConduitClient
-from incidentkit.config import Settings, db_path, load_settings
+from incidentkit.config import Settings, load_settings
 from incidentkit.model.actionable import Actionable, ActionableQuery, ActionableStatus
 from incidentkit.services.actionables import set_fields
 from incidentkit.services.importing import (
@@ -31,6 +29,7 @@ from incidentkit.services.reporting import list_actionables
 from incidentkit.services.sync import sync_actionables
 from incidentkit.store import Store
 from incidentkit.wikitext.reports import Report, parse_report
+from tests.helpers import home_store, run
 from tests.incident_pages import all_pages
 from tests.servers.conduit_fake import ConduitFake
 from tests.servers.mediawiki import COLLEAGUE, MediaWiki
@@ -95,14 +94,6 @@ def wiki_env(mediawiki: MediaWiki, monkeypatch: pytest.MonkeyPatch) -> MediaWiki
     return mediawiki
 
 
-def run(*args: str) -> object:
-    return CliRunner().invoke(app, list(args))
-
-
-def open_store() -> Store:
-    return Store.open(db_path(load_settings()))
-
-
 def all_actionables(store: Store) -> list[Actionable]:
     return store.query_actionables(ActionableQuery(statuses=(), sort="id"), today=date(2026, 6, 1))
 
@@ -137,7 +128,7 @@ def test_import_all_fixture_reports_matches_an_independent_count(loaded: dict[st
         contained_items += items
         contained_tasks += len(ids)
 
-    with open_store() as store:
+    with home_store() as store:
         incidents = store.list_incidents()
         stored = all_actionables(store)
         assert len(incidents) == len(parsed)
@@ -161,7 +152,7 @@ def test_import_all_fixture_reports_matches_an_independent_count(loaded: dict[st
 @pytest.mark.integration
 def test_reimport_is_idempotent_and_keeps_local_fields(loaded: dict[str, str], wiki_env: MediaWiki) -> None:
     assert run("import", "--prefix", PREFIX).exit_code == 0
-    with open_store() as store:
+    with home_store() as store:
         incident = store.find_incident_by_page(PREFIX + "2024-02-01 Example all actionable styles")
         assert incident is not None and incident.status == "review"
         store.set_incident_fields(incident.slug, lock=True, title="Save failures (renamed here)", status="final")
@@ -171,17 +162,25 @@ def test_reimport_is_idempotent_and_keeps_local_fields(loaded: dict[str, str], w
         store.save_scorecard_answers(incident.slug, {"few_paged": ("no", "set locally")}, reviewer="me", source="local")
         before = (len(store.list_incidents()), len(all_actionables(store)))
 
+    title = PREFIX + "2024-02-01 Example all actionable styles"
     wiki_env.put_page(
-        PREFIX + "2024-02-01 Example all actionable styles",
-        loaded[PREFIX + "2024-02-01 Example all actionable styles"].replace(
+        title,
+        loaded[title].replace(
             "* Can we increase fiber redundancy?", "* Can we increase fiber redundancy?\n* Add a canary check {{Phabricator|T350099}}"
         ),
         user=COLLEAGUE,
     )
+    try:
+        _reimport_keeps_local_fields(before)
+    finally:  # the wiki is shared by the session: put the page back for the other tests
+        wiki_env.put_page(title, loaded[title], user=COLLEAGUE)
+
+
+def _reimport_keeps_local_fields(before: tuple[int, int]) -> None:
     again = run("import", "--prefix", PREFIX)
     assert again.exit_code == 0, again.output
     assert "(0 new," in again.stderr and "actionables added 1," in again.stderr
-    with open_store() as store:
+    with home_store() as store:
         assert (len(store.list_incidents()), len(all_actionables(store))) == (before[0], before[1] + 1)
         incident = store.find_incident_by_page(PREFIX + "2024-02-01 Example all actionable styles")
         assert incident is not None
@@ -200,7 +199,7 @@ def test_since_category_and_offline_round_trip(
 ) -> None:
     result = run("import", "--prefix", PREFIX, "--since", "2024-01-01", "--save", str(tmp_path / "saved"))
     assert result.exit_code == 0, result.output
-    with open_store() as store:
+    with home_store() as store:
         days = sorted(i.slug[:10] for i in store.list_incidents())
     assert days and all(day >= "2024-01-01" for day in days)
     assert "before --since left out" in result.stderr

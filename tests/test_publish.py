@@ -11,9 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from incidentkit.cli import app
 from incidentkit.clients.mediawiki import MwclientWiki, PageText, connect_wiki, html_errors
 from incidentkit.config import db_path, load_settings
 from incidentkit.errors import ConflictError, PublishError
@@ -23,6 +21,7 @@ from incidentkit.services.publish import plan_publish, publish_page
 from incidentkit.services.reporting import summarize
 from incidentkit.store import Store
 from incidentkit.wikitext.regions import Text, regions, split, wrap
+from tests.helpers import run
 from tests.servers.mediawiki import COLLEAGUE, MediaWiki
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,10 +29,6 @@ EXAMPLE = ROOT / "data" / "examples" / "backport-crash"
 SLUG = "2023-02-14_backport-crash"
 FIRST_ROW = "6177725"  # the first timeline row's ref in the example
 SUMMARY_TODO = "'''TODO:''' Summary of what happened, in one or two paragraphs."
-
-
-def run(*args: str) -> object:
-    return CliRunner().invoke(app, list(args))
 
 
 @pytest.fixture

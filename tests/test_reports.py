@@ -43,32 +43,32 @@ STYLES = "Incidents/2024-02-01 Example all actionable styles"
 def test_every_actionable_style_is_read() -> None:
     parsed = report(STYLES)
     assert rows(parsed) == [
-        ("Add an alert for save failures", ("T350010",), ItemStatus.unknown),
-        ("Decide on the rollback policy", ("T350011",), ItemStatus.unknown),
-        ("Move the cache to the new cluster", ("T350012",), ItemStatus.unknown),
-        ("follow up on the comment", ("T350013",), ItemStatus.unknown),
-        ("Document the procedure", ("T350014",), ItemStatus.unknown),
-        ("Rebuild the packages", ("T350015",), ItemStatus.unknown),
-        ("Fix the underlying bug and deploy again while testing all namespaces", ("T350016",), ItemStatus.unknown),
-        ("Dashboards for every service", ("T350017",), ItemStatus.unknown),
-        ("Rebuild the Kafka packages", (), ItemStatus.done),
-        ("Fix the switch topology", ("T350018",), ItemStatus.unresolved),
-        ("Add geoshapes to the monitoring spec", ("T350019",), ItemStatus.done),
-        ("Kartographer should handle external data errors gracefully", ("T350020",), ItemStatus.not_done),
-        ("Create a partman recipe for the new brokers.", (), ItemStatus.dropped),
-        ("Create partman recipe for new Kafka brokers. Too complicated for partman :/", (), ItemStatus.done),
-        ("Improve monitoring", (), ItemStatus.unknown),
-        ("Alert on queue length", ("T350021",), ItemStatus.unknown),
-        ("Alert on error rate", ("T350022",), ItemStatus.unknown),
-        ("(this covers both cases)", (), ItemStatus.unknown),
-        ("Can we increase fiber redundancy?", (), ItemStatus.unknown),
-        ("Set up paging alerting on backend connections piling up", (), ItemStatus.unresolved),
-        ("Move backend restarts from weekly to bi-weekly", (), ItemStatus.done),
-        ("Cache the virtualenv for faster rollback", ("T350023",), ItemStatus.in_progress),
-        ("Parallelize the deployment", ("T350024",), ItemStatus.done),
+        ("Add an alert for save failures", ("T350010",), ItemStatus.UNKNOWN),
+        ("Decide on the rollback policy", ("T350011",), ItemStatus.UNKNOWN),
+        ("Move the cache to the new cluster", ("T350012",), ItemStatus.UNKNOWN),
+        ("follow up on the comment", ("T350013",), ItemStatus.UNKNOWN),
+        ("Document the procedure", ("T350014",), ItemStatus.UNKNOWN),
+        ("Rebuild the packages", ("T350015",), ItemStatus.UNKNOWN),
+        ("Fix the underlying bug and deploy again while testing all namespaces", ("T350016",), ItemStatus.UNKNOWN),
+        ("Dashboards for every service", ("T350017",), ItemStatus.UNKNOWN),
+        ("Rebuild the Kafka packages", (), ItemStatus.DONE),
+        ("Fix the switch topology", ("T350018",), ItemStatus.UNRESOLVED),
+        ("Add geoshapes to the monitoring spec", ("T350019",), ItemStatus.DONE),
+        ("Kartographer should handle external data errors gracefully", ("T350020",), ItemStatus.NOT_DONE),
+        ("Create a partman recipe for the new brokers.", (), ItemStatus.DROPPED),
+        ("Create partman recipe for new Kafka brokers. Too complicated for partman :/", (), ItemStatus.DONE),
+        ("Improve monitoring", (), ItemStatus.UNKNOWN),
+        ("Alert on queue length", ("T350021",), ItemStatus.UNKNOWN),
+        ("Alert on error rate", ("T350022",), ItemStatus.UNKNOWN),
+        ("(this covers both cases)", (), ItemStatus.UNKNOWN),
+        ("Can we increase fiber redundancy?", (), ItemStatus.UNKNOWN),
+        ("Set up paging alerting on backend connections piling up", (), ItemStatus.UNRESOLVED),
+        ("Move backend restarts from weekly to bi-weekly", (), ItemStatus.DONE),
+        ("Cache the virtualenv for faster rollback", ("T350023",), ItemStatus.IN_PROGRESS),
+        ("Parallelize the deployment", ("T350024",), ItemStatus.DONE),
     ]
     assert parsed.placeholders == 3  # two "To do #N (TODO: Create task)" and "…"
-    assert parsed.found is Located.heading
+    assert parsed.found is Located.HEADING
 
 
 def test_item_details_anchor_gerrit_notes_struck_nesting_questions() -> None:
@@ -124,10 +124,10 @@ def test_legacy_page_irdoc_final_action_items_numbered_and_continuations() -> No
     parsed = report("Incidents/20141001-Legacy statuses")
     assert parsed.status == "final"
     assert rows(parsed) == [
-        ("Alert on disk usage above 80%", ("T70002",), ItemStatus.done),
-        ("Move old indices to cold storage", ("T70003",), ItemStatus.in_progress),
-        ("Buy bigger disks Not worth it for a cluster that is being replaced.", (), ItemStatus.wont_do),
-        ("Review the retention policy", (), ItemStatus.unknown),
+        ("Alert on disk usage above 80%", ("T70002",), ItemStatus.DONE),
+        ("Move old indices to cold storage", ("T70003",), ItemStatus.IN_PROGRESS),
+        ("Buy bigger disks Not worth it for a cluster that is being replaced.", (), ItemStatus.WONT_DO),
+        ("Review the retention policy", (), ItemStatus.UNKNOWN),
     ]
     assert "T70001" not in parsed.task_ids  # timeline only
 
@@ -155,18 +155,18 @@ def test_empty_page_is_not_a_report() -> None:
 
 def test_real_2015_status_done_style() -> None:
     parsed = report("Incidents/20150803-Kafka")
-    assert [a.status for a in parsed.actionables] == [ItemStatus.done] * 3
+    assert [a.status for a in parsed.actionables] == [ItemStatus.DONE] * 3
     assert parsed.actionables[0].text.startswith("Rebuild 0.8.2.1 Kafka .deb package")
     assert parsed.status is None and not parsed.wikitext
 
 
 def test_real_2017_done_templates_rendered_and_found_by_anchor_sentence() -> None:
     parsed = report("Incidents/20170601-Maps")
-    assert parsed.found is Located.anchor
+    assert parsed.found is Located.ANCHOR
     assert rows(parsed) == [
-        ("Add geoshapes and geolines to monitoring spec", ("T166776",), ItemStatus.done),
-        ("Services need external monitoring", ("T167048",), ItemStatus.done),
-        ("Kartographer should handle external data errors gracefully", ("T148883",), ItemStatus.not_done),
+        ("Add geoshapes and geolines to monitoring spec", ("T166776",), ItemStatus.DONE),
+        ("Services need external monitoring", ("T167048",), ItemStatus.DONE),
+        ("Kartographer should handle external data errors gracefully", ("T148883",), ItemStatus.NOT_DONE),
     ]
     assert "T166735" not in parsed.task_ids  # the summary's reference
 
@@ -175,16 +175,16 @@ def test_real_2018_wikitext_phab_links_tbd_and_gerrit() -> None:
     parsed = report("Incidents/20180312-Cache-text")
     assert parsed.wikitext
     assert rows(parsed) == [
-        ("Continue ongoing related investigations in T181315", ("T181315",), ItemStatus.unknown),
-        ("Set up paging alerting on backend connections piling up", (), ItemStatus.unresolved),
-        ("Move backend restarts from weekly to bi-weekly", (), ItemStatus.done),
-        ("Long term: Move to ATS as caching solution for cache backends", ("T96853",), ItemStatus.unknown),
+        ("Continue ongoing related investigations in T181315", ("T181315",), ItemStatus.UNKNOWN),
+        ("Set up paging alerting on backend connections piling up", (), ItemStatus.UNRESOLVED),
+        ("Move backend restarts from weekly to bi-weekly", (), ItemStatus.DONE),
+        ("Long term: Move to ATS as caching solution for cache backends", ("T96853",), ItemStatus.UNKNOWN),
     ]
 
 
 def test_real_rendered_page_without_headings_reads_its_last_list_and_says_so() -> None:
     parsed = report("Incidents/20160924-ORES")
-    assert parsed.found is Located.last_list
+    assert parsed.found is Located.LAST_LIST
     assert [a.tasks for a in parsed.actionables] == [("T146560",), ("T146090",)]
     assert any("last list" in p for p in parsed.problems)
     ulsfo = report("Incidents/2022-03-01 ulsfo network")
@@ -194,18 +194,18 @@ def test_real_rendered_page_without_headings_reads_its_last_list_and_says_so() -
 def test_real_seed_pages_with_status_markers() -> None:
     ores = report("Incidents/2017-11-20 Ext:ORES")
     assert [(a.tasks[0], a.status) for a in ores.actionables] == [
-        ("T181191", ItemStatus.done),
-        ("T181183", ItemStatus.done),
-        ("T181071", ItemStatus.in_progress),
-        ("T181067", ItemStatus.done),
-        ("T181187", ItemStatus.done),
+        ("T181191", ItemStatus.DONE),
+        ("T181183", ItemStatus.DONE),
+        ("T181071", ItemStatus.IN_PROGRESS),
+        ("T181067", ItemStatus.DONE),
+        ("T181187", ItemStatus.DONE),
     ]
     assert ores.actionables[2].text == "Cache virtualenv for faster rollback."
     loss = report("Incidents/20160202-deployment-server-loss")
     top = [a for a in loss.actionables if a.parent is None]
     assert [a.status for a in top] == [
-        ItemStatus.done, ItemStatus.unresolved, ItemStatus.unresolved, ItemStatus.done, ItemStatus.done,
-        ItemStatus.in_progress, ItemStatus.done,
+        ItemStatus.DONE, ItemStatus.UNRESOLVED, ItemStatus.UNRESOLVED, ItemStatus.DONE, ItemStatus.DONE,
+        ItemStatus.IN_PROGRESS, ItemStatus.DONE,
     ]  # fmt: skip
     assert top[0].text == "Include tin and/or mira /srv on our backup system" and top[0].tasks == ("T125527",)
     assert top[1].note == "Vague suggestion, needs discussion"
@@ -342,9 +342,9 @@ def test_incidentkits_own_actionables_lines_read_back() -> None:
     parsed = parse_report("Incidents/2024-05-01 Own format", text)
     assert isinstance(parsed, Report)
     assert [(a.text, a.tasks, a.status, a.owner) for a in parsed.actionables] == [
-        ("Fix the canary checks", ("T329510",), ItemStatus.unresolved, "alice"),
-        ("Re-enable [x]", ("T12",), ItemStatus.done, None),
-        ("Keep this – as is", (), ItemStatus.unknown, None),
+        ("Fix the canary checks", ("T329510",), ItemStatus.UNRESOLVED, "alice"),
+        ("Re-enable [x]", ("T12",), ItemStatus.DONE, None),
+        ("Keep this – as is", (), ItemStatus.UNKNOWN, None),
     ]
     assert parsed.placeholders == 1
 

@@ -57,12 +57,6 @@ def definition() -> ScorecardDefinition:
     return load_definition()
 
 
-@pytest.fixture
-def store() -> Store:
-    with Store.open(None) as db:
-        yield db
-
-
 def _answers(slug: str, values: dict[str, tuple[str | None, str]]) -> dict[str, ScoreAnswer]:
     return {
         key: ScoreAnswer(
@@ -92,7 +86,7 @@ def test_bundled_definition_is_the_2025_scorecard_word_for_word(
     assert [q.category for q in definition.questions] == ["People"] * 5 + ["Process"] * 5 + ["Tooling"] * 5
     assert len(set(definition.keys)) == 15
     for question in definition.questions:
-        assert question.kind is AnswerKind.yes_no and question.notes
+        assert question.kind is AnswerKind.YES_NO and question.notes
         # the real 2025 page, flattened: every question (with its "Answer “no” if ..." line) verbatim
         assert (
             _tidy(question.full_text) in seed
@@ -209,17 +203,17 @@ def test_suggestions_from_the_incident_record(definition: ScorecardDefinition) -
         metadata={"people_paged": "2", "first_alert": "FrontendUnavailable"},
     )
     found = suggest(definition, record)
-    assert found["task_exists"].answer is Answer.yes and "T329000" in found["task_exists"].reason
-    assert found["few_paged"] == Suggestion(Answer.yes, "people paged: 2")
+    assert found["task_exists"].answer is Answer.YES and "T329000" in found["task_exists"].reason
+    assert found["few_paged"] == Suggestion(Answer.YES, "people paged: 2")
     assert (
-        found["monitoring_notified"].answer is Answer.yes
+        found["monitoring_notified"].answer is Answer.YES
         and "FrontendUnavailable" in found["monitoring_notified"].reason
     )
     assert set(found) == {"task_exists", "few_paged", "monitoring_notified"}
 
     bare = suggest(definition, IncidentRecord(slug="s", title="S", metadata={"People paged": "14"}))
-    assert bare["task_exists"].answer is Answer.no
-    assert bare["few_paged"].answer is Answer.no
+    assert bare["task_exists"].answer is Answer.NO
+    assert bare["few_paged"].answer is Answer.NO
     assert "monitoring_notified" not in bare
     unknown = suggest(
         definition, IncidentRecord(slug="s", title="S", metadata={"people_paged": "N/A"})
@@ -242,10 +236,10 @@ def test_plan_fill_asks_only_unanswered_unless_all(definition: ScorecardDefiniti
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("yes", Answer.yes),
-        ("Y", Answer.yes),
-        (" no ", Answer.no),
-        ("n", Answer.no),
+        ("yes", Answer.YES),
+        ("Y", Answer.YES),
+        (" no ", Answer.NO),
+        ("n", Answer.NO),
         ("skip", "skip"),
         ("-", "skip"),
         ("", None),
@@ -271,9 +265,9 @@ def test_parse_answers_mapping(definition: ScorecardDefinition) -> None:
         definition,
     )
     assert parsed == {
-        "task_exists": (Answer.yes, ""),
-        "few_paged": (Answer.no, "14 people"),
-        "runbook_used": (Answer.no, ""),
+        "task_exists": (Answer.YES, ""),
+        "few_paged": (Answer.NO, "14 people"),
+        "runbook_used": (Answer.NO, ""),
     }
     kept = parse_answers(
         {"not_repeat": {"answer": "skip", "note": "ask Bob"}, "few_paged": None}, definition
@@ -303,12 +297,12 @@ def test_read_answers_file_toml_json_and_bad(
     toml = tmp_path / "a.toml"
     toml.write_text('task_exists = "yes"\n[few_paged]\nanswer = "no"\nnote = "many"\n', encoding="utf-8")
     assert read_answers_file(toml, definition) == {
-        "task_exists": (Answer.yes, ""),
-        "few_paged": (Answer.no, "many"),
+        "task_exists": (Answer.YES, ""),
+        "few_paged": (Answer.NO, "many"),
     }
     js = tmp_path / "a.json"
     js.write_text('{"runbook_used": {"answer": "yes", "note": "wiki"}}', encoding="utf-8")
-    assert read_answers_file(js, definition) == {"runbook_used": (Answer.yes, "wiki")}
+    assert read_answers_file(js, definition) == {"runbook_used": (Answer.YES, "wiki")}
     js.write_text('{"runbook_used": ', encoding="utf-8")
     with pytest.raises(InputError, match="is not valid JSON"):
         read_answers_file(js, definition)
@@ -411,7 +405,7 @@ def test_template_escapes_hostile_notes(definition: ScorecardDefinition) -> None
         if str(t.tag) not in ("table", "tr", "td", "th", "br", "caption")
     ] == []
     assert len(_cells(text)) == 16
-    assert parse_from_wikitext(text, definition) == {"few_paged": (Answer.no, _tidy(hostile))}
+    assert parse_from_wikitext(text, definition) == {"few_paged": (Answer.NO, _tidy(hostile))}
 
 
 _NOTE = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=60).map(_tidy)
@@ -472,7 +466,7 @@ def test_parse_seed_001_recovers_all_15_answers_and_the_total(
     assert parsed.found == definition.keys
     assert len(parsed.answers) == 15
     assert parsed.total == 13 == parsed.yes_count
-    no = {k for k, a in parsed.answers.items() if a.answer is Answer.no}
+    no = {k for k, a in parsed.answers.items() if a.answer is Answer.NO}
     assert no == {"status_page_updated", "task_queue_clear"}
     assert parsed.answers["responders_different"].note == "responders were deployers, not SREs"
     assert parsed.answers["responders_prepared"].note == ""
@@ -486,7 +480,7 @@ def test_parse_seed_001_recovers_all_15_answers_and_the_total(
     assert parse_from_wikitext(_fixture("seed001_backport_crash_v3_filled.txt"), load_definition())[
         "status_page_updated"
     ] == (
-        Answer.no,
+        Answer.NO,
         "responders did not have access or training on wikimediastatus.net usage",
     )
 
@@ -506,9 +500,9 @@ def test_parse_v2_flattened_rendering(definition: ScorecardDefinition) -> None:
     assert parsed.generation == "v2"
     assert len(parsed.found) == 15 and len(parsed.answers) == 12
     assert {"monitoring_notified", "tools_available", "runbook_used"}.isdisjoint(parsed.answers)
-    assert parsed.answers["few_paged"] == ParsedAnswer(Answer.yes, "Not paging")
-    assert parsed.answers["status_doc_updated"] == ParsedAnswer(Answer.no, "No working doc")
-    assert parsed.answers["status_page_updated"] == ParsedAnswer(Answer.no, "not user facing")
+    assert parsed.answers["few_paged"] == ParsedAnswer(Answer.YES, "Not paging")
+    assert parsed.answers["status_doc_updated"] == ParsedAnswer(Answer.NO, "No working doc")
+    assert parsed.answers["status_page_updated"] == ParsedAnswer(Answer.NO, "not user facing")
     assert parsed.answers["responders_prepared"].note.startswith("preparedness, we just discussed")
     assert parsed.total == 9 == parsed.yes_count
 
@@ -517,13 +511,13 @@ def test_parse_v1_points_rubric(definition: ScorecardDefinition) -> None:
     scored = parse_scorecard(_fixture("v1_2022_scored_markdown.txt"), definition)
     assert scored.generation == "v1"
     assert {k: (a.answer, a.score) for k, a in scored.answers.items()} == {
-        "responders_different": (Answer.yes, 5),
-        "responders_prepared": (Answer.no, 0),
-        "few_paged": (Answer.yes, 5),
-        "pages_business_hours": (Answer.no, 0),
-        "status_doc_updated": (Answer.yes, 1),
-        "status_page_updated": (Answer.no, 0),
-        "task_exists": (Answer.yes, 1),
+        "responders_different": (Answer.YES, 5),
+        "responders_prepared": (Answer.NO, 0),
+        "few_paged": (Answer.YES, 5),
+        "pages_business_hours": (Answer.NO, 0),
+        "status_doc_updated": (Answer.YES, 1),
+        "status_page_updated": (Answer.NO, 0),
+        "task_exists": (Answer.YES, 1),
     }
     assert "pages_routed_subteam" in scored.found
     for name in ("ulsfo_2022_v1_points.txt", "lightweight_template_v1_markdown.txt"):
@@ -575,11 +569,11 @@ def test_page_answers_in_store_tells_whether_republishing_loses_a_wiki_edit(
     assert page_answers_in_store(page, imported, definition)
     changed = dict(imported)
     changed["few_paged"] = ScoreAnswer(
-        incident="s", key="few_paged", answer=Answer.no, note="", source="import"
+        incident="s", key="few_paged", answer=Answer.NO, note="", source="import"
     )
     assert not page_answers_in_store(page, changed, definition)
     changed["few_paged"] = ScoreAnswer(
-        incident="s", key="few_paged", answer=Answer.no, note="", source="local"
+        incident="s", key="few_paged", answer=Answer.NO, note="", source="local"
     )
     assert page_answers_in_store(page, changed, definition)  # a local answer wins anyway
     missing = {k: v for k, v in imported.items() if k != "runbook_used"}
@@ -610,7 +604,7 @@ def test_store_saves_and_reads_answers(store: Store) -> None:
     assert got["task_exists"] == ScoreAnswer(
         incident="a",
         key="task_exists",
-        answer=Answer.yes,
+        answer=Answer.YES,
         note="T1",
         reviewer="jdoe",
         answered_at=WHEN,
@@ -618,14 +612,14 @@ def test_store_saves_and_reads_answers(store: Store) -> None:
     )
     assert got["few_paged"].answer is None and got["few_paged"].note == "unsure"
     store.save_scorecard_answers("a", {"task_exists": ("no", "")}, reviewer="other", answered_at=WHEN)
-    assert store.get_scorecard_answers("a")["task_exists"].answer is Answer.no
+    assert store.get_scorecard_answers("a")["task_exists"].answer is Answer.NO
     assert [a.key for a in store.list_scorecard_answers()] == ["few_paged", "task_exists"]
 
 
 def test_import_never_overwrites_local_answers(store: Store) -> None:
     store.save_incident(IncidentRecord(slug="a", title="A"))
     store.save_scorecard_answers("a", {"task_exists": ("yes", "mine")}, reviewer="jdoe")
-    page = {"task_exists": (Answer.no, "wiki"), "few_paged": (Answer.yes, "")}
+    page = {"task_exists": (Answer.NO, "wiki"), "few_paged": (Answer.YES, "")}
     saved = store.save_scorecard_answers("a", page, reviewer="WikiUser", source="import", revision=42)
     assert saved == ScorecardSave(written=("few_paged",), kept=("task_exists",))
     got = store.get_scorecard_answers("a")
@@ -639,7 +633,7 @@ def test_import_never_overwrites_local_answers(store: Store) -> None:
         "a", {"few_paged": ("no", "edited on wiki")}, reviewer="W", source="import", revision=43
     )
     assert again.written == ("few_paged",)
-    assert store.get_scorecard_answers("a")["few_paged"].answer is Answer.no
+    assert store.get_scorecard_answers("a")["few_paged"].answer is Answer.NO
 
 
 def test_store_rejects_bad_input(store: Store) -> None:
@@ -810,8 +804,8 @@ def test_real_mediawiki_renders_the_scorecard_and_it_reads_back(mediawiki, defin
         stored = db.get_scorecard_answers("s")
     assert saved.kept == ("runbook_used",) and len(saved.written) == 14
     assert (stored["actions_assigned"].answer, stored["actions_assigned"].note) == (
-        Answer.no,
+        Answer.NO,
         "two are unowned",
     )
     assert stored["actions_assigned"].revision == revision
-    assert (stored["runbook_used"].answer, stored["runbook_used"].note) == (Answer.no, "filled locally")
+    assert (stored["runbook_used"].answer, stored["runbook_used"].note) == (Answer.NO, "filled locally")

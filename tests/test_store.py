@@ -27,11 +27,10 @@ SCHEMA_DOC = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    with Store.open(tmp_path / "ik.db") as opened:
-        opened.save_incident(IncidentRecord(slug="inc-a", title="A", start="2024-05-01T00:00:00Z", severity="1"))
-        opened.save_incident(IncidentRecord(slug="inc-b", title="B", start="2024-05-20T00:00:00Z"))
-        yield opened
+def store(store: Store) -> Store:
+    store.save_incident(IncidentRecord(slug="inc-a", title="A", start="2024-05-01T00:00:00Z", severity="1"))
+    store.save_incident(IncidentRecord(slug="inc-b", title="B", start="2024-05-20T00:00:00Z"))
+    return store
 
 
 def _actionable(**values: object) -> Actionable:

@@ -47,10 +47,10 @@ StrictOpt = Annotated[
 
 
 class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
 
 
 FormatOpt = Annotated[
@@ -61,11 +61,11 @@ FormatOpt = Annotated[
 
 def emit_records(records: list[dict[str, Any]], columns: list[str], fmt: OutputFormat) -> str:
     """Render records as JSON, CSV or Markdown text (tables are drawn by the caller with rich)."""
-    if fmt is OutputFormat.json:
+    if fmt is OutputFormat.JSON:
         # one record per line: valid JSON, greppable, and the C encoder (indent= is pure Python)
         lines = ",\n".join(json.dumps(r, ensure_ascii=False, default=str) for r in records)
         return f"[\n{lines}\n]" if records else "[]"
-    if fmt is OutputFormat.csv:
+    if fmt is OutputFormat.CSV:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -15,6 +14,7 @@ from ..model.actionable import (
     OPEN_STATES,
     RECORD_COLUMNS,
     ActionableQuery,
+    ActionableSort,
     ActionableStatus,
     ActionableType,
     parse_due,
@@ -31,27 +31,6 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Track every incident follow-up to done: add, create tasks, sync with Phabricator, list, stats.",
 )
-
-
-class StatusChoice(StrEnum):
-    open = "open"
-    in_progress = "in-progress"
-    done = "done"
-    wont_do = "wont-do"
-    all = "all"
-
-
-class SortChoice(StrEnum):
-    due = "due"
-    owner = "owner"
-    incident = "incident"
-    status = "status"
-    created = "created"
-    resolved = "resolved"
-    task = "task"
-    priority = "priority"
-    type = "type"
-    id = "id"
 
 
 IncidentFilter = Annotated[str | None, typer.Option("--incident", "-i", help="Only this incident (slug).")]
@@ -141,17 +120,31 @@ def sync(
                   f"{report.calls} Conduit calls", markup=False)
 
 
+def _statuses(values: list[str]) -> tuple[ActionableStatus, ...]:
+    """``--status`` values: incidentkit's states, or ``all`` (every state); none given = the open ones."""
+    if "all" in values:
+        return ()
+    try:
+        return tuple(ActionableStatus(value) for value in values) or OPEN_STATES
+    except ValueError as exc:
+        known = ", ".join([*(s.value for s in ActionableStatus), "all"])
+        raise typer.BadParameter(f"{exc}; use one of: {known}", param_hint="--status") from exc
+
+
 @app.command("list")
 def list_(
     ctx: typer.Context,
     owner: OwnerOpt = None,
     incident: IncidentFilter = None,
     project: Annotated[str | None, typer.Option("--project", "--team", help="Task project (name or slug).")] = None,
-    status: Annotated[list[StatusChoice] | None, typer.Option("--status", "-s", help="Repeatable; default open + in-progress.")] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option("--status", "-s", help="open, in-progress, done, wont-do or all. Repeatable; default open + in-progress."),
+    ] = None,
     type: Annotated[list[ActionableType] | None, typer.Option("--type", help="Repeatable.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only open ones past their due date.")] = False,
     due_before: Annotated[str | None, typer.Option("--due-before", help="Due before this date.")] = None,
-    sort: Annotated[SortChoice, typer.Option("--sort", help="Order.")] = SortChoice.due,
+    sort: Annotated[ActionableSort, typer.Option("--sort", help="Order.")] = ActionableSort.DUE,
     limit: Annotated[int | None, typer.Option("--limit", help="At most this many rows.")] = None,
     fmt: FormatOpt = None,
     fail_if_overdue: Annotated[bool, typer.Option("--fail-if-overdue", help="Exit 1 when any is overdue (cron/CI).")] = False,
@@ -162,8 +155,7 @@ def list_(
     """
     app_ctx = get_context(ctx)
     clock, store = now(), app_ctx.store()
-    chosen = set(status or ())
-    statuses = () if StatusChoice.all in chosen else tuple(ActionableStatus(s.value) for s in chosen) or OPEN_STATES
+    statuses = _statuses(status or ())
     query = ActionableQuery(
         statuses=statuses, owner=owner, incident=incident, project=project, types=tuple(type or ()), overdue=overdue,
         due_before=parse_due(due_before, now=clock) if due_before else None, sort=sort.value, limit=limit,
@@ -194,8 +186,8 @@ def stats(
     line = f"{result.open} open, {result.overdue} overdue, {result.closed} closed, median time to close {median}"
     month_rows = [{"month": m.month, "opened": m.opened, "closed": m.closed, "open_at_end": m.open_at_end} for m in result.months]
     owner_rows = [{"owner": o.owner or "(unassigned)", "open": o.open, "overdue": o.overdue} for o in result.by_owner]
-    chosen = fmt or (OutputFormat.table if is_terminal() else OutputFormat.json)
-    if chosen is OutputFormat.json:
+    chosen = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
+    if chosen is OutputFormat.JSON:
         payload = {"open": result.open, "overdue": result.overdue, "closed": result.closed,
                    "median_days_to_close": result.median_days_to_close, "months": month_rows, "by_owner": owner_rows}
         out.file.write(json.dumps(payload, indent=2) + "\n")
@@ -262,8 +254,8 @@ def _emit(
     table: list[str] | None = None,
 ) -> None:
     """A rich table on a terminal (summary below it), else JSON/CSV/Markdown on stdout (summary on stderr)."""
-    chosen = fmt or (OutputFormat.table if is_terminal() else OutputFormat.json)
-    if chosen is OutputFormat.table:
+    chosen = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
+    if chosen is OutputFormat.TABLE:
         shown = table or columns
         grid = Table(*shown)
         for record in records:

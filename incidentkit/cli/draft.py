@@ -180,8 +180,8 @@ def events(
     )
     _report(collected)
     records = [e.to_dict() for e in collected.events]
-    fmt = fmt or (OutputFormat.table if is_terminal() else OutputFormat.json)
-    if fmt is OutputFormat.table:
+    fmt = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
+    if fmt is OutputFormat.TABLE:
         table = Table("time (UTC)", "source", "kind", "actor", "text", "tasks")
         for r in records:
             table.add_row(r["time"], r["source"], r["kind"], r["actor"] or "", r["text"], ", ".join(r["tasks"]))

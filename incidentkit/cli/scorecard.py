@@ -122,10 +122,10 @@ def show(ctx: typer.Context, incident: IncidentArg, fmt: FormatOpt = None) -> No
     store = app.store()
     store.require_incident(incident)
     filled = scorecard.scorecard_for_incident(store, incident, app.settings)
-    fmt = fmt or (OutputFormat.table if is_terminal() else OutputFormat.json)
-    if fmt is OutputFormat.json:
+    fmt = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
+    if fmt is OutputFormat.JSON:
         typer.echo(json.dumps({"incident": incident, **filled.to_dict()}, indent=2, ensure_ascii=False))
-    elif fmt is not OutputFormat.table:
+    elif fmt is not OutputFormat.TABLE:
         typer.echo(emit_records(filled.records(), SHOW_COLUMNS, fmt))
     else:
         table = Table(
@@ -146,7 +146,7 @@ def stats(
     ctx: typer.Context,
     by: Annotated[
         values.Period, typer.Option("--by", help="Group incidents by quarter, month or year.")
-    ] = (values.Period.quarter),
+    ] = (values.Period.QUARTER),
     since: Annotated[
         str | None, typer.Option("--since", help="Only incidents starting on or after this date.")
     ] = None,
@@ -163,10 +163,10 @@ def stats(
     result = scorecard.stats(
         definition, store.list_scorecard_answers(), store.list_incidents(), by=by, since=start
     )
-    fmt = fmt or (OutputFormat.table if is_terminal() else OutputFormat.json)
-    if fmt is OutputFormat.json:
+    fmt = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
+    if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(result.records(), indent=2, ensure_ascii=False))
-    elif fmt is not OutputFormat.table:
+    elif fmt is not OutputFormat.TABLE:
         typer.echo(emit_records(result.records(), STATS_COLUMNS, fmt))
     else:
         table = Table(

@@ -172,8 +172,8 @@ def show(
     app_ctx = get_context(ctx)
     _, result = _curated(app_ctx, incident)
     records = row_records(result, include_hidden=all_rows)
-    fmt = fmt or (OutputFormat.table if is_terminal() else OutputFormat.json)
-    if fmt is not OutputFormat.table:
+    fmt = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
+    if fmt is not OutputFormat.TABLE:
         out.print(emit_records(records, ROW_COLUMNS, fmt), markup=False, emoji=False)
         return
     table = Table("ref", "time (UTC)", "flags", "source", "kind", "text", box=None, header_style="bold")
@@ -413,8 +413,8 @@ def moments(ctx: typer.Context, incident: IncidentArg, fmt: FormatOpt = None) ->
         }
         for c in result.choices
     ]
-    fmt = fmt or (OutputFormat.table if is_terminal() else OutputFormat.json)
-    if fmt is not OutputFormat.table:
+    fmt = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
+    if fmt is not OutputFormat.TABLE:
         out.print(
             emit_records(records, ["moment", "time", "origin", "row", "reason"], fmt),
             markup=False,
@@ -436,8 +436,8 @@ def rules(ctx: typer.Context, fmt: FormatOpt = None) -> None:
     Example:  incidentkit timeline rules
     """
     records = describe_rules(get_context(ctx).settings.timeline)
-    fmt = fmt or (OutputFormat.table if is_terminal() else OutputFormat.json)
-    if fmt is not OutputFormat.table:
+    fmt = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
+    if fmt is not OutputFormat.TABLE:
         out.print(emit_records(records, ["rule", "value", "effect"], fmt), markup=False, emoji=False)
         return
     table = Table("rule", "value", "effect", box=None, header_style="bold")

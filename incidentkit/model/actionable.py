@@ -35,6 +35,7 @@ __all__ = [
     "TaskView",
     "UpsertResult",
     "ActionableQuery",
+    "ActionableSort",
     "SORT_KEYS",
     "Summary",
     "SyncChange",
@@ -279,7 +280,22 @@ class ActionableQuery:
     limit: int | None = None
 
 
-SORT_KEYS = ("due", "owner", "incident", "status", "created", "resolved", "task", "priority", "type", "id")
+class ActionableSort(StrEnum):
+    """Orders of ``actionables list``."""
+
+    DUE = "due"
+    OWNER = "owner"
+    INCIDENT = "incident"
+    STATUS = "status"
+    CREATED = "created"
+    RESOLVED = "resolved"
+    TASK = "task"
+    PRIORITY = "priority"
+    TYPE = "type"
+    ID = "id"
+
+
+SORT_KEYS = tuple(s.value for s in ActionableSort)
 
 
 @dataclass(frozen=True, slots=True)

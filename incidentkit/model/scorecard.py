@@ -47,14 +47,14 @@ __all__ = [
 class Answer(StrEnum):
     """A filled answer. Unanswered is ``None`` everywhere (the store keeps NULL)."""
 
-    yes = "yes"
-    no = "no"
+    YES = "yes"
+    NO = "no"
 
 
 class AnswerKind(StrEnum):
     """How a question is answered. The real scorecard has only yes/no (with a Notes cell)."""
 
-    yes_no = "yes-no"
+    YES_NO = "yes-no"
 
 
 TOTAL_METHODS = ("count-yes",)
@@ -74,7 +74,7 @@ class Question:
     category: str
     text: str
     guidance: str = ""  # the cell's second line: 'Answer “no” if engineers were paged after business hours.'
-    kind: AnswerKind = AnswerKind.yes_no
+    kind: AnswerKind = AnswerKind.YES_NO
     notes: bool = True
     aliases: tuple[str, ...] = ()
     default: str | None = None  # a DEFAULT_RULES name
@@ -132,9 +132,9 @@ def parse_answer(text: str) -> Answer | str | None:
     if not word:
         return None
     if word in ("yes", "y", "true"):
-        return Answer.yes
+        return Answer.YES
     if word in ("no", "n", "false"):
-        return Answer.no
+        return Answer.NO
     if word in ("skip", "s", "-", "unanswered", "none"):
         return SKIP
     raise InputError(f"cannot read {text.strip()!r} as an answer", hint="answer yes, no or skip")
@@ -142,7 +142,7 @@ def parse_answer(text: str) -> Answer | str | None:
 
 def count_yes(definition: ScorecardDefinition, answers: Mapping[str, ScoreAnswer]) -> int:
     """The total as the scorecard computes it ("count of all yes answers")."""
-    return sum(1 for q in definition.questions if q.key in answers and answers[q.key].answer is Answer.yes)
+    return sum(1 for q in definition.questions if q.key in answers and answers[q.key].answer is Answer.YES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +291,7 @@ class ParsedScorecard:
 
     @property
     def yes_count(self) -> int:
-        return sum(1 for a in self.answers.values() if a.answer is Answer.yes)
+        return sum(1 for a in self.answers.values() if a.answer is Answer.YES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +347,6 @@ class ScorecardStats:
 class Period(StrEnum):
     """How ``stats`` groups incidents in time (by incident start)."""
 
-    quarter = "quarter"
-    month = "month"
-    year = "year"
+    QUARTER = "quarter"
+    MONTH = "month"
+    YEAR = "year"

@@ -85,13 +85,13 @@ class ImportResult:
 
 
 _STATUS_HINTS = {
-    ItemStatus.done: "done",
-    ItemStatus.not_done: "open",
-    ItemStatus.wont_do: "wont-do",
-    ItemStatus.in_progress: "in-progress",
-    ItemStatus.unresolved: "open",
-    ItemStatus.dropped: "wont-do",
-    ItemStatus.unknown: None,
+    ItemStatus.DONE: "done",
+    ItemStatus.NOT_DONE: "open",
+    ItemStatus.WONT_DO: "wont-do",
+    ItemStatus.IN_PROGRESS: "in-progress",
+    ItemStatus.UNRESOLVED: "open",
+    ItemStatus.DROPPED: "wont-do",
+    ItemStatus.UNKNOWN: None,
 }
 
 

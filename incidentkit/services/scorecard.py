@@ -336,7 +336,7 @@ def parse_answers(
         if value is None:
             answer: Answer | str | None = SKIP
         elif isinstance(value, bool):
-            answer = Answer.yes if value else Answer.no
+            answer = Answer.YES if value else Answer.NO
         elif isinstance(value, str):
             try:
                 answer = parse_answer(value) or SKIP
@@ -397,8 +397,8 @@ def _metadata(record: IncidentRecord, name: str) -> str:
 
 def _task_rule(record: IncidentRecord) -> Suggestion:
     if record.task:
-        return Suggestion(Answer.yes, f"the incident task is {record.task}")
-    return Suggestion(Answer.no, "no incident task is recorded")
+        return Suggestion(Answer.YES, f"the incident task is {record.task}")
+    return Suggestion(Answer.NO, "no incident task is recorded")
 
 
 def _people_paged_rule(record: IncidentRecord) -> Suggestion | None:
@@ -407,12 +407,12 @@ def _people_paged_rule(record: IncidentRecord) -> Suggestion | None:
     if not match:
         return None
     paged = int(match.group(1))
-    return Suggestion(Answer.yes if paged < 5 else Answer.no, f"people paged: {paged}")
+    return Suggestion(Answer.YES if paged < 5 else Answer.NO, f"people paged: {paged}")
 
 
 def _first_alert_rule(record: IncidentRecord) -> Suggestion | None:
     alert = _metadata(record, "first_alert")
-    return Suggestion(Answer.yes, f"first alert: {alert}") if alert else None
+    return Suggestion(Answer.YES, f"first alert: {alert}") if alert else None
 
 
 DEFAULT_RULES = {
@@ -498,9 +498,9 @@ def _incident_day(record: IncidentRecord) -> date | None:
 def _period(day: date | None, by: Period) -> str:
     if day is None:
         return "undated"
-    if by is Period.month:
+    if by is Period.MONTH:
         return f"{day.year}-{day.month:02d}"
-    if by is Period.year:
+    if by is Period.YEAR:
         return str(day.year)
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
@@ -510,7 +510,7 @@ def stats(
     answers: Iterable[ScoreAnswer],
     incidents: Sequence[IncidentRecord],
     *,
-    by: Period | str = Period.quarter,
+    by: Period | str = Period.QUARTER,
     since: date | None = None,
 ) -> ScorecardStats:
     """Share of "no" among the incidents that answered each question, per period of incident start.
@@ -536,7 +536,7 @@ def stats(
         scored.add(answer.incident)
         cell = counts.setdefault((answer.key, period), [0, 0])
         cell[0] += 1
-        cell[1] += answer.answer is Answer.no
+        cell[1] += answer.answer is Answer.NO
     periods = tuple(sorted(used, key=lambda p: (p == "undated", p)))
     questions = []
     for question in definition.questions:

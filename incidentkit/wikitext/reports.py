@@ -58,22 +58,22 @@ __all__ = [
 class ItemStatus(StrEnum):
     """What the page itself says about an actionable (a hint; Phabricator is authoritative)."""
 
-    done = "done"
-    not_done = "not-done"
-    wont_do = "wont-do"  # declined, won't fix, invalid
-    in_progress = "in-progress"
-    unresolved = "unresolved"
-    dropped = "dropped"  # struck through: abandoned or done differently
-    unknown = "unknown"
+    DONE = "done"
+    NOT_DONE = "not-done"
+    WONT_DO = "wont-do"  # declined, won't fix, invalid
+    IN_PROGRESS = "in-progress"
+    UNRESOLVED = "unresolved"
+    DROPPED = "dropped"  # struck through: abandoned or done differently
+    UNKNOWN = "unknown"
 
 
 class Located(StrEnum):
     """How the Actionables of a page were found."""
 
-    heading = "heading"
-    anchor = "anchor"  # the template's sentence ("Explicit next steps to prevent this ...")
-    last_list = "last list"  # a guess: the page's last list looked like actionables
-    none = "none"
+    HEADING = "heading"
+    ANCHOR = "anchor"  # the template's sentence ("Explicit next steps to prevent this ...")
+    LAST_LIST = "last list"  # a guess: the page's last list looked like actionables
+    NONE = "none"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,7 +85,7 @@ class PageActionable:
     tasks: tuple[str, ...] = ()  # T123, in order of mention
     anchors: tuple[str, ...] = ()  # T123#456 comment anchors
     gerrit: tuple[str, ...] = ()  # change numbers
-    status: ItemStatus = ItemStatus.unknown
+    status: ItemStatus = ItemStatus.UNKNOWN
     note: str | None = None  # "TBD", "update: crash reason found", "done in gerrit:419090"
     struck: bool = False
     depth: int = 1  # 1 = top-level bullet, 2 = sub-bullet, ...
@@ -113,7 +113,7 @@ class Report:
     task: str | None = None  # the incident task
     actionables: tuple[PageActionable, ...] = ()
     placeholders: int = 0  # template placeholder bullets skipped
-    found: Located = Located.heading  # how the Actionables were found
+    found: Located = Located.HEADING  # how the Actionables were found
     scorecard: Mapping[str, tuple[Any, str]] = field(default_factory=dict)  # key -> (answer, note), answered rows
     sections: tuple[str, ...] = ()
     wikitext: bool = True  # False when the page holds rendered text rather than wikitext
@@ -292,12 +292,12 @@ _NOT_DONE_TEMPLATES = {"not done", "notdone", "n", "no", "x", "cross", "xmark"}
 _WONT_DO_TEMPLATES = {"declined", "wontfix", "won't fix", "wont fix", "rejected"}
 _PROGRESS_TEMPLATES = {"doing", "in progress", "inprogress", "pending", "working", "partly done", "partial"}
 _STATUS_WORDS: list[tuple[re.Pattern[str], ItemStatus]] = [  # searched in this order
-    (re.compile(r"\bunresolved\b", re.I), ItemStatus.unresolved),
-    (re.compile(r"\bnot done\b", re.I), ItemStatus.not_done),
-    (re.compile(r"\bdeclined\b|\bwon'?t (?:do|fix)\b|\bwontfix\b|\binvalid\b|\brejected\b|\bdropped\b", re.I), ItemStatus.wont_do),
-    (re.compile(r"\balmost\b|\bpartial|\bin[ -]progress\b|\bpending\b|\bongoing\b|\bwip\b|\bdoing\b|\bstalled\b|\bstarted\b|needs deploy", re.I), ItemStatus.in_progress),
-    (re.compile(r"\bdone\b|\bresolved\b|\bfixed\b|\bcomplete[d]?\b|\bclosed\b", re.I), ItemStatus.done),
-    (re.compile(r"\bopen\b|\bto ?do\b|\btbd\b|\bnew\b|needs discussion|\bsuggestion\b", re.I), ItemStatus.unresolved),
+    (re.compile(r"\bunresolved\b", re.I), ItemStatus.UNRESOLVED),
+    (re.compile(r"\bnot done\b", re.I), ItemStatus.NOT_DONE),
+    (re.compile(r"\bdeclined\b|\bwon'?t (?:do|fix)\b|\bwontfix\b|\binvalid\b|\brejected\b|\bdropped\b", re.I), ItemStatus.WONT_DO),
+    (re.compile(r"\balmost\b|\bpartial|\bin[ -]progress\b|\bpending\b|\bongoing\b|\bwip\b|\bdoing\b|\bstalled\b|\bstarted\b|needs deploy", re.I), ItemStatus.IN_PROGRESS),
+    (re.compile(r"\bdone\b|\bresolved\b|\bfixed\b|\bcomplete[d]?\b|\bclosed\b", re.I), ItemStatus.DONE),
+    (re.compile(r"\bopen\b|\bto ?do\b|\btbd\b|\bnew\b|needs discussion|\bsuggestion\b", re.I), ItemStatus.UNRESOLVED),
 ]  # fmt: skip
 _BOLD_STATUS = re.compile(r"^\s*status\s*:\s*[^\w\s'*]*\s*('''|\*\*)(?P<word>.+?)\1\s*[-–—:]?\s*", re.I)
 _MARKDOWN_LINK = re.compile(r"\[([^\[\]]+)\]\((?:#[^)\s]*|[a-z]+://[^)\s]*)\)")
@@ -329,13 +329,13 @@ def _status_from_word(word: str) -> ItemStatus:
     for pattern, status in _STATUS_WORDS:
         if pattern.search(word):
             return status
-    return ItemStatus.unknown
+    return ItemStatus.UNKNOWN
 
 
 def _plain(raw: str) -> tuple[str, ItemStatus, str | None]:
     """(plain text, status from status templates, struck-through text or None) of one item's markup."""
     code = mwparserfromhell.parse(raw)
-    status = ItemStatus.unknown
+    status = ItemStatus.UNKNOWN
     for template in code.filter_templates(recursive=False):
         name = str(template.name).strip().lower().replace("_", " ")
         task = _TASK_TEMPLATE.match(str(template))
@@ -343,13 +343,13 @@ def _plain(raw: str) -> tuple[str, ItemStatus, str | None]:
             code.replace(template, f" T{task.group(1)} ")
             continue
         if name in _DONE_TEMPLATES:
-            status = ItemStatus.done
+            status = ItemStatus.DONE
         elif name in _NOT_DONE_TEMPLATES:
-            status = ItemStatus.not_done
+            status = ItemStatus.NOT_DONE
         elif name in _WONT_DO_TEMPLATES:
-            status = ItemStatus.wont_do
+            status = ItemStatus.WONT_DO
         elif name in _PROGRESS_TEMPLATES:
-            status = ItemStatus.in_progress
+            status = ItemStatus.IN_PROGRESS
         else:
             continue
         code.replace(template, " ")
@@ -390,19 +390,19 @@ def _clean(raw: str) -> _Cleaned:
     text = " ".join(_normalise_refs(text).split())
     prefix = _STATUS_PREFIX.match(text)
     if phrase is not None:
-        status = _status_from_word(phrase) if status is ItemStatus.unknown else status
+        status = _status_from_word(phrase) if status is ItemStatus.UNKNOWN else status
     elif prefix:
         word = prefix.group("word") or prefix.group("paren") or ""
-        if word and status is ItemStatus.unknown:
+        if word and status is ItemStatus.UNKNOWN:
             status = _status_from_word(word)
         text = text[prefix.end() :]
     else:
         done = _RENDERED_DONE.match(text)
         not_done = _RENDERED_NOT_DONE.match(text)
         if not_done:
-            status, text = ItemStatus.not_done, text[not_done.end() :]
+            status, text = ItemStatus.NOT_DONE, text[not_done.end() :]
         elif done:
-            status, text = ItemStatus.done, text[done.end() :]
+            status, text = ItemStatus.DONE, text[done.end() :]
     text = _REF_PARENS.sub("", text)
     owner = None
     draft_style = _DRAFT_OWNER.search(text) if _REF_LEADING.match(text) else None
@@ -413,7 +413,7 @@ def _clean(raw: str) -> _Cleaned:
     trailing = re.search(r"\(([^()]*)\)\s*[.]?\s*$", text)
     if note is None and trailing and _NOTE_WORDS.match(trailing.group(1).strip()):
         note = " ".join(_normalise_refs(trailing.group(1)).split())
-        if status is ItemStatus.unknown and note:
+        if status is ItemStatus.UNKNOWN and note:
             status = _status_from_word(note.split()[0])
         text = text[: trailing.start()]
     without = _REF_TRAILING.sub("", text)
@@ -421,10 +421,10 @@ def _clean(raw: str) -> _Cleaned:
         text = without
     text = _REF_PARENS.sub("", text)
     text = " ".join(text.split()).strip(" -–—:;,")
-    if struck_text and status in (ItemStatus.unknown, ItemStatus.unresolved):
+    if struck_text and status in (ItemStatus.UNKNOWN, ItemStatus.UNRESOLVED):
         rest = text.replace(struck_text, "").strip(" -–—:;,.")
         if not rest:
-            status = ItemStatus.dropped
+            status = ItemStatus.DROPPED
     return _Cleaned(text, status, note, struck, owner)
 
 
@@ -497,14 +497,14 @@ def parse_actionables(text: str, *, guess: bool = False) -> tuple[tuple[PageActi
     its last list read when it looks like actionables.
     """
     lines = text.splitlines()
-    how = Located.heading
+    how = Located.HEADING
     located = section_text(text, _ACTIONABLES)
     if located is None:
-        how, located = Located.anchor, _anchored_actionables(lines)
+        how, located = Located.ANCHOR, _anchored_actionables(lines)
     if located is None and guess:
-        how, located = Located.last_list, _last_list(lines)
+        how, located = Located.LAST_LIST, _last_list(lines)
     if located is None:
-        return (), 0, Located.none
+        return (), 0, Located.NONE
     first_line, body = located
     items: list[PageActionable] = []
     placeholders = 0
@@ -793,9 +793,9 @@ def parse_report(
         day = start.date()
     if day is None and why is None:
         return Unparsed(page, "no incident date in the title or the Start field")
-    if located is Located.none:
+    if located is Located.NONE:
         problems.append("no Actionables section found")
-    elif located is Located.last_list:
+    elif located is Located.LAST_LIST:
         problems.append("no Actionables heading: the page's last list was read as its actionables")
     task = None
     if "task" in metadata:

@@ -106,8 +106,8 @@ def _split_answer(answer_text: str, note_text: str = "", *, points: bool = False
     note = tidy(f"{rest} {note_text}")
     if word.isdigit():
         score = int(word)
-        return ParsedAnswer(Answer.yes if score > 0 else Answer.no, note, score)
-    return ParsedAnswer(Answer.yes if word == "yes" else Answer.no, note)
+        return ParsedAnswer(Answer.YES if score > 0 else Answer.NO, note, score)
+    return ParsedAnswer(Answer.YES if word == "yes" else Answer.NO, note)
 
 
 def _table_rows(table: Any) -> list[list[str]]:

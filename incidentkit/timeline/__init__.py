@@ -1,0 +1,4 @@
+"""Events to the curated timeline: merge, alert pairing, rows, curation rules, key moments, row refs.
+
+Pure: it takes model values and returns model values.
+"""
