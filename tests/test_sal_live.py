@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from incidentkit.config import load_settings
 from incidentkit.model.source import Query
 from incidentkit.model.window import parse_window
 from incidentkit.sources.sal import SalSource
+from tests.servers._common import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -80,12 +80,6 @@ def test_draft_from_live_wiki_renders_without_parser_errors(sal_pages, monkeypat
     html = wiki.render_html(saved.text, saved.title)
     assert html_errors(html) == []
     assert 'class="wikitable"' in html and "T329510" in html
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_unreachable_wiki_gives_a_visible_note_or_a_strict_error(monkeypatch: pytest.MonkeyPatch) -> None:

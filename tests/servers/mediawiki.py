@@ -11,7 +11,8 @@ The fixture loads pages through the API with plain ``requests`` (its own tiny cl
 ``incidentkit.clients.mediawiki`` never check that code with itself.
 
 If php or the ``mediawiki`` package is missing the fixture skips its tests with a clear message,
-except in CI (``CI=true``), where a missing wiki is a failure.
+except in CI (any ``CI`` but empty, ``false`` or ``0``: see ``_common.in_ci``), where a missing wiki
+is a failure.
 """
 
 from __future__ import annotations
@@ -19,10 +20,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +28,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.servers._common import free_port, skip_or_fail, stop_processes, wait_for_url
 
 __all__ = ["MediaWiki", "mediawiki", "missing_mediawiki", "running_mediawiki", "free_port"]
 
@@ -60,13 +60,6 @@ $wgJobRunRate = 0;
 $wgGroupPermissions['*']['createaccount'] = false;
 $wgAPIMaxResultSize = 2 * 1024 * 1024;
 """
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def missing_mediawiki() -> str | None:
@@ -269,27 +262,13 @@ def _install(root: Path, port: int, env: dict[str, str]) -> tuple[dict[str, str]
 
 
 def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"php -S exited with {process.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            if requests.get(url + "api.php?action=query&meta=siteinfo&format=json", timeout=5).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"MediaWiki at {url} did not answer within {START_TIMEOUT:.0f}s; see {log}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    wait_for_url(
+        url + "api.php?action=query&meta=siteinfo&format=json",
+        timeout=START_TIMEOUT,
+        process=process,
+        log=log,
+        what="MediaWiki (php -S)",
+    )
 
 
 @contextmanager
@@ -314,7 +293,7 @@ def running_mediawiki(root: Path) -> Iterator[MediaWiki]:
         _wait_ready(process, url, log)
         yield MediaWiki(url=url, users=users, root=root, admin_password=admin_password)
     finally:
-        _stop(process)
+        stop_processes([process])
 
 
 @pytest.fixture(scope="session")
@@ -322,9 +301,6 @@ def mediawiki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaWiki]:
     """A real MediaWiki on 127.0.0.1 for the whole test session (see the module docstring)."""
     reason = missing_mediawiki()
     if reason is not None:
-        message = f"real MediaWiki unavailable: {reason} (install with: {INSTALL_HINT})"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + "; CI must not skip the real-wiki tests", pytrace=False)
-        pytest.skip(message)
+        skip_or_fail(f"real MediaWiki unavailable: {reason} (install with: {INSTALL_HINT})")
     with running_mediawiki(tmp_path_factory.mktemp("mediawiki") / "wiki") as wiki:
         yield wiki

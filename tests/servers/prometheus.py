@@ -17,16 +17,14 @@ Fixtures (registered through ``tests/conftest.py``'s ``pytest_plugins``):
   the silence ids and ``posted_at`` (the real clock: Alertmanager only lists live alerts).
 
 The bench uses :func:`backfilled_prometheus` directly. If the binaries are missing the fixtures
-skip their tests, except in CI (``CI=true``), where that is a failure.
+skip their tests, except in CI (any ``CI`` but empty, ``false`` or ``0``: see ``_common.in_ci``),
+where that is a failure.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +34,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from tests.servers._common import free_port, skip_or_fail, stop_processes, wait_for_url
 
 __all__ = [
     "AlertSeries",
@@ -48,19 +48,13 @@ __all__ = [
     "running_alertmanager",
     "prometheus_server",
     "alertmanager_server",
+    "free_port",
 ]
 
 EVAL_INTERVAL = 15  # seconds between rule evaluations
 EVAL_OFFSET = 5  # evaluations happen at :05, :20, :35, :50
 LOOKBACK = "30s"
 START_TIMEOUT = 20.0
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _utc(text: str) -> datetime:
@@ -189,30 +183,20 @@ def missing_binaries(*names: str) -> str | None:
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            if requests.get(url + "/-/ready", timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    _stop(process)
-    raise RuntimeError(f"server at {url} not ready after {START_TIMEOUT} s: {log.read_text(errors='replace')[-2000:]}")
+    wait_for_url(
+        url + "/-/ready",
+        timeout=START_TIMEOUT,
+        process=process,
+        log=log,
+        what="server",
+        ready=lambda response: response.status_code == 200,
+        request_timeout=1,
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """Stop one server by its PID: SIGTERM, then SIGKILL if it does not exit."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+    stop_processes([process])
 
 
 @contextmanager
@@ -347,18 +331,12 @@ def load_alertmanager(server: Server, now: datetime) -> None:
     server.extra.update({"alerts": alerts, "silences": silences, "silence_ids": ids, "posted_at": now})
 
 
-def _skip_or_fail(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A real Prometheus holding :data:`INCIDENT_SERIES` (the 2023-02-14 incident's alerts)."""
     reason = missing_binaries("prometheus", "promtool")
     if reason:
-        _skip_or_fail(reason)
+        skip_or_fail(reason)
     with backfilled_prometheus(tmp_path_factory.mktemp("prometheus"), INCIDENT_SERIES) as server:
         yield server
 
@@ -368,7 +346,7 @@ def alertmanager_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
     """A real Alertmanager with two live alerts, one resolved alert and two silences (one expired)."""
     reason = missing_binaries("prometheus-alertmanager")
     if reason:
-        _skip_or_fail(reason)
+        skip_or_fail(reason)
     with running_alertmanager(tmp_path_factory.mktemp("alertmanager")) as server:
         load_alertmanager(server, datetime.now(UTC).replace(microsecond=0))
         yield server

@@ -1,0 +1,130 @@
+"""The helpers the real-server fixtures share (tests/servers/_common.py)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.servers._common import (
+    free_port,
+    group_pids,
+    in_ci,
+    skip_or_fail,
+    stop_processes,
+    wait_for_port,
+    wait_for_url,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, False),
+        ("", False),
+        ("false", False),
+        ("FALSE", False),
+        ("False", False),
+        ("0", False),
+        ("true", True),
+        ("TRUE", True),
+        ("1", True),
+        ("yes", True),
+        ("github-actions", True),
+    ],
+)
+def test_in_ci_counts_any_value_but_false_and_zero(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, expected: bool
+) -> None:
+    if value is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", value)
+    assert in_ci() is expected
+
+
+def test_skip_or_fail_skips_locally_and_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "0")
+    with pytest.raises(pytest.skip.Exception, match="no server here"):
+        skip_or_fail("no server here")
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="no server here; CI must not skip"):
+        skip_or_fail("no server here")
+
+
+def test_free_port_is_bindable() -> None:
+    port = free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+
+
+def test_wait_for_url_times_out_with_a_clear_error(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text("listening soon\n")
+    url = f"http://127.0.0.1:{free_port()}/ready"
+    with pytest.raises(
+        RuntimeError, match=r"(?s)thing at http://127\.0\.0\.1:\d+/ready not ready after 0 s.*listening soon"
+    ):
+        wait_for_url(url, timeout=0.3, log=log, what="thing")
+
+
+def test_wait_for_url_reports_a_dead_process(tmp_path: Path) -> None:
+    process = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    process.wait()
+    with pytest.raises(RuntimeError, match="thing exited with 3"):
+        wait_for_url(f"http://127.0.0.1:{free_port()}/", timeout=5, process=process, what="thing")
+
+
+def test_wait_for_port_sees_a_listener() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        wait_for_port(sock.getsockname()[1], timeout=2)
+    with pytest.raises(RuntimeError, match="not listening"):
+        wait_for_port(free_port(), timeout=0.2)
+
+
+# A parent in its own session that forks a child ignoring SIGTERM's default (like a php -S worker
+# that outlives its parent), then prints the child's pid.
+_TREE = """
+import os, signal, sys, time
+child = os.fork()
+if child == 0:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(60)
+    os._exit(0)
+print(child, flush=True)
+time.sleep(60)
+"""
+
+
+def test_stop_processes_takes_the_group_along_even_after_its_leader_died() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", _TREE], stdout=subprocess.PIPE, start_new_session=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    assert child in group_pids(parent.pid)  # orphaned, still in the group
+    begin = time.monotonic()
+    stop_processes([parent], timeout=1)
+    assert time.monotonic() - begin < 5
+    assert child not in group_pids(parent.pid)
+
+
+def test_stop_processes_escalates_to_kill_for_a_listed_pid() -> None:
+    stubborn = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(1, flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    assert stubborn.stdout is not None
+    stubborn.stdout.readline()  # SIGTERM is ignored from here on
+    stop_processes([stubborn], timeout=0.5)
+    assert stubborn.poll() is not None
