@@ -26,6 +26,8 @@ from .errors import ConfigError
 __all__ = [
     "Settings",
     "WikiSettings",
+    "OncallSettings",
+    "BusinessHoursSettings",
     "load_settings",
     "user_dir",
     "config_path",
@@ -105,6 +107,42 @@ class LogFileSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class OncallSettings:
+    """``[oncall]``: Splunk On-Call (VictorOps) reporting API: who was paged, who acknowledged, who resolved.
+
+    ``routing_keys`` and ``teams`` keep only the pages that went through those routing keys or
+    paged those teams/escalation policies (names or slugs); manual pages are always kept, because
+    their routing key cannot be seen. ``people`` maps on-call usernames to the names people use on
+    IRC, the SAL and Phabricator; ``team_routes`` maps an alert's ``team`` label to the on-call
+    team, policy or routing key that should be paged for it.
+    """
+
+    url: str = ""  # https://api.victorops.com
+    api_id: str = ""
+    key_env: str = "INCIDENTKIT_ONCALL_KEY"
+    timeout: float = 30.0
+    padding_hours: int = 6  # pages that started this long before the window can be acknowledged in it
+    routing_keys: list[str] = field(default_factory=list)
+    teams: list[str] = field(default_factory=list)
+    people: dict[str, str] = field(default_factory=dict)
+    team_routes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessHoursSettings:
+    """``[business_hours]``: when people work, to tell pages in and out of business hours.
+
+    Each value reads ``"Europe/Berlin Mon-Fri 09:00-17:00"`` (time zone, days, hours; the zone
+    defaults to UTC). A person's own hours win over their team's, which win over ``default``;
+    with none of them, whether a page was out of hours is unknown.
+    """
+
+    default: str = ""
+    people: dict[str, str] = field(default_factory=dict)  # on-call username -> hours
+    teams: dict[str, str] = field(default_factory=dict)  # team or escalation policy (name or slug) -> hours
+
+
+@dataclass(frozen=True, slots=True)
 class DraftSettings:
     """``[draft]``: defaults for drafting."""
 
@@ -146,7 +184,8 @@ class TimelineSettings:
     hide_matching: list[str] = field(
         default_factory=lambda: [r"- Cookbook sre\.hosts\.(?:remove-)?downtime\b"]
     )
-    hide_kinds: list[str] = field(default_factory=list)  # e.g. ["task-comment", "alert-note"]
+    # the channel's words stay in the raw log (timeline show --all) until pinned; e.g. add "task-comment"
+    hide_kinds: list[str] = field(default_factory=lambda: ["chat"])
     impact_deploy_minutes: int = 30  # a deploy this close before the first alert is the suggested impact start
 
 
@@ -161,6 +200,8 @@ class Settings:
     alertmanager: AlertmanagerSettings = field(default_factory=AlertmanagerSettings)
     icinga: LogFileSettings = field(default_factory=LogFileSettings)
     irc: LogFileSettings = field(default_factory=LogFileSettings)
+    oncall: OncallSettings = field(default_factory=OncallSettings)
+    business_hours: BusinessHoursSettings = field(default_factory=BusinessHoursSettings)
     draft: DraftSettings = field(default_factory=DraftSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     actionables: ActionablesSettings = field(default_factory=ActionablesSettings)
@@ -320,7 +361,7 @@ def _merge_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
         if isinstance(wiki, dict):
             secret_names.update(v for k, v in wiki.items() if k.endswith("_env"))
     secret_names.update(
-        f.default for cls in (WikiSettings, PhabricatorSettings) for f in fields(cls) if f.name.endswith("_env")
+        f.default for cls in (WikiSettings, *_SECTIONS.values()) for f in fields(cls) if f.name.endswith("_env")
     )
     for name, value in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name in secret_names:

@@ -1,7 +1,7 @@
 """Shared test setup: user state in a temp dir, a pinned clock, and the real-server plugins.
 
-Real servers (MediaWiki, Prometheus, Alertmanager, Phorge) and the Conduit fake start once per
-session in ``tests/servers/``. ``-m "not integration"`` skips the tests that need real servers locally;
+Real servers (MediaWiki, Prometheus, Alertmanager, Phorge) and the Conduit and Splunk On-Call
+fakes start once per session in ``tests/servers/``. ``-m "not integration"`` skips the tests that need real servers locally;
 CI never skips them.
 """
 
@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.servers.mediawiki",
     "tests.servers.prometheus",
     "tests.servers.conduit_fake",
+    "tests.servers.oncall_fake",
     "tests.servers.phorge",
 ]
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from incidentkit.config import LogFileSettings
 from incidentkit.errors import SourceError
-from incidentkit.model.event import EventKind
+from incidentkit.model.event import ALERT_KINDS, EventKind
 from incidentkit.model.source import Export, Query
 from incidentkit.model.window import Window
 from incidentkit.sources.exports import load_export
@@ -31,10 +31,14 @@ def parse(name: str, start: str, end: str):
     return parse_irc(Export("irc", ((name, (FIXTURES / name).read_text()),)), Query(window(start, end)))
 
 
+def alerts(result):
+    return [e for e in result.events if e.kind in ALERT_KINDS]
+
+
 def summary(result) -> list[tuple[str, EventKind, str, int, bool]]:
     return [
         (e.time.strftime("%Y-%m-%d %H:%M:%S"), e.kind, e.data["alertname"], e.data["count"], e.data["paged"])
-        for e in result.events
+        for e in alerts(result)
     ]
 
 
@@ -125,9 +129,9 @@ def test_wm_bot_log_dated_by_its_file_name() -> None:
     ]
     assert [(p.where, p.reason) for p in result.problems] == [("20160728.txt:7", "icinga-wm line in no known format")]
     assert result.lines_read == 12
-    ack = next(e for e in result.events if e.kind is NOTE)
+    ack = next(e for e in alerts(result) if e.kind is NOTE)
     assert ack.tasks == ("T141520",) and ack.actor == "icinga-wm"
-    resolved = [e for e in result.events if e.kind is RESOLVED]
+    resolved = [e for e in alerts(result) if e.kind is RESOLVED]
     assert [e.started.strftime("%H:%M:%S") for e in resolved] == ["12:46:28", "12:47:31", "12:47:10"]
 
 
@@ -149,7 +153,7 @@ def test_irssi_log_with_day_changes_and_2020_jinxer_lines() -> None:
 
 def test_full_date_prefix_2021_format_and_split_lines() -> None:
     result = parse("#wikimedia-operations.2023-02-14.log", "2023-02-14 18:00", "2023-02-14 19:45")
-    names = [(e.time.strftime("%H:%M:%S"), e.kind, e.data["alertname"]) for e in result.events]
+    names = [(e.time.strftime("%H:%M:%S"), e.kind, e.data["alertname"]) for e in alerts(result)]
     assert names[:3] == [
         ("18:34:55", FIRING, "MediaWiki exceptions and fatals per minute for appserver"),
         ("18:35:20", FIRING, "Check systemd state"),  # its 450-character continuation is not a problem
@@ -159,7 +163,7 @@ def test_full_date_prefix_2021_format_and_split_lines() -> None:
     assert [(p.where, p.reason) for p in result.problems] == [
         ("#wikimedia-operations.2023-02-14.log:10", "jinxer-wm line in no known format")
     ]
-    first = result.events[0]
+    first = alerts(result)[0]
     assert first.data["runbook"] == "https://wikitech.wikimedia.org/wiki/Application_servers"
     assert first.data["dashboard"].startswith("https://grafana.wikimedia.org/d/000000438/")
     detection = detect(result.events, window("2023-02-14 18:00", "2023-02-14 19:45"))
@@ -182,7 +186,7 @@ def test_weechat_log_with_2024_format() -> None:
         ("2024-06-12 14:22:10", RESOLVED, "PuppetFailure", 3, True),
     ]
     assert [p.reason for p in result.problems] == ["jinxer-wm line in no known format"]
-    datasource = next(e for e in result.events if e.data["alertname"] == "DatasourceError")
+    datasource = next(e for e in alerts(result) if e.data["alertname"] == "DatasourceError")
     assert datasource.data["runbook"] == "https://wikitech.wikimedia.org/wiki/Monitoring/DatasourceError"
 
 
@@ -221,7 +225,7 @@ def test_midnight_without_a_date_line_moves_to_the_next_day() -> None:
 
 def test_recovery_inside_the_window_knows_its_problem_before_it() -> None:
     result = parse("20160728.txt", "2016-07-28 12:50:00", "2016-07-28 14:00")
-    kinds = [(e.kind, e.data["alertname"]) for e in result.events]
+    kinds = [(e.kind, e.data["alertname"]) for e in alerts(result)]
     assert (FIRING, "Host down") not in kinds
     host = next(e for e in result.events if e.kind is RESOLVED and e.data["alertname"] == "Host down")
     assert host.started == datetime(2016, 7, 28, 12, 47, 10, tzinfo=UTC)
@@ -236,8 +240,8 @@ def test_bundled_example_irc_export() -> None:
     assert export.files[0][0] == "#wikimedia-operations.2023-02-14.log"
     result = parse_irc(export, Query(window("2023-02-14 18:00", "2023-02-14 19:45")))
     assert not result.problems
-    assert result.events[0].text.startswith("PROBLEM - MediaWiki exceptions and fatals per minute for appserver on alert1001")
-    paging = [e for e in result.events if e.data["paged"]]
+    assert alerts(result)[0].text.startswith("PROBLEM - MediaWiki exceptions and fatals per minute for appserver on alert1001")
+    paging = [e for e in alerts(result) if e.data["paged"]]
     assert paging[0].time == datetime(2023, 2, 14, 18, 37, 43, tzinfo=UTC)
 
 
@@ -256,7 +260,7 @@ def test_pull_reads_the_days_of_the_window_from_a_folder(tmp_path: Path) -> None
     ]
     assert pulled.meta["skipped_files"] == ["#wikimedia-operations/20160727.txt.gz"]
     result = parse_irc(pulled, Query(window("2016-07-28 12:00", "2016-07-28 14:00")))
-    assert len(result.events) == 8  # only the file for the 28th has times inside the window
+    assert len(alerts(result)) == 8  # only the file for the 28th has times inside the window
     with pytest.raises(SourceError, match="holds no log"):
         IrcSource(LogFileSettings(path=str(tmp_path))).pull(Query(window("2019-01-01 00:00", "2019-01-01 01:00")))
     with pytest.raises(SourceError, match="no path"):

@@ -1,7 +1,7 @@
 """The one event model shared by every source.
 
 An :class:`Event` is one fact with a UTC time: a SAL line, a deploy, a Phabricator status change,
-an alert firing or resolving. Sources produce events; nothing downstream knows which API they came
+an alert firing or resolving, a page and who acknowledged it, a person's words in a channel. Sources produce events; nothing downstream knows which API they came
 from except through ``source``. ``key`` is stable across re-pulls and is what dedup and the
 timeline overrides are keyed on.
 """
@@ -17,7 +17,7 @@ from typing import Any
 from .time import format_utc, parse_utc
 from .window import Window
 
-__all__ = ["EventKind", "Event", "DEPLOY_KINDS", "ALERT_KINDS"]
+__all__ = ["EventKind", "Event", "DEPLOY_KINDS", "ALERT_KINDS", "PAGE_KINDS"]
 
 
 class EventKind(StrEnum):
@@ -41,6 +41,11 @@ class EventKind(StrEnum):
     ALERT_RESOLVED = "alert-resolved"
     ALERT_NOTE = "alert-note"  # acknowledgement, flapping, downtime...
     SILENCE = "silence"
+    PAGE = "page"  # an on-call page went out (Splunk On-Call incident triggered, or a manual page)
+    PAGE_ACK = "page-ack"  # someone acknowledged a page
+    PAGE_RESOLVED = "page-resolved"  # a page was resolved, by someone or by the alert recovering
+    PAGE_NOTE = "page-note"  # any other page transition (rerouted, escalated...)
+    CHAT = "chat"  # a person's words in a channel (IRC), kept in the raw log
     MANUAL = "manual"  # a row the incident owner added by hand
 
 
@@ -48,6 +53,7 @@ DEPLOY_KINDS = frozenset(
     {EventKind.SYNC, EventKind.DEPLOY, EventKind.TRAIN, EventKind.BACKPORT, EventKind.ABORT}
 )
 ALERT_KINDS = frozenset({EventKind.ALERT_FIRING, EventKind.ALERT_RESOLVED, EventKind.ALERT_NOTE})
+PAGE_KINDS = frozenset({EventKind.PAGE, EventKind.PAGE_ACK, EventKind.PAGE_RESOLVED, EventKind.PAGE_NOTE})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -66,7 +66,7 @@ def register(spec: SourceSpec) -> SourceSpec:
     return spec
 
 
-BUILTIN_SOURCES = ("sal", "phabricator", "prometheus", "alertmanager", "icinga", "irc")
+BUILTIN_SOURCES = ("sal", "phabricator", "prometheus", "alertmanager", "icinga", "irc", "oncall")
 
 
 def all_specs() -> dict[str, SourceSpec]:

@@ -1,4 +1,4 @@
-"""The ``irc`` source: alert bot lines in IRC channel logs (#wikimedia-operations and friends).
+"""The ``irc`` source: alert bot lines and people's words in IRC channel logs (#wikimedia-operations and friends).
 
 **Bots read.** ``icinga-wm`` (and the older ``nagios-wm``): ``PROBLEM - <service> on <host> is
 <STATE>: <output>``, ``RECOVERY - ...``, ``Host <host> is DOWN: ...``, ``ACKNOWLEDGEMENT``,
@@ -7,9 +7,15 @@ historic template: 2020 ``(AlertName) firing: (2) summary[ - https://alerts.wiki
 2021–2024 ``(AlertName) firing: (2) summary - runbook - dashboard - https://alerts.wikimedia.org/?q=...``,
 2024+ ``FIRING: [2x] AlertName: summary - runbook - dashboard - ...``, and the relay's default
 ``Alert AlertName on instance is firing``. A leading ``ALERT:`` is tolerated. ``#page`` in a line
-marks a page. Nick decorations (``+``, ``@``, trailing ``_``) are ignored. Every other nick's lines
-are chat and are skipped; a bot line that matches no format is a problem, except the
-continuation of a bot line split at ircecho's 450-character limit.
+marks a page. Nick decorations (``+``, ``@``, trailing ``_``) are ignored. A bot line that matches
+no format is a problem, except the continuation of a bot line split at ircecho's 450-character limit.
+
+**People's words.** Lines from people (``<nick> message`` and ``* nick action``) become ``chat``
+events: the raw log keeps them (hidden from the curated timeline by the default ``[timeline]
+hide_kinds``), so the first human report and the responders can be found, searched and pinned.
+Joins, parts, quits, mode and topic lines, and other bots (stashbot, logmsgbot, wikibugs, any
+``*bot`` or ``*-wm`` nick) stay out. Chat lines whose date cannot be known are counted in one
+problem per file.
 
 **Line prefixes accepted** (all times are read as UTC):
 
@@ -51,6 +57,7 @@ from ..model.alert import (
     with_starts,
 )
 from ..model.event import Event, EventKind
+from ..model.people import is_bot
 from ..model.source import Export, Problem, Query, SourceResult
 from ..model.tasks import find_tasks
 from ..model.window import Window
@@ -77,7 +84,10 @@ _NICK_MSG = (
     re.compile(r"^<\s?[@+%~&!]?(?P<nick>[^>\s]+)>\s?(?P<msg>.*)$"),
     re.compile(r"^[@+%~&!]?(?P<nick>[^\s\t]+)\t(?P<msg>.*)$"),  # WeeChat
     re.compile(r"^(?P<nick>[A-Za-z][\w\-\[\]\\`^{}|]*):\s(?P<msg>.*)$"),  # "icinga-wm: PROBLEM ..." (bots only)
+    re.compile(r"^\*\s(?P<nick>[^\s*]\S*)\s(?P<msg>.+)$"),  # "* nick does something" (/me, people only)
 )
+_VALID_NICK = re.compile(r"^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}\-]*$")  # RFC 2812; rules out -->, ***, -!-
+_CHANNEL = re.compile(r"(#[A-Za-z0-9_\-]+)")
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
 _WORD_DATE = re.compile(
     r"(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\s+(?P<day>\d{1,2})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?\s+(?P<year>\d{4})",
@@ -260,18 +270,26 @@ def _seconds(clock: time) -> int:
 class _FileState:
     day: date | None
     last: time | None = None
+    assumed: bool = False  # its dates were taken from the window's single day
 
 
 def parse_irc(export: Export, query: Query) -> SourceResult:
-    """Alert events from IRC logs. Pure; unreadable alert-bot lines become problems, chat is skipped."""
+    """Alert events from alert-bot lines and chat events from people's lines. Pure.
+
+    Unreadable alert-bot lines become problems; joins, parts, system lines and other bots are skipped.
+    """
     window = query.window
     single_day = window.start.date() if window.days() == [window.start.date()] else None
-    events: list[Event] = []
+    alerts: list[Event] = []
+    chat: list[Event] = []
     problems: list[Problem] = []
     notes: list[str] = []
     read = 0
+    meta_path = str((export.meta or {}).get("path") or "")
     for name, text in export.files:
         state = _FileState(name_date(name))
+        channel = _channel(name) or _channel(meta_path)
+        undated_chat: list[int] = []
         previous: tuple[str, int] | None = None  # (bot, length) of the last bot line, for split lines
         for number, raw_line in enumerate(text.splitlines(), 1):
             line = raw_line.strip("\ufeff\r\n ")
@@ -286,50 +304,71 @@ def parse_irc(export: Export, query: Query) -> SourceResult:
             parsed = _split_line(line)
             if parsed is None:
                 continue
-            line_date, clock, nick, message = parsed
-            bot = _bot(nick)
+            bot = None if parsed.action else _bot(parsed.nick)
+            if bot is None and not _person(parsed.nick):
+                continue
+            when = _timestamp(parsed, state, single_day, window.start.year)
+            if isinstance(when, str):
+                if bot is None:
+                    undated_chat.append(number)
+                else:
+                    problems.append(Problem(where, when, line[:200]))
+                continue
             if bot is None:
+                if parsed.message.strip():
+                    chat.append(_chat_event(when, parsed, line, channel))
                 continue
-            if clock is None:
-                problems.append(Problem(where, "bad time of day", line[:200]))
-                continue
-            if isinstance(line_date, tuple):  # HexChat: month and day, the year from context
-                year = (state.day or single_day or window.start).year
-                try:
-                    line_date = date(year, *line_date)
-                except ValueError:
-                    problems.append(Problem(where, "bad date", line[:200]))
-                    continue
-            if line_date is not None:
-                state.day, state.last = line_date, clock
-            else:
-                if state.day is None and single_day is not None:
-                    state.day = single_day
-                    notes.append(f"IRC log {name} carries no date; its times were read as {single_day:%Y-%m-%d} (the window's day)")
-                if state.day is None:
-                    problems.append(Problem(where, "no date for this time-only line (name the file YYYYMMDD.txt or add a date line)", line[:200]))
-                    continue
-                if state.last is not None and _seconds(clock) < _seconds(state.last) - 3600:
-                    state.day += timedelta(days=1)  # midnight passed without a date line
-                state.last = clock
-            assert state.day is not None
-            when = datetime.combine(state.day, clock, tzinfo=UTC)
-            message_info = parse_bot_message(bot, message)
+            message_info = parse_bot_message(bot, parsed.message)
             if message_info is None:
                 if previous is not None and previous[0] == bot and previous[1] >= SPLIT_AT:
-                    previous = (bot, len(message))
+                    previous = (bot, len(parsed.message))
                     continue
                 if _reportable(when, window):
                     problems.append(Problem(where, f"{bot} line in no known format", line[:200]))
-                previous = (bot, len(message))
+                previous = (bot, len(parsed.message))
                 continue
-            previous = (bot, len(message))
-            events.append(_event(bot, when, message, line, message_info))
-    events = [e for e in with_starts(events) if e.within(window)]
+            previous = (bot, len(parsed.message))
+            alerts.append(_event(bot, when, parsed.message, line, message_info))
+        if state.assumed:
+            notes.append(f"IRC log {name} carries no date; its times were read as {single_day:%Y-%m-%d} (the window's day)")
+        if undated_chat:
+            count = len(undated_chat)
+            problems.append(
+                Problem(
+                    f"{name}:{undated_chat[0]}",
+                    f"{count} chat line{'' if count == 1 else 's'} with no readable date or time "
+                    "(name the file YYYYMMDD.txt or add a date line)",
+                )
+            )
+    events = [e for e in (*with_starts(alerts), *chat) if e.within(window)]
     skipped = export.meta.get("skipped_files") if export.meta else None
     if skipped:
         notes.append(f"IRC log files not read (compressed): {', '.join(skipped)}")
     return SourceResult(NAME, tuple(events), tuple(problems), read, tuple(dict.fromkeys(notes)))
+
+
+def _timestamp(parsed: _Line, state: _FileState, single_day: date | None, year: int) -> datetime | str:
+    """When a line was said (moving the file's date along), or why that cannot be known."""
+    clock = parsed.clock
+    if clock is None:
+        return "bad time of day"
+    line_date = parsed.day
+    if isinstance(line_date, tuple):  # HexChat: month and day, the year from context
+        try:
+            line_date = date((state.day or single_day or date(year, 1, 1)).year, *line_date)
+        except ValueError:
+            return "bad date"
+    if line_date is not None:
+        state.day, state.last = line_date, clock
+    else:
+        if state.day is None and single_day is not None:
+            state.day, state.assumed = single_day, True
+        if state.day is None:
+            return "no date for this time-only line (name the file YYYYMMDD.txt or add a date line)"
+        if state.last is not None and _seconds(clock) < _seconds(state.last) - 3600:
+            state.day += timedelta(days=1)  # midnight passed without a date line
+        state.last = clock
+    return datetime.combine(state.day, clock, tzinfo=UTC)
 
 
 def _reportable(when: datetime, window: Window) -> bool:
@@ -337,11 +376,30 @@ def _reportable(when: datetime, window: Window) -> bool:
     return window.start - timedelta(days=1) <= when < window.end
 
 
-def _split_line(line: str) -> tuple[date | tuple[int, int] | None, time | None, str, str] | None:
-    """``(date, time, nick, message)`` of a message line; None for anything else.
+def _person(nick: str) -> bool:
+    """True for a nick that is a person: a valid IRC nick that is no bot."""
+    base = nick.lstrip("@+%~&!")
+    return bool(_VALID_NICK.match(base)) and not is_bot(base)
 
-    The date is None for time-only prefixes and ``(month, day)`` for HexChat's ``Feb 14 18:34:55``.
-    """
+
+def _channel(text: str) -> str | None:
+    match = _CHANNEL.search(text)
+    return match.group(1) if match else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """One message line. ``day`` is None for time-only prefixes and ``(month, day)`` for HexChat."""
+
+    day: date | tuple[int, int] | None
+    clock: time | None
+    nick: str
+    message: str
+    action: bool = False  # "* nick does something"
+
+
+def _split_line(line: str) -> _Line | None:
+    """The message a line carries, with its date, time and nick; None for anything else."""
     for pattern in _PREFIXES:
         match = pattern.match(line)
         if match is None:
@@ -352,6 +410,7 @@ def _split_line(line: str) -> tuple[date | tuple[int, int] | None, time | None, 
             if nick_match is None:
                 continue
             nick = nick_match.group("nick")
+            action = nick_pattern is _NICK_MSG[3]
             if nick_pattern is _NICK_MSG[2] and _bot(nick) is None:
                 return None
             groups = match.groupdict()
@@ -363,9 +422,29 @@ def _split_line(line: str) -> tuple[date | tuple[int, int] | None, time | None, 
                     line_date = (_MONTHS[groups["mon"].lower()], int(groups["mday"]))
             except ValueError:
                 return None
-            return line_date, _clock(match.group("time")), nick, nick_match.group("msg")
+            return _Line(line_date, _clock(match.group("time")), nick, nick_match.group("msg"), action)
         return None
     return None
+
+
+def _chat_event(when: datetime, parsed: _Line, line: str, channel: str | None) -> Event:
+    nick = parsed.nick.lstrip("@+%~&!")
+    text = parsed.message.strip()
+    digest = hashlib.sha1(f"{nick}\n{text}".encode()).hexdigest()[:12]
+    data: dict[str, Any] = {"channel": channel} if channel else {}
+    if parsed.action:
+        data["action"] = True
+    return Event(
+        time=when,
+        source=NAME,
+        kind=EventKind.CHAT,
+        key=f"{NAME}:chat:{int(when.timestamp())}:{digest}",
+        text=text,
+        actor=nick,
+        tasks=find_tasks(text),
+        raw=line,
+        data=data,
+    )
 
 
 def _event(bot: str, when: datetime, message: str, line: str, info: BotMessage) -> Event:
@@ -396,7 +475,8 @@ SPEC = register(
         name=NAME,
         help=(
             "IRC channel logs: icinga-wm PROBLEM/RECOVERY/ACKNOWLEDGEMENT lines and jinxer-wm (Alertmanager) lines "
-            "in the 2020, 2021-2024 and 2024+ formats; chat is ignored. Accepts wm-bot, irssi, ZNC, HexChat and "
+            "in the 2020, 2021-2024 and 2024+ formats; people's lines become chat rows of the raw log (hidden "
+            "unless pinned; joins, parts and other bots are skipped). Accepts wm-bot, irssi, ZNC, HexChat and "
             "WeeChat line prefixes; times are UTC, dates from date lines or file names (20160728.txt). "
             "Config: [irc] path = a log file or folder. --input irc=FILE|DIR."
         ),
