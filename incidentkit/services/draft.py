@@ -25,6 +25,7 @@ from ..timeline.curate import curate
 from ..timeline.rows import build_rows
 from ..wikitext.render import render_incident
 from .actionables import record_proposed
+from .paging import paging_metadata, people_of_draft
 from .pulls import Collected
 from .scorecard import scorecard_for_incident
 
@@ -103,10 +104,12 @@ def draft_incident(
 
 
 def record_draft(store: Store, incident: Incident, collected: Collected, settings: Settings) -> list[str]:
-    """Record a draft in the store: the incident, its events, its proposed follow-ups.
+    """Record a draft in the store: the incident, its events, its proposed follow-ups, its people
+    facts (metadata) and its pages.
 
     Returns messages about curation overrides whose rows vanished (to show on stderr).
     """
+    people = people_of_draft(store, incident.slug, collected, settings)
     metadata = {
         "query": collected.query.to_dict(),
         "pulled_at": format_utc(collected.pulled_at),
@@ -117,6 +120,7 @@ def record_draft(store: Store, incident: Incident, collected: Collected, setting
         ],
         "first_alert": incident.detection.first_alert,
         "first_alert_paged": incident.detection.first_alert_paged,
+        **paging_metadata(people),
     }
     existing = store.get_incident(incident.slug)
     if existing is not None:
@@ -135,6 +139,7 @@ def record_draft(store: Store, incident: Incident, collected: Collected, setting
     )
     events = collected.events
     store.save_events(incident.slug, events)
+    store.save_pages(incident.slug, people.burden)
     record_proposed(store, incident.slug, incident.actionables, settings, now=incident.generated_at)
     state = store.curation_state(incident.slug)
     result = curate(build_rows(events), state, settings.timeline)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -407,7 +407,20 @@ def _people_paged_rule(record: IncidentRecord) -> Suggestion | None:
     if not match:
         return None
     paged = int(match.group(1))
-    return Suggestion(Answer.YES if paged < 5 else Answer.NO, f"people paged: {paged}")
+    how = _metadata(record, "people_paged_reason")
+    return Suggestion(Answer.YES if paged < 5 else Answer.NO, f"people paged: {paged}" + (f" ({how})" if how else ""))
+
+
+def _recorded_rule(name: str) -> Callable[[IncidentRecord], Suggestion | None]:
+    """A rule that offers the verdict a draft recorded as metadata *name* (``{"answer", "reason"}``)."""
+
+    def rule(record: IncidentRecord) -> Suggestion | None:
+        verdict = record.metadata.get(name)
+        if not isinstance(verdict, Mapping) or verdict.get("answer") not in ("yes", "no"):
+            return None
+        return Suggestion(Answer(verdict["answer"]), str(verdict.get("reason") or ""))
+
+    return rule
 
 
 def _first_alert_rule(record: IncidentRecord) -> Suggestion | None:
@@ -419,6 +432,8 @@ DEFAULT_RULES = {
     "task": _task_rule,
     "people-paged": _people_paged_rule,
     "first-alert": _first_alert_rule,
+    "pages-routing": _recorded_rule("pages_routing"),  # teams paged vs the team owning the paging alerts
+    "business-hours": _recorded_rule("pages_business_hours"),  # everyone paged within their business hours
 }
 
 

@@ -265,3 +265,26 @@ def m009_timeline_curation(db: Database) -> None:
 def m010_actionables_owner_nocase(db: Database) -> None:
     """`actionables list --owner` matches usernames case-insensitively; index that."""
     db.execute("CREATE INDEX idx_actionables_owner_nocase ON actionables (owner COLLATE NOCASE, status, due)")
+
+
+@step
+def m011_pages(db: Database) -> None:
+    """Each page to each person, in or out of their business hours: the after-hours burden."""
+    db.execute(
+        """
+        CREATE TABLE pages (
+            incident TEXT NOT NULL REFERENCES incidents(slug),
+            page TEXT NOT NULL,                -- the paging system's incident number, e.g. 4711
+            person TEXT NOT NULL DEFAULT '',   -- who was paged; '' when the page reached a team and nobody says whom
+            team TEXT NOT NULL DEFAULT '',     -- the team or escalation policy that paged them
+            paged_at TEXT NOT NULL,            -- ISO 8601 UTC
+            in_hours INTEGER CHECK (in_hours IN (0, 1)),  -- NULL: their business hours are not configured
+            local_time TEXT,                   -- ISO 8601 with their UTC offset, e.g. 2023-02-14T10:37:44-08:00
+            hours TEXT NOT NULL DEFAULT '',    -- the business hours applied and whose, e.g. "UTC Mon-Fri 09:00-17:00 (team SRE)"
+            manual INTEGER NOT NULL DEFAULT 0, -- 1 for a page sent by hand (Klaxon)
+            PRIMARY KEY (incident, page, person)
+        )
+        """
+    )
+    db["pages"].create_index(["paged_at"])
+    db["pages"].create_index(["team", "paged_at"])

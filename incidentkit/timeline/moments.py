@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from ..model.curation import MOMENTS, OWNER, CurationState, MomentChoice, Orphan
-from ..model.event import DEPLOY_KINDS, EventKind
+from ..model.event import DEPLOY_KINDS, PAGE_KINDS, EventKind
 from ..model.row import Row
 from ..model.time import format_duration, format_utc
 from .rules import Rules
@@ -102,9 +102,10 @@ def _suggest(
       last production deploy that *landed* (a sync, deploy, train or backport that finished, not
       a "Started" or test-server line, not a revert) at most ``impact_deploy_minutes`` before the
       anchor, else the anchor itself. Bad deploys are the commonest cause, and alerts lag the damage.
-    * **responded**: the first row at or after detection (same minute counts: the SAL has
-      minute precision) that is not an alert firing or resolving: a log line, an ack, a silence,
-      a task, a deploy.
+    * **responded**: the first acknowledgement of a page at or after detection (same minute
+      counts: the SAL has minute precision); else the first row from then on that is a person's
+      action, not an alert firing or resolving nor the paging system alone: a log line, an alert
+      ack, a silence, a task, a deploy, a manual page.
     * **mitigated**: from the impact start on (from the first row when it is unknown), the first
       revert: a row the SAL source flags ``revert`` or whose text says revert / rollback / roll
       back. If that deploy landed, it; if it is a "Started" line or a log line announcing the
@@ -162,13 +163,16 @@ def _responded(visible: Sequence[Row], detected: MomentChoice) -> MomentChoice:
     if detected.time is None:
         return _none("responded", "no detection time")
     since = detected.time.replace(second=0, microsecond=0)
+    after = [r for r in visible if r.time >= since and r.key != detected.key]
+    ack = next((r for r in after if r.kind is EventKind.PAGE_ACK and r.data.get("human")), None)
+    if ack is not None:
+        return _suggested("responded", ack, "the first acknowledgement of a page")
     responder = next(
         (
             r
-            for r in visible
-            if r.time >= since
-            and r.key != detected.key
-            and r.kind not in (EventKind.ALERT_FIRING, EventKind.ALERT_RESOLVED)
+            for r in after
+            if r.kind not in (EventKind.ALERT_FIRING, EventKind.ALERT_RESOLVED)
+            and (r.kind not in PAGE_KINDS or r.data.get("human"))  # the paging system acting alone is no response
         ),
         None,
     )
