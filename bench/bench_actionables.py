@@ -2,7 +2,7 @@
 
 Run from the checkout:  .venv/bin/python bench/bench_actionables.py [--tasks 5000] [--rows 100000]
 
-Targets (issue 6): a sync of 5,000 tracked tasks in <= 50 Conduit calls and >= 20x faster than a
+Targets: a sync of 5,000 tracked tasks in <= 50 Conduit calls and >= 20x faster than a
 naive one-call-per-task loop measured in the same run; `actionables list` over 100,000 actionables
 in < 0.3 s. Prints the figures; asserts nothing.
 """

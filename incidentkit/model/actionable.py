@@ -452,6 +452,18 @@ def _local_state(text: str) -> ActionableStatus | None:
     return aliases.get(cleaned)
 
 
+def _named_state(text: str, statuses: Mapping[str, TaskStatus]) -> ActionableStatus | None:
+    """The state *text* names exactly: one of incidentkit's, or a status key or name of the instance."""
+    local = _local_state(text)
+    if local is not None:
+        return local
+    wanted = text.strip().lower()
+    for status in statuses.values():
+        if wanted in (status.value.lower(), status.name.lower()):
+            return status.state
+    return None
+
+
 def status_from_hint(text: str | None, statuses: Mapping[str, TaskStatus]) -> ActionableStatus | None:
     """Best guess of the state from a status text on a page or in a draft (only a hint).
 
@@ -461,13 +473,9 @@ def status_from_hint(text: str | None, statuses: Mapping[str, TaskStatus]) -> Ac
     """
     if text is None or text.strip().lower() in _NO_INFO:
         return None
-    local = _local_state(text)
-    if local is not None:
-        return local
-    wanted = text.strip().lower()
-    for status in statuses.values():
-        if wanted in (status.value.lower(), status.name.lower()):
-            return status.state
+    named = _named_state(text, statuses)
+    if named is not None:
+        return named
     if _NOT_DONE_RE.search(text):
         return ActionableStatus.OPEN
     if _WONT_DO_RE.search(text):
@@ -481,13 +489,9 @@ def status_from_hint(text: str | None, statuses: Mapping[str, TaskStatus]) -> Ac
 
 def status_choice(text: str, statuses: Mapping[str, TaskStatus]) -> ActionableStatus:
     """A status given on the command line: one of ours or one the instance knows, else InputError."""
-    local = _local_state(text)
-    if local is not None:
-        return local
-    wanted = text.strip().lower()
-    for status in statuses.values():
-        if wanted in (status.value.lower(), status.name.lower()):
-            return status.state
+    named = _named_state(text, statuses)
+    if named is not None:
+        return named
     known = ", ".join([s.value for s in ActionableStatus] + [s.value for s in statuses.values()])
     raise InputError(
         f"unknown status {text!r}",
