@@ -1,6 +1,6 @@
 """Golden files: the rendered example page, byte for byte, so any change to the output is a reviewable diff.
 
-Regenerate after an intended change with ``INCIDENTKIT_UPDATE_GOLDEN=1 pytest tests/test_golden.py``
+Regenerate after an intended change with ``UPDATE_GOLDEN=1 pytest tests/test_golden.py``
 and review ``git diff tests/golden/``.
 """
 
@@ -20,7 +20,7 @@ GOLDEN = Path(__file__).parent / "golden"
 
 def _check(name: str, text: str) -> None:
     path = GOLDEN / name
-    if os.environ.get("INCIDENTKIT_UPDATE_GOLDEN") == "1":
+    if os.environ.get("UPDATE_GOLDEN") == "1":
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8"), f"{name} differs from the golden file (see module docstring)"
 
