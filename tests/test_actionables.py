@@ -631,6 +631,6 @@ def test_create_task_links_a_new_task(store: Store, conduit: ConduitFake) -> Non
 def test_create_task_with_an_unknown_tag_creates_nothing(store: Store, conduit: ConduitFake) -> None:
     idea, _ = add_actionable(store, "inc-b", "Alert on queue age", settings=SETTINGS, now=NOW)
     settings = Settings(actionables=ActionablesSettings(tags=["no-such-project"]))
-    with pytest.raises(ConfigError, match="no project tagged no-such-project"):
+    with pytest.raises(ConfigError, match=r"no project 'no-such-project' \(\[actionables\] tags\)"):
         create_task(store, idea.id or 0, client=_client(conduit), settings=settings, now=NOW)
     assert conduit.tasks == {} and store.require_actionable(idea.id or 0) == idea
