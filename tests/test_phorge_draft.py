@@ -87,8 +87,10 @@ def incident(phorge: Phorge) -> Incident:
     return Incident(start, end, {role: task["monogram"] for role, task in made.items()}, titles)
 
 
-def _draft(home: Path, monkeypatch: pytest.MonkeyPatch, phorge: Phorge, incident: Incident, *extra: str) -> str:
-    configure(home, monkeypatch, phorge, phabricator={"comments": True})
+def _draft(
+    home: Path, monkeypatch: pytest.MonkeyPatch, phorge: Phorge, incident: Incident, *extra: str, **config: object
+) -> str:
+    configure(home, monkeypatch, phorge, phabricator={"comments": True, **config})
     monkeypatch.setenv("INCIDENTKIT_NOW", iso(incident.end, timedelta(minutes=5)))
     result = run(
         "draft", "--from", iso(incident.start), "--to", iso(incident.end, timedelta(seconds=1)),
@@ -184,3 +186,20 @@ def test_the_owner_of_a_private_task_sees_it(
     assert result.exit_code == 0, result.output
     assert f"{_link(incident.tasks['private'])} created: {incident.titles['private']}" in result.stdout
     assert "not visible to this token" not in result.stdout
+
+
+def test_a_configured_project_that_does_not_exist_is_a_note(
+    incidentkit_home: Path, monkeypatch: pytest.MonkeyPatch, phorge: Phorge, incident: Incident
+) -> None:
+    page = _draft(
+        incidentkit_home, monkeypatch, phorge, incident, followup_projects=["sustainability-incident-followup", "sre-onfire"]
+    )
+    assert (  # brackets escaped: nothing from a source may make a link
+        "'''phabricator:''' no Phabricator project 'sre-onfire' (&#91;phabricator&#93; followup_projects): "
+        "tasks tagged with it were not searched" in page
+    )
+    assert "could not be read" not in page
+    actionables = _region(page, "actionables")
+    # the hyphenated guess at Phorge's derived hashtag still finds the project
+    assert f"{_link(incident.tasks['followup'])} {incident.titles['followup']} (Open)" in actionables
+    assert f"* {_link(incident.tasks['onfire'])}" not in actionables  # SRE-OnFIRE is not configured here

@@ -352,3 +352,46 @@ def test_registered_as_a_source(conduit: ConduitFake, monkeypatch: pytest.Monkey
     source = spec.factory(settings_for(conduit))
     assert source.name == "phabricator"
     assert isinstance(source.pull(Query(WINDOW)), Export)
+
+
+def test_merges_read_as_one_row_from_either_side(conduit: ConduitFake) -> None:
+    build_incident(conduit)
+    conduit.set_clock(at(30))
+    report = conduit.add_task("Checkout broken for me", author="bob", created=at(8))  # T9
+    other = conduit.add_task("Checkout down (again)", created=at(9))  # T10
+    conduit.merge(report.id, into=4, at=at(12), actor="alice")  # into the incident task: its mergedfrom
+    conduit.merge(4, into=other.id, at=at(58), actor="bob")  # the incident task itself: its mergedinto
+    events = {e.text: e for e in parse(pull(conduit)[0], QUERY).events}
+    first = events["T9 merged into T4 as a duplicate"]
+    assert (first.actor, first.tasks, first.time) == ("alice", ("T9", "T4"), START + timedelta(minutes=12))
+    assert events["T4 merged into T10 as a duplicate"].actor == "bob"
+    assert sum("merged into" in text for text in events) == 2  # each merge once, though both sides were pulled
+    assert "T9 created: Checkout broken for me" in events  # the merged task was fetched to name it
+
+
+def test_a_merge_into_a_task_the_token_cannot_see(conduit: ConduitFake) -> None:
+    build_incident(conduit)
+    hidden = conduit.add_task("Security: checkout token", author="alice", created=at(-600))
+    conduit.make_private(hidden.id, owner="alice")
+    conduit.merge(4, into=hidden.id, at=at(58), actor="alice")
+    texts_ = [e.text for e in parse(pull(conduit)[0], QUERY).events]
+    assert "T4 merged into another task as a duplicate" in texts_
+    assert not any("Security" in t for t in texts_)
+
+
+def test_many_comments_fold_into_one_row(conduit: ConduitFake) -> None:
+    conduit.set_clock(at(-60))
+    task = conduit.add_task("Chatty incident", created=at(1))
+    for n in range(1000):
+        conduit.add_comment(task.id, f"ping {n}", at=at(2) + n)
+    export, _ = pull(conduit, Query(WINDOW, (task.monogram,)), comments=True)
+    events = parse(export, Query(WINDOW, (task.monogram,))).events
+    assert [e.text for e in events] == [
+        "T1 created: Chatty incident",
+        "T1 comment by admin: ping 0",
+        "T1 comment by admin: ping 1",
+        "T1 comment by admin: ping 2",
+        "T1 … and 997 more comments",
+    ]
+    assert events[-1].time == START + timedelta(minutes=2, seconds=3)  # where the folded ones begin
+    assert events[-1].data["until"] == "2026-11-20T14:18:39Z"  # 14:02 + 999 s

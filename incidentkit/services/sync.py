@@ -14,8 +14,17 @@ from datetime import datetime
 
 from ..clients.conduit import ConduitClient
 from ..errors import InputError
-from ..model.actionable import Actionable, StatusChange, SyncChange, SyncResult, TaskStatus, TaskView
+from ..model.actionable import (
+    CLOSED_STATES,
+    Actionable,
+    StatusChange,
+    SyncChange,
+    SyncResult,
+    TaskStatus,
+    TaskView,
+)
 from ..model.tasks import parse_task, task_number
+from ..model.time import format_utc
 from ..store import Store
 from ..util import chunks
 from .tasks import (
@@ -191,18 +200,31 @@ def _printable(
 ) -> SyncChange | None:
     """The line a change gets: a change of state, of a known task status, or of visibility, or a
     round trip (reopened and closed again) between two syncs; not the first look at a task."""
-    if not history:
-        return None
-    note = history[-1].note if after.missing or before.missing else None
-    changed = before.status != after.status or (
-        before.task_status is not None and before.task_status != after.task_status
+    changed = bool(history) and (
+        before.status != after.status or (before.task_status is not None and before.task_status != after.task_status)
     )
-    if note is None and not changed and len(path) > 1:
-        statuses = " → ".join([before.task_status or "?", *(step.new for step in path)])
-        note = f"status went {statuses} since the last sync"
-    if note is None and not changed:
+    if history and (after.missing or before.missing):
+        note = history[-1].note
+    elif changed:
+        note = None
+    elif len(path) > 1:
+        note = "status went " + " → ".join([before.task_status or "?", *(s.new for s in path)]) + " since the last sync"
+    elif after.resolved_at is not None and _closed_again(before, after):
+        note = f"closed again at {format_utc(after.resolved_at)} (reopened since the last sync)"
+    else:
         return None
     return SyncChange(actionable=after, old_status=before.status, old_task_status=before.task_status, note=note)
+
+
+def _closed_again(before: Actionable, after: Actionable) -> bool:
+    """Closed at both syncs, but closed anew in between (Phorge's close date moved)."""
+    return (
+        before.synced_at is not None
+        and before.status in CLOSED_STATES
+        and after.status in CLOSED_STATES
+        and before.resolved_at is not None
+        and before.resolved_at != after.resolved_at
+    )
 
 
 def _by_task(actionables: Iterable[Actionable]) -> dict[str, list[Actionable]]:

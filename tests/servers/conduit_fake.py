@@ -1,11 +1,18 @@
-"""A small in-memory Phorge that answers Conduit like the real captures, and its pytest fixtures.
+"""A small in-memory Phorge that answers Conduit like the real one, and its pytest fixtures.
 
-Phabricator is the one remote system the tests fake (there is no packaged Phorge). The fake must
-answer like the real captures in ``tests/fixtures/phabricator/captures/`` (``tests/test_conduit.py``
-seeds it with the captured state and replays the captured requests against it): always HTTP 200 with the ``{result, error_code, error_info}``
-envelope and ``Content-Type: application/json``, PHP's ``\\/`` escaping, string cursors, ``[]`` for
-empty PHP arrays where the real server sends them (``columns.boards``, ``phid.lookup``), the real
-error codes and messages (bad tokens quoted back in ``error_info``), priority as the default order.
+The real Phorge runs in the suite (``tests/servers/phorge.py``); this fake stays for what a real
+server cannot do on demand (fault injection: 429, HTML 500, garbage, slow answers) and for
+benchmarks, and must answer as Phorge does. Two tests hold it to that:
+``tests/test_conduit.py`` seeds it with the state behind the captures in
+``tests/fixtures/phabricator/captures/`` and replays the captured requests against it, and
+``tests/test_phorge_fake_parity.py`` runs the same calls against the session's real Phorge and the
+fake and compares the whole answers (hashtags derived and matched as Phorge normalises them, owners
+as PHIDs only, unknown hashtags refused on edit, "Merge Duplicates In", private tasks, wrong paths).
+Always HTTP 200 with the ``{result, error_code, error_info}`` envelope and ``Content-Type:
+application/json``, PHP's ``\\/`` escaping, string cursors, ``[]`` for empty PHP arrays where the real
+server sends them (``columns.boards``, ``phid.lookup``), the real error codes and messages (bad
+tokens quoted back in ``error_info``), priority as the default order; outside ``/api/<method>``,
+Phorge's one-line plain-text answer.
 
 Fixtures (registered through ``tests/conftest.py``'s ``pytest_plugins``):
 
@@ -14,7 +21,9 @@ Fixtures (registered through ``tests/conftest.py``'s ``pytest_plugins``):
 
 Fixture API: ``.url`` (site root), ``.token`` (admin's token), ``.token_for(user)``, ``.add_task(...)``,
 ``.set_status(id, status, at=...)``, ``.set_priority``, ``.set_owner``, ``.add_comment``, ``.edit``,
-``.add_user``, ``.add_project``, ``.load_records(...)`` (seed from saved Conduit results),
+``.merge(duplicate, into=...)``, ``.make_private(id, owner)``, ``.add_user``, ``.add_project(name,
+slug=None, hashtags=())`` (the slug derived from the name as Phorge derives it),
+``.load_records(...)`` (seed from saved Conduit results),
 ``.set_clock(epoch)``, ``.fail_next("html500" | "429" | "html200" | "garbage", times=, method=)``,
 ``.slow_next(seconds, times=, method=)``, ``.calls`` (requests received), ``.requests``
 (``(method, params)`` without the token), ``.reset()``. Call the helpers in time order (``at=``):
@@ -729,6 +738,13 @@ class ConduitFake:
             raise _Failure("ERR-INVALID-CONSTRAINT", 'Parameter "constraints" includes an invalid key.')
         if any(key not in _TASK_ATTACHMENTS for key in attachments):
             raise _Failure("ERR-INVALID-ATTACHMENT", 'Parameter "attachments" includes an invalid key.')
+        call = next((v for v in _str_list("projects", constraints.get("projects", [])) if "(" in v), None)
+        if call is not None:  # the projects datasource reads "name (...)" as a function
+            raise _Failure(
+                "ERR-CONDUIT-CORE",
+                'This datasource ("PhabricatorProjectLogicalDatasource") can not evaluate the function '
+                f'"{call.split("(")[0].strip()}(...)".',
+            )
         query_key = params.get("queryKey")
         visible = [t for t in self.tasks.values() if _sees(viewer, t)]
         tasks = self._builtin_query(visible, query_key, viewer)
@@ -910,13 +926,18 @@ class ConduitFake:
                 projects = [p for p in projects if p.phid in _str_list(key, value)]
             elif key == "slugs":
                 # each as sent and as normalised; slugMap is keyed by what was sent
-                sent = {text: (text, normalize_project_slug(text)) for text in _str_list(key, value)}
-                projects = [p for p in projects if any(set(forms) & set(p.slugs) for forms in sent.values())]
-                for project in sorted(projects, key=lambda p: -p.id):
-                    for slug in project.slugs:
-                        for text, forms in sent.items():
-                            if slug in forms and text not in slug_map:
-                                slug_map[text] = {"slug": slug, "projectPHID": project.phid}
+                # as Phorge does: each as sent and as normalised; slugMap keyed by what was sent,
+                # first those that are a project's primary hashtag, then the others
+                sent = {text: normalize_project_slug(text) for text in _str_list(key, value)}
+                wanted = set(sent) | set(sent.values())
+                projects = [p for p in projects if wanted & set(p.slugs)]
+                primary = {p.slugs[0]: p for p in projects}
+                extra = {slug: p for p in projects for slug in p.slugs[1:]}
+                for hashtags in (primary, extra):
+                    for text, normal in sent.items():
+                        match = text if text in hashtags else normal if normal in hashtags else None
+                        if match is not None and text not in slug_map and normal != "_":
+                            slug_map[text] = {"slug": match, "projectPHID": hashtags[match].phid}
             elif key == "name":
                 tokens = _longest(_tokens(str(value)), 5)
                 projects = [p for p in projects if all(_prefixes(t, self._name_tokens(p)) for t in tokens)]
@@ -1350,13 +1371,6 @@ class ConduitFake:
         if key == "priorities":
             return task.priority in _int_list(key, value)
         if key == "projects":
-            call = next((v for v in _str_list(key, value) if "(" in v), None)
-            if call is not None:
-                raise _Failure(
-                    "ERR-CONDUIT-CORE",
-                    'This datasource ("PhabricatorProjectLogicalDatasource") can not evaluate the function '
-                    f'"{call.split("(")[0].strip()}(...)".',
-                )
             wanted = [self._project_phid(p) for p in _str_list(key, value)]
             return all(p is not None and p in task.projects for p in wanted)
         if key in ("assigned", "authorPHIDs", "closerPHIDs", "subscribers"):
