@@ -18,7 +18,8 @@ at High priority and owned, raised to Unbreak Now! with a comment, then resolved
   a run with nothing changed. The floor is the tasks fetched 100 per call with bare ``requests``;
   a one-call-per-task loop is shown beside it.
 
-Prints the figures and ratios; asserts nothing.
+Read-only steps (the floors, the pull, a sync with nothing to do) are timed as the best of three
+runs, as the machine is shared. Prints the figures and ratios; asserts nothing.
 """
 
 from __future__ import annotations
@@ -63,9 +64,27 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
     return result, time.perf_counter() - start
 
 
+def best(fn: Callable[[], tuple[T, float]], runs: int = 3) -> tuple[T, float]:
+    """The fastest of *runs* runs of a read-only step."""
+    return min((fn() for _ in range(runs)), key=lambda outcome: outcome[1])
+
+
 def in_parallel(fn: Callable[[int], Any], items: range) -> None:
     with ThreadPoolExecutor(WORKERS) as pool:
-        list(pool.map(fn, items))
+        list(pool.map(lambda n: _again_if_rolled_back(fn, n), items))
+
+
+def _again_if_rolled_back(fn: Callable[[int], Any], n: int) -> Any:
+    """Two edits at once can deadlock in MariaDB; Phorge then answers HTTP 500 ("SAVEPOINT ...
+    does not exist") having rolled the edit back, so it is safe to send again."""
+    for attempt in range(5):
+        try:
+            return fn(n)
+        except requests.HTTPError as exc:
+            if attempt == 4 or "SAVEPOINT" not in exc.response.text and "Deadlock" not in exc.response.text:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    return None
 
 
 def build(phorge: Phorge, count: int) -> list[int]:
@@ -153,16 +172,21 @@ def row(label: str, calls: int, seconds: float, floor: tuple[int, float], extra:
 
 def bench_draft(phorge: Phorge, window: Window, count: int) -> None:
     settings = Settings(phabricator=PhabricatorSettings(url=phorge.url))
-    client = ConduitClient(phorge.url, phorge.tokens["admin"])
     query = Query(window, ("T1",))
-    export, pulled = timed(lambda: PhabricatorSource(settings, client).pull(query))
-    result, parsed = timed(lambda: parse(export, query))
+
+    def pull() -> tuple[Any, float]:
+        client = ConduitClient(phorge.url, phorge.tokens["admin"])
+        return timed(lambda: (PhabricatorSource(settings, client).pull(query), client.calls))
+
+    (export, calls), pulled = best(pull)
+    result, parsed = best(lambda: timed(lambda: parse(export, query)))
     transactions = len(json.loads(export.text("transactions.json") or "[]"))
     project = phorge.projects[ERROR]["phid"]
-    floor = floor_draft(phorge, project, to_epoch(window.start), math.ceil(window.end.timestamp()) - 1)
+    start, end = to_epoch(window.start), math.ceil(window.end.timestamp()) - 1
+    floor = best(lambda: floor_draft(phorge, project, start, end))
     print(f"draft: {count} tagged tasks, {transactions} transactions in the window ({export.meta['transactions']})")
     row("floor: the same data, bare requests", *floor, floor)
-    row("pull (incidentkit)", client.calls, pulled, floor)
+    row("pull (incidentkit)", calls, pulled, floor)
     print(f"  {'parse':<42} {'':>11} {parsed:7.2f} s   {len(result.events)} events, {len(result.problems)} problems")
 
 
@@ -177,7 +201,7 @@ def bench_sync(phorge: Phorge, ids: list[int], changed: int, work: Path) -> None
             client = ConduitClient(phorge.url, phorge.tokens["admin"])
             return timed(lambda: sync_actionables(store, client, now=datetime.now(UTC)))
 
-    floor = floor_sync(phorge, ids)
+    floor = best(lambda: floor_sync(phorge, ids))
     loop = per_task_loop(phorge, ids)
     print(f"sync: {len(ids)} tracked tasks")
     row("floor: 100 ids per call, bare requests", *floor, floor)
@@ -192,7 +216,7 @@ def bench_sync(phorge: Phorge, ids: list[int], changed: int, work: Path) -> None
     in_parallel(lambda n: phorge.close(picked[n], "resolved"), range(2 * third, len(picked)))
     warm, warm_s = sync()
     row(f"sync, {len(picked)} tasks changed", warm.calls, warm_s, floor, f", {len(warm.changes)} changes printed")
-    idle, idle_s = sync()
+    idle, idle_s = best(sync)
     row("sync, nothing changed", idle.calls, idle_s, floor, f", {len(idle.changes)} changes printed")
     print(f"  batched sync (nothing changed) vs one call per task: {loop[1] / idle_s:5.1f}x faster")
 

@@ -267,9 +267,8 @@ def test_shapes_are_normalised(conduit: ConduitFake, client: ConduitClient) -> N
         timeout=10,
     ).json()
     assert raw["result"]["data"][0]["attachments"]["columns"]["boards"] == []  # what the server sends
-    assert client.lookup(["T999", "#nope"]) == {}
-    assert client.lookup(["T1"])["T1"]["type"] == "TASK"
-    assert client.lookup([]) == {}
+    assert client.call("phid.lookup", {"names": ["T999", "#nope"]}) == []  # nothing found: PHP's empty array
+    assert client.call("phid.lookup", {"names": ["T1"]})["T1"]["type"] == "TASK"
 
 
 @pytest.mark.parametrize(

@@ -490,22 +490,6 @@ class ConduitClient:
             if last or reached:
                 return
 
-    def lookup(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """``phid.lookup``: name (``T1``, ``#tag``, ``@user``) → handle; ``{}`` when none resolve."""
-        wanted = _unique(names)
-        found: dict[str, dict[str, Any]] = {}
-        for chunk in chunks(wanted, BATCH_SIZE):
-            result = self.call("phid.lookup", {"names": list(chunk)})
-            if isinstance(result, dict):
-                found.update({k: v for k, v in result.items() if isinstance(v, dict)})
-            elif result != []:
-                raise ConduitError(
-                    "Phabricator phid.lookup returned an unexpected shape",
-                    "check [phabricator] url",
-                    method="phid.lookup",
-                )
-        return found
-
     def edit_task(
         self, transactions: Sequence[Mapping[str, Any]], task: str | int | None = None
     ) -> dict[str, Any]:

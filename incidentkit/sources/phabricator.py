@@ -150,7 +150,7 @@ class PhabricatorSource:
         if missing:
             raise SourceError(
                 f"Phabricator has no project {', '.join(missing)}",
-                hint="name each project by its name, one of its hashtags or its PHID",
+                hint="name each project by its name, one of its hashtags or its PHID, or take it off the list",
             )
         lines = [f"answered as {name or 'an unknown user'} at {client.url}"]
         lines += [f"{key} {ref.strip()!r} → {resolved[ref.strip()].describe()}" for key, ref in configured]
@@ -617,12 +617,12 @@ def _context(sections: Mapping[str, list[Any]], meta: Mapping[str, Any]) -> _Con
         followup_phids=frozenset(p for p in meta.get("followup_project_phids", ()) if isinstance(p, str)),
         followup_names=frozenset(project_key(n) for n in followups if isinstance(n, str)) - {""},
         comments=meta.get("comments") is True,
-        subtasks={
-            str(k): str(v) for k, v in (meta.get("subtasks") or {}).items() if isinstance(v, str)
-        }
-        if isinstance(meta.get("subtasks"), dict)
-        else {},
+        subtasks=_string_map(meta.get("subtasks")),
     )
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    return {str(k): v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
 
 
 def _read_task(item: Any, context: _Context) -> _Task | str:
