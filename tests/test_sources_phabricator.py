@@ -17,6 +17,7 @@ from incidentkit.model.window import Window
 from incidentkit.sources import all_specs
 from incidentkit.sources.exports import load_export, save_export
 from incidentkit.sources.phabricator import PhabricatorSource, parse
+from incidentkit.timeline.merge import merge_events
 from tests.servers.conduit_fake import ConduitFake
 
 FIXTURES = Path(__file__).parent / "fixtures" / "phabricator"
@@ -395,3 +396,15 @@ def test_many_comments_fold_into_one_row(conduit: ConduitFake) -> None:
     ]
     assert events[-1].time == START + timedelta(minutes=2, seconds=3)  # where the folded ones begin
     assert events[-1].data["until"] == "2026-11-20T14:18:39Z"  # 14:02 + 999 s
+
+
+def test_the_folded_comments_row_follows_the_comments_shown_in_the_same_second(conduit: ConduitFake) -> None:
+    conduit.set_clock(at(-60))
+    task = conduit.add_task("Chatty incident", created=at(1))
+    conduit.edit(task.id, [{"type": "comment", "value": f"ping {n}"} for n in range(5)], at=at(2))
+    query = Query(WINDOW, (task.monogram,))
+    events = merge_events([parse(pull(conduit, query, comments=True)[0], query).events], WINDOW)
+    texts_ = [e.text for e in events]
+    assert texts_[0] == "T1 created: Chatty incident" and texts_[-1] == "T1 … and 2 more comments"
+    # the first three comments of the edit are shown (in the same second, in key order)
+    assert sorted(texts_[1:-1]) == [f"T1 comment by admin: ping {n}" for n in range(3)]

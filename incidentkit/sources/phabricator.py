@@ -498,7 +498,8 @@ def _fold_comments(events: list[Event]) -> list[Event]:
         summaries.append(
             replace(
                 rest[0],
-                key=f"{SOURCE}:{mono}:more-comments",
+                # "~" sorts after every "txn:" key: the row follows the comments shown in its second
+                key=f"{SOURCE}:{mono}:~more-comments",
                 text=f"{mono} … and {len(rest)} more comments",
                 actor=None,
                 raw="",
