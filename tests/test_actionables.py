@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -655,3 +655,18 @@ def test_past_the_lookup_budget_changes_are_timed_by_the_task(store: Store, cond
     assert len(_histories(store)[2]) == 2  # no transactions read: no made-up reopen row
     assert store.find_actionable("inc-b", task="T2").resolved_at == datetime.fromtimestamp(MAY_30 + 60, UTC)  # type: ignore[union-attr]
     _latest_history_matches(store)
+
+
+def test_unlocking_a_hand_set_status_is_no_reopen(store: Store, conduit: ConduitFake) -> None:
+    conduit.add_task("Done on Phabricator", created=MAY_1)
+    conduit.set_status(1, "resolved", at=MAY_29)
+    record_proposed(store, "inc-b", [FollowUp(title="x", task="T1")], SETTINGS, now=NOW)
+    a = store.find_actionable("inc-b", task="T1")
+    assert a is not None
+    sync_actionables(store, _client(conduit), now=NOW)
+    set_fields(store, a.id or 0, now=NOW, status="open")
+    set_fields(store, a.id or 0, now=NOW + timedelta(days=1), status="done")  # resolved_at: the hand-set time
+    set_fields(store, a.id or 0, now=NOW + timedelta(days=2), unlock=["status"])
+    report = sync_actionables(store, _client(conduit), now=NOW + timedelta(days=3))
+    assert report.changes == ()  # nothing to say: it was never reopened
+    assert store.require_actionable(a.id or 0).resolved_at == datetime.fromtimestamp(MAY_29, UTC)

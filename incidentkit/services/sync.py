@@ -220,6 +220,8 @@ def _closed_again(before: Actionable, after: Actionable) -> bool:
     """Closed at both syncs, but closed anew in between (Phorge's close date moved)."""
     return (
         before.synced_at is not None
+        and before.task_modified_at is not None  # its resolved_at is Phorge's close date, not a hand-set one
+        and "status" not in before.locked
         and before.status in CLOSED_STATES
         and after.status in CLOSED_STATES
         and before.resolved_at is not None

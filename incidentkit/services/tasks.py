@@ -215,9 +215,10 @@ def status_steps(
         closed = map_task_status(view.status_value, statuses, closed=view.closed_at is not None) in CLOSED_STATES
         return [StatusStep(view.status_value, view.closed_at, "task-closed")] if closed and view.closed_at else []
     changed = current.task_status != view.status_value
-    reclosed = (
+    reclosed = (  # closed then and now, but closed anew since (its resolved_at came from a sync)
         not changed
         and "status" not in current.locked
+        and current.task_modified_at is not None
         and view.closed_at is not None
         and current.resolved_at is not None
         and view.closed_at != current.resolved_at
