@@ -42,8 +42,9 @@ def epoch(minutes: float) -> int:
 def build(fake: ConduitFake, tasks: int) -> None:
     """*tasks* tagged tasks with PER_TASK transactions each, all inside the window, in time order."""
     fake.set_clock(epoch(-60 * 24))
-    project = fake.add_project("Wikimedia-production-error", "wikimedia-production-error")
-    fake.add_project("Sustainability (Incident Followup)", "sustainability-incident-followup")
+    project = fake.add_project("Wikimedia-production-error")  # hashtags derived as Phorge derives them
+    fake.add_project("Sustainability (Incident Followup)")
+    fake.add_project("SRE-OnFIRE (Pending Review & Scorecard)")
     people = [f"sre{n}" for n in range(USERS)]
     for name in people:
         fake.add_user(name)

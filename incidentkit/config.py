@@ -66,9 +66,10 @@ class PhabricatorSettings:
     token_env: str = "INCIDENTKIT_PHABRICATOR_TOKEN"
     timeout: float = 30.0
     retries: int = 3
-    projects: list[str] = field(default_factory=lambda: ["wikimedia-production-error"])
+    # projects by name, a hashtag or a PHID: names are what Wikimedia's projects are known by
+    projects: list[str] = field(default_factory=lambda: ["Wikimedia-production-error"])
     followup_projects: list[str] = field(
-        default_factory=lambda: ["sustainability-incident-followup", "sre-onfire"]
+        default_factory=lambda: ["Sustainability (Incident Followup)", "SRE-OnFIRE (Pending Review & Scorecard)"]
     )
     comments: bool = False
 
@@ -163,7 +164,7 @@ class ActionablesSettings:
 
     sla_days: dict[str, int] = field(default_factory=lambda: {"1": 15, "2": 30, "3": 60})
     default_sla_days: int = 30
-    tags: list[str] = field(default_factory=lambda: ["sustainability-incident-followup"])
+    tags: list[str] = field(default_factory=lambda: ["Sustainability (Incident Followup)"])
 
 
 @dataclass(frozen=True, slots=True)

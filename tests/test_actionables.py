@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -631,6 +631,42 @@ def test_create_task_links_a_new_task(store: Store, conduit: ConduitFake) -> Non
 def test_create_task_with_an_unknown_tag_creates_nothing(store: Store, conduit: ConduitFake) -> None:
     idea, _ = add_actionable(store, "inc-b", "Alert on queue age", settings=SETTINGS, now=NOW)
     settings = Settings(actionables=ActionablesSettings(tags=["no-such-project"]))
-    with pytest.raises(ConfigError, match="no project tagged no-such-project"):
+    with pytest.raises(ConfigError, match=r"no project 'no-such-project' \(\[actionables\] tags\)"):
         create_task(store, idea.id or 0, client=_client(conduit), settings=settings, now=NOW)
     assert conduit.tasks == {} and store.require_actionable(idea.id or 0) == idea
+
+
+def test_past_the_lookup_budget_changes_are_timed_by_the_task(store: Store, conduit: ConduitFake) -> None:
+    for title in ("declined later", "closed again"):
+        conduit.add_task(title, created=MAY_1)
+        conduit.set_status(conduit.tasks[len(conduit.tasks)].id, "resolved", at=MAY_29)
+    record_proposed(store, "inc-b", [FollowUp(title="a", task="T1"), FollowUp(title="b", task="T2")], SETTINGS, now=NOW)
+    sync_actionables(store, _client(conduit), now=NOW)
+    conduit.set_status(1, "wontfix", at=MAY_30)  # closed -> closed: the close date stays MAY_29
+    conduit.set_status(2, "open", at=MAY_30)
+    conduit.set_status(2, "resolved", at=MAY_30 + 60)
+    report = sync_actionables(store, _client(conduit), now=NOW, transaction_lookups=0)
+    assert sorted(c.line() for c in report.changes) == [
+        "T1 (inc-b): done [resolved] -> wont-do [wontfix] declined later",
+        "T2 (inc-b): closed again at 2024-05-30T17:01:00Z (reopened since the last sync)",
+    ]
+    last = _histories(store)[1][-1]
+    assert (last.changed_at, last.changed_at_from) == (datetime.fromtimestamp(MAY_30, UTC), "task-modified")
+    assert len(_histories(store)[2]) == 2  # no transactions read: no made-up reopen row
+    assert store.find_actionable("inc-b", task="T2").resolved_at == datetime.fromtimestamp(MAY_30 + 60, UTC)  # type: ignore[union-attr]
+    _latest_history_matches(store)
+
+
+def test_unlocking_a_hand_set_status_is_no_reopen(store: Store, conduit: ConduitFake) -> None:
+    conduit.add_task("Done on Phabricator", created=MAY_1)
+    conduit.set_status(1, "resolved", at=MAY_29)
+    record_proposed(store, "inc-b", [FollowUp(title="x", task="T1")], SETTINGS, now=NOW)
+    a = store.find_actionable("inc-b", task="T1")
+    assert a is not None
+    sync_actionables(store, _client(conduit), now=NOW)
+    set_fields(store, a.id or 0, now=NOW, status="open")
+    set_fields(store, a.id or 0, now=NOW + timedelta(days=1), status="done")  # resolved_at: the hand-set time
+    set_fields(store, a.id or 0, now=NOW + timedelta(days=2), unlock=["status"])
+    report = sync_actionables(store, _client(conduit), now=NOW + timedelta(days=3))
+    assert report.changes == ()  # nothing to say: it was never reopened
+    assert store.require_actionable(a.id or 0).resolved_at == datetime.fromtimestamp(MAY_29, UTC)

@@ -169,3 +169,36 @@ def test_a_corrupt_or_newer_database_is_refused(home: Path) -> None:
     db.write_bytes(b"garbage" * 1000)
     code, _, err = run("add", "inc-a", "x")
     assert code == 1 and err.startswith("Error: cannot open the database") and db.read_bytes() == b"garbage" * 1000
+
+
+def test_a_sync_that_fails_midway_has_printed_what_it_saved(
+    home: Path, conduit: ConduitFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """101 tasks are two batches; the server breaks after the first is saved (cron mails stdout)."""
+    from incidentkit.services import sync as syncing
+
+    for n in range(1, 102):
+        conduit.add_task(f"task {n}", created=MAY_1)
+    with _db(home) as store:
+        from incidentkit.config import Settings
+        from incidentkit.services.actionables import record_proposed
+
+        record_proposed(store, "inc-a", [FollowUp(title=f"t{n}", task=f"T{n}") for n in range(1, 102)], Settings(),
+                        now=datetime(2024, 5, 2, tzinfo=UTC))
+    assert run("sync")[0] == 0
+    for n in range(1, 102):
+        conduit.set_status(n, "resolved", at=MAY_29)
+    real = syncing._sync_batch
+
+    def break_after_saving(*args, **kwargs):  # type: ignore[no-untyped-def]
+        saved = real(*args, **kwargs)
+        conduit.fail_next("html500")  # the config says retries = 0
+        return saved
+
+    monkeypatch.setattr(syncing, "_sync_batch", break_after_saving)
+    code, out, err = run("sync")
+    assert code == 1 and "HTTP 500" in err
+    assert out.splitlines() == [f"T{n} (inc-a): open [open] -> done [resolved] task {n}" for n in range(1, 101)]
+    monkeypatch.setattr(syncing, "_sync_batch", real)
+    code, out, _ = run("sync")
+    assert code == 0 and out.splitlines() == ["T101 (inc-a): open [open] -> done [resolved] task 101"]

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from incidentkit.clients.conduit import ConduitClient, ConduitError, scrub
+from incidentkit.clients.conduit import WRONG_PATH, ConduitClient, ConduitError, scrub
 from incidentkit.config import load_settings
 from incidentkit.errors import ConfigError, InputError, SourceError
 from incidentkit.model.tasks import parse_task
@@ -267,9 +267,8 @@ def test_shapes_are_normalised(conduit: ConduitFake, client: ConduitClient) -> N
         timeout=10,
     ).json()
     assert raw["result"]["data"][0]["attachments"]["columns"]["boards"] == []  # what the server sends
-    assert client.lookup(["T999", "#nope"]) == {}
-    assert client.lookup(["T1"])["T1"]["type"] == "TASK"
-    assert client.lookup([]) == {}
+    assert client.call("phid.lookup", {"names": ["T999", "#nope"]}) == []  # nothing found: PHP's empty array
+    assert client.call("phid.lookup", {"names": ["T1"]})["T1"]["type"] == "TASK"
 
 
 @pytest.mark.parametrize(
@@ -453,3 +452,62 @@ def test_small_helpers() -> None:
     with pytest.raises(InputError):
         parse_task("X12")
     assert to_epoch(datetime(2026, 11, 23, 1, 33, 55, 900000, tzinfo=UTC)) == 1795397635
+
+
+# --- names as people write them -----------------------------------------------------------------------
+
+
+def test_projects_resolve_by_name_any_hashtag_or_phid(conduit: ConduitFake, client: ConduitClient) -> None:
+    followup = conduit.add_project("Sustainability (Incident Followup)")  # hashtag sustainability_incident_followup
+    onfire = conduit.add_project("SRE-OnFIRE (Pending Review & Scorecard)", hashtags=["sre-onfire"])
+    refs = [
+        "Sustainability (Incident Followup)",
+        "sustainability-incident-followup",  # a guess at the hashtag with the wrong separators
+        "#SRE-OnFIRE",  # another hashtag, any case
+        "sre_onfire_pending_review_scorecard",  # neither spelling Phorge knows: found by its name
+        "PHID-PROJ-6xycd6zxjatbtujcjg7x",
+        "no-such-project",
+    ]
+    found = client.resolve_projects(refs)
+    assert {ref: project.phid for ref, project in found.items()} == {
+        refs[0]: followup, refs[1]: followup, refs[2]: onfire, refs[3]: onfire,
+        refs[4]: "PHID-PROJ-6xycd6zxjatbtujcjg7x",
+    }  # fmt: skip
+    assert found[refs[2]].describe() == f"SRE-OnFIRE (Pending Review & Scorecard) (#sre-onfire_pending_review_scorecard, {onfire})"
+    # PHIDs in one call, every hashtag spelling in one, a name search for each still unknown
+    assert [method for method, _ in conduit.requests] == ["project.search"] * 4
+    assert client.resolve_projects(refs) == found and client.calls == 4  # cached for the client's life
+
+
+def test_usernames_resolve_in_batches_and_once(conduit: ConduitFake, client: ConduitClient) -> None:
+    names = [f"sre{n}" for n in range(150)]
+    phids = {name: conduit.add_user(name) for name in names}
+    found = client.user_phids(["Alice", "@bob", "nobody", *names, "PHID-USER-given"])
+    assert found == {
+        "Alice": conduit._user("alice").phid, "@bob": conduit._user("bob").phid, **phids,
+        "PHID-USER-given": "PHID-USER-given",
+    }  # fmt: skip
+    assert [len(p["constraints"]["usernames"]) for m, p in conduit.requests if m == "user.search"] == [100, 53]
+    assert client.user_phids(["alice", "nobody"]) == {"alice": conduit._user("alice").phid}
+    assert client.calls == 2  # known and unknown names are both remembered
+
+
+@pytest.mark.parametrize("path", ["phab", "w/api.php"])
+def test_a_wrong_path_is_one_call_with_phorges_answer(conduit: ConduitFake, path: str) -> None:
+    misconfigured = ConduitClient(f"{conduit.url}/{path}", conduit.token, retries=3, backoff=0)
+    with pytest.raises(ConduitError) as raised:
+        misconfigured.call("maniphest.search")
+    assert raised.value.code == WRONG_PATH and misconfigured.calls == 1
+    assert raised.value.message.startswith(
+        f'Phabricator maniphest.search failed: ERROR: You are making a Conduit API request to "/{path}/api/maniphest.search"'
+    )
+    assert raised.value.hint == f"set [phabricator] url to the site root, e.g. {conduit.url}/"
+
+
+def test_transactions_are_read_only_as_far_as_needed(conduit: ConduitFake, client: ConduitClient) -> None:
+    task = conduit.add_task("busy", created=1_700_000_000)
+    for n in range(1500):
+        conduit.add_comment(task.id, f"c{n}", at=1_700_000_001 + n)
+    newest = next(client.iter_transactions(task.monogram))
+    assert newest["comments"][0]["content"]["raw"] == "c1499" and client.calls == 1
+    assert len(client.transactions(task.monogram)) == 1500 + 3 and client.calls == 3  # + create, title, subscribers

@@ -17,6 +17,7 @@ from incidentkit.model.window import Window
 from incidentkit.sources import all_specs
 from incidentkit.sources.exports import load_export, save_export
 from incidentkit.sources.phabricator import PhabricatorSource, parse
+from incidentkit.timeline.merge import merge_events
 from tests.servers.conduit_fake import ConduitFake
 
 FIXTURES = Path(__file__).parent / "fixtures" / "phabricator"
@@ -36,8 +37,10 @@ def build_incident(fake: ConduitFake) -> None:
     Built in time order: like the real server's, the fake's transaction ids follow insertion order.
     """
     fake.set_clock(at(-60 * 24 * 100))
-    error = fake.add_project("Wikimedia-production-error", "wikimedia-production-error")
-    followup = fake.add_project("Sustainability (Incident Followup)", "sustainability-incident-followup")
+    # named as at Wikimedia; the fake derives the hashtags as Phorge does
+    error = fake.add_project("Wikimedia-production-error")
+    followup = fake.add_project("Sustainability (Incident Followup)")
+    fake.add_project("SRE-OnFIRE (Pending Review & Scorecard)")
     old = fake.add_task("Old DBQueryError", projects=[error], created=at(-60 * 24 * 50))  # T1
     fake.set_status(old.id, "resolved", at=at(-60 * 24 * 49))
     fake.add_task("Untouched error", projects=[error], created=at(-60 * 24 * 45))  # T2
@@ -97,7 +100,9 @@ def test_pull_and_parse_round_trip(conduit: ConduitFake, tmp_path: Path) -> None
     events = parse(export, QUERY).events
     assert [(e.time.strftime("%d %H:%M"), e.text, e.actor) for e in events] == EXPECTED
     assert export.meta["transactions"] == "type-scan"
-    assert client.calls == export.meta["calls"] == 11
+    # statuses, priorities; the three configured projects resolved at once; the incident task, its
+    # subtasks, its parents; one search per project; one transaction scan; users; project names
+    assert client.calls == export.meta["calls"] == 2 + 1 + 3 + 3 + 1 + 2
     saved = save_export(export, tmp_path)
     assert parse(load_export("phabricator", saved), QUERY) == parse(export, QUERY)
 
@@ -107,9 +112,7 @@ def test_saved_export_parses_offline() -> None:
     result = parse(export, QUERY)
     assert texts(export) == EXPECTED
     assert result.lines_read == 6 + 30  # T1 T4 T5 T6 T7 T8, and their 30 transactions in the window
-    assert [p.reason for p in result.problems] == [
-        "Phabricator project #sre-onfire was not found; tasks tagged with it were not searched"
-    ]
+    assert result.problems == () and result.notes == ()
     by_key = {e.key: e for e in result.events}
     created = by_key["phabricator:T4:created"]
     assert created.url == f"{SAVED_URL}/T4" and created.tasks == ("T4",) and created.source == "phabricator"
@@ -124,11 +127,13 @@ def test_saved_export_parses_offline() -> None:
         "owner": "bob",
         "followup": False,
         "incident_task": True,
+        "closed_at": at(50),
     }
     followups = sorted(
         e.data["task"] for e in result.events if e.kind is EventKind.TASK_CREATED and e.data["followup"]
     )
-    assert followups == ["T7", "T8"]
+    assert followups == ["T6", "T7", "T8"]  # T6 is an untagged subtask of T4, filed during the incident
+    assert [(f.task, f.parent) for f in result.followups] == [("T6", "T4"), ("T7", None), ("T8", None)]
     declined = next(e for e in result.events if e.text.startswith("T6 status"))
     assert declined.data["closed"] is True and declined.data["new"] == "declined"
     assert declined.key.startswith("phabricator:T6:txn:PHID-XACT-TASK-")
@@ -144,7 +149,7 @@ def test_the_saved_export_is_what_a_pull_saves_today(conduit: ConduitFake, tmp_p
     build_incident(conduit)
     export, _ = pull(conduit)
     saved = save_export(
-        Export(export.source, export.files, {**export.meta, "url": SAVED_URL, "calls": 11}), tmp_path
+        Export(export.source, export.files, {**export.meta, "url": SAVED_URL, "calls": 12}), tmp_path
     )
     for path in sorted(saved.iterdir()):
         assert path.read_text() == (FIXTURES / "export" / path.name).read_text(), path.name
@@ -287,9 +292,9 @@ def test_budgeted_scan_falls_back_to_per_task_on_a_busy_instance(conduit: Condui
         conduit.add_comment(busy.id, "noise", at=at(60 * 20) + second)
     export, client = pull(conduit)
     assert export.meta["transactions"] == "type-scan+per-task"
-    # 10 calls besides transactions; the scan may spend one call per candidate task (T1 T4 T5 T6 T7)
+    # 11 calls besides transactions; the scan may spend one call per candidate task (T1 T4 T5 T6 T7)
     # without reaching the window, then each candidate is fetched on its own
-    assert client.calls == export.meta["calls"] == 10 + 5 + 5
+    assert client.calls == export.meta["calls"] == 11 + 5 + 5
     assert texts(export) == EXPECTED
 
 
@@ -301,11 +306,26 @@ def test_window_with_no_candidates_needs_no_transaction_calls(conduit: ConduitFa
     assert parse(export, Query(WINDOW)).events == ()
 
 
-def test_missing_incident_task_and_bad_ids_are_reported(conduit: ConduitFake) -> None:
-    export, _ = pull(conduit, Query(WINDOW, ("T404", "nonsense")))
-    reasons = [p.reason for p in parse(export, QUERY).problems]
-    assert "ignored 'nonsense': not a Phabricator task id" in reasons
-    assert "T404 was not found on Phabricator (or is not visible to this token)" in reasons
+def test_missing_incident_task_bad_ids_and_unknown_projects_are_notes(conduit: ConduitFake) -> None:
+    export, _ = pull(conduit, Query(WINDOW, ("T404", "nonsense")), projects=["no-such-project"])
+    result = parse(export, QUERY)
+    assert result.problems == ()  # what the pull could not do is no unreadable line
+    assert result.notes == (
+        "no Phabricator project 'no-such-project' ([phabricator] projects): tasks tagged with it were not searched",
+        "no Phabricator project 'Sustainability (Incident Followup)' ([phabricator] followup_projects): "
+        "tasks tagged with it were not searched",
+        "no Phabricator project 'SRE-OnFIRE (Pending Review & Scorecard)' ([phabricator] followup_projects): "
+        "tasks tagged with it were not searched",
+        "ignored 'nonsense': not a Phabricator task id",
+        "the incident task T404 is not visible to this token (private, or it does not exist)",
+    )
+
+
+def test_an_older_export_with_warnings_gives_notes() -> None:
+    export = load_export("phabricator", FIXTURES / "export")
+    older = Export(export.source, export.files, {**export.meta, "warnings": ["Phabricator project #x was not found"]})
+    result = parse(older, QUERY)
+    assert result.notes == ("Phabricator project #x was not found",) and result.problems == ()
 
 
 def test_pull_errors_are_source_errors(conduit: ConduitFake, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -333,3 +353,58 @@ def test_registered_as_a_source(conduit: ConduitFake, monkeypatch: pytest.Monkey
     source = spec.factory(settings_for(conduit))
     assert source.name == "phabricator"
     assert isinstance(source.pull(Query(WINDOW)), Export)
+
+
+def test_merges_read_as_one_row_from_either_side(conduit: ConduitFake) -> None:
+    build_incident(conduit)
+    conduit.set_clock(at(30))
+    report = conduit.add_task("Checkout broken for me", author="bob", created=at(8))  # T9
+    other = conduit.add_task("Checkout down (again)", created=at(9))  # T10
+    conduit.merge(report.id, into=4, at=at(12), actor="alice")  # into the incident task: its mergedfrom
+    conduit.merge(4, into=other.id, at=at(58), actor="bob")  # the incident task itself: its mergedinto
+    events = {e.text: e for e in parse(pull(conduit)[0], QUERY).events}
+    first = events["T9 merged into T4 as a duplicate"]
+    assert (first.actor, first.tasks, first.time) == ("alice", ("T9", "T4"), START + timedelta(minutes=12))
+    assert events["T4 merged into T10 as a duplicate"].actor == "bob"
+    assert sum("merged into" in text for text in events) == 2  # each merge once, though both sides were pulled
+    assert "T9 created: Checkout broken for me" in events  # the merged task was fetched to name it
+
+
+def test_a_merge_into_a_task_the_token_cannot_see(conduit: ConduitFake) -> None:
+    build_incident(conduit)
+    hidden = conduit.add_task("Security: checkout token", author="alice", created=at(-600))
+    conduit.make_private(hidden.id, owner="alice")
+    conduit.merge(4, into=hidden.id, at=at(58), actor="alice")
+    texts_ = [e.text for e in parse(pull(conduit)[0], QUERY).events]
+    assert "T4 merged into another task as a duplicate" in texts_
+    assert not any("Security" in t for t in texts_)
+
+
+def test_many_comments_fold_into_one_row(conduit: ConduitFake) -> None:
+    conduit.set_clock(at(-60))
+    task = conduit.add_task("Chatty incident", created=at(1))
+    for n in range(1000):
+        conduit.add_comment(task.id, f"ping {n}", at=at(2) + n)
+    export, _ = pull(conduit, Query(WINDOW, (task.monogram,)), comments=True)
+    events = parse(export, Query(WINDOW, (task.monogram,))).events
+    assert [e.text for e in events] == [
+        "T1 created: Chatty incident",
+        "T1 comment by admin: ping 0",
+        "T1 comment by admin: ping 1",
+        "T1 comment by admin: ping 2",
+        "T1 … and 997 more comments",
+    ]
+    assert events[-1].time == START + timedelta(minutes=2, seconds=3)  # where the folded ones begin
+    assert events[-1].data["until"] == "2026-11-20T14:18:39Z"  # 14:02 + 999 s
+
+
+def test_the_folded_comments_row_follows_the_comments_shown_in_the_same_second(conduit: ConduitFake) -> None:
+    conduit.set_clock(at(-60))
+    task = conduit.add_task("Chatty incident", created=at(1))
+    conduit.edit(task.id, [{"type": "comment", "value": f"ping {n}"} for n in range(5)], at=at(2))
+    query = Query(WINDOW, (task.monogram,))
+    events = merge_events([parse(pull(conduit, query, comments=True)[0], query).events], WINDOW)
+    texts_ = [e.text for e in events]
+    assert texts_[0] == "T1 created: Chatty incident" and texts_[-1] == "T1 … and 2 more comments"
+    # the first three comments of the edit are shown (in the same second, in key order)
+    assert sorted(texts_[1:-1]) == [f"T1 comment by admin: ping {n}" for n in range(3)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -17,6 +18,7 @@ from ..model.actionable import (
     ActionableSort,
     ActionableStatus,
     ActionableType,
+    SyncChange,
     parse_due,
 )
 from ..services import actionables as tracking
@@ -101,20 +103,27 @@ def sync(
 ) -> None:
     """Refresh tracked tasks from Phabricator (100 per call) and print what changed.
 
-    Safe from cron and concurrently; an interrupted sync loses nothing. Tasks that vanished or are
-    not visible to the token are flagged missing, never deleted.
+    Safe from cron and concurrently; an interrupted sync loses nothing, and each batch's changes are
+    printed as soon as they are saved. Tasks that vanished or are not visible to the token are
+    flagged missing, never deleted.
 
     Example:  incidentkit actionables sync
     """
     app_ctx = get_context(ctx)
     store, client = app_ctx.store(), _client(ctx)
+
+    def print_batch(changes: Sequence[SyncChange]) -> None:  # as each batch commits: a failed sync shows what it saved
+        for change in changes:
+            out.print(change.line(), markup=False)
+
     with Progress(TextColumn("sync"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as bar:
         job = bar.add_task("sync", total=None)
-        report = syncing.sync_actionables(store, client, now=now(), incident=incident, tasks=tasks or (),
-                                      progress=lambda done, total: bar.update(job, completed=done, total=total))
-    for change in report.changes:
-        out.print(change.line(), markup=False)
+        report = syncing.sync_actionables(
+            store, client, now=now(), incident=incident, tasks=tasks or (),
+            progress=lambda done, total: bar.update(job, completed=done, total=total),
+            on_batch=print_batch,
+        )
     if err.is_terminal:
         err.print(f"{report.checked} tasks checked, {len(report.changes)} changed, {len(report.missing)} missing, "
                   f"{report.calls} Conduit calls", markup=False)

@@ -125,6 +125,8 @@ def draft(
     from ..services.scorecard import scorecard_for_incident
 
     app = get_context(ctx)
+    if not (title or replay or incident):  # before any source is asked anything
+        raise InputError("--title is required", hint='give the incident a title, e.g. --title "API outage"')
     collected = _collect(
         app, start=start, end=end, tasks=task, inputs=input, replay=replay, incident=incident, strict=strict, title=title
     )

@@ -48,6 +48,9 @@ def check(ctx: typer.Context) -> None:
             out.print(f"{name:<13} FAIL  {exc.message}" + (f" (hint: {exc.hint})" if exc.hint else ""), markup=False)
             continue
         elapsed = (time.perf_counter() - started) * 1000
-        out.print(f"{name:<13} ok    {detail} ({elapsed:.0f} ms)", markup=False)
+        first, *more = detail.splitlines() or [""]
+        out.print(f"{name:<13} ok    {first} ({elapsed:.0f} ms)", markup=False)
+        for line in more:  # e.g. what each configured Phabricator project resolved to
+            out.print(f"{'':<19}{line}", markup=False)
     if failed:
         raise typer.Exit(1)

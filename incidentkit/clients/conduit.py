@@ -15,6 +15,9 @@ Rules it enforces:
 * The token never appears in an error: ``error_info`` is scrubbed of the token and of anything
   token-shaped (servers quote bad tokens back, and even whole request bodies).
 * Names are resolved in batches of 100 PHIDs per call, never one call per PHID.
+* Configured project references (a name, any hashtag, or a PHID) and usernames resolve to PHIDs
+  the way people write them: projects by :func:`project_key` (case, ``-``/``_`` and punctuation do
+  not matter), usernames case-insensitively. Answers are cached for the client's lifetime (one run).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import json
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,6 +45,8 @@ from .http import USER_AGENT
 __all__ = [
     "ConduitClient",
     "ConduitError",
+    "Project",
+    "project_key",
     "SEARCH_PAGE_MAX",
     "TRANSACTION_PAGE_MAX",
     "BATCH_SIZE",
@@ -59,6 +65,9 @@ _TOKEN_SHAPED = re.compile(r"\b(?:api|cli|clr)-[A-Za-z0-9]{28}\b")
 _QUOTED_TOKEN = re.compile(r'(API token )"[^"]*"')
 _HTML_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _MAX_INFO = 300
+# Phorge's answer to a POST that reached it outside /api/<method> (plain text, HTTP 200)
+_WRONG_PATH_PREFIX = "ERROR: You are making a Conduit API request to "
+WRONG_PATH = "ERR-WRONG-API-PATH"  # ConduitError.code for that answer (Phorge sends none)
 _MAX_RETRY_AFTER = 60.0
 
 _HINTS = {
@@ -78,6 +87,30 @@ class ConduitError(SourceError):
         super().__init__(message, hint)
         self.method = method
         self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    """A Phabricator project that a configured reference resolved to."""
+
+    phid: str
+    name: str
+    slug: str | None  # the primary hashtag
+
+    def describe(self) -> str:
+        """``Name (#slug, PHID-PROJ-…)`` for messages."""
+        tag = f"#{self.slug}, " if self.slug else ""
+        return f"{self.name} ({tag}{self.phid})"
+
+
+def project_key(text: str) -> str:
+    """How a project name or hashtag is compared: case-folded, every run of characters other than
+    letters and digits (spaces, ``-``, ``_``, ``#``, brackets, ``&``…) as one ``_``, none at the ends.
+
+    "Sustainability (Incident Followup)", ``#sustainability-incident-followup`` and
+    ``sustainability_incident_followup`` have the same key.
+    """
+    return re.sub(r"[\W_]+", "_", text.casefold()).strip("_")
 
 
 class _Transient(Exception):
@@ -162,6 +195,8 @@ class ConduitClient:
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", USER_AGENT)
         self.calls = 0
+        self._projects: dict[str, Project | None] = {}  # reference as configured -> project (None: unknown)
+        self._user_phids: dict[str, str | None] = {}  # case-folded username -> PHID (None: unknown)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, session: requests.Session | None = None) -> ConduitClient:
@@ -284,6 +319,7 @@ class ConduitClient:
                 unsent=True,
                 retry_after=_retry_after(response),
             )
+        _raise_for_wrong_path(method, status, text, self.url, self._token)
         described = _describe_body(text, response.headers.get("Content-Type", ""), self._token)
         if status >= 500:
             raise _Transient(
@@ -402,17 +438,36 @@ class ConduitClient:
             )
         return found
 
+    def tasks_by_phids(
+        self, phids: Iterable[str], attachments: Iterable[str] = ("projects",)
+    ) -> list[dict[str, Any]]:
+        """``maniphest.search`` records for task PHIDs, 100 per call (invisible ones left out)."""
+        found: list[dict[str, Any]] = []
+        for chunk in chunks(_unique(phids), BATCH_SIZE):
+            found.extend(
+                self.search("maniphest.search", {"phids": list(chunk)}, attachments=tuple(attachments))
+            )
+        return found
+
+    def iter_transactions(self, task: str | int) -> Iterator[dict[str, Any]]:
+        """Transactions of one object (``"T123"``, ``123`` or a PHID), newest first.
+
+        Pages (1000 transactions each) are fetched only as the caller reads on: a caller that
+        stops at the first transaction it needs costs one call.
+        """
+        identifier = task if isinstance(task, str) and task.startswith("PHID-") else parse_task(task)
+        return self.search(
+            "transaction.search", limit=TRANSACTION_PAGE_MAX, params={"objectIdentifier": identifier}
+        )
+
     def transactions(self, task: str | int, since: int | None = None) -> list[dict[str, Any]]:
         """Transactions of one object (``"T123"``, ``123`` or a PHID), newest first.
 
         With *since* (epoch seconds), paging stops at the first older transaction and older ones
         are left out.
         """
-        identifier = task if isinstance(task, str) and task.startswith("PHID-") else parse_task(task)
         found: list[dict[str, Any]] = []
-        for item in self.search(
-            "transaction.search", limit=TRANSACTION_PAGE_MAX, params={"objectIdentifier": identifier}
-        ):
+        for item in self.iter_transactions(task):
             if since is not None and _created(item) < since:
                 break
             found.append(item)
@@ -434,22 +489,6 @@ class ConduitClient:
             yield items, last or reached
             if last or reached:
                 return
-
-    def lookup(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """``phid.lookup``: name (``T1``, ``#tag``, ``@user``) → handle; ``{}`` when none resolve."""
-        wanted = _unique(names)
-        found: dict[str, dict[str, Any]] = {}
-        for chunk in chunks(wanted, BATCH_SIZE):
-            result = self.call("phid.lookup", {"names": list(chunk)})
-            if isinstance(result, dict):
-                found.update({k: v for k, v in result.items() if isinstance(v, dict)})
-            elif result != []:
-                raise ConduitError(
-                    "Phabricator phid.lookup returned an unexpected shape",
-                    "check [phabricator] url",
-                    method="phid.lookup",
-                )
-        return found
 
     def edit_task(
         self, transactions: Sequence[Mapping[str, Any]], task: str | int | None = None
@@ -502,14 +541,84 @@ class ConduitClient:
                 method="maniphest.edit",
             ) from exc
 
-    def project_phids_by_slug(self, slugs: Sequence[str]) -> dict[str, str]:
-        """``project.search`` by hashtag: the PHID of each slug Phabricator knows (unknown ones left out)."""
-        wanted = [slug.strip().lstrip("#").lower() for slug in slugs if slug.strip().lstrip("#")]
-        answer = self.call("project.search", {"constraints": {"slugs": wanted}})
-        slug_map = (answer.get("maps") or {}).get("slugMap") or {} if isinstance(answer, dict) else {}
-        return {
-            slug: str(slug_map[slug]["projectPHID"]) for slug in wanted if isinstance(slug_map.get(slug), dict)
-        }
+    def resolve_projects(self, refs: Iterable[str]) -> dict[str, Project]:
+        """The project each reference names: a PHID, a name or any hashtag (``#`` optional).
+
+        Compared as :func:`project_key` compares them: ``sustainability-incident-followup`` finds
+        the project Phorge gave the hashtag ``sustainability_incident_followup``. Costs one
+        ``project.search`` for PHIDs, one for every other reference's hashtag spellings, and one
+        name search per reference still unknown after that. Unknown references are left out.
+        """
+        wanted = list(dict.fromkeys(ref.strip() for ref in refs if ref and ref.strip()))
+        todo = [ref for ref in wanted if ref not in self._projects]
+        phids = [ref for ref in todo if ref.startswith("PHID-")]
+        if phids:
+            by_phid = {p.phid: p for p in _projects(self._by_phids("project.search", phids))}
+            self._projects.update({ref: by_phid.get(ref) for ref in phids})
+        names = [ref for ref in todo if not ref.startswith("PHID-")]
+        if names:
+            spellings = {ref: _hashtag_spellings(ref) for ref in names}
+            found = self._projects_by_hashtags([s for group in spellings.values() for s in group])
+            for ref, group in spellings.items():
+                self._projects[ref] = next((found[s] for s in group if s in found), None)
+            for ref in names:
+                if self._projects[ref] is None:
+                    self._projects[ref] = self._project_named(ref)
+        return {ref: project for ref in wanted if (project := self._projects.get(ref)) is not None}
+
+    def _projects_by_hashtags(self, hashtags: Sequence[str]) -> dict[str, Project]:
+        """``project.search`` by hashtag: hashtag as sent -> project (Phorge normalises what it is sent)."""
+        found: dict[str, Project] = {}
+        for chunk in chunks(list(dict.fromkeys(hashtags)), SEARCH_PAGE_MAX):
+            answer = self.call("project.search", {"constraints": {"slugs": list(chunk)}, "limit": SEARCH_PAGE_MAX})
+            if not isinstance(answer, dict):
+                raise ConduitError(
+                    "Phabricator project.search returned an unexpected shape",
+                    "check [phabricator] url",
+                    method="project.search",
+                )
+            records = {p.phid: p for p in _projects(answer.get("data") or [])}
+            maps = answer.get("maps") if isinstance(answer.get("maps"), dict) else {}
+            slug_map = maps.get("slugMap") if isinstance(maps.get("slugMap"), dict) else {}
+            for sent, entry in slug_map.items():
+                phid = entry.get("projectPHID") if isinstance(entry, dict) else None
+                if phid in records:
+                    found[sent] = records[phid]
+        return found
+
+    def _project_named(self, ref: str) -> Project | None:
+        """The one project whose name or primary hashtag has *ref*'s key (a name search), else None."""
+        key = project_key(ref)
+        words = " ".join(key.split("_"))
+        if not words:
+            return None
+        answer = self.call("project.search", {"constraints": {"name": words}, "limit": SEARCH_PAGE_MAX})
+        candidates = _projects(answer.get("data") or [] if isinstance(answer, dict) else [])
+        matches = [p for p in candidates if key in (project_key(p.name), project_key(p.slug or ""))]
+        return matches[0] if len(matches) == 1 else None
+
+    def user_phids(self, usernames: Iterable[str]) -> dict[str, str]:
+        """Username (``alice`` or ``@alice``, any case) -> user PHID with ``user.search``, 100 per call.
+
+        Unknown usernames are left out; PHIDs given instead of usernames are kept as they are.
+        Answers are cached for the client's lifetime.
+        """
+        wanted = list(dict.fromkeys(name.strip() for name in usernames if name and name.strip()))
+        todo = sorted(
+            {_username(n) for n in wanted if not n.startswith("PHID-")} - set(self._user_phids)
+        )
+        for chunk in chunks(todo, BATCH_SIZE):
+            self._user_phids.update(dict.fromkeys(chunk))
+            for record in self.search("user.search", {"usernames": list(chunk)}):
+                fields = record.get("fields")
+                if isinstance(fields, dict) and isinstance(fields.get("username"), str):
+                    self._user_phids[fields["username"].casefold()] = str(record.get("phid"))
+        resolved = {name: name for name in wanted if name.startswith("PHID-")}
+        for name in wanted:
+            phid = self._user_phids.get(_username(name))
+            if phid:
+                resolved[name] = phid
+        return resolved
 
     def _by_phids(self, method: str, phids: Iterable[str]) -> list[dict[str, Any]]:
         wanted = _unique(phids)
@@ -545,6 +654,38 @@ def _field_map(records: Iterable[Mapping[str, Any]], field: str) -> dict[str, st
         ):
             names[record["phid"]] = fields[field]
     return names
+
+
+def _projects(records: Iterable[Any]) -> list[Project]:
+    found = []
+    for record in records:
+        fields = record.get("fields") if isinstance(record, dict) else None
+        if isinstance(fields, dict) and isinstance(record.get("phid"), str) and isinstance(fields.get("name"), str):
+            slug = fields.get("slug")
+            found.append(Project(record["phid"], fields["name"], slug if isinstance(slug, str) and slug else None))
+    return found
+
+
+def _hashtag_spellings(ref: str) -> list[str]:
+    """*ref* as sent, and with every ``-`` as ``_`` and the reverse (Phorge keeps both characters)."""
+    text = ref.strip().lstrip("#")
+    return list(dict.fromkeys(s for s in (text, text.replace("-", "_"), text.replace("_", "-")) if s))
+
+
+def _username(name: str) -> str:
+    return name.strip().lstrip("@").casefold()
+
+
+def _raise_for_wrong_path(method: str, status: int, text: str, url: str, token: str) -> None:
+    """Phorge's own one-line answer to a request outside ``/api/<method>``: a configuration error."""
+    if status == 200 and text.startswith(_WRONG_PATH_PREFIX):
+        parts = urlsplit(url)
+        raise ConduitError(
+            f"Phabricator {method} failed: {scrub(text, token)}",
+            f"set [phabricator] url to the site root, e.g. {parts.scheme}://{parts.netloc}/",
+            method=method,
+            code=WRONG_PATH,
+        )
 
 
 def _retry_after(response: requests.Response) -> float | None:

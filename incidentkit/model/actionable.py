@@ -66,6 +66,8 @@ class FollowUp:
     owner: str | None = None
     url: str | None = None
     raw_text: str | None = None  # the line it was read from
+    closed_at: datetime | None = None  # when the task was closed, if the source knows it
+    parent: str | None = None  # the incident task it is a subtask of, when that is why it is proposed
 
 
 class ActionableStatus(StrEnum):

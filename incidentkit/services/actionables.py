@@ -67,6 +67,7 @@ def _new_actionable(
     status: ActionableStatus = ActionableStatus.OPEN,
     raw_text: str | None = None,
     locked: Iterable[str] = (),
+    closed_at: datetime | None = None,
 ) -> Actionable:
     created = now
     if origin is Origin.IMPORT and incident.start:
@@ -90,7 +91,7 @@ def _new_actionable(
         raw_text=raw_text,
         locked=tuple(sorted(set(locked))),
         created_at=created,
-        resolved_at=now if status in CLOSED_STATES else None,
+        resolved_at=(closed_at or now) if status in CLOSED_STATES else None,
         recorded_at=now,
         updated_at=now,
     )
@@ -146,7 +147,7 @@ def add_actionable(
         names.resolve(client, [view], {})
         actionable, _ = observe(
             actionable, view, statuses=statuses, owner_name=names.owner(view, actionable),
-            project_names=names.projects_of(view, actionable), now=now, change_time=None,
+            project_names=names.projects_of(view, actionable), now=now,
         )
     saved = store.add_actionable(actionable, history_row(None, actionable, source="manual", now=now))
     return saved, True
@@ -156,8 +157,9 @@ def create_task(store: Store, actionable_id: int, *, client: ConduitClient, sett
     """Create the Phabricator task for a free-text actionable with ``maniphest.edit`` and link it.
 
     The task gets the title, a description linking the incident page, the ``[actionables] tags``
-    projects and the incident task as parent. Raises InputError if it already has a task and
-    ConfigError if a configured tag does not exist; nothing is created then.
+    projects, the incident task as parent and the actionable's owner. Everything is resolved
+    before anything is filed: InputError if it already has a task or its owner is no Phabricator
+    user, ConfigError if a configured tag names no project; nothing is created then.
     """
     actionable = store.require_actionable(actionable_id)
     if actionable.task:
@@ -176,17 +178,18 @@ def create_task(store: Store, actionable_id: int, *, client: ConduitClient, sett
                 hint="fix the incident's task; no task was created",
             )
         parent_phid = next(iter(parents.values())).phid
+    owner_phid = _owner_phid(client, actionable) if actionable.owner else None
     number, phid = client.create_task(
         title=actionable.title,
         description=_task_description(settings, incident, actionable),
         project_phids=project_phids,
         parent_phid=parent_phid,
-        owner_phid=actionable.owner,
+        owner_phid=owner_phid,
     )
     statuses = current_statuses(store, client, now)
     default = next((s.value for s in statuses.values() if s.special == "default"), "open")
     linked = replace(
-        actionable, task=f"T{number}", task_phid=phid, task_status=default,
+        actionable, task=f"T{number}", task_phid=phid, task_status=default, owner_phid=owner_phid,
         status=actionable.status if "status" in actionable.locked else map_task_status(default, statuses, closed=False),
         updated_at=now,
     )
@@ -194,16 +197,30 @@ def create_task(store: Store, actionable_id: int, *, client: ConduitClient, sett
     return store.require_actionable(actionable_id)
 
 
+def _owner_phid(client: ConduitClient, actionable: Actionable) -> str:
+    """The user PHID of the actionable's owner (a Phabricator username); InputError if unknown."""
+    owner = actionable.owner or ""
+    found = client.user_phids([owner]).get(owner.strip())
+    if found is None:
+        raise InputError(
+            f"Phabricator has no user {owner.strip()!r} (the owner of actionable #{actionable.id})",
+            hint=f"set a Phabricator username with `incidentkit actionables set {actionable.id} --owner NAME`; "
+            "no task was created",
+        )
+    return found
+
+
 def _tag_phids(client: ConduitClient, tags: Sequence[str]) -> list[str]:
-    """The PHIDs of the configured project tags (slugs or hashtag aliases); ConfigError for unknown ones."""
-    found = client.project_phids_by_slug(tags)
-    unknown = [tag.strip().lstrip("#").lower() for tag in tags if tag.strip().lstrip("#").lower() not in found]
+    """The PHIDs of the configured tags (names, hashtags or PHIDs); ConfigError for unknown ones."""
+    found = client.resolve_projects(tags)
+    unknown = [tag.strip() for tag in tags if tag.strip() and tag.strip() not in found]
     if unknown:
         raise ConfigError(
-            f"Phabricator has no project tagged {', '.join(unknown)}",
-            hint="fix [actionables] tags (project slugs / hashtags); no task was created",
+            f"Phabricator has no project {', '.join(repr(tag) for tag in unknown)} ([actionables] tags)",
+            hint="give each tag as a project's name, one of its hashtags or its PHID "
+            "(`incidentkit sources check` shows what each resolves to); no task was created",
         )
-    return sorted(set(found.values()))
+    return list(dict.fromkeys(project.phid for project in found.values()))
 
 
 def _task_description(settings: Settings, incident: IncidentRecord, actionable: Actionable) -> str:
@@ -304,7 +321,7 @@ def _upsert_hinted(
                 state = status_from_hint(hint, statuses) or ActionableStatus.OPEN
                 new = _new_actionable(
                     incident, title, settings=settings, now=now, origin=origin, task=task, owner=owner,
-                    status=state, raw_text=raw_text,
+                    status=state, raw_text=raw_text, closed_at=item.closed_at,
                 )
                 saved = store.add_actionable(new, history_row(None, new, source=str(origin), now=now))
                 if task:
@@ -314,7 +331,7 @@ def _upsert_hinted(
                 added += 1
                 continue
             after = _apply_hint(current, title=title, task=task, owner=owner, hint=hint, raw_text=raw_text,
-                                statuses=statuses, now=now)
+                                statuses=statuses, now=now, closed_at=item.closed_at)
             if after == current:
                 unchanged += 1
                 continue
@@ -337,6 +354,7 @@ def _apply_hint(
     raw_text: str | None,
     statuses: Mapping[str, TaskStatus],
     now: datetime,
+    closed_at: datetime | None = None,
 ) -> Actionable:
     locked = set(current.locked)
     synced = current.synced_at is not None
@@ -352,7 +370,7 @@ def _apply_hint(
             state = status_from_hint(hint, statuses)
             if state is not None and state != current.status:
                 updates["status"] = state
-                updates["resolved_at"] = now if state in CLOSED_STATES else None
+                updates["resolved_at"] = (closed_at or now) if state in CLOSED_STATES else None
     if raw_text and raw_text != current.raw_text:
         updates["raw_text"] = raw_text
     if not updates:

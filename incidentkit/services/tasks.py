@@ -1,9 +1,15 @@
 """What incidentkit learns from Phabricator about tracked tasks, shared by sync, add and create.
 
 The instance's statuses (discovered with ``maniphest.status.search``, cached in the store for a
-day), task views fetched in batches, owner and project names resolved only when they changed, and
-:func:`observe`: applying what Phabricator says about a task to an actionable (locked fields kept),
-with the history row the change needs. Nothing here reads the clock: callers pass ``now``.
+day), task views fetched in batches, owner and project names resolved only when they changed,
+:func:`status_steps` (the status changes a task went through since it was last seen, timed from the
+task's close date or its transactions), and :func:`observe`: applying what Phabricator says about a
+task to an actionable (locked fields kept), with the history rows the change needs. Nothing here
+reads the clock: callers pass ``now``.
+
+Phorge sets ``dateClosed`` only when a task goes from an open status to a closed one (and clears it
+on reopen), so it times open → closed changes exactly and nothing else: a change between two closed
+statuses, a reopen, or a reopen and close again between two syncs need the task's transactions.
 """
 
 from __future__ import annotations
@@ -23,17 +29,19 @@ from ..model.actionable import (
     TaskView,
     map_task_status,
 )
-from ..model.time import from_epoch
+from ..model.time import from_epoch, to_epoch
 from ..store import Store
 
 __all__ = [
     "task_statuses",
     "refresh_statuses",
+    "statuses_due",
     "current_statuses",
     "history_row",
     "state_changed",
     "observe",
-    "change_time",
+    "StatusStep",
+    "status_steps",
     "fetch_tasks",
     "Names",
 ]
@@ -67,9 +75,15 @@ def refresh_statuses(store: Store, client: ConduitClient, *, now: datetime) -> d
     return {s.value: s for s in discovered}
 
 
-def current_statuses(store: Store, client: ConduitClient, now: datetime) -> dict[str, TaskStatus]:
+def statuses_due(store: Store, now: datetime) -> bool:
+    """True when the cached statuses are missing or older than a day."""
     fetched = store.task_statuses_fetched_at()
-    if fetched is None or now - fetched > STATUS_CACHE_TTL:
+    return fetched is None or now - fetched > STATUS_CACHE_TTL
+
+
+def current_statuses(store: Store, client: ConduitClient, now: datetime) -> dict[str, TaskStatus]:
+    """The cached statuses, discovered again first when :func:`statuses_due`."""
+    if statuses_due(store, now):
         return refresh_statuses(store, client, now=now)
     return task_statuses(store)
 
@@ -104,6 +118,15 @@ def state_changed(before: Actionable, after: Actionable) -> bool:
     return (before.status, before.task_status, before.missing) != (after.status, after.task_status, after.missing)
 
 
+@dataclass(frozen=True, slots=True)
+class StatusStep:
+    """One status a task took, and when (``origin``: transaction, task-closed or task-modified)."""
+
+    new: str
+    at: datetime
+    origin: str
+
+
 def observe(
     current: Actionable,
     view: TaskView,
@@ -112,9 +135,14 @@ def observe(
     owner_name: str | None,
     project_names: tuple[str, ...] | None,
     now: datetime,
-    change_time: tuple[datetime, str] | None,
-) -> tuple[Actionable, StatusChange | None]:
-    """Apply what Phabricator says about the task to *current* (locked fields kept). Pure."""
+    steps: Sequence[StatusStep] = (),
+) -> tuple[Actionable, list[StatusChange]]:
+    """Apply what Phabricator says about the task to *current* (locked fields kept). Pure.
+
+    *steps* are the status changes since *current* was last seen (:func:`status_steps`): each one
+    before the last gets a history row of its own, at its own time; the last one times the change to
+    the task's present state. Without steps a change is recorded as observed *now*.
+    """
     locked = set(current.locked)
     state = map_task_status(view.status_value, statuses, closed=view.closed_at is not None, name=view.status_name)
     updates: dict[str, Any] = {
@@ -139,40 +167,126 @@ def observe(
         updates["created_at"] = view.created_at
     if "status" not in locked:
         updates["status"] = state
-        if state in CLOSED_STATES:
-            first_look = current.synced_at is None  # a draft/import hint's time is replaced by the real one
-            if first_look or current.status not in CLOSED_STATES or current.resolved_at is None:
-                updates["resolved_at"] = view.closed_at or (change_time[0] if change_time else now)
-        else:
+        if state not in CLOSED_STATES:
             updates["resolved_at"] = None
+        elif view.closed_at is not None:  # the last time it went from open to closed
+            updates["resolved_at"] = view.closed_at
+        elif current.synced_at is None or current.status not in CLOSED_STATES or current.resolved_at is None:
+            # a draft/import hint's time is replaced by the real one
+            updates["resolved_at"] = steps[-1].at if steps else now
     after = replace(current, **updates)
-    if not state_changed(current, after):
-        return after, None
-    when, origin = change_time if change_time else (now, "observed")
+    rows: list[StatusChange] = []
+    before = current
+    for step in steps[:-1]:
+        middle = replace(
+            before,
+            task_status=step.new,
+            status=before.status if "status" in locked else map_task_status(step.new, statuses, closed=False),
+            missing=False,
+        )
+        if state_changed(before, middle):
+            rows.append(
+                history_row(before, middle, source="sync", now=now, changed_at=step.at, changed_at_from=step.origin)
+            )
+            before = middle
+    if not state_changed(before, after):
+        return after, rows
+    when, origin = (steps[-1].at, steps[-1].origin) if steps else (now, "observed")
     note = "task visible again" if current.missing else None
-    return after, history_row(current, after, source="sync", now=now, changed_at=when, changed_at_from=origin, note=note)
+    rows.append(history_row(before, after, source="sync", now=now, changed_at=when, changed_at_from=origin, note=note))
+    return after, rows
 
 
-def change_time(
-    current: Actionable, view: TaskView, statuses: Mapping[str, TaskStatus], client: ConduitClient, budget: list[int]
-) -> tuple[datetime, str] | None:
-    """When the task's status really changed: its close date, else transaction.search (budgeted), else its last edit."""
-    if current.task_status == view.status_value:
-        return None
-    state = map_task_status(view.status_value, statuses, closed=view.closed_at is not None, name=view.status_name)
-    if state in CLOSED_STATES and view.closed_at is not None:
-        return view.closed_at, "task-closed"
-    if current.task_status is None:
-        return None  # first observation: nothing was seen to change
+def status_steps(
+    current: Actionable,
+    view: TaskView,
+    statuses: Mapping[str, TaskStatus],
+    client: ConduitClient,
+    budget: list[int],
+) -> list[StatusStep]:
+    """The statuses the task took since *current* was last seen, oldest first; [] if none changed.
+
+    Open → closed is timed by the task's close date when nothing was edited after the close. Every
+    other change (closed → closed, a reopen, open → open, a reopen and close again, an edit after
+    the close) reads the task's transactions back to the last time it was seen, at most one lookup
+    per unit of *budget*; past the budget, the close date or the last edit times the change.
+    """
+    if current.task_status is None:  # first look: nothing was seen to change, only when it closed
+        closed = map_task_status(view.status_value, statuses, closed=view.closed_at is not None) in CLOSED_STATES
+        return [StatusStep(view.status_value, view.closed_at, "task-closed")] if closed and view.closed_at else []
+    changed = current.task_status != view.status_value
+    reclosed = (  # closed then and now, but closed anew since (its resolved_at came from a sync)
+        not changed
+        and "status" not in current.locked
+        and current.task_modified_at is not None
+        and view.closed_at is not None
+        and current.resolved_at is not None
+        and view.closed_at != current.resolved_at
+    )
+    if not changed and not reclosed:
+        return []
+    was_closed = _is_closed(current.task_status, statuses, current.resolved_at is not None)
+    closed_once = changed and not was_closed and view.closed_at is not None
+    if closed_once and view.modified_at == view.closed_at:
+        return [StatusStep(view.status_value, view.closed_at, "task-closed")]
     if budget[0] > 0:
         budget[0] -= 1
-        for xaction in client.transactions(view.task):
-            if xaction.get("type") == "status" and (xaction.get("fields") or {}).get("new") == view.status_value:
-                when = from_epoch(xaction.get("dateCreated"))
-                if when is not None:
-                    return when, "transaction"
-                break
-    return view.modified_at, "task-modified"
+        steps = _steps_from_transactions(client, current, view, statuses)
+        if steps:
+            return steps
+    if closed_once and view.closed_at is not None:
+        return [StatusStep(view.status_value, view.closed_at, "task-closed")]
+    return [StatusStep(view.status_value, view.modified_at, "task-modified")] if changed else []
+
+
+def _is_closed(value: str, statuses: Mapping[str, TaskStatus], fallback: bool) -> bool:
+    known = statuses.get(value)
+    return known.closed if known is not None else fallback
+
+
+def _steps_from_transactions(
+    client: ConduitClient, current: Actionable, view: TaskView, statuses: Mapping[str, TaskStatus]
+) -> list[StatusStep]:
+    """Status changes from ``transaction.search`` (newest first), read back to *current*'s last look.
+
+    Without a last look (a task linked but never synced) only the newest change is read. Paging
+    stops as soon as that point is reached.
+    """
+    since = to_epoch(current.task_modified_at) if current.task_modified_at else None
+    duplicate = next((s.value for s in statuses.values() if s.special == "duplicate"), "duplicate")
+    newest_first: list[StatusStep] = []
+    for xaction in client.iter_transactions(view.phid):
+        created = xaction.get("dateCreated")
+        if not isinstance(created, int) or (since is not None and created < since):
+            break
+        new = _status_set_by(xaction, duplicate)
+        when = from_epoch(created)
+        if new is None or when is None:
+            continue
+        newest_first.append(StatusStep(new, when, "transaction"))
+        if since is None:
+            break
+    steps: list[StatusStep] = []
+    previous = current.task_status
+    for step in reversed(newest_first):
+        if step.new != previous:
+            steps.append(step)
+            previous = step.new
+    if not steps or steps[-1].new != view.status_value:
+        return []  # the transactions do not explain the present status (not visible, or edited away)
+    return steps
+
+
+def _status_set_by(xaction: Mapping[str, Any], duplicate: str) -> str | None:
+    """The status a transaction gave its task: a status change, or a merge into another task."""
+    kind = xaction.get("type")
+    if kind == "status":
+        fields = xaction.get("fields")
+        new = fields.get("new") if isinstance(fields, dict) else None
+        return new if isinstance(new, str) else None
+    if kind == "mergedinto":  # "Merge Duplicates In" records no status transaction
+        return duplicate
+    return None
 
 
 def fetch_tasks(client: ConduitClient, numbers: Sequence[int]) -> dict[int, TaskView]:

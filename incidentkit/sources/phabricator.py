@@ -8,8 +8,18 @@ and gathers, as raw Conduit JSON:
   at or after its start (``modifiedStart`` + ``createdEnd``: every task created or modified in the
   window, plus ones changed in it and again later, which ``dateModified`` alone would miss);
 * tasks tagged with a ``[phabricator] followup_projects`` project created from the window start on;
-* the transactions of those tasks that fall inside the window, the instance's statuses and
-  priorities, and the users and projects they name (resolved 100 per call).
+* the transactions of those tasks that fall inside the window, the tasks merged into or from them,
+  the instance's statuses and priorities, and the users and projects they name (100 per call).
+
+Configured projects may be given by name, by any hashtag or by PHID; they are resolved as
+:func:`~incidentkit.clients.conduit.project_key` compares them (case, ``-``/``_`` and punctuation
+do not matter), the same way parse recognises follow-up projects. What the pull could not do (a
+project that does not exist, an incident task the token cannot see) becomes a note on the page.
+
+Follow-ups: tasks tagged with a follow-up project, and subtasks of an incident task, created from
+the window start on. A task's comments beyond the first few fold into one "… and N more
+comments" event; "Merge Duplicates In" (a ``mergedinto`` transaction, no status transaction)
+reads "T1010 merged into T1 as a duplicate".
 
 Transactions are fetched without one call per task where possible: one ``transaction.search`` scan
 over ``objectType: "TASK"`` (1000 per call, newest first, stopping at the window start) covers every
@@ -29,20 +39,19 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from ..clients.conduit import ConduitClient, ConduitError
+from ..clients.conduit import ConduitClient, ConduitError, Project, project_key
 from ..config import PhabricatorSettings, Settings
 from ..errors import ConfigError, SourceError
 from ..model.actionable import FollowUp
 from ..model.event import Event, EventKind
 from ..model.source import Export, Problem, Query, SourceResult
 from ..model.tasks import task_number, task_or_none
-from ..model.time import to_epoch
+from ..model.time import format_utc, to_epoch
 from . import SourceSpec, register
 
 __all__ = ["PhabricatorSource", "parse", "SECTIONS", "TASK_ATTACHMENTS"]
@@ -54,6 +63,7 @@ TOP_PRIORITY_FALLBACK = 100  # Conduit's "unbreak" value, used only when the exp
 OPEN_STATUS_FALLBACK = frozenset({"open", "stalled", "progress"})  # only when the export has no statuses
 UNKNOWN_STATUS = "Unknown Status"
 COMMENT_PREVIEW = 160
+COMMENTS_SHOWN = 3  # per task; later ones fold into one "… and N more comments" event
 
 DEFAULT_FOLLOWUP_PROJECTS = tuple(PhabricatorSettings().followup_projects)
 
@@ -78,13 +88,12 @@ class PhabricatorSource:
 
         statuses = client.statuses()
         priorities = client.priorities()
-        wanted_slugs = _slugs([*phab.projects, *phab.followup_projects])
-        handles = client.lookup(f"#{slug}" for slug in wanted_slugs)
-        project_phids = _resolve(phab.projects, handles, warnings)
-        followup_phids = _resolve(phab.followup_projects, handles, warnings)
+        resolved = client.resolve_projects([*phab.projects, *phab.followup_projects])
+        project_phids = _resolve(phab.projects, "projects", resolved, warnings)
+        followup_phids = _resolve(phab.followup_projects, "followup_projects", resolved, warnings)
 
         ids = _task_ids(query.tasks, warnings)
-        tasks = _gather_tasks(client, ids, project_phids, followup_phids, start, end, warnings)
+        tasks, subtasks = _gather_tasks(client, ids, project_phids, followup_phids, start, end, warnings)
         candidates = {  # tasks that existed during the window and changed since it began
             item["phid"]: _int_field(item, "dateCreated")
             for item in tasks
@@ -94,6 +103,7 @@ class PhabricatorSource:
             and _int_field(item, "dateCreated") <= end
         }
         transactions, strategy = _fetch_transactions(client, candidates, start, end)
+        tasks.extend(_merge_partners(client, tasks, transactions))
 
         users = client.users(_user_phids(tasks, transactions))
         projects = client.projects({*project_phids, *followup_phids, *_task_project_phids(tasks)})
@@ -106,6 +116,7 @@ class PhabricatorSource:
             "project_phids": project_phids,
             "followup_project_phids": followup_phids,
             "incident_tasks": [f"T{number}" for number in ids],
+            "subtasks": subtasks,
             "window": window.to_dict(),
             "transactions": strategy,
             "calls": client.calls - calls_before,
@@ -120,6 +131,30 @@ class PhabricatorSource:
             ("priorities.json", _dump(priorities)),
         )
         return Export(SOURCE, files, meta)
+
+    def check(self) -> str:
+        """Who the token is, and what each configured project resolved to; SourceError if one did not."""
+        client = self.client or _client(self.settings)
+        me = client.call("user.whoami")
+        name = me.get("userName") if isinstance(me, dict) else None
+        configured = [
+            (f"[phabricator] {key}", ref)
+            for key, refs in (
+                ("projects", self.settings.phabricator.projects),
+                ("followup_projects", self.settings.phabricator.followup_projects),
+            )
+            for ref in refs
+        ] + [("[actionables] tags", ref) for ref in self.settings.actionables.tags]
+        resolved = client.resolve_projects(ref for _, ref in configured)
+        missing = [f"{ref.strip()!r} ({key})" for key, ref in configured if ref.strip() not in resolved]
+        if missing:
+            raise SourceError(
+                f"Phabricator has no project {', '.join(missing)}",
+                hint="name each project by its name, one of its hashtags or its PHID, or take it off the list",
+            )
+        lines = [f"answered as {name or 'an unknown user'} at {client.url}"]
+        lines += [f"{key} {ref.strip()!r} → {resolved[ref.strip()].describe()}" for key, ref in configured]
+        return "\n".join(lines)
 
 
 def _client(settings: Settings) -> ConduitClient:
@@ -148,8 +183,11 @@ def _gather_tasks(
     start: int,
     end: int,
     warnings: list[str],
-) -> list[Any]:
-    """The incident tasks with subtasks and parents, tagged tasks, follow-ups: each once, in order."""
+) -> tuple[list[Any], dict[str, str]]:
+    """The incident tasks with subtasks and parents, tagged tasks, follow-ups: each once, in order.
+
+    Also which tasks are subtasks of which incident task (monogram -> monogram).
+    """
     found: list[Any] = []
     seen: set[str] = set()
 
@@ -162,24 +200,52 @@ def _gather_tasks(
                 seen.add(phid)
             found.append(item)  # malformed items too: parse reports them
 
-    def search(constraints: Mapping[str, Any]) -> None:
-        add(client.search("maniphest.search", constraints, attachments=TASK_ATTACHMENTS))
+    def search(constraints: Mapping[str, Any]) -> list[Any]:
+        items = list(client.search("maniphest.search", constraints, attachments=TASK_ATTACHMENTS))
+        add(items)
+        return items
 
+    subtasks: dict[str, str] = {}
     if ids:
         add(client.tasks_by_ids(ids, attachments=TASK_ATTACHMENTS))
         present = {item.get("id") for item in found if isinstance(item, dict)}
         warnings.extend(
-            f"T{number} was not found on Phabricator (or is not visible to this token)"
+            f"the incident task T{number} is not visible to this token (private, or it does not exist)"
             for number in ids
             if number not in present
         )
-        search({"parentIDs": list(ids)})  # subtasks
+        for number in ids:  # one search per incident task: maniphest.search does not say the parent
+            for item in search({"parentIDs": [number]}):
+                if isinstance(item, dict) and isinstance(item.get("id"), int):
+                    subtasks.setdefault(f"T{item['id']}", f"T{number}")
         search({"subtaskIDs": list(ids)})  # parents
     for phid in project_phids:
         search({"projects": [phid], "modifiedStart": start, "createdEnd": end})
     for phid in followup_phids:
         search({"projects": [phid], "createdStart": start})
-    return found
+    return found, subtasks
+
+
+def _merge_partners(client: ConduitClient, tasks: Sequence[Any], transactions: Sequence[Any]) -> list[Any]:
+    """The tasks the pulled ones were merged into or from, when not pulled already (one call)."""
+    have = {item.get("phid") for item in tasks if isinstance(item, dict)}
+    wanted = {phid for txn in transactions for phid in _merged_phids(txn)} - have
+    return client.tasks_by_phids(sorted(wanted), attachments=TASK_ATTACHMENTS) if wanted else []
+
+
+def _merged_phids(txn: Any) -> list[str]:
+    """The other tasks of a ``mergedinto`` (the target) or ``mergedfrom`` (the duplicates) transaction."""
+    fields = txn.get("fields") if isinstance(txn, dict) else None
+    if not isinstance(fields, dict):
+        return []
+    new = fields.get("new")
+    if txn.get("type") == "mergedinto":
+        found = [new]
+    elif txn.get("type") == "mergedfrom":  # {dup: dup} as PHP writes a set; a list also reads
+        found = list(new) if isinstance(new, (dict, list)) else []
+    else:
+        return []
+    return [phid for phid in found if isinstance(phid, str) and phid.startswith("PHID-TASK-")]
 
 
 def _fetch_transactions(
@@ -229,21 +295,18 @@ def _newest_first(kept: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(kept.values(), key=lambda item: -item["id"] if isinstance(item.get("id"), int) else 0)
 
 
-def _slugs(names: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(name.strip().lstrip("#") for name in names if name.strip().lstrip("#")))
-
-
 def _resolve(
-    names: Sequence[str], handles: Mapping[str, Mapping[str, Any]], warnings: list[str]
+    refs: Sequence[str], key: str, resolved: Mapping[str, Project], warnings: list[str]
 ) -> list[str]:
+    """The PHIDs of the configured projects *refs* (``[phabricator] key``); a note for unknown ones."""
     phids = []
-    for slug in _slugs(names):
-        handle = handles.get(f"#{slug}")
-        if handle and isinstance(handle.get("phid"), str):
-            phids.append(handle["phid"])
+    for ref in dict.fromkeys(r.strip() for r in refs if r.strip()):
+        project = resolved.get(ref)
+        if project is not None:
+            phids.append(project.phid)
         else:
             warnings.append(
-                f"Phabricator project #{slug} was not found; tasks tagged with it were not searched"
+                f"no Phabricator project {ref!r} ([phabricator] {key}): tasks tagged with it were not searched"
             )
     return list(dict.fromkeys(phids))
 
@@ -323,6 +386,7 @@ class _Context:
     followup_phids: frozenset[str]
     followup_names: frozenset[str]
     comments: bool
+    subtasks: Mapping[str, str]  # subtask monogram -> the incident task it belongs to
 
     def user(self, phid: Any) -> str | None:
         return self.users.get(phid) if isinstance(phid, str) else None
@@ -345,7 +409,8 @@ class _Context:
         if phid in self.followup_phids:
             return True
         project = self.projects.get(phid, {})
-        return bool({_norm(project.get("slug", "")), _norm(project.get("name", ""))} & self.followup_names)
+        keys = {project_key(project.get("slug", "")), project_key(project.get("name", ""))} - {""}
+        return bool(keys & self.followup_names)
 
 
 def parse(export: Export, query: Query) -> SourceResult:
@@ -389,6 +454,9 @@ def parse(export: Export, query: Query) -> SourceResult:
             txn.get("groupID") and txn.get("groupID") in creation_groups.get(task.phid, ())
         ):
             continue  # folded into the task's creation event
+        if txn.get("type") in ("mergedinto", "mergedfrom"):
+            events.extend(_merge_events(txn, task, tasks, context))
+            continue
         event = _txn_event(txn, task, context, closing_groups)
         if event is not None:
             events.append(event)
@@ -399,21 +467,53 @@ def parse(export: Export, query: Query) -> SourceResult:
                 "transactions.json", f"{orphans} transactions of tasks that could not be read were skipped"
             )
         )
+    events = _fold_comments(events)
     events.sort(key=lambda e: (e.time, e.key))
-    problems.extend(
-        Problem("phabricator pull", str(w)) for w in meta.get("warnings", ()) if isinstance(w, str)
-    )
+    events = list({e.key: e for e in reversed(events)}.values())[::-1]  # one per key, the earliest
     return SourceResult(
         SOURCE,
         tuple(events),
         tuple(problems),
         lines_read=len(sections["tasks"]) + len(transactions),
+        notes=tuple(str(w) for w in meta.get("warnings", ()) if isinstance(w, str)),
         followups=_followups(events),
     )
 
 
+def _fold_comments(events: list[Event]) -> list[Event]:
+    """Each task's first :data:`COMMENTS_SHOWN` comments; the rest as one "… and N more comments"."""
+    by_task: dict[str, list[tuple[int, Event]]] = {}
+    for index, event in enumerate(events):
+        if event.kind is EventKind.TASK_COMMENT:
+            by_task.setdefault(event.tasks[0], []).append((index, event))
+    dropped: set[str] = set()
+    summaries: list[Event] = []
+    for mono, indexed in by_task.items():
+        if len(indexed) <= COMMENTS_SHOWN:
+            continue
+        # oldest first; within one second, transactions came newest first
+        comments = [event for _, event in sorted(indexed, key=lambda pair: (pair[1].time, -pair[0]))]
+        rest = comments[COMMENTS_SHOWN:]
+        dropped.update(e.key for e in rest)
+        summaries.append(
+            replace(
+                rest[0],
+                # "~" sorts after every "txn:" key: the row follows the comments shown in its second
+                key=f"{SOURCE}:{mono}:~more-comments",
+                text=f"{mono} … and {len(rest)} more comments",
+                actor=None,
+                raw="",
+                data={"task": mono, "folded": len(rest), "until": format_utc(rest[-1].time)},
+            )
+        )
+    if not dropped:
+        return events
+    return [e for e in events if e.key not in dropped] + summaries
+
+
 def _followups(events: Iterable[Event]) -> tuple[FollowUp, ...]:
-    """Follow-up tasks (tagged with a follow-up project, created from the window start on), oldest first."""
+    """Follow-up tasks (tagged with a follow-up project or a subtask of an incident task, created from
+    the window start on), oldest first."""
     proposed: dict[str, FollowUp] = {}
     for event in events:
         data = event.data
@@ -427,6 +527,8 @@ def _followups(events: Iterable[Event]) -> tuple[FollowUp, ...]:
                     status=data.get("status_name") or data.get("status"),
                     owner=data.get("owner"),
                     url=event.url,
+                    closed_at=_when(data.get("closed_at")) if data.get("closed") else None,
+                    parent=data.get("subtask_of"),
                 ),
             )
     return tuple(proposed.values())
@@ -514,14 +616,14 @@ def _context(sections: Mapping[str, list[Any]], meta: Mapping[str, Any]) -> _Con
         top_priority=max(priority_names, default=TOP_PRIORITY_FALLBACK),
         priority_names=priority_names,
         followup_phids=frozenset(p for p in meta.get("followup_project_phids", ()) if isinstance(p, str)),
-        followup_names=frozenset(_norm(n) for n in followups if isinstance(n, str)),
+        followup_names=frozenset(project_key(n) for n in followups if isinstance(n, str)) - {""},
         comments=meta.get("comments") is True,
+        subtasks=_string_map(meta.get("subtasks")),
     )
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[\s_-]+", "_", name.strip().lstrip("#").lower())
-
+def _string_map(value: Any) -> dict[str, str]:
+    return {str(k): v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
 
 
 def _read_task(item: Any, context: _Context) -> _Task | str:
@@ -572,7 +674,9 @@ def _read_task(item: Any, context: _Context) -> _Task | str:
 def _created_event(
     task: _Task, context: _Context, incident: set[str | None], window_start: datetime
 ) -> Event:
-    followup = task.created >= window_start and any(context.is_followup_project(p) for p in task.projects)
+    parent = context.subtasks.get(task.monogram)
+    tagged = any(context.is_followup_project(p) for p in task.projects)
+    followup = task.created >= window_start and (tagged or parent is not None)
     data = {
         "task": task.monogram,
         "title": task.title,
@@ -585,6 +689,10 @@ def _created_event(
         "followup": followup,
         "incident_task": task.monogram in incident,
     }
+    if parent is not None and not tagged:
+        data["subtask_of"] = parent  # proposed because it is a subtask, not because it is tagged
+    if task.closed_at is not None:
+        data["closed_at"] = task.closed_at
     return Event(
         time=task.created,
         source=SOURCE,
@@ -694,6 +802,44 @@ def _txn_event(
         raw=_excerpt(txn_fields) if kind != "comment" else str(data.get("comment", "")),
         data=data,
     )
+
+
+def _merge_events(
+    txn: Mapping[str, Any], task: _Task, tasks: Mapping[str, _Task], context: _Context
+) -> list[Event]:
+    """One event per merge: ``mergedinto`` on the duplicate, ``mergedfrom`` on the task it went into.
+
+    Both sides of one merge get the same key, so the merge is one row whichever side was pulled.
+    """
+    others = _merged_phids(txn)
+    pairs = [(task.phid, o) for o in others] if txn.get("type") == "mergedinto" else [(o, task.phid) for o in others]
+    events = []
+    for duplicate_phid, target_phid in pairs:
+        duplicate, target = tasks.get(duplicate_phid), tasks.get(target_phid)
+        text = (
+            f"{duplicate.monogram if duplicate else 'another task'} merged into "
+            f"{target.monogram if target else 'another task'} as a duplicate"
+        )
+        events.append(
+            Event(
+                time=datetime.fromtimestamp(txn["dateCreated"], UTC),  # checked by _check_txn
+                source=SOURCE,
+                kind=EventKind.TASK_STATUS,
+                key=f"{SOURCE}:merge:{duplicate_phid}:{target_phid}",
+                text=text,
+                actor=context.user(txn.get("authorPHID")),
+                url=_url(context, duplicate or task),
+                tasks=tuple(t.monogram for t in (duplicate, target) if t is not None),
+                raw=_excerpt(txn.get("fields")),
+                data={
+                    "task": (duplicate or task).monogram,
+                    "merged_into": target.monogram if target else None,
+                    "duplicate": duplicate.monogram if duplicate else None,
+                    "closed": True,
+                },
+            )
+        )
+    return events
 
 
 def _when(epoch: Any) -> datetime | None:

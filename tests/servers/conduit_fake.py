@@ -1,11 +1,18 @@
-"""A small in-memory Phorge that answers Conduit like the real captures, and its pytest fixtures.
+"""A small in-memory Phorge that answers Conduit like the real one, and its pytest fixtures.
 
-Phabricator is the one remote system the tests fake (there is no packaged Phorge). The fake must
-answer like the real captures in ``tests/fixtures/phabricator/captures/`` (``tests/test_conduit.py``
-seeds it with the captured state and replays the captured requests against it): always HTTP 200 with the ``{result, error_code, error_info}``
-envelope and ``Content-Type: application/json``, PHP's ``\\/`` escaping, string cursors, ``[]`` for
-empty PHP arrays where the real server sends them (``columns.boards``, ``phid.lookup``), the real
-error codes and messages (bad tokens quoted back in ``error_info``), priority as the default order.
+The real Phorge runs in the suite (``tests/servers/phorge.py``); this fake stays for what a real
+server cannot do on demand (fault injection: 429, HTML 500, garbage, slow answers) and for
+benchmarks, and must answer as Phorge does. Two tests hold it to that:
+``tests/test_conduit.py`` seeds it with the state behind the captures in
+``tests/fixtures/phabricator/captures/`` and replays the captured requests against it, and
+``tests/test_phorge_fake_parity.py`` runs the same calls against the session's real Phorge and the
+fake and compares the whole answers (hashtags derived and matched as Phorge normalises them, owners
+as PHIDs only, unknown hashtags refused on edit, "Merge Duplicates In", private tasks, wrong paths).
+Always HTTP 200 with the ``{result, error_code, error_info}`` envelope and ``Content-Type:
+application/json``, PHP's ``\\/`` escaping, string cursors, ``[]`` for empty PHP arrays where the real
+server sends them (``columns.boards``, ``phid.lookup``), the real error codes and messages (bad
+tokens quoted back in ``error_info``), priority as the default order; outside ``/api/<method>``,
+Phorge's one-line plain-text answer.
 
 Fixtures (registered through ``tests/conftest.py``'s ``pytest_plugins``):
 
@@ -14,7 +21,9 @@ Fixtures (registered through ``tests/conftest.py``'s ``pytest_plugins``):
 
 Fixture API: ``.url`` (site root), ``.token`` (admin's token), ``.token_for(user)``, ``.add_task(...)``,
 ``.set_status(id, status, at=...)``, ``.set_priority``, ``.set_owner``, ``.add_comment``, ``.edit``,
-``.add_user``, ``.add_project``, ``.load_records(...)`` (seed from saved Conduit results),
+``.merge(duplicate, into=...)``, ``.make_private(id, owner)``, ``.add_user``, ``.add_project(name,
+slug=None, hashtags=())`` (the slug derived from the name as Phorge derives it),
+``.load_records(...)`` (seed from saved Conduit results),
 ``.set_clock(epoch)``, ``.fail_next("html500" | "429" | "html200" | "garbage", times=, method=)``,
 ``.slow_next(seconds, times=, method=)``, ``.calls`` (requests received), ``.requests``
 (``(method, params)`` without the token), ``.reset()``. Call the helpers in time order (``at=``):
@@ -42,7 +51,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
-__all__ = ["ConduitFake", "FakeTask", "FAULTS"]
+__all__ = ["ConduitFake", "FakeTask", "FAULTS", "normalize_project_slug"]
 
 FAULTS = ("html500", "429", "html200", "garbage")
 
@@ -185,6 +194,24 @@ _HTML_500 = (
 _HTML_LOGIN = "<!DOCTYPE html><html><head><title>Login</title></head><body>Log in to continue.</body></html>"
 
 
+_API_PATH = re.compile(r"/api/[A-Za-z0-9_.]+")
+_WRONG_PATH = (
+    'ERROR: You are making a Conduit API request to "{path}", but the correct HTTP request path to use in '
+    'order to access a Conduit method is "/api/<method>" (for example, "/api/conduit.ping"). Check your '
+    "configuration."
+)
+
+
+def _wrong_path(request: Request) -> Response:
+    """Phorge's answer outside ``/api/<method>``: one plain-text line for a Conduit client (the
+    ``__conduit__`` form field), else the login page; HTTP 200 either way."""
+    if "__conduit__" in request.values:
+        return Response(
+            _WRONG_PATH.format(path=request.path), status=200, content_type="text/plain; charset=utf-8"
+        )
+    return Response(_HTML_LOGIN, status=200, content_type="text/html; charset=UTF-8")
+
+
 class _Failure(Exception):
     """A Conduit error: becomes ``{"result": null, "error_code": code, "error_info": info}``."""
 
@@ -244,6 +271,7 @@ class FakeTask:
     subscribers: list[str] = field(default_factory=list)
     boards: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # project PHID -> its columns
     parents: list[int] = field(default_factory=list)
+    viewer: str | None = None  # the one user PHID allowed to see it (view/edit policy), None = users
 
     @property
     def monogram(self) -> str:
@@ -275,7 +303,7 @@ class ConduitFake:
     def start(self, host: str = "127.0.0.1", port: int = 0) -> ConduitFake:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines in test output
         server = HTTPServer(host=host, port=port, threaded=True)
-        server.expect_request(re.compile(r"^/api/.*")).respond_with_handler(self.respond)
+        server.expect_request(re.compile(r".*")).respond_with_handler(self.respond)
         server.start()
         self._server = server
         self.url = f"http://{host}:{server.port}"
@@ -379,11 +407,14 @@ class ConduitFake:
             self._put_user(user)
             return user.phid
 
-    def add_project(self, name: str, slug: str | None = None, *, columns: Sequence[str] = ()) -> str:
-        """A project (hashtag *slug*, default from the name); *columns* makes a workboard."""
+    def add_project(
+        self, name: str, slug: str | None = None, *, hashtags: Sequence[str] = (), columns: Sequence[str] = ()
+    ) -> str:
+        """A project with hashtag *slug* (default: derived from the name as Phorge derives it) and
+        further *hashtags*; *columns* makes a workboard."""
         with self._lock:
             pid = max((p.id for p in self.projects.values()), default=0) + 1
-            primary = slug or re.sub(r"\s+", "_", name.strip().lower())
+            primary = slug or normalize_project_slug(name)
             cols = []
             for column in columns:
                 cols.append({"id": self._next_column, "phid": self._phid("PCOL", 20), "name": column})
@@ -391,7 +422,7 @@ class ConduitFake:
             project = FakeProject(
                 pid,
                 name,
-                [primary],
+                list(dict.fromkeys([primary, *hashtags])),
                 self._phid("PROJ", 20),
                 columns=cols,
                 created=self.now(),
@@ -420,7 +451,7 @@ class ConduitFake:
             txns.append({"type": "description", "value": description})
         txns.append({"type": "priority", "value": self._priority_keyword(priority)})
         if owner:
-            txns.append({"type": "owner", "value": owner})
+            txns.append({"type": "owner", "value": self._user(owner).phid})
         if projects:
             txns.append({"type": "projects.add", "value": list(projects)})
         if subscribers:
@@ -457,12 +488,60 @@ class ConduitFake:
     def set_owner(
         self, task_id: int, owner: str | None, *, at: datetime | int | None = None, actor: str = "admin"
     ) -> list[dict[str, Any]]:
-        return self.edit(task_id, [{"type": "owner", "value": owner}], actor=actor, at=at)[1]
+        phid = None if owner is None else self._user(owner).phid
+        return self.edit(task_id, [{"type": "owner", "value": phid}], actor=actor, at=at)[1]
 
     def add_comment(
         self, task_id: int, text: str, *, at: datetime | int | None = None, actor: str = "admin"
     ) -> list[dict[str, Any]]:
         return self.edit(task_id, [{"type": "comment", "value": text}], actor=actor, at=at)[1]
+
+    def merge(
+        self, duplicate_id: int, into: int, *, at: datetime | int | None = None, actor: str = "admin"
+    ) -> None:
+        """"Merge Duplicates In" as Phorge's web UI does it (``maniphest.edit`` cannot).
+
+        The target gets an edge, a ``mergedfrom`` ``{old: null, new: {dup: dup}}`` and the
+        duplicate's author as subscriber; the duplicate an edge and a ``mergedinto`` ``{old: null,
+        new: target}``, and the special duplicate status with no ``status`` transaction (closed by
+        *actor* if it was open; its owner stays as it was).
+        """
+        with self._lock:
+            when = _epoch(at)
+            now = self.now() if when is None else when
+            merger = self._user(actor).phid
+            target, duplicate = self.tasks[into], self.tasks[duplicate_id]
+            group = self._token_chars(32)
+            self._new_txn(target, None, {}, merger, now, group, None)
+            self._new_txn(
+                target, "mergedfrom", {"old": None, "new": {duplicate.phid: duplicate.phid}}, merger, now, group, None
+            )
+            if duplicate.author not in target.subscribers:
+                self._new_txn(
+                    target,
+                    "subscribers",
+                    {"operations": [{"operation": "add", "phid": duplicate.author}]},
+                    merger,
+                    now,
+                    group,
+                    None,
+                )
+                target.subscribers = sorted({*target.subscribers, duplicate.author})
+            target.modified = now
+            group = self._token_chars(32)
+            self._new_txn(duplicate, None, {}, merger, now, group, None)
+            self._new_txn(duplicate, "mergedinto", {"old": None, "new": target.phid}, merger, now, group, None)
+            special = next((st["value"] for st in self.statuses if st.get("special") == "duplicate"), "duplicate")
+            if self._is_open(duplicate.status):
+                duplicate.closed, duplicate.closer = now, merger
+            duplicate.status = special
+            duplicate.modified = now
+
+    def make_private(self, task_id: int, owner: str = "alice") -> None:
+        """Let only *owner* see and edit the task (its view and edit policies), as Phorge does it:
+        to every other token, the admin's included, the task does not exist."""
+        with self._lock:
+            self.tasks[task_id].viewer = self._user(owner).phid
 
     def edit(
         self,
@@ -525,6 +604,10 @@ class ConduitFake:
     # --- HTTP -----------------------------------------------------------------------------------
 
     def respond(self, request: Request) -> Response:
+        if not _API_PATH.fullmatch(request.path):
+            with self._lock:
+                self.calls += 1
+            return _wrong_path(request)
         method = request.path[len("/api/") :]
         with self._lock:
             self.calls += 1
@@ -655,8 +738,16 @@ class ConduitFake:
             raise _Failure("ERR-INVALID-CONSTRAINT", 'Parameter "constraints" includes an invalid key.')
         if any(key not in _TASK_ATTACHMENTS for key in attachments):
             raise _Failure("ERR-INVALID-ATTACHMENT", 'Parameter "attachments" includes an invalid key.')
+        call = next((v for v in _str_list("projects", constraints.get("projects", [])) if "(" in v), None)
+        if call is not None:  # the projects datasource reads "name (...)" as a function
+            raise _Failure(
+                "ERR-CONDUIT-CORE",
+                'This datasource ("PhabricatorProjectLogicalDatasource") can not evaluate the function '
+                f'"{call.split("(")[0].strip()}(...)".',
+            )
         query_key = params.get("queryKey")
-        tasks = self._builtin_query(list(self.tasks.values()), query_key, viewer)
+        visible = [t for t in self.tasks.values() if _sees(viewer, t)]
+        tasks = self._builtin_query(visible, query_key, viewer)
         for key, value in constraints.items():
             tasks = [t for t in tasks if self._task_matches(t, key, value)]
         order = params.get("order")
@@ -685,14 +776,15 @@ class ConduitFake:
             )
         if identifier is not None:
             task = self._task_by_identifier(identifier)
-            if task is not None:
+            if task is not None and _sees(viewer, task):
                 records = list(self._txn_by_object.get(task.phid, []))
             elif identifier in self.projects or identifier in self.users:
                 records = []
             else:
                 raise _Failure("ERR-INVALID-OBJECT-PHID", 'Specified "objectIdentifier" does not exist.')
         elif object_type == "TASK":
-            records = list(self.transactions)
+            hidden = {t.phid for t in self.tasks.values() if not _sees(viewer, t)}
+            records = [r for r in self.transactions if r["objectPHID"] not in hidden]
         elif object_type in ("PROJ", "USER"):
             records = []
         else:
@@ -754,7 +846,8 @@ class ConduitFake:
             elif key == "phids":
                 users = [u for u in users if u.phid in _str_list(key, value)]
             elif key == "usernames":
-                users = [u for u in users if u.username in _str_list(key, value)]
+                names = {n.lower() for n in _str_list(key, value)}
+                users = [u for u in users if u.username.lower() in names]
             elif key == "nameLike":
                 users = [u for u in users if str(value).lower() in u.username.lower()]
             elif key == "isAdmin":
@@ -832,14 +925,22 @@ class ConduitFake:
             elif key == "phids":
                 projects = [p for p in projects if p.phid in _str_list(key, value)]
             elif key == "slugs":
-                wanted = [s.lower() for s in _str_list(key, value)]
-                projects = [p for p in projects if set(p.slugs) & set(wanted)]
-                for project in sorted(projects, key=lambda p: -p.id):
-                    for slug in project.slugs:
-                        if slug in wanted:
-                            slug_map[slug] = {"slug": slug, "projectPHID": project.phid}
+                # each as sent and as normalised; slugMap is keyed by what was sent
+                # as Phorge does: each as sent and as normalised; slugMap keyed by what was sent,
+                # first those that are a project's primary hashtag, then the others
+                sent = {text: normalize_project_slug(text) for text in _str_list(key, value)}
+                wanted = set(sent) | set(sent.values())
+                projects = [p for p in projects if wanted & set(p.slugs)]
+                primary = {p.slugs[0]: p for p in projects}
+                extra = {slug: p for p in projects for slug in p.slugs[1:]}
+                for hashtags in (primary, extra):
+                    for text, normal in sent.items():
+                        match = text if text in hashtags else normal if normal in hashtags else None
+                        if match is not None and text not in slug_map and normal != "_":
+                            slug_map[text] = {"slug": match, "projectPHID": hashtags[match].phid}
             elif key == "name":
-                projects = [p for p in projects if str(value).lower() in p.name.lower()]
+                tokens = _longest(_tokens(str(value)), 5)
+                projects = [p for p in projects if all(_prefixes(t, self._name_tokens(p)) for t in tokens)]
             elif key == "members":
                 members = {self._user_phid(m) for m in _str_list(key, value)}
                 projects = [p for p in projects if members <= set(p.members)]
@@ -899,7 +1000,7 @@ class ConduitFake:
             raise _Failure("ERR-INVALID-PARAMETER", "Must pass names.")
         found = {}
         for name in names:
-            handle = self._handle_for_name(str(name))
+            handle = self._handle_for_name(str(name), viewer)
             if handle is not None:
                 found[name] = handle
         return found or []
@@ -907,7 +1008,7 @@ class ConduitFake:
     def _m_phid_query(self, params: dict[str, Any], viewer: FakeUser) -> Any:
         found = {}
         for phid in params.get("phids") or []:
-            handle = self._handle_for_name(str(phid))
+            handle = self._handle_for_name(str(phid), viewer)
             if handle is not None:
                 found[phid] = handle
         return found or []
@@ -920,7 +1021,7 @@ class ConduitFake:
         task = None
         if identifier is not None:
             task = self._task_by_identifier(identifier)
-            if task is None:
+            if task is None or not _sees(viewer, task):
                 kind = "Monogram" if re.match(r"^T\d+$", str(identifier)) else "Identifier"
                 raise _Failure("ERR-CONDUIT-CORE", f'{kind} "{identifier}" does not identify a valid object.')
         task, records = self._edit(task, transactions, viewer.phid, self.now())
@@ -994,7 +1095,7 @@ class ConduitFake:
                     )
                     task.priority = new
             elif kind == "owner":
-                new_owner = None if value is None else self._user_phid(value)
+                new_owner = None if value is None else str(value)
                 if new_owner != task.owner:
                     if task.owner is not None:
                         subscribers_add.append(task.owner)
@@ -1058,14 +1159,18 @@ class ConduitFake:
                 errors.append(
                     f'Task priority "{value}" is not a valid task priority. Use a priority keyword to choose a task priority: {keywords}.'
                 )
-            elif kind == "owner" and value is not None and self._user_phid(value) is None:
+            elif kind == "owner" and value is not None and value not in self.users:  # a PHID, never a name
                 errors.append(f'User "{value}" is not a valid user.')
             elif kind in ("subscribers.add", "subscribers.remove", "subscribers.set"):
                 errors.extend(f'User "{u}" is not a valid user.' for u in value if self._user_phid(u) is None)
             elif kind.startswith("projects.") and isinstance(value, list):
-                errors.extend(
-                    f'Project "{p}" is not a valid project.' for p in value if self._project_phid(p) is None
-                )
+                unknown = next((p for p in value if self._project_phid(p) is None), None)
+                if unknown is not None:  # Phorge fails before validating, on the first one
+                    raise _Failure(
+                        "ERR-CONDUIT-CORE",
+                        "Edge transactions must have destination PHIDs as in edge lists "
+                        f'(found key "{unknown}" on transaction of type "41").',
+                    )
             elif kind in ("parent", "parents.add"):
                 missing = [
                     p for p in ([value] if kind == "parent" else value) if self._task_by_identifier(p) is None
@@ -1194,9 +1299,16 @@ class ConduitFake:
         return next((u.phid for u in self.users.values() if u.username == value), None)
 
     def _project_phid(self, value: Any) -> str | None:
+        """A project PHID, or a hashtag as entered or as Phorge normalises it (``#`` not allowed)."""
         if value in self.projects:
             return str(value)
-        return next((p.phid for p in self.projects.values() if value in p.slugs), None)
+        text = str(value)
+        wanted = {text, normalize_project_slug(text)} if not text.startswith("#") else set()
+        return next((p.phid for p in self.projects.values() if wanted & set(p.slugs)), None)
+
+    def _name_tokens(self, project: FakeProject) -> list[str]:
+        """The tokens Phorge indexes a project's name search by (its hashtags and name)."""
+        return _tokens(" ".join([*project.slugs, project.name]))
 
     def _task_by_identifier(self, identifier: Any) -> FakeTask | None:
         if isinstance(identifier, int) and not isinstance(identifier, bool):
@@ -1374,8 +1486,10 @@ class ConduitFake:
             "attachments": item_attachments,
         }
 
-    def _handle_for_name(self, name: str) -> dict[str, Any] | None:
+    def _handle_for_name(self, name: str, viewer: FakeUser) -> dict[str, Any] | None:
         task = self._task_by_identifier(name) if re.match(r"^(T\d+|PHID-TASK-.+)$", name) else None
+        if task is not None and not _sees(viewer, task):
+            return None
         if task is not None:
             return {
                 "phid": task.phid,
@@ -1421,6 +1535,41 @@ class ConduitFake:
 
     def _token_chars(self, length: int) -> str:
         return "".join(self._random.choice(string.ascii_lowercase + string.digits) for _ in range(length))
+
+
+# --- Phorge's own rules ------------------------------------------------------------------------------
+
+
+def normalize_project_slug(text: str) -> str:
+    """``PhabricatorSlug::normalizeProjectSlug``: what Phorge makes of a project name or hashtag.
+
+    Lowercase; each run of spaces, control characters and ``#%&+=?\\<>{}[]'"`~!@$^*,:;(|)`` one
+    ``_``; ``_`` trimmed at both ends; ``-`` and ``.`` kept ("SRE-OnFIRE (Pending Review &
+    Scorecard)" -> ``sre-onfire_pending_review_scorecard``).
+    """
+    slug = re.sub(r"/+", "/", text.replace("/", " ")).strip("/").lower()
+    slug = re.sub(r"[\x00-\x19#%&+=? \\<>{}\[\]'\"`~!@$^*,:;(|)]+", "_", slug)
+    slug = re.sub(r"_+", "_", slug)
+    slug = slug if slug == "_" else slug.strip("_")
+    return {".": "dot", "..": "dotdot"}.get(slug, slug)
+
+
+def _tokens(text: str) -> list[str]:
+    """``PhabricatorTypeaheadDatasource::tokenizeString``."""
+    return [t for t in dict.fromkeys(re.split(r"[\s\[\]()-]+", text.lower().strip())) if t]
+
+
+def _longest(tokens: list[str], count: int) -> list[str]:
+    """Phorge searches project names by the *count* longest tokens only."""
+    return sorted(tokens, key=len, reverse=True)[:count]
+
+
+def _prefixes(token: str, tokens: list[str]) -> bool:
+    return any(t.startswith(token) for t in tokens)
+
+
+def _sees(viewer: FakeUser, task: FakeTask) -> bool:
+    return task.viewer is None or task.viewer == viewer.phid
 
 
 # --- parameter helpers (PHP type checks with the real messages) --------------------------------------
