@@ -22,11 +22,13 @@ def test_draft_bundled_example_offline() -> None:
     for heading in ("== Summary ==", "== Timeline ==", "== Detection ==", "== Conclusions ==", "== Actionables ==", "== Scorecard =="):
         assert heading in page
     assert "[[phab:T329510|T329510]]" in page
-    assert "'''(deploy)''' urbanecm@deploy1002: Started scap" in page
+    assert "* 18:16 urbanecm: started the backport of [[gerrit:887912|" in page
     assert "<!-- incidentkit:begin timeline hash=" in page and "<!-- incidentkit:end timeline -->" in page
-    # the hand-written line in the example SAL is reported, not dropped silently
+    # the hand-written line in the example SAL is reported to the owner, not dropped silently,
+    # and not shown to the page's readers
     assert "sal: " in result.stderr and "1 lines skipped" in result.stderr
-    assert "Server Admin Log:20" in page
+    assert "Server Admin Log:20" in result.stderr and "Server Admin Log:20" not in page
+    assert "lines could not be read" not in page
 
 
 def test_pull_save_then_replay_is_byte_for_byte(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -59,7 +59,7 @@ def test_show_as_table_csv_and_markdown(db: Path) -> None:
     assert table.exit_code == 0 and row_ref("sal:19:19")[:7] in table.stdout and "rolling back" in table.stdout
     assert "hidden (--all lists them)" in table.stdout
     csv_out = run(db, "show", SLUG, "-f", "csv").stdout.splitlines()
-    assert csv_out[0] == "ref,time,flags,marker,source,kind,actor,text,note,key"
+    assert csv_out[0] == "ref,time,flags,marker,sources,kind,actor,text,note,key"
     assert run(db, "show", SLUG, "-f", "markdown").stdout.startswith("| ref | time | flags |")
 
 

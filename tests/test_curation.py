@@ -400,22 +400,27 @@ def test_hiding_the_first_alert_moves_detection() -> None:
     assert by_key(result)[FIRING].pinned  # the first visible alert gets the first-alert pin
 
 
-def test_owner_moments_win_and_a_bare_time_gets_a_marker_row() -> None:
+def test_owner_moments_win_and_a_bare_time_marks_the_row_there_else_a_marker_row() -> None:
     state = CurationState(
         moments={
-            "impact_start": MomentSetting(moment="impact_start", time=at("19:06")),
+            "impact_start": MomentSetting(moment="impact_start", time=at("19:04")),
             "resolved": MomentSetting(moment="resolved", time=at("19:22"), key="sal:19:22"),
         }
     )
     result = curate(build_rows(story()), state, RULES)
-    assert (result.moments.impact_start, result.moments.resolved) == (at("19:06"), at("19:22"))
+    assert (result.moments.impact_start, result.moments.resolved) == (at("19:04"), at("19:22"))
     keys = [r.key for r in result.rows]
-    assert keys.index("moment:impact_start") == keys.index("sal:19:06") - 1  # sorted before same-time rows
+    assert keys.index("moment:impact_start") == 0  # no row at 19:04: a marker row, first
     marker_row = by_key(result)["moment:impact_start"]
     assert (marker_row.marker, marker_row.text) == ("OUTAGE BEGINS", "")
     assert by_key(result)["sal:19:22"].marker == "OUTAGE ENDS"
-    assert by_key(result)["sal:19:06"].marker is None and by_key(result)[RESOLVED].marker is None
+    assert by_key(result)["sal:19:05"].marker is None and by_key(result)[RESOLVED].marker is None
     assert {c.moment: c.origin for c in result.choices}["resolved"] == "owner"
+
+    at_a_row = CurationState(moments={"impact_start": MomentSetting(moment="impact_start", time=at("19:06"))})
+    result = curate(build_rows(story()), at_a_row, RULES)
+    assert by_key(result)["sal:19:06"].marker == "OUTAGE BEGINS"
+    assert "moment:impact_start" not in by_key(result)  # no second "OUTAGE BEGINS" row
 
 
 def test_a_moment_on_a_vanished_row_is_an_orphan_and_keeps_its_time() -> None:

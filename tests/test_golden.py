@@ -16,11 +16,13 @@ from incidentkit.cli import app
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "backport-crash"
 GOLDEN = Path(__file__).parent / "golden"
+# read at import: the autouse fixture clears every INCIDENTKIT_* variable before a test runs
+UPDATE = os.environ.get("INCIDENTKIT_UPDATE_GOLDEN") == "1"
 
 
 def _check(name: str, text: str) -> None:
     path = GOLDEN / name
-    if os.environ.get("INCIDENTKIT_UPDATE_GOLDEN") == "1":
+    if UPDATE:
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8"), f"{name} differs from the golden file (see module docstring)"
 

@@ -118,7 +118,7 @@ def test_publish_file_creates_the_page_records_it_and_renders(wiki_env: MediaWik
     assert_renders_cleanly(title, text)
 
     again = run("publish", str(path), "--page", title)
-    assert again.exit_code == 0 and "already up to date" in again.stderr
+    assert again.exit_code == 0 and "nothing to update" in again.stderr
     assert client().read(title) == current
 
 

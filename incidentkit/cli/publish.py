@@ -18,6 +18,7 @@ from ..services import importing
 from ..services import publish as publishing
 from ..services.importing import ImportResult
 from ..services.publish import PublishOutcome
+from ..services.scorecard import definition_path, load_definition
 from ._context import err, get_context, is_terminal, now, out
 
 __all__ = ["register", "WikiOpt", "DryRunOpt", "SummaryOpt", "ForceOpt", "show_publication"]
@@ -39,6 +40,8 @@ def show_publication(outcome: PublishOutcome, *, dry_run: bool) -> None:
     if result is not None:
         for name in result.conflicts:
             err.print(f"kept region {name!r}: it was edited on the wiki (--force overwrites it)", markup=False)
+        for name in result.merged:
+            err.print(f"region {name!r} was answered on the wiki: the answers are in the store and on the page", markup=False)
         for name in result.forced:
             err.print(f"overwrote region {name!r} although it was edited on the wiki (--force)", markup=False)
         for name in result.skipped:
@@ -49,12 +52,14 @@ def show_publication(outcome: PublishOutcome, *, dry_run: bool) -> None:
     if dry_run:
         err.print(f"dry run: {verb if plan.changes else 'would not change'} {plan.title}; nothing written", markup=False)
     elif outcome.saved is None:
-        err.print(f"{plan.title} is already up to date", markup=False)
+        err.print(f"{plan.title}: nothing to update", markup=False)
     else:
         done = "created" if plan.creates else "updated"
-        names = [] if result is None else [*result.replaced, *result.forced, *result.added]
+        names = [] if result is None else [*result.replaced, *result.merged, *result.forced, *result.added]
         what = f" ({', '.join(names)})" if names else ""
         err.print(f"{done} {outcome.saved.title}{what}: revision {outcome.saved.revid}", markup=False)
+    if plan.kept:
+        err.print(f"the page still differs from the draft in: {', '.join(plan.kept)}", markup=False)
     if outcome.slug and not dry_run:
         err.print(f"recorded on incident {outcome.slug}", markup=False)
 
@@ -79,23 +84,23 @@ def publish(
     app = get_context(ctx)
     store = app.store()
     path = Path(target).expanduser()
-    if path.is_file():
-        draft = path.read_text(encoding="utf-8")
-        slug = None
-    else:
-        from ..services.draft import redraft
-
-        record = store.require_incident(target)
-        draft = redraft(store, record.slug, app.settings, now())
-        slug = record.slug
-        page = page or record.page
+    record = None if path.is_file() else store.require_incident(target)
+    page = page or (record.page if record else None)
     if not page:
         raise InputError("--page is required", hint="give the wiki page title, e.g. --page 'Incidents/2026-11-20 Example'")
     client = connect_wiki(app.settings, wiki)
-    outcome = publishing.publish_page(
-        client, store, title=page, draft=draft, slug=slug or publishing.find_incident_for_draft(store, page, draft),
-        summary=summary, force=force, dry_run=dry_run,
-    )  # fmt: skip
+    if record is not None:
+        outcome = publishing.publish_incident(
+            client, store, record.slug, app.settings, title=page, summary=summary, force=force, dry_run=dry_run
+        )
+        draft = ""
+    else:
+        draft = path.read_text(encoding="utf-8")
+        outcome = publishing.publish_page(
+            client, store, title=page, draft=draft, slug=publishing.find_incident_for_draft(store, page, draft),
+            summary=summary, force=force, dry_run=dry_run,
+            scorecard=load_definition(definition_path(app.settings)),
+        )  # fmt: skip
     if outcome.saved is not None and outcome.slug is None:
         adopted = publishing.adopt_published_draft(
             store, outcome.saved, draft, wiki=client.name, settings=app.settings, now=now()

@@ -176,7 +176,7 @@ def show(
     if fmt is not OutputFormat.TABLE:
         out.print(emit_records(records, ROW_COLUMNS, fmt), markup=False, emoji=False)
         return
-    table = Table("ref", "time (UTC)", "flags", "source", "kind", "text", box=None, header_style="bold")
+    table = Table("ref", "time (UTC)", "flags", "sources", "kind", "text", box=None, header_style="bold")
     for r in records:
         text = " ".join(
             p
@@ -188,7 +188,7 @@ def show(
             if p
         )
         table.add_row(
-            *map(Text, (r["ref"], r["time"][:16].replace("T", " "), r["flags"], r["source"], r["kind"], text))
+            *map(Text, (r["ref"], r["time"][:19].replace("T", " "), r["flags"], "+".join(r["sources"]), r["kind"], text))
         )
     out.print(table)
     hidden = len(result.rows) - len(result.visible)

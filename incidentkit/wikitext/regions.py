@@ -7,6 +7,9 @@ actionables, scorecard; the dashboard page is one region named ``dashboard``) as
     ...content...
     <!-- incidentkit:end NAME -->
 
+A value inside a line (a metadata table cell) is an *inline* region, markers and content on one
+line: ``<!-- incidentkit:begin meta-start hash=HHHHHHHHHHHH -->2023-02-14 18:34<!-- incidentkit:end meta-start -->``.
+
 ``hash`` is the first 12 hex digits of the SHA-1 of the content between the two marker lines
 (UTF-8; MediaWiki stores text in Unicode NFC, so the digest is taken of the NFC form, which is the
 exact content for any text the wiki has saved). When a page's region no longer matches its own
@@ -17,7 +20,10 @@ hash, a human edited it.
 * every byte outside the generated regions stays as it was, and so does every region the draft
   does not have any more;
 * a region whose content still matches its hash is replaced by the draft's (new hash);
-* a region edited by a human is kept and listed in ``conflicts`` (replaced only with ``force``);
+* a region edited by a human is kept and listed in ``conflicts`` (replaced only with ``force``),
+  unless the caller's ``absorbs`` says the draft's content already holds everything the person
+  wrote there (their answers were read into the store first): then it is replaced and listed in
+  ``merged``;
 * a region with broken markers (a begin without its end, an end without a begin, a name twice)
   is never touched, even with ``force``: it is listed in ``broken`` and the caller stops;
 * a region the draft has but the page lacks is inserted only where that is certainly safe: right
@@ -25,6 +31,7 @@ hash, a human edited it.
   empty. Otherwise it is listed in ``skipped`` and not inserted (a person may have removed the
   markers on purpose to take the text over by hand; inserting would duplicate it). Such an
   insertion replaces the blank lines of that empty section: the one change outside a region.
+  An inline region is never inserted (there is no safe place for a cell value).
 
 Pure functions; no I/O.
 """
@@ -34,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
@@ -41,6 +49,7 @@ __all__ = [
     "Text",
     "Span",
     "SpliceResult",
+    "Absorbs",
     "digest",
     "wrap",
     "split",
@@ -60,11 +69,15 @@ def digest(content: str) -> str:
     return hashlib.sha1(normal.encode("utf-8")).hexdigest()[:12]
 
 
-def wrap(name: str, content: str) -> str:
-    """*content* between the begin (with its hash) and end markers of region *name*."""
+def wrap(name: str, content: str, *, inline: bool = False) -> str:
+    """*content* between the begin (with its hash) and end markers of region *name*: on lines of
+    their own, or all on one line when *inline* (*content* then has no line break)."""
     if not re.fullmatch(_NAME, name):
         raise ValueError(f"bad region name {name!r}: use lower-case letters, digits, '-' and '_'")
-    return f"<!-- incidentkit:begin {name} hash={digest(content)} -->\n{content}\n<!-- incidentkit:end {name} -->"
+    if inline and "\n" in content:
+        raise ValueError(f"inline region {name!r} cannot hold a line break")
+    sep = "" if inline else "\n"
+    return f"<!-- incidentkit:begin {name} hash={digest(content)} -->{sep}{content}{sep}<!-- incidentkit:end {name} -->"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,6 +100,7 @@ class Region:
     content: str
     text: str
     start: int
+    inline: bool = False  # markers and content on one line (a table cell's value)
 
     @property
     def edited(self) -> bool:
@@ -177,6 +191,7 @@ def split(text: str) -> list[Span]:
                 content=_body(text, begin, end),
                 text=text[begin.start : end.end],
                 start=begin.start,
+                inline="\n" not in text[begin.start : end.end],
             )
         )
         pos = end.end
@@ -203,6 +218,7 @@ class SpliceResult:
     replaced: tuple[str, ...] = ()  # regions rewritten from the draft (content changed)
     unchanged: tuple[str, ...] = ()  # regions whose new content equals the old
     conflicts: tuple[str, ...] = ()  # regions edited by a human, kept (replaced when forced)
+    merged: tuple[str, ...] = ()  # human-edited regions the draft already holds (replaced)
     forced: tuple[str, ...] = ()  # human-edited regions overwritten because of force
     added: tuple[str, ...] = ()  # regions inserted under their (empty) heading
     skipped: tuple[str, ...] = ()  # draft regions the page lacks and that could not be placed safely
@@ -211,7 +227,7 @@ class SpliceResult:
 
     @property
     def changed(self) -> bool:
-        return bool(self.replaced or self.forced or self.added)
+        return bool(self.replaced or self.forced or self.added or self.merged)
 
     def reason(self, name: str) -> str | None:
         return dict(self.reasons).get(name)
@@ -247,7 +263,10 @@ def _insert_under_heading(page: str, title: str, wrapped: str) -> tuple[str | No
     return page[: heading.end()] + new_body + tail, ""
 
 
-def splice(old_page: str, new_draft: str, *, force: bool = False) -> SpliceResult:
+Absorbs = Callable[[str, str, str], bool]  # (region name, the page's content, the draft's) -> nothing lost
+
+
+def splice(old_page: str, new_draft: str, *, force: bool = False, absorbs: Absorbs | None = None) -> SpliceResult:
     """Update *old_page* with the generated regions of *new_draft* (see the module rules)."""
     fresh = regions(new_draft)
     broken = marker_problems(old_page)
@@ -256,6 +275,7 @@ def splice(old_page: str, new_draft: str, *, force: bool = False) -> SpliceResul
     unchanged: list[str] = []
     conflicts: list[str] = []
     forced: list[str] = []
+    merged: list[str] = []
     present: set[str] = set(broken)
     out: list[str] = []
     for span in split(old_page):
@@ -267,12 +287,14 @@ def splice(old_page: str, new_draft: str, *, force: bool = False) -> SpliceResul
         if new is None:
             out.append(span.text)
             continue
-        if span.edited and not force:
+        if span.edited and absorbs is not None and absorbs(span.name, span.content, new.content):
+            merged.append(span.name)
+        elif span.edited and not force:
             conflicts.append(span.name)
             reasons.append((span.name, f"region {span.name!r} was edited on the wiki since it was generated"))
             out.append(span.text)
             continue
-        if span.edited:
+        elif span.edited:
             forced.append(span.name)
         elif span.content == new.content:
             unchanged.append(span.name)
@@ -280,12 +302,16 @@ def splice(old_page: str, new_draft: str, *, force: bool = False) -> SpliceResul
             continue
         else:
             replaced.append(span.name)
-        out.append(wrap(span.name, new.content))
+        out.append(new.text)
     text = "".join(out)
     added: list[str] = []
     skipped: list[str] = []
     for name, region in fresh.items():
         if name in present:
+            continue
+        if region.inline:
+            skipped.append(name)
+            reasons.append((name, f"the page has no generated value {name!r} (written by hand, or an older page)"))
             continue
         title = _heading_before(new_draft, region)
         if title is None:
@@ -304,6 +330,7 @@ def splice(old_page: str, new_draft: str, *, force: bool = False) -> SpliceResul
         replaced=tuple(replaced),
         unchanged=tuple(unchanged),
         conflicts=tuple(conflicts),
+        merged=tuple(merged),
         forced=tuple(forced),
         added=tuple(added),
         skipped=tuple(skipped),
