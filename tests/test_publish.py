@@ -16,11 +16,14 @@ from incidentkit.clients.mediawiki import MwclientWiki, PageText, connect_wiki, 
 from incidentkit.config import db_path, load_settings
 from incidentkit.errors import ConflictError, PublishError
 from incidentkit.model.actionable import ActionableQuery
+from incidentkit.model.scorecard import Answer, ScoreAnswer, fill_scorecard
 from incidentkit.services.actionables import set_fields
-from incidentkit.services.publish import plan_publish, publish_page
+from incidentkit.services.publish import absorbs, plan_publish, publish_page
 from incidentkit.services.reporting import summarize
+from incidentkit.services.scorecard import load_definition
 from incidentkit.store import Store
 from incidentkit.wikitext.regions import Text, regions, split, wrap
+from incidentkit.wikitext.render import render_template
 from tests.helpers import run
 from tests.servers.mediawiki import COLLEAGUE, MediaWiki
 
@@ -91,6 +94,24 @@ def test_plan_shows_what_a_hand_edit_changed() -> None:
     assert not plan.changes  # nothing else to update: the edited region is kept
     ((name, diff),) = plan.conflict_diffs
     assert name == "timeline" and "-* a (checked by hand)" in diff and "+* b" in diff
+
+
+def test_a_scorecard_answered_on_the_wiki_is_absorbed_only_when_the_draft_holds_every_answer() -> None:
+    definition = load_definition()
+
+    def drawn(answers: dict[str, tuple[str | None, str]]) -> str:
+        filled = fill_scorecard(definition, {k: ScoreAnswer(incident="s", key=k, answer=Answer(a) if a else None, note=n) for k, (a, n) in answers.items()})
+        return render_template("scorecard.wiki.j2", scorecard=filled).strip("\n")
+
+    test = absorbs(definition)
+    on_page = drawn({"few_paged": ("yes", "two people"), "task_exists": ("no", "")})
+    respaced = on_page.replace("| yes", "|yes   ")  # typed by hand on the wiki
+    fuller = drawn({"few_paged": ("yes", "two people"), "task_exists": ("no", ""), "runbook_used": ("yes", "")})
+    assert test("scorecard", on_page, fuller) and test("scorecard", respaced, fuller)
+    assert not test("scorecard", on_page, drawn({"few_paged": ("yes", "two people")}))  # an answer would go
+    assert not test("scorecard", on_page, drawn({"few_paged": ("no", "two people"), "task_exists": ("no", "")}))
+    assert not test("scorecard", on_page + "\nA paragraph written inside the region.", fuller)
+    assert not test("detection", "* a", "* a\n* b")  # only the scorecard is read back
 
 
 # --- real wiki ------------------------------------------------------------------------------------

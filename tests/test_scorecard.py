@@ -33,7 +33,6 @@ from incidentkit.model.window import Window
 from incidentkit.services.scorecard import (
     definition_path,
     load_definition,
-    page_answers_in_store,
     parse_answers,
     plan_fill,
     read_answers_file,
@@ -556,28 +555,6 @@ def test_parse_human_edited_wikitable(definition: ScorecardDefinition) -> None:
         "runbook_used": ("yes", "[[Backport windows/Deployers#Reverting]]"),
     }
     assert parsed.total == 10 and parsed.yes_count == 9  # the page's stated total is stale: recompute
-
-
-def test_page_answers_in_store_tells_whether_republishing_loses_a_wiki_edit(
-    definition: ScorecardDefinition,
-) -> None:
-    page = _fixture("human_edited.wiki")
-    imported = {
-        k: ScoreAnswer(incident="s", key=k, answer=a, note=n, source="import")
-        for k, (a, n) in parse_from_wikitext(page, definition).items()
-    }
-    assert page_answers_in_store(page, imported, definition)
-    changed = dict(imported)
-    changed["few_paged"] = ScoreAnswer(
-        incident="s", key="few_paged", answer=Answer.NO, note="", source="import"
-    )
-    assert not page_answers_in_store(page, changed, definition)
-    changed["few_paged"] = ScoreAnswer(
-        incident="s", key="few_paged", answer=Answer.NO, note="", source="local"
-    )
-    assert page_answers_in_store(page, changed, definition)  # a local answer wins anyway
-    missing = {k: v for k, v in imported.items() if k != "runbook_used"}
-    assert not page_answers_in_store(page, missing, definition)
 
 
 @pytest.mark.parametrize(

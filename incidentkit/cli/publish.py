@@ -128,7 +128,8 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
 def _show_import(report: ImportResult) -> None:
     pages = len(report.imported)
     line = (
-        f"imported {pages} of {report.listed} pages ({report.created} new, {pages - report.created} updated): "
+        f"imported {pages} of {report.listed} pages ({report.created} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged): "
         f"{report.items} actionables with {report.task_ids} task ids; "
         f"actionables added {report.actionables.added}, updated {report.actionables.updated}, "
         f"unchanged {report.actionables.unchanged}"

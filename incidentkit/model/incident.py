@@ -100,3 +100,15 @@ class IncidentRecord:
     locked: tuple[str, ...] = ()
     created_at: str | None = None
     updated_at: str | None = None
+
+    @property
+    def date(self) -> date | None:
+        """The incident's date: its Start, else the date its slug carries (None if neither has one)."""
+        for text in (self.start or "", self.slug):
+            match = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
+            if match:
+                try:
+                    return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+                except ValueError:
+                    continue
+        return None

@@ -90,7 +90,8 @@ def _new_actionable(
         raw_text=raw_text,
         locked=tuple(sorted(set(locked))),
         created_at=created,
-        resolved_at=now if status in CLOSED_STATES else None,
+        # a page says an item is done, never when: its close time is unknown (not "now")
+        resolved_at=now if status in CLOSED_STATES and origin is not Origin.IMPORT else None,
         recorded_at=now,
         updated_at=now,
     )
@@ -314,7 +315,7 @@ def _upsert_hinted(
                 added += 1
                 continue
             after = _apply_hint(current, title=title, task=task, owner=owner, hint=hint, raw_text=raw_text,
-                                statuses=statuses, now=now)
+                                statuses=statuses, now=now, closed_now=origin is not Origin.IMPORT)
             if after == current:
                 unchanged += 1
                 continue
@@ -337,7 +338,10 @@ def _apply_hint(
     raw_text: str | None,
     statuses: Mapping[str, TaskStatus],
     now: datetime,
+    closed_now: bool = True,
 ) -> Actionable:
+    """*current* with what a draft or a page hints; *closed_now*: a hint that closes it closed it
+    now (a draft sees the task close), else its close time stays unknown (a page)."""
     locked = set(current.locked)
     synced = current.synced_at is not None
     updates: dict[str, Any] = {}
@@ -352,7 +356,7 @@ def _apply_hint(
             state = status_from_hint(hint, statuses)
             if state is not None and state != current.status:
                 updates["status"] = state
-                updates["resolved_at"] = now if state in CLOSED_STATES else None
+                updates["resolved_at"] = now if state in CLOSED_STATES and closed_now else None
     if raw_text and raw_text != current.raw_text:
         updates["raw_text"] = raw_text
     if not updates:
