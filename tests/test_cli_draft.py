@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from incidentkit.store import Store
 from tests.helpers import run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,3 +83,34 @@ def test_binary_input_file_is_a_clean_error(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00garbage")
     result = run("draft", "--from", "2023-02-14 18:00", "--to", "2023-02-14 19:00", "--title", "x", "--input", f"sal={binary}")
     assert result.exit_code == 2 and "is not UTF-8 text" in result.stderr
+
+
+def test_no_store_renders_what_the_recording_draft_renders_and_writes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "fresh.db"
+    first = run("--db", str(db), "draft", "--no-store", "--replay", str(EXAMPLE))
+    assert first.exit_code == 0 and not db.exists()  # no store is created for a preview
+    recorded = run("--db", str(db), "draft", "--replay", str(EXAMPLE))
+    assert recorded.stdout == first.stdout
+    slug = "2023-02-14_backport-crash"
+    assert run("--db", str(db), "timeline", "hide", slug, "--kind", "dbctl").exit_code == 0
+    assert run("--db", str(db), "timeline", "mark", slug, "impact_start", "18:16").exit_code == 0
+    preview = run("--db", str(db), "draft", "--no-store", "--replay", str(EXAMPLE))
+    assert preview.exit_code == 0, preview.output
+    assert "dbctl commit" not in preview.stdout and "-->2023-02-14 18:16<!-- incidentkit:end meta-start" in preview.stdout
+    assert "recorded as incident" not in preview.stderr
+    assert run("--db", str(db), "draft", "--replay", str(EXAMPLE)).stdout == preview.stdout
+    with Store.open(db) as store:
+        assert store.curation_state(slug).drafted  # the recording drafts were counted, the previews not
+        assert store.db["timeline_drafts"].get(slug)["drafts"] == 2
+
+
+def test_task_without_phabricator_says_so_and_strict_fails() -> None:
+    args = ["draft", "--from", "2023-02-14 18:00", "--to", "2023-02-14 19:45", "--title", "x", "--task", "T329510",
+            "--input", f"sal={SAL_PAGE}", "--no-store"]  # fmt: skip
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert "warning: --task T329510: Phabricator is not configured" in result.stderr
+    assert "-->[[phab:T329510|T329510]]<!-- incidentkit:end meta-task" in result.stdout  # the Task cell is filled
+    strict = run(*args, "--strict")
+    assert strict.exit_code == 1 and "Error: --task T329510: Phabricator is not configured" in strict.stderr
+    assert "[phabricator] url" in strict.stderr

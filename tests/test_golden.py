@@ -20,7 +20,8 @@ GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("INCIDENTKIT_UPDATE_GOLDEN") == "1"
 
 
-def _check(name: str, text: str) -> None:
+def check_golden(name: str, text: str) -> None:
+    """Compare *text* with ``tests/golden/NAME`` (or write it there with INCIDENTKIT_UPDATE_GOLDEN=1)."""
     path = GOLDEN / name
     if UPDATE:
         path.write_text(text, encoding="utf-8")
@@ -30,4 +31,4 @@ def _check(name: str, text: str) -> None:
 def test_example_draft_matches_golden() -> None:
     result = CliRunner().invoke(app, ["draft", "--replay", str(EXAMPLE), "--no-store"])
     assert result.exit_code == 0, result.output
-    _check("backport-crash.wiki", result.stdout)
+    check_golden("backport-crash.wiki", result.stdout)

@@ -349,3 +349,28 @@ def test_reimporting_unchanged_pages_reports_unchanged(tmp_path: Path, monkeypat
     legacy.write_text(legacy.read_text().replace("# Review the retention policy", "# Review the retention policy\n# Add a disk alert T70009"))
     changed = run("import", "--input", str(pages))
     assert "(0 new, 1 updated, 1 unchanged)" in changed.stderr, changed.stderr
+
+
+def test_ctrl_c_during_import_says_what_was_saved_and_how_to_go_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from incidentkit.services import importing
+
+    real = importing.store_report
+    calls: list[str] = []
+
+    def interrupted_on_the_second_page(store: Store, report: Report, **kwargs: object) -> object:
+        calls.append(report.page)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(store, report, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importing, "store_report", interrupted_on_the_second_page)
+    result = run("import", "--input", str(WIKITEXT))
+    assert result.exit_code == 130, result.output
+    assert "imported 1 of 4 pages (1 new, 0 updated, 0 unchanged)" in result.stderr
+    assert "Interrupted: the 1 pages above are saved" in result.stderr and "Run the same import again" in result.stderr
+    assert "Traceback" not in result.output and "Aborted!" not in result.output
+    with home_store() as store:
+        assert [i.page for i in store.list_incidents()] == [calls[0]]
+    monkeypatch.setattr(importing, "store_report", real)
+    again = run("import", "--input", str(WIKITEXT))
+    assert "(1 new, 0 updated, 1 unchanged)" in again.stderr, again.stderr

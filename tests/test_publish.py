@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,8 +19,8 @@ from incidentkit.errors import ConflictError, PublishError
 from incidentkit.model.actionable import ActionableQuery
 from incidentkit.model.scorecard import Answer, ScoreAnswer, fill_scorecard
 from incidentkit.services.actionables import set_fields
-from incidentkit.services.publish import absorbs, plan_publish, publish_page
-from incidentkit.services.reporting import summarize
+from incidentkit.services.publish import absorbs, dashboard_text, plan_publish, publish_page
+from incidentkit.services.reporting import list_actionables, summarize
 from incidentkit.services.scorecard import load_definition
 from incidentkit.store import Store
 from incidentkit.wikitext.regions import Text, regions, split, wrap
@@ -293,6 +294,29 @@ def test_publish_input_errors(tmp_path: Path) -> None:
 
 
 # --- the managers' dashboard ----------------------------------------------------------------------
+
+
+def test_the_dashboard_says_when_phabricator_was_last_synced_or_that_it_never_was() -> None:
+    fixture = ROOT / "tests" / "fixtures" / "incidents" / "wikitext"
+    assert run("import", "--input", str(fixture)).exit_code == 0
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    with Store.open(db_path(load_settings())) as store:
+        never = dashboard_text(store, now=now)
+        assert "Not synced with Phabricator yet (<code>incidentkit actionables sync</code>)" in never
+        assert "Task statuses are Phabricator's" not in never
+        tracked = [a for a in store.incident_actionables("2024-02-01_example-all-actionable-styles") if a.task and a.is_open]
+        store.touch_actionables([a.id or 0 for a in tracked[:-1]], synced_at=datetime(2026, 5, 30, 7, 5, tzinfo=UTC))
+        synced = dashboard_text(store, now=now)
+    with_tasks = sum(1 for a in all_open(now) if a.task)
+    assert "Task statuses are Phabricator's as of <code>incidentkit actionables sync</code> on 2026-05-30 07:05 UTC" in synced
+    assert f"; {with_tasks - len(tracked) + 1} tasks not synced yet show the status the report gives." in synced
+    assert "Not synced" not in synced
+
+
+def all_open(now: datetime) -> list[Any]:
+    with Store.open(db_path(load_settings())) as store:
+        return list_actionables(store, ActionableQuery(), now=now)
+
 
 
 @pytest.mark.integration

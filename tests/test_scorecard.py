@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from html import unescape
 from html.parser import HTMLParser
@@ -220,12 +221,14 @@ def test_suggestions_from_the_incident_record(definition: ScorecardDefinition) -
     assert "few_paged" not in unknown
 
 
-def test_plan_fill_asks_only_unanswered_unless_all(definition: ScorecardDefinition) -> None:
+def test_plan_fill_asks_neither_answered_nor_skipped_unless_all(definition: ScorecardDefinition) -> None:
     record = IncidentRecord(slug="s", title="S", task="T1")
-    stored = _answers("s", {"responders_different": ("yes", "ok"), "few_paged": (None, "unsure")})
+    stored = _answers("s", {"responders_different": ("yes", "ok"), "few_paged": (None, "unsure"), "not_repeat": (None, "")})
+    stored["not_repeat"] = replace(stored["not_repeat"], source="import")  # the page left it blank: ask it
     items = plan_fill(definition, stored, record)
     keys = [item.question.key for item in items]
-    assert "responders_different" not in keys and "few_paged" in keys and len(keys) == 14
+    assert "responders_different" not in keys and "few_paged" not in keys  # answered; skipped by the reviewer
+    assert "not_repeat" in keys and len(keys) == 13
     assert next(i for i in items if i.question.key == "task_exists").default == "yes"
     assert next(i for i in items if i.question.key == "runbook_used").default == "skip"
     every = plan_fill(definition, stored, record, ask_all=True)

@@ -70,7 +70,7 @@ def _collect(
             raise InputError(f"incident {incident} has no recorded window", hint="draft it with --from/--to first")
         query = Query.from_dict(query_data)
         query = Query(query.window, task_ids or query.tasks)
-        title = title or record.title
+        title = title or record.metadata.get("title") or record.title  # the title its slug was made from
     else:
         if not start:
             raise InputError("--from is required", hint="give --from (and --to), or --replay DIR, or --incident SLUG")
@@ -94,6 +94,8 @@ def _report(collected: Collected) -> None:
             err.print(f"  note: {note}", markup=False)
     for failure in collected.failures:
         err.print(f"{failure.source}: unavailable: {failure.message}", markup=False)
+    for notice in collected.notices:
+        err.print(f"warning: {notice}", markup=False)
 
 
 def draft(
@@ -134,8 +136,9 @@ def draft(
     # --no-store still reads the store (curation, locked fields, actionables): it is the same page
     store = app.store() if not no_store or app.db_path().exists() else None
     result = make_draft(
-        collected, title=name, settings=app.settings, store=store, write=not no_store, lightweight=lightweight, raw=raw
-    )
+        collected, title=name, settings=app.settings, store=store, write=not no_store, lightweight=lightweight, raw=raw,
+        slug=incident,
+    )  # fmt: skip
     _report(collected)
     for message in result.notices():
         err.print(f"warning: {message}", markup=False)

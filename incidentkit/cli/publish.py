@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,8 @@ from ..services import publish as publishing
 from ..services.importing import ImportResult
 from ..services.publish import PublishOutcome
 from ..services.scorecard import definition_path, load_definition
-from ._context import err, get_context, is_terminal, now, out
+from ..store import Store
+from ._context import AppContext, err, get_context, is_terminal, now, out
 
 __all__ = ["register", "WikiOpt", "DryRunOpt", "SummaryOpt", "ForceOpt", "show_publication"]
 
@@ -174,19 +176,43 @@ def import_(
     app = get_context(ctx)
     day = parse_when(since, now=now(), option="--since").date() if since else None
     store = app.store()
+    try:
+        report = _import(app, store, prefix=prefix, category=category, since=day, input=input, save=save, wiki=wiki)
+    except importing.ImportInterrupted as stop:
+        _show_import(stop.result)
+        err.print(
+            f"Interrupted: the {len(stop.result.imported)} pages above are saved (each page is saved whole or not at "
+            "all). Run the same import again to go on: pages already imported come out unchanged.",
+            markup=False,
+        )
+        raise typer.Exit(130) from None
+    _show_import(report)
+
+
+def _import(
+    app: AppContext,
+    store: Store,
+    *,
+    prefix: str | None,
+    category: str | None,
+    since: date | None,
+    input: Path | None,
+    save: Path | None,
+    wiki: str | None,
+) -> ImportResult:
     with progress_bar("importing") as progress:
         if input is not None:
             if category or save:
                 raise InputError("--input reads saved pages; --category and --save need the wiki")
             report = importing.import_from_dir(
-                store, input.expanduser(), prefix=prefix, since=day, settings=app.settings, now=now(), progress=progress
+                store, input.expanduser(), prefix=prefix, since=since, settings=app.settings, now=now(), progress=progress
             )
         else:
             report = importing.import_from_wiki(
-                store, connect_wiki(app.settings, wiki), prefix=prefix, category=category, since=day,
+                store, connect_wiki(app.settings, wiki), prefix=prefix, category=category, since=since,
                 save=save.expanduser() if save else None, settings=app.settings, now=now(), progress=progress,
             )  # fmt: skip
-    _show_import(report)
+    return report
 
 
 def register(app: typer.Typer) -> None:

@@ -215,7 +215,14 @@ def compose(
 
 
 def _compose_collected(
-    collected: Collected, *, title: str, settings: Settings, stored: StoredState, lightweight: bool, raw: bool
+    collected: Collected,
+    *,
+    title: str,
+    settings: Settings,
+    stored: StoredState,
+    lightweight: bool,
+    raw: bool,
+    slug: str | None = None,
 ) -> tuple[Incident, CurationResult]:
     return compose(
         title=title,
@@ -229,6 +236,7 @@ def _compose_collected(
         failures=collected.failures,
         lightweight=lightweight,
         raw=raw,
+        slug=slug,
     )
 
 
@@ -259,16 +267,17 @@ def make_draft(
     write: bool = True,
     lightweight: bool = False,
     raw: bool = False,
+    slug: str | None = None,
 ) -> Draft:
     """Draft a fresh pull: compose it with what *store* knows, record it (when *write*), render it.
 
-    Without *write* (``draft --no-store``) the store is only read: the page is the one a
-    recording draft would give.
+    *slug*: the recorded incident this re-pulls (default: the one *title* names). Without *write*
+    (``draft --no-store``) the store is only read: the page is the one a recording draft would give.
     """
-    slug = slugify(title, collected.query.window.start)
+    slug = slug or slugify(title, collected.query.window.start)
     stored = stored_state(store, slug, settings)
     incident, result = _compose_collected(
-        collected, title=title, settings=settings, stored=stored, lightweight=lightweight, raw=raw
+        collected, title=title, settings=settings, stored=stored, lightweight=lightweight, raw=raw, slug=slug
     )
     if store is not None and write:
         record_draft(store, incident, collected, settings, title=title, lightweight=lightweight)

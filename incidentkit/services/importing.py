@@ -35,6 +35,7 @@ __all__ = [
     "PAGE_SUFFIXES",
     "ImportedPage",
     "ImportResult",
+    "ImportInterrupted",
     "imported_items",
     "import_reports",
     "import_from_wiki",
@@ -237,6 +238,14 @@ def _store_report_once(
     return imported, upserted
 
 
+class ImportInterrupted(KeyboardInterrupt):
+    """Ctrl-C during an import; ``result`` holds the pages stored before it (each one complete)."""
+
+    def __init__(self, result: ImportResult) -> None:
+        super().__init__()
+        self.result = result
+
+
 def _add(total: UpsertResult, more: UpsertResult) -> UpsertResult:
     return UpsertResult(total.added + more.added, total.updated + more.updated, total.unchanged + more.unchanged)
 
@@ -271,21 +280,28 @@ def import_reports(
     filtered = 0
     upserts = UpsertResult()
     questions = load_definition(definition_path(settings))
-    for done, (title, text, page) in enumerate(pages, start=1):
-        report = parse_report(title, text, prefix=prefix, scorecard=questions)
-        if isinstance(report, Unparsed):
-            unparsed.append(report)
-        elif since is not None and (report.date is None or report.date < since):
-            filtered += 1
-        else:
-            page_result, upserted = store_report(store, report, wiki=wiki, page=page, settings=settings, now=now)
-            imported.append(page_result)
-            upserts = _add(upserts, upserted)
-        if progress:
-            progress(done, total)
-    return ImportResult(
-        listed=total, imported=tuple(imported), unparsed=tuple(unparsed), filtered=filtered, actionables=upserts
-    )
+
+    def so_far() -> ImportResult:
+        return ImportResult(
+            listed=total, imported=tuple(imported), unparsed=tuple(unparsed), filtered=filtered, actionables=upserts
+        )
+
+    try:
+        for done, (title, text, page) in enumerate(pages, start=1):
+            report = parse_report(title, text, prefix=prefix, scorecard=questions)
+            if isinstance(report, Unparsed):
+                unparsed.append(report)
+            elif since is not None and (report.date is None or report.date < since):
+                filtered += 1
+            else:  # one page, one transaction: an interruption loses at most the page being written
+                page_result, upserted = store_report(store, report, wiki=wiki, page=page, settings=settings, now=now)
+                imported.append(page_result)
+                upserts = _add(upserts, upserted)
+            if progress:
+                progress(done, total)
+    except KeyboardInterrupt as exc:
+        raise ImportInterrupted(so_far()) from exc
+    return so_far()
 
 
 def list_report_pages(wiki: WikiClient, *, prefix: str | None, category: str | None) -> list[str]:

@@ -92,8 +92,12 @@ def _diff(old: str, new: str, old_name: str, new_name: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def _no_space(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+_TOTAL_CELL = re.compile(r"(!\s*colspan=\"?2\"?\s*\|[^\n]*\n)\|[^\n]*")
+
+
+def _comparable(table: str) -> str:
+    """The scorecard table without spacing and without its total (derived: nobody updates it by hand)."""
+    return re.sub(r"\s+", "", _TOTAL_CELL.sub(r"\1|", table))
 
 
 def absorbs(definition: ScorecardDefinition) -> Absorbs:
@@ -101,7 +105,8 @@ def absorbs(definition: ScorecardDefinition) -> Absorbs:
 
     Only the scorecard qualifies: its page version must be the table as incidentkit draws it (with
     the questions of *definition*) with only answers and notes changed — re-drawing those answers
-    gives the same text, spacing aside — and the draft must give every one of them unchanged.
+    gives the same text, spacing and the derived total aside — and the draft must give every one of
+    them unchanged.
     """
 
     def test(name: str, on_page: str, in_draft: str) -> bool:
@@ -118,7 +123,7 @@ def _scorecard_absorbed(definition: ScorecardDefinition, on_page: str, in_draft:
             definition, {k: ScoreAnswer(incident="", key=k, answer=a, note=n) for k, (a, n) in written.items()}
         ),
     )
-    if _no_space(redrawn) != _no_space(on_page):
+    if _comparable(redrawn) != _comparable(on_page):
         return False
     drafted = parse_from_wikitext(in_draft, definition)
     return all(drafted.get(key) == value for key, value in written.items())
@@ -309,14 +314,18 @@ _SAFE_TITLE = re.compile(r"^[^\[\]{}|#<>\n\r]+$")
 
 
 def dashboard_text(store: Store, *, now: datetime) -> str:
-    """The dashboard page's wikitext: open actionables by owner and by incident, overdue flagged."""
+    """The dashboard page's wikitext: open actionables by owner and by incident, overdue flagged,
+    and how fresh their statuses are (when sync last saw them, or that it never did)."""
     dashboard = open_actionables_for_dashboard(store, now)
     pages = {
         record.slug: record.page
         for record in store.list_incidents()
         if record.page and _SAFE_TITLE.match(record.page)
     }
-    return render_dashboard(dashboard, pages)
+    items = [item.actionable for group in dashboard.by_owner for item in group.items]
+    synced = [a.synced_at for a in items if a.synced_at is not None]
+    never = sum(1 for a in items if a.task and a.synced_at is None)
+    return render_dashboard(dashboard, pages, last_synced=max(synced) if synced else None, never_synced=never)
 
 
 def publish_dashboard(

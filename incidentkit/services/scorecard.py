@@ -438,13 +438,16 @@ def plan_fill(
     *,
     ask_all: bool = False,
 ) -> list[FillItem]:
-    """The questions to ask: the unanswered ones (every one with *ask_all*), in page order."""
+    """The questions to ask, in page order: every one with *ask_all*, else those not answered and
+    not skipped yet (a skip is stored as a local row without an answer: a resumed fill goes on
+    where it stopped)."""
     suggestions = suggest(definition, record)
     total = len(definition.questions)
     items = []
     for number, question in enumerate(definition.questions, start=1):
         current = answers.get(question.key)
-        if not ask_all and current is not None and current.answer is not None:
+        handled = current is not None and (current.answer is not None or current.source == "local")
+        if handled and not ask_all:
             continue
         items.append(
             FillItem(

@@ -118,6 +118,14 @@ def render_incident(incident: Incident) -> str:
     return render_template(name, incident=incident, days=days, multi_day=len(days) > 1)
 
 
-def render_dashboard(dashboard: Dashboard, pages: Mapping[str, str]) -> str:
-    """The managers' dashboard page: open actionables by owner and by incident (*pages*: slug -> page)."""
-    return render_template("dashboard.wiki.j2", dashboard=dashboard, pages=pages)
+def render_dashboard(
+    dashboard: Dashboard, pages: Mapping[str, str], *, last_synced: datetime | None = None, never_synced: int = 0
+) -> str:
+    """The managers' dashboard page: open actionables by owner and by incident (*pages*: slug -> page).
+
+    *last_synced*: the newest time ``actionables sync`` saw one of them (None: never);
+    *never_synced*: how many with a task it never saw.
+    """
+    return render_template(
+        "dashboard.wiki.j2", dashboard=dashboard, pages=pages, last_synced=last_synced, never_synced=never_synced
+    )
