@@ -114,3 +114,22 @@ def test_task_without_phabricator_says_so_and_strict_fails() -> None:
     strict = run(*args, "--strict")
     assert strict.exit_code == 1 and "Error: --task T329510: Phabricator is not configured" in strict.stderr
     assert "[phabricator] url" in strict.stderr
+
+
+def test_metadata_start_and_end_come_from_key_moments_else_todo() -> None:
+    """A SAL-only draft has no alert: no impact start or resolution is known, so no window bound is shown."""
+    result = run("draft", "--from", "2023-02-14 18:00", "--to", "2023-02-14 19:45", "--title", "SAL only",
+                 "--input", f"sal={SAL_PAGE}")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    page = result.stdout
+    assert "-->TODO<!-- incidentkit:end meta-start -->" in page and "-->TODO<!-- incidentkit:end meta-end -->" in page
+    assert "18:00" not in page.split("== Timeline ==")[0].split("-->", 1)[1]  # not the window start
+    assert "warning: impact start is unknown (no alert and no detection time)" in result.stderr
+    assert "`incidentkit timeline mark 2023-02-14_sal-only impact_start ROW|TIME`" in result.stderr
+    assert run("timeline", "mark", "2023-02-14_sal-only", "impact_start", "18:31").exit_code == 0
+    assert run("timeline", "mark", "2023-02-14_sal-only", "resolved", "18:52").exit_code == 0
+    again = run("draft", "--from", "2023-02-14 18:00", "--to", "2023-02-14 19:45", "--title", "SAL only",
+                "--input", f"sal={SAL_PAGE}")  # fmt: skip
+    assert "-->2023-02-14 18:31<!-- incidentkit:end meta-start -->" in again.stdout
+    assert "-->2023-02-14 18:52<!-- incidentkit:end meta-end -->" in again.stdout
+    assert "warning: impact start" not in again.stderr

@@ -651,3 +651,28 @@ def test_curation_survives_reopening_a_database_file(tmp_path) -> None:
     with Store.open(path) as store:
         assert store.load_events(SLUG) == story()
         assert store.curation_state(SLUG).overrides["sal:19:17"].hidden is True
+
+
+def test_the_first_response_never_comes_before_detection() -> None:
+    """The seed's case: a report on IRC at 18:34:51, four seconds before the first alert."""
+    firing = alert("MediaWikiFatals", "19:18")[0]
+    events = [replace(firing, time=firing.time + timedelta(seconds=55)), sal("19:19", EventKind.LOG, "rolling back")]
+    state = CurationState(manual=(ManualRow(key="manual:report", time=at("19:18") + timedelta(seconds=51), text="First user report on IRC"),))
+    choices = {c.moment: c for c in curate(build_rows(events), state, RULES).choices}
+    assert choices["detected"].time == at("19:18") + timedelta(seconds=55)
+    assert choices["responded"].key == "sal:19:19"  # not the report, which came before the alert
+    assert all("out of order" not in c.reason for c in choices.values())
+
+
+def test_moments_out_of_order_say_so() -> None:
+    late = CurationState(moments={"detected": MomentSetting(moment="detected", time=at("19:25"))})
+    choices = {c.moment: c for c in curate(build_rows(story()), late, RULES).choices}
+    assert choices["detected"].origin == "owner"
+    assert choices["responded"].time == at("19:40")  # the first action after the (late) detection
+    assert (choices["mitigated"].time, choices["resolved"].time) == (at("19:22"), at("19:30"))
+    for name in ("mitigated", "resolved"):
+        assert "; out of order: before responded (2018-03-27T19:40:00Z), check both" in choices[name].reason
+    assert "out of order" not in choices["impact_start"].reason + choices["responded"].reason
+    ordered = {c.moment: c for c in curate(build_rows(story()), CurationState(), RULES).choices}
+    times = [ordered[m].time for m in ("impact_start", "detected", "responded", "mitigated", "resolved")]
+    assert times == sorted(times) and not any("out of order" in c.reason for c in ordered.values())

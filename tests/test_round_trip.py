@@ -195,3 +195,27 @@ def test_a_colleagues_answers_survive_a_redraft_and_every_fact_refreshes(
 
     again = run("publish", SLUG)  # nothing new: nothing to do, nothing kept
     assert again.exit_code == 0 and "nothing to update" in again.stderr and "kept" not in again.stderr
+
+
+@pytest.mark.integration
+def test_start_and_end_follow_the_marks_until_someone_edits_the_cell(wiki_env: MediaWiki) -> None:
+    title = "RoundTrip/2023-02-14 Backport crash (cells)"
+    ok("draft", "--replay", str(EXAMPLE), "-o", "/dev/null")
+    ok("publish", SLUG, "--page", title)
+    ok("timeline", "mark", SLUG, "impact_start", "18:31")
+    ok("publish", SLUG)
+    page = wiki_env.get_page(title)
+    assert page is not None and regions(page)["meta-start"].content == "2023-02-14 18:31"
+
+    end = regions(page)["meta-end"]
+    wiki_env.put_page(title, page.replace(end.text, end.text.replace("2023-02-14 18:52", "2023-02-14 19:31 (after the fix)")), user=COLLEAGUE)
+    ok("timeline", "mark", SLUG, "resolved", "18:48")
+    ok("timeline", "mark", SLUG, "impact_start", "18:16")
+    result = run("publish", SLUG)
+    assert result.exit_code == 0, result.output
+    assert "kept region 'meta-end': it was edited on the wiki" in result.stderr
+    assert "the page still differs from the draft in: meta-end" in result.stderr
+    page = wiki_env.get_page(title)
+    assert page is not None
+    assert regions(page)["meta-end"].content == "2023-02-14 19:31 (after the fix)"  # the person's value stays
+    assert regions(page)["meta-start"].content == "2023-02-14 18:16"  # the other cell still follows

@@ -140,7 +140,7 @@ def draft(
         slug=incident,
     )  # fmt: skip
     _report(collected)
-    for message in result.notices():
+    for message in result.notices(recorded=store is not None and not no_store):
         err.print(f"warning: {message}", markup=False)
     if store is not None and not no_store:
         err.print(f"recorded as incident {result.incident.slug}", markup=False)

@@ -76,22 +76,25 @@ class Draft:
     def orphans(self) -> tuple[Orphan, ...]:
         return self.curation.orphans
 
-    def notices(self) -> list[str]:
-        """What the owner should know and the page does not say (for stderr)."""
+    def notices(self, *, recorded: bool = True) -> list[str]:
+        """What the owner should know and the page does not say (for stderr); *recorded*: the
+        incident is in the store, so its moments can be marked."""
         found = [f"override on row {o.row_key} ({o.action}) no longer matches any row" for o in self.orphans]
-        found.extend(_moment_notices(self.curation.choices, self.incident.slug))
+        found.extend(_moment_notices(self.curation.choices, self.incident.slug, recorded=recorded))
         return found
 
 
-def _moment_notices(choices: Sequence[MomentChoice], slug: str) -> list[str]:
+def _moment_notices(choices: Sequence[MomentChoice], slug: str, *, recorded: bool) -> list[str]:
     notices = []
     for choice in choices:
         name = choice.moment.replace("_", " ")
         if choice.time is None and choice.moment in ("impact_start", "resolved"):
-            notices.append(
-                f"{name} is unknown ({choice.reason}), so the page says TODO: "
+            how = (
                 f"mark it with `incidentkit timeline mark {slug} {choice.moment} ROW|TIME`"
+                if recorded
+                else "record the draft (without --no-store) to mark it"
             )
+            notices.append(f"{name} is unknown ({choice.reason}), so the page says TODO: {how}")
         elif "out of order" in choice.reason:
             notices.append(f"{name}: {choice.reason} (`incidentkit timeline moments {slug}`)")
     return notices
