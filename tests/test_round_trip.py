@@ -171,6 +171,11 @@ def test_a_colleagues_answers_survive_a_redraft_and_every_fact_refreshes(
     ok("draft", "--replay", str(pull), "-o", "/dev/null")
     ok("timeline", "mark", SLUG, "impact_start", "18:31")
 
+    dry = run("publish", SLUG, "--dry-run")  # shows what publishing does, and keeps nothing
+    assert dry.exit_code == 0 and "region 'scorecard' was answered on the wiki" in dry.stderr and "kept" not in dry.stderr
+    with Store.open(db_path(load_settings())) as store:
+        assert store.get_scorecard_answers(SLUG) == {}
+
     republished = run("publish", SLUG)
     assert republished.exit_code == 0, republished.output
     assert "kept" not in republished.stderr and "still differs" not in republished.stderr

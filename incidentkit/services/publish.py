@@ -240,16 +240,41 @@ def publish_incident(
     dry_run: bool = False,
 ) -> PublishOutcome:
     """Publish recorded incident *slug* as page *title*: read the page, take the scorecard answers
-    written on it into the store (not on a dry run), re-render the draft from the store, splice.
+    written on it into the store, re-render the draft from the store, splice. A dry run shows the
+    same page and keeps nothing (the answers are read back out of the store afterwards).
     """
     base = wiki.read(title)
-    if base is not None and not dry_run:
-        harvest_scorecard(store, slug, base, settings)
-    draft = redraft(store, slug, settings).text
+    draft = _draft_with_page_answers(store, slug, base, settings, keep=not dry_run)
     return _publish_read(
         wiki, store, title=title, base=base, draft=draft, slug=slug, summary=summary, force=force, dry_run=dry_run,
         scorecard=load_definition(definition_path(settings)),
     )  # fmt: skip
+
+
+class _RolledBack(Exception):
+    """Carries a dry run's draft out of the transaction it undoes."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("dry run")
+        self.text = text
+
+
+def _draft_with_page_answers(
+    store: Store, slug: str, base: PageText | None, settings: Settings, *, keep: bool
+) -> str:
+    """The incident's draft once the scorecard answers written on *base* are in the store; without
+    *keep* they are taken back out (the transaction is undone), so a dry run changes nothing."""
+    if base is None:
+        return redraft(store, slug, settings).text
+    try:
+        with store.transaction():
+            harvest_scorecard(store, slug, base, settings)
+            text = redraft(store, slug, settings).text
+            if not keep:
+                raise _RolledBack(text)
+    except _RolledBack as undone:
+        return undone.text
+    return text
 
 
 def _publish_read(

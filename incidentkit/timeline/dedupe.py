@@ -14,9 +14,10 @@ stays the same whichever other source also answered, and lists every source in i
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..model.event import ALERT_KINDS, DEPLOY_KINDS, EventKind
 from ..model.row import Row
@@ -70,22 +71,23 @@ def _merge(a: Row, b: Row) -> Row:
 
 
 def merge_duplicates(rows: Sequence[Row]) -> list[Row]:
-    """*rows* with every fact reported by several sources merged into one row (order kept by time)."""
+    """*rows* with every fact reported by several sources merged into one row (order kept by time).
+
+    Linear in the rows: only rows of the last two minutes are candidates (a merged row keeps one
+    of its two times, so it moves by a minute at most).
+    """
     merged: list[Row] = []
+    recent: deque[tuple[datetime, int]] = deque()  # (time first seen, index in merged) of rows with tasks
     for row in sorted(rows, key=lambda r: (r.time, r.source, r.key)):
         if row.kind in ALERT_KINDS or not row.tasks:
             merged.append(row)
             continue
-        match = next(
-            (
-                index
-                for index in range(len(merged) - 1, -1, -1)
-                if merged[index].kind not in ALERT_KINDS and _same_fact(merged[index], row)
-            ),
-            None,
-        )
+        while recent and recent[0][0] < row.time - 2 * SAME_FACT_WITHIN:
+            recent.popleft()
+        match = next((index for _, index in reversed(recent) if _same_fact(merged[index], row)), None)
         if match is None:
             merged.append(row)
+            recent.append((row.time, len(merged) - 1))
         else:
             merged[match] = _merge(merged[match], row)
     return sorted(merged, key=lambda r: (r.time, r.source, r.key))
