@@ -377,3 +377,21 @@ def test_publishing_a_draft_no_incident_knows_records_a_new_one(wiki_env: MediaW
         record = store.require_incident("2024-03-03_hand-written-report")
         assert current is not None and (record.page, record.revision, record.wiki) == (title, current.revid, "ops")
         assert store.find_actionable(record.slug, task="T4242") is not None
+
+
+def test_republishing_over_an_earlier_version_removes_the_retired_regions() -> None:
+    earlier = (ROOT / "tests" / "fixtures" / "publish" / "backport-crash.earlier-version.wiki").read_text()
+    draft = (ROOT / "tests" / "golden" / "backport-crash.wiki").read_text()
+    base = PageText(title="P", text=earlier.rstrip("\n"), revid=7, timestamp=BASE.timestamp)
+    plan = plan_publish("P", base, draft, scorecard=load_definition())
+    assert plan.splice is not None and plan.splice.removed == ("moments", "sources")
+    assert "|+ Key moments (UTC)" not in plan.text and "lines could not be read" not in plan.text
+    assert "|}\n\n'''TODO:''' Summary of what happened" in plan.text  # no gap left behind
+    assert "== Timeline ==\nAll times in UTC." in plan.text
+    assert regions(plan.text)["timeline"].content == regions(draft)["timeline"].content
+    assert set(plan.splice.skipped) == {"meta-id", "meta-start", "meta-task", "meta-end"}  # cells were the humans'
+
+    sources = regions(earlier)["sources"]
+    edited = base.text.replace(sources.content, sources.content + "\n* a note someone added")
+    kept = plan_publish("P", PageText(title="P", text=edited, revid=8, timestamp=BASE.timestamp), draft, scorecard=load_definition())
+    assert kept.splice is not None and kept.splice.removed == ("moments",) and "* a note someone added" in kept.text

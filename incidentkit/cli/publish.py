@@ -44,6 +44,8 @@ def show_publication(outcome: PublishOutcome, *, dry_run: bool) -> None:
             err.print(f"kept region {name!r}: it was edited on the wiki (--force overwrites it)", markup=False)
         for name in result.merged:
             err.print(f"region {name!r} was answered on the wiki: the answers are in the store and on the page", markup=False)
+        for name in result.removed:
+            err.print(f"removed region {name!r}: drafts no longer make it", markup=False)
         for name in result.forced:
             err.print(f"overwrote region {name!r} although it was edited on the wiki (--force)", markup=False)
         for name in result.skipped:

@@ -37,6 +37,7 @@ from .reporting import open_actionables_for_dashboard
 from .scorecard import definition_path, load_definition
 
 __all__ = [
+    "RETIRED_REGIONS",
     "PublishPlan",
     "PublishOutcome",
     "plan_publish",
@@ -49,6 +50,11 @@ __all__ = [
     "dashboard_text",
     "publish_dashboard",
 ]
+
+
+# Regions earlier drafts put on incident pages and drafts no longer make: the source diagnostics
+# (now on stderr and in `incidents show`) and the key-moments table (now in Detection).
+RETIRED_REGIONS = ("sources", "moments")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,7 +152,10 @@ def plan_publish(
         return PublishPlan(
             title=title, base=None, text=draft, splice=None, diff=_diff("", draft, f"{title} (new page)", title)
         )
-    result = splice(base.text, draft, force=force, absorbs=absorbs(scorecard) if scorecard is not None else None)
+    result = splice(
+        base.text, draft, force=force, absorbs=absorbs(scorecard) if scorecard is not None else None,
+        retired=RETIRED_REGIONS if scorecard is not None else (),
+    )  # fmt: skip
     if result.broken:
         reasons = "; ".join(result.reason(name) or name for name in result.broken)
         raise PublishError(
@@ -181,7 +190,7 @@ def plan_publish(
 def _default_summary(plan: PublishPlan) -> str:
     if plan.splice is None:
         return "incidentkit: create the incident report draft"
-    names = [*plan.splice.replaced, *plan.splice.merged, *plan.splice.forced, *plan.splice.added]
+    names = [*plan.splice.replaced, *plan.splice.merged, *plan.splice.forced, *plan.splice.added, *plan.splice.removed]
     return "incidentkit: update generated sections (" + ", ".join(names) + ")" if names else "incidentkit: update"
 
 

@@ -18,7 +18,8 @@ hash, a human edited it.
 :func:`splice` updates a page from a new draft. Its rules:
 
 * every byte outside the generated regions stays as it was, and so does every region the draft
-  does not have any more;
+  does not have any more — except the *retired* ones the caller names (regions incidentkit no
+  longer generates), which go with their line while nobody edited them;
 * a region whose content still matches its hash is replaced by the draft's (new hash);
 * a region edited by a human is kept and listed in ``conflicts`` (replaced only with ``force``),
   unless the caller's ``absorbs`` says the draft's content already holds everything the person
@@ -41,7 +42,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 __all__ = [
@@ -219,6 +220,7 @@ class SpliceResult:
     unchanged: tuple[str, ...] = ()  # regions whose new content equals the old
     conflicts: tuple[str, ...] = ()  # regions edited by a human, kept (replaced when forced)
     merged: tuple[str, ...] = ()  # human-edited regions the draft already holds (replaced)
+    removed: tuple[str, ...] = ()  # retired regions nobody edited, taken off the page
     forced: tuple[str, ...] = ()  # human-edited regions overwritten because of force
     added: tuple[str, ...] = ()  # regions inserted under their (empty) heading
     skipped: tuple[str, ...] = ()  # draft regions the page lacks and that could not be placed safely
@@ -227,7 +229,7 @@ class SpliceResult:
 
     @property
     def changed(self) -> bool:
-        return bool(self.replaced or self.forced or self.added or self.merged)
+        return bool(self.replaced or self.forced or self.added or self.merged or self.removed)
 
     def reason(self, name: str) -> str | None:
         return dict(self.reasons).get(name)
@@ -266,44 +268,72 @@ def _insert_under_heading(page: str, title: str, wrapped: str) -> tuple[str | No
 Absorbs = Callable[[str, str, str], bool]  # (region name, the page's content, the draft's) -> nothing lost
 
 
-def splice(old_page: str, new_draft: str, *, force: bool = False, absorbs: Absorbs | None = None) -> SpliceResult:
-    """Update *old_page* with the generated regions of *new_draft* (see the module rules)."""
+def splice(
+    old_page: str,
+    new_draft: str,
+    *,
+    force: bool = False,
+    absorbs: Absorbs | None = None,
+    retired: Collection[str] = (),
+) -> SpliceResult:
+    """Update *old_page* with the generated regions of *new_draft* (see the module rules).
+
+    *retired*: regions incidentkit no longer generates; on the page they are removed (with the
+    blank line after them) while nobody edited them, and kept otherwise.
+    """
     fresh = regions(new_draft)
     broken = marker_problems(old_page)
     reasons: list[tuple[str, str]] = sorted(broken.items())
-    replaced: list[str] = []
-    unchanged: list[str] = []
-    conflicts: list[str] = []
-    forced: list[str] = []
-    merged: list[str] = []
+    done: dict[str, list[str]] = {k: [] for k in ("replaced", "unchanged", "conflicts", "forced", "merged", "removed")}
     present: set[str] = set(broken)
     out: list[str] = []
     for span in split(old_page):
         if isinstance(span, Text):
-            out.append(span.text)
+            text = span.text
+            if len(out) > 1 and out[-1] == "" and out[-2].endswith("\n"):  # a removed region's line goes too
+                text = text[2:] if text.startswith("\n\n") else text.removeprefix("\n")
+            out.append(text)
             continue
         present.add(span.name)
         new = fresh.get(span.name)
         if new is None:
-            out.append(span.text)
+            if span.name in retired and not span.edited:
+                done["removed"].append(span.name)
+                out.append("")
+            else:
+                out.append(span.text)
             continue
         if span.edited and absorbs is not None and absorbs(span.name, span.content, new.content):
-            merged.append(span.name)
+            done["merged"].append(span.name)
         elif span.edited and not force:
-            conflicts.append(span.name)
+            done["conflicts"].append(span.name)
             reasons.append((span.name, f"region {span.name!r} was edited on the wiki since it was generated"))
             out.append(span.text)
             continue
         elif span.edited:
-            forced.append(span.name)
+            done["forced"].append(span.name)
         elif span.content == new.content:
-            unchanged.append(span.name)
+            done["unchanged"].append(span.name)
             out.append(span.text)
             continue
         else:
-            replaced.append(span.name)
+            done["replaced"].append(span.name)
         out.append(new.text)
-    text = "".join(out)
+    text, added, skipped = _insert_missing("".join(out), new_draft, fresh, present, reasons)
+    return SpliceResult(
+        text=text,
+        added=tuple(added),
+        skipped=tuple(skipped),
+        broken=tuple(sorted(broken)),
+        reasons=tuple(reasons),
+        **{name: tuple(names) for name, names in done.items()},
+    )
+
+
+def _insert_missing(
+    text: str, new_draft: str, fresh: dict[str, Region], present: set[str], reasons: list[tuple[str, str]]
+) -> tuple[str, list[str], list[str]]:
+    """*text* with the draft's regions it lacks inserted where that is safe; (text, added, skipped)."""
     added: list[str] = []
     skipped: list[str] = []
     for name, region in fresh.items():
@@ -325,15 +355,4 @@ def splice(old_page: str, new_draft: str, *, force: bool = False, absorbs: Absor
             continue
         text = inserted
         added.append(name)
-    return SpliceResult(
-        text=text,
-        replaced=tuple(replaced),
-        unchanged=tuple(unchanged),
-        conflicts=tuple(conflicts),
-        merged=tuple(merged),
-        forced=tuple(forced),
-        added=tuple(added),
-        skipped=tuple(skipped),
-        broken=tuple(sorted(broken)),
-        reasons=tuple(reasons),
-    )
+    return text, added, skipped
