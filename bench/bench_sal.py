@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from incidentkit.config import Settings
 from incidentkit.model.source import Export, Query
 from incidentkit.model.window import Window
-from incidentkit.services.draft import build_incident
+from incidentkit.services.draft import draft_incident
 from incidentkit.services.pulls import Collected
 from incidentkit.sources.sal import parse
 from incidentkit.wikitext.render import render_incident
@@ -61,7 +61,7 @@ def main() -> None:
         started = time.perf_counter()
         result = parse(Export("sal", (("Server Admin Log", text),)), query)
         collected = Collected(query, window.end, (), (result,), ())
-        incident = build_incident(collected, title="Bench", settings=Settings(), generated_at=window.end)
+        incident = draft_incident(collected, title="Bench", settings=Settings())
         page = render_incident(incident)
         timings.append(time.perf_counter() - started)
     print(f"SAL lines: {lines}; window: 7 days; events in window: {len(result.events)}; problems: {len(result.problems)}")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from incidentkit.store import Store
 from tests.helpers import run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,11 +23,13 @@ def test_draft_bundled_example_offline() -> None:
     for heading in ("== Summary ==", "== Timeline ==", "== Detection ==", "== Conclusions ==", "== Actionables ==", "== Scorecard =="):
         assert heading in page
     assert "[[phab:T329510|T329510]]" in page
-    assert "'''(deploy)''' urbanecm@deploy1002: Started scap" in page
+    assert "* 18:16 urbanecm: started the backport of [[gerrit:887912|" in page
     assert "<!-- incidentkit:begin timeline hash=" in page and "<!-- incidentkit:end timeline -->" in page
-    # the hand-written line in the example SAL is reported, not dropped silently
+    # the hand-written line in the example SAL is reported to the owner, not dropped silently,
+    # and not shown to the page's readers
     assert "sal: " in result.stderr and "1 lines skipped" in result.stderr
-    assert "Server Admin Log:20" in page
+    assert "Server Admin Log:20" in result.stderr and "Server Admin Log:20" not in page
+    assert "lines could not be read" not in page
 
 
 def test_pull_save_then_replay_is_byte_for_byte(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,3 +83,53 @@ def test_binary_input_file_is_a_clean_error(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00garbage")
     result = run("draft", "--from", "2023-02-14 18:00", "--to", "2023-02-14 19:00", "--title", "x", "--input", f"sal={binary}")
     assert result.exit_code == 2 and "is not UTF-8 text" in result.stderr
+
+
+def test_no_store_renders_what_the_recording_draft_renders_and_writes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "fresh.db"
+    first = run("--db", str(db), "draft", "--no-store", "--replay", str(EXAMPLE))
+    assert first.exit_code == 0 and not db.exists()  # no store is created for a preview
+    recorded = run("--db", str(db), "draft", "--replay", str(EXAMPLE))
+    assert recorded.stdout == first.stdout
+    slug = "2023-02-14_backport-crash"
+    assert run("--db", str(db), "timeline", "hide", slug, "--kind", "dbctl").exit_code == 0
+    assert run("--db", str(db), "timeline", "mark", slug, "impact_start", "18:16").exit_code == 0
+    preview = run("--db", str(db), "draft", "--no-store", "--replay", str(EXAMPLE))
+    assert preview.exit_code == 0, preview.output
+    assert "dbctl commit" not in preview.stdout and "-->2023-02-14 18:16<!-- incidentkit:end meta-start" in preview.stdout
+    assert "recorded as incident" not in preview.stderr
+    assert run("--db", str(db), "draft", "--replay", str(EXAMPLE)).stdout == preview.stdout
+    with Store.open(db) as store:
+        assert store.curation_state(slug).drafted  # the recording drafts were counted, the previews not
+        assert store.db["timeline_drafts"].get(slug)["drafts"] == 2
+
+
+def test_task_without_phabricator_says_so_and_strict_fails() -> None:
+    args = ["draft", "--from", "2023-02-14 18:00", "--to", "2023-02-14 19:45", "--title", "x", "--task", "T329510",
+            "--input", f"sal={SAL_PAGE}", "--no-store"]  # fmt: skip
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert "warning: --task T329510: Phabricator is not configured" in result.stderr
+    assert "-->[[phab:T329510|T329510]]<!-- incidentkit:end meta-task" in result.stdout  # the Task cell is filled
+    strict = run(*args, "--strict")
+    assert strict.exit_code == 1 and "Error: --task T329510: Phabricator is not configured" in strict.stderr
+    assert "[phabricator] url" in strict.stderr
+
+
+def test_metadata_start_and_end_come_from_key_moments_else_todo() -> None:
+    """A SAL-only draft has no alert: no impact start or resolution is known, so no window bound is shown."""
+    result = run("draft", "--from", "2023-02-14 18:00", "--to", "2023-02-14 19:45", "--title", "SAL only",
+                 "--input", f"sal={SAL_PAGE}")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    page = result.stdout
+    assert "-->TODO<!-- incidentkit:end meta-start -->" in page and "-->TODO<!-- incidentkit:end meta-end -->" in page
+    assert "18:00" not in page.split("== Timeline ==")[0].split("-->", 1)[1]  # not the window start
+    assert "warning: impact start is unknown (no alert and no detection time)" in result.stderr
+    assert "`incidentkit timeline mark 2023-02-14_sal-only impact_start ROW|TIME`" in result.stderr
+    assert run("timeline", "mark", "2023-02-14_sal-only", "impact_start", "18:31").exit_code == 0
+    assert run("timeline", "mark", "2023-02-14_sal-only", "resolved", "18:52").exit_code == 0
+    again = run("draft", "--from", "2023-02-14 18:00", "--to", "2023-02-14 19:45", "--title", "SAL only",
+                "--input", f"sal={SAL_PAGE}")  # fmt: skip
+    assert "-->2023-02-14 18:31<!-- incidentkit:end meta-start -->" in again.stdout
+    assert "-->2023-02-14 18:52<!-- incidentkit:end meta-end -->" in again.stdout
+    assert "warning: impact start" not in again.stderr

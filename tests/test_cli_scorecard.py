@@ -101,23 +101,32 @@ def test_fill_interactively_every_question(incident: str) -> None:
     assert {format_utc(a.answered_at) for a in stored.values()} == {"2023-02-20T10:00:00Z"}
 
 
-def test_skip_then_resume_asks_only_the_unanswered(incident: str) -> None:
-    first = run("scorecard", "fill", incident, input="yes\nok\n" + "skip\n" * 14)
+def test_resume_asks_neither_answered_nor_skipped_questions_unless_all(incident: str) -> None:
+    first = run("scorecard", "fill", incident, input="yes\nok\nskip\n" + "skip\n" * 13)
     assert first.exit_code == 0, first.output
     assert f"{incident}: 1 of 15 answered, total score 1" in first.output
-    assert set(_answers()) == {"responders_different"}
+    answered = {k: a.answer for k, a in _answers().items() if a.answer is not None}
+    assert answered == {"responders_different": Answer.YES}
     assert _answers()["responders_different"].reviewer == "envuser"  # $USER
+    assert len(_answers()) == 15 and {a.source for a in _answers().values()} == {"local"}  # skips are kept
 
-    second = run("scorecard", "fill", incident, input="no\nlate\n" + "s\n" * 13)
+    second = run("scorecard", "fill", incident, input="")
     assert second.exit_code == 0, second.output
-    assert "[People 1/15]" not in second.output and "[People 2/15]" in second.output
-    assert second.output.count("Answer (yes/no/skip)") == 14
+    assert "Answer (yes/no/skip)" not in second.output
+    assert "every question is answered or skipped" in second.output and "--all" in second.output
+
+    every = run("scorecard", "fill", incident, "--all", input="\n\n" + "no\nlate\n" + "s\n" * 13)
+    assert every.exit_code == 0, every.output
+    assert every.output.count("Answer (yes/no/skip)") == 15
     assert _answers()["responders_prepared"].answer is Answer.NO
+    assert _answers()["responders_different"].answer is Answer.YES  # Enter kept it; a skip keeps it too
 
 
-def test_abort_midway_keeps_what_was_answered(incident: str) -> None:
+def test_interrupting_a_fill_says_what_was_saved_and_how_to_go_on(incident: str) -> None:
     result = run("scorecard", "fill", incident, input="yes\n\nno\nmeh\n")  # input ends at question 3
-    assert result.exit_code != 0
+    assert result.exit_code == 130
+    assert "Interrupted: 2 answer(s) saved this time; 2 of 15 answered." in result.stderr
+    assert f"`incidentkit scorecard fill {incident}`" in result.stderr and "Aborted!" not in result.output
     assert {k: a.answer for k, a in _answers().items()} == {
         "responders_different": Answer.YES,
         "responders_prepared": Answer.NO,

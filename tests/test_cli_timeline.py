@@ -35,8 +35,8 @@ def run(db: Path, *args: str, env: dict[str, str] | None = None) -> Any:
     return runner.invoke(app, ["--db", str(db), "timeline", *args], env=env)
 
 
-def rows(db: Path, *args: str) -> dict[str, dict[str, Any]]:
-    result = run(db, "show", SLUG, "--format", "json", *args)
+def rows(db: Path, *args: str, slug: str = SLUG) -> dict[str, dict[str, Any]]:
+    result = run(db, "show", slug, "--format", "json", *args)
     assert result.exit_code == 0, result.output
     return {r["key"]: r for r in json.loads(result.stdout)}
 
@@ -59,7 +59,7 @@ def test_show_as_table_csv_and_markdown(db: Path) -> None:
     assert table.exit_code == 0 and row_ref("sal:19:19")[:7] in table.stdout and "rolling back" in table.stdout
     assert "hidden (--all lists them)" in table.stdout
     csv_out = run(db, "show", SLUG, "-f", "csv").stdout.splitlines()
-    assert csv_out[0] == "ref,time,flags,marker,source,kind,actor,text,note,key"
+    assert csv_out[0] == "ref,time,flags,marker,sources,kind,actor,text,note,key"
     assert run(db, "show", SLUG, "-f", "markdown").stdout.startswith("| ref | time | flags |")
 
 
@@ -222,3 +222,47 @@ def test_a_bad_rule_in_the_config_is_a_config_error(db: Path) -> None:
     result = run(db, "show", SLUG, env={"INCIDENTKIT_TIMELINE_HIDE_MATCHING": '["("]'})
     assert result.exit_code == 2
     assert "Error: config key timeline.hide_matching holds an invalid regular expression" in result.stderr
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples" / "backport-crash"
+EXAMPLE_SLUG = "2023-02-14_backport-crash"
+
+
+@pytest.fixture
+def example_db(tmp_path: Path) -> Path:
+    path = tmp_path / "example.db"
+    result = runner.invoke(app, ["--db", str(path), "draft", "--replay", str(EXAMPLE), "-o", str(tmp_path / "d.wiki")])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_a_time_outside_the_drafted_window_needs_force(example_db: Path) -> None:
+    env = {"INCIDENTKIT_NOW": "2024-05-01T12:00:00Z"}
+    slip = run(example_db, "add", EXAMPLE_SLUG, "--time", "yesterday 18:40", "Users report fatals", env=env)
+    assert slip.exit_code == 2
+    assert "--time 2024-04-30T18:40:00Z is outside the window of 2023-02-14_backport-crash" in slip.stderr
+    assert "--force" in slip.stderr and "Traceback" not in slip.output
+    assert not [r for r in rows(example_db, "--all", slug=EXAMPLE_SLUG).values() if r["source"] == "manual"]
+    lead_up = run(example_db, "add", EXAMPLE_SLUG, "--time", "2023-02-14 17:30", "Backport window opens", "--force")
+    assert lead_up.exit_code == 0 and "Warning: --time 2023-02-14T17:30:00Z is outside" in lead_up.stderr
+    inside = run(example_db, "add", EXAMPLE_SLUG, "--time", "18:40", "Users report fatals")
+    assert inside.exit_code == 0 and "outside" not in inside.stderr
+    edited = run(example_db, "edit", EXAMPLE_SLUG, ref("sal:2023-02-14T18:52:2f06f3b94f"), "--time", "2023-02-15 18:52")
+    assert edited.exit_code == 2 and "outside the window" in edited.stderr
+    marked = run(example_db, "mark", EXAMPLE_SLUG, "resolved", "2023-02-15T03:00Z")
+    assert marked.exit_code == 0 and "Warning: the time 2023-02-15T03:00:00Z is outside the window" in marked.stderr
+
+
+def test_marking_a_time_where_a_row_stands_marks_that_row(example_db: Path) -> None:
+    assert run(example_db, "add", EXAMPLE_SLUG, "--time", "18:33", "Sync to the whole cluster starts").exit_code == 0
+    marked = run(example_db, "mark", EXAMPLE_SLUG, "impact_start", "18:33")
+    assert marked.exit_code == 0 and "(row " in marked.stdout
+    shown = rows(example_db, slug=EXAMPLE_SLUG)
+    manual = next(r for r in shown.values() if r["source"] == "manual")
+    assert manual["marker"] == "OUTAGE BEGINS" and manual["time"] == "2023-02-14T18:33:00Z"
+    assert not any(key.startswith("moment:") for key in shown)  # no separate "OUTAGE BEGINS" row
+    table = run(example_db, "show", EXAMPLE_SLUG, "--format", "table").stdout
+    assert "2023-02-14 18:34:55" in table  # seconds kept
+    merged = next(r for r in shown.values() if r["text"].startswith("opened T329510"))
+    assert merged["sources"] == ["sal", "phabricator"]
+    assert "sal+phabricator" in table

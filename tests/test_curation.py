@@ -400,22 +400,27 @@ def test_hiding_the_first_alert_moves_detection() -> None:
     assert by_key(result)[FIRING].pinned  # the first visible alert gets the first-alert pin
 
 
-def test_owner_moments_win_and_a_bare_time_gets_a_marker_row() -> None:
+def test_owner_moments_win_and_a_bare_time_marks_the_row_there_else_a_marker_row() -> None:
     state = CurationState(
         moments={
-            "impact_start": MomentSetting(moment="impact_start", time=at("19:06")),
+            "impact_start": MomentSetting(moment="impact_start", time=at("19:04")),
             "resolved": MomentSetting(moment="resolved", time=at("19:22"), key="sal:19:22"),
         }
     )
     result = curate(build_rows(story()), state, RULES)
-    assert (result.moments.impact_start, result.moments.resolved) == (at("19:06"), at("19:22"))
+    assert (result.moments.impact_start, result.moments.resolved) == (at("19:04"), at("19:22"))
     keys = [r.key for r in result.rows]
-    assert keys.index("moment:impact_start") == keys.index("sal:19:06") - 1  # sorted before same-time rows
+    assert keys.index("moment:impact_start") == 0  # no row at 19:04: a marker row, first
     marker_row = by_key(result)["moment:impact_start"]
     assert (marker_row.marker, marker_row.text) == ("OUTAGE BEGINS", "")
     assert by_key(result)["sal:19:22"].marker == "OUTAGE ENDS"
-    assert by_key(result)["sal:19:06"].marker is None and by_key(result)[RESOLVED].marker is None
+    assert by_key(result)["sal:19:05"].marker is None and by_key(result)[RESOLVED].marker is None
     assert {c.moment: c.origin for c in result.choices}["resolved"] == "owner"
+
+    at_a_row = CurationState(moments={"impact_start": MomentSetting(moment="impact_start", time=at("19:06"))})
+    result = curate(build_rows(story()), at_a_row, RULES)
+    assert by_key(result)["sal:19:06"].marker == "OUTAGE BEGINS"
+    assert "moment:impact_start" not in by_key(result)  # no second "OUTAGE BEGINS" row
 
 
 def test_a_moment_on_a_vanished_row_is_an_orphan_and_keeps_its_time() -> None:
@@ -646,3 +651,28 @@ def test_curation_survives_reopening_a_database_file(tmp_path) -> None:
     with Store.open(path) as store:
         assert store.load_events(SLUG) == story()
         assert store.curation_state(SLUG).overrides["sal:19:17"].hidden is True
+
+
+def test_the_first_response_never_comes_before_detection() -> None:
+    """The seed's case: a report on IRC at 18:34:51, four seconds before the first alert."""
+    firing = alert("MediaWikiFatals", "19:18")[0]
+    events = [replace(firing, time=firing.time + timedelta(seconds=55)), sal("19:19", EventKind.LOG, "rolling back")]
+    state = CurationState(manual=(ManualRow(key="manual:report", time=at("19:18") + timedelta(seconds=51), text="First user report on IRC"),))
+    choices = {c.moment: c for c in curate(build_rows(events), state, RULES).choices}
+    assert choices["detected"].time == at("19:18") + timedelta(seconds=55)
+    assert choices["responded"].key == "sal:19:19"  # not the report, which came before the alert
+    assert all("out of order" not in c.reason for c in choices.values())
+
+
+def test_moments_out_of_order_say_so() -> None:
+    late = CurationState(moments={"detected": MomentSetting(moment="detected", time=at("19:25"))})
+    choices = {c.moment: c for c in curate(build_rows(story()), late, RULES).choices}
+    assert choices["detected"].origin == "owner"
+    assert choices["responded"].time == at("19:40")  # the first action after the (late) detection
+    assert (choices["mitigated"].time, choices["resolved"].time) == (at("19:22"), at("19:30"))
+    for name in ("mitigated", "resolved"):
+        assert "; out of order: before responded (2018-03-27T19:40:00Z), check both" in choices[name].reason
+    assert "out of order" not in choices["impact_start"].reason + choices["responded"].reason
+    ordered = {c.moment: c for c in curate(build_rows(story()), CurationState(), RULES).choices}
+    times = [ordered[m].time for m in ("impact_start", "detected", "responded", "mitigated", "resolved")]
+    assert times == sorted(times) and not any("out of order" in c.reason for c in ordered.values())

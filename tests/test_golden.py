@@ -16,11 +16,14 @@ from incidentkit.cli import app
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "backport-crash"
 GOLDEN = Path(__file__).parent / "golden"
+# read at import, not in a test: the autouse fixture clears the environment of every INCIDENTKIT_* variable
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
-def _check(name: str, text: str) -> None:
+def check_golden(name: str, text: str) -> None:
+    """Compare *text* with ``tests/golden/NAME`` (or write it there with UPDATE_GOLDEN=1)."""
     path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
+    if UPDATE:
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8"), f"{name} differs from the golden file (see module docstring)"
 
@@ -28,4 +31,4 @@ def _check(name: str, text: str) -> None:
 def test_example_draft_matches_golden() -> None:
     result = CliRunner().invoke(app, ["draft", "--replay", str(EXAMPLE), "--no-store"])
     assert result.exit_code == 0, result.output
-    _check("backport-crash.wiki", result.stdout)
+    check_golden("backport-crash.wiki", result.stdout)

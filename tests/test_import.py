@@ -8,7 +8,9 @@ those are checked page by page in ``test_reports.py`` and reported here separate
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from incidentkit.services.importing import (
     page_file_name,
     save_page_text,
 )
-from incidentkit.services.reporting import list_actionables
+from incidentkit.services.reporting import list_actionables, summarize
 from incidentkit.services.sync import sync_actionables
 from incidentkit.store import Store
 from incidentkit.wikitext.reports import Report, parse_report
@@ -110,7 +112,7 @@ def test_import_all_fixture_reports_matches_an_independent_count(loaded: dict[st
     assert {t for t, r in reports.items() if not isinstance(r, Report)} == set(NOT_REPORTS)
     for title, word in NOT_REPORTS.items():
         assert re.search(rf"{re.escape(title)}: .*{word}", result.stderr), result.stderr
-    assert f"imported {len(parsed)} of {len(loaded)} pages ({len(parsed)} new, 0 updated)" in result.stderr
+    assert f"imported {len(parsed)} of {len(loaded)} pages ({len(parsed)} new, 0 updated, 0 unchanged)" in result.stderr
 
     found_items = found_tasks = contained_items = contained_tasks = 0
     beyond_headings: list[str] = []
@@ -300,3 +302,75 @@ def test_import_reports_counts_unparsed_and_progress() -> None:
         assert [u.reason for u in report.unparsed] == ["the page is a redirect"]
         assert report.filtered == 1 and report.task_ids == 1
         assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+# --- dates and "unchanged" ------------------------------------------------------------------------
+
+WIKITEXT = Path(__file__).parent / "fixtures" / "incidents" / "wikitext"
+
+
+def test_the_title_date_is_the_start_and_done_items_have_no_close_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 2014 page with no Start: SLAs count from 2014-10-01, not from the import."""
+    monkeypatch.setenv("INCIDENTKIT_NOW", "2024-03-15T12:00:00Z")
+    result = run("import", "--input", str(WIKITEXT))
+    assert result.exit_code == 0, result.output
+    with home_store() as store:
+        legacy = store.require_incident("2014-10-01_legacy-statuses")
+        assert "start" not in legacy.metadata and legacy.start == "2014-10-01T00:00:00Z"
+        items = {a.task or a.title: a for a in store.incident_actionables(legacy.slug)}
+        in_progress = items["T70003"]
+        assert in_progress.due == date(2014, 10, 31)  # 30 days (the default SLA) after the title date
+        assert in_progress.created_at == datetime(2014, 10, 1, tzinfo=UTC)
+        done = items["T70002"]
+        assert done.status is ActionableStatus.DONE and done.resolved_at is None
+        summary = summarize(store, ActionableQuery(incident=legacy.slug), now=datetime(2024, 3, 15, tzinfo=UTC))
+        assert summary.done_this_month == 0
+        assert summary.overdue == 2  # the in-progress item and the untracked review, due in 2014
+    listed = run("actionables", "list", "--incident", "2014-10-01_legacy-statuses", "--status", "done", "--format", "json")
+    assert [a["resolved_at"] for a in json.loads(listed.stdout)] == [None]
+
+
+def test_reimporting_unchanged_pages_reports_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INCIDENTKIT_NOW", "2024-03-15T12:00:00Z")
+    pages = tmp_path / "pages"
+    shutil.copytree(WIKITEXT, pages)
+    first = run("import", "--input", str(pages))
+    assert "imported 2 of 4 pages (2 new, 0 updated, 0 unchanged)" in first.stderr, first.stderr
+    with home_store() as store:
+        before = [(r.slug, r.updated_at) for r in store.list_incidents()]
+    monkeypatch.setenv("INCIDENTKIT_NOW", "2024-03-16T12:00:00Z")
+    again = run("import", "--input", str(pages))
+    assert "imported 2 of 4 pages (0 new, 0 updated, 2 unchanged)" in again.stderr, again.stderr
+    assert "actionables added 0, updated 0," in again.stderr
+    with home_store() as store:
+        assert [(r.slug, r.updated_at) for r in store.list_incidents()] == before  # nothing was rewritten
+
+    legacy = pages / "Incidents%2F20141001-Legacy statuses.wiki"
+    legacy.write_text(legacy.read_text().replace("# Review the retention policy", "# Review the retention policy\n# Add a disk alert T70009"))
+    changed = run("import", "--input", str(pages))
+    assert "(0 new, 1 updated, 1 unchanged)" in changed.stderr, changed.stderr
+
+
+def test_ctrl_c_during_import_says_what_was_saved_and_how_to_go_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from incidentkit.services import importing
+
+    real = importing.store_report
+    calls: list[str] = []
+
+    def interrupted_on_the_second_page(store: Store, report: Report, **kwargs: object) -> object:
+        calls.append(report.page)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(store, report, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importing, "store_report", interrupted_on_the_second_page)
+    result = run("import", "--input", str(WIKITEXT))
+    assert result.exit_code == 130, result.output
+    assert "imported 1 of 4 pages (1 new, 0 updated, 0 unchanged)" in result.stderr
+    assert "Interrupted: the 1 pages above are saved" in result.stderr and "Run the same import again" in result.stderr
+    assert "Traceback" not in result.output and "Aborted!" not in result.output
+    with home_store() as store:
+        assert [i.page for i in store.list_incidents()] == [calls[0]]
+    monkeypatch.setattr(importing, "store_report", real)
+    again = run("import", "--input", str(WIKITEXT))
+    assert "(1 new, 0 updated, 1 unchanged)" in again.stderr, again.stderr

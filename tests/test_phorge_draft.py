@@ -87,9 +87,10 @@ def incident(phorge: Phorge) -> Incident:
     return Incident(start, end, {role: task["monogram"] for role, task in made.items()}, titles)
 
 
-def _draft(
+def _draft_and_notes(
     home: Path, monkeypatch: pytest.MonkeyPatch, phorge: Phorge, incident: Incident, *extra: str, **config: object
-) -> str:
+) -> tuple[str, str]:
+    """The page of a --no-store draft of *incident*, and what the draft said on stderr."""
     configure(home, monkeypatch, phorge, phabricator={"comments": True, **config})
     monkeypatch.setenv("INCIDENTKIT_NOW", iso(incident.end, timedelta(minutes=5)))
     result = run(
@@ -98,7 +99,13 @@ def _draft(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert phorge.tokens["admin"] not in result.output
-    return result.stdout
+    return result.stdout, result.stderr
+
+
+def _draft(
+    home: Path, monkeypatch: pytest.MonkeyPatch, phorge: Phorge, incident: Incident, *extra: str, **config: object
+) -> str:
+    return _draft_and_notes(home, monkeypatch, phorge, incident, *extra, **config)[0]
 
 
 def _region(page: str, name: str) -> str:
@@ -116,20 +123,20 @@ def test_the_timeline_has_every_change_that_matters(
     timeline = _region(page, "timeline")
     t = {role: _link(mono) for role, mono in incident.tasks.items()}
     expected = [
-        f"alice: {t['incident']} created: {incident.titles['incident']}",
-        f"bob: {t['error']} created: {incident.titles['error']}",
-        f"bob: {t['incident']} priority raised to Unbreak Now!",
-        f"bob: {t['incident']} claimed by bob",
-        f"alice: {t['incident']} comment by alice: update 1: still looking",
-        f"alice: {t['incident']} comment by alice: update 3: still looking",
+        f"alice: opened {t['incident']} – {incident.titles['incident']}",
+        f"bob: opened {t['error']} – {incident.titles['error']}",
+        f"bob: raised the priority of {t['incident']} to Unbreak Now!",
+        f"bob: claimed {t['incident']}",
+        f"alice: commented on {t['incident']}: update 1: still looking",
+        f"alice: commented on {t['incident']}: update 3: still looking",
         f"{t['incident']} … and 3 more comments",  # the 4th and 5th, and "Recovered."
-        f"alice: {t['subtask']} created: {incident.titles['subtask']}",
-        f"admin: {t['error']} status changed Open → Resolved",
-        f"admin: {t['declined']} status changed Open → Declined",
-        f"admin: {t['invalid']} status changed Open → Invalid",
+        f"alice: opened {t['subtask']} – {incident.titles['subtask']}",
+        f"admin: closed {t['error']} as Resolved",
+        f"admin: closed {t['declined']} as Declined",
+        f"admin: closed {t['invalid']} as Invalid",
         f"alice: {t['report']} merged into {t['incident']} as a duplicate",
-        f"bob: {t['error']} status changed Resolved → Open",
-        f"bob: {t['incident']} status changed Open → Resolved",
+        f"bob: reopened {t['error']}",
+        f"bob: closed {t['incident']} as Resolved",
     ]
     positions = []
     for text in expected:
@@ -140,7 +147,7 @@ def test_the_timeline_has_every_change_that_matters(
     assert [positions[i] for i in order] == sorted(positions[i] for i in order)
     assert "update 4" not in timeline and "Recovered." not in timeline  # folded
     # closing an unowned task makes the closer its owner: not a claim worth a row
-    assert "claimed by admin" not in timeline
+    assert f"admin: claimed {t['error']}" not in timeline and f"assigned {t['error']} to admin" not in timeline
     assert incident.titles["private"] not in page, page
     assert t["old"] not in timeline
 
@@ -164,14 +171,11 @@ def test_followups_are_the_tagged_tasks_and_subtasks_filed_during_the_incident(
 def test_a_private_incident_task_is_a_note_saying_so(
     incidentkit_home: Path, monkeypatch: pytest.MonkeyPatch, phorge: Phorge, incident: Incident
 ) -> None:
-    page = _draft(incidentkit_home, monkeypatch, phorge, incident, "--task", incident.tasks["private"])
-    note = (
-        f"'''phabricator:''' the incident task {incident.tasks['private']} is not visible to this token "
-        "(private, or it does not exist)"
-    )
-    assert note in page
-    assert "could not be read" not in page
-    assert f"{_link(incident.tasks['incident'])} status changed Open → Resolved" in page
+    page, stderr = _draft_and_notes(incidentkit_home, monkeypatch, phorge, incident, "--task", incident.tasks["private"])
+    note = f"the incident task {incident.tasks['private']} is not visible to this token (private, or it does not exist)"
+    assert note in stderr and note not in page  # a note for the owner, not for the page's readers
+    assert "could not be read" not in stderr + page
+    assert f"closed {_link(incident.tasks['incident'])} as Resolved" in page
 
 
 def test_the_owner_of_a_private_task_sees_it(
@@ -184,21 +188,21 @@ def test_the_owner_of_a_private_task_sees_it(
         "--title", "Checkout down", "--task", incident.tasks["private"], "--no-store",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert f"{_link(incident.tasks['private'])} created: {incident.titles['private']}" in result.stdout
-    assert "not visible to this token" not in result.stdout
+    assert f"opened {_link(incident.tasks['private'])} – {incident.titles['private']}" in result.stdout
+    assert "not visible to this token" not in result.output
 
 
 def test_a_configured_project_that_does_not_exist_is_a_note(
     incidentkit_home: Path, monkeypatch: pytest.MonkeyPatch, phorge: Phorge, incident: Incident
 ) -> None:
-    page = _draft(
+    page, stderr = _draft_and_notes(
         incidentkit_home, monkeypatch, phorge, incident, followup_projects=["sustainability-incident-followup", "sre-onfire"]
     )
-    assert (  # brackets escaped: nothing from a source may make a link
-        "'''phabricator:''' no Phabricator project 'sre-onfire' (&#91;phabricator&#93; followup_projects): "
-        "tasks tagged with it were not searched" in page
+    assert (
+        "no Phabricator project 'sre-onfire' ([phabricator] followup_projects): tasks tagged with it were not searched"
+        in stderr
     )
-    assert "could not be read" not in page
+    assert "sre-onfire" not in page and "could not be read" not in stderr + page
     actionables = _region(page, "actionables")
     # the hyphenated guess at Phorge's derived hashtag still finds the project
     assert f"{_link(incident.tasks['followup'])} {incident.titles['followup']} (Open)" in actionables

@@ -41,7 +41,8 @@ def test_a_bad_token_is_a_note_on_the_draft_and_an_error_elsewhere(
     configure(incidentkit_home, monkeypatch, phorge, token=token)
     result = run(*_draft("--title", "Bad token", "--task", "T1"))
     assert result.exit_code == 0, result.output
-    assert "'''phabricator unavailable:''' Phabricator maniphest.status.search failed: ERR-INVALID-AUTH" in result.stdout
+    assert "phabricator: unavailable: Phabricator maniphest.status.search failed: ERR-INVALID-AUTH" in result.stderr
+    assert "Missing from this timeline: phabricator could not be read" in result.stdout
     assert token not in result.output and token[4:] not in result.output
     result = run(*_draft("--title", "Bad token", "--task", "T1", "--strict"))
     assert result.exit_code == 1 and result.stderr.startswith("Error: Phabricator maniphest.status.search failed")
@@ -54,8 +55,8 @@ def test_a_bad_token_is_a_note_on_the_draft_and_an_error_elsewhere(
 def test_nothing_answering_at_the_url(incidentkit_home: Path, monkeypatch: pytest.MonkeyPatch, phorge: Phorge) -> None:
     configure(incidentkit_home, monkeypatch, phorge, url=_dead_url())
     result = run(*_draft("--title", "Nobody home"))
-    assert result.exit_code == 0 and "'''phabricator unavailable:''' Phabricator" in result.stdout
-    assert "cannot connect to 127.0.0.1" in result.stdout
+    assert result.exit_code == 0 and "Missing from this timeline: phabricator could not be read" in result.stdout
+    assert "phabricator: unavailable: " in result.stderr and "cannot connect to 127.0.0.1" in result.stderr
 
 
 @pytest.mark.parametrize("path", ["phab/", "w/api.php", "api/api/"])

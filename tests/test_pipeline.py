@@ -12,7 +12,7 @@ from incidentkit.config import Settings
 from incidentkit.errors import ConflictError, InputError
 from incidentkit.model.source import Query
 from incidentkit.model.window import Window
-from incidentkit.services.draft import build_incident, draft_incident
+from incidentkit.services.draft import StoredState, compose, draft_incident
 from incidentkit.services.publish import publish_page
 from incidentkit.services.pulls import collect, load_pull, parse_inputs, save_pull
 from incidentkit.wikitext.regions import regions
@@ -63,18 +63,18 @@ def test_follow_ups_come_from_the_sources_that_propose_them() -> None:
     collected = load_pull(EXAMPLE)
     assert [f.task for f in collected.followups] == ["T329530", "T329531"]
     incident = draft_incident(collected, title="Backport crash", settings=Settings())
-    assert incident.actionables == collected.followups
+    assert [(a.task, a.title) for a in incident.actionables] == [(f.task, f.title) for f in collected.followups]
     assert incident.slug == "2023-02-14_backport-crash" and incident.generated_at == PULLED
 
 
-def test_build_incident_is_pure_and_raw_shows_hidden_rows() -> None:
+def test_compose_is_pure_and_raw_shows_hidden_rows() -> None:
     collected = load_pull(EXAMPLE)
     kwargs = dict(title="Backport crash", query=collected.query, events=collected.events, settings=Settings(),
-                  generated_at=PULLED)
-    assert build_incident(**kwargs) == build_incident(**kwargs)  # type: ignore[arg-type]
+                  generated_at=PULLED, stored=StoredState())
+    assert compose(**kwargs) == compose(**kwargs)  # type: ignore[arg-type]
     hidden_by_rule = Settings(timeline=Settings().timeline.__class__(hide_kinds=["dbctl"]))
-    curated = build_incident(**{**kwargs, "settings": hidden_by_rule})  # type: ignore[arg-type]
-    raw = build_incident(**{**kwargs, "settings": hidden_by_rule, "raw": True})  # type: ignore[arg-type]
+    curated, _ = compose(**{**kwargs, "settings": hidden_by_rule})  # type: ignore[arg-type]
+    raw, _ = compose(**{**kwargs, "settings": hidden_by_rule, "raw": True})  # type: ignore[arg-type]
     assert len(curated.visible_rows) < len(raw.visible_rows) == len(raw.rows)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,11 +17,14 @@ from incidentkit.clients.mediawiki import MwclientWiki, PageText, connect_wiki, 
 from incidentkit.config import db_path, load_settings
 from incidentkit.errors import ConflictError, PublishError
 from incidentkit.model.actionable import ActionableQuery
+from incidentkit.model.scorecard import Answer, ScoreAnswer, fill_scorecard
 from incidentkit.services.actionables import set_fields
-from incidentkit.services.publish import plan_publish, publish_page
-from incidentkit.services.reporting import summarize
+from incidentkit.services.publish import absorbs, dashboard_text, plan_publish, publish_page
+from incidentkit.services.reporting import list_actionables, summarize
+from incidentkit.services.scorecard import load_definition
 from incidentkit.store import Store
 from incidentkit.wikitext.regions import Text, regions, split, wrap
+from incidentkit.wikitext.render import render_template
 from tests.helpers import run
 from tests.servers.mediawiki import COLLEAGUE, MediaWiki
 
@@ -93,6 +97,24 @@ def test_plan_shows_what_a_hand_edit_changed() -> None:
     assert name == "timeline" and "-* a (checked by hand)" in diff and "+* b" in diff
 
 
+def test_a_scorecard_answered_on_the_wiki_is_absorbed_only_when_the_draft_holds_every_answer() -> None:
+    definition = load_definition()
+
+    def drawn(answers: dict[str, tuple[str | None, str]]) -> str:
+        filled = fill_scorecard(definition, {k: ScoreAnswer(incident="s", key=k, answer=Answer(a) if a else None, note=n) for k, (a, n) in answers.items()})
+        return render_template("scorecard.wiki.j2", scorecard=filled).strip("\n")
+
+    test = absorbs(definition)
+    on_page = drawn({"few_paged": ("yes", "two people"), "task_exists": ("no", "")})
+    respaced = on_page.replace("| yes", "|yes   ")  # typed by hand on the wiki
+    fuller = drawn({"few_paged": ("yes", "two people"), "task_exists": ("no", ""), "runbook_used": ("yes", "")})
+    assert test("scorecard", on_page, fuller) and test("scorecard", respaced, fuller)
+    assert not test("scorecard", on_page, drawn({"few_paged": ("yes", "two people")}))  # an answer would go
+    assert not test("scorecard", on_page, drawn({"few_paged": ("no", "two people"), "task_exists": ("no", "")}))
+    assert not test("scorecard", on_page + "\nA paragraph written inside the region.", fuller)
+    assert not test("detection", "* a", "* a\n* b")  # only the scorecard is read back
+
+
 # --- real wiki ------------------------------------------------------------------------------------
 
 
@@ -118,7 +140,7 @@ def test_publish_file_creates_the_page_records_it_and_renders(wiki_env: MediaWik
     assert_renders_cleanly(title, text)
 
     again = run("publish", str(path), "--page", title)
-    assert again.exit_code == 0 and "already up to date" in again.stderr
+    assert again.exit_code == 0 and "nothing to update" in again.stderr
     assert client().read(title) == current
 
 
@@ -274,6 +296,29 @@ def test_publish_input_errors(tmp_path: Path) -> None:
 # --- the managers' dashboard ----------------------------------------------------------------------
 
 
+def test_the_dashboard_says_when_phabricator_was_last_synced_or_that_it_never_was() -> None:
+    fixture = ROOT / "tests" / "fixtures" / "incidents" / "wikitext"
+    assert run("import", "--input", str(fixture)).exit_code == 0
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    with Store.open(db_path(load_settings())) as store:
+        never = dashboard_text(store, now=now)
+        assert "Not synced with Phabricator yet (<code>incidentkit actionables sync</code>)" in never
+        assert "Task statuses are Phabricator's" not in never
+        tracked = [a for a in store.incident_actionables("2024-02-01_example-all-actionable-styles") if a.task and a.is_open]
+        store.touch_actionables([a.id or 0 for a in tracked[:-1]], synced_at=datetime(2026, 5, 30, 7, 5, tzinfo=UTC))
+        synced = dashboard_text(store, now=now)
+    with_tasks = sum(1 for a in all_open(now) if a.task)
+    assert "Task statuses are Phabricator's as of <code>incidentkit actionables sync</code> on 2026-05-30 07:05 UTC" in synced
+    assert f"; {with_tasks - len(tracked) + 1} tasks not synced yet show the status the report gives." in synced
+    assert "Not synced" not in synced
+
+
+def all_open(now: datetime) -> list[Any]:
+    with Store.open(db_path(load_settings())) as store:
+        return list_actionables(store, ActionableQuery(), now=now)
+
+
+
 @pytest.mark.integration
 def test_dashboard_page_is_regenerated_in_place(wiki_env: MediaWiki, monkeypatch: pytest.MonkeyPatch) -> None:
     title = "PublishTest/Incident actionables"
@@ -332,3 +377,21 @@ def test_publishing_a_draft_no_incident_knows_records_a_new_one(wiki_env: MediaW
         record = store.require_incident("2024-03-03_hand-written-report")
         assert current is not None and (record.page, record.revision, record.wiki) == (title, current.revid, "ops")
         assert store.find_actionable(record.slug, task="T4242") is not None
+
+
+def test_republishing_over_an_earlier_version_removes_the_retired_regions() -> None:
+    earlier = (ROOT / "tests" / "fixtures" / "publish" / "backport-crash.earlier-version.wiki").read_text()
+    draft = (ROOT / "tests" / "golden" / "backport-crash.wiki").read_text()
+    base = PageText(title="P", text=earlier.rstrip("\n"), revid=7, timestamp=BASE.timestamp)
+    plan = plan_publish("P", base, draft, scorecard=load_definition())
+    assert plan.splice is not None and plan.splice.removed == ("moments", "sources")
+    assert "|+ Key moments (UTC)" not in plan.text and "lines could not be read" not in plan.text
+    assert "|}\n\n'''TODO:''' Summary of what happened" in plan.text  # no gap left behind
+    assert "== Timeline ==\nAll times in UTC." in plan.text
+    assert regions(plan.text)["timeline"].content == regions(draft)["timeline"].content
+    assert set(plan.splice.skipped) == {"meta-id", "meta-start", "meta-task", "meta-end"}  # cells were the humans'
+
+    sources = regions(earlier)["sources"]
+    edited = base.text.replace(sources.content, sources.content + "\n* a note someone added")
+    kept = plan_publish("P", PageText(title="P", text=edited, revid=8, timestamp=BASE.timestamp), draft, scorecard=load_definition())
+    assert kept.splice is not None and kept.splice.removed == ("moments",) and "* a note someone added" in kept.text

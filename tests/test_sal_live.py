@@ -70,7 +70,7 @@ def test_draft_from_live_wiki_renders_without_parser_errors(sal_pages, monkeypat
     )
     assert result.exit_code == 0, result.output
     page = result.stdout
-    assert "Started scap: Backport for [[gerrit:887912|Enable the reply tool on dewiki]]" in page
+    assert "urbanecm: started the backport of [[gerrit:887912|Enable the reply tool on dewiki]]" in page
     assert "sal: 10 events from 21 lines, 1 lines skipped" in result.stderr
     from incidentkit.clients.mediawiki import connect_wiki, html_errors
 
@@ -88,7 +88,8 @@ def test_unreachable_wiki_gives_a_visible_note_or_a_strict_error(monkeypatch: py
     args = ["draft", "--from", "2023-02-14 18:00", "--to", "2023-02-14 19:00", "--title", "Down", "--no-store"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "'''sal unavailable:''' wiki ops" in result.stdout and "unreachable" in result.stdout
+    assert "''Missing from this timeline: sal could not be read when it was drafted.''" in result.stdout
+    assert "sal: unavailable: wiki ops" in result.stderr and "unreachable" in result.stderr
     strict = CliRunner().invoke(app, [*args, "--strict"])
     assert strict.exit_code != 0 and "Error: wiki ops" in strict.stderr and "Traceback" not in strict.output
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from html import unescape
 from html.parser import HTMLParser
@@ -33,7 +34,6 @@ from incidentkit.model.window import Window
 from incidentkit.services.scorecard import (
     definition_path,
     load_definition,
-    page_answers_in_store,
     parse_answers,
     plan_fill,
     read_answers_file,
@@ -221,12 +221,14 @@ def test_suggestions_from_the_incident_record(definition: ScorecardDefinition) -
     assert "few_paged" not in unknown
 
 
-def test_plan_fill_asks_only_unanswered_unless_all(definition: ScorecardDefinition) -> None:
+def test_plan_fill_asks_neither_answered_nor_skipped_unless_all(definition: ScorecardDefinition) -> None:
     record = IncidentRecord(slug="s", title="S", task="T1")
-    stored = _answers("s", {"responders_different": ("yes", "ok"), "few_paged": (None, "unsure")})
+    stored = _answers("s", {"responders_different": ("yes", "ok"), "few_paged": (None, "unsure"), "not_repeat": (None, "")})
+    stored["not_repeat"] = replace(stored["not_repeat"], source="import")  # the page left it blank: ask it
     items = plan_fill(definition, stored, record)
     keys = [item.question.key for item in items]
-    assert "responders_different" not in keys and "few_paged" in keys and len(keys) == 14
+    assert "responders_different" not in keys and "few_paged" not in keys  # answered; skipped by the reviewer
+    assert "not_repeat" in keys and len(keys) == 13
     assert next(i for i in items if i.question.key == "task_exists").default == "yes"
     assert next(i for i in items if i.question.key == "runbook_used").default == "skip"
     every = plan_fill(definition, stored, record, ask_all=True)
@@ -382,13 +384,13 @@ def test_template_renders_the_real_wikitable(definition: ScorecardDefinition) ->
     assert not any(line.endswith(" ") for line in text.splitlines())
 
 
-def test_template_blank_scorecard_has_a_todo_and_an_empty_total(
+def test_template_blank_scorecard_is_the_bare_table_with_an_empty_total(
     definition: ScorecardDefinition,
 ) -> None:
     text = render_template("scorecard.wiki.j2", scorecard=fill_scorecard(definition, {}))
-    assert text.startswith("'''TODO:'''")
+    assert text.startswith('{| class="wikitable"')  # the prompt to answer stands outside the region
     assert _cells(text)[-1] == ["Total score (count of all “yes” answers above)", "", ""]
-    assert "TODO" in render_template("scorecard.wiki.j2", scorecard=None)
+    assert render_template("scorecard.wiki.j2", scorecard=None) == ""
 
 
 def test_template_escapes_hostile_notes(definition: ScorecardDefinition) -> None:
@@ -556,28 +558,6 @@ def test_parse_human_edited_wikitable(definition: ScorecardDefinition) -> None:
         "runbook_used": ("yes", "[[Backport windows/Deployers#Reverting]]"),
     }
     assert parsed.total == 10 and parsed.yes_count == 9  # the page's stated total is stale: recompute
-
-
-def test_page_answers_in_store_tells_whether_republishing_loses_a_wiki_edit(
-    definition: ScorecardDefinition,
-) -> None:
-    page = _fixture("human_edited.wiki")
-    imported = {
-        k: ScoreAnswer(incident="s", key=k, answer=a, note=n, source="import")
-        for k, (a, n) in parse_from_wikitext(page, definition).items()
-    }
-    assert page_answers_in_store(page, imported, definition)
-    changed = dict(imported)
-    changed["few_paged"] = ScoreAnswer(
-        incident="s", key="few_paged", answer=Answer.NO, note="", source="import"
-    )
-    assert not page_answers_in_store(page, changed, definition)
-    changed["few_paged"] = ScoreAnswer(
-        incident="s", key="few_paged", answer=Answer.NO, note="", source="local"
-    )
-    assert page_answers_in_store(page, changed, definition)  # a local answer wins anyway
-    missing = {k: v for k, v in imported.items() if k != "runbook_used"}
-    assert not page_answers_in_store(page, missing, definition)
 
 
 @pytest.mark.parametrize(

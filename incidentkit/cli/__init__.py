@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import IncidentKitError
-from . import actionables, config, draft, publish, scorecard, sources, timeline
+from . import actionables, config, draft, incidents, publish, scorecard, sources, timeline
 from ._context import AppContext, err
 
 __all__ = ["app", "main"]
@@ -76,6 +76,7 @@ app.add_typer(sources.app, name="sources")
 app.add_typer(actionables.app, name="actionables")
 app.add_typer(scorecard.app, name="scorecard")
 app.add_typer(timeline.app, name="timeline")
+app.add_typer(incidents.app, name="incidents")
 
 
 def main() -> None:

@@ -50,7 +50,7 @@ def _client(ctx: typer.Context) -> ConduitClient:
 @app.command("add")
 def add(
     ctx: typer.Context,
-    incident: Annotated[str, typer.Argument(help="The incident's slug (see `incidentkit incidents`).")],
+    incident: Annotated[str, typer.Argument(help="The incident's slug (see `incidentkit incidents list`).")],
     text: Annotated[str, typer.Argument(help="What to do, e.g. 'Alert on replica lag'.")],
     task: Annotated[str | None, typer.Option("--task", "-t", help="Its Phabricator task (T123), if it has one.")] = None,
     owner: OwnerOpt = None,

@@ -10,12 +10,10 @@ import typer
 from rich.table import Table
 
 from ..errors import InputError
-from ..model.incident import slugify
 from ..model.source import Query
 from ..model.window import parse_window
-from ..services.draft import draft_incident, record_draft
+from ..services.draft import make_draft
 from ..services.pulls import Collected, collect, load_pull, parse_inputs, save_pull
-from ..wikitext.render import render_incident
 from ._context import AppContext, err, get_context, is_terminal, now, out
 from ._options import (
     FormatOpt,
@@ -72,7 +70,7 @@ def _collect(
             raise InputError(f"incident {incident} has no recorded window", hint="draft it with --from/--to first")
         query = Query.from_dict(query_data)
         query = Query(query.window, task_ids or query.tasks)
-        title = title or record.title
+        title = title or record.metadata.get("title") or record.title  # the title its slug was made from
     else:
         if not start:
             raise InputError("--from is required", hint="give --from (and --to), or --replay DIR, or --incident SLUG")
@@ -92,8 +90,12 @@ def _report(collected: Collected) -> None:
             err.print(f"  skipped {where}", markup=False)
         if len(report.skipped_where) > 10:
             err.print(f"  … and {len(report.skipped_where) - 10} more", markup=False)
+        for note in report.notes:
+            err.print(f"  note: {note}", markup=False)
     for failure in collected.failures:
         err.print(f"{failure.source}: unavailable: {failure.message}", markup=False)
+    for notice in collected.notices:
+        err.print(f"warning: {notice}", markup=False)
 
 
 def draft(
@@ -108,7 +110,9 @@ def draft(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the wikitext here, not stdout.")] = None,
     lightweight: Annotated[bool, typer.Option("--lightweight", help="Render the short (lightweight) report.")] = False,
     raw: Annotated[bool, typer.Option("--raw", help="Show every timeline row, ignoring curation.")] = False,
-    no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the incident in the local store.")] = False,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not record the draft (the store is still read: the page is the same).")
+    ] = False,
     strict: StrictOpt = False,
 ) -> None:
     """Draft the incident page (wikitext) for a window from every configured source.
@@ -122,8 +126,6 @@ def draft(
 
     Example:  incidentkit draft --from "2023-02-14 18:00" --to "2023-02-14 19:45" --title "Backport crash" --task T329000
     """
-    from ..services.scorecard import scorecard_for_incident
-
     app = get_context(ctx)
     if not (title or replay or incident):  # before any source is asked anything
         raise InputError("--title is required", hint='give the incident a title, e.g. --title "API outage"')
@@ -133,31 +135,22 @@ def draft(
     name = title or collected.title
     if not name:
         raise InputError("--title is required", hint='give the incident a title, e.g. --title "API outage"')
-    settings = app.settings
-    slug = slugify(name, collected.query.window.start)
-    store = None if no_store else app.store()
-    state = store.curation_state(slug) if store is not None else None
-    scorecard = scorecard_for_incident(store, slug, settings) if store is not None else None
-    result = draft_incident(
-        collected,
-        title=name,
-        settings=settings,
-        curation_state=state,
-        scorecard=scorecard,
-        lightweight=lightweight,
-        raw=raw,
-    )
-    text = render_incident(result)
+    # --no-store still reads the store (curation, locked fields, actionables): it is the same page
+    store = app.store() if not no_store or app.db_path().exists() else None
+    result = make_draft(
+        collected, title=name, settings=app.settings, store=store, write=not no_store, lightweight=lightweight, raw=raw,
+        slug=incident,
+    )  # fmt: skip
     _report(collected)
-    if store is not None:
-        for message in record_draft(store, result, collected, settings):
-            err.print(f"warning: {message}", markup=False)
-        err.print(f"recorded as incident {result.slug}", markup=False)
+    for message in result.notices(recorded=store is not None and not no_store):
+        err.print(f"warning: {message}", markup=False)
+    if store is not None and not no_store:
+        err.print(f"recorded as incident {result.incident.slug}", markup=False)
     if output:
-        output.write_text(text, encoding="utf-8")
+        output.write_text(result.text, encoding="utf-8")
         err.print(f"wrote {output}", markup=False)
     else:
-        out.print(text, end="", markup=False, soft_wrap=True)
+        out.print(result.text, end="", markup=False, soft_wrap=True)
 
 
 def events(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,9 @@ from ..services import importing
 from ..services import publish as publishing
 from ..services.importing import ImportResult
 from ..services.publish import PublishOutcome
-from ._context import err, get_context, is_terminal, now, out
+from ..services.scorecard import definition_path, load_definition
+from ..store import Store
+from ._context import AppContext, err, get_context, is_terminal, now, out
 
 __all__ = ["register", "WikiOpt", "DryRunOpt", "SummaryOpt", "ForceOpt", "show_publication"]
 
@@ -39,6 +42,10 @@ def show_publication(outcome: PublishOutcome, *, dry_run: bool) -> None:
     if result is not None:
         for name in result.conflicts:
             err.print(f"kept region {name!r}: it was edited on the wiki (--force overwrites it)", markup=False)
+        for name in result.merged:
+            err.print(f"region {name!r} was answered on the wiki: the answers are in the store and on the page", markup=False)
+        for name in result.removed:
+            err.print(f"removed region {name!r}: drafts no longer make it", markup=False)
         for name in result.forced:
             err.print(f"overwrote region {name!r} although it was edited on the wiki (--force)", markup=False)
         for name in result.skipped:
@@ -49,12 +56,14 @@ def show_publication(outcome: PublishOutcome, *, dry_run: bool) -> None:
     if dry_run:
         err.print(f"dry run: {verb if plan.changes else 'would not change'} {plan.title}; nothing written", markup=False)
     elif outcome.saved is None:
-        err.print(f"{plan.title} is already up to date", markup=False)
+        err.print(f"{plan.title}: nothing to update", markup=False)
     else:
         done = "created" if plan.creates else "updated"
-        names = [] if result is None else [*result.replaced, *result.forced, *result.added]
+        names = [] if result is None else [*result.replaced, *result.merged, *result.forced, *result.added]
         what = f" ({', '.join(names)})" if names else ""
         err.print(f"{done} {outcome.saved.title}{what}: revision {outcome.saved.revid}", markup=False)
+    if plan.kept:
+        err.print(f"the page still differs from the draft in: {', '.join(plan.kept)}", markup=False)
     if outcome.slug and not dry_run:
         err.print(f"recorded on incident {outcome.slug}", markup=False)
 
@@ -79,23 +88,23 @@ def publish(
     app = get_context(ctx)
     store = app.store()
     path = Path(target).expanduser()
-    if path.is_file():
-        draft = path.read_text(encoding="utf-8")
-        slug = None
-    else:
-        from ..services.draft import redraft
-
-        record = store.require_incident(target)
-        draft = redraft(store, record.slug, app.settings, now())
-        slug = record.slug
-        page = page or record.page
+    record = None if path.is_file() else store.require_incident(target)
+    page = page or (record.page if record else None)
     if not page:
         raise InputError("--page is required", hint="give the wiki page title, e.g. --page 'Incidents/2026-11-20 Example'")
     client = connect_wiki(app.settings, wiki)
-    outcome = publishing.publish_page(
-        client, store, title=page, draft=draft, slug=slug or publishing.find_incident_for_draft(store, page, draft),
-        summary=summary, force=force, dry_run=dry_run,
-    )  # fmt: skip
+    if record is not None:
+        outcome = publishing.publish_incident(
+            client, store, record.slug, app.settings, title=page, summary=summary, force=force, dry_run=dry_run
+        )
+        draft = ""
+    else:
+        draft = path.read_text(encoding="utf-8")
+        outcome = publishing.publish_page(
+            client, store, title=page, draft=draft, slug=publishing.find_incident_for_draft(store, page, draft),
+            summary=summary, force=force, dry_run=dry_run,
+            scorecard=load_definition(definition_path(app.settings)),
+        )  # fmt: skip
     if outcome.saved is not None and outcome.slug is None:
         adopted = publishing.adopt_published_draft(
             store, outcome.saved, draft, wiki=client.name, settings=app.settings, now=now()
@@ -123,7 +132,8 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
 def _show_import(report: ImportResult) -> None:
     pages = len(report.imported)
     line = (
-        f"imported {pages} of {report.listed} pages ({report.created} new, {pages - report.created} updated): "
+        f"imported {pages} of {report.listed} pages ({report.created} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged): "
         f"{report.items} actionables with {report.task_ids} task ids; "
         f"actionables added {report.actionables.added}, updated {report.actionables.updated}, "
         f"unchanged {report.actionables.unchanged}"
@@ -168,19 +178,43 @@ def import_(
     app = get_context(ctx)
     day = parse_when(since, now=now(), option="--since").date() if since else None
     store = app.store()
+    try:
+        report = _import(app, store, prefix=prefix, category=category, since=day, input=input, save=save, wiki=wiki)
+    except importing.ImportInterrupted as stop:
+        _show_import(stop.result)
+        err.print(
+            f"Interrupted: the {len(stop.result.imported)} pages above are saved (each page is saved whole or not at "
+            "all). Run the same import again to go on: pages already imported come out unchanged.",
+            markup=False,
+        )
+        raise typer.Exit(130) from None
+    _show_import(report)
+
+
+def _import(
+    app: AppContext,
+    store: Store,
+    *,
+    prefix: str | None,
+    category: str | None,
+    since: date | None,
+    input: Path | None,
+    save: Path | None,
+    wiki: str | None,
+) -> ImportResult:
     with progress_bar("importing") as progress:
         if input is not None:
             if category or save:
                 raise InputError("--input reads saved pages; --category and --save need the wiki")
             report = importing.import_from_dir(
-                store, input.expanduser(), prefix=prefix, since=day, settings=app.settings, now=now(), progress=progress
+                store, input.expanduser(), prefix=prefix, since=since, settings=app.settings, now=now(), progress=progress
             )
         else:
             report = importing.import_from_wiki(
-                store, connect_wiki(app.settings, wiki), prefix=prefix, category=category, since=day,
+                store, connect_wiki(app.settings, wiki), prefix=prefix, category=category, since=since,
                 save=save.expanduser() if save else None, settings=app.settings, now=now(), progress=progress,
             )  # fmt: skip
-    _show_import(report)
+    return report
 
 
 def register(app: typer.Typer) -> None:

@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..model import scorecard as values
 from ..model.window import parse_when
 from ..services import scorecard
-from ._context import get_context, is_terminal, now, out
+from ._context import err, get_context, is_terminal, now, out
 from ._options import FormatOpt, OutputFormat, emit_records
 
 __all__ = ["app"]
@@ -44,8 +44,8 @@ def _answer(text: str) -> str:
     return str(value or values.SKIP)
 
 
-def _ask(item: values.FillItem) -> tuple[str, str] | None:
-    """Prompt for one question: (answer, note), or None when skipped."""
+def _ask(item: values.FillItem) -> tuple[str | None, str] | None:
+    """Prompt for one question: (answer, note); (None, note) records a skip; None leaves an answer as it is."""
     question, current = item.question, item.current
     out.print(f"\n[{question.category} {item.number}/{item.of}] {question.full_text}", markup=False)
     if current is not None and (current.answer or current.note):
@@ -53,8 +53,8 @@ def _ask(item: values.FillItem) -> tuple[str, str] | None:
     if item.suggestion is not None:
         out.print(f"  suggested: {item.suggestion.answer} ({item.suggestion.reason})", markup=False)
     value = typer.prompt("Answer (yes/no/skip)", default=item.default, value_proc=_answer)
-    if value == values.SKIP:
-        return None
+    if value == values.SKIP:  # skipped: not asked again on resume (--all asks it), an answer stays
+        return None if current is not None and current.answer is not None else (None, current.note if current else "")
     if not question.notes:
         return value, ""
     old = current.note if current else ""
@@ -83,8 +83,8 @@ def fill(
 
     Defaults come from the incident where known (task -> "phabricator task?", metadata people_paged
     -> "fewer than five paged?", the draft's first alert -> "monitoring notified?"). Enter keeps the
-    default; a note of "-" clears the note. Skipped questions stay as they are; run fill again to
-    answer them (--all asks every question).
+    default; a note of "-" clears the note. Answers are saved as you go: run fill again to go on
+    where you stopped (answered and skipped questions are not asked again; --all asks every question).
 
     Example:  incidentkit scorecard fill 2023-02-14_backport-crash --reviewer jdoe
     """
@@ -99,12 +99,26 @@ def fill(
         out.print(f"saved {len(saved.written)} answer(s) for {incident}", markup=False)
     else:
         stored = store.get_scorecard_answers(incident)
-        for item in scorecard.plan_fill(definition, stored, record, ask_all=ask_all):
-            reply = _ask(item)
-            if reply is not None:  # saved one by one: an interrupted fill resumes where it stopped
-                store.save_scorecard_answers(
-                    incident, {item.question.key: reply}, reviewer=who, answered_at=now()
-                )
+        plan = scorecard.plan_fill(definition, stored, record, ask_all=ask_all)
+        if not plan:
+            out.print("Nothing to ask: every question is answered or skipped (--all asks them again).", markup=False)
+        saved = 0
+        try:
+            for item in plan:
+                reply = _ask(item)
+                if reply is not None:  # saved one by one: an interrupted fill resumes where it stopped
+                    store.save_scorecard_answers(
+                        incident, {item.question.key: reply}, reviewer=who, answered_at=now()
+                    )
+                    saved += 1
+        except (KeyboardInterrupt, typer.Abort):
+            filled = values.fill_scorecard(definition, store.get_scorecard_answers(incident))
+            err.print(
+                f"\nInterrupted: {saved} answer(s) saved this time; {filled.answered} of {len(filled.rows)} answered. "
+                f"Continue with `incidentkit scorecard fill {incident}`.",
+                markup=False,
+            )
+            raise typer.Exit(130) from None
     filled = values.fill_scorecard(definition, store.get_scorecard_answers(incident))
     out.print(
         f"{incident}: {filled.answered} of {len(filled.rows)} answered, total score {filled.total or 0}",

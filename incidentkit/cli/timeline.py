@@ -7,7 +7,7 @@ short hash) or by their full keys.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 import typer
@@ -16,6 +16,7 @@ from rich.text import Text
 
 from ..errors import InputError
 from ..model.curation import CurationResult, moment_name
+from ..model.source import Query
 from ..model.time import format_utc
 from ..store import Store
 from ..timeline.curate import curate
@@ -87,6 +88,7 @@ BetweenFilter = Annotated[
     ),
 ]
 UnpinnedFilter = Annotated[bool, typer.Option("--unpinned", help="Rows that are not pinned.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Accept a time outside the window the incident was drafted for.")]
 
 
 def _curated(app_ctx: AppContext, slug: str) -> tuple[Store, CurationResult]:
@@ -102,6 +104,22 @@ def _curated(app_ctx: AppContext, slug: str) -> tuple[Store, CurationResult]:
             markup=False,
         )
     return store, result
+
+
+def _check_window(store: Store, slug: str, when: datetime, *, what: str, force: bool | None) -> None:
+    """A time outside the window the incident was drafted for is refused unless *force* (a warning
+    only, with *force* None): "yesterday" on a 2023 incident is a slip, not a lead-up."""
+    query = store.require_incident(slug).metadata.get("query")
+    if not query:
+        return
+    window = Query.from_dict(query).window
+    if window.start <= when <= window.end:
+        return
+    span = f"{format_utc(window.start, seconds=False)} – {format_utc(window.end, seconds=False)}"
+    message = f"{what} {format_utc(when)} is outside the window of {slug} ({span})"
+    if force is False:
+        raise InputError(message, hint="check the date (a bare HH:MM is on the incident's first day), or give --force")
+    err.print(f"Warning: {message}", markup=False)
 
 
 def _day(store: Store, slug: str, result: CurationResult) -> date | None:
@@ -176,7 +194,10 @@ def show(
     if fmt is not OutputFormat.TABLE:
         out.print(emit_records(records, ROW_COLUMNS, fmt), markup=False, emoji=False)
         return
-    table = Table("ref", "time (UTC)", "flags", "source", "kind", "text", box=None, header_style="bold")
+    table = Table(box=None, header_style="bold")
+    for name in ("ref", "time (UTC)", "flags", "sources", "kind"):  # never wrapped: the text gives way
+        table.add_column(name, no_wrap=True)
+    table.add_column("text", ratio=1)
     for r in records:
         text = " ".join(
             p
@@ -188,7 +209,7 @@ def show(
             if p
         )
         table.add_row(
-            *map(Text, (r["ref"], r["time"][:16].replace("T", " "), r["flags"], r["source"], r["kind"], text))
+            *map(Text, (r["ref"], r["time"][:19].replace("T", " "), r["flags"], "+".join(r["sources"]), r["kind"], text))
         )
     out.print(table)
     hidden = len(result.rows) - len(result.visible)
@@ -276,6 +297,7 @@ def edit(
             "--time", metavar="TIME", help="The row's new time: HH:MM on the row's day, or a full time (UTC)."
         ),
     ] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Fix a row's text and/or time; the fix survives every re-pull (`timeline reset` undoes it).
 
@@ -289,6 +311,8 @@ def edit(
     (key,) = resolve_keys([row], curatable_keys(result.rows), incident=incident)
     current = next(r for r in result.rows if r.key == key)
     when = parse_row_time(time, day=current.time.date(), now=now()) if time is not None else None
+    if when is not None:
+        _check_window(store, incident, when, what="--time", force=force)
     store.edit_row(incident, key, text=text, time=when)
     out.print(f"Edited row {short_refs([r.key for r in result.rows])[key]} of {incident}.", markup=False)
 
@@ -324,6 +348,7 @@ def add(
             "--time", metavar="TIME", help="When: HH:MM on the incident's first day, or a full time (UTC)."
         ),
     ],
+    force: ForceOpt = False,
 ) -> None:
     """Add a row by hand, such as what a human noticed in chat.
 
@@ -334,9 +359,9 @@ def add(
             "the row's text is empty", hint='e.g. timeline add INCIDENT --time 19:12 "Alice notices 5xx"'
         )
     store, result = _curated(get_context(ctx), incident)
-    key = store.add_manual_row(
-        incident, time=parse_row_time(time, day=_day(store, incident, result), now=now()), text=text.strip()
-    )
+    when = parse_row_time(time, day=_day(store, incident, result), now=now())
+    _check_window(store, incident, when, what="--time", force=force)
+    key = store.add_manual_row(incident, time=when, text=text.strip())
     out.print(
         f"Added row {short_refs([*(r.key for r in result.rows), key])[key]} to {incident}.", markup=False
     )
@@ -367,6 +392,8 @@ def mark(
     key, when = resolve_moment_target(
         target, result.rows, name, incident=incident, day=_day(store, incident, result), now=now()
     )
+    if key is None:
+        _check_window(store, incident, when, what="the time", force=None)
     store.set_key_moment(incident, name, time=when, key=key)
     where = f" (row {short_refs(r.key for r in result.rows)[key]})" if key else ""
     out.print(f"{name} of {incident} set to {format_utc(when)}{where}.", markup=False)

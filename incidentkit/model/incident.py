@@ -45,12 +45,19 @@ class Detection:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Incident:
-    """Everything a draft renders."""
+    """Everything a draft renders.
+
+    ``start`` and ``end`` are the metadata Start and End: the impact start and resolution among
+    the key moments (or what the owner set with ``incidents edit``), None when unknown. The
+    window is only what the sources were asked for.
+    """
 
     slug: str
     title: str
     window: Window
     generated_at: datetime
+    start: datetime | None = None
+    end: datetime | None = None
     tasks: tuple[str, ...] = ()
     rows: tuple[Row, ...] = ()
     raw_rows: tuple[Row, ...] = ()  # every row, before curation (for --raw and `timeline show --all`)
@@ -66,6 +73,11 @@ class Incident:
     @property
     def visible_rows(self) -> tuple[Row, ...]:
         return tuple(r for r in self.rows if not r.hidden)
+
+    @property
+    def day(self) -> date:
+        """The incident's date: its start, else the window's (times on other days show their date)."""
+        return (self.start or self.window.start).date()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,3 +100,15 @@ class IncidentRecord:
     locked: tuple[str, ...] = ()
     created_at: str | None = None
     updated_at: str | None = None
+
+    @property
+    def date(self) -> date | None:
+        """The incident's date: its Start, else the date its slug carries (None if neither has one)."""
+        for text in (self.start or "", self.slug):
+            match = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
+            if match:
+                try:
+                    return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+                except ValueError:
+                    continue
+        return None

@@ -1,7 +1,8 @@
 """Timeline rows: what the incident page's Timeline section shows.
 
 Most events become one row each (:func:`row_from_event`); alert events are grouped into
-"X firing" / "X resolved after N min" rows by :mod:`incidentkit.timeline.alerts`. Rows carry a
+"X firing" / "X resolved after N min" rows by :mod:`incidentkit.timeline.alerts`, and the same
+action seen by two sources becomes one row (:mod:`incidentkit.timeline.dedupe`). Rows carry a
 stable ``key`` so that the owner's curation (hide, pin, edit...) can be stored and re-applied
 after every re-pull.
 """
@@ -25,9 +26,10 @@ class Row:
     key: str
     time: datetime
     text: str
-    source: str
+    source: str  # the source whose wording the row keeps
     kind: EventKind
     actor: str | None = None
+    sources: tuple[str, ...] = ()  # every source that saw the fact, when more than ``source``
     url: str | None = None
     tasks: tuple[str, ...] = ()
     end: datetime | None = None  # for rows that stand for an interval (an alert, a long deploy)
@@ -38,11 +40,17 @@ class Row:
     edited: bool = False
     new: bool = False
     note: str | None = None
+    page_text: str | None = None  # the row as the page words it (None: "actor: text")
     data: dict[str, Any] = field(default_factory=dict)
 
     @property
     def deploy(self) -> bool:
         return self.kind in DEPLOY_KINDS
+
+    @property
+    def provenance(self) -> tuple[str, ...]:
+        """Every source that reported this row's fact, the one whose wording it keeps first."""
+        return self.sources or (self.source,)
 
     def with_changes(self, **changes: Any) -> Row:
         return replace(self, **changes)
@@ -53,6 +61,7 @@ class Row:
             "time": format_utc(self.time),
             "end": format_utc(self.end) if self.end else None,
             "source": self.source,
+            "sources": list(self.provenance),
             "kind": str(self.kind),
             "actor": self.actor,
             "text": self.text,

@@ -91,7 +91,8 @@ def _new_actionable(
         raw_text=raw_text,
         locked=tuple(sorted(set(locked))),
         created_at=created,
-        resolved_at=(closed_at or now) if status in CLOSED_STATES else None,
+        # a page says an item is done, never when: without a known close time it stays unknown (not "now")
+        resolved_at=(closed_at or (None if origin is Origin.IMPORT else now)) if status in CLOSED_STATES else None,
         recorded_at=now,
         updated_at=now,
     )
@@ -331,7 +332,8 @@ def _upsert_hinted(
                 added += 1
                 continue
             after = _apply_hint(current, title=title, task=task, owner=owner, hint=hint, raw_text=raw_text,
-                                statuses=statuses, now=now, closed_at=item.closed_at)
+                                statuses=statuses, now=now, closed_at=item.closed_at,
+                                closed_now=origin is not Origin.IMPORT)
             if after == current:
                 unchanged += 1
                 continue
@@ -355,7 +357,11 @@ def _apply_hint(
     statuses: Mapping[str, TaskStatus],
     now: datetime,
     closed_at: datetime | None = None,
+    closed_now: bool = True,
 ) -> Actionable:
+    """*current* with what a draft or a page hints. A hint that closes it closed it at *closed_at*
+    when known, else now with *closed_now* (a draft sees the task close), else at an unknown time
+    (a page says an item is done, never when)."""
     locked = set(current.locked)
     synced = current.synced_at is not None
     updates: dict[str, Any] = {}
@@ -370,7 +376,7 @@ def _apply_hint(
             state = status_from_hint(hint, statuses)
             if state is not None and state != current.status:
                 updates["status"] = state
-                updates["resolved_at"] = (closed_at or now) if state in CLOSED_STATES else None
+                updates["resolved_at"] = (closed_at or (now if closed_now else None)) if state in CLOSED_STATES else None
     if raw_text and raw_text != current.raw_text:
         updates["raw_text"] = raw_text
     if not updates:

@@ -2,7 +2,12 @@
 
 Import is idempotent: an incident is found again by its page (or its slug), fields set locally
 are locked and kept, actionables are matched by task (or, for free-text ones, by title), and
-locally filled scorecard answers win over the page's. Nothing here prints or reads the clock.
+locally filled scorecard answers win over the page's; a page that says nothing new changes nothing
+and is counted as unchanged. Nothing here prints or reads the clock.
+
+Dates: the incident starts at the page's Start, else on the date its title carries (midnight UTC:
+the day is known, the hour is not), so SLA due dates count from the incident, not from the import.
+An item the page lists as done was closed at an unknown time.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -30,6 +35,7 @@ __all__ = [
     "PAGE_SUFFIXES",
     "ImportedPage",
     "ImportResult",
+    "ImportInterrupted",
     "imported_items",
     "import_reports",
     "import_from_wiki",
@@ -52,6 +58,7 @@ class ImportedPage:
     page: str
     slug: str
     created: bool
+    changed: bool  # False: the store already held everything the page says
     actionables: int  # items read from the page
     tasks: tuple[str, ...]  # task ids among them
     placeholders: int
@@ -74,6 +81,14 @@ class ImportResult:
     @property
     def created(self) -> int:
         return sum(1 for page in self.imported if page.created)
+
+    @property
+    def updated(self) -> int:
+        return sum(1 for page in self.imported if page.changed and not page.created)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for page in self.imported if not page.changed)
 
     @property
     def items(self) -> int:
@@ -148,6 +163,15 @@ def _slug_for(store: Store, report: Report) -> tuple[str, IncidentRecord | None]
         candidate = f"{base}-{number}"
 
 
+def _start(report: Report, existing: IncidentRecord | None) -> str | None:
+    """The page's Start, else what the store knew, else the title's date (midnight UTC)."""
+    if report.start is not None:
+        return format_utc(report.start)
+    if existing is not None and existing.start:
+        return existing.start
+    return format_utc(datetime.combine(report.date, time(), tzinfo=UTC)) if report.date else None
+
+
 def store_report(
     store: Store,
     report: Report,
@@ -175,7 +199,7 @@ def _store_report_once(
     record = IncidentRecord(
         slug=slug,
         title=existing.title if existing else _incident_title(report),
-        start=format_utc(report.start) if report.start else (existing.start if existing else None),
+        start=_start(report, existing),
         end=format_utc(report.end) if report.end else (existing.end if existing else None),
         task=report.task,
         status=report.status or (existing.status if existing else "unknown"),
@@ -186,18 +210,25 @@ def _store_report_once(
         origin="import",
         metadata=metadata,
     )
-    store.save_incident(record, respect_locked=True)
+    saved_record = store.save_incident(record, respect_locked=True)
     upserted = upsert_imported(store, slug, imported_items(report), settings=settings, now=now)
+    stored = store.get_scorecard_answers(slug)
+    new_answers = {
+        key: (answer, note)
+        for key, (answer, note) in report.scorecard.items()
+        if key not in stored or (stored[key].answer, stored[key].note) != (answer, (note or "").strip())
+    }
     answers = 0
-    if report.scorecard:
+    if new_answers:
         saved = store.save_scorecard_answers(
-            slug, dict(report.scorecard), reviewer=None, source="import", revision=page.revid if page else None
+            slug, new_answers, reviewer=None, source="import", revision=page.revid if page else None
         )
         answers = len(saved.written)
     imported = ImportedPage(
         page=report.page,
         slug=slug,
         created=existing is None,
+        changed=existing is None or saved_record != existing or bool(upserted.added or upserted.updated or answers),
         actionables=len(report.actionables),
         tasks=report.task_ids,
         placeholders=report.placeholders,
@@ -205,6 +236,14 @@ def _store_report_once(
         problems=report.problems,
     )
     return imported, upserted
+
+
+class ImportInterrupted(KeyboardInterrupt):
+    """Ctrl-C during an import; ``result`` holds the pages stored before it (each one complete)."""
+
+    def __init__(self, result: ImportResult) -> None:
+        super().__init__()
+        self.result = result
 
 
 def _add(total: UpsertResult, more: UpsertResult) -> UpsertResult:
@@ -241,21 +280,28 @@ def import_reports(
     filtered = 0
     upserts = UpsertResult()
     questions = load_definition(definition_path(settings))
-    for done, (title, text, page) in enumerate(pages, start=1):
-        report = parse_report(title, text, prefix=prefix, scorecard=questions)
-        if isinstance(report, Unparsed):
-            unparsed.append(report)
-        elif since is not None and (report.date is None or report.date < since):
-            filtered += 1
-        else:
-            page_result, upserted = store_report(store, report, wiki=wiki, page=page, settings=settings, now=now)
-            imported.append(page_result)
-            upserts = _add(upserts, upserted)
-        if progress:
-            progress(done, total)
-    return ImportResult(
-        listed=total, imported=tuple(imported), unparsed=tuple(unparsed), filtered=filtered, actionables=upserts
-    )
+
+    def so_far() -> ImportResult:
+        return ImportResult(
+            listed=total, imported=tuple(imported), unparsed=tuple(unparsed), filtered=filtered, actionables=upserts
+        )
+
+    try:
+        for done, (title, text, page) in enumerate(pages, start=1):
+            report = parse_report(title, text, prefix=prefix, scorecard=questions)
+            if isinstance(report, Unparsed):
+                unparsed.append(report)
+            elif since is not None and (report.date is None or report.date < since):
+                filtered += 1
+            else:  # one page, one transaction: an interruption loses at most the page being written
+                page_result, upserted = store_report(store, report, wiki=wiki, page=page, settings=settings, now=now)
+                imported.append(page_result)
+                upserts = _add(upserts, upserted)
+            if progress:
+                progress(done, total)
+    except KeyboardInterrupt as exc:
+        raise ImportInterrupted(so_far()) from exc
+    return so_far()
 
 
 def list_report_pages(wiki: WikiClient, *, prefix: str | None, category: str | None) -> list[str]:

@@ -5,6 +5,12 @@ and the result is saved with that revision as its base, so an edit made by someo
 is either merged by MediaWiki (different lines) or refused with :class:`ConflictError` — nothing is
 lost on either side, and running ``publish`` again re-reads the page and re-applies the regions.
 Nothing here prints or reads the clock: callers pass ``now``.
+
+What colleagues write into a generated region is not frozen there: before ``publish SLUG``
+re-renders the page, the scorecard answers written into the Scorecard table on the wiki are read
+into the store (answers filled locally win), so the new draft holds them and the region is
+replaced, reported as *merged*. A region is replaced that way only when the draft holds everything
+the person wrote in it (:func:`absorbs`); anything else is kept and reported as before.
 """
 
 from __future__ import annotations
@@ -18,20 +24,27 @@ from ..clients.mediawiki import PageText, WikiClient
 from ..config import Settings
 from ..errors import PublishError
 from ..model.incident import slugify
+from ..model.scorecard import ScoreAnswer, ScorecardDefinition, fill_scorecard
 from ..model.time import format_utc
 from ..store import Store
-from ..wikitext.regions import SpliceResult, regions, splice
-from ..wikitext.render import render_dashboard
+from ..wikitext.regions import Absorbs, SpliceResult, regions, splice
+from ..wikitext.render import render_dashboard, render_template
 from ..wikitext.reports import Report, Unparsed, parse_report, title_date
+from ..wikitext.scorecard import parse_from_wikitext
+from .draft import redraft
 from .importing import store_report
 from .reporting import open_actionables_for_dashboard
 from .scorecard import definition_path, load_definition
 
 __all__ = [
+    "RETIRED_REGIONS",
     "PublishPlan",
     "PublishOutcome",
     "plan_publish",
+    "absorbs",
+    "harvest_scorecard",
     "publish_page",
+    "publish_incident",
     "find_incident_for_draft",
     "adopt_published_draft",
     "dashboard_text",
@@ -39,10 +52,9 @@ __all__ = [
 ]
 
 
-
-
-
-
+# Regions earlier drafts put on incident pages and drafts no longer make: the source diagnostics
+# (now on stderr and in `incidents show`) and the key-moments table (now in Detection).
+RETIRED_REGIONS = ("sources", "moments")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +76,11 @@ class PublishPlan:
     def changes(self) -> bool:
         return self.base is None or self.text != self.base.text
 
+    @property
+    def kept(self) -> tuple[str, ...]:
+        """Regions edited on the wiki and kept: the page still differs from the draft there."""
+        return self.splice.conflicts if self.splice is not None else ()
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PublishOutcome:
@@ -81,13 +98,64 @@ def _diff(old: str, new: str, old_name: str, new_name: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def plan_publish(title: str, base: PageText | None, draft: str, *, force: bool = False) -> PublishPlan:
-    """Plan publishing *draft* onto *base* (the page as read). Raises PublishError for broken markers."""
+_TOTAL_CELL = re.compile(r"(!\s*colspan=\"?2\"?\s*\|[^\n]*\n)\|[^\n]*")
+
+
+def _comparable(table: str) -> str:
+    """The scorecard table without spacing and without its total (derived: nobody updates it by hand)."""
+    return re.sub(r"\s+", "", _TOTAL_CELL.sub(r"\1|", table))
+
+
+def absorbs(definition: ScorecardDefinition) -> Absorbs:
+    """The test of whether a draft's region holds everything a person wrote in the page's version.
+
+    Only the scorecard qualifies: its page version must be the table as incidentkit draws it (with
+    the questions of *definition*) with only answers and notes changed — re-drawing those answers
+    gives the same text, spacing and the derived total aside — and the draft must give every one of
+    them unchanged.
+    """
+
+    def test(name: str, on_page: str, in_draft: str) -> bool:
+        return name == "scorecard" and _scorecard_absorbed(definition, on_page, in_draft)
+
+    return test
+
+
+def _scorecard_absorbed(definition: ScorecardDefinition, on_page: str, in_draft: str) -> bool:
+    written = parse_from_wikitext(on_page, definition)
+    redrawn = render_template(
+        "scorecard.wiki.j2",
+        scorecard=fill_scorecard(
+            definition, {k: ScoreAnswer(incident="", key=k, answer=a, note=n) for k, (a, n) in written.items()}
+        ),
+    )
+    if _comparable(redrawn) != _comparable(on_page):
+        return False
+    drafted = parse_from_wikitext(in_draft, definition)
+    return all(drafted.get(key) == value for key, value in written.items())
+
+
+def plan_publish(
+    title: str,
+    base: PageText | None,
+    draft: str,
+    *,
+    force: bool = False,
+    scorecard: ScorecardDefinition | None = None,
+) -> PublishPlan:
+    """Plan publishing *draft* onto *base* (the page as read). Raises PublishError for broken markers.
+
+    With the *scorecard* questions, a Scorecard region answered on the wiki whose answers the
+    draft holds is replaced (merged), not kept.
+    """
     if base is None:
         return PublishPlan(
             title=title, base=None, text=draft, splice=None, diff=_diff("", draft, f"{title} (new page)", title)
         )
-    result = splice(base.text, draft, force=force)
+    result = splice(
+        base.text, draft, force=force, absorbs=absorbs(scorecard) if scorecard is not None else None,
+        retired=RETIRED_REGIONS if scorecard is not None else (),
+    )  # fmt: skip
     if result.broken:
         reasons = "; ".join(result.reason(name) or name for name in result.broken)
         raise PublishError(
@@ -122,7 +190,7 @@ def plan_publish(title: str, base: PageText | None, draft: str, *, force: bool =
 def _default_summary(plan: PublishPlan) -> str:
     if plan.splice is None:
         return "incidentkit: create the incident report draft"
-    names = [*plan.splice.replaced, *plan.splice.forced, *plan.splice.added]
+    names = [*plan.splice.replaced, *plan.splice.merged, *plan.splice.forced, *plan.splice.added, *plan.splice.removed]
     return "incidentkit: update generated sections (" + ", ".join(names) + ")" if names else "incidentkit: update"
 
 
@@ -142,14 +210,96 @@ def publish_page(
     summary: str | None = None,
     force: bool = False,
     dry_run: bool = False,
+    scorecard: ScorecardDefinition | None = None,
 ) -> PublishOutcome:
     """Create *title* from *draft*, or update its generated regions; record the page in the store.
 
     The store records page, wiki and revision on incident *slug* (or the incident already known
-    for that page). Raises ConflictError when the page changed underneath, PublishError otherwise.
+    for that page). *scorecard*: see :func:`plan_publish`. Raises ConflictError when the page
+    changed underneath, PublishError otherwise.
+    """
+    return _publish_read(
+        wiki, store, title=title, base=wiki.read(title), draft=draft, slug=slug, summary=summary, force=force,
+        dry_run=dry_run, scorecard=scorecard,
+    )  # fmt: skip
+
+
+def harvest_scorecard(store: Store, slug: str, page: PageText, settings: Settings) -> tuple[str, ...]:
+    """Read the answers written into the page's Scorecard region into the store (as the page's,
+    revision noted); an answer filled locally is kept. Returns the question keys taken."""
+    region = regions(page.text).get("scorecard")
+    if region is None or not region.edited:
+        return ()
+    written = parse_from_wikitext(region.content, load_definition(definition_path(settings)))
+    if not written:
+        return ()
+    saved = store.save_scorecard_answers(slug, dict(written), reviewer=None, source="import", revision=page.revid)
+    return saved.written
+
+
+def publish_incident(
+    wiki: WikiClient,
+    store: Store,
+    slug: str,
+    settings: Settings,
+    *,
+    title: str,
+    summary: str | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+) -> PublishOutcome:
+    """Publish recorded incident *slug* as page *title*: read the page, take the scorecard answers
+    written on it into the store, re-render the draft from the store, splice. A dry run shows the
+    same page and keeps nothing (the answers are read back out of the store afterwards).
     """
     base = wiki.read(title)
-    plan = plan_publish(title, base, draft, force=force)
+    draft = _draft_with_page_answers(store, slug, base, settings, keep=not dry_run)
+    return _publish_read(
+        wiki, store, title=title, base=base, draft=draft, slug=slug, summary=summary, force=force, dry_run=dry_run,
+        scorecard=load_definition(definition_path(settings)),
+    )  # fmt: skip
+
+
+class _RolledBack(Exception):
+    """Carries a dry run's draft out of the transaction it undoes."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("dry run")
+        self.text = text
+
+
+def _draft_with_page_answers(
+    store: Store, slug: str, base: PageText | None, settings: Settings, *, keep: bool
+) -> str:
+    """The incident's draft once the scorecard answers written on *base* are in the store; without
+    *keep* they are taken back out (the transaction is undone), so a dry run changes nothing."""
+    if base is None:
+        return redraft(store, slug, settings).text
+    try:
+        with store.transaction():
+            harvest_scorecard(store, slug, base, settings)
+            text = redraft(store, slug, settings).text
+            if not keep:
+                raise _RolledBack(text)
+    except _RolledBack as undone:
+        return undone.text
+    return text
+
+
+def _publish_read(
+    wiki: WikiClient,
+    store: Store | None,
+    *,
+    title: str,
+    base: PageText | None,
+    draft: str,
+    slug: str | None,
+    summary: str | None,
+    force: bool,
+    dry_run: bool,
+    scorecard: ScorecardDefinition | None = None,
+) -> PublishOutcome:
+    plan = plan_publish(title, base, draft, force=force, scorecard=scorecard)
     if store is not None and slug is None:
         known = store.find_incident_by_page(title) or store.find_incident_by_page(base.title if base else title)
         slug = known.slug if known else None
@@ -176,7 +326,11 @@ def find_incident_for_draft(store: Store, title: str, draft: str) -> str | None:
     if day is None or not name:
         return None
     slug = slugify(name, day)
-    return slug if store.get_incident(slug) is not None else None
+    if store.get_incident(slug) is not None:
+        return slug
+    prefix = f"{day:%Y-%m-%d}_"  # a title set with `incidents edit` no longer gives the slug
+    renamed = [r.slug for r in store.list_incidents() if r.slug.startswith(prefix) and r.title == name]
+    return renamed[0] if len(renamed) == 1 else None
 
 
 def adopt_published_draft(
@@ -194,14 +348,18 @@ _SAFE_TITLE = re.compile(r"^[^\[\]{}|#<>\n\r]+$")
 
 
 def dashboard_text(store: Store, *, now: datetime) -> str:
-    """The dashboard page's wikitext: open actionables by owner and by incident, overdue flagged."""
+    """The dashboard page's wikitext: open actionables by owner and by incident, overdue flagged,
+    and how fresh their statuses are (when sync last saw them, or that it never did)."""
     dashboard = open_actionables_for_dashboard(store, now)
     pages = {
         record.slug: record.page
         for record in store.list_incidents()
         if record.page and _SAFE_TITLE.match(record.page)
     }
-    return render_dashboard(dashboard, pages)
+    items = [item.actionable for group in dashboard.by_owner for item in group.items]
+    synced = [a.synced_at for a in items if a.synced_at is not None]
+    never = sum(1 for a in items if a.task and a.synced_at is None)
+    return render_dashboard(dashboard, pages, last_synced=max(synced) if synced else None, never_synced=never)
 
 
 def publish_dashboard(

@@ -40,6 +40,7 @@ class Collected:
     results: tuple[SourceResult, ...] = ()
     failures: tuple[SourceFailure, ...] = ()
     title: str | None = None
+    notices: tuple[str, ...] = ()  # what the caller should tell the user (e.g. --task not pulled)
 
     @property
     def events(self) -> list[Event]:
@@ -102,6 +103,13 @@ def collect(
             "no source to read: nothing is configured and no --input was given",
             hint="give --input sal=PATH (or --replay DIR), or configure [sal]/[phabricator]/... (see README)",
         )
+    notices: list[str] = []
+    if query.tasks and "phabricator" not in names:
+        tasks = ", ".join(query.tasks)
+        message = f"--task {tasks}: Phabricator is not configured, so the task's history and follow-ups are not pulled"
+        if strict:
+            raise SourceError(message, hint="configure [phabricator] url and token_env, or give --input phabricator=EXPORT")
+        notices.append(message + " (the metadata Task field is filled)")
     exports: list[Export] = []
     results: list[SourceResult] = []
     failures: list[SourceFailure] = []
@@ -118,7 +126,7 @@ def collect(
                 continue
         exports.append(export)
         results.append(_parse(name, export, query))
-    return Collected(query, ensure_utc(now), tuple(exports), tuple(results), tuple(failures), title)
+    return Collected(query, ensure_utc(now), tuple(exports), tuple(results), tuple(failures), title, tuple(notices))
 
 
 def save_pull(collected: Collected, directory: Path) -> Path:

@@ -41,7 +41,6 @@ from ..model.scorecard import (
     parse_answer,
 )
 from ..store import Store
-from ..wikitext.scorecard import parse_from_wikitext, tidy
 
 __all__ = [
     "DEFAULT_RULES",
@@ -55,7 +54,6 @@ __all__ = [
     "suggest",
     "plan_fill",
     "scorecard_for_incident",
-    "page_answers_in_store",
     "stats",
 ]
 
@@ -455,13 +453,16 @@ def plan_fill(
     *,
     ask_all: bool = False,
 ) -> list[FillItem]:
-    """The questions to ask: the unanswered ones (every one with *ask_all*), in page order."""
+    """The questions to ask, in page order: every one with *ask_all*, else those not answered and
+    not skipped yet (a skip is stored as a local row without an answer: a resumed fill goes on
+    where it stopped)."""
     suggestions = suggest(definition, record)
     total = len(definition.questions)
     items = []
     for number, question in enumerate(definition.questions, start=1):
         current = answers.get(question.key)
-        if not ask_all and current is not None and current.answer is not None:
+        handled = current is not None and (current.answer is not None or current.source == "local")
+        if handled and not ask_all:
             continue
         items.append(
             FillItem(
@@ -483,31 +484,6 @@ def scorecard_for_incident(store: Store | None, slug: str, settings: Settings) -
     """
     definition = load_definition(definition_path(settings))
     return fill_scorecard(definition, store.get_scorecard_answers(slug) if store is not None else {})
-
-
-def page_answers_in_store(text: str, stored: Mapping[str, ScoreAnswer], definition: ScorecardDefinition) -> bool:
-    """True when every answer and note the page's scorecard holds is in *stored* (or is overridden
-    by an answer filled locally, which wins by design): re-rendering the scorecard region from the
-    store then loses nothing a person wrote in it, so publish may replace that edited region.
-    """
-    for key, (answer, note) in parse_from_wikitext(text, definition).items():
-        mine = stored.get(key)
-        if mine is None:
-            return False
-        if mine.source != "local" and (mine.answer, tidy(mine.note)) != (answer, note):
-            return False
-    return True
-
-
-def _incident_day(record: IncidentRecord) -> date | None:
-    for text in (record.start or "", record.slug):
-        match = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
-        if match:
-            try:
-                return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-            except ValueError:
-                continue
-    return None
 
 
 def _period(day: date | None, by: Period) -> str:
@@ -536,7 +512,7 @@ def stats(
     if by not in {p.value for p in Period}:
         raise InputError(f"unknown period {by!r}", hint=f"use one of: {', '.join(p.value for p in Period)}")
     by = Period(by)
-    days = {record.slug: _incident_day(record) for record in incidents}
+    days = {record.slug: record.date for record in incidents}
     counts: dict[tuple[str, str], list[int]] = {}
     used: set[str] = set()
     scored: set[str] = set()

@@ -756,7 +756,10 @@ def _txn_event(
         old_name = context.status_name(old) if isinstance(old, str) else "none"
         new_name = context.status_name(new)
         event_kind, text = EventKind.TASK_STATUS, f"{mono} status changed {old_name} → {new_name}"
-        data.update(old=old, new=new, old_name=old_name, new_name=new_name, closed=context.is_closed(new))
+        data.update(
+            old=old, new=new, old_name=old_name, new_name=new_name, closed=context.is_closed(new),
+            was_closed=isinstance(old, str) and context.is_closed(old),
+        )
     elif kind == "priority":
         old, new = txn_fields.get("old"), txn_fields.get("new")
         new_value = new.get("value") if isinstance(new, dict) else None
@@ -787,7 +790,7 @@ def _txn_event(
         first = body.strip().splitlines()[0]
         preview = first if len(first) <= COMMENT_PREVIEW else first[: COMMENT_PREVIEW - 1] + "…"
         event_kind, text = EventKind.TASK_COMMENT, f"{mono} comment by {actor or 'someone'}: {preview}"
-        data.update(comment=body)
+        data.update(comment=body, preview=preview)
     else:
         return None
     return Event(

@@ -1,8 +1,12 @@
-"""The incidents table: one row per incident, drafted or imported, with the page it lives on."""
+"""The incidents table: one row per incident, drafted or imported, with the page it lives on;
+the open and overdue counts the incident list shows; removing an incident with everything
+recorded about it."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from ..errors import StoreError
@@ -17,6 +21,22 @@ def _incident(row: dict[str, Any]) -> IncidentRecord:
     data["metadata"] = json.loads(data.get("metadata") or "{}")
     data["locked"] = tuple(json.loads(data.get("locked") or "[]"))
     return IncidentRecord(**data)
+
+
+_KEPT_WHEN_NONE = ("wiki", "page", "revision", "page_timestamp", "severity", "task")
+
+
+def _unchanged(existing: IncidentRecord, values: dict[str, Any], *, respect_locked: bool) -> bool:
+    """Whether saving *values* over *existing* (as :meth:`IncidentsMixin.save_incident` does) changes nothing."""
+    kept = set(existing.locked) if respect_locked else set()
+    for name in ("title", "start", "end", "status", *_KEPT_WHEN_NONE):
+        if name in kept or (name in _KEPT_WHEN_NONE and values[name] is None):
+            continue
+        if values[name] != getattr(existing, name):
+            return False
+    if set(json.loads(values["locked"])) - set(existing.locked):
+        return False
+    return "metadata" in kept or json.loads(values["metadata"]) == existing.metadata
 
 
 class IncidentsMixin(StoreBase):
@@ -43,6 +63,8 @@ class IncidentsMixin(StoreBase):
             "locked": json.dumps(sorted(set(record.locked))),
             "updated_at": now,
         }
+        if existing is not None and _unchanged(existing, values, respect_locked=respect_locked):
+            return existing  # nothing but the time would change: an upsert that changes nothing writes nothing
         if existing is not None:
             values["created_at"] = existing.created_at
             values["origin"] = existing.origin
@@ -66,6 +88,63 @@ class IncidentsMixin(StoreBase):
         assert result is not None
         return result
 
+    def incident_actionable_counts(self, today: date) -> dict[str, tuple[int, int]]:
+        """``{slug: (open, overdue)}`` over every incident with open actionables (due before *today*: overdue)."""
+        rows = self.db.conn.execute(
+            "SELECT incident, count(*), sum(CASE WHEN due < ? THEN 1 ELSE 0 END) FROM actionables "
+            "WHERE status IN ('open', 'in-progress') GROUP BY incident",
+            [today.isoformat()],
+        )
+        return {slug: (int(open_), int(overdue or 0)) for slug, open_, overdue in rows}
+
+    def _dependents(self) -> list[tuple[str, str, str | None]]:
+        """(table, column, via) for every table holding rows of an incident: ``via`` is None for a
+        column naming the incident, ``"actionables"`` for one naming an actionable of it."""
+        found: list[tuple[str, str, str | None]] = []
+        for table in self.db.tables:
+            for key in table.foreign_keys:
+                if key.other_table == "incidents" and table.name != "incidents":
+                    found.append((table.name, key.column, None))
+                elif key.other_table == "actionables":
+                    found.append((table.name, key.column, "actionables"))
+        return sorted(found, key=lambda item: item[2] is None)  # rows of actionables go first
+
+    def _rows_of(self, table: str, column: str, via: str | None) -> tuple[str, list[Any]]:
+        if via is None:
+            return f"[{table}] WHERE [{column}] = ?", []
+        return f"[{table}] WHERE [{column}] IN (SELECT id FROM [{via}] WHERE incident = ?)", []
+
+    def incident_footprint(self, slug: str) -> dict[str, int]:
+        """How many rows each table holds for incident *slug* (what ``incidents rm`` would remove)."""
+        counts = {"incidents": self.db["incidents"].count_where("slug = ?", [slug])}
+        for table, column, via in self._dependents():
+            where, _ = self._rows_of(table, column, via)
+            (count,) = self.db.conn.execute(f"SELECT count(*) FROM {where}", [slug]).fetchone()
+            counts[table] = counts.get(table, 0) + int(count)
+        return {name: count for name, count in counts.items() if count}
+
+    def remove_incident(self, slug: str) -> dict[str, int]:
+        """Delete incident *slug* and every row recorded about it, in one transaction; returns the
+        counts removed per table. Only the local index: the wiki page and the tasks stay."""
+        self.require_incident(slug)
+        removed = self.incident_footprint(slug)
+        with self.transaction():
+            self.db.conn.execute("INSERT OR IGNORE INTO incident_removals (incident) VALUES (?)", [slug])
+            for table, column, via in self._dependents():
+                where, _ = self._rows_of(table, column, via)
+                self.db.conn.execute(f"DELETE FROM {where}", [slug])
+            self.db.conn.execute("DELETE FROM incidents WHERE slug = ?", [slug])
+            self.db.conn.execute("DELETE FROM incident_removals WHERE incident = ?", [slug])
+        return removed
+
+    def unlock_incident_fields(self, slug: str, names: Iterable[str]) -> IncidentRecord:
+        """Let later drafts and imports set these fields again."""
+        record = self.require_incident(slug)
+        locked = sorted(set(record.locked) - set(names))
+        with self.transaction():
+            self.db["incidents"].update(slug, {"locked": json.dumps(locked), "updated_at": self.now_text()})
+        return self.require_incident(slug)
+
     def get_incident(self, slug: str) -> IncidentRecord | None:
         rows = list(self.db["incidents"].rows_where("slug = ?", [slug]))
         return _incident(rows[0]) if rows else None
@@ -76,7 +155,7 @@ class IncidentsMixin(StoreBase):
         if record is None:
             raise StoreError(
                 f"unknown incident {slug!r}",
-                hint="`incidentkit incidents` lists the incidents in the store; draft or import it first",
+                hint="`incidentkit incidents list` lists the incidents in the store; draft or import it first",
             )
         return record
 

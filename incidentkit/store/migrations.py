@@ -288,3 +288,19 @@ def m011_pages(db: Database) -> None:
     )
     db["pages"].create_index(["paged_at"])
     db["pages"].create_index(["team", "paged_at"])
+
+
+@step
+def m012_incident_removal(db: Database) -> None:
+    """`incidents rm`: status history stays append-only except for the incident being removed.
+
+    The removal names the incident in ``incident_removals`` for the length of its transaction; the
+    delete trigger lets that incident's history go and refuses every other delete as before.
+    """
+    db.execute("CREATE TABLE incident_removals (incident TEXT PRIMARY KEY)")
+    db.execute("DROP TRIGGER status_history_append_only_delete")
+    db.execute(
+        "CREATE TRIGGER status_history_append_only_delete BEFORE DELETE ON status_history "
+        "WHEN NOT EXISTS (SELECT 1 FROM incident_removals WHERE incident = OLD.incident) "
+        "BEGIN SELECT RAISE(ABORT, 'status_history is append-only'); END"
+    )

@@ -426,6 +426,7 @@ def _episode_rows(episode: _Episode) -> list[Row]:
             text=text,
             source=source,
             kind=kind,
+            sources=tuple(sources) if len(sources) > 1 else (),
             url=url,
             events=keys,
             data=dict(data),

@@ -149,14 +149,20 @@ def curate(rows: Sequence[Row], state: CurationState, rules: TimelineSettings) -
 
 
 def _place_markers(rows: list[Row], choices: Sequence[MomentChoice]) -> list[Row]:
-    """Put OUTAGE BEGINS / ENDS on their rows; a moment on no visible row gets a marker-only row."""
+    """Put OUTAGE BEGINS / ENDS on their rows; a moment on no visible row gets a marker-only row.
+
+    A moment set at a bare time marks the visible row at exactly that time, if there is one.
+    """
     by_key = {r.key: i for i, r in enumerate(rows)}
     extra: list[Row] = []
     for choice in choices:
         marker = MARKERS.get(choice.moment)
         if marker is None or choice.time is None:
             continue
-        index = by_key.get(choice.key) if choice.key else None
+        if choice.key:
+            index = by_key.get(choice.key)
+        else:
+            index = next((i for i, r in enumerate(rows) if r.time == choice.time and not r.hidden), None)
         if index is not None:
             row = rows[index]
             if not row.hidden and row.time == choice.time and row.marker is None:

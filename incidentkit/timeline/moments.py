@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from ..model.curation import MOMENTS, OWNER, CurationState, MomentChoice, Orphan
@@ -81,7 +82,30 @@ def choose_moments(
                 origin=OWNER,
                 reason=f"set by the owner on a row that is gone; kept at {format_utc(setting.time)}",
             )
-    return _suggest([r for r in rows if not r.hidden], explicit, rules.impact_deploy_window), orphans
+    return _in_order(_suggest([r for r in rows if not r.hidden], explicit, rules.impact_deploy_window)), orphans
+
+
+def _in_order(choices: list[MomentChoice]) -> list[MomentChoice]:
+    """Say so on every moment that comes before an earlier one in :data:`MOMENTS` order.
+
+    Impact start <= detected <= responded <= mitigated <= resolved. The suggestions keep that
+    order by construction except where the evidence says otherwise (a revert that landed before
+    any alert: people noticed before monitoring did); the owner's moments may break it too. The
+    reason then names the moment it comes before, so ``timeline moments`` shows what to check.
+    """
+    checked: list[MomentChoice] = []
+    latest: MomentChoice | None = None
+    for choice in choices:
+        if choice.time is not None and latest is not None and latest.time is not None and choice.time < latest.time:
+            name = latest.moment.replace("_", " ")
+            choice = replace(
+                choice,
+                reason=f"{choice.reason}; out of order: before {name} ({format_utc(latest.time)}), check both",
+            )
+        if choice.time is not None and (latest is None or latest.time is None or choice.time >= latest.time):
+            latest = choice
+        checked.append(choice)
+    return checked
 
 
 def _suggested(name: str, row: Row, reason: str, when: datetime | None = None) -> MomentChoice:
@@ -102,10 +126,10 @@ def _suggest(
       last production deploy that *landed* (a sync, deploy, train or backport that finished, not
       a "Started" or test-server line, not a revert) at most ``impact_deploy_minutes`` before the
       anchor, else the anchor itself. Bad deploys are the commonest cause, and alerts lag the damage.
-    * **responded**: the first acknowledgement of a page at or after detection (same minute
-      counts: the SAL has minute precision); else the first row from then on that is a person's
-      action, not an alert firing or resolving nor the paging system alone: a log line, an alert
-      ack, a silence, a task, a deploy, a manual page.
+    * **responded**: the first acknowledgement of a page at or after the detection time; else the
+      first row from then on (to the second: a SAL line of the detection minute may be older than
+      the alert, so it does not count) that is a person's action, not an alert firing or resolving
+      nor the paging system alone: a log line, an alert ack, a silence, a task, a deploy, a manual page.
     * **mitigated**: from the impact start on (from the first row when it is unknown), the first
       revert: a row the SAL source flags ``revert`` or whose text says revert / rollback / roll
       back. If that deploy landed, it; if it is a "Started" line or a log line announcing the
@@ -116,6 +140,7 @@ def _suggest(
       at the window end (then the incident is not over as far as the alerts know).
 
     Hidden rows do not count: hiding a noisy alert moves the suggestions, as the owner meant.
+    Their order is checked afterwards (:func:`_in_order`).
     """
 
     def pick(name: str, suggestion: MomentChoice) -> MomentChoice:
@@ -162,8 +187,7 @@ def _impact_start(
 def _responded(visible: Sequence[Row], detected: MomentChoice) -> MomentChoice:
     if detected.time is None:
         return _none("responded", "no detection time")
-    since = detected.time.replace(second=0, microsecond=0)
-    after = [r for r in visible if r.time >= since and r.key != detected.key]
+    after = [r for r in visible if r.time >= detected.time and r.key != detected.key]
     ack = next((r for r in after if r.kind is EventKind.PAGE_ACK and r.data.get("human")), None)
     if ack is not None:
         return _suggested("responded", ack, "the first acknowledgement of a page")

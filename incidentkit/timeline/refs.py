@@ -29,6 +29,7 @@ __all__ = [
     "curatable_keys",
     "select_keys",
     "resolve_moment_target",
+    "row_at",
     "ROW_COLUMNS",
     "row_records",
 ]
@@ -149,7 +150,7 @@ class RowFilter:
         return bool(self.sources or self.kinds or self.match or self.start or self.end or self.unpinned)
 
     def accepts(self, row: Row) -> bool:
-        if self.sources and row.source.lower() not in {s.lower() for s in self.sources}:
+        if self.sources and not {s.lower() for s in row.provenance} & {s.lower() for s in self.sources}:
             return False
         if self.kinds and str(row.kind) not in {k.lower() for k in self.kinds}:
             return False
@@ -197,7 +198,8 @@ def resolve_moment_target(
     """``ROW|TIME`` for ``timeline mark``: (row key, its time) or (None, the time given).
 
     An exact key wins, then a clock or ISO time, then a unique ref/key prefix, then a human time.
-    Raises InputError when it is neither.
+    A time where a visible row stands names that row (see :func:`row_at`). Raises InputError when
+    it is neither.
     """
     rows = [r for r in rows if not r.key.startswith(MARKER_KEY_PREFIX)]
     by_key = {r.key: r for r in rows}
@@ -205,7 +207,9 @@ def resolve_moment_target(
     if text in by_key:
         return text, moment_time(moment, by_key[text])
     if _CLOCK_RE.match(text) or re.match(r"^\d{4}-\d{2}-\d{2}", text):
-        return None, parse_row_time(text, day=day, now=now, option="the time")
+        when = parse_row_time(text, day=day, now=now, option="the time")
+        row = row_at(rows, when, to_the_minute=not re.search(r"\d:\d{2}:\d{2}", text))
+        return (row.key, moment_time(moment, row)) if row is not None else (None, when)
     found = _matches(text, list(by_key))
     if len(found) == 1:
         return found[0], moment_time(moment, by_key[found[0]])
@@ -220,7 +224,27 @@ def resolve_moment_target(
         ) from exc
 
 
-ROW_COLUMNS = ["ref", "time", "flags", "marker", "source", "kind", "actor", "text", "note", "key"]
+def row_at(rows: Sequence[Row], when: datetime, *, to_the_minute: bool) -> Row | None:
+    """The one visible row at *when* (anywhere in that minute with *to_the_minute*), else None.
+
+    Several rows in the minute: the one at exactly *when*, else the one row the owner added by
+    hand there; still several, none (the time is kept as it was given).
+    """
+    minute = when.replace(second=0, microsecond=0)
+    found = [
+        r
+        for r in rows
+        if not r.hidden
+        and not r.key.startswith(MARKER_KEY_PREFIX)
+        and (r.time.replace(second=0, microsecond=0) == minute if to_the_minute else r.time == when)
+    ]
+    for narrowed in (found, [r for r in found if r.time == when], [r for r in found if r.kind is EventKind.MANUAL]):
+        if len(narrowed) == 1:
+            return narrowed[0]
+    return None
+
+
+ROW_COLUMNS = ["ref", "time", "flags", "marker", "sources", "kind", "actor", "text", "note", "key"]
 
 
 def _flags(row: Row, why: RowCuration) -> str:
@@ -239,7 +263,8 @@ def _flags(row: Row, why: RowCuration) -> str:
 def row_records(result: CurationResult, *, include_hidden: bool) -> list[dict[str, Any]]:
     """Rows as records for ``timeline show``.
 
-    ``flags``: P pinned by the owner, p pinned by a rule, H hidden by the owner, h hidden by a
+    ``sources`` lists every source that reported the row's fact (``source`` is the one whose
+    wording the row keeps). ``flags``: P pinned by the owner, p pinned by a rule, H hidden by the owner, h hidden by a
     rule, E edited, N new since the previous draft. Marker-only rows have no ref.
     """
     refs = short_refs(r.key for r in result.rows)
@@ -255,6 +280,7 @@ def row_records(result: CurationResult, *, include_hidden: bool) -> list[dict[st
                 "flags": _flags(row, why),
                 "marker": row.marker,
                 "source": row.source,
+                "sources": list(row.provenance),
                 "kind": str(row.kind),
                 "actor": row.actor,
                 "text": row.text,

@@ -7,6 +7,9 @@ actionables, scorecard; the dashboard page is one region named ``dashboard``) as
     ...content...
     <!-- incidentkit:end NAME -->
 
+A value inside a line (a metadata table cell) is an *inline* region, markers and content on one
+line: ``<!-- incidentkit:begin meta-start hash=HHHHHHHHHHHH -->2023-02-14 18:34<!-- incidentkit:end meta-start -->``.
+
 ``hash`` is the first 12 hex digits of the SHA-1 of the content between the two marker lines
 (UTF-8; MediaWiki stores text in Unicode NFC, so the digest is taken of the NFC form, which is the
 exact content for any text the wiki has saved). When a page's region no longer matches its own
@@ -15,9 +18,13 @@ hash, a human edited it.
 :func:`splice` updates a page from a new draft. Its rules:
 
 * every byte outside the generated regions stays as it was, and so does every region the draft
-  does not have any more;
+  does not have any more — except the *retired* ones the caller names (regions incidentkit no
+  longer generates), which go with their line while nobody edited them;
 * a region whose content still matches its hash is replaced by the draft's (new hash);
-* a region edited by a human is kept and listed in ``conflicts`` (replaced only with ``force``);
+* a region edited by a human is kept and listed in ``conflicts`` (replaced only with ``force``),
+  unless the caller's ``absorbs`` says the draft's content already holds everything the person
+  wrote there (their answers were read into the store first): then it is replaced and listed in
+  ``merged``;
 * a region with broken markers (a begin without its end, an end without a begin, a name twice)
   is never touched, even with ``force``: it is listed in ``broken`` and the caller stops;
 * a region the draft has but the page lacks is inserted only where that is certainly safe: right
@@ -25,6 +32,7 @@ hash, a human edited it.
   empty. Otherwise it is listed in ``skipped`` and not inserted (a person may have removed the
   markers on purpose to take the text over by hand; inserting would duplicate it). Such an
   insertion replaces the blank lines of that empty section: the one change outside a region.
+  An inline region is never inserted (there is no safe place for a cell value).
 
 Pure functions; no I/O.
 """
@@ -34,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 __all__ = [
@@ -41,6 +50,7 @@ __all__ = [
     "Text",
     "Span",
     "SpliceResult",
+    "Absorbs",
     "digest",
     "wrap",
     "split",
@@ -60,11 +70,15 @@ def digest(content: str) -> str:
     return hashlib.sha1(normal.encode("utf-8")).hexdigest()[:12]
 
 
-def wrap(name: str, content: str) -> str:
-    """*content* between the begin (with its hash) and end markers of region *name*."""
+def wrap(name: str, content: str, *, inline: bool = False) -> str:
+    """*content* between the begin (with its hash) and end markers of region *name*: on lines of
+    their own, or all on one line when *inline* (*content* then has no line break)."""
     if not re.fullmatch(_NAME, name):
         raise ValueError(f"bad region name {name!r}: use lower-case letters, digits, '-' and '_'")
-    return f"<!-- incidentkit:begin {name} hash={digest(content)} -->\n{content}\n<!-- incidentkit:end {name} -->"
+    if inline and "\n" in content:
+        raise ValueError(f"inline region {name!r} cannot hold a line break")
+    sep = "" if inline else "\n"
+    return f"<!-- incidentkit:begin {name} hash={digest(content)} -->{sep}{content}{sep}<!-- incidentkit:end {name} -->"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,6 +101,7 @@ class Region:
     content: str
     text: str
     start: int
+    inline: bool = False  # markers and content on one line (a table cell's value)
 
     @property
     def edited(self) -> bool:
@@ -177,6 +192,7 @@ def split(text: str) -> list[Span]:
                 content=_body(text, begin, end),
                 text=text[begin.start : end.end],
                 start=begin.start,
+                inline="\n" not in text[begin.start : end.end],
             )
         )
         pos = end.end
@@ -203,6 +219,8 @@ class SpliceResult:
     replaced: tuple[str, ...] = ()  # regions rewritten from the draft (content changed)
     unchanged: tuple[str, ...] = ()  # regions whose new content equals the old
     conflicts: tuple[str, ...] = ()  # regions edited by a human, kept (replaced when forced)
+    merged: tuple[str, ...] = ()  # human-edited regions the draft already holds (replaced)
+    removed: tuple[str, ...] = ()  # retired regions nobody edited, taken off the page
     forced: tuple[str, ...] = ()  # human-edited regions overwritten because of force
     added: tuple[str, ...] = ()  # regions inserted under their (empty) heading
     skipped: tuple[str, ...] = ()  # draft regions the page lacks and that could not be placed safely
@@ -211,7 +229,7 @@ class SpliceResult:
 
     @property
     def changed(self) -> bool:
-        return bool(self.replaced or self.forced or self.added)
+        return bool(self.replaced or self.forced or self.added or self.merged or self.removed)
 
     def reason(self, name: str) -> str | None:
         return dict(self.reasons).get(name)
@@ -247,45 +265,83 @@ def _insert_under_heading(page: str, title: str, wrapped: str) -> tuple[str | No
     return page[: heading.end()] + new_body + tail, ""
 
 
-def splice(old_page: str, new_draft: str, *, force: bool = False) -> SpliceResult:
-    """Update *old_page* with the generated regions of *new_draft* (see the module rules)."""
+Absorbs = Callable[[str, str, str], bool]  # (region name, the page's content, the draft's) -> nothing lost
+
+
+def splice(
+    old_page: str,
+    new_draft: str,
+    *,
+    force: bool = False,
+    absorbs: Absorbs | None = None,
+    retired: Collection[str] = (),
+) -> SpliceResult:
+    """Update *old_page* with the generated regions of *new_draft* (see the module rules).
+
+    *retired*: regions incidentkit no longer generates; on the page they are removed (with the
+    blank line after them) while nobody edited them, and kept otherwise.
+    """
     fresh = regions(new_draft)
     broken = marker_problems(old_page)
     reasons: list[tuple[str, str]] = sorted(broken.items())
-    replaced: list[str] = []
-    unchanged: list[str] = []
-    conflicts: list[str] = []
-    forced: list[str] = []
+    done: dict[str, list[str]] = {k: [] for k in ("replaced", "unchanged", "conflicts", "forced", "merged", "removed")}
     present: set[str] = set(broken)
     out: list[str] = []
     for span in split(old_page):
         if isinstance(span, Text):
-            out.append(span.text)
+            text = span.text
+            if len(out) > 1 and out[-1] == "" and out[-2].endswith("\n"):  # a removed region's line goes too
+                text = text[2:] if text.startswith("\n\n") else text.removeprefix("\n")
+            out.append(text)
             continue
         present.add(span.name)
         new = fresh.get(span.name)
         if new is None:
-            out.append(span.text)
+            if span.name in retired and not span.edited:
+                done["removed"].append(span.name)
+                out.append("")
+            else:
+                out.append(span.text)
             continue
-        if span.edited and not force:
-            conflicts.append(span.name)
+        if span.edited and absorbs is not None and absorbs(span.name, span.content, new.content):
+            done["merged"].append(span.name)
+        elif span.edited and not force:
+            done["conflicts"].append(span.name)
             reasons.append((span.name, f"region {span.name!r} was edited on the wiki since it was generated"))
             out.append(span.text)
             continue
-        if span.edited:
-            forced.append(span.name)
+        elif span.edited:
+            done["forced"].append(span.name)
         elif span.content == new.content:
-            unchanged.append(span.name)
+            done["unchanged"].append(span.name)
             out.append(span.text)
             continue
         else:
-            replaced.append(span.name)
-        out.append(wrap(span.name, new.content))
-    text = "".join(out)
+            done["replaced"].append(span.name)
+        out.append(new.text)
+    text, added, skipped = _insert_missing("".join(out), new_draft, fresh, present, reasons)
+    return SpliceResult(
+        text=text,
+        added=tuple(added),
+        skipped=tuple(skipped),
+        broken=tuple(sorted(broken)),
+        reasons=tuple(reasons),
+        **{name: tuple(names) for name, names in done.items()},
+    )
+
+
+def _insert_missing(
+    text: str, new_draft: str, fresh: dict[str, Region], present: set[str], reasons: list[tuple[str, str]]
+) -> tuple[str, list[str], list[str]]:
+    """*text* with the draft's regions it lacks inserted where that is safe; (text, added, skipped)."""
     added: list[str] = []
     skipped: list[str] = []
     for name, region in fresh.items():
         if name in present:
+            continue
+        if region.inline:
+            skipped.append(name)
+            reasons.append((name, f"the page has no generated value {name!r} (written by hand, or an older page)"))
             continue
         title = _heading_before(new_draft, region)
         if title is None:
@@ -299,14 +355,4 @@ def splice(old_page: str, new_draft: str, *, force: bool = False) -> SpliceResul
             continue
         text = inserted
         added.append(name)
-    return SpliceResult(
-        text=text,
-        replaced=tuple(replaced),
-        unchanged=tuple(unchanged),
-        conflicts=tuple(conflicts),
-        forced=tuple(forced),
-        added=tuple(added),
-        skipped=tuple(skipped),
-        broken=tuple(sorted(broken)),
-        reasons=tuple(reasons),
-    )
+    return text, added, skipped

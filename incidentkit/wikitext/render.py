@@ -7,13 +7,20 @@ source or a user goes through one of the escaping filters (:mod:`incidentkit.wik
 * ``cell``   the same, plus ``!`` so a value is safe in a table cell;
 * ``linked`` like ``wiki`` but task ids become ``[[phab:T123|T123]]`` links;
 * ``link``   an external ``[URL label]`` link from a URL that is checked and percent-encoded;
-* ``utc`` / ``hhmm`` format aware datetimes in UTC; ``minutes`` a duration.
+* ``utc`` / ``hhmm`` / ``clock`` format aware datetimes in UTC; ``minutes`` a duration.
+
+**One time format per page**: every time is UTC to the minute — ``HH:MM`` for a time on the
+incident's day (timeline rows, Detection), ``YYYY-MM-DD HH:MM`` for any other (the metadata Start
+and End, times on other days). Rows keep their exact order; ``timeline show`` keeps the seconds.
+
+Generated parts are wrapped as regions (:mod:`incidentkit.wikitext.regions`): ``region`` for a
+section body, ``cell`` regions inline for the metadata values a draft fills (Start, End, ...).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,15 +38,24 @@ from .regions import wrap
 __all__ = ["render_incident", "render_dashboard", "render_template", "environment"]
 
 
-def utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+DATE_TIME = "%Y-%m-%d %H:%M"
+
+
+def utc(value: datetime | None, fmt: str = DATE_TIME) -> str:
+    """*value* as ``2023-02-14 18:34`` (or *fmt*); "" for None."""
     return value.strftime(fmt) if value else ""
 
 
 def hhmm(value: datetime | None) -> str:
-    """``18:31`` or ``18:34:55`` when the time has seconds."""
+    """``18:34``: a time of day, to the minute."""
+    return value.strftime("%H:%M") if value else ""
+
+
+def clock(value: datetime | None, day: date) -> str:
+    """``18:34`` on the incident's *day*, ``2023-02-15 01:10`` on any other."""
     if value is None:
         return ""
-    return value.strftime("%H:%M:%S" if value.second else "%H:%M")
+    return hhmm(value) if value.date() == day else utc(value)
 
 
 def minutes(value: float | None) -> str:
@@ -49,6 +65,10 @@ def minutes(value: float | None) -> str:
 
 def _region(name: str, content: str) -> str:
     return wrap(name, content.strip("\n"))
+
+
+def _cell_region(name: str, content: str) -> str:
+    return wrap(name, content.strip(), inline=True)
 
 
 @cache
@@ -70,11 +90,12 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
         "linked_cell": lambda v: linkify_tasks(v, cell=True),
         "utc": utc,
         "hhmm": hhmm,
+        "clock": clock,
         "minutes": minutes,
         "url": lambda u: safe_url(u) or "",
     }
     env.filters.update(filters)
-    env.globals.update(region=_region, link=link)
+    env.globals.update(region=_region, cell_region=_cell_region, link=link)
     return env
 
 
@@ -97,6 +118,14 @@ def render_incident(incident: Incident) -> str:
     return render_template(name, incident=incident, days=days, multi_day=len(days) > 1)
 
 
-def render_dashboard(dashboard: Dashboard, pages: Mapping[str, str]) -> str:
-    """The managers' dashboard page: open actionables by owner and by incident (*pages*: slug -> page)."""
-    return render_template("dashboard.wiki.j2", dashboard=dashboard, pages=pages)
+def render_dashboard(
+    dashboard: Dashboard, pages: Mapping[str, str], *, last_synced: datetime | None = None, never_synced: int = 0
+) -> str:
+    """The managers' dashboard page: open actionables by owner and by incident (*pages*: slug -> page).
+
+    *last_synced*: the newest time ``actionables sync`` saw one of them (None: never);
+    *never_synced*: how many with a task it never saw.
+    """
+    return render_template(
+        "dashboard.wiki.j2", dashboard=dashboard, pages=pages, last_synced=last_synced, never_synced=never_synced
+    )

@@ -1,0 +1,132 @@
+"""Timeline rows as readers see them: one row per fact across sources, and each row in a few words."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from incidentkit.model.event import Event, EventKind
+from incidentkit.model.row import Row
+from incidentkit.timeline.dedupe import actor_nick
+from incidentkit.timeline.rows import build_rows
+from incidentkit.timeline.wording import fold_hosts, page_text, short_label, word_rows
+
+T0 = datetime(2023, 2, 14, 18, 44, tzinfo=UTC)
+
+
+def event(source: str, kind: EventKind, text: str, *, seconds: int = 0, actor: str | None = "cwhite",
+          tasks: tuple[str, ...] = ("T329510",), **data: object) -> Event:  # fmt: skip
+    return Event(
+        time=T0 + timedelta(seconds=seconds), source=source, kind=kind, key=f"{source}:{kind}:{seconds}:{text}",
+        text=text, actor=actor, tasks=tasks, data=data,
+    )  # fmt: skip
+
+
+SAL_OPENED = event("sal", EventKind.LOG, "opened T329510 for the logged-in pageview fatals")
+PHAB_CREATED = event("phabricator", EventKind.TASK_CREATED, "T329510 created: Fatals", seconds=10, task="T329510", title="Fatals")
+
+
+# --- one row per fact ------------------------------------------------------------------------------
+
+
+def test_the_same_action_from_two_sources_is_one_row_with_both_in_its_provenance() -> None:
+    (row,) = build_rows([PHAB_CREATED, SAL_OPENED])
+    assert row.key == SAL_OPENED.key and row.text == SAL_OPENED.text  # the person's own words
+    assert row.provenance == ("sal", "phabricator") and row.source == "sal"
+    assert set(row.events) == {SAL_OPENED.key, PHAB_CREATED.key}
+    assert build_rows([SAL_OPENED, PHAB_CREATED]) == [row]  # whichever source answered first
+
+
+@pytest.mark.parametrize(
+    ("other", "why"),
+    [
+        (event("phabricator", EventKind.TASK_CREATED, "T329510 created", seconds=61), "more than a minute apart"),
+        (event("phabricator", EventKind.TASK_CREATED, "T329511 created", seconds=10, tasks=("T329511",)), "another task"),
+        (event("phabricator", EventKind.TASK_CREATED, "T329510 created", seconds=10, actor="taavi"), "another person and kind"),
+        (event("sal", EventKind.LOG, "also T329510", seconds=10), "the same source"),
+    ],
+)
+def test_different_facts_stay_apart(other: Event, why: str) -> None:
+    assert len(build_rows([SAL_OPENED, other])) == 2, why
+
+
+def test_the_same_kind_from_two_sources_merges_without_an_actor() -> None:
+    a = event("phabricator", EventKind.TASK_STATUS, "T1 status changed", actor=None, tasks=("T1",))
+    b = event("irc", EventKind.TASK_STATUS, "T1 resolved", seconds=30, actor="stashbot", tasks=("T1",))
+    (row,) = build_rows([a, b])
+    assert row.provenance == ("phabricator", "irc") and row.text == "T1 status changed"  # the earlier one
+
+
+def test_actor_nick() -> None:
+    assert [actor_nick(a) for a in ("urbanecm@deploy1002", "<+icinga-wm>", "taavi:", "", None)] == [
+        "urbanecm", "icinga-wm", "taavi", None, None,
+    ]  # fmt: skip
+
+
+# --- a few words --------------------------------------------------------------------------------------
+
+
+def row(kind: EventKind, text: str, *, actor: str | None = "urbanecm@deploy1002", **data: object) -> Row:
+    return Row(key=f"k:{text}", time=T0, text=text, source="sal", kind=kind, actor=actor, data=dict(data))
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "expected"),
+    [
+        (EventKind.BACKPORT, "Started scap: Backport for [[gerrit:1|Fix X]]", "urbanecm: started the backport of [[gerrit:1|Fix X]]"),
+        (EventKind.BACKPORT, "Finished scap: Backport for [[gerrit:1|Fix X]] (duration: 09m 12s)", "urbanecm: finished the backport of [[gerrit:1|Fix X]] in 9 min"),
+        (EventKind.ABORT, "scap aborted: Backport for [[gerrit:1|Fix X]] (duration: 19m 31s)", "urbanecm: aborted the backport of [[gerrit:1|Fix X]] after 20 min"),
+        (EventKind.SYNC, "Synchronized wmf-config/InitialiseSettings.php: Config: enable X (duration: 00m 49s)", "urbanecm: synchronized wmf-config/InitialiseSettings.php: Config: enable X"),
+        (EventKind.DEPLOY, "Finished deploy [ores/deploy@5084251]: Updating ORES (duration: 49m 54s)", "urbanecm: finished deploying ores/deploy: Updating ORES (50 min)"),
+        (EventKind.TRAIN, "rebuilt and synchronized wikiversions files: group1 to 1.41.0-wmf.1", "urbanecm: synchronized wikiversions: group1 to 1.41.0-wmf.1"),
+        (EventKind.BACKPORT, "urbanecm and volunteer-x: Backport for [[gerrit:1|Fix X]] synced to the testservers: mwdebug2001.codfw.wmnet, mwdebug1001.eqiad.wmnet", "urbanecm: synced the backport of [[gerrit:1|Fix X]] to the test servers (2 hosts) for urbanecm and volunteer-x"),
+        (EventKind.LOG, "restarting php-fpm on mw1001, mw1002, mw1003, mw1004, mw1005", "urbanecm: restarting php-fpm on mw1001, mw1002 and 3 more hosts"),
+    ],
+)
+def test_deploy_and_log_rows_in_a_few_words(kind: EventKind, text: str, expected: str) -> None:
+    assert page_text(row(kind, text)) == expected
+
+
+def test_task_transactions_read_as_actions_and_edited_text_is_the_owners() -> None:
+    def phab(kind: EventKind, **data: object) -> Row:
+        return row(kind, "source text", actor="cwhite", task="T1", **data)
+
+    assert page_text(phab(EventKind.TASK_CREATED, title="Fatals")) == "cwhite: opened T1 – Fatals"
+    assert page_text(phab(EventKind.TASK_STATUS, new_name="Resolved", closed=True)) == "cwhite: closed T1 as Resolved"
+    assert page_text(phab(EventKind.TASK_STATUS, new_name="Stalled", closed=False)) == "cwhite: set T1 to Stalled"
+    assert page_text(phab(EventKind.TASK_PRIORITY, new="Unbreak Now!")) == "cwhite: raised the priority of T1 to Unbreak Now!"
+    assert page_text(phab(EventKind.TASK_OWNER, claimed=True)) == "cwhite: claimed T1"
+    assert page_text(phab(EventKind.TASK_OWNER, owner="taavi")) == "cwhite: assigned T1 to taavi"
+    assert page_text(phab(EventKind.TASK_COMMENT)) == "cwhite: source text"
+    edited = row(EventKind.BACKPORT, "Started scap: Backport for [[gerrit:1|Fix X]]").with_changes(edited=True)
+    assert page_text(edited) == "urbanecm: Started scap: Backport for [[gerrit:1|Fix X]]"
+    assert page_text(row(EventKind.ALERT_FIRING, "X firing", actor=None)) == "X firing"
+
+
+def test_a_change_title_is_cut_to_a_few_words_and_keeps_its_task() -> None:
+    assert short_label("DiscussionTools: register the new hooks in extension.json") == "DiscussionTools: register the new hooks…"
+    assert short_label('Revert "DiscussionTools: register the new hooks in extension.json" (T329510)') == (
+        'Revert "DiscussionTools: register the new hooks…"'
+    )
+    assert short_label("Fix X") == "Fix X"
+    worded = page_text(row(EventKind.BACKPORT, 'Started scap: Backport for [[gerrit:888005|Revert "DiscussionTools: register the new hooks in extension.json" (T329510)]]'))
+    assert worded.endswith('[[gerrit:888005|Revert "DiscussionTools: register the new hooks…"]] (T329510)')
+    assert fold_hosts("a1, b2, c3") == "a1, b2, c3"  # three are kept
+
+
+def test_a_deploy_naming_the_same_changes_again_says_the_backport() -> None:
+    started = row(EventKind.BACKPORT, "Started scap: Backport for [[gerrit:1|Fix X]]")
+    synced = row(EventKind.BACKPORT, "urbanecm: Backport for [[gerrit:1|Fix X]] synced to the testservers: mwdebug1001.eqiad.wmnet")
+    other = row(EventKind.BACKPORT, "Started scap: Backport for [[gerrit:1|Fix X]]", actor="taavi@deploy1002")
+    finished = row(EventKind.BACKPORT, "Finished scap: Backport for [[gerrit:1|Fix X]] (duration: 01m 00s)")
+    texts = [r.page_text for r in word_rows([started, synced, other, finished])]
+    assert texts == [
+        "urbanecm: started the backport of [[gerrit:1|Fix X]]",
+        "urbanecm: synced the backport to the test servers (mwdebug1001.eqiad.wmnet) for urbanecm",
+        "taavi: started the backport of [[gerrit:1|Fix X]]",  # someone else's: named in full
+        "urbanecm: finished the backport in 1 min",
+    ]
+    dbctl = row(EventKind.DBCTL, "dbctl commit (dc=all): 'Repool db1173', diff saved to https://x.example/P1 and previous config saved to /var/x.json", diff="https://x.example/P1")
+    (worded,) = word_rows([dbctl])
+    assert (worded.page_text, worded.url) == ("urbanecm: dbctl commit (dc=all): 'Repool db1173'", "https://x.example/P1")
