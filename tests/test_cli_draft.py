@@ -133,3 +133,21 @@ def test_metadata_start_and_end_come_from_key_moments_else_todo() -> None:
     assert "-->2023-02-14 18:31<!-- incidentkit:end meta-start -->" in again.stdout
     assert "-->2023-02-14 18:52<!-- incidentkit:end meta-end -->" in again.stdout
     assert "warning: impact start" not in again.stderr
+
+
+def test_the_example_says_who_was_paged_and_who_responded_from_facts() -> None:
+    from incidentkit.wikitext.regions import regions
+
+    result = run("draft", "--replay", str(EXAMPLE), "--no-store")
+    assert result.exit_code == 0, result.output
+    spans = regions(result.stdout)
+    # hand-counted from the example: page #4711 reached cwhite and mlopez; cwhite acknowledged it;
+    # urbanecm, cwhite, taavi and marostegui logged to the SAL; ZebraReader only described symptoms
+    assert spans["meta-paged"].content == "2 (cwhite, mlopez)"
+    assert spans["meta-responders"].content == "4+"
+    assert "| '''Coordinators''' || TODO: cwhite? (suggested" in result.stdout
+    detection = spans["detection"].content
+    assert "* First human report: 18:34, ZebraReader in &#35;wikimedia-operations:" in detection
+    assert "(before the first alert)" in detection and "** First response: 18:38" in detection
+    assert "not counted: ZebraReader" in detection
+    assert "detected 18:34:51" in result.stderr  # offered to the owner, not decided for them

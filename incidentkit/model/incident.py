@@ -11,6 +11,7 @@ from typing import Any
 
 from .actionable import FollowUp
 from .curation import KeyMoments
+from .people import PeopleFacts
 from .row import Row
 from .scorecard import FilledScorecard
 from .source import SourceFailure, SourceSummary
@@ -67,6 +68,7 @@ class Incident:
     sources: tuple[SourceSummary, ...] = ()
     failures: tuple[SourceFailure, ...] = ()
     scorecard: FilledScorecard | None = None
+    people: PeopleFacts | None = None  # who was paged, who responded (None: not computed)
     lightweight: bool = False
     phabricator_url: str = "https://phabricator.wikimedia.org/"
 
