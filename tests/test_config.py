@@ -70,7 +70,7 @@ def test_bad_config_is_one_line_error_naming_the_key(tmp_path: Path, text: str, 
 def test_config_show_masks_secrets_and_cli_error_has_no_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, '[wikis.ops]\nurl = "https://bot:hunter2@wiki.example/w/"\npassword_env = "MY_PW"\n')
     monkeypatch.setenv("MY_PW", "s3cret-value")
-    result = CliRunner().invoke(app, ["--config", str(path), "config", "show"])
+    result = CliRunner().invoke(app, ["--config", str(path), "config", "show", "--format", "table"])
     assert result.exit_code == 0, result.output
     assert "s3cret-value" not in result.output and "hunter2" not in result.output
     assert 'password_env = "MY_PW"' in result.output and "password_set = true" in result.output

@@ -217,7 +217,7 @@ def test_since_category_and_offline_round_trip(
     }
 
     offline = run(
-        "--db", str(tmp_path / "offline.db"), "import", "--input", str(tmp_path / "saved"), "--prefix", PREFIX,
+        "--db", str(tmp_path / "offline.db"), "import", "--replay", str(tmp_path / "saved"), "--prefix", PREFIX,
         "--since", "2024-01-01",
     )  # fmt: skip
     assert offline.exit_code == 0, offline.output
@@ -246,11 +246,11 @@ def test_import_uses_batched_requests(loaded: dict[str, str], wiki_env: MediaWik
 
 
 def test_bad_input_folder_is_one_line_error(tmp_path: Path) -> None:
-    result = run("import", "--input", str(tmp_path / "nope"))
+    result = run("import", "--replay", str(tmp_path / "nope"))
     assert result.exit_code == 2
-    assert "Error: --input" in result.stderr and "is not a folder" in result.stderr
+    assert "Error: --replay" in result.stderr and "is not a folder" in result.stderr
     (tmp_path / "empty").mkdir()
-    empty = run("import", "--input", str(tmp_path / "empty"))
+    empty = run("import", "--replay", str(tmp_path / "empty"))
     assert empty.exit_code == 2 and "holds no page texts" in empty.stderr
 
 
