@@ -56,7 +56,7 @@ def test_env_overrides_every_kind_of_key(tmp_path: Path) -> None:
         ("[prometheus]\nstep = \"fast\"\n", {}, "config key prometheus.step must be an integer"),
         ("[nosuch]\nx = 1\n", {}, "unknown config section [nosuch]"),
         ("[sal\n", {}, "is not valid TOML"),
-        ("", {"INCIDENTKIT_PROMETHEUS_STEP": "soon"}, "config key prometheus.step must be an integer"),
+        ("", {"INCIDENTKIT_PROMETHEUS_STEP": "soon"}, "environment variable INCIDENTKIT_PROMETHEUS_STEP must be an integer"),
         ("", {"INCIDENTKIT_PHABRICATOR_TOKENS": "x"}, "unknown config key phabricator.tokens"),
         ('[sal]\nwiki = "nope"\n', {}, "names wiki 'nope', which is not configured"),
     ],

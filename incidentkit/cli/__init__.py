@@ -24,7 +24,7 @@ import typer
 from ..errors import IncidentKitError, InputError
 from ._app import App, LazyGroup
 from ._context import AppContext
-from ._options import Color
+from ._options import Color, ColorOpt, NoPagerOpt
 from ._output import OutputClosed, color_wanted, note
 
 __all__ = ["app", "main", "COMMANDS"]
@@ -133,29 +133,20 @@ def root(
             "--db", metavar="FILE", help="SQLite database (default: [store] path, else in $INCIDENTKIT_HOME)."
         ),
     ] = None,
-    color: Annotated[
-        Color,
-        typer.Option(
-            "--color",
-            metavar="WHEN",
-            help="Colour: auto (on a terminal, unless NO_COLOR is set), always or never.",
-        ),
-    ] = Color.AUTO,
-    no_pager: Annotated[
-        bool, typer.Option("--no-pager", help="Never page output (default: a pager on a terminal).")
-    ] = False,
+    color: ColorOpt = None,
+    no_pager: NoPagerOpt = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     version: Annotated[
         bool,
         typer.Option("--version", help="Print the version and exit.", callback=_show_version, is_eager=True),
     ] = False,
 ) -> None:
-    """Options for every command (they go before the command's name)."""
+    """Options for every command (before its name; --color and --no-pager also after it)."""
     ctx.obj = AppContext(
         config=config,
         db=db,
         debug=debug or os.environ.get("INCIDENTKIT_DEBUG") == "1",
-        color=color.value,
+        color=(color or Color.AUTO).value,
         pager=not no_pager,
     )
     ctx.call_on_close(ctx.obj.close)

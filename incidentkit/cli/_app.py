@@ -29,6 +29,7 @@ import typer.main
 from typer.core import TyperCommand, TyperGroup
 
 from ..errors import IncidentKitError
+from ._options import ColorOpt, NoPagerOpt
 
 __all__ = ["App", "Command", "Group", "LazyGroup", "argument_usage", "option_names"]
 
@@ -103,8 +104,41 @@ def _format_params(command: Any, ctx: Any, formatter: Any) -> None:
             formatter.write_dl(options)
 
 
+def _set_output_option(ctx: Any, param: Any, value: Any) -> Any:
+    """``--color``/``--no-pager`` given after a command's name: the same as before it."""
+    from ._context import AppContext
+
+    app_ctx = ctx.find_root().obj
+    if isinstance(app_ctx, AppContext) and value:
+        if param.name == "color":
+            app_ctx.color = str(value.value)
+        else:
+            app_ctx.pager = False
+    return value
+
+
+def _output_params() -> list[Any]:
+    """``--color WHEN`` and ``--no-pager`` as parameters every command accepts (built by typer from
+    the same Annotated options the root uses, so both places mean the same)."""
+    holder = typer.Typer(add_completion=False)
+
+    @holder.command()
+    def options(color: ColorOpt = None, no_pager: NoPagerOpt = False) -> None:
+        """Not a command: it only builds the two options."""
+
+    params = list(typer.main.get_command(holder).params)
+    for param in params:
+        param.expose_value = False
+        param.callback = _set_output_option
+    return params
+
+
 class Command(TyperCommand):
-    """One command, with the help conventions above."""
+    """One command, with the help conventions above, taking ``--color`` and ``--no-pager`` too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params = [*self.params, *_output_params()]
 
     def invoke(self, ctx: Any) -> Any:
         try:

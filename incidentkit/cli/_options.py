@@ -29,6 +29,8 @@ from ._output import Format
 
 __all__ = [
     "Color",
+    "ColorOpt",
+    "NoPagerOpt",
     "FormatOpt",
     "FromOpt",
     "ToOpt",
@@ -54,6 +56,16 @@ class Color(StrEnum):
     NEVER = "never"
 
 
+ColorOpt = Annotated[
+    Color | None,
+    typer.Option(
+        "--color",
+        metavar="WHEN",
+        help="Colour: auto (on a terminal, unless NO_COLOR is set), always or never.",
+        show_default=False,
+    ),
+]
+NoPagerOpt = Annotated[bool, typer.Option("--no-pager", help="Never page the output (default: a pager on a terminal).")]
 FormatOpt = Annotated[
     Format | None,
     typer.Option(

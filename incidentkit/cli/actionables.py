@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 
 __all__ = ["app"]
 
-app = App(help="Track incident follow-ups to done: add, create tasks, sync with Phabricator, list, stats.")
+app = App(
+    help="Track incident follow-ups to done. Add them, file their tasks, sync them with Phabricator, list them "
+    "and see how the backlog evolves."
+)
 
 OwnerOpt = Annotated[
     str | None, typer.Option("--owner", metavar="NAME", help="Phabricator username ('none' = unassigned).")
@@ -81,7 +84,7 @@ def add(
     type: TypeOpt = None,
     due: DueOpt = None,
 ) -> None:
-    """Track a follow-up of an incident: a Phabricator task or a free-text idea.
+    """Track a follow-up: a Phabricator task or a free-text idea.
 
     With --task, the task is checked on Phabricator when [phabricator] url is set. Values given
     here are locked: sync and import keep them. The due date defaults to the severity's SLA.
@@ -138,7 +141,7 @@ def sync(
     ] = None,
     incident: IncidentFilterOpt = None,
 ) -> None:
-    """Refresh tracked tasks from Phabricator and print what changed.
+    """Refresh tracked tasks from Phabricator; print what changed.
 
     100 tasks per Conduit call; prints nothing when nothing changed, so cron mails stay empty. Safe
     from cron and concurrently: an interrupted sync loses nothing. Tasks that vanished or are not
@@ -213,9 +216,9 @@ def list_(
         bool, typer.Option("--fail-if-overdue", help="Exit 1 when any is overdue (for cron and CI).")
     ] = False,
 ) -> None:
-    """List actionables (the open ones by default), overdue ones highlighted.
+    """List actionables, the open ones by default.
 
-    A summary line follows: open, overdue, done this month. JSON Lines when piped or with --format
+    Overdue ones are highlighted on a terminal. A summary line follows: open, overdue, done this month. JSON Lines when piped or with --format
     json, one object per actionable: id, incident, task, title, owner, status, task_status, type,
     priority, due, overdue, projects, missing, origin, created_at, resolved_at, locked.
 
@@ -253,7 +256,7 @@ def stats(
     owner: OwnerOpt = None,
     fmt: FormatOpt = None,
 ) -> None:
-    """Show the backlog over time, the median days to close, overdue by owner.
+    """Show the backlog, the time to close and overdue by owner.
 
     Opened vs closed per month with the open backlog at each month's end. One JSON document when
     piped or with --format json: open, overdue, closed, median_days_to_close, months (month,
@@ -310,7 +313,7 @@ def set_(
         typer.Option("--unlock", metavar="FIELD", help="Let sync and import set FIELD again. Repeatable."),
     ] = None,
 ) -> None:
-    """Set an actionable's fields by hand; sync and import never overwrite them.
+    """Set fields by hand; sync and import never overwrite them.
 
     Example:  incidentkit actionables set 42 --owner alice --due +30d --type prevent
     """

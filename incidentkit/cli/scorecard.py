@@ -78,9 +78,9 @@ def fill(
         bool, typer.Option("--all", "-a", help="Ask every question, not only the unanswered ones.")
     ] = False,
 ) -> None:
-    """Answer an incident's scorecard: yes, no or skip, and a note, per question.
+    """Answer an incident's scorecard, question by question.
 
-    Asks on the terminal, or reads --answers FILE. Defaults come from the incident where known (its
+    Yes, no or skip, and a note, per question. Asks on the terminal, or reads --answers FILE. Defaults come from the incident where known (its
     task, people paged, the draft's first alert); Enter keeps the default, a note of "-" clears the
     note. Answers are saved as you go; run fill again to answer the skipped ones.
 
@@ -165,7 +165,7 @@ def stats(
     since: SinceOpt = None,
     fmt: FormatOpt = None,
 ) -> None:
-    """Show, per question, how often incidents were answered "no", per period.
+    """Show how often each question was answered "no", per period.
 
     The recurring weak spots stand out; shares of half or more are highlighted. One JSON document
     when piped or with --format json: by, periods, incidents and rows (key, category, question,

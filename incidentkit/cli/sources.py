@@ -31,7 +31,7 @@ CHECK_COLUMNS = (
 
 @app.command("list")
 def list_sources(ctx: typer.Context, fmt: FormatOpt = None) -> None:
-    """List every source incidentkit knows, and whether it is configured.
+    """List the known sources and whether each is configured.
 
     JSON Lines when piped or with --format json: name, configured (true or false), help.
 
@@ -52,9 +52,9 @@ def list_sources(ctx: typer.Context, fmt: FormatOpt = None) -> None:
 
 @app.command("check")
 def check(ctx: typer.Context, fmt: FormatOpt = None) -> None:
-    """Check that every configured source answers; exit 1 if one does not.
+    """Check that every configured source answers.
 
-    JSON Lines when piped or with --format json: name, status (ok or FAIL), ms, detail.
+    Exits 1 if one does not. JSON Lines when piped or with --format json: name, status (ok or FAIL), ms, detail.
 
     Example:  incidentkit sources check
     """

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["app"]
 
 app = App(
-    help="Curate an incident's timeline: hide, pin, edit, note and add rows, and mark key moments. "
-    "Changes are kept across re-pulls."
+    help="Curate an incident's timeline. Hide, pin, edit, note and add rows, and mark key moments; "
+    "changes are kept across re-pulls."
 )
 
 RowArg = Annotated[
@@ -214,7 +214,7 @@ def _flag_command(verb: str, store_method: str, help_text: str) -> None:
 _flag_command(
     "Hid",
     "hide_rows",
-    "Hide rows from the curated timeline (they stay in the raw log).\n\n"
+    "Hide rows from the timeline; they stay in the raw log.\n\n"
     "Example:  incidentkit timeline hide 2023-02-14_backport-crash --kind dbctl",
 )
 _flag_command(
@@ -225,7 +225,7 @@ _flag_command(
 _flag_command(
     "Pinned",
     "pin_rows",
-    "Pin rows: never auto-hidden; pinning a row you hid shows it again.\n\n"
+    "Pin rows: shown even where a rule would hide them.\n\nPinning a row you hid shows it again.\n\n"
     "Example:  incidentkit timeline pin 2023-02-14_backport-crash --match revert",
 )
 _flag_command(
@@ -246,9 +246,9 @@ def reset(
     between: BetweenFilter = None,
     unpinned: UnpinnedFilter = False,
 ) -> None:
-    """Drop everything you set on rows (hide, pin, edits, note) and delete rows you added.
+    """Drop what you set on rows, and the rows you added.
 
-    Also takes the keys of orphaned overrides, whose rows the sources no longer return.
+    Hide, pin, edits and notes go; rows you added are deleted. Also takes the keys of orphaned overrides, whose rows the sources no longer return.
 
     Example:  incidentkit timeline reset 2023-02-14_backport-crash 3f2a9c1
     """
@@ -351,7 +351,9 @@ def mark(
         ),
     ],
 ) -> None:
-    """Set a key moment on a row or at a time; it wins over the suggestion.
+    """Set a key moment at a row or a time.
+
+    It wins over the suggestion.
 
     Example:  incidentkit timeline mark 2023-02-14_backport-crash impact_start 18:36
     """
@@ -385,9 +387,9 @@ def unmark(ctx: typer.Context, incident: IncidentArg, moment: MomentArg) -> None
 
 @app.command()
 def moments(ctx: typer.Context, incident: IncidentArg, fmt: FormatOpt = None) -> None:
-    """List the key moments, yours or suggested (and why), and the durations they give.
+    """List the key moments and the durations they give.
 
-    JSON Lines when piped: moment, time, origin, row, reason. The durations (time to detect, to
+    Each is yours or suggested (and why). JSON Lines when piped: moment, time, origin, row, reason. The durations (time to detect, to
     mitigate, to resolve, impact) follow the table on a terminal, and go to standard error otherwise.
 
     Example:  incidentkit timeline moments 2023-02-14_backport-crash
@@ -411,9 +413,9 @@ def moments(ctx: typer.Context, incident: IncidentArg, fmt: FormatOpt = None) ->
 
 @app.command()
 def rules(ctx: typer.Context, fmt: FormatOpt = None) -> None:
-    """Show the effective auto-curation rules ([timeline] in the config).
+    """Show the auto-curation rules in effect.
 
-    JSON Lines when piped: rule, value, effect.
+    They come from [timeline] in the config. JSON Lines when piped: rule, value, effect.
 
     Example:  incidentkit timeline rules --format markdown
     """

@@ -71,7 +71,7 @@ def actionable_stats(
 ) -> ActionableStats:
     """Opened vs closed per month (last *months* months), median days to close, overdue by owner."""
     if months < 1:
-        raise InputError("--months must be at least 1")
+        raise InputError("--months must be at least 1", hint="e.g. --months 12 for the last year")
     if incident is not None:
         store.require_incident(incident)
     query = ActionableQuery(statuses=(), incident=incident, owner=owner)

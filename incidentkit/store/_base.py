@@ -93,7 +93,10 @@ class StoreBase:
                 hint="the file is not an incidentkit SQLite database; move it away and run `incidentkit import` / `actionables sync` to rebuild it",
             ) from exc
         except OSError as exc:
-            raise StoreError(f"cannot open the database {path}: {exc.strerror}") from exc
+            raise StoreError(
+                f"cannot open the database {path}: {exc.strerror}",
+                hint="check the path and its permissions (--db, [store] path, INCIDENTKIT_HOME)",
+            ) from exc
         return cls(db, Path(path) if path else None, clock=clock)
 
     def close(self) -> None:
