@@ -28,6 +28,7 @@ __all__ = [
     "WikiSettings",
     "load_settings",
     "user_dir",
+    "cache_dir",
     "config_path",
     "db_path",
     "asset_path",
@@ -195,6 +196,16 @@ def user_dir() -> Path:
     if home:
         return Path(home).expanduser()
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "incidentkit"
+
+
+def cache_dir() -> Path:
+    """Where rebuildable files go (compiled templates): ``$INCIDENTKIT_HOME/cache``, else the XDG
+    cache dir. Deleting it loses nothing."""
+    home = os.environ.get("INCIDENTKIT_HOME")
+    if home:
+        return Path(home).expanduser() / "cache"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "incidentkit"
 
 

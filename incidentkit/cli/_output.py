@@ -52,7 +52,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -519,6 +518,8 @@ class Sink:
                 continue
             shown.append((column, width))
             if column.fit is Fit.WRAP and cell_width(text) > width:
+                import textwrap  # lazy import: its regexes cost start-up time; only wrapped cells need it
+
                 parts.append(textwrap.wrap(text, width, break_long_words=True) or [""])
             elif column.fit is Fit.TRUNCATE:
                 parts.append([_cut(text, width)])
