@@ -325,7 +325,7 @@ def _build(cls: type, raw: Mapping[str, Any], where: str, *, env: Mapping[str, s
             if key in env:
                 raise ConfigError(
                     f"environment variable {env[key]} sets unknown config key {where}.{key}",
-                    hint=f"unset it or fix its name; known keys in [{where}]: {known_keys}",
+                    hint=f"unset {env[key]} or fix its name; known keys in [{where}]: {known_keys}",
                 )
             raise ConfigError(f"unknown config key {where}.{key}", hint=f"known keys in [{where}]: {known_keys}")
     values = {k: _coerce(v, hints[k], f"{where}.{k}", env=env.get(k)) for k, v in raw.items()}

@@ -111,7 +111,7 @@ def _set_output_option(ctx: Any, param: Any, value: Any) -> Any:
     app_ctx = ctx.find_root().obj
     if isinstance(app_ctx, AppContext) and value:
         if param.name == "color":
-            app_ctx.color = str(value.value)
+            app_ctx.color = str(getattr(value, "value", value))
         else:
             app_ctx.pager = False
     return value

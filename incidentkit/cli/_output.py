@@ -75,6 +75,7 @@ __all__ = [
 
 SAMPLE_ROWS = 200  # rows read before a table's column widths are fixed; later rows stream through
 GAP = 2  # spaces between table columns
+HARD_MIN = 3  # the narrowest a cut column gets when nothing else can give way: "ab…"
 ELLIPSIS = "…"
 REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
 
@@ -221,8 +222,9 @@ def fit_columns(columns: Sequence[Column], natural: Sequence[int], width: int) -
     """The width of each column in a table *width* cells wide, ``None`` for a dropped column.
 
     Cut TRUNCATE/WRAP columns (widest first) down to their ``min_width``; when that is not enough,
-    drop the column with the highest ``drop`` and try again with natural widths. KEEP columns are
-    never narrower than their content; when nothing is left to drop the table may be wider.
+    drop the column with the highest ``drop`` and try again with natural widths. With nothing left
+    to drop, free text is cut further, to :data:`HARD_MIN` cells. KEEP columns are never narrower
+    than their content: a table of them alone may be wider than the terminal.
     """
     shown = [True] * len(columns)
     droppable = sorted((i for i, c in enumerate(columns) if c.drop), key=lambda i: (-columns[i].drop, -i))
@@ -234,20 +236,29 @@ def fit_columns(columns: Sequence[Column], natural: Sequence[int], width: int) -
         floor = {i: min(columns[i].min_width, natural[i]) for i in flexible}
         slack = sum(natural[i] - floor[i] for i in flexible)
         if excess <= 0 or slack >= excess or not droppable:
-            while excess > 0:
-                wide = [i for i in flexible if widths[i] > floor[i]]
-                if not wide:
-                    break
-                top = max(widths[i] for i in wide)
-                widest = [i for i in wide if widths[i] == top]
-                second = max([widths[i] for i in wide if widths[i] < top] + [floor[i] for i in widest])
-                step = min(excess, (top - second) * len(widest)) or 1
-                for n, i in enumerate(widest):  # share the cut evenly among the widest columns
-                    cut = min(step // len(widest) + (1 if n < step % len(widest) else 0), widths[i] - floor[i])
-                    widths[i] -= cut
-                    excess -= cut
+            excess = _shrink(widths, flexible, floor, excess)
+            if excess > 0:  # nothing left to drop: free text goes below its minimum
+                _shrink(widths, flexible, {i: min(HARD_MIN, natural[i]) for i in flexible}, excess)
             return [widths[i] if shown[i] else None for i in range(len(columns))]
         shown[droppable.pop(0)] = False
+
+
+def _shrink(widths: list[int], flexible: list[int], floor: Mapping[int, int], excess: int) -> int:
+    """Take *excess* cells from the *flexible* columns, widest first, none below its *floor*;
+    returns what could not be taken."""
+    while excess > 0:
+        wide = [i for i in flexible if widths[i] > floor[i]]
+        if not wide:
+            break
+        top = max(widths[i] for i in wide)
+        widest = [i for i in wide if widths[i] == top]
+        second = max([widths[i] for i in wide if widths[i] < top] + [floor[i] for i in widest])
+        step = min(excess, (top - second) * len(widest)) or 1
+        for n, i in enumerate(widest):  # share the cut evenly among the widest columns
+            cut = min(step // len(widest) + (1 if n < step % len(widest) else 0), widths[i] - floor[i])
+            widths[i] -= cut
+            excess -= cut
+    return excess
 
 
 class _Pager:

@@ -46,7 +46,7 @@ COLUMNS = (
     Column("status", drop=3),
     Column("type", drop=4),
     Column("due"),
-    Column("overdue", drop=1),
+    Column("overdue"),  # kept: without colour it is the only sign of an overdue row
 )
 HISTORY_COLUMNS = (
     Column("changed_at"),
