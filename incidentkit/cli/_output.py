@@ -79,7 +79,7 @@ HARD_MIN = 3  # the narrowest a cut column gets when nothing else can give way: 
 ELLIPSIS = "…"
 REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
 
-_SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "underline": "4"}
+_SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32"}
 STYLES = {  # named styles commands use, as SGR parameters
     "header": "bold",
     "highlight": "red",  # rows that need attention (overdue actionables)
@@ -317,7 +317,6 @@ class Output:
         self._stdout = sys.stdout
         self.terminal = _isatty(self._stdout)
         self.color = color_wanted(color, self._stdout, environ)
-        self.error_color = color_wanted(color, sys.stderr, environ)
         self._pager_command = pager_command(environ) if pager and self.terminal else None
         self._pager: _Pager | None = None
         self._closed = False
@@ -331,9 +330,9 @@ class Output:
         """The chosen format: the user's, else a table on a terminal and JSON otherwise."""
         return fmt or (Format.TABLE if self.terminal else Format.JSON)
 
-    def style(self, text: str, style: str | None, *, color: bool | None = None) -> str:
+    def style(self, text: str, style: str | None) -> str:
         """*text* in the named style when colour is on (else exactly *text*)."""
-        if not style or not text or not (self.color if color is None else color):
+        if not style or not text or not self.color:
             return text
         codes = ";".join(_SGR[word] for word in STYLES.get(style, style).split())
         return f"\x1b[{codes}m{text}\x1b[0m"
