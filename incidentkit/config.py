@@ -30,6 +30,7 @@ __all__ = [
     "BusinessHoursSettings",
     "load_settings",
     "user_dir",
+    "cache_dir",
     "config_path",
     "db_path",
     "asset_path",
@@ -240,6 +241,16 @@ def user_dir() -> Path:
     return Path(base) / "incidentkit"
 
 
+def cache_dir() -> Path:
+    """Where rebuildable files go (compiled templates): ``$INCIDENTKIT_HOME/cache``, else the XDG
+    cache dir. Deleting it loses nothing."""
+    home = os.environ.get("INCIDENTKIT_HOME")
+    if home:
+        return Path(home).expanduser() / "cache"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "incidentkit"
+
+
 def db_path(settings: Settings) -> Path:
     """The database: ``[store] path`` if set, else ``incidentkit.db`` in the user directory."""
     return Path(settings.store.path).expanduser() if settings.store.path else user_dir() / "incidentkit.db"
@@ -281,14 +292,19 @@ def _type_name(tp: Any) -> str:
     return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(tp, str(tp))
 
 
-def _coerce(value: Any, tp: Any, key: str, *, from_env: bool) -> Any:
-    """Check (file) or convert (env) *value* to the type *tp*; ConfigError names *key*."""
+def _coerce(value: Any, tp: Any, key: str, *, env: str | None = None) -> Any:
+    """Check (file) or convert (from the environment variable *env*) *value* to the type *tp*;
+    the ConfigError names what the user set: the variable, else the config key."""
     origin = typing.get_origin(tp)
-    bad = ConfigError(
-        f"config key {key} must be {_type_name(tp)}, got {value!r}",
-        hint="fix the value in the config file or the INCIDENTKIT_* environment variable",
-    )
-    if from_env and isinstance(value, str):
+    if env:
+        bad = ConfigError(
+            f"environment variable {env} must be {_type_name(tp)}, got {value!r}",
+            hint=f"fix or unset {env} (it sets config key {key})"
+            + ("; lists take commas or JSON, tables JSON" if origin in (list, dict) else ""),
+        )
+    else:
+        bad = ConfigError(f"config key {key} must be {_type_name(tp)}, got {value!r}", hint="fix the value in the config file")
+    if env and isinstance(value, str):
         text = value.strip()
         if origin is list:
             if text.startswith("["):
@@ -340,16 +356,21 @@ def _coerce(value: Any, tp: Any, key: str, *, from_env: bool) -> Any:
     return value
 
 
-def _build(cls: type, raw: Mapping[str, Any], where: str, *, from_env: bool = False) -> Any:
+def _build(cls: type, raw: Mapping[str, Any], where: str, *, env: Mapping[str, str] | None = None) -> Any:
+    """*cls* from *raw* values; *env* maps the keys set by environment variables to their names."""
     hints = typing.get_type_hints(cls)
     known = {f.name for f in fields(cls)}
+    env = env or {}
     for key in raw:
         if key not in known:
-            raise ConfigError(
-                f"unknown config key {where}.{key}",
-                hint=f"known keys in [{where}]: {', '.join(sorted(known))}",
-            )
-    values = {k: _coerce(v, hints[k], f"{where}.{k}", from_env=from_env) for k, v in raw.items()}
+            known_keys = ", ".join(sorted(known))
+            if key in env:
+                raise ConfigError(
+                    f"environment variable {env[key]} sets unknown config key {where}.{key}",
+                    hint=f"unset {env[key]} or fix its name; known keys in [{where}]: {known_keys}",
+                )
+            raise ConfigError(f"unknown config key {where}.{key}", hint=f"known keys in [{where}]: {known_keys}")
+    values = {k: _coerce(v, hints[k], f"{where}.{k}", env=env.get(k)) for k, v in raw.items()}
     return cls(**values)
 
 
@@ -377,27 +398,28 @@ def _merge_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
                 )
             wikis = data.setdefault("wikis", {})
             wiki_name = next((w for w in wikis if w.lower() == match.group(1)), match.group(1))
-            wikis.setdefault(wiki_name, {})[match.group(2)] = ("env", value)
+            wikis.setdefault(wiki_name, {})[match.group(2)] = ("env", value, name)
             continue
         for section in _SECTIONS:
             if rest.startswith(section + "_"):
                 key = rest[len(section) + 1 :]
-                data.setdefault(section, {})[key] = ("env", value)
+                data.setdefault(section, {})[key] = ("env", value, name)
                 break
 
 
-def _split_env(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    plain = {k: v for k, v in raw.items() if not (isinstance(v, tuple) and v and v[0] == "env")}
-    env = {k: v[1] for k, v in raw.items() if isinstance(v, tuple) and v and v[0] == "env"}
-    return plain, env
+def _split_env(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """(values from the file, values from the environment, the variable that set each of those)."""
+    from_env = {k: v for k, v in raw.items() if isinstance(v, tuple) and v and v[0] == "env"}
+    plain = {k: v for k, v in raw.items() if k not in from_env}
+    return plain, {k: v[1] for k, v in from_env.items()}, {k: v[2] for k, v in from_env.items()}
 
 
 def _section(cls: type, raw: Mapping[str, Any], where: str) -> Any:
-    plain, env = _split_env(raw)
+    plain, env, names = _split_env(raw)
     base = _build(cls, plain, where)
     if not env:
         return base
-    overridden = _build(cls, env, where, from_env=True)
+    overridden = _build(cls, env, where, env=names)
     merged = {f.name: getattr(base, f.name) for f in fields(cls)}
     merged.update({k: getattr(overridden, k) for k in env})
     return cls(**merged)
@@ -414,19 +436,23 @@ def load_settings(explicit: str | Path | None = None, environ: Mapping[str, str]
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}", hint="fix the syntax of the config file") from exc
         except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+            raise ConfigError(
+                f"cannot read config file {path}: {exc.strerror}", hint="check the file's permissions, or --config"
+            ) from exc
     elif explicit or environ.get("INCIDENTKIT_CONFIG"):
         raise ConfigError(f"config file {path} does not exist", hint="check --config / INCIDENTKIT_CONFIG")
     for key, value in data.items():
         if key != "wikis" and key not in _SECTIONS:
             raise ConfigError(f"unknown config section [{key}]", hint=f"known sections: wikis, {', '.join(_SECTIONS)}")
         if not isinstance(value, dict):
-            raise ConfigError(f"config key {key} must be a table ([{key}])")
+            raise ConfigError(f"config key {key} must be a table ([{key}])", hint=f"write the keys under a [{key}] line")
     _merge_env(data, environ)
     wikis: dict[str, WikiSettings] = {}
     for name, raw in data.get("wikis", {}).items():
         if not isinstance(raw, dict):
-            raise ConfigError(f"config key wikis.{name} must be a table ([wikis.{name}])")
+            raise ConfigError(
+                f"config key wikis.{name} must be a table ([wikis.{name}])", hint=f"write the keys under a [wikis.{name}] line"
+            )
         wikis[name] = _section(WikiSettings, raw, f"wikis.{name}")
     sections = {name: _section(cls, data.get(name, {}), name) for name, cls in _SECTIONS.items()}
     settings = Settings(wikis=wikis, path=path if path.exists() else None, **sections)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from incidentkit.store import Store
-from tests.helpers import run
+from tests.helpers import json_lines, run
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "backport-crash"
@@ -27,7 +26,7 @@ def test_draft_bundled_example_offline() -> None:
     assert "<!-- incidentkit:begin timeline hash=" in page and "<!-- incidentkit:end timeline -->" in page
     # the hand-written line in the example SAL is reported to the owner, not dropped silently,
     # and not shown to the page's readers
-    assert "sal: " in result.stderr and "1 lines skipped" in result.stderr
+    assert "sal: " in result.stderr and "1 line skipped" in result.stderr
     assert "Server Admin Log:20" in result.stderr and "Server Admin Log:20" not in page
     assert "lines could not be read" not in page
 
@@ -48,7 +47,7 @@ def test_pull_save_then_replay_is_byte_for_byte(tmp_path: Path, monkeypatch: pyt
 def test_events_json_carries_the_documented_fields() -> None:
     result = run("events", "--replay", str(EXAMPLE), "--format", "json")
     assert result.exit_code == 0, result.output
-    events = json.loads(result.stdout)
+    events = json_lines(result.stdout)
     assert events and {"time", "source", "kind", "actor", "text", "tasks"} <= set(events[0])
     assert events[0]["time"].endswith("Z")
     aborted = [e for e in events if e["kind"] == "abort"]

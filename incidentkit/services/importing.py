@@ -371,11 +371,11 @@ def save_page_text(directory: Path, title: str, text: str) -> Path:
 def _input_files(directory: Path) -> list[tuple[str, Path]]:
     """(page title, file) of every saved page in *directory*; the title is the percent-decoded file name."""
     if not directory.is_dir():
-        raise InputError(f"--input {directory} is not a folder", hint="give a folder of saved page texts (*.wiki)")
+        raise InputError(f"--replay {directory} is not a folder", hint="give a folder of saved page texts (*.wiki)")
     files = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES)
     if not files:
         raise InputError(
-            f"--input {directory} holds no page texts",
+            f"--replay {directory} holds no page texts",
             hint=f"save pages as files named after their titles, ending in {', '.join(PAGE_SUFFIXES)} "
             "(`incidentkit import --save DIR` writes such a folder)",
         )

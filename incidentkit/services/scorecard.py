@@ -358,7 +358,9 @@ def read_answers_file(
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"cannot read answers file {path}: {exc.strerror}") from exc
+        raise InputError(
+            f"cannot read answers file {path}: {exc.strerror}", hint="check the path given to --answers"
+        ) from exc
     try:
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:

@@ -52,11 +52,21 @@ class StoreBase:
         self._savepoints = itertools.count(1)
 
     @classmethod
-    def open(cls, path: Path | str | None, *, clock: Callable[[], datetime] | None = None) -> Self:
+    def open(
+        cls, path: Path | str | None, *, clock: Callable[[], datetime] | None = None, create: bool = True
+    ) -> Self:
         """Open (creating and migrating) the database at *path*; ``None`` means in memory.
 
-        Raises StoreError for a file that is not a database or was written by a newer incidentkit.
+        With ``create=False`` a missing file is a StoreError and nothing is created (commands that
+        only read). Raises StoreError for a file that is not a database or was written by a newer
+        incidentkit.
         """
+        if path is not None and not create and not Path(path).exists():
+            raise StoreError(
+                f"there is no database at {path}",
+                hint="commands that record incidents create it: `incidentkit draft` or `incidentkit import`; "
+                "check --db, [store] path and INCIDENTKIT_HOME if it should exist",
+            )
         try:
             if path is None:
                 db = Database(memory=True)
@@ -83,7 +93,10 @@ class StoreBase:
                 hint="the file is not an incidentkit SQLite database; move it away and run `incidentkit import` / `actionables sync` to rebuild it",
             ) from exc
         except OSError as exc:
-            raise StoreError(f"cannot open the database {path}: {exc.strerror}") from exc
+            raise StoreError(
+                f"cannot open the database {path}: {exc.strerror}",
+                hint="check the path and its permissions (--db, [store] path, INCIDENTKIT_HOME)",
+            ) from exc
         return cls(db, Path(path) if path else None, clock=clock)
 
     def close(self) -> None:

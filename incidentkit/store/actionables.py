@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -104,9 +104,11 @@ class ActionablesMixin(IncidentsMixin):
         )
 
     def _select_actionables(self, where: str = "1", params: Sequence[Any] = (), order: str = "id") -> list[Actionable]:
+        return list(self._iter_actionables(where, params, order))
+
+    def _iter_actionables(self, where: str, params: Sequence[Any], order: str) -> Iterator[Actionable]:
         sql = f"SELECT {', '.join(self._ACTIONABLE_COLUMNS)} FROM actionables WHERE {where} ORDER BY {order}"
-        convert = self._actionable_from_row
-        return [convert(row) for row in self.db.conn.execute(sql, list(params))]
+        return map(self._actionable_from_row, self.db.conn.execute(sql, list(params)))
 
     def _insert_history(self, rows: Iterable[tuple[Any, ...]]) -> None:
         columns = ", ".join(self._HISTORY_COLUMNS)
@@ -260,11 +262,15 @@ class ActionablesMixin(IncidentsMixin):
 
     def query_actionables(self, query: ActionableQuery, *, today: date) -> list[Actionable]:
         """The actionables matching *query*, in its order (``today`` decides what is overdue)."""
+        return list(self.iter_actionables(query, today=today))
+
+    def iter_actionables(self, query: ActionableQuery, *, today: date) -> Iterator[Actionable]:
+        """As :meth:`query_actionables`, one at a time as SQLite reads them (memory stays flat)."""
         where, params = self._actionable_where(query, today)
         order = self._SORTS.get(query.sort, "id")
         if query.limit is not None:
             order += f" LIMIT {int(query.limit)}"
-        return self._select_actionables(where, params, order)
+        return self._iter_actionables(where, params, order)
 
     def actionable_counts(self, query: ActionableQuery, *, today: date, month_start: str) -> tuple[int, int, int]:
         """(open, overdue, done since *month_start*) among the actionables matching *query*."""

@@ -27,7 +27,7 @@ from typing import Any
 
 import jinja2
 
-from ..config import asset_path
+from ..config import asset_path, cache_dir
 from ..errors import RenderError
 from ..model.actionable import Dashboard
 from ..model.incident import Incident
@@ -71,10 +71,24 @@ def _cell_region(name: str, content: str) -> str:
     return wrap(name, content.strip(), inline=True)
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between runs (compiling them costs more than rendering a draft);
+    keyed by each template's source, so an edited template is compiled again. Best effort: a
+    cache that cannot be written is skipped."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            Path(self.directory).mkdir(mode=0o700, parents=True, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
 @cache
 def environment(template_dir: Path | None = None) -> jinja2.Environment:
     """The Jinja environment: StrictUndefined, no autoescape (wikitext), trimmed blocks."""
     env = jinja2.Environment(
+        bytecode_cache=_BytecodeCache(str(cache_dir() / "templates")),
         loader=jinja2.FileSystemLoader(str(template_dir or asset_path("templates"))),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
