@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import IncidentKitError
-from . import actionables, config, draft, publish, scorecard, sources, timeline
+from . import actionables, analysis, config, draft, publish, scorecard, sources, timeline
 from ._context import AppContext, err
 
 __all__ = ["app", "main"]
@@ -76,6 +76,11 @@ app.add_typer(sources.app, name="sources")
 app.add_typer(actionables.app, name="actionables")
 app.add_typer(scorecard.app, name="scorecard")
 app.add_typer(timeline.app, name="timeline")
+
+# The `incidents` group (list/show/... live elsewhere); the cross-incident commands join it.
+incidents_app = typer.Typer(no_args_is_help=True, help="Search, compare and count the recorded incidents.")
+analysis.register(incidents_app)
+app.add_typer(incidents_app, name="incidents")
 
 
 def main() -> None:

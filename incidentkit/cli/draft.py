@@ -15,6 +15,7 @@ from ..model.source import Query
 from ..model.window import parse_window
 from ..services.draft import draft_incident, record_draft
 from ..services.pulls import Collected, collect, load_pull, parse_inputs, save_pull
+from ..services.similar import with_similar
 from ..wikitext.render import render_incident
 from ._context import AppContext, err, get_context, is_terminal, now, out
 from ._options import (
@@ -145,6 +146,8 @@ def draft(
         lightweight=lightweight,
         raw=raw,
     )
+    if store is not None:
+        result = with_similar(store, result, collected.events, now=now())
     text = render_incident(result)
     _report(collected)
     if store is not None:

@@ -13,6 +13,7 @@ from .actionable import FollowUp
 from .curation import KeyMoments
 from .row import Row
 from .scorecard import FilledScorecard
+from .similar import SimilarIncident
 from .source import SourceFailure, SourceSummary
 from .window import Window
 
@@ -62,6 +63,7 @@ class Incident:
     scorecard: FilledScorecard | None = None
     lightweight: bool = False
     phabricator_url: str = "https://phabricator.wikimedia.org/"
+    similar: tuple[SimilarIncident, ...] | None = None  # earlier incidents like it (None: not looked up)
 
     @property
     def visible_rows(self) -> tuple[Row, ...]:
@@ -88,3 +90,15 @@ class IncidentRecord:
     locked: tuple[str, ...] = ()
     created_at: str | None = None
     updated_at: str | None = None
+
+    @property
+    def day(self) -> date | None:
+        """The incident's date: its start's, else the date its slug begins with (None if neither)."""
+        for text in (self.start or "", self.slug):
+            match = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
+            if match:
+                try:
+                    return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+                except ValueError:
+                    continue
+        return None

@@ -27,6 +27,8 @@ from ..wikitext.render import render_incident
 from .actionables import record_proposed
 from .pulls import Collected
 from .scorecard import scorecard_for_incident
+from .search import index_draft
+from .similar import with_similar
 
 __all__ = ["build_incident", "draft_incident", "record_draft", "redraft"]
 
@@ -139,6 +141,7 @@ def record_draft(store: Store, incident: Incident, collected: Collected, setting
     state = store.curation_state(incident.slug)
     result = curate(build_rows(events), state, settings.timeline)
     store.mark_rows_seen(incident.slug, [row.key for row in incident.raw_rows])
+    index_draft(store, incident, events)
     return [f"override on row {o.row_key} ({o.action}) no longer matches any row" for o in result.orphans]
 
 
@@ -176,4 +179,5 @@ def redraft(store: Store, slug: str, settings: Settings, now: datetime, *, light
         scorecard=scorecard_for_incident(store, slug, settings),
         lightweight=lightweight,
     )
+    incident = with_similar(store, incident, store.load_events(slug), now=now)
     return render_incident(incident)

@@ -24,6 +24,7 @@ from ..store import Store
 from ..wikitext.reports import ItemStatus, Report, Unparsed, parse_report, title_date
 from .actionables import upsert_imported
 from .scorecard import definition_path, load_definition
+from .search import index_page
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -249,6 +250,7 @@ def import_reports(
             filtered += 1
         else:
             page_result, upserted = store_report(store, report, wiki=wiki, page=page, settings=settings, now=now)
+            index_page(store, page_result.slug, text, page.revid if page else None)
             imported.append(page_result)
             upserts = _add(upserts, upserted)
         if progress:

@@ -21,11 +21,12 @@ from ..model.incident import slugify
 from ..model.time import format_utc
 from ..store import Store
 from ..wikitext.regions import SpliceResult, regions, splice
-from ..wikitext.render import render_dashboard
+from ..wikitext.render import SAFE_TITLE, render_dashboard
 from ..wikitext.reports import Report, Unparsed, parse_report, title_date
 from .importing import store_report
 from .reporting import open_actionables_for_dashboard
 from .scorecard import definition_path, load_definition
+from .search import index_page
 
 __all__ = [
     "PublishPlan",
@@ -130,6 +131,7 @@ def _record_publication(store: Store, slug: str, wiki: WikiClient, saved: PageTe
     store.record_publication(
         slug, wiki=wiki.name, page=saved.title, revision=saved.revid, page_timestamp=format_utc(saved.timestamp)
     )
+    index_page(store, slug, saved.text, saved.revid)
 
 
 def publish_page(
@@ -187,10 +189,9 @@ def adopt_published_draft(
     if isinstance(report, Unparsed):
         return None
     imported, _ = store_report(store, report, wiki=wiki, page=saved, settings=settings, now=now)
+    index_page(store, imported.slug, saved.text, saved.revid)
     return imported.slug
 
-
-_SAFE_TITLE = re.compile(r"^[^\[\]{}|#<>\n\r]+$")
 
 
 def dashboard_text(store: Store, *, now: datetime) -> str:
@@ -199,7 +200,7 @@ def dashboard_text(store: Store, *, now: datetime) -> str:
     pages = {
         record.slug: record.page
         for record in store.list_incidents()
-        if record.page and _SAFE_TITLE.match(record.page)
+        if record.page and SAFE_TITLE.match(record.page)
     }
     return render_dashboard(dashboard, pages)
 

@@ -40,6 +40,7 @@ from ..model.scorecard import (
     fill_scorecard,
     parse_answer,
 )
+from ..model.time import period_label
 from ..store import Store
 from ..wikitext.scorecard import parse_from_wikitext, tidy
 
@@ -484,27 +485,6 @@ def page_answers_in_store(text: str, stored: Mapping[str, ScoreAnswer], definiti
     return True
 
 
-def _incident_day(record: IncidentRecord) -> date | None:
-    for text in (record.start or "", record.slug):
-        match = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
-        if match:
-            try:
-                return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-            except ValueError:
-                continue
-    return None
-
-
-def _period(day: date | None, by: Period) -> str:
-    if day is None:
-        return "undated"
-    if by is Period.MONTH:
-        return f"{day.year}-{day.month:02d}"
-    if by is Period.YEAR:
-        return str(day.year)
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-
-
 def stats(
     definition: ScorecardDefinition,
     answers: Iterable[ScoreAnswer],
@@ -521,7 +501,7 @@ def stats(
     if by not in {p.value for p in Period}:
         raise InputError(f"unknown period {by!r}", hint=f"use one of: {', '.join(p.value for p in Period)}")
     by = Period(by)
-    days = {record.slug: _incident_day(record) for record in incidents}
+    days = {record.slug: record.day for record in incidents}
     counts: dict[tuple[str, str], list[int]] = {}
     used: set[str] = set()
     scored: set[str] = set()
@@ -531,7 +511,7 @@ def stats(
         day = days[answer.incident]
         if since is not None and (day is None or day < since):
             continue
-        period = _period(day, by)
+        period = period_label(day, by.value)
         used.add(period)
         scored.add(answer.incident)
         cell = counts.setdefault((answer.key, period), [0, 0])

@@ -8,7 +8,8 @@ each own their tables (pywikibot's ``site/`` shape: one API object composed of m
 * :mod:`~incidentkit.store.actionables`: actionables, their status history, the reporting queries;
 * :mod:`~incidentkit.store.statuses`: the cached task statuses of the Phabricator instance;
 * :mod:`~incidentkit.store.scorecard`: scorecard answers;
-* :mod:`~incidentkit.store.curation`: saved events and the owner's timeline curation.
+* :mod:`~incidentkit.store.curation`: saved events and the owner's timeline curation;
+* :mod:`~incidentkit.store.search`: the search index (full text, similarity features, similar pairs).
 
 Methods take and return the value types of :mod:`incidentkit.model`, never cursors.
 """
@@ -18,10 +19,11 @@ from __future__ import annotations
 from .actionables import ActionablesMixin
 from .curation import CurationMixin
 from .scorecard import ScorecardMixin
+from .search import SearchMixin
 from .statuses import TaskStatusesMixin
 
 __all__ = ["Store"]
 
 
-class Store(ActionablesMixin, TaskStatusesMixin, ScorecardMixin, CurationMixin):
+class Store(ActionablesMixin, TaskStatusesMixin, ScorecardMixin, CurationMixin, SearchMixin):
     """The local index. Open with :meth:`Store.open`; use as a context manager to close it."""

@@ -265,3 +265,60 @@ def m009_timeline_curation(db: Database) -> None:
 def m010_actionables_owner_nocase(db: Database) -> None:
     """`actionables list --owner` matches usernames case-insensitively; index that."""
     db.execute("CREATE INDEX idx_actionables_owner_nocase ON actionables (owner COLLATE NOCASE, status, due)")
+
+
+@step
+def m011_search_index(db: Database) -> None:
+    """The search index: one document per incident, its full text (FTS5), its similarity features
+    and the similar pairs found when it was indexed (see docs/schema.md)."""
+    db.execute(
+        """
+        CREATE TABLE search_documents (
+            id INTEGER PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE REFERENCES incidents(slug) ON DELETE CASCADE,
+            day TEXT,                      -- YYYY-MM-DD, the incident's date
+            start TEXT,                    -- ISO 8601 UTC, orders incidents of one day
+            impact_start TEXT, detected TEXT, responded TEXT, mitigated TEXT, resolved TEXT,
+            moments_from TEXT,             -- draft / page
+            pages TEXT NOT NULL DEFAULT '[]',   -- JSON list of the times alerts paged
+            pages_known INTEGER NOT NULL DEFAULT 0,
+            draft TEXT,                    -- JSON: what the latest draft found (DraftFacts)
+            page_text TEXT,                -- the page as last imported or published
+            page_revision INTEGER,
+            indexed_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_search_documents_day ON search_documents (day, start)")
+    db.execute(
+        "CREATE VIRTUAL TABLE search_fts USING fts5("
+        "title, summary, timeline, conclusions, actionables, signals, body, tokenize = 'porter unicode61')"
+    )
+    db.execute("CREATE VIRTUAL TABLE search_fts_terms USING fts5vocab(search_fts, 'row')")
+    db.execute(
+        "CREATE TRIGGER search_documents_delete AFTER DELETE ON search_documents "
+        "BEGIN DELETE FROM search_fts WHERE rowid = old.id; END"
+    )
+    db.execute(
+        """
+        CREATE TABLE search_features (
+            doc INTEGER NOT NULL REFERENCES search_documents(id) ON DELETE CASCADE,
+            feature TEXT NOT NULL,         -- kind:value, e.g. term:wdq, alert:ATSBackendErrorsHigh
+            weight REAL NOT NULL,
+            word TEXT,                     -- a word of the text for a term, to show it
+            PRIMARY KEY (doc, feature)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX idx_search_features_feature ON search_features (feature, doc, weight)")
+    db.execute(
+        """
+        CREATE TABLE search_links (
+            earlier INTEGER NOT NULL REFERENCES search_documents(id) ON DELETE CASCADE,
+            later INTEGER NOT NULL REFERENCES search_documents(id) ON DELETE CASCADE,
+            score REAL NOT NULL,
+            PRIMARY KEY (earlier, later)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX idx_search_links_later ON search_links (later, score)")

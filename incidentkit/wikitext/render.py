@@ -7,11 +7,13 @@ source or a user goes through one of the escaping filters (:mod:`incidentkit.wik
 * ``cell``   the same, plus ``!`` so a value is safe in a table cell;
 * ``linked`` like ``wiki`` but task ids become ``[[phab:T123|T123]]`` links;
 * ``link``   an external ``[URL label]`` link from a URL that is checked and percent-encoded;
+* ``page_link`` a ``[[Page|label]]`` link to a page whose title is safe (:data:`SAFE_TITLE`), else the label;
 * ``utc`` / ``hhmm`` format aware datetimes in UTC; ``minutes`` a duration.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from functools import cache
@@ -28,7 +30,10 @@ from ..model.time import format_duration
 from .escape import escape_cell, escape_wiki, link, linkify_tasks, safe_url
 from .regions import wrap
 
-__all__ = ["render_incident", "render_dashboard", "render_template", "environment"]
+__all__ = ["SAFE_TITLE", "render_incident", "render_dashboard", "render_template", "environment", "page_link"]
+
+# A page title that can go inside [[...]] as it is (titles come from the store, i.e. from wikis).
+SAFE_TITLE = re.compile(r"^[^\[\]{}|#<>\n\r]+$")
 
 
 def utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
@@ -45,6 +50,13 @@ def hhmm(value: datetime | None) -> str:
 def minutes(value: float | None) -> str:
     """A duration given in minutes, as :func:`~incidentkit.model.time.format_duration` writes it."""
     return "" if value is None else format_duration(timedelta(minutes=value))
+
+
+def page_link(title: str | None, label: Any) -> str:
+    """``[[title|label]]`` (label escaped) when *title* is a safe page title, else the escaped label."""
+    if title and SAFE_TITLE.match(title):
+        return f"[[{title}|{escape_wiki(label) or title}]]"
+    return escape_wiki(label)
 
 
 def _region(name: str, content: str) -> str:
@@ -74,7 +86,7 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
         "url": lambda u: safe_url(u) or "",
     }
     env.filters.update(filters)
-    env.globals.update(region=_region, link=link)
+    env.globals.update(region=_region, link=link, page_link=page_link)
     return env
 
 
