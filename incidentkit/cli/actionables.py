@@ -22,8 +22,11 @@ from ..model.actionable import (
 from ..services import actionables as tracking
 from ..services import reporting
 from ..services import sync as syncing
+from ..services.charts import actionables_chart
+from ..services.stats import backlog_ages
 from ._context import err, get_context, is_terminal, now, out
 from ._options import FormatOpt, OutputFormat, emit_records
+from .analysis import ChartOpt, ChartSizeOpt, chart_to
 
 __all__ = ["app"]
 
@@ -175,13 +178,18 @@ def stats(
     incident: IncidentFilter = None,
     owner: OwnerOpt = None,
     fmt: FormatOpt = None,
+    chart: ChartOpt = None,
+    chart_size: ChartSizeOpt = None,
 ) -> None:
-    """Backlog over time (opened vs closed per month), median days to close, overdue by owner.
+    """Backlog over time (opened vs closed per month), median days to close, overdue by owner, and
+    the age distribution of the open backlog (N, median, p90, max, and per age bucket).
 
-    Example:  incidentkit actionables stats --months 6 --format markdown
+    Example:  incidentkit actionables stats --months 6 --format markdown --chart backlog.svg
     """
     app_ctx = get_context(ctx)
     result = reporting.actionable_stats(app_ctx.store(), now=now(), months=months, incident=incident, owner=owner)
+    age, buckets, ages = backlog_ages(app_ctx.store(), now=now(), incident=incident, owner=owner)
+    chart_to(lambda path, size: actionables_chart(result, ages, path, size), chart, chart_size)
     median = "-" if result.median_days_to_close is None else f"{result.median_days_to_close:g} days"
     line = f"{result.open} open, {result.overdue} overdue, {result.closed} closed, median time to close {median}"
     month_rows = [{"month": m.month, "opened": m.opened, "closed": m.closed, "open_at_end": m.open_at_end} for m in result.months]
@@ -189,12 +197,20 @@ def stats(
     chosen = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
     if chosen is OutputFormat.JSON:
         payload = {"open": result.open, "overdue": result.overdue, "closed": result.closed,
-                   "median_days_to_close": result.median_days_to_close, "months": month_rows, "by_owner": owner_rows}
+                   "median_days_to_close": result.median_days_to_close, "months": month_rows, "by_owner": owner_rows,
+                   "open_age": {**age.to_dict("days"), "buckets": {b.label: b.count for b in buckets}}}
         out.file.write(json.dumps(payload, indent=2) + "\n")
         return
     _emit(month_rows, ["month", "opened", "closed", "open_at_end"], chosen, None)
     out.print("")
     _emit(owner_rows, ["owner", "open", "overdue"], chosen, line)
+    out.print("")
+    _emit([{"age": b.label, "open": b.count} for b in buckets], ["age", "open"], chosen,
+          f"open backlog age: N {age.n}, median {_days(age.median)}, p90 {_days(age.p90)}, max {_days(age.max)}")
+
+
+def _days(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} days"
 
 
 @app.command("set")

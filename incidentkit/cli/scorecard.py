@@ -22,8 +22,10 @@ from ..errors import InputError
 from ..model import scorecard as values
 from ..model.window import parse_when
 from ..services import scorecard
+from ..services.charts import scorecard_chart
 from ._context import get_context, is_terminal, now, out
 from ._options import FormatOpt, OutputFormat, emit_records
+from .analysis import ChartOpt, ChartSizeOpt, chart_to
 
 __all__ = ["app"]
 
@@ -151,10 +153,14 @@ def stats(
         str | None, typer.Option("--since", help="Only incidents starting on or after this date.")
     ] = None,
     fmt: FormatOpt = None,
+    chart: ChartOpt = None,
+    chart_size: ChartSizeOpt = None,
 ) -> None:
     """For each question, the share of incidents answered "no", per period: the recurring weak spots.
 
-    Example:  incidentkit scorecard stats --by month --format csv
+    --chart draws the share of "no" per period, one line per category.
+
+    Example:  incidentkit scorecard stats --by month --format csv --chart scorecard.svg
     """
     app = get_context(ctx)
     store = app.store()
@@ -163,6 +169,7 @@ def stats(
     result = scorecard.stats(
         definition, store.list_scorecard_answers(), store.list_incidents(), by=by, since=start
     )
+    chart_to(lambda path, size: scorecard_chart(result, path, size), chart, chart_size)
     fmt = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
     if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(result.records(), indent=2, ensure_ascii=False))

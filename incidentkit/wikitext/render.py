@@ -14,7 +14,7 @@ source or a user goes through one of the escaping filters (:mod:`incidentkit.wik
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -26,11 +26,14 @@ from ..config import asset_path
 from ..errors import RenderError
 from ..model.actionable import Dashboard
 from ..model.incident import Incident
+from ..model.stats import IncidentStats
 from ..model.time import format_duration
 from .escape import escape_cell, escape_wiki, link, linkify_tasks, safe_url
 from .regions import wrap
 
-__all__ = ["SAFE_TITLE", "render_incident", "render_dashboard", "render_template", "environment", "page_link"]
+__all__ = [
+    "SAFE_TITLE", "render_incident", "render_dashboard", "render_statistics", "render_template", "environment", "page_link",
+]
 
 # A page title that can go inside [[...]] as it is (titles come from the store, i.e. from wikis).
 SAFE_TITLE = re.compile(r"^[^\[\]{}|#<>\n\r]+$")
@@ -112,3 +115,10 @@ def render_incident(incident: Incident) -> str:
 def render_dashboard(dashboard: Dashboard, pages: Mapping[str, str]) -> str:
     """The managers' dashboard page: open actionables by owner and by incident (*pages*: slug -> page)."""
     return render_template("dashboard.wiki.j2", dashboard=dashboard, pages=pages)
+
+
+def render_statistics(
+    stats: IncidentStats, *, generated_at: datetime, charts: Sequence[tuple[str, str]], note: str | None
+) -> str:
+    """The incident statistics page: its tables, and the *charts* (file name, caption) embedded."""
+    return render_template("statistics.wiki.j2", stats=stats, generated_at=generated_at, charts=list(charts), note=note)
