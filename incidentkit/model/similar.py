@@ -5,7 +5,9 @@ services, hosts, data centres, Phabricator projects and tasks; :mod:`incidentkit
 and the weighted terms of its title, summary and timeline. Two incidents score
 
 * for every word their titles share, :data:`WEIGHTS` ``title`` times the word's rarity (titles
-  name the service: "wdqs outage", "maps"); plus
+  name the service: "wdqs outage", "maps"), and ``cross`` for every word of one's title among
+  the other's top terms ("Elasticsearch unavailable", and a report whose text is about
+  Elasticsearch); plus
 * the **text similarity** of their terms: the cosine of their tf-idf vectors over each incident's
   top terms (both vectors are L2-normalised when the incident is indexed), between 0 and 1; plus
 * for every kind of signal they share, the kind's weight (:data:`WEIGHTS`) times the rarity of
@@ -13,8 +15,11 @@ and the weighted terms of its title, summary and timeline. Two incidents score
   (a big data centre) counts little: ``rarity = log(1 + N/df) / log(1 + N)``, where ``df`` of the
   ``N`` indexed incidents have it.
 
-The score is symmetric, so the same pair scores the same from either side; incidents below
-:data:`MIN_SCORE` are not called similar. Each :class:`Reason` says what matched.
+A feature that more than :data:`COMMON_SHARE` of the incidents have (and more than
+:data:`COMMON_MIN` of them) tells nothing apart and is left out of every comparison: this keeps a
+comparison to the incidents worth comparing, however large the store. The score is symmetric, so
+the same pair scores the same from either side; incidents below :data:`MIN_SCORE` are not called
+similar. Each :class:`Reason` says what matched.
 """
 
 from __future__ import annotations
@@ -30,10 +35,14 @@ from .signals import SIGNAL_KINDS, SIGNAL_LABELS
 __all__ = [
     "TERM",
     "TITLE",
+    "CROSS",
     "WEIGHTS",
     "MAX_SHARED",
     "MIN_SCORE",
     "MAX_SIMILAR",
+    "COMMON_SHARE",
+    "COMMON_MIN",
+    "too_common",
     "Features",
     "Reason",
     "OpenActionable",
@@ -46,9 +55,11 @@ __all__ = [
 
 TERM = "term"  # the feature kind of a text term
 TITLE = "title"  # the feature kind of a word of the title
+CROSS = "cross"  # not stored: a title word of one incident among the top terms of the other
 WEIGHTS: Mapping[str, float] = {
     TERM: 2.0,
     TITLE: 0.45,
+    CROSS: 0.15,
     "alert": 0.5,
     "task": 0.6,
     "project": 0.3,
@@ -59,6 +70,8 @@ WEIGHTS: Mapping[str, float] = {
 MAX_SHARED = 3  # shared values of one kind that count (a long host list is one signal, not twenty)
 MIN_SCORE = 0.3
 MAX_SIMILAR = 5
+COMMON_SHARE = 0.01
+COMMON_MIN = 30
 
 
 def feature_key(kind: str, value: str) -> str:
@@ -85,9 +98,12 @@ class Features:
     signals: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def weights(self) -> dict[str, float]:
-        """Every feature key with its weight (title words and signals weigh 1: their rarity is
-        judged when compared)."""
-        found = {feature_key(TERM, term): weight for term, weight in self.terms.items()}
+        """Every feature key to look up, with this incident's weight (title words and signals weigh
+        1: their rarity is judged when compared; a title word is also looked up among the other
+        incidents' terms, and a term among their title words, weighing 0 there)."""
+        found = {feature_key(TITLE, term): 0.0 for term in self.terms}
+        found.update((feature_key(TERM, term), 0.0) for term in self.title)
+        found.update((feature_key(TERM, term), weight) for term, weight in self.terms.items())
         found.update((feature_key(TITLE, term), 1.0) for term in self.title)
         for kind in SIGNAL_KINDS:
             for value in self.signals.get(kind, ()):
@@ -108,6 +124,8 @@ class Reason:
             return "similar text: " + ", ".join(self.values)
         if self.kind == TITLE:
             return "similar title: " + ", ".join(self.values)
+        if self.kind == CROSS:
+            return "one's title in the other's text: " + ", ".join(self.values)
         label = SIGNAL_LABELS.get(self.kind, self.kind)
         return f"same {label}{'s' if len(self.values) > 1 else ''}: " + ", ".join(self.values)
 
@@ -158,6 +176,11 @@ class SimilarIncident:
         }
 
 
+def too_common(documents: int, total: int) -> bool:
+    """True when a feature *documents* of *total* incidents have is left out (see the module docstring)."""
+    return documents > max(COMMON_MIN, COMMON_SHARE * total)
+
+
 def rarity(documents: int, total: int) -> float:
     """How telling a signal is that *documents* of *total* incidents share: 1 when unique, less when common."""
     if total <= 1 or documents <= 0:
@@ -177,8 +200,10 @@ def score_shared(
     by_kind: dict[str, list[tuple[float, str]]] = {}
     for key, other in shared.items():
         kind, value = split_key(key)
-        if kind == TERM:
-            terms.append((mine.terms.get(value, 0.0) * other, value))
+        if kind == TERM and value in mine.terms:
+            terms.append((mine.terms[value] * other, value))
+        elif kind == TITLE and value not in mine.title or kind == TERM:
+            by_kind.setdefault(CROSS, []).append((1.0, value))  # a title word of one in the other's text
         elif kind in WEIGHTS:
             by_kind.setdefault(kind, []).append((rarity(counts.get(key, 1), total), value))
     reasons: list[Reason] = []
@@ -189,12 +214,12 @@ def score_shared(
         score += points
         words = tuple(mine.words.get(term, term) for _, term in terms[:5])
         reasons.append(Reason(TERM, words, points))
-    for kind in (TITLE, *SIGNAL_KINDS):
+    for kind in (TITLE, CROSS, *SIGNAL_KINDS):
         values = sorted(by_kind.get(kind, ()), key=lambda pair: (-pair[0], pair[1]))[:MAX_SHARED]
         if values:
             points = WEIGHTS[kind] * sum(weight for weight, _ in values)
             score += points
-            shown = (mine.words.get(v, v) for _, v in values) if kind == TITLE else (v for _, v in values)
+            shown = (mine.words.get(v, v) for _, v in values) if kind in (TITLE, CROSS) else (v for _, v in values)
             reasons.append(Reason(kind, tuple(shown), points))
     reasons.sort(key=lambda reason: -reason.points)
     return score, tuple(reasons)

@@ -24,7 +24,7 @@ from ..store import Store
 from ..wikitext.reports import ItemStatus, Report, Unparsed, parse_report, title_date
 from .actionables import upsert_imported
 from .scorecard import definition_path, load_definition
-from .search import index_page
+from .search import index_page, refresh_similarity
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -255,6 +255,7 @@ def import_reports(
             upserts = _add(upserts, upserted)
         if progress:
             progress(done, total)
+    refresh_similarity(store, [page.slug for page in imported])
     return ImportResult(
         listed=total, imported=tuple(imported), unparsed=tuple(unparsed), filtered=filtered, actionables=upserts
     )

@@ -23,7 +23,7 @@ from ..store import Store
 from .documents import build_document, draft_facts, facts_of_draft
 from .similar import features_of, link, save_features
 
-__all__ = ["index_incident", "index_draft", "index_page", "reindex", "fts_query", "search"]
+__all__ = ["index_incident", "index_draft", "index_page", "refresh_similarity", "reindex", "fts_query", "search"]
 
 Progress = Callable[[int, int], None]
 _TOKEN = re.compile(r'"[^"]*"?|\S+')
@@ -34,7 +34,9 @@ def _save(
     store: Store, record: IncidentRecord, draft: DraftFacts | None, page_text: str | None, revision: int | None
 ) -> int:
     document = build_document(record, store.incident_actionables(record.slug), draft=draft, page_text=page_text)
-    return store.save_document(document, draft=draft, page_text=page_text, page_revision=revision)
+    doc_id = store.save_document(document, draft=draft, page_text=page_text, page_revision=revision)
+    store.save_terms(doc_id, sorted(store.term_counts("\n".join(document.field_texts()))))
+    return doc_id
 
 
 def _compare(store: Store, slug: str, doc_id: int) -> None:
@@ -82,6 +84,16 @@ def index_draft(store: Store, incident: Incident, events: Sequence[Event]) -> No
 def index_page(store: Store, slug: str, text: str, revision: int | None = None) -> None:
     """Index the page of incident *slug* as just imported or published (its draft facts are kept)."""
     index_incident(store, slug, page_text=text, page_revision=revision)
+
+
+def refresh_similarity(store: Store, slugs: Sequence[str]) -> None:
+    """Weigh the terms of incidents indexed one by one again, now that all of them are in the
+    vocabulary (an import calls this at its end, so the order of its pages does not matter)."""
+    with store.transaction():
+        for slug in slugs:
+            incident = store.indexed_incident(slug)
+            if incident is not None:
+                _compare(store, slug, incident.id)
 
 
 def reindex(store: Store, settings: Settings, *, progress: Progress | None = None) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -35,15 +35,17 @@ from ..model.similar import (
     feature_key,
     score_shared,
     split_key,
+    too_common,
 )
 from ..model.time import ensure_utc, format_utc
 from ..store import Store
 from ..store.search import IndexedIncident
 from .documents import document_for_draft
 
-__all__ = ["TOP_TERMS", "features_of", "stored_features", "save_features", "link", "rank", "similar_incidents", "with_similar"]
+__all__ = ["TOP_TERMS", "MAX_LINKS", "features_of", "stored_features", "save_features", "link", "rank", "similar_incidents", "with_similar"]
 
 TOP_TERMS = 40
+MAX_LINKS = 20
 _WORD = re.compile(r"[^\W\d_]{2}", re.UNICODE)  # a term worth comparing has two letters in a row
 
 
@@ -108,19 +110,24 @@ def save_features(store: Store, doc_id: int, features: Features) -> None:
 def _scores(store: Store, features: Features, *, exclude: int | None) -> dict[int, tuple[float, tuple[Reason, ...]]]:
     """Every indexed incident sharing a feature with *features*: its score and reasons."""
     weights = features.weights()
-    postings = store.postings(list(weights))
-    counts = Counter(feature for _, feature, _ in postings)
+    counts = store.feature_counts(list(weights))
+    total = max(store.document_count(), 1)
+    usable = [key for key in weights if not too_common(counts.get(key, 0), total)]
     shared: dict[int, dict[str, float]] = defaultdict(dict)
-    for doc, feature, weight in postings:
+    for doc, feature, weight in store.postings(usable):
         if doc != exclude:
             shared[doc][feature] = weight
-    total = max(store.document_count(), 1)
     return {doc: score_shared(features, keys, counts, total) for doc, keys in shared.items()}
 
 
 def link(store: Store, doc_id: int, features: Features) -> None:
-    """Record the similar pairs incident *doc_id* is part of (either side), for the repeat counts."""
-    scores = {doc: score for doc, (score, _) in _scores(store, features, exclude=doc_id).items() if score >= MIN_SCORE}
+    """Record the (at most :data:`MAX_LINKS`) most similar incidents of incident *doc_id*, earlier or
+    later, for the repeat counts."""
+    scored = sorted(
+        ((score, doc) for doc, (score, _) in _scores(store, features, exclude=doc_id).items() if score >= MIN_SCORE),
+        reverse=True,
+    )
+    scores = {doc: score for score, doc in scored[:MAX_LINKS]}
     incidents = {i.id: i for i in store.indexed_incidents([*scores, doc_id])}
     me = incidents.get(doc_id)
     if me is None:

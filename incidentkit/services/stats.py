@@ -19,20 +19,21 @@ Nothing here prints; the clock is an argument.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..config import StatsSettings
 from ..errors import ConfigError, InputError
 from ..model.actionable import ActionableQuery
-from ..model.curation import KeyMoments
+from ..model.curation import MOMENTS, KeyMoments
 from ..model.stats import METRICS, AgeBucket, Distribution, IncidentStats, PeriodStats, Repeat, distribution
 from ..model.time import ensure_utc, parse_utc, period_label
 from ..store import Store
-from ..store.search import IndexedIncident
 
 __all__ = ["PERIODS", "BusinessHours", "business_hours", "incident_stats", "backlog_ages", "AGE_BUCKETS"]
 
@@ -79,9 +80,12 @@ def business_hours(settings: StatsSettings) -> BusinessHours:
     return BusinessHours(zone, start, end, frozenset(days), label)
 
 
-def _durations(incident: IndexedIncident) -> dict[str, float | None]:
-    values = KeyMoments(**incident.moments).durations()
-    return {key: (value if value is not None and value >= 0 else None) for key, value in values.items()}
+def _durations(row: Sequence[Any]) -> dict[str, float | None]:
+    """The metrics of one stats row (see :meth:`~incidentkit.store.Store.stats_rows`); a negative
+    duration (a moment before the impact start) is unknown."""
+    when = datetime.fromisoformat
+    moments = KeyMoments(**{name: when(value) for name, value in zip(MOMENTS, row[2:7], strict=True) if value})
+    return {key: (value if value is not None and value >= 0 else None) for key, value in moments.durations().items()}
 
 
 def _all_periods(first: date, last: date, by: str) -> list[str]:
@@ -98,29 +102,13 @@ def _all_periods(first: date, last: date, by: str) -> list[str]:
     return labels
 
 
-def _start(incident: IndexedIncident) -> datetime | None:
-    if incident.start:
-        return parse_utc(incident.start)
-    return datetime(incident.day.year, incident.day.month, incident.day.day, tzinfo=UTC) if incident.day else None
-
-
-def _repeats(store: Store, scope: Sequence[IndexedIncident], repeat_days: int) -> dict[str, Repeat]:
-    """The incidents of *scope* that repeat a similar earlier incident within *repeat_days*."""
-    wanted = {incident.id: incident for incident in scope}
-    links = [link for link in store.links() if link[1] in wanted]
-    earlier = {i.id: i for i in store.indexed_incidents({a for a, _, _ in links})}
+def _repeats(store: Store, repeat_days: int, since: date | None) -> dict[str, Repeat]:
+    """The incidents (on or after *since*) with a similar incident that started at most *repeat_days* before."""
     found: dict[str, Repeat] = {}
-    for earlier_id, later_id, score in links:
-        before, after = earlier.get(earlier_id), wanted[later_id]
-        start_before, start_after = (_start(before) if before else None), _start(after)
-        if before is None or start_before is None or start_after is None:
-            continue
-        days = (start_after - start_before).days
-        if days > repeat_days:
-            continue
-        best = found.get(after.slug)
+    for later, earlier, score, gap in store.repeat_links(repeat_days, since=since):
+        best = found.get(later)
         if best is None or score > best.score:
-            found[after.slug] = Repeat(after.slug, before.slug, days, score)
+            found[later] = Repeat(later, earlier, int(gap), score)
     return found
 
 
@@ -134,13 +122,14 @@ def incident_stats(
     if window < 0:
         raise InputError("--repeat-days must be 0 or more")
     hours = business_hours(settings)
-    scope = store.indexed_incidents(since=since)
-    repeats = _repeats(store, scope, window)
-    durations = {incident.slug: _durations(incident) for incident in scope}
-    buckets: dict[str, list[IndexedIncident]] = defaultdict(list)
-    for incident in scope:
-        buckets[period_label(incident.day, by)].append(incident)
-    days = [incident.day for incident in scope if incident.day is not None]
+    rows = store.stats_rows(since=since)
+    repeats = _repeats(store, window, since)
+    durations = {row[0]: _durations(row) for row in rows}
+    buckets: dict[str, list[Sequence[Any]]] = defaultdict(list)
+    days = [date.fromisoformat(row[1]) if row[1] else None for row in rows]
+    for row, day in zip(rows, days, strict=True):
+        buckets[period_label(day, by)].append(row)
+    days = [day for day in days if day is not None]
     labels = _all_periods(min(days), max(days), by) if days else []
     if "undated" in buckets:
         labels.append("undated")
@@ -148,17 +137,17 @@ def incident_stats(
     all_pages = all_outside = 0
     for label in labels:
         members = buckets.get(label, [])
-        pages = [parse_utc(p) for incident in members for p in incident.pages]
+        pages = [parse_utc(p) for row in members if row[7] != "[]" for p in json.loads(row[7])]
         outside = sum(1 for page in pages if not hours.contains(page))
         all_pages, all_outside = all_pages + len(pages), all_outside + outside
         periods.append(
             PeriodStats(
                 period=label,
                 incidents=len(members),
-                repeats=sum(1 for incident in members if incident.slug in repeats),
+                repeats=sum(1 for row in members if row[0] in repeats),
                 pages=len(pages),
                 pages_outside=outside,
-                impact=distribution(durations[incident.slug]["impact_duration"] for incident in members),
+                impact=distribution(durations[row[0]]["impact_duration"] for row in members),
             )
         )
     metrics = tuple(
@@ -168,12 +157,12 @@ def incident_stats(
     return IncidentStats(
         by=by,
         since=since.isoformat() if since else None,
-        incidents=len(scope),
+        incidents=len(rows),
         periods=tuple(periods),
         metrics=metrics,
         pages=all_pages,
         pages_outside=all_outside,
-        incidents_with_pages_known=sum(1 for incident in scope if incident.pages_known),
+        incidents_with_pages_known=sum(1 for row in rows if row[8]),
         business_hours=hours.label,
         repeats=tuple(sorted(repeats.values(), key=lambda r: r.slug)),
         repeat_days=window,

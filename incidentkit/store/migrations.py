@@ -285,9 +285,13 @@ def m011_search_index(db: Database) -> None:
             draft TEXT,                    -- JSON: what the latest draft found (DraftFacts)
             page_text TEXT,                -- the page as last imported or published
             page_revision INTEGER,
+            terms TEXT NOT NULL DEFAULT '[]',   -- JSON list: the distinct terms of its similarity text
             indexed_at TEXT NOT NULL
         )
         """
+    )
+    db.execute(
+        "CREATE TABLE search_vocabulary (term TEXT PRIMARY KEY, docs INTEGER NOT NULL) WITHOUT ROWID"
     )
     db.execute("CREATE INDEX idx_search_documents_day ON search_documents (day, start)")
     db.execute(
@@ -297,7 +301,8 @@ def m011_search_index(db: Database) -> None:
     db.execute("CREATE VIRTUAL TABLE search_fts_terms USING fts5vocab(search_fts, 'row')")
     db.execute(
         "CREATE TRIGGER search_documents_delete AFTER DELETE ON search_documents "
-        "BEGIN DELETE FROM search_fts WHERE rowid = old.id; END"
+        "BEGIN DELETE FROM search_fts WHERE rowid = old.id; "
+        "UPDATE search_vocabulary SET docs = docs - 1 WHERE term IN (SELECT value FROM json_each(old.terms)); END"
     )
     db.execute(
         """

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -163,19 +163,32 @@ class SearchMixin(IncidentsMixin):
         finally:
             conn.execute("DELETE FROM temp.search_scratch")
 
+    def _in_batches(self, sql: str, keys: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        """The rows of *sql* (whose ``{marks}`` is a list of parameters) for all *keys*, 500 at a time."""
+        for start in range(0, len(keys), 500):
+            batch = list(keys[start : start + 500])
+            yield from self.db.conn.execute(sql.format(marks=", ".join("?" for _ in batch)), batch)
+
     def term_documents(self, terms: Sequence[str]) -> dict[str, int]:
-        """In how many indexed documents each of *terms* occurs."""
-        found: dict[str, int] = {}
-        for start in range(0, len(terms), 500):
-            batch = list(terms[start : start + 500])
-            marks = ", ".join("?" for _ in batch)
-            found.update(
-                (term, int(docs))
-                for term, docs in self.db.conn.execute(
-                    f"SELECT term, doc FROM search_fts_terms WHERE term IN ({marks})", batch
-                )
+        """In how many indexed documents each of *terms* occurs (the vocabulary :meth:`save_terms` keeps)."""
+        sql = "SELECT term, docs FROM search_vocabulary WHERE term IN ({marks})"
+        return {term: int(docs) for term, docs in self._in_batches(sql, terms)}
+
+    def save_terms(self, doc_id: int, terms: Sequence[str]) -> None:
+        """Record the distinct terms of a document's text, counted in ``search_vocabulary`` (FTS5's own
+        vocabulary can tell the same, but by reading every posting: too slow to ask for every term)."""
+        conn = self.db.conn
+        with self.transaction():
+            old = conn.execute("SELECT terms FROM search_documents WHERE id = ?", [doc_id]).fetchone()
+            conn.execute(
+                "UPDATE search_vocabulary SET docs = docs - 1 WHERE term IN (SELECT value FROM json_each(?))",
+                [old[0] if old else "[]"],
             )
-        return found
+            conn.executemany(
+                "INSERT INTO search_vocabulary (term, docs) VALUES (?, 1) ON CONFLICT (term) DO UPDATE SET docs = docs + 1",
+                [(term,) for term in terms],
+            )
+            conn.execute("UPDATE search_documents SET terms = ? WHERE id = ?", [json.dumps(list(terms)), doc_id])
 
     def document_count(self) -> int:
         return int(self.db.conn.execute("SELECT count(*) FROM search_documents").fetchone()[0])
@@ -201,19 +214,29 @@ class SearchMixin(IncidentsMixin):
         )
         return {feature: (float(weight), word) for feature, weight, word in rows}
 
+    def feature_counts(self, keys: Sequence[str]) -> dict[str, int]:
+        """How many indexed documents have each of the feature *keys*."""
+        sql = "SELECT feature, count(*) FROM search_features WHERE feature IN ({marks}) GROUP BY feature"
+        return {feature: int(n) for feature, n in self._in_batches(sql, keys)}
+
+    def repeat_links(self, within_days: int, *, since: date | None = None) -> list[tuple[str, str, float, float]]:
+        """(later slug, earlier slug, score, days between their starts) of the similar pairs at most
+        *within_days* apart (the later one on or after *since*)."""
+        sql = (
+            "SELECT b.slug, a.slug, l.score, julianday(coalesce(b.start, b.day)) - julianday(coalesce(a.start, a.day)) AS gap "
+            "FROM search_links l JOIN search_documents a ON a.id = l.earlier JOIN search_documents b ON b.id = l.later "
+            "WHERE gap IS NOT NULL AND gap <= ?"
+        )
+        params: list[Any] = [within_days + 0.999999]
+        if since is not None:
+            sql += " AND b.day >= ?"
+            params.append(since.isoformat())
+        return [(r[0], r[1], float(r[2]), float(r[3])) for r in self.db.conn.execute(sql, params)]
+
     def postings(self, keys: Sequence[str]) -> list[tuple[int, str, float]]:
         """Every (document id, feature, weight) having one of the feature *keys*."""
-        rows: list[tuple[int, str, float]] = []
-        for start in range(0, len(keys), 500):
-            batch = list(keys[start : start + 500])
-            marks = ", ".join("?" for _ in batch)
-            rows.extend(
-                (int(doc), feature, float(weight))
-                for doc, feature, weight in self.db.conn.execute(
-                    f"SELECT doc, feature, weight FROM search_features WHERE feature IN ({marks})", batch
-                )
-            )
-        return rows
+        sql = "SELECT doc, feature, weight FROM search_features WHERE feature IN ({marks})"
+        return [(int(doc), feature, float(weight)) for doc, feature, weight in self._in_batches(sql, keys)]
 
     def _indexed(self, row: Sequence[Any]) -> IndexedIncident:
         return IndexedIncident(
@@ -230,24 +253,29 @@ class SearchMixin(IncidentsMixin):
             pages_known=bool(row[14]),
         )
 
-    def indexed_incidents(self, ids: Iterable[int] | None = None, *, since: date | None = None) -> list[IndexedIncident]:
-        """Indexed incidents (these ids, or all; on or after *since*), oldest first."""
-        sql = f"SELECT {self._DOC_COLUMNS} FROM search_documents d JOIN incidents i ON i.slug = d.slug"
-        clauses: list[str] = []
+    def indexed_incidents(self, ids: Iterable[int]) -> list[IndexedIncident]:
+        """The indexed incidents with these document ids, oldest first."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        sql = (
+            f"SELECT {self._DOC_COLUMNS} FROM search_documents d JOIN incidents i ON i.slug = d.slug "
+            f"WHERE d.id IN ({', '.join('?' for _ in wanted)})"
+        )
+        return sorted((self._indexed(row) for row in self.db.conn.execute(sql, wanted)), key=lambda i: i.order)
+
+    def stats_rows(self, *, since: date | None = None) -> list[tuple[Any, ...]]:
+        """(slug, day, impact_start, detected, responded, mitigated, resolved, pages JSON, pages_known)
+        of every indexed incident (on or after *since*), as stored: the stats read thousands of these."""
+        sql = (
+            "SELECT slug, day, impact_start, detected, responded, mitigated, resolved, pages, pages_known "
+            "FROM search_documents"
+        )
         params: list[Any] = []
-        if ids is not None:
-            wanted = sorted(set(ids))
-            if not wanted:
-                return []
-            clauses.append(f"d.id IN ({', '.join('?' for _ in wanted)})")
-            params += wanted
         if since is not None:
-            clauses.append("d.day >= ?")
+            sql += " WHERE day >= ?"
             params.append(since.isoformat())
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        found = [self._indexed(row) for row in self.db.conn.execute(sql + " ORDER BY d.day, d.start, d.slug", params)]
-        return sorted(found, key=lambda incident: incident.order)
+        return self.db.conn.execute(sql + " ORDER BY day, start, slug", params).fetchall()
 
     def indexed_incident(self, slug: str) -> IndexedIncident | None:
         rows = self.db.conn.execute(
@@ -264,10 +292,6 @@ class SearchMixin(IncidentsMixin):
                 "SELECT slug FROM incidents WHERE slug NOT IN (SELECT slug FROM search_documents) ORDER BY slug"
             )
         ]
-
-    def links(self) -> list[tuple[int, int, float]]:
-        """Every similar pair (earlier id, later id, score)."""
-        return [(int(a), int(b), float(s)) for a, b, s in self.db.conn.execute("SELECT earlier, later, score FROM search_links")]
 
     def search_text(
         self, match: str, *, since: date | None = None, status: str | None = None, limit: int = 20

@@ -42,7 +42,7 @@ REPORTER = "Reporter@incidentkit"
 COLLEAGUE = "Colleague@incidentkit"
 ADMIN = "Admin"
 BOT_GRANTS = "basic,editpage,createeditmovepage,highvolume"
-UPLOAD_GRANTS = {"Reporter": ",uploadfile"}  # the Colleague's bot password cannot upload
+UPLOAD_GRANTS = {"Reporter": ",uploadfile,uploadeditmovefile"}  # upload, and replace; the Colleague cannot
 START_TIMEOUT = 30.0
 
 # Appended to the generated LocalSettings.php: keep every cache/log inside the wiki dir (Debian's
