@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from ..model.scorecard import Period
 from ..model.search import MARK_END, MARK_START
 from ..model.stats import IncidentStats, metric_records, periods_records
 from ..model.window import parse_when
@@ -145,11 +146,11 @@ def register(group: typer.Typer) -> None:
 
 # --- incidents stats [publish] ------------------------------------------------------------------
 
-stats_app = typer.Typer(help="Incidents per period, durations, after-hours pages, repeats; `publish` writes the wiki page.")
+stats_app = typer.Typer()  # its help is the callback's docstring
 
 ChartOpt = Annotated[Path | None, typer.Option("--chart", help="Also draw the chart to FILE.svg or FILE.png (needs matplotlib).")]
 ChartSizeOpt = Annotated[str | None, typer.Option("--chart-size", help="Chart size in pixels, WIDTHxHEIGHT (default 1200x900).")]
-ByOpt = Annotated[str, typer.Option("--by", help="Group incidents by month, quarter or year (of their start).")]
+ByOpt = Annotated[Period, typer.Option("--by", help="Group incidents by month, quarter or year (of their start).")]
 
 
 def chart_to(draw: Callable[[Path, tuple[int, int]], Path], chart: Path | None, size: str | None) -> None:
@@ -197,7 +198,7 @@ def _stats_table(stats: IncidentStats) -> None:
 @stats_app.callback(invoke_without_command=True)
 def stats(
     ctx: typer.Context,
-    by: ByOpt = "quarter",
+    by: ByOpt = Period.QUARTER,
     since: SinceOpt = None,
     repeat_days: Annotated[int | None, typer.Option("--repeat-days", help="A similar incident this many days before makes a repeat (default: [stats] repeat_days, 90).")] = None,
     fmt: FormatOpt = None,
@@ -217,7 +218,7 @@ def stats(
     from ..services.stats import incident_stats
 
     app = get_context(ctx)
-    result = incident_stats(app.store(), app.settings.stats, by=by, since=_since(since), repeat_days=repeat_days)
+    result = incident_stats(app.store(), app.settings.stats, by=by.value, since=_since(since), repeat_days=repeat_days)
     chosen = _format(fmt)
     if chosen is OutputFormat.JSON:
         out.file.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
@@ -240,7 +241,7 @@ def stats(
 def stats_publish(
     ctx: typer.Context,
     page: Annotated[str, typer.Option("--page", help="The statistics page's title.")] = "Incident statistics",
-    by: ByOpt = "quarter",
+    by: ByOpt = Period.QUARTER,
     since: SinceOpt = None,
     wiki: Annotated[str | None, typer.Option("--wiki", help="Which configured wiki; default: the first.")] = None,
     chart_format: Annotated[str, typer.Option("--chart-format", help="png or svg (svg needs the wiki to render SVG).")] = "png",
@@ -262,7 +263,7 @@ def stats_publish(
 
     app = get_context(ctx)
     result = publish_statistics(
-        connect_wiki(app.settings, wiki), app.store(), app.settings, title=page, now=now(), by=by, since=_since(since),
+        connect_wiki(app.settings, wiki), app.store(), app.settings, title=page, now=now(), by=by.value, since=_since(since),
         charts=not no_charts, chart_format=chart_format, summary=summary, force=force, dry_run=dry_run,
     )  # fmt: skip
     for name, changed in result.uploaded:

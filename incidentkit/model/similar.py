@@ -86,23 +86,20 @@ def split_key(key: str) -> tuple[str, str]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Features:
-    """What an incident is compared by: weighted terms and signals.
-
-    ``terms`` maps a stemmed term to its weight; ``words`` maps it back to a word of the
-    incident's own text, for showing it.
-    """
+    """What an incident is compared by: weighted (stemmed) terms, title words and signals."""
 
     terms: Mapping[str, float] = field(default_factory=dict)
     title: frozenset[str] = frozenset()
-    words: Mapping[str, str] = field(default_factory=dict)
     signals: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
-    def weights(self) -> dict[str, float]:
-        """Every feature key to look up, with this incident's weight (title words and signals weigh
-        1: their rarity is judged when compared; a title word is also looked up among the other
-        incidents' terms, and a term among their title words, weighing 0 there)."""
-        found = {feature_key(TITLE, term): 0.0 for term in self.terms}
-        found.update((feature_key(TERM, term), 0.0) for term in self.title)
+    def weights(self, *, stored: bool = False) -> dict[str, float]:
+        """Every feature key with this incident's weight (title words and signals weigh 1: their
+        rarity is judged when compared). Unless *stored*, also the keys to look up to find a title
+        word among the other incidents' terms and a term among their title words (weighing 0)."""
+        found: dict[str, float] = {}
+        if not stored:
+            found.update((feature_key(TITLE, term), 0.0) for term in self.terms)
+            found.update((feature_key(TERM, term), 0.0) for term in self.title)
         found.update((feature_key(TERM, term), weight) for term, weight in self.terms.items())
         found.update((feature_key(TITLE, term), 1.0) for term in self.title)
         for kind in SIGNAL_KINDS:
@@ -212,14 +209,12 @@ def score_shared(
         terms.sort(key=lambda pair: (-pair[0], pair[1]))
         points = WEIGHTS[TERM] * sum(weight for weight, _ in terms)
         score += points
-        words = tuple(mine.words.get(term, term) for _, term in terms[:5])
-        reasons.append(Reason(TERM, words, points))
+        reasons.append(Reason(TERM, tuple(term for _, term in terms[:5]), points))
     for kind in (TITLE, CROSS, *SIGNAL_KINDS):
         values = sorted(by_kind.get(kind, ()), key=lambda pair: (-pair[0], pair[1]))[:MAX_SHARED]
         if values:
             points = WEIGHTS[kind] * sum(weight for weight, _ in values)
             score += points
-            shown = (mine.words.get(v, v) for _, v in values) if kind in (TITLE, CROSS) else (v for _, v in values)
-            reasons.append(Reason(kind, tuple(shown), points))
+            reasons.append(Reason(kind, tuple(value for _, value in values), points))
     reasons.sort(key=lambda reason: -reason.points)
     return score, tuple(reasons)

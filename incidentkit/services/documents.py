@@ -21,7 +21,7 @@ from ..model.incident import Incident, IncidentRecord
 from ..model.row import Row
 from ..model.search import DraftFacts, IncidentDocument
 from ..model.signals import Signals, merge_signals, text_signals
-from ..model.time import parse_utc
+from ..model.time import format_utc, parse_utc
 from ..store import Store
 from ..timeline.curate import curate
 from ..timeline.rows import build_rows
@@ -155,7 +155,8 @@ def document_for_draft(store: Store, incident: Incident, events: Sequence[Event]
     facts = facts_of_draft(incident.rows, incident.raw_rows, incident.key_moments, events)
     stored = store.stored_parts(incident.slug)
     record = store.get_incident(incident.slug) or IncidentRecord(
-        slug=incident.slug, title=incident.title, start=incident.window.start.isoformat(), task=incident.tasks[0] if incident.tasks else None
+        slug=incident.slug, title=incident.title, start=format_utc(incident.window.start),
+        task=incident.tasks[0] if incident.tasks else None,
     )
     actionables = store.incident_actionables(incident.slug)
     document = build_document(record, actionables, draft=facts, page_text=stored.page_text if stored else None)

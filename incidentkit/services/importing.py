@@ -250,7 +250,7 @@ def import_reports(
             filtered += 1
         else:
             page_result, upserted = store_report(store, report, wiki=wiki, page=page, settings=settings, now=now)
-            index_page(store, page_result.slug, text, page.revid if page else None)
+            index_page(store, page_result.slug, text, page.revid if page else None, compare=False)
             imported.append(page_result)
             upserts = _add(upserts, upserted)
         if progress:

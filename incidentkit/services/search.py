@@ -18,7 +18,7 @@ from ..config import Settings
 from ..errors import InputError
 from ..model.event import Event
 from ..model.incident import Incident, IncidentRecord
-from ..model.search import FIELDS, DraftFacts, SearchHit
+from ..model.search import FIELDS, DraftFacts, IncidentDocument, SearchHit
 from ..store import Store
 from .documents import build_document, draft_facts, facts_of_draft
 from .similar import features_of, link, save_features
@@ -32,29 +32,35 @@ _OPERATORS = ("AND", "OR", "NOT")
 
 def _save(
     store: Store, record: IncidentRecord, draft: DraftFacts | None, page_text: str | None, revision: int | None
-) -> int:
+) -> tuple[int, IncidentDocument]:
     document = build_document(record, store.incident_actionables(record.slug), draft=draft, page_text=page_text)
     doc_id = store.save_document(document, draft=draft, page_text=page_text, page_revision=revision)
     store.save_terms(doc_id, sorted(store.term_counts("\n".join(document.field_texts()))))
-    return doc_id
+    return doc_id, document
 
 
-def _compare(store: Store, slug: str, doc_id: int) -> None:
-    record = store.require_incident(slug)
+def _stored_document(store: Store, slug: str) -> IncidentDocument:
     parts = store.stored_parts(slug)
-    document = build_document(
-        record, store.incident_actionables(slug), draft=parts.draft if parts else None, page_text=parts.page_text if parts else None
-    )
+    return build_document(
+        store.require_incident(slug), store.incident_actionables(slug),
+        draft=parts.draft if parts else None, page_text=parts.page_text if parts else None,
+    )  # fmt: skip
+
+
+def _compare(store: Store, doc_id: int, document: IncidentDocument) -> None:
     features = features_of(store, document, indexed=True)
     save_features(store, doc_id, features)
     link(store, doc_id, features)
 
 
-def _index(store: Store, slug: str, draft: DraftFacts | None, page_text: str | None, revision: int | None) -> None:
+def _index(
+    store: Store, slug: str, draft: DraftFacts | None, page_text: str | None, revision: int | None, *, compare: bool = True
+) -> None:
     record = store.require_incident(slug)
     with store.transaction():
-        doc_id = _save(store, record, draft, page_text, revision)
-        _compare(store, slug, doc_id)
+        doc_id, document = _save(store, record, draft, page_text, revision)
+        if compare:
+            _compare(store, doc_id, document)
 
 
 def index_incident(
@@ -64,14 +70,16 @@ def index_incident(
     settings: Settings | None = None,
     page_text: str | None = None,
     page_revision: int | None = None,
+    compare: bool = True,
 ) -> None:
     """(Re)index incident *slug*. With *settings*, its draft facts are rebuilt from the stored events
-    and curation; else the ones indexed last are kept. *page_text* replaces the page text."""
+    and curation; else the ones indexed last are kept. *page_text* replaces the page text. Without
+    *compare*, its similarity is left for :func:`refresh_similarity` (a batch does it once, at its end)."""
     parts = store.stored_parts(slug)
     draft = draft_facts(store, slug, settings) if settings is not None else (parts.draft if parts else None)
     if page_text is None and parts is not None:
         page_text, page_revision = parts.page_text, parts.page_revision
-    _index(store, slug, draft, page_text, page_revision)
+    _index(store, slug, draft, page_text, page_revision, compare=compare)
 
 
 def index_draft(store: Store, incident: Incident, events: Sequence[Event]) -> None:
@@ -81,19 +89,19 @@ def index_draft(store: Store, incident: Incident, events: Sequence[Event]) -> No
     _index(store, incident.slug, facts, parts.page_text if parts else None, parts.page_revision if parts else None)
 
 
-def index_page(store: Store, slug: str, text: str, revision: int | None = None) -> None:
+def index_page(store: Store, slug: str, text: str, revision: int | None = None, *, compare: bool = True) -> None:
     """Index the page of incident *slug* as just imported or published (its draft facts are kept)."""
-    index_incident(store, slug, page_text=text, page_revision=revision)
+    index_incident(store, slug, page_text=text, page_revision=revision, compare=compare)
 
 
 def refresh_similarity(store: Store, slugs: Sequence[str]) -> None:
-    """Weigh the terms of incidents indexed one by one again, now that all of them are in the
-    vocabulary (an import calls this at its end, so the order of its pages does not matter)."""
+    """Compare the incidents of a batch (an import, indexed with ``compare=False``), once all of them
+    are in the vocabulary: so the order of the batch does not change the weights."""
     with store.transaction():
         for slug in slugs:
             incident = store.indexed_incident(slug)
             if incident is not None:
-                _compare(store, slug, incident.id)
+                _compare(store, incident.id, _stored_document(store, slug))
 
 
 def reindex(store: Store, settings: Settings, *, progress: Progress | None = None) -> int:
@@ -105,13 +113,13 @@ def reindex(store: Store, settings: Settings, *, progress: Progress | None = Non
         for done, record in enumerate(records, start=1):
             parts = store.stored_parts(record.slug)
             draft = draft_facts(store, record.slug, settings) or (parts.draft if parts else None)
-            ids[record.slug] = _save(
+            ids[record.slug], _ = _save(
                 store, record, draft, parts.page_text if parts else None, parts.page_revision if parts else None
             )
             if progress:
                 progress(done, total)
         for done, record in enumerate(records, start=len(records) + 1):
-            _compare(store, record.slug, ids[record.slug])
+            _compare(store, ids[record.slug], _stored_document(store, record.slug))
             if progress:
                 progress(done, total)
     return len(records)

@@ -24,6 +24,7 @@ from ..model.incident import Incident
 from ..model.search import IncidentDocument
 from ..model.signals import SIGNAL_KINDS
 from ..model.similar import (
+    CROSS,
     MAX_SIMILAR,
     MIN_SCORE,
     TERM,
@@ -32,7 +33,6 @@ from ..model.similar import (
     OpenActionable,
     Reason,
     SimilarIncident,
-    feature_key,
     score_shared,
     split_key,
     too_common,
@@ -44,7 +44,7 @@ from .documents import document_for_draft
 
 __all__ = ["TOP_TERMS", "MAX_LINKS", "features_of", "stored_features", "save_features", "link", "rank", "similar_incidents", "with_similar"]
 
-TOP_TERMS = 40
+TOP_TERMS = 25
 MAX_LINKS = 20
 _WORD = re.compile(r"[^\W\d_]{2}", re.UNICODE)  # a term worth comparing has two letters in a row
 
@@ -64,47 +64,41 @@ def features_of(store: Store, document: IncidentDocument, *, indexed: bool = Fal
     terms = {term: weight / norm for term, weight in top if weight > 0}
     title = frozenset(term for term in store.term_counts(document.title) if _WORD.search(term))
     return Features(
-        terms=terms,
-        title=title,
-        words={term: _word(text, term) for term in {*terms, *title}},
-        signals={kind: frozenset(document.signals.get(kind, ())) for kind in SIGNAL_KINDS},
+        terms=terms, title=title, signals={kind: frozenset(document.signals.get(kind, ())) for kind in SIGNAL_KINDS}
     )
 
 
-def _word(text: str, term: str) -> str:
-    """A word of *text* that the stemmed *term* came from ("outages" for "outag"), lower-cased."""
-    match = re.search(rf"(?<!\w){re.escape(term)}\w*", text, re.IGNORECASE)
-    return match.group(0).lower() if match else term
+def _worded(reasons: tuple[Reason, ...], text: str) -> tuple[Reason, ...]:
+    """*reasons* with each stemmed term shown as a word of *text* it came from ("outages" for "outag")."""
+
+    def word(term: str) -> str:
+        match = re.search(rf"(?<!\w){re.escape(term)}\w*", text, re.IGNORECASE)
+        return match.group(0).lower() if match else term
+
+    return tuple(
+        replace(reason, values=tuple(word(v) for v in reason.values)) if reason.kind in (TERM, TITLE, CROSS) else reason
+        for reason in reasons
+    )
 
 
 def stored_features(store: Store, slug: str) -> Features:
     """The features indexed for *slug* (empty when it is not indexed)."""
     terms: dict[str, float] = {}
-    words: dict[str, str] = {}
     title: set[str] = set()
     signals: dict[str, set[str]] = defaultdict(set)
-    for key, (weight, word) in store.features_of(slug).items():
+    for key, weight in store.features_of(slug).items():
         kind, value = split_key(key)
         if kind == TERM:
             terms[value] = weight
-            words[value] = word or value
         elif kind == TITLE:
             title.add(value)
-            words[value] = word or value
         else:
             signals[kind].add(value)
-    return Features(terms=terms, title=frozenset(title), words=words, signals={k: frozenset(v) for k, v in signals.items()})
+    return Features(terms=terms, title=frozenset(title), signals={k: frozenset(v) for k, v in signals.items()})
 
 
 def save_features(store: Store, doc_id: int, features: Features) -> None:
-    stored: dict[str, tuple[float, str | None]] = {
-        feature_key(TERM, term): (weight, features.words.get(term)) for term, weight in features.terms.items()
-    }
-    stored.update((feature_key(TITLE, term), (1.0, features.words.get(term))) for term in features.title)
-    for kind, values in features.signals.items():
-        for value in values:
-            stored[feature_key(kind, value)] = (1.0, None)
-    store.save_features(doc_id, stored)
+    store.save_features(doc_id, features.weights(stored=True))
 
 
 def _scores(store: Store, features: Features, *, exclude: int | None) -> dict[int, tuple[float, tuple[Reason, ...]]]:
@@ -172,7 +166,7 @@ def _open_actionables(store: Store, slugs: Sequence[str], now: datetime) -> dict
 
 
 def _similar(
-    store: Store, ranked: list[tuple[IndexedIncident, float, tuple[Reason, ...]]], now: datetime
+    store: Store, ranked: list[tuple[IndexedIncident, float, tuple[Reason, ...]]], now: datetime, text: str
 ) -> list[SimilarIncident]:
     actionables = _open_actionables(store, [incident.slug for incident, _, _ in ranked], now)
     return [
@@ -182,7 +176,7 @@ def _similar(
             day=incident.day,
             page=incident.page,
             score=score,
-            reasons=reasons,
+            reasons=_worded(reasons, text),
             open_actionables=actionables.get(incident.slug, ()),
         )
         for incident, score, reasons in ranked
@@ -196,7 +190,7 @@ def similar_incidents(store: Store, slug: str, *, now: datetime, limit: int = MA
         store.require_incident(slug)
         return []
     ranked = rank(store, stored_features(store, slug), before=me.order, exclude=slug, limit=limit)
-    return _similar(store, ranked, now)
+    return _similar(store, ranked, now, store.similarity_text(slug))
 
 
 def with_similar(store: Store, incident: Incident, events: Sequence[Event], *, now: datetime) -> Incident:
@@ -205,4 +199,4 @@ def with_similar(store: Store, incident: Incident, events: Sequence[Event], *, n
     features = features_of(store, document)
     start = format_utc(document.start or incident.window.start)
     ranked = rank(store, features, before=(start, incident.slug), exclude=incident.slug)
-    return replace(incident, similar=tuple(_similar(store, ranked, now)))
+    return replace(incident, similar=tuple(_similar(store, ranked, now, document.similarity_text())))

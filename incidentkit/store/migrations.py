@@ -310,7 +310,6 @@ def m011_search_index(db: Database) -> None:
             doc INTEGER NOT NULL REFERENCES search_documents(id) ON DELETE CASCADE,
             feature TEXT NOT NULL,         -- kind:value, e.g. term:wdq, alert:ATSBackendErrorsHigh
             weight REAL NOT NULL,
-            word TEXT,                     -- a word of the text for a term, to show it
             PRIMARY KEY (doc, feature)
         ) WITHOUT ROWID
         """

@@ -134,13 +134,13 @@ class SearchMixin(IncidentsMixin):
             )
         return doc_id
 
-    def save_features(self, doc_id: int, features: Mapping[str, tuple[float, str | None]]) -> None:
-        """Replace a document's similarity features: feature key -> (weight, word shown for a term)."""
+    def save_features(self, doc_id: int, features: Mapping[str, float]) -> None:
+        """Replace a document's similarity features: feature key -> weight."""
         with self.transaction():
             self.db.conn.execute("DELETE FROM search_features WHERE doc = ?", [doc_id])
             self.db.conn.executemany(
-                "INSERT INTO search_features (doc, feature, weight, word) VALUES (?, ?, ?, ?)",
-                [(doc_id, key, weight, word) for key, (weight, word) in features.items()],
+                "INSERT INTO search_features (doc, feature, weight) VALUES (?, ?, ?)",
+                [(doc_id, key, weight) for key, weight in features.items()],
             )
 
     def save_links(self, doc_id: int, links: Iterable[tuple[int, int, float]]) -> None:
@@ -205,14 +205,24 @@ class SearchMixin(IncidentsMixin):
         draft = DraftFacts.from_dict(json.loads(row[0])) if row[0] else None
         return StoredParts(draft, row[1], row[2])
 
-    def features_of(self, slug: str) -> dict[str, tuple[float, str | None]]:
-        """The stored features of *slug* (feature key -> (weight, word)); empty when not indexed."""
+    def features_of(self, slug: str) -> dict[str, float]:
+        """The stored features of *slug* (feature key -> weight); empty when not indexed."""
         rows = self.db.conn.execute(
-            "SELECT f.feature, f.weight, f.word FROM search_features f JOIN search_documents d ON d.id = f.doc "
-            "WHERE d.slug = ?",
+            "SELECT f.feature, f.weight FROM search_features f JOIN search_documents d ON d.id = f.doc WHERE d.slug = ?",
             [slug],
         )
-        return {feature: (float(weight), word) for feature, weight, word in rows}
+        return {feature: float(weight) for feature, weight in rows}
+
+    def similarity_text(self, slug: str) -> str:
+        """The similarity text of the indexed incident *slug* (see ``IncidentDocument.similarity_text``)."""
+        row = self.db.conn.execute(
+            "SELECT f.title, f.summary, f.timeline, f.body FROM search_fts f JOIN search_documents d ON d.id = f.rowid "
+            "WHERE d.slug = ?",
+            [slug],
+        ).fetchone()
+        if row is None:
+            return ""
+        return IncidentDocument(slug=slug, title=row[0], day=None, summary=row[1], timeline=row[2], body=row[3]).similarity_text()
 
     def feature_counts(self, keys: Sequence[str]) -> dict[str, int]:
         """How many indexed documents have each of the feature *keys*."""
