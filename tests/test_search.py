@@ -130,3 +130,13 @@ def test_search_on_a_terminal_and_its_errors(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "0 incidents found" in result.stderr
     bad = run("incidents", "search", '""')
     assert bad.exit_code != 0 and bad.stderr.startswith("Error: nothing to search for") and "Traceback" not in bad.output
+
+
+def test_the_same_page_again_is_not_indexed_again(store: Store) -> None:
+    store.save_incident(IncidentRecord(slug="2024-01-01_same", title="Same", start="2024-01-01T10:00:00Z"))
+    assert index_page(store, "2024-01-01_same", "== Summary ==\nThe quokka feeder stalled.\n") is True
+    first = store.db.execute("SELECT indexed_at FROM search_documents").fetchone()[0]
+    assert index_page(store, "2024-01-01_same", "== Summary ==\nThe quokka feeder stalled.\n") is False
+    assert store.db.execute("SELECT indexed_at FROM search_documents").fetchone()[0] == first
+    assert index_page(store, "2024-01-01_same", "== Summary ==\nThe wombat feeder stalled.\n") is True
+    assert slugs(store, "wombat") == ["2024-01-01_same"] and slugs(store, "quokka") == []

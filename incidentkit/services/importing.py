@@ -238,6 +238,7 @@ def import_reports(
     is given, are counted in ``filtered``.
     """
     imported: list[ImportedPage] = []
+    indexed: list[str] = []  # pages whose text the search index did not have yet
     unparsed: list[Unparsed] = []
     filtered = 0
     upserts = UpsertResult()
@@ -250,12 +251,13 @@ def import_reports(
             filtered += 1
         else:
             page_result, upserted = store_report(store, report, wiki=wiki, page=page, settings=settings, now=now)
-            index_page(store, page_result.slug, text, page.revid if page else None, compare=False)
+            if index_page(store, page_result.slug, text, page.revid if page else None, compare=False):
+                indexed.append(page_result.slug)
             imported.append(page_result)
             upserts = _add(upserts, upserted)
         if progress:
             progress(done, total)
-    refresh_similarity(store, [page.slug for page in imported])
+    refresh_similarity(store, indexed)
     return ImportResult(
         listed=total, imported=tuple(imported), unparsed=tuple(unparsed), filtered=filtered, actionables=upserts
     )

@@ -71,15 +71,21 @@ def index_incident(
     page_text: str | None = None,
     page_revision: int | None = None,
     compare: bool = True,
-) -> None:
-    """(Re)index incident *slug*. With *settings*, its draft facts are rebuilt from the stored events
-    and curation; else the ones indexed last are kept. *page_text* replaces the page text. Without
-    *compare*, its similarity is left for :func:`refresh_similarity` (a batch does it once, at its end)."""
+) -> bool:
+    """(Re)index incident *slug*; False when nothing changed (the same page text again, no *settings*).
+
+    With *settings*, its draft facts are rebuilt from the stored events and curation; else the ones
+    indexed last are kept. *page_text* replaces the page text. Without *compare*, its similarity is
+    left for :func:`refresh_similarity` (a batch does it once, at its end).
+    """
     parts = store.stored_parts(slug)
+    if settings is None and parts is not None and page_text is not None and page_text == parts.page_text:
+        return False
     draft = draft_facts(store, slug, settings) if settings is not None else (parts.draft if parts else None)
     if page_text is None and parts is not None:
         page_text, page_revision = parts.page_text, parts.page_revision
     _index(store, slug, draft, page_text, page_revision, compare=compare)
+    return True
 
 
 def index_draft(store: Store, incident: Incident, events: Sequence[Event]) -> None:
@@ -89,9 +95,10 @@ def index_draft(store: Store, incident: Incident, events: Sequence[Event]) -> No
     _index(store, incident.slug, facts, parts.page_text if parts else None, parts.page_revision if parts else None)
 
 
-def index_page(store: Store, slug: str, text: str, revision: int | None = None, *, compare: bool = True) -> None:
-    """Index the page of incident *slug* as just imported or published (its draft facts are kept)."""
-    index_incident(store, slug, page_text=text, page_revision=revision, compare=compare)
+def index_page(store: Store, slug: str, text: str, revision: int | None = None, *, compare: bool = True) -> bool:
+    """Index the page of incident *slug* as just imported or published (its draft facts are kept);
+    False when the index already has this text."""
+    return index_incident(store, slug, page_text=text, page_revision=revision, compare=compare)
 
 
 def refresh_similarity(store: Store, slugs: Sequence[str]) -> None:
