@@ -140,3 +140,21 @@ def test_the_same_page_again_is_not_indexed_again(store: Store) -> None:
     assert store.db.execute("SELECT indexed_at FROM search_documents").fetchone()[0] == first
     assert index_page(store, "2024-01-01_same", "== Summary ==\nThe wombat feeder stalled.\n") is True
     assert slugs(store, "wombat") == ["2024-01-01_same"] and slugs(store, "quokka") == []
+
+
+def test_a_report_page_in_fields_without_its_template_prompts() -> None:
+    from incidentkit.wikitext.searchtext import report_text
+
+    page = (
+        "{{irdoc|status=draft}}\n== Summary ==\nThe [[Kafka|kafka]] brokers lost their '''metadata'''.\n"
+        "Who was affected and how? For user-facing outages, estimate...\n"
+        "== Timeline ==\n* 10:00 {{Phabricator|T123456}} opened &amp; <span>triaged</span>\n"
+        "== Conclusions ==\n=== What went well? ===\n* alerts fired\n== Actionables ==\n* [[phab:T1234|T1234]] Add a canary\n"
+        "[[Category:Incident documentation]]\n"
+    )
+    fields = report_text(page)
+    assert fields.summary == "The kafka brokers lost their metadata."  # the template's question is left out
+    assert fields.timeline == "* 10:00 T123456 opened & triaged"
+    assert "What went well?" in fields.conclusions and "alerts fired" in fields.conclusions
+    assert fields.actionables.startswith("* T1234 Add a canary")
+    assert "Kafka" not in fields.body and "brokers" not in fields.body

@@ -2,8 +2,9 @@
 actionables, and the rest.
 
 Sections are found by heading as :func:`~incidentkit.wikitext.reports.section_text` finds them
-(wikitext ``== Summary ==``, or the heading lines of a rendered page); a page whose renderer dropped
-the headings has all its text in ``body``. Markup is removed with regular expressions rather than
+(wikitext ``== Summary ==``, or the heading lines of a rendered page: the first heading that names
+a field, down to the next heading of its level or higher); a page whose renderer dropped the
+headings has all its text in ``body``. Markup is removed with regular expressions rather than
 a full parse: the index wants the words, fast, for thousands of pages (templates vanish except
 task templates, links keep their labels, entities become characters, incidentkit's markers go),
 and so are the lines every page has because of its template or its wiki (``data/boilerplate.txt``).
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from ..config import asset_path
-from .reports import section_text
+from .reports import headings
 
 __all__ = ["ReportText", "report_text", "plain_text"]
 
@@ -82,15 +83,17 @@ class ReportText:
 def report_text(text: str) -> ReportText:
     """The page *text* in fields: each known section's words, and everything else in ``body``."""
     lines = text.splitlines()
+    found = headings(lines)
     taken = [False] * len(lines)
     fields: dict[str, str] = {}
     for name, pattern in _SECTIONS.items():
-        found = section_text(text, pattern)
-        if found is None:
+        index = next((i for i, (_, _, title) in enumerate(found) if pattern.match(title.strip())), None)
+        if index is None:
             continue
-        first, body = found
-        for number in range(first - 1, min(first + len(body), len(lines))):
+        first, level, _ = found[index]
+        end = next((line for line, later, _ in found[index + 1 :] if later <= level), len(lines))
+        for number in range(first, end):
             taken[number] = True
-        fields[name] = plain_text("\n".join(body))
+        fields[name] = plain_text("\n".join(lines[first + 1 : end]))
     rest = "\n".join(line for line, used in zip(lines, taken, strict=True) if not used)
     return ReportText(body=plain_text(rest), **fields)
