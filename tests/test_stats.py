@@ -156,7 +156,7 @@ def test_the_command_prints_definitions_tables_and_json() -> None:
         seed_five(store)
     table = run("incidents", "stats", "--format", "table")
     assert table.exit_code == 0, table.output
-    for definition in ("time to detect: impact start -> detected", "impact duration: impact start -> resolved, else -> mitigated"):
+    for definition in ("time to detect: impact start → detected", "impact duration: impact start → resolved, else → mitigated"):
         assert table.stdout.count(definition) == 1
     assert "Pages outside business hours: 2 of 3 (67%)" in table.stdout
     data = json.loads(run("incidents", "stats", "--by", "quarter", "--format", "json").stdout)

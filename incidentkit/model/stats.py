@@ -22,10 +22,10 @@ __all__ = [
 
 # (key in KeyMoments.durations(), label, definition)
 METRICS: tuple[tuple[str, str, str], ...] = (
-    ("time_to_detect", "time to detect", "impact start -> detected (the first alert, or the time the owner set)"),
-    ("time_to_mitigate", "time to mitigate", "impact start -> mitigated (the first revert or fix that landed, or as set)"),
-    ("time_to_resolve", "time to resolve", "impact start -> resolved (the last alert resolved; for an imported report, its End)"),
-    ("impact_duration", "impact duration", "impact start -> resolved, else -> mitigated"),
+    ("time_to_detect", "time to detect", "impact start → detected (the first alert, or the time the owner set)"),
+    ("time_to_mitigate", "time to mitigate", "impact start → mitigated (the first revert or fix that landed, or as set)"),
+    ("time_to_resolve", "time to resolve", "impact start → resolved (the last alert resolved; for an imported report, its End)"),
+    ("impact_duration", "impact duration", "impact start → resolved, else → mitigated"),
 )
 
 
