@@ -7,10 +7,13 @@ Colleague's may not, so both a wiki that takes the chart and one that refuses it
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import pytest
 
+from incidentkit.clients.mediawiki import connect_wiki, html_errors
+from incidentkit.config import load_settings
 from incidentkit.wikitext.regions import regions
 from tests.helpers import home_store, run
 from tests.servers.mediawiki import COLLEAGUE, MediaWiki
@@ -40,7 +43,9 @@ def test_the_statistics_page_has_the_tables_and_the_uploaded_chart(mediawiki: Me
     assert info is not None and info["mime"] == "image/png" and (info["width"], info["height"]) == (1200, 900)
     text = mediawiki.get_page(title) or ""
     body = regions(text)["statistics"].content
-    assert f"[[File:{name}|thumb|none|900px|" in body
+    assert f"[[File:{name}|frame|none|" in body
+    html = connect_wiki(load_settings()).render_html(text, title)  # as readers see it: the chart shows
+    assert html_errors(html) == [] and re.search(r'<img [^>]*width="1200" height="900"', html)
     assert "| time to detect || 3 || 2 || 10 min || 30 min || 30 min" in body
     assert "| 2024-Q1 || 2 || 1 || 2 || 1 || 2 || 0 || 1 h 15 min" in body
     assert "'''Pages outside business hours''': 2 of 3 (67%)" in body

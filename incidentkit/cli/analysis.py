@@ -245,6 +245,7 @@ def stats_publish(
     since: SinceOpt = None,
     wiki: Annotated[str | None, typer.Option("--wiki", help="Which configured wiki; default: the first.")] = None,
     chart_format: Annotated[str, typer.Option("--chart-format", help="png or svg (svg needs the wiki to render SVG).")] = "png",
+    chart_size: ChartSizeOpt = None,
     no_charts: Annotated[bool, typer.Option("--no-charts", help="Tables only: upload no chart.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the unified diff of the page; write and upload nothing.")] = False,
     summary: Annotated[str | None, typer.Option("--summary", help="Edit summary.")] = None,
@@ -258,13 +259,15 @@ def stats_publish(
     Example:  incidentkit incidents stats publish --page "Incident statistics" --by quarter
     """
     from ..clients.mediawiki import connect_wiki
+    from ..services.charts import parse_size
     from ..services.statspage import publish_statistics
     from .publish import show_publication
 
     app = get_context(ctx)
     result = publish_statistics(
         connect_wiki(app.settings, wiki), app.store(), app.settings, title=page, now=now(), by=by.value, since=_since(since),
-        charts=not no_charts, chart_format=chart_format, summary=summary, force=force, dry_run=dry_run,
+        charts=not no_charts, chart_format=chart_format, size=parse_size(chart_size), summary=summary, force=force,
+        dry_run=dry_run,
     )  # fmt: skip
     for name, changed in result.uploaded:
         err.print(f"uploaded File:{name}" if changed else f"File:{name} is already up to date", markup=False)
