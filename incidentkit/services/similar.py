@@ -45,7 +45,7 @@ from .documents import document_for_draft
 __all__ = ["TOP_TERMS", "MAX_LINKS", "features_of", "stored_features", "save_features", "link", "rank", "similar_incidents", "with_similar"]
 
 TOP_TERMS = 25
-MAX_LINKS = 20
+MAX_LINKS = 100
 _WORD = re.compile(r"[^\W\d_]{2}", re.UNICODE)  # a term worth comparing has two letters in a row
 
 
