@@ -21,6 +21,7 @@ from ..model.stats import IncidentStats, metric_records, periods_records
 from ..model.window import parse_when
 from ..services import search as searching
 from ..services import similar as similarity
+from ..util import plural
 from ..wikitext.render import minutes
 from ._context import err, get_context, is_terminal, now, out
 from ._options import FormatOpt, OutputFormat, emit_records
@@ -166,7 +167,7 @@ def chart_to(draw: Callable[[Path, tuple[int, int]], Path], chart: Path | None, 
 
 def _stats_table(stats: IncidentStats) -> None:
     out.print(
-        f"{stats.incidents} incidents{f' since {stats.since}' if stats.since else ''}, by {stats.by}", markup=False
+        f"{plural(stats.incidents, 'incident')}{f' since {stats.since}' if stats.since else ''}, by {stats.by}", markup=False
     )
     out.print("Definitions (from the key moments; unknowns counted, never dropped; p90 = nearest rank):", markup=False)
     for _, label, definition, _ in stats.metrics:
@@ -187,10 +188,10 @@ def _stats_table(stats: IncidentStats) -> None:
     share = "" if stats.share_outside is None else f" ({stats.share_outside:.0%})"
     out.print(
         f"Pages outside business hours: {stats.pages_outside} of {stats.pages}{share}, from "
-        f"{stats.incidents_with_pages_known} drafted incidents (imported reports do not say when pages went out)",
+        f"{plural(stats.incidents_with_pages_known, 'drafted incident')} (imported reports do not say when pages went out)",
         markup=False,
     )
-    out.print(f"Repeats: {len(stats.repeats)} of {stats.incidents} incidents", markup=False)
+    out.print(f"Repeats: {len(stats.repeats)} of {plural(stats.incidents, 'incident')}", markup=False)
     for r in stats.repeats:
         out.print(f"  {r.slug}: {r.days} days after {r.earlier}", markup=False)
 

@@ -21,6 +21,7 @@ from ..errors import InputError
 from ..model.actionable import ActionableStats
 from ..model.scorecard import ScorecardStats
 from ..model.stats import IncidentStats
+from ..util import plural
 
 __all__ = ["PALETTE", "DEFAULT_SIZE", "chart_format", "parse_size", "incidents_chart", "actionables_chart", "scorecard_chart"]
 
@@ -124,7 +125,7 @@ def incidents_chart(stats: IncidentStats, path: Path, size: tuple[int, int] = DE
     share = "" if stats.share_outside is None else f" ({stats.share_outside:.0%})"
     pages.set_title(
         f"Pages outside business hours ({stats.business_hours}): {stats.pages_outside} of {stats.pages}{share}, "
-        f"from {stats.incidents_with_pages_known} drafted incidents"
+        f"from {plural(stats.incidents_with_pages_known, 'drafted incident')}"
     )
     pages.set_ylabel("pages")
     pages.legend(loc="upper left")
