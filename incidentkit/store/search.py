@@ -31,7 +31,6 @@ from ..model.search import (
     SearchHit,
 )
 from ..model.time import format_utc
-from ._base import utc_or_none
 from .incidents import IncidentsMixin
 
 __all__ = ["SearchMixin", "IndexedIncident", "StoredParts"]
@@ -41,7 +40,7 @@ SNIPPET_TOKENS = 14
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IndexedIncident:
-    """What the stats and the similar list read about one indexed incident."""
+    """What the similar list reads about one indexed incident."""
 
     id: int
     slug: str
@@ -50,10 +49,6 @@ class IndexedIncident:
     start: str | None
     status: str
     page: str | None
-    moments: dict[str, Any]  # moment name -> aware datetime or None
-    moments_from: str | None
-    pages: tuple[str, ...]
-    pages_known: bool
 
     @property
     def order(self) -> tuple[str, str]:
@@ -77,10 +72,7 @@ def _day(text: str | None) -> date | None:
 class SearchMixin(IncidentsMixin):
     """Index, search and read back incident documents."""
 
-    _DOC_COLUMNS = (
-        "d.id, d.slug, i.title, d.day, d.start, i.status, i.page, d.impact_start, d.detected, d.responded, "
-        "d.mitigated, d.resolved, d.moments_from, d.pages, d.pages_known"
-    )
+    _DOC_COLUMNS = "d.id, d.slug, i.title, d.day, d.start, i.status, i.page"
 
     def _scratch(self) -> None:
         """The temp FTS5 table that tokenizes a text as the index does (made once per connection)."""
@@ -250,17 +242,7 @@ class SearchMixin(IncidentsMixin):
 
     def _indexed(self, row: Sequence[Any]) -> IndexedIncident:
         return IndexedIncident(
-            id=int(row[0]),
-            slug=row[1],
-            title=row[2],
-            day=_day(row[3]),
-            start=row[4],
-            status=row[5],
-            page=row[6],
-            moments={name: utc_or_none(value) for name, value in zip(MOMENTS, row[7:12], strict=True)},
-            moments_from=row[12],
-            pages=tuple(json.loads(row[13] or "[]")),
-            pages_known=bool(row[14]),
+            id=int(row[0]), slug=row[1], title=row[2], day=_day(row[3]), start=row[4], status=row[5], page=row[6]
         )
 
     def indexed_incidents(self, ids: Iterable[int]) -> list[IndexedIncident]:
