@@ -192,6 +192,16 @@ class TimelineSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StatsSettings:
+    """``[stats]``: what ``incidents stats`` counts as business hours, and as a repeat."""
+
+    timezone: str = "UTC"  # IANA name, e.g. "Europe/Amsterdam"
+    business_hours: str = "09:00-17:00"
+    business_days: list[str] = field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    repeat_days: int = 90  # a similar earlier incident at most this many days before makes a repeat
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The effective configuration."""
 
@@ -209,6 +219,7 @@ class Settings:
     actionables: ActionablesSettings = field(default_factory=ActionablesSettings)
     scorecard: ScorecardSettings = field(default_factory=ScorecardSettings)
     timeline: TimelineSettings = field(default_factory=TimelineSettings)
+    stats: StatsSettings = field(default_factory=StatsSettings)
     path: Path | None = None  # the file it came from, if any
 
     def wiki(self, name: str | None = None) -> tuple[str, WikiSettings]:

@@ -58,7 +58,7 @@ def test_lists_are_json_lines_and_their_summary_goes_to_stderr(actionables: str)
 def test_show_and_stats_are_one_indented_json_document(actionables: str) -> None:
     result = run("actionables", "stats", "--months", "2")
     document = json.loads(result.stdout)
-    assert set(document) == {"open", "overdue", "closed", "median_days_to_close", "months", "by_owner"}
+    assert set(document) == {"open", "overdue", "closed", "median_days_to_close", "months", "by_owner", "open_age"}
     assert result.stdout.startswith('{\n  "open": 2,')
     assert json.loads(run("config", "show").stdout)["draft"]["max_window_days"] == 14
 

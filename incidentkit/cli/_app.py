@@ -31,7 +31,7 @@ from typer.core import TyperCommand, TyperGroup
 from ..errors import IncidentKitError
 from ._options import ColorOpt, NoPagerOpt
 
-__all__ = ["App", "Command", "Group", "LazyGroup", "argument_usage", "option_names"]
+__all__ = ["App", "Command", "Group", "CommandGroup", "LazyGroup", "argument_usage", "option_names"]
 
 _EXAMPLE_PREFIXES = ("Example:", "Examples:")
 
@@ -187,6 +187,13 @@ class Group(TyperGroup):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+class CommandGroup(Group):
+    """A group that is a command too (``incidents stats`` runs; ``incidents stats publish`` also)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return TyperGroup.parse_args(self, ctx, args)
 
 
 class LazyGroup(Group):

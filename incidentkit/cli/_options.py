@@ -45,6 +45,8 @@ __all__ = [
     "PageOpt",
     "SinceOpt",
     "OutputFileOpt",
+    "ChartOpt",
+    "ChartSizeOpt",
 ]
 
 
@@ -135,4 +137,12 @@ SinceOpt = Annotated[
 ]
 OutputFileOpt = Annotated[
     Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of standard output.")
+]
+ChartOpt = Annotated[
+    Path | None,
+    typer.Option("--chart", metavar="FILE", help="Also draw the chart to FILE.svg or FILE.png (needs matplotlib)."),
+]
+ChartSizeOpt = Annotated[
+    str | None,
+    typer.Option("--chart-size", metavar="SIZE", help="The chart's size in pixels, e.g. 1200x900 (the default)."),
 ]

@@ -86,7 +86,9 @@ STYLES = {  # named styles commands use, as SGR parameters
     "good": "green",
     "bad": "bold red",
     "dim": "dim",
+    "match": "bold yellow",  # the words a search matched, inside a snippet
 }
+MARKS = ("\x02", "\x03")  # around the matched words of a MARKED column's text (a search snippet)
 
 
 class Format(StrEnum):
@@ -112,7 +114,8 @@ class Column:
 
     ``drop`` = 0 means always shown; columns with ``drop`` > 0 are dropped, highest first, when the
     table cannot fit by cutting its TRUNCATE/WRAP columns down to their ``min_width``. ``styles``
-    maps a cell's text to a style name of :data:`STYLES` (``{"no": "bad"}``).
+    maps a cell's text to a style name of :data:`STYLES` (``{"no": "bad"}``). In a ``marked``
+    column, text between :data:`MARKS` is shown in the "match" style (the markers take no room).
     """
 
     key: str
@@ -122,6 +125,7 @@ class Column:
     min_width: int = 12
     right: bool = False
     styles: Mapping[str, str] = field(default_factory=dict)
+    marked: bool = False
 
     @property
     def title(self) -> str:
@@ -186,8 +190,9 @@ _CONTROL = {code: REPLACEMENT for code in (*range(0x00, 0x20), 0x7F, *range(0x80
 _CONTROL.update({ord("\t"): " ", ord("\n"): " ", ord("\r"): " "})
 
 
-def cell_text(value: object) -> str:
-    """A record value as one line of table text; control characters cannot reach the terminal."""
+def cell_text(value: object, *, keep: Sequence[str] = ()) -> str:
+    """A record value as one line of table text; control characters (but those in *keep*) cannot
+    reach the terminal."""
     if value is None or value is False:
         return ""
     if value is True:
@@ -196,7 +201,31 @@ def cell_text(value: object) -> str:
         text = ", ".join(map(str, value))
     else:
         text = str(value)
+    if keep:
+        return text.translate({k: v for k, v in _CONTROL.items() if chr(k) not in keep})
     return text.translate(_CONTROL)
+
+
+def _restyle(marked: str, shown: str, on: str, off: str) -> str:
+    """*shown* (the unmarked text of *marked*, perhaps cut with "…") with the marked spans styled."""
+    out, i, inside = [], 0, False
+    for char in marked:
+        if char in MARKS:
+            inside = char == MARKS[0]
+            out.append(on if inside else off)
+        elif i < len(shown) and char == shown[i]:
+            out.append(char)
+            i += 1
+        else:
+            if out and out[-1] == on:  # the cut falls at the start of a match: leave the "…" plain
+                out.pop()
+                inside = False
+            break
+    if inside:
+        out.append(off)
+        inside = False
+    out.append(shown[i:])
+    return "".join(out).replace(on + off, "")
 
 
 def _flat(value: object) -> object:
@@ -458,7 +487,7 @@ class Sink:
                 self._header()
             self._markdown_row(record)
         else:
-            cells = [cell_text(record.get(c.key)) for c in self.columns]
+            cells = [cell_text(record.get(c.key), keep=MARKS if c.marked else ()) for c in self.columns]
             if self._sample is not None:
                 self._sample.append((cells, highlight))
                 if len(self._sample) >= SAMPLE_ROWS:
@@ -527,7 +556,11 @@ class Sink:
             if width is None:
                 continue
             shown.append((column, width))
-            if column.fit is Fit.WRAP and cell_width(text) > width:
+            if column.marked:
+                plain = text.replace(MARKS[0], "").replace(MARKS[1], "")
+                cut = _cut(plain, width) if column.fit is Fit.TRUNCATE else plain
+                parts.append([text if cut == plain else _restyle(text, cut, *MARKS)])
+            elif column.fit is Fit.WRAP and cell_width(text) > width:
                 import textwrap  # lazy import: its regexes cost start-up time; only wrapped cells need it
 
                 parts.append(textwrap.wrap(text, width, break_long_words=True) or [""])
@@ -540,6 +573,13 @@ class Sink:
             rendered = []
             for (column, width), lines in zip(shown, parts, strict=True):
                 text = lines[n] if n < len(lines) else ""
+                if column.marked:
+                    plain = text.replace(MARKS[0], "").replace(MARKS[1], "")
+                    space = " " * max(0, width - cell_width(plain))
+                    on, _, off = self.output.style("\0", "match").partition("\0")
+                    styled = _restyle(text, plain, on, off) if on else plain
+                    rendered.append(space + styled if column.right else styled + space)
+                    continue
                 space = " " * max(0, width - cell_width(text))
                 styled = self.output.style(text, row_style or column.styles.get(text))
                 rendered.append(space + styled if column.right else styled + space)

@@ -12,7 +12,16 @@ from ..model.actionable import OPEN_STATES, ActionableSort, ActionableStatus, Ac
 from ..util import plural
 from ._app import App
 from ._context import get_context, now
-from ._options import DryRunOpt, FormatOpt, IncidentArg, IncidentFilterOpt, SummaryOpt, WikiOpt
+from ._options import (
+    ChartOpt,
+    ChartSizeOpt,
+    DryRunOpt,
+    FormatOpt,
+    IncidentArg,
+    IncidentFilterOpt,
+    SummaryOpt,
+    WikiOpt,
+)
 from ._output import Column, Fit, Format, Output, echo, note, progress
 
 if TYPE_CHECKING:  # annotations only: the client loads when a command talks to Phabricator (start-up cost)
@@ -260,20 +269,29 @@ def stats(
     incident: IncidentFilterOpt = None,
     owner: OwnerOpt = None,
     fmt: FormatOpt = None,
+    chart: ChartOpt = None,
+    chart_size: ChartSizeOpt = None,
 ) -> None:
     """Show the backlog, the time to close and overdue by owner.
 
-    Opened vs closed per month with the open backlog at each month's end. One JSON document when
-    piped or with --format json: open, overdue, closed, median_days_to_close, months (month,
-    opened, closed, open_at_end) and by_owner (owner, open, overdue).
+    Opened vs closed per month with the open backlog at each month's end, and the age of the open
+    backlog (N, median, p90, max, and per age bucket). One JSON document when piped or with --format
+    json: open, overdue, closed, median_days_to_close, months (month, opened, closed, open_at_end),
+    by_owner (owner, open, overdue) and open_age.
 
-    Example:  incidentkit actionables stats --months 6 --format markdown
+    Example:  incidentkit actionables stats --months 6 --format markdown --chart backlog.svg
     """
-    from ..services import reporting  # lazy import: loaded when the command runs
+    # lazy imports: loaded when the command runs
+    from ..services import reporting
+    from ..services.charts import actionables_chart
+    from ..services.stats import backlog_ages
+    from .analysis import chart_request, chart_to
 
-    result = reporting.actionable_stats(
-        get_context(ctx).store(), now=now(), months=months, incident=incident, owner=owner
-    )
+    wanted = chart_request(chart, chart_size)
+    store = get_context(ctx).store()
+    result = reporting.actionable_stats(store, now=now(), months=months, incident=incident, owner=owner)
+    age, buckets, ages = backlog_ages(store, now=now(), incident=incident, owner=owner)
+    chart_to(lambda path, size: actionables_chart(result, ages, path, size), wanted)
     median = "-" if result.median_days_to_close is None else f"{result.median_days_to_close:g} days"
     line = f"{result.open} open, {result.overdue} overdue, {result.closed} closed, median time to close {median}"
     month_fields = ["month", "opened", "closed", "open_at_end"]
@@ -282,19 +300,30 @@ def stats(
     owner_rows = [
         dict(zip(owner_fields, (o.owner or "(unassigned)", o.open, o.overdue), strict=True)) for o in result.by_owner
     ]
+    age_rows = [{"age": b.label, "open": b.count} for b in buckets]
     payload = {
         "open": result.open, "overdue": result.overdue, "closed": result.closed,
         "median_days_to_close": result.median_days_to_close, "months": month_rows, "by_owner": owner_rows,
+        "open_age": {**age.to_dict("days"), "buckets": {b.label: b.count for b in buckets}},
     }  # fmt: skip
+
+    def days(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0f} days"
 
     def draw(output: Output) -> None:
         output.table([Column(f, right=f != "month") for f in month_fields], month_rows)
         output.line()
         output.table([Column("owner"), Column("open", right=True), Column("overdue", right=True)], owner_rows)
+        output.line()
+        output.table([Column("age"), Column("open", right=True)], age_rows)
+        output.line(f"open backlog age: N {age.n}, median {days(age.median)}, p90 {days(age.p90)}, max {days(age.max)}")
         output.line(line)
 
     output = get_context(ctx).output
-    output.document(payload, fmt, table=draw, records=[(month_rows, month_fields), (owner_rows, owner_fields)])
+    output.document(
+        payload, fmt, table=draw,
+        records=[(month_rows, month_fields), (owner_rows, owner_fields), (age_rows, ["age", "open"])],
+    )  # fmt: skip
     if output.format(fmt) is not Format.TABLE:
         note(line)
 

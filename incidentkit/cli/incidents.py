@@ -8,6 +8,7 @@ import typer
 
 from ..errors import InputError
 from ..util import plural
+from . import analysis
 from ._app import App
 from ._context import get_context, now
 from ._options import FormatOpt, IncidentArg, SinceOpt
@@ -208,3 +209,6 @@ def rm(
             raise typer.Exit(1)
     removed = service.remove_incident(store, incident)
     echo(f"Removed {incident} from the store ({plural(sum(removed.values()), 'row')}); the wiki page and tasks are untouched.")
+
+
+analysis.register(app)

@@ -14,7 +14,7 @@ from ..model.scorecard import Period
 from ..util import plural
 from ._app import App
 from ._context import get_context, now
-from ._options import FormatOpt, IncidentArg, SinceOpt
+from ._options import ChartOpt, ChartSizeOpt, FormatOpt, IncidentArg, SinceOpt
 from ._output import Column, Fit, Output, echo, note
 
 if TYPE_CHECKING:  # annotations only: the modules load when a command runs (start-up cost)
@@ -182,24 +182,31 @@ def stats(
     ),
     since: SinceOpt = None,
     fmt: FormatOpt = None,
+    chart: ChartOpt = None,
+    chart_size: ChartSizeOpt = None,
 ) -> None:
     """Show how often each question was answered "no", per period.
 
     The recurring weak spots stand out; shares of half or more are highlighted. One JSON document
     when piped or with --format json: by, periods, incidents and rows (key, category, question,
-    period, answered, no, share_no; period "all" is the whole time).
+    period, answered, no, share_no; period "all" is the whole time). --chart draws the share of
+    "no" per period, one line per category.
 
-    Example:  incidentkit scorecard stats --by month --format csv
+    Example:  incidentkit scorecard stats --by month --format csv --chart scorecard.svg
     """
     # lazy imports: loaded when the command runs
     from ..model.window import parse_when
     from ..services import scorecard
+    from ..services.charts import scorecard_chart
+    from .analysis import chart_request, chart_to
 
+    wanted = chart_request(chart, chart_size)
     app_ctx = get_context(ctx)
     store = app_ctx.store()
     definition = scorecard.load_definition(scorecard.definition_path(app_ctx.settings))
     start = parse_when(since, now=now(), option="--since").date() if since else None
     result = scorecard.stats(definition, store.list_scorecard_answers(), store.list_incidents(), by=by, since=start)
+    chart_to(lambda path, size: scorecard_chart(result, path, size), wanted)
     periods = [*result.periods, "all"]
     columns = [Column("question", header="Question", fit=Fit.WRAP, min_width=30)]
     columns += [Column(period, right=True) for period in periods]

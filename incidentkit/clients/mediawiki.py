@@ -3,8 +3,8 @@
 Owns connecting to a configured wiki (``[wikis.NAME]``: ``url`` is the scheme, host and script path
 of api.php), logging in with a bot password read from the env var named by ``password_env``
 (anonymous reading otherwise), batched reads (50 titles per API request, continuation followed),
-prefix and category listings, conflict-safe saves and rendering wikitext with the wiki's own
-parser. Region splicing and report parsing live elsewhere; this module only talks.
+prefix and category listings, conflict-safe saves, file uploads and rendering wikitext with the
+wiki's own parser. Region splicing and report parsing live elsewhere; this module only talks.
 
 Connecting is lazy: :func:`connect_wiki` does no I/O, the first call does. Which error class a
 failure raises follows the operation, so callers need not translate:
@@ -21,6 +21,7 @@ appears in a message, a ``repr`` or an attribute.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -102,6 +103,7 @@ class WikiClient(Protocol):
     def list_category(self, name: str) -> list[str]: ...
     def save(self, title: str, text: str, *, summary: str, base: PageText | None) -> PageText: ...
     def render_html(self, text: str, title: str) -> str: ...
+    def upload(self, filename: str, data: bytes, *, comment: str, text: str) -> bool: ...
 
 
 def page_url(wiki_url: str, title: str) -> str:
@@ -530,6 +532,49 @@ class MwclientWiki:
             return self._page_text(pages[0].get("title", ""), pages[0])
         except SourceError as exc:
             raise PublishError(exc.message, hint=exc.hint) from exc
+
+    def upload(self, filename: str, data: bytes, *, comment: str, text: str) -> bool:
+        """Upload *data* as ``File:filename`` (a new version when the file exists; *text* is the file
+        page of a new file). False when it is identical to the current version, True when uploaded.
+
+        Raises PublishError when the wiki refuses: uploads disabled, no upload right, file type not
+        allowed, or any other API error (its code is in the message).
+        """
+        site = self._connect(PublishError)
+        if not self.logged_in:
+            raise PublishError(
+                f"cannot upload {filename!r} to wiki {self.name} without logging in",
+                hint=f"set wikis.{self.name}.user and put its bot password in ${self.password_env}",
+            )
+        for attempt in (1, 2):
+            if not self._csrf or attempt == 2:
+                tokens = self._call(site, PublishError, "query", "GET", meta="tokens")
+                self._csrf = tokens["query"]["tokens"]["csrftoken"]
+            params = {
+                "action": "upload", "format": "json", "formatversion": 2, "filename": filename, "comment": comment,
+                "text": text, "ignorewarnings": 1, "token": self._csrf,
+            }  # fmt: skip
+            try:
+                raw = site.raw_call("api", params, files={"file": (filename, data)}, retry_on_error=False)
+                info = json.loads(raw)
+            except (requests.exceptions.RequestException, ValueError) as exc:
+                raise PublishError(f"wiki {self.name} did not answer the upload of {filename!r}: {type(exc).__name__}") from exc
+            error = info.get("error") if isinstance(info, dict) else None
+            if error:
+                code = str(error.get("code", "unknown"))
+                if code == "fileexists-no-change":
+                    return False
+                if code == "badtoken" and attempt == 1:
+                    continue
+                raise PublishError(
+                    f"wiki {self.name} refused to upload {filename!r}: {error.get('info', '')} ({code})",
+                    hint="enable uploads ($wgEnableUploads, the file type in $wgFileExtensions) and the bot's upload grant",
+                )
+            result = info.get("upload", {}) if isinstance(info, dict) else {}
+            if result.get("result") != "Success":
+                raise PublishError(f"wiki {self.name} did not upload {filename!r}: {result.get('result', 'no result')}")
+            return True
+        raise AssertionError("a second badtoken raises above")
 
     def render_html(self, text: str, title: str) -> str:
         """The HTML the wiki's own parser makes of *text* as page *title*. Raises PublishError."""

@@ -14,6 +14,7 @@ from .curation import KeyMoments
 from .people import PeopleFacts
 from .row import Row
 from .scorecard import FilledScorecard
+from .similar import SimilarIncident
 from .source import SourceFailure, SourceSummary
 from .window import Window
 
@@ -71,6 +72,7 @@ class Incident:
     people: PeopleFacts | None = None  # who was paged, who responded (None: not computed)
     lightweight: bool = False
     phabricator_url: str = "https://phabricator.wikimedia.org/"
+    similar: tuple[SimilarIncident, ...] | None = None  # earlier incidents like it (None: not looked up)
 
     @property
     def visible_rows(self) -> tuple[Row, ...]:
@@ -104,8 +106,8 @@ class IncidentRecord:
     updated_at: str | None = None
 
     @property
-    def date(self) -> date | None:
-        """The incident's date: its Start, else the date its slug carries (None if neither has one)."""
+    def day(self) -> date | None:
+        """The incident's date: its start's, else the date its slug begins with (None if neither)."""
         for text in (self.start or "", self.slug):
             match = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
             if match:

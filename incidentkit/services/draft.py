@@ -39,6 +39,8 @@ from .actionables import record_proposed
 from .paging import PAGING_SOURCES, paging_metadata
 from .pulls import Collected
 from .scorecard import scorecard_for_incident
+from .search import index_draft
+from .similar import with_similar
 from .tasks import task_statuses
 
 __all__ = [
@@ -311,6 +313,12 @@ def make_draft(
             incident,
             actionables=page_actionables(store.incident_actionables(slug), (), stored.statuses),
         )
+    # the similar earlier incidents, with their open follow-ups, as a redraft shows them (none
+    # without a store: no incident is recorded, so none is earlier; the page is the same)
+    if store is not None:
+        incident = with_similar(store, incident, collected.events, now=incident.generated_at)
+    else:
+        incident = replace(incident, similar=())
     return Draft(incident=incident, curation=result, text=render_incident(incident))
 
 
@@ -381,6 +389,7 @@ def record_draft(
             store.save_pages(incident.slug, people.burden)
         record_proposed(store, incident.slug, collected.followups, settings, now=incident.generated_at)
         store.mark_rows_seen(incident.slug, [row.key for row in incident.raw_rows])
+        index_draft(store, incident, collected.events)
 
 
 def redraft(store: Store, slug: str, settings: Settings) -> Draft:
@@ -409,4 +418,5 @@ def redraft(store: Store, slug: str, settings: Settings) -> Draft:
         lightweight=bool(meta.get("lightweight")),
         slug=slug,
     )
+    incident = with_similar(store, incident, store.load_events(slug), now=incident.generated_at)
     return Draft(incident=incident, curation=result, text=render_incident(incident))

@@ -29,6 +29,7 @@ from ..store import Store
 from ..wikitext.reports import ItemStatus, Report, Unparsed, parse_report, title_date
 from .actionables import upsert_imported
 from .scorecard import definition_path, load_definition
+from .search import index_page, refresh_similarity
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -276,6 +277,7 @@ def import_reports(
     is given, are counted in ``filtered``.
     """
     imported: list[ImportedPage] = []
+    indexed: list[str] = []  # pages whose text the search index did not have yet
     unparsed: list[Unparsed] = []
     filtered = 0
     upserts = UpsertResult()
@@ -295,12 +297,16 @@ def import_reports(
                 filtered += 1
             else:  # one page, one transaction: an interruption loses at most the page being written
                 page_result, upserted = store_report(store, report, wiki=wiki, page=page, settings=settings, now=now)
+                if index_page(store, page_result.slug, text, page.revid if page else None, compare=False):
+                    indexed.append(page_result.slug)
                 imported.append(page_result)
                 upserts = _add(upserts, upserted)
             if progress:
                 progress(done, total)
     except KeyboardInterrupt as exc:
+        refresh_similarity(store, indexed)
         raise ImportInterrupted(so_far()) from exc
+    refresh_similarity(store, indexed)
     return so_far()
 
 

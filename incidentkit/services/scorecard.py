@@ -40,6 +40,7 @@ from ..model.scorecard import (
     fill_scorecard,
     parse_answer,
 )
+from ..model.time import period_label
 from ..store import Store
 
 __all__ = [
@@ -488,14 +489,6 @@ def scorecard_for_incident(store: Store | None, slug: str, settings: Settings) -
     return fill_scorecard(definition, store.get_scorecard_answers(slug) if store is not None else {})
 
 
-def _period(day: date | None, by: Period) -> str:
-    if day is None:
-        return "undated"
-    if by is Period.MONTH:
-        return f"{day.year}-{day.month:02d}"
-    if by is Period.YEAR:
-        return str(day.year)
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
 def stats(
@@ -514,7 +507,7 @@ def stats(
     if by not in {p.value for p in Period}:
         raise InputError(f"unknown period {by!r}", hint=f"use one of: {', '.join(p.value for p in Period)}")
     by = Period(by)
-    days = {record.slug: record.date for record in incidents}
+    days = {record.slug: record.day for record in incidents}
     counts: dict[tuple[str, str], list[int]] = {}
     used: set[str] = set()
     scored: set[str] = set()
@@ -524,7 +517,7 @@ def stats(
         day = days[answer.incident]
         if since is not None and (day is None or day < since):
             continue
-        period = _period(day, by)
+        period = period_label(day, by.value)
         used.add(period)
         scored.add(answer.incident)
         cell = counts.setdefault((answer.key, period), [0, 0])

@@ -313,6 +313,15 @@ class ActionablesMixin(IncidentsMixin):
         )
         return [max(0.0, float(r[0])) for r in rows if r[0] is not None]
 
+    def open_ages(self, query: ActionableQuery, *, today: date) -> list[float]:
+        """Days since creation of every open actionable matching *query*, as of *today*."""
+        where, params = self._actionable_where(query, today)
+        rows = self.db.conn.execute(
+            f"SELECT julianday(?) - julianday(substr(created_at, 1, 10)) FROM actionables WHERE {self._OPEN_SQL} AND {where}",
+            [today.isoformat(), *params],
+        )
+        return [max(0.0, float(r[0])) for r in rows if r[0] is not None]
+
     def open_by_owner(self, query: ActionableQuery, *, today: date) -> list[tuple[str | None, int, int]]:
         """(owner, open, overdue) for the open actionables matching *query*, most overdue first."""
         where, params = self._actionable_where(query, today)
