@@ -1,14 +1,18 @@
-"""Small helpers with no domain knowledge: the package version, batching, plurals."""
+"""Small helpers with no domain knowledge: the package version, batching, plurals, lone surrogates."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterator, Sequence
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["version", "chunks", "plural"]
+__all__ = ["version", "chunks", "plural", "replace_surrogates"]
 
 T = TypeVar("T")
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @cache
@@ -32,3 +36,34 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 def plural(count: int, word: str, words: str | None = None) -> str:
     """``1 line``, ``2 lines`` (or *words* when the plural is not *word* + s)."""
     return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
+def replace_surrogates(value: T) -> tuple[T, int]:
+    """*value* with every lone surrogate in its strings replaced by U+FFFD, and how many there were.
+
+    JSON may escape half of a surrogate pair (``"\\ud800"``); Python decodes it into a string that
+    cannot be encoded as UTF-8, so it could be neither printed, saved nor stored. Walks strings,
+    lists, tuples, dicts (keys too) and dataclass instances; unchanged parts are returned as they are.
+    """
+    if isinstance(value, str):
+        fixed, count = _SURROGATE.subn("\ufffd", value)
+        return (fixed if count else value), count  # type: ignore[return-value]
+    if isinstance(value, dict):
+        items = [(replace_surrogates(k), replace_surrogates(v)) for k, v in value.items()]
+        count = sum(k[1] + v[1] for k, v in items)
+        return (value if not count else type(value)((k[0], v[0]) for k, v in items)), count  # type: ignore[return-value]
+    if isinstance(value, (list, tuple)):
+        parts = [replace_surrogates(item) for item in value]
+        count = sum(part[1] for part in parts)
+        return (value if not count else type(value)(part[0] for part in parts)), count  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes: dict[str, Any] = {}
+        count = 0
+        for field in dataclasses.fields(value):
+            if field.init:
+                fixed, found = replace_surrogates(getattr(value, field.name))
+                if found:
+                    changes[field.name] = fixed
+                    count += found
+        return (dataclasses.replace(value, **changes) if changes else value), count
+    return value, 0

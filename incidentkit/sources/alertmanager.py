@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..clients.http import Session, get_json, make_session, mask_url
-from ..config import AlertmanagerSettings, Settings
+from ..config import AlertmanagerSettings, Settings, read_secret, secret_values
 from ..errors import SourceError
 from ..model.alert import DEFAULT_PAGING, alert_event, fingerprint, identity_labels, pages
 from ..model.event import Event, EventKind
@@ -58,10 +58,14 @@ class AlertmanagerSource:
         *,
         paging_labels: Mapping[str, str] | None = None,
         session: Session | None = None,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self.settings = settings
         self.paging_labels = dict(paging_labels if paging_labels is not None else DEFAULT_PAGING)
-        self.session = session or make_session()
+        self.session = session or make_session(
+            user=settings.user, password=read_secret(settings.password_env), token=read_secret(settings.token_env)
+        )
+        self.secrets = secrets
 
     def pull(self, query: Query) -> Export:
         """Fetch ``/api/v2/alerts`` and ``/api/v2/silences`` and read the webhook log. Raises SourceError."""
@@ -76,9 +80,16 @@ class AlertmanagerSource:
         if settings.url:
             base = settings.url.rstrip("/") + "/api/v2"
             for name, endpoint in (("alerts.json", "/alerts"), ("silences.json", "/silences")):
-                _, text = get_json(
-                    self.session, base + endpoint, source=NAME, timeout=settings.timeout, setting="[alertmanager] url"
-                )
+                body, text = get_json(
+                    self.session, base + endpoint, source=NAME, timeout=settings.timeout,
+                    setting="[alertmanager] url", secrets=self.secrets,
+                )  # fmt: skip
+                if not isinstance(body, list):
+                    raise SourceError(
+                        f"alertmanager: {mask_url(base + endpoint)} answered a JSON {type(body).__name__}, "
+                        "not the list of the v2 API",
+                        hint="[alertmanager] url should be the Alertmanager itself (its /api/v2 is appended)",
+                    )
                 files.append((name, text))
             meta["url"] = mask_url(settings.url)
         if settings.path:
@@ -101,9 +112,13 @@ class AlertmanagerSource:
                 source=NAME,
                 timeout=settings.timeout,
                 setting="[alertmanager] url",
+                secrets=self.secrets,
             )
-            version = status.get("versionInfo", {}).get("version", "?") if isinstance(status, dict) else "?"
-            cluster = status.get("cluster", {}).get("status", "?") if isinstance(status, dict) else "?"
+            status = status if isinstance(status, dict) else {}
+            info = status.get("versionInfo")
+            cluster_info = status.get("cluster")
+            version = info.get("version", "?") if isinstance(info, dict) else "?"
+            cluster = cluster_info.get("status", "?") if isinstance(cluster_info, dict) else "?"
             parts.append(f"Alertmanager {version} (cluster {cluster})")
         if settings.path:
             parts.append(describe_logs(settings.path, source=NAME, setting="[alertmanager] path"))
@@ -421,7 +436,9 @@ def parse_alertmanager(export: Export, query: Query) -> SourceResult:
 
 
 def _factory(settings: Settings) -> AlertmanagerSource:
-    return AlertmanagerSource(settings.alertmanager, paging_labels=settings.prometheus.paging_labels)
+    return AlertmanagerSource(
+        settings.alertmanager, paging_labels=settings.prometheus.paging_labels, secrets=secret_values(settings)
+    )
 
 
 SPEC = register(

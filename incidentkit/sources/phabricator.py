@@ -71,6 +71,7 @@ class PhabricatorSource:
         phab = self.settings.phabricator
         client = self.client or _client(self.settings)
         calls_before = client.calls
+        replaced_before = client.replaced
         window = query.window
         start = to_epoch(window.start)
         end = math.ceil(window.end.timestamp()) - 1  # Conduit's date bounds are inclusive
@@ -111,6 +112,8 @@ class PhabricatorSource:
             "calls": client.calls - calls_before,
             "warnings": warnings,
         }
+        if client.replaced > replaced_before:  # lone surrogates in the answers (counted as problems)
+            meta["replaced_characters"] = client.replaced - replaced_before
         files = (
             ("tasks.json", _dump(tasks)),
             ("transactions.json", _dump(transactions)),
