@@ -8,11 +8,18 @@ from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-__all__ = ["version", "chunks", "plural", "replace_surrogates"]
+__all__ = ["version", "chunks", "plural", "replace_surrogates", "replace_surrogate_escapes"]
 
 T = TypeVar("T")
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A JSON \\uXXXX escape of half a surrogate pair without its other half. The escape is real only
+# after an even number of backslashes (an odd one is an escaped backslash followed by text).
+_LONE_ESCAPE = re.compile(
+    r"(?<!\\)((?:\\\\)*)"
+    r"(\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+)
 
 
 @cache
@@ -67,3 +74,12 @@ def replace_surrogates(value: T) -> tuple[T, int]:
                     count += found
         return (dataclasses.replace(value, **changes) if changes else value), count
     return value, 0
+
+
+def replace_surrogate_escapes(text: str) -> tuple[str, int]:
+    """JSON *text* with every escape of a lone surrogate (``\\ud800`` without its pair) written as
+    ``\\ufffd`` instead, and how many there were. Valid pairs and escaped backslashes are left
+    alone, so decoding the result gives U+FFFD where the original would give an unencodable string."""
+    if "\\u" not in text:
+        return text, 0
+    return _LONE_ESCAPE.subn(lambda m: m.group(1) + "\\ufffd", text)

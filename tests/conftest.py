@@ -1,7 +1,7 @@
 """Shared test setup: user state in a temp dir, a pinned clock, and the real-server plugins.
 
-Real servers (MediaWiki, Prometheus, Alertmanager, Phorge) and the Conduit fake start once per
-session in ``tests/servers/``. ``-m "not integration"`` skips the tests that need real servers locally;
+Real servers (MediaWiki, Prometheus, Alertmanager, Phorge), the Conduit fake and the misbehaving
+server of the fault drills start once per session in ``tests/servers/``. ``-m "not integration"`` skips the tests that need real servers locally;
 CI never skips them.
 """
 
@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.servers.prometheus",
     "tests.servers.conduit_fake",
     "tests.servers.phorge",
+    "tests.servers.misbehaving",
 ]
 
 FIXTURES = Path(__file__).parent / "fixtures"

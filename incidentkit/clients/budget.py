@@ -141,9 +141,13 @@ class BudgetAdapter(HTTPAdapter):
         proxies: Any = None,
     ) -> requests.Response:
         current = current_budget()
-        response = super().send(
-            request, stream=True, timeout=current.cap(timeout), verify=verify, cert=cert, proxies=proxies
-        )
+        try:
+            response = super().send(
+                request, stream=True, timeout=current.cap(timeout), verify=verify, cert=cert, proxies=proxies
+            )
+        except requests.Timeout:
+            current.check()  # a timeout cut short by the deadline is the deadline's
+            raise
         if response.encoding is None and "json" in response.headers.get("Content-Type", "").lower():
             response.encoding = "utf-8"
         if not stream:

@@ -9,10 +9,11 @@
   surrogates never leave a client;
 * :func:`loads`: JSON decoding that replaces lone surrogates (``"\\ud800"``) and counts them;
 * :func:`get_json`: GET with the timeout and the budget, decoded, every transport or HTTP failure
-  turned into a :class:`SourceError` whose hint names the config key to check. It returns the
-  decoded value *and* the raw text, because the raw text is what an
-  :class:`~incidentkit.sources.Export` saves. A 429 or 503 with ``Retry-After`` is retried once
-  when the wait fits within the deadline.
+  turned into a :class:`SourceError` whose hint names the config key to check. It returns a
+  :class:`JsonAnswer`: the decoded value *and* the raw text, because the raw text is what an
+  :class:`~incidentkit.sources.Export` saves (with escapes of lone surrogates already rewritten
+  as U+FFFD, and counted). A 429 or 503 with ``Retry-After`` is retried once when the wait fits
+  within the deadline.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ import html
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, quote_plus
 
 import requests
 
 from ..errors import SourceError
-from ..util import replace_surrogates, version
+from ..util import replace_surrogate_escapes, replace_surrogates, version
 from .budget import BudgetAdapter, OverBudget, wait
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "make_session",
     "mount_budget",
     "get_json",
+    "JsonAnswer",
     "loads",
     "mask_url",
     "redact",
@@ -107,6 +109,14 @@ def loads(text: str) -> tuple[Any, int]:
     if not _LONE_SURROGATE_ESCAPE.search(text):  # only a \\uD800-\\uDFFF escape can make one
         return value, 0
     return replace_surrogates(value)
+
+
+class JsonAnswer(NamedTuple):
+    """What :func:`get_json` read: the decoded value, the text to save, lone surrogates replaced."""
+
+    value: Any
+    text: str
+    replaced: int
 
 
 def retry_after(response: requests.Response) -> float | None:
@@ -180,8 +190,8 @@ def get_json(
     timeout: float,
     setting: str,
     secrets: Iterable[str | None] = (),
-) -> tuple[Any, str]:
-    """GET *url* and return ``(decoded JSON, raw text)``.
+) -> JsonAnswer:
+    """GET *url* and return its decoded JSON and raw text (see :class:`JsonAnswer`).
 
     *source* names the source in messages; *setting* is the config section to point hints at
     (e.g. ``[prometheus] url``); nothing in *secrets* appears in a message.
@@ -207,8 +217,8 @@ def get_json(
             hint=_status_hint(response.status_code, setting),
         )
     try:
-        text = response.content.decode("utf-8")
-        return json.loads(text), text
+        text, replaced = replace_surrogate_escapes(response.content.decode("utf-8"))
+        return JsonAnswer(json.loads(text), text, replaced)
     except ValueError as exc:
         raise SourceError(
             f"{source}: {shown} did not return JSON",

@@ -31,7 +31,7 @@ from ..model.time import ensure_utc, format_utc, parse_utc
 from ..sources import all_specs, pull_source
 from ..sources.exports import load_export, save_export
 from ..timeline.merge import merge_events
-from ..util import plural, replace_surrogates
+from ..util import plural, replace_surrogate_escapes, replace_surrogates
 
 __all__ = ["PULL_MANIFEST", "Collected", "parse_inputs", "collect", "save_pull", "load_pull"]
 
@@ -82,7 +82,15 @@ def parse_inputs(values: Iterable[str] | None) -> dict[str, Path]:
 
 
 def _parse(name: str, export: Export, query: Query) -> SourceResult:
-    return _without_surrogates(all_specs()[name].parse(export, query), export)
+    parse = all_specs()[name].parse
+    try:
+        result = parse(export, query)
+    except UnicodeEncodeError:
+        # JSON in a file that did not look like JSON (a log with a prefix on every line) carried
+        # an escaped lone surrogate into a value the parser had to encode: rewrite every file.
+        export = _clean_export(export, every_file=True)
+        result = parse(export, query)
+    return _without_surrogates(result, export)
 
 
 def _without_surrogates(result: SourceResult, export: Export) -> SourceResult:
@@ -109,11 +117,23 @@ def _without_surrogates(result: SourceResult, export: Export) -> SourceResult:
     return replace(result, events=tuple(events), problems=(*problems, *found), notes=notes, followups=followups)
 
 
-def _clean_export(export: Export) -> Export:
-    """*export* with lone surrogates in its file names and texts replaced (and counted in its meta)."""
+def _looks_like_json(name: str, text: str) -> bool:
+    return name.endswith((".json", ".jsonl", ".ndjson")) or text.lstrip()[:1] in ("{", "[")
+
+
+def _clean_export(export: Export, *, every_file: bool = False) -> Export:
+    """*export* with lone surrogates in its file names and texts replaced, and in JSON files (or
+    *every_file*) their escapes too; how many is added to its meta, for :func:`_without_surrogates`."""
     files, count = replace_surrogates(export.files)
+    escaped: list[tuple[str, str]] = []
+    for name, text in files:
+        if every_file or _looks_like_json(name, text):
+            text, found = replace_surrogate_escapes(text)
+            count += found
+        escaped.append((name, text))
     if not count:
         return export
+    files = tuple(escaped)
     meta = dict(export.meta)
     meta[REPLACED] = int(meta.get(REPLACED) or 0) + count
     return replace(export, files=files, meta=meta)
@@ -145,7 +165,7 @@ def _pull_all(names: list[str], query: Query, settings: Settings) -> dict[str, E
         outcome = outcomes.get(name)
         if outcome is None:
             found[name] = SourceError(
-                f"{name}: did not answer within {seconds:g} s",
+                f"no answer within {seconds:g} s (the [draft] source_timeout)",
                 hint="the server is slow or stuck; raise [draft] source_timeout, narrow the window, or try later",
             )
         elif isinstance(outcome, (Export, SourceError)):

@@ -79,19 +79,23 @@ class AlertmanagerSource:
         meta: dict[str, Any] = {"paging_labels": self.paging_labels}
         if settings.url:
             base = settings.url.rstrip("/") + "/api/v2"
+            replaced = 0
             for name, endpoint in (("alerts.json", "/alerts"), ("silences.json", "/silences")):
-                body, text = get_json(
+                answer = get_json(
                     self.session, base + endpoint, source=NAME, timeout=settings.timeout,
                     setting="[alertmanager] url", secrets=self.secrets,
                 )  # fmt: skip
-                if not isinstance(body, list):
+                if not isinstance(answer.value, list) or not all(isinstance(item, dict) for item in answer.value):
                     raise SourceError(
-                        f"alertmanager: {mask_url(base + endpoint)} answered a JSON {type(body).__name__}, "
-                        "not the list of the v2 API",
+                        f"alertmanager: {mask_url(base + endpoint)} answered JSON of an unexpected shape, "
+                        "not the list of objects of the v2 API",
                         hint="[alertmanager] url should be the Alertmanager itself (its /api/v2 is appended)",
                     )
-                files.append((name, text))
+                files.append((name, answer.text))
+                replaced += answer.replaced
             meta["url"] = mask_url(settings.url)
+            if replaced:  # lone surrogates in the answers (counted as problems)
+                meta["replaced_characters"] = replaced
         if settings.path:
             logs, skipped = read_log_files(settings.path, query.window, source=NAME, setting="[alertmanager] path")
             files.extend((f"webhook/{name}", text) for name, text in logs)
@@ -106,14 +110,14 @@ class AlertmanagerSource:
             raise SourceError("alertmanager: neither url nor path is configured", hint="set url or path in [alertmanager]")
         parts = []
         if settings.url:
-            status, _ = get_json(
+            status = get_json(
                 self.session,
                 settings.url.rstrip("/") + "/api/v2/status",
                 source=NAME,
                 timeout=settings.timeout,
                 setting="[alertmanager] url",
                 secrets=self.secrets,
-            )
+            ).value
             status = status if isinstance(status, dict) else {}
             info = status.get("versionInfo")
             cluster_info = status.get("cluster")

@@ -115,6 +115,7 @@ class PrometheusSource:
             selectors.append((FOR_STATE, for_state))
         chunks = plan_chunks(start, end, settings.step, self.max_points)
         files: list[tuple[str, str]] = []
+        replaced = 0
         for label, selector in selectors:
             for index, (chunk_start, chunk_end) in enumerate(chunks, 1):
                 params = [
@@ -125,12 +126,13 @@ class PrometheusSource:
                 ]
                 if settings.thanos:
                     params += [("dedup", "true"), ("partial_response", "true")]
-                body, text = get_json(
+                answer = get_json(
                     self.session, endpoint, params, source=NAME, timeout=settings.timeout,
                     setting="[prometheus] url", secrets=self.secrets,
                 )  # fmt: skip
-                _check_answer(body, selector)
-                files.append((f"{label}-{index:03d}.json", text))
+                _check_answer(answer.value, selector)
+                files.append((f"{label}-{index:03d}.json", answer.text))
+                replaced += answer.replaced
         meta = {
             "url": mask_url(settings.url),
             "selector": settings.selector,
@@ -142,6 +144,8 @@ class PrometheusSource:
             "paging_labels": dict(settings.paging_labels),
             "chunks": len(chunks),
         }
+        if replaced:  # lone surrogates in the answers (counted as problems)
+            meta["replaced_characters"] = replaced
         return Export(NAME, tuple(files), meta)
 
 
