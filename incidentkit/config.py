@@ -33,6 +33,7 @@ __all__ = [
     "asset_path",
     "read_secret",
     "read_user_text",
+    "read_text_if_file",
     "secret_values",
     "shown_path",
     "user_path",
@@ -248,23 +249,35 @@ def user_path(value: str | Path, *, what: str, error: type[IncidentKitError] = I
 
 
 def read_user_text(path: Path, *, what: str, hint: str, error: type[IncidentKitError] = InputError) -> str:
-    """The UTF-8 text of file *path*, which the user named as *what*.
+    """The UTF-8 text of file *path*, which the user named as *what* ("config file").
 
-    Raises *error* with *hint* when it is missing, a folder, unreadable, not UTF-8, or its name is
-    too long; ``FileNotFoundError`` is re-raised as *error* too.
+    Raises *error* ("cannot read WHAT PATH: why") with *hint* when it is missing, a folder,
+    unreadable, not UTF-8, or its name is too long for the system.
     """
-    shown = shown_path(path)
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise error(f"{what} {shown} does not exist", hint=hint) from exc
+        reason = "it does not exist"
+        cause: Exception = exc
     except IsADirectoryError as exc:
-        raise error(f"{what} {shown} is a folder, not a file", hint=hint) from exc
+        reason, cause = "it is a folder, not a file", exc
     except UnicodeDecodeError as exc:
-        raise error(f"{what} {shown} is not UTF-8 text (byte {exc.start} cannot be read)", hint=hint) from exc
+        reason, cause = f"it is not UTF-8 text (byte {exc.start} cannot be read)", exc
     except (OSError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise error(f"cannot read {what} {shown}: {reason}", hint=hint) from exc
+        reason, cause = str(getattr(exc, "strerror", None) or exc), exc
+    raise error(f"cannot read {what} {shown_path(path)}: {reason}", hint=hint) from cause
+
+
+def read_text_if_file(path: Path, *, what: str, hint: str, error: type[IncidentKitError] = InputError) -> str | None:
+    """The UTF-8 text of *path* when it names a file; None when it names none (missing, a folder, a
+    name the system cannot hold), so that a command can read the value as something else (a slug).
+    Raises *error* for a file that cannot be read or is not UTF-8 text."""
+    try:
+        if not path.is_file():
+            return None
+    except (OSError, ValueError):
+        return None
+    return read_user_text(path, what=what, hint=hint, error=error)
 
 
 def config_path(explicit: str | Path | None = None) -> Path:

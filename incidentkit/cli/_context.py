@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from ..config import Settings, db_path, load_settings
+from ..config import Settings, db_path, load_settings, user_path
 from ..model.window import parse_when
 from ..store import Store
 
@@ -54,7 +54,7 @@ class AppContext:
         return self._settings
 
     def db_path(self) -> Path:
-        return Path(self.db).expanduser() if self.db else db_path(self.settings)
+        return user_path(self.db, what="--db") if self.db else db_path(self.settings)
 
     def store(self) -> Store:
         if self._store is None:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ..config import user_path
 from ..errors import InputError
 from ..model.incident import slugify
 from ..model.source import Query
@@ -63,7 +64,7 @@ def _collect(
 ) -> Collected:
     parsed_inputs = parse_inputs(inputs)
     if replay:
-        return load_pull(Path(replay).expanduser(), inputs=parsed_inputs)
+        return load_pull(user_path(replay, what="--replay"), inputs=parsed_inputs)
     task_ids = _tasks(tasks)
     if incident:
         record = app.store().require_incident(incident)

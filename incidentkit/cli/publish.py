@@ -12,6 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..clients.mediawiki import connect_wiki
+from ..config import read_text_if_file, user_path
 from ..errors import InputError
 from ..model.window import parse_when
 from ..services import importing
@@ -78,9 +79,10 @@ def publish(
     """
     app = get_context(ctx)
     store = app.store()
-    path = Path(target).expanduser()
-    if path.is_file():
-        draft = path.read_text(encoding="utf-8")
+    draft = read_text_if_file(
+        user_path(target, what="publish TARGET"), what="draft file", hint="give a file written by `draft -o FILE`, or a slug"
+    )
+    if draft is not None:
         slug = None
     else:
         from ..services.draft import redraft
@@ -173,12 +175,13 @@ def import_(
             if category or save:
                 raise InputError("--input reads saved pages; --category and --save need the wiki")
             report = importing.import_from_dir(
-                store, input.expanduser(), prefix=prefix, since=day, settings=app.settings, now=now(), progress=progress
+                store, user_path(input, what="--input"), prefix=prefix, since=day, settings=app.settings, now=now(),
+                progress=progress,
             )
         else:
             report = importing.import_from_wiki(
                 store, connect_wiki(app.settings, wiki), prefix=prefix, category=category, since=day,
-                save=save.expanduser() if save else None, settings=app.settings, now=now(), progress=progress,
+                save=user_path(save, what="--save") if save else None, settings=app.settings, now=now(), progress=progress,
             )  # fmt: skip
     _show_import(report)
 

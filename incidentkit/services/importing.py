@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from ..clients.mediawiki import BATCH_SIZE, PageText, WikiClient
-from ..config import Settings
+from ..config import Settings, shown_path
 from ..errors import InputError
 from ..model.actionable import FollowUp, UpsertResult
 from ..model.incident import IncidentRecord, slugify
@@ -324,9 +324,12 @@ def save_page_text(directory: Path, title: str, text: str) -> Path:
 
 def _input_files(directory: Path) -> list[tuple[str, Path]]:
     """(page title, file) of every saved page in *directory*; the title is the percent-decoded file name."""
-    if not directory.is_dir():
-        raise InputError(f"--input {directory} is not a folder", hint="give a folder of saved page texts (*.wiki)")
-    files = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES)
+    try:
+        files = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES)
+    except (OSError, ValueError) as exc:  # not a folder, or a name the system cannot hold
+        raise InputError(
+            f"--input {shown_path(directory)} is not a folder", hint="give a folder of saved page texts (*.wiki)"
+        ) from exc
     if not files:
         raise InputError(
             f"--input {directory} holds no page texts",
