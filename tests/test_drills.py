@@ -160,3 +160,14 @@ def test_sources_check_keeps_the_deadline(misbehaving: Misbehaving, monkeypatch:
     with pytest.raises(SourceError, match="did not finish within 0.5 s"):
         check_source(source, load_settings(), now=WINDOW_END)
     assert time.monotonic() - started <= DEADLINE + SLACK
+
+
+def test_a_note_never_counts_more_unreadable_lines_than_were_read(tmp_path: Path) -> None:
+    saved = tmp_path / "prometheus"
+    saved.mkdir()
+    (saved / "ALERTS-001.json").write_text("<html>a proxy's login page</html>", encoding="utf-8")
+    (saved / "ALERTS-002.json").write_text('{"status": "error", "error": "timeout"}', encoding="utf-8")
+    result = _draft("--input", f"prometheus={saved}", "--no-store")
+    assert result.exit_code == 0, result.stderr
+    assert "'''prometheus:''' 2 of 2 lines could not be read" in result.stdout
+    assert " of 0 lines" not in result.stdout

@@ -55,6 +55,7 @@ Session = requests.Session
 Params = Mapping[str, str] | Sequence[tuple[str, str]]
 
 _URL_CREDENTIALS = re.compile(r"//([^/@:\s]+):([^/@\s]+)@")
+_AUTH_HEADER = re.compile(r"(?i)\b(Basic|Bearer|Token)(\s+)[A-Za-z0-9+/=._~-]{8,}")  # an echoed Authorization value
 _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
@@ -91,13 +92,14 @@ def _forms(secret: str) -> set[str]:
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """*text* fit to show: every form of every secret in *secrets* replaced by ``<redacted>``,
-    ``user:password@`` in URLs masked, lone surrogates replaced by U+FFFD."""
+    """*text* fit to show: every form of every secret in *secrets* replaced by ``<redacted>``, so
+    are echoed ``Authorization`` values (``Basic dXNlcjpwdw==`` carries a password too), and
+    ``user:password@`` in URLs masked; lone surrogates replaced by U+FFFD."""
     text, _ = replace_surrogates(text)
     forms = sorted({form for s in secrets if s and len(s) >= MIN_SECRET for form in _forms(s)}, key=len, reverse=True)
     for form in forms:
         text = text.replace(form, REDACTED)
-    return mask_url(text)
+    return mask_url(_AUTH_HEADER.sub(rf"\1\2{REDACTED}", text))
 
 
 def loads(text: str) -> tuple[Any, int]:
