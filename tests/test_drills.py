@@ -34,7 +34,8 @@ from tests.servers.misbehaving import (
 
 DEADLINE = 0.5  # for drills where the source under test is the only one, and fails
 HEALTHY_DEADLINE = 5.0  # where healthy answers must arrive in time, even on a loaded machine
-SLACK = 2.0
+SLACK = 2.0  # the issue's goal: the deadline plus two seconds (plus what a draft costs on this machine now)
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples" / "backport-crash"
 DRILLS = [
     (source, case) for source in SOURCES for case in CASES if case not in PAGING_CASES or source in PAGING_CASES[case]
 ] + [("sal", "trickle_headers")]
@@ -54,6 +55,16 @@ def _draft(*extra: str) -> Result:
     )  # fmt: skip
 
 
+@pytest.fixture
+def floor() -> float:
+    """What an offline draft (the bundled example) costs on this machine right now: the floor that
+    time bounds stand on, so that a loaded machine is not taken for a missed deadline."""
+    started = time.monotonic()
+    result = run("draft", "--replay", str(EXAMPLE), "--no-store")
+    assert result.exit_code == 0, result.stderr
+    return time.monotonic() - started
+
+
 def _no_traceback(result: Result) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output and "Traceback" not in result.stderr
@@ -70,7 +81,7 @@ def _setup(
 
 @pytest.mark.parametrize(("source", "case"), DRILLS, ids=[f"{s}-{c}" for s, c in DRILLS])
 def test_a_misbehaving_source_gives_a_draft_with_a_note(
-    misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch, source: str, case: str
+    misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch, floor: float, source: str, case: str
 ) -> None:
     deadline = HEALTHY_DEADLINE if case == "lone_surrogates" else DEADLINE
     _setup(misbehaving, monkeypatch, source, case, (source,), deadline)
@@ -79,7 +90,7 @@ def test_a_misbehaving_source_gives_a_draft_with_a_note(
     elapsed = time.monotonic() - started
     _no_traceback(result)
     assert result.exit_code == 0, result.stderr
-    assert elapsed <= deadline + SLACK, f"{source}/{case} took {elapsed:.1f} s"
+    assert elapsed <= deadline + SLACK + floor, f"{source}/{case} took {elapsed:.1f} s (floor {floor:.1f} s)"
     page = result.stdout
     if case == "lone_surrogates":
         assert "\ufffd" in page and HEALTHY[source] in page
@@ -117,20 +128,24 @@ def test_lone_surrogates_reach_neither_the_store_nor_a_saved_pull_intact(
         assert any("\ufffd" in event.text or "\ufffd" in (event.actor or "") for event in store.load_events(incident.slug))
 
 
-def test_one_slow_source_does_not_add_to_the_others(misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_slow_source_does_not_add_to_the_others(
+    misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch, floor: float
+) -> None:
     misbehaving.config_env(monkeypatch, SOURCES, timeout=2.0)
     misbehaving.behave("sal", "hang")
     started = time.monotonic()
     result = _draft("--no-store")
     elapsed = time.monotonic() - started
     assert result.exit_code == 0, result.stderr
-    assert elapsed <= 2.0 + SLACK
+    assert elapsed <= 2.0 + SLACK + floor
     assert "'''sal unavailable:'''" in result.stdout
     for source in ("phabricator", "prometheus", "alertmanager"):
         assert HEALTHY[source] in result.stdout
 
 
-def test_every_source_hanging_costs_one_deadline_not_four(misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_source_hanging_costs_one_deadline_not_four(
+    misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch, floor: float
+) -> None:
     misbehaving.config_env(monkeypatch, SOURCES, timeout=DEADLINE)
     for source in SOURCES:
         misbehaving.behave(source, "hang")
@@ -138,7 +153,7 @@ def test_every_source_hanging_costs_one_deadline_not_four(misbehaving: Misbehavi
     result = _draft("--no-store")
     elapsed = time.monotonic() - started
     assert result.exit_code == 0, result.stderr
-    assert elapsed <= DEADLINE + SLACK, f"{elapsed:.1f} s for four hanging sources"
+    assert elapsed <= DEADLINE + SLACK + floor, f"{elapsed:.1f} s for four hanging sources (floor {floor:.1f} s)"
     assert all(f"'''{source} unavailable:'''" in result.stdout for source in SOURCES)
 
 
@@ -153,13 +168,15 @@ def test_a_short_retry_after_is_honoured(misbehaving: Misbehaving, monkeypatch: 
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_sources_check_keeps_the_deadline(misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+def test_sources_check_keeps_the_deadline(
+    misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch, floor: float, source: str
+) -> None:
     misbehaving.config_env(monkeypatch, (source,), timeout=DEADLINE)
     misbehaving.behave(source, "trickle")
     started = time.monotonic()
     with pytest.raises(SourceError, match="did not finish within 0.5 s"):
         check_source(source, load_settings(), now=WINDOW_END)
-    assert time.monotonic() - started <= DEADLINE + SLACK
+    assert time.monotonic() - started <= DEADLINE + SLACK + floor
 
 
 def test_a_note_never_counts_more_unreadable_lines_than_were_read(tmp_path: Path) -> None:

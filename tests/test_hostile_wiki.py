@@ -199,7 +199,8 @@ def _written_url(url: str, strings: list[str]) -> bool:
     written = unquote(url)
     if written.startswith("https://x.example/"):
         return True  # the row's URL field ("runbook", "task" links)
-    candidates = [m for text, _ in _row_texts(strings) for m in re.findall(r"(?i)https?://\S+", text)]
+    # the text from every "http(s)://" on (overlapping: a URL may follow another's characters)
+    candidates = [unquote(m) for text, _ in _row_texts(strings) for m in re.findall(r"(?i)(?=(https?://\S+))", text)]
     return written.lower().startswith(("http://", "https://")) and any(c.startswith(written) for c in candidates)
 
 
