@@ -34,6 +34,7 @@ __all__ = [
     "read_secret",
     "read_user_text",
     "read_text_if_file",
+    "write_user_text",
     "secret_values",
     "shown_path",
     "user_path",
@@ -266,6 +267,22 @@ def read_user_text(path: Path, *, what: str, hint: str, error: type[IncidentKitE
     except (OSError, ValueError) as exc:
         reason, cause = str(getattr(exc, "strerror", None) or exc), exc
     raise error(f"cannot read {what} {shown_path(path)}: {reason}", hint=hint) from cause
+
+
+def write_user_text(
+    path: Path, text: str, *, what: str, hint: str, folders: bool = False, error: type[IncidentKitError] = InputError
+) -> Path:
+    """Write *text* (UTF-8) to *path*, which the user named as *what* ("--output"), creating its
+    folders only with *folders*. Raises *error* ("cannot write WHAT PATH: why") with *hint* when
+    that cannot be done."""
+    try:
+        if folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        reason = "it is a folder" if isinstance(exc, IsADirectoryError) else str(getattr(exc, "strerror", None) or exc)
+        raise error(f"cannot write {what} {shown_path(path)}: {reason}", hint=hint) from exc
+    return path
 
 
 def read_text_if_file(path: Path, *, what: str, hint: str, error: type[IncidentKitError] = InputError) -> str | None:

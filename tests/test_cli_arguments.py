@@ -78,3 +78,23 @@ def test_the_long_config_name_and_the_binary_config_are_clear_errors(bad_values:
     assert binary.exit_code == 2 and "is not UTF-8 text" in binary.stderr
     nul = run("--db", "a\x00b", "actionables", "list")
     assert nul.exit_code != 0 and "NUL" in nul.stderr
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples" / "backport-crash"
+
+
+def test_no_path_to_write_makes_a_traceback(bad_values: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # relative names land here
+    missing_folder = str(tmp_path / "no" / "such" / "folder" / "page.wiki")
+    for value in [*bad_values, missing_folder]:
+        drafted = run("draft", "--replay", str(EXAMPLE), "--no-store", "--output", value)
+        assert drafted.exception is None or isinstance(drafted.exception, SystemExit)
+        assert "Traceback" not in drafted.output
+        if value == missing_folder:
+            assert drafted.exit_code == 2 and "cannot write --output" in drafted.stderr
+            assert not (tmp_path / "no").exists()  # a mistyped path creates no folders
+        saved = run(
+            "pull", "--save", value, "--input", f"sal={EXAMPLE / 'sal'}", "--from", "2023-02-14 18:00", "--to", "2023-02-14 19:00"
+        )  # fmt: skip
+        assert saved.exception is None or isinstance(saved.exception, SystemExit), repr(saved.exception)
+        assert "Traceback" not in saved.output and saved.exit_code in (0, 2), saved.stderr

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..config import user_path
+from ..config import user_path, write_user_text
 from ..errors import InputError
 from ..model.incident import slugify
 from ..model.source import Query
@@ -153,7 +153,7 @@ def draft(
             err.print(f"warning: {message}", markup=False)
         err.print(f"recorded as incident {result.slug}", markup=False)
     if output:
-        output.write_text(text, encoding="utf-8")
+        write_user_text(output, text, what="--output", hint="give --output a file in a folder you can write")
         err.print(f"wrote {output}", markup=False)
     else:
         out.print(text, end="", markup=False, soft_wrap=True)
@@ -214,7 +214,7 @@ def pull(
         app, start=start, end=end, tasks=task, inputs=input, replay=None, incident=None, strict=strict, title=title
     )
     _report(collected)
-    save_pull(collected, save)
+    save = save_pull(collected, user_path(save, what="--save"))
     err.print(f"saved {len(collected.exports)} source(s) to {save}; draft it with --replay {save}", markup=False)
 
 

@@ -31,6 +31,8 @@ from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "DEADLINE_HINT",
+    "SIZE_HINT",
     "Budget",
     "OverBudget",
     "BudgetAdapter",
@@ -40,6 +42,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEADLINE_HINT = "the server is slow or stuck; raise [draft] source_timeout, narrow the window, or try later"
+SIZE_HINT = "raise [draft] max_response_mb if the answer is legitimate, or narrow the window"
 _PIECE = 64 * 1024
 
 
@@ -85,9 +89,7 @@ class OverBudget(requests.RequestException):
 
     @property
     def hint(self) -> str:
-        if self.kind == "size":
-            return "raise [draft] max_response_mb if the answer is legitimate, or narrow the window"
-        return "the server is slow or stuck; raise [draft] source_timeout, narrow the window, or try later"
+        return SIZE_HINT if self.kind == "size" else DEADLINE_HINT
 
 
 _UNLIMITED = Budget()  # frozen: safe to share as the default

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from ..clients.mediawiki import BATCH_SIZE, PageText, WikiClient
-from ..config import Settings, shown_path
+from ..config import Settings, shown_path, write_user_text
 from ..errors import InputError
 from ..model.actionable import FollowUp, UpsertResult
 from ..model.incident import IncidentRecord, slugify
@@ -315,11 +315,13 @@ def page_file_name(title: str) -> str:
 
 
 def save_page_text(directory: Path, title: str, text: str) -> Path:
-    """Write one page's text into *directory*, readable again by :func:`import_from_dir`."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / page_file_name(title)
-    path.write_text(text, encoding="utf-8")
-    return path
+    """Write one page's text into *directory*, readable again by :func:`import_from_dir`.
+
+    Raises InputError when the folder cannot be written.
+    """
+    return write_user_text(
+        directory / page_file_name(title), text, what="--save", hint="give --save a folder you can write", folders=True
+    )
 
 
 def _input_files(directory: Path) -> list[tuple[str, Path]]:

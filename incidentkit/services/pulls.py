@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from ..clients.budget import DEADLINE_HINT
 from ..config import Settings, shown_path, user_path
 from ..errors import InputError, SourceError
 from ..model.actionable import FollowUp
@@ -166,7 +167,7 @@ def _pull_all(names: list[str], query: Query, settings: Settings) -> dict[str, E
         if outcome is None:
             found[name] = SourceError(
                 f"no answer within {seconds:g} s (the [draft] source_timeout)",
-                hint="the server is slow or stuck; raise [draft] source_timeout, narrow the window, or try later",
+                hint=DEADLINE_HINT,
             )
         elif isinstance(outcome, (Export, SourceError)):
             found[name] = outcome
