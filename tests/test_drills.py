@@ -188,3 +188,25 @@ def test_a_note_never_counts_more_unreadable_lines_than_were_read(tmp_path: Path
     assert result.exit_code == 0, result.stderr
     assert "'''prometheus:''' 2 of 2 lines could not be read" in result.stdout
     assert " of 0 lines" not in result.stdout
+
+
+def test_a_long_retry_after_is_not_waited_for_even_outside_a_pull(
+    misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Publishing, importing and syncing have no deadline; a Retry-After of an hour still fails at once."""
+    from incidentkit.clients.conduit import ConduitClient
+    from incidentkit.clients.http import get_json, make_session
+    from incidentkit.clients.mediawiki import connect_wiki
+
+    misbehaving.config_env(monkeypatch, SOURCES)
+    for source in SOURCES:
+        misbehaving.behave(source, "retry_after")
+    settings = load_settings()
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="asked to wait 3600 s"):
+        connect_wiki(settings, "ops").read("Server Admin Log")
+    with pytest.raises(SourceError, match="asked to wait 3600 s"):
+        ConduitClient.from_settings(settings).call("maniphest.search", {})
+    with pytest.raises(SourceError, match="asked to wait 3600 s"):
+        get_json(make_session(), misbehaving.base("prometheus") + "/api/v1/query_range", source="prometheus", timeout=5, setting="[prometheus] url")
+    assert time.monotonic() - started < 5

@@ -31,6 +31,7 @@ from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "MAX_RETRY_AFTER",
     "DEADLINE_HINT",
     "SIZE_HINT",
     "Budget",
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+MAX_RETRY_AFTER = 60.0  # the longest Retry-After any client waits for, deadline or not; a longer one fails at once
 DEADLINE_HINT = "the server is slow or stuck; raise [draft] source_timeout, narrow the window, or try later"
 SIZE_HINT = "raise [draft] max_response_mb if the answer is legitimate, or narrow the window"
 _PIECE = 64 * 1024

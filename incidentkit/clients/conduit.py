@@ -40,7 +40,7 @@ from ..model.actionable import TaskView
 from ..model.tasks import parse_task, task_number
 from ..model.time import from_epoch
 from ..util import chunks
-from .budget import OverBudget, wait
+from .budget import MAX_RETRY_AFTER, OverBudget, wait
 from .http import USER_AGENT, loads, mount_budget, redact, retry_after
 
 __all__ = [
@@ -64,7 +64,6 @@ _TOKEN_SHAPED = re.compile(r"\b(?:api|cli|clr)-[A-Za-z0-9]{28}\b")
 _QUOTED_TOKEN = re.compile(r'(API token )"[^"]*"')
 _HTML_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _MAX_INFO = 300
-_MAX_RETRY_AFTER = 60.0
 
 _HINTS = {
     "ERR-INVALID-AUTH": "check the env var named by [phabricator] token_env: it must hold a valid Conduit API token (api-...)",
@@ -234,7 +233,7 @@ class ConduitClient:
             except _Transient as failure:
                 tries = f" (after {attempt + 1} attempts)" if attempt else ""
                 asked = failure.retry_after
-                if not (read or failure.unsent) or attempt >= self.retries or (asked or 0) > _MAX_RETRY_AFTER:
+                if not (read or failure.unsent) or attempt >= self.retries or (asked or 0) > MAX_RETRY_AFTER:
                     if asked is not None:
                         tries += f"; the server asked to wait {asked:g} s"
                     raise ConduitError(

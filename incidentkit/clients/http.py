@@ -29,7 +29,7 @@ import requests
 
 from ..errors import SourceError
 from ..util import replace_surrogate_escapes, replace_surrogates, version
-from .budget import BudgetAdapter, OverBudget, wait
+from .budget import MAX_RETRY_AFTER, BudgetAdapter, OverBudget, wait
 
 __all__ = [
     "USER_AGENT",
@@ -49,7 +49,6 @@ USER_AGENT = f"incidentkit/{version()} (incident report tool; https://wikitech.w
 REDACTED = "<redacted>"
 MIN_SECRET = 4  # shorter values would blank ordinary words; no real password or token is this short
 _MAX_DETAIL = 200
-_MAX_RETRY_AFTER = 300.0
 
 Session = requests.Session
 Params = Mapping[str, str] | Sequence[tuple[str, str]]
@@ -206,7 +205,7 @@ def get_json(
     secrets = tuple(secrets)
     response = _get(session, url, params, source=source, timeout=timeout, setting=setting)
     delay = retry_after(response)
-    if response.status_code in (429, 503) and delay is not None and delay <= _MAX_RETRY_AFTER:
+    if response.status_code in (429, 503) and delay is not None and delay <= MAX_RETRY_AFTER:
         try:
             wait(delay, f"HTTP {response.status_code}")
         except OverBudget as exc:
@@ -214,8 +213,9 @@ def get_json(
         response = _get(session, url, params, source=source, timeout=timeout, setting=setting)
     if response.status_code >= 400:
         detail = _error_detail(response, secrets)
+        asked = f" (it asked to wait {delay:g} s)" if response.status_code in (429, 503) and delay is not None else ""
         raise SourceError(
-            f"{source}: HTTP {response.status_code} from {shown}: {detail}",
+            f"{source}: HTTP {response.status_code} from {shown}{asked}: {detail}",
             hint=_status_hint(response.status_code, setting),
         )
     try:

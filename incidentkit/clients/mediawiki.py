@@ -44,7 +44,7 @@ import requests
 from ..config import Settings, WikiSettings, read_secret, secret_values
 from ..errors import ConfigError, ConflictError, IncidentKitError, PublishError, SourceError
 from ..util import chunks
-from .budget import OverBudget, wait
+from .budget import MAX_RETRY_AFTER, OverBudget, wait
 from .http import USER_AGENT, loads, mount_budget, redact, retry_after
 
 __all__ = [
@@ -375,9 +375,10 @@ class MwclientWiki:
             except requests.exceptions.HTTPError as exc:
                 status = exc.response.status_code if exc.response is not None else 0
                 delay = retry_after(exc.response) if status == 429 and exc.response is not None else None
-                if delay is None or attempt == MAX_RETRIES:
+                if delay is None or delay > MAX_RETRY_AFTER or attempt == MAX_RETRIES:
                     hint = "the wiki is rate limiting incidentkit; try again later" if status == 429 else URL_HINT
-                    raise error(f"wiki {self.name} at {self.url} answered HTTP {status or 'error'}", hint=hint) from exc
+                    asked = f"; it asked to wait {delay:g} s" if delay is not None else ""
+                    raise error(f"wiki {self.name} at {self.url} answered HTTP {status or 'error'}{asked}", hint=hint) from exc
                 self._pause(error, delay, "rate limited (HTTP 429)")
             except requests.exceptions.RequestException as exc:
                 raise error(
