@@ -1,4 +1,5 @@
-"""Helpers shared by the test modules: running the CLI in-process and opening the user's store."""
+"""Helpers shared by the test modules: running the CLI in-process, opening the user's store, and
+walking every command of the CLI (with harmless values for the arguments a test does not vary)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import typer.main
 from click.testing import Result
 from typer.testing import CliRunner
 
@@ -22,7 +26,9 @@ from incidentkit.cli import app
 from incidentkit.config import db_path, load_settings
 from incidentkit.store import Store
 
-__all__ = ["run", "home_store", "json_lines", "Terminal", "run_in_terminal"]
+__all__ = ["run", "home_store", "json_lines", "Terminal", "run_in_terminal", "commands", "base_type", "invocation", "FILLER_SLUG"]
+
+FILLER_SLUG = "inc-a"
 
 
 def run(*args: str, input: str | None = None, env: Mapping[str, str] | None = None) -> Result:
@@ -106,3 +112,56 @@ def run_in_terminal(
         process.kill()
         raise AssertionError(f"incidentkit {' '.join(args)} still ran after {timeout} s: {b''.join(chunks)!r}") from None
     return Terminal(code, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n"))
+
+
+@cache
+def _cli() -> Any:
+    return typer.main.get_command(app)
+
+
+def commands(group: Any = None, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """(command path, command) of every command of the CLI, e.g. (("actionables", "add"), <command>)."""
+    group = group if group is not None else _cli()
+    for name in group.list_commands(None):
+        command = group.get_command(None, name)
+        if hasattr(command, "list_commands"):
+            yield from commands(command, (*prefix, name))
+        else:
+            yield (*prefix, name), command
+
+
+def base_type(param: Any) -> Any:
+    """What a parameter takes, by its click type's name (typer carries its own copy of click, so
+    not by class): str, Path, int, float, or the click type itself (a choice, a flag...)."""
+    kind = param.type
+    names = {"text": str, "str": str, "path": Path, "integer": int, "int": int, "int range": int, "float": float}
+    return names.get(getattr(kind, "name", ""), kind)
+
+
+def _filler(param: Any) -> str:
+    kind = base_type(param)
+    if getattr(kind, "name", "") == "choice":
+        first = kind.choices[0]
+        return str(getattr(first, "value", first))
+    if kind in (int, float):
+        return "1"
+    return FILLER_SLUG
+
+
+def invocation(path: tuple[str, ...], values: Mapping[str, str] | None = None) -> list[str]:
+    """The arguments that run command *path* with *values* (parameter name -> value) and a harmless
+    value (:data:`FILLER_SLUG`, 1, an enum's first member) for every other required parameter."""
+    values = values or {}
+    command = _cli()
+    for name in path:
+        command = command.get_command(None, name)
+    args: list[str] = list(path)
+    positional: list[str] = []
+    for param in command.params:
+        given = values.get(param.name or "")
+        if type(param).__name__ == "TyperArgument":
+            if given is not None or param.required:
+                positional.append(given if given is not None else _filler(param))
+        elif given is not None or param.required:
+            args += [param.opts[0], given if given is not None else _filler(param)]
+    return [*args, "--", *positional] if positional else args

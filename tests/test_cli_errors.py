@@ -181,7 +181,7 @@ def test_a_read_on_a_missing_database_says_so_and_creates_nothing(tmp_path: Path
     mistyped = tmp_path / "nosuch" / "incidentkit.db"
     result = run("--db", str(mistyped), *args, env={"INCIDENTKIT_PHABRICATOR_URL": "http://127.0.0.1:9/"})
     message, hint = one_line_error(result, code=1)
-    assert message == f"there is no database at {mistyped}"
+    assert message == f"there is no database at {str(mistyped)!r}"
     assert "`incidentkit draft`" in hint and "`incidentkit import`" in hint
     assert not mistyped.parent.exists()
 

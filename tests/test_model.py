@@ -176,3 +176,16 @@ def test_event_round_trips_through_its_dict_and_refuses_naive_times() -> None:
     assert event.within(Window(at("18:00:00"), at("18:40:00")))  # started inside, finished after
     with pytest.raises(ValueError):
         Event(time=datetime(2023, 2, 14, 18), source="sal", kind=EventKind.LOG, key="k", text="t")
+
+
+def test_mentioned_tasks_are_the_visible_rows_tasks_beyond_the_incidents_own_in_first_mention_order() -> None:
+    from incidentkit.model.incident import Incident
+    from incidentkit.model.row import Row
+
+    def row(key: str, tasks: tuple[str, ...], hidden: bool = False) -> Row:
+        return Row(key=key, time=at("10:00"), text="x", source="sal", kind=EventKind.LOG, tasks=tasks, hidden=hidden)
+
+    rows = (row("a", ("T3", "T1")), row("b", ("T9",), hidden=True), row("c", ("T2", "T3", "T4")))
+    window = Window(at("09:00"), at("12:00"))
+    incident = Incident(slug="s", title="t", window=window, generated_at=at("13:00"), tasks=("T1",), rows=rows)
+    assert incident.mentioned_tasks == ("T3", "T2", "T4")

@@ -62,9 +62,9 @@ class AppContext:
         return self._output
 
     def db_path(self) -> Path:
-        from ..config import db_path  # lazy: start-up cost
+        from ..config import db_path, user_path  # lazy: start-up cost
 
-        return Path(self.db).expanduser() if self.db else db_path(self.settings)
+        return user_path(self.db, what="--db") if self.db else db_path(self.settings)
 
     def store(self, *, create: bool = False) -> Store:
         """The store. Only commands that record something pass ``create=True``; for the others a

@@ -20,7 +20,6 @@ name keeps one metavar and one short flag across the whole CLI.
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -136,10 +135,10 @@ SinceOpt = Annotated[
     typer.Option("--since", metavar="DATE", help="Only incidents that started on or after DATE (UTC)."),
 ]
 OutputFileOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of standard output.")
+    str | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of standard output.")
 ]
 ChartOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option("--chart", metavar="FILE", help="Also draw the chart to FILE.svg or FILE.png (needs matplotlib)."),
 ]
 ChartSizeOpt = Annotated[

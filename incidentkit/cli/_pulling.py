@@ -3,9 +3,9 @@ per-source lines on standard error."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..config import user_path
 from ..errors import InputError
 from ..util import plural
 from ._context import AppContext, now
@@ -53,7 +53,7 @@ def collect_window(
 
     parsed_inputs = parse_inputs(inputs)
     if replay:
-        return load_pull(Path(replay).expanduser(), inputs=parsed_inputs)
+        return load_pull(user_path(replay, what="--replay"), inputs=parsed_inputs)
     task_ids = tuple(dict.fromkeys(parse_task(value, what="--task") for value in tasks or ()))
     if incident:
         record = app.store().require_incident(incident)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..config import user_path
 from ..model.scorecard import Period
 from ..util import plural
 from ._app import App, CommandGroup
@@ -150,13 +151,13 @@ def reindex(ctx: typer.Context) -> None:
 ChartRequest = tuple[Path, tuple[int, int]] | None
 
 
-def chart_request(chart: Path | None, size: str | None) -> ChartRequest:
+def chart_request(chart: str | None, size: str | None) -> ChartRequest:
     """The chart --chart asks for, checked before the command does any work (None: none asked)."""
     if chart is None:
         return None
     from ..services.charts import chart_request as checked  # lazy import: matplotlib only when drawing
 
-    return checked(chart.expanduser(), size)
+    return checked(user_path(chart, what="--chart"), size)
 
 
 def chart_to(draw: Callable[[Path, tuple[int, int]], Path], request: ChartRequest) -> None:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ..config import user_path, write_user_text
 from ..errors import InputError
 from ._app import App
 from ._context import get_context
@@ -91,7 +92,7 @@ def draft(
     if store is not None and not no_store:
         note(f"recorded as incident {result.incident.slug}")
     if output:
-        output.write_text(result.text, encoding="utf-8")
+        write_user_text(user_path(output, what="--output"), result.text, what="--output", hint="give --output a file in a folder you can write")
         note(f"wrote {output}")
     else:
         app_ctx.output.write(result.text)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..config import user_path
 from ..errors import InputError
 from ..util import plural
 from ._app import App
@@ -65,13 +65,13 @@ def import_(
     ] = None,
     since: SinceOpt = None,
     replay: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--replay", metavar="DIR", help="Read page texts saved by `import --save` instead of the wiki (offline)."
         ),
     ] = None,
     save: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--save", metavar="DIR", help="Also write every page read to DIR, to import it with --replay."),
     ] = None,
     wiki: WikiOpt = None,
@@ -102,13 +102,13 @@ def import_(
         with progress("importing") as update:
             if replay is not None:
                 report = importing.import_from_dir(
-                    store, replay.expanduser(), prefix=prefix, since=day, settings=app_ctx.settings, now=now(),
+                    store, user_path(replay, what="--replay"), prefix=prefix, since=day, settings=app_ctx.settings, now=now(),
                     progress=update,
                 )  # fmt: skip
             else:
                 report = importing.import_from_wiki(
                     store, connect_wiki(app_ctx.settings, wiki), prefix=prefix, category=category, since=day,
-                    save=save.expanduser() if save else None, settings=app_ctx.settings, now=now(), progress=update,
+                    save=user_path(save, what="--save") if save else None, settings=app_ctx.settings, now=now(), progress=update,
                 )  # fmt: skip
     except importing.ImportInterrupted as stop:
         _show_import(stop.result)

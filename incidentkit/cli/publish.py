@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..config import user_path
 from ..errors import InputError
 from ._app import App
 from ._context import AppContext, get_context, now
@@ -45,8 +45,12 @@ def read_draft_file(target: str) -> str | None:
     A folder, a file that is not UTF-8 or not an incident draft, or a missing path that looks
     like one, is an InputError saying so.
     """
-    path = Path(target).expanduser()
-    if not path.exists():
+    path = user_path(target, what="publish TARGET")
+    try:
+        exists = path.exists()
+    except OSError:  # a name the system cannot hold (too long) names no file
+        exists = False
+    if not exists:
         if "/" in target or "\\" in target or path.suffix:
             raise InputError(f"there is no file {target}", hint=_DRAFT_HINT)
         return None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ..config import user_path
 from ..util import plural
 from ._app import App
 from ._context import get_context
@@ -23,7 +23,7 @@ app = App(help="Save what every source returns, to draft it offline.")
 def pull(
     ctx: typer.Context,
     save: Annotated[
-        Path, typer.Option("--save", metavar="DIR", help="Write what every source returned to this folder.")
+        str, typer.Option("--save", metavar="DIR", help="Write what every source returned to this folder.")
     ],
     start: FromOpt = None,
     end: ToOpt = None,
@@ -51,5 +51,5 @@ def pull(
         get_context(ctx), start=start, end=end, tasks=task, inputs=input, replay=None, strict=strict, title=title
     )
     report_sources(collected)
-    save_pull(collected, save)
+    save_pull(collected, user_path(save, what="--save"))
     note(f"saved {plural(len(collected.exports), 'source')} to {save}; draft it with --replay {save}")

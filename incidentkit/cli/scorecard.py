@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..config import user_path
 from ..errors import InputError
 from ..model.scorecard import Period
 from ..util import plural
@@ -64,7 +64,7 @@ def fill(
     ctx: typer.Context,
     incident: IncidentArg,
     answers: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--answers",
             metavar="FILE",
@@ -102,7 +102,7 @@ def fill(
     definition = scorecard.load_definition(scorecard.definition_path(settings))
     who = scorecard.reviewer_name(reviewer, settings, os.environ)
     if answers is not None:
-        given = scorecard.read_answers_file(answers, definition)
+        given = scorecard.read_answers_file(user_path(answers, what="--answers"), definition)
         saved = store.save_scorecard_answers(incident, given, reviewer=who, answered_at=now())
         echo(f"saved {plural(len(saved.written), 'answer')} for {incident}")
     else:

@@ -79,6 +79,12 @@ class Incident:
         return tuple(r for r in self.rows if not r.hidden)
 
     @property
+    def mentioned_tasks(self) -> tuple[str, ...]:
+        """Tasks the visible timeline mentions besides the incident's own, in order of first mention."""
+        own = set(self.tasks)
+        return tuple(dict.fromkeys(t for row in self.rows if not row.hidden for t in row.tasks if t not in own))
+
+    @property
     def day(self) -> date:
         """The incident's date: its start, else the window's (times on other days show their date)."""
         return (self.start or self.window.start).date()

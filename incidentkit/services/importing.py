@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from ..clients.mediawiki import BATCH_SIZE, PageText, WikiClient
-from ..config import Settings
+from ..config import Settings, shown_path, write_user_text
 from ..errors import InputError
 from ..model.actionable import FollowUp, UpsertResult
 from ..model.incident import IncidentRecord, slugify
@@ -367,21 +367,26 @@ def page_file_name(title: str) -> str:
 
 
 def save_page_text(directory: Path, title: str, text: str) -> Path:
-    """Write one page's text into *directory*, readable again by :func:`import_from_dir`."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / page_file_name(title)
-    path.write_text(text, encoding="utf-8")
-    return path
+    """Write one page's text into *directory*, readable again by :func:`import_from_dir`.
+
+    Raises InputError when the folder cannot be written.
+    """
+    return write_user_text(
+        directory / page_file_name(title), text, what="--save", hint="give --save a folder you can write", folders=True
+    )
 
 
 def _input_files(directory: Path) -> list[tuple[str, Path]]:
     """(page title, file) of every saved page in *directory*; the title is the percent-decoded file name."""
-    if not directory.is_dir():
-        raise InputError(f"--replay {directory} is not a folder", hint="give a folder of saved page texts (*.wiki)")
-    files = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES)
+    try:
+        files = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES)
+    except (OSError, ValueError) as exc:  # not a folder, or a name the system cannot hold
+        raise InputError(
+            f"--replay {shown_path(directory)} is not a folder", hint="give a folder of saved page texts (*.wiki)"
+        ) from exc
     if not files:
         raise InputError(
-            f"--replay {directory} holds no page texts",
+            f"--replay {shown_path(directory)} holds no page texts",
             hint=f"save pages as files named after their titles, ending in {', '.join(PAGE_SUFFIXES)} "
             "(`incidentkit import --save DIR` writes such a folder)",
         )

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings, asset_path
+from ..config import Settings, asset_path, read_user_text, user_path
 from ..errors import ConfigError, InputError
 from ..model.incident import IncidentRecord
 from ..model.scorecard import (
@@ -62,7 +62,7 @@ __all__ = [
 def definition_path(settings: Settings) -> Path:
     """The scorecard file in effect: ``[scorecard] file`` if set, else the bundled one."""
     if settings.scorecard.file:
-        return Path(settings.scorecard.file).expanduser()
+        return user_path(settings.scorecard.file, what="config key scorecard.file", error=ConfigError)
     return asset_path("data", "scorecard.toml")
 
 
@@ -73,13 +73,12 @@ def load_definition(path: Path | str | None = None) -> ScorecardDefinition:
     unknown keys, duplicate question keys, unknown categories, answer kinds or total methods.
     """
     path = Path(path) if path is not None else asset_path("data", "scorecard.toml")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the scorecard file {path}: {exc.strerror}",
-            hint="check [scorecard] file in the config (leave it empty for the bundled scorecard)",
-        ) from exc
+    text = read_user_text(
+        path,
+        what="the scorecard file",
+        hint="check [scorecard] file in the config (leave it empty for the bundled scorecard)",
+        error=ConfigError,
+    )
     return parse_definition(text, path)
 
 
@@ -356,12 +355,7 @@ def read_answers_file(
 ) -> dict[str, tuple[Answer | None, str]]:
     """Read a TOML (``.toml``) or JSON (anything else) answers file; see :func:`parse_answers`."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(
-            f"cannot read answers file {path}: {exc.strerror}", hint="check the path given to --answers"
-        ) from exc
+    text = read_user_text(path, what="answers file", hint="give a TOML (.toml) or JSON answers file")
     try:
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:

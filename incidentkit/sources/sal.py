@@ -29,7 +29,7 @@ import mwparserfromhell
 from ..config import Settings, user_dir
 from ..errors import SourceError
 from ..model.event import Event, EventKind
-from ..model.source import Export, Problem, Query, SourceResult
+from ..model.source import REPLACED_CHARACTERS, Export, Problem, Query, SourceResult
 from ..model.tasks import find_tasks
 from ..model.window import Window
 from . import SourceSpec, register
@@ -340,6 +340,10 @@ def parse(export: Export, query: Query) -> SourceResult:
 # --- live reading ----------------------------------------------------------------------------
 
 
+def _is_span(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(isinstance(day, str) for day in value)
+
+
 def _page_dates(text: str, title: str) -> tuple[str, str] | None:
     """The oldest and newest ISO day headings of a page, for the archive index."""
     days = [d for d in (_heading_date(line.strip(), _year_hint(title, None))[0] for line in text.splitlines()) if d]
@@ -360,10 +364,15 @@ class SalSource:
         self.index_path = user_dir() / "sal-archives.json"
 
     def _index(self) -> dict[str, Any]:
+        """The archive index; a damaged one is a cache miss (every archive is read again)."""
         try:
-            return json.loads(self.index_path.read_text(encoding="utf-8"))
+            index = json.loads(self.index_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
+        usable = isinstance(index, dict) and all(
+            isinstance(entry, dict) and (entry.get("dates") is None or _is_span(entry["dates"])) for entry in index.values()
+        )
+        return index if usable else {}
 
     def _save_index(self, index: dict[str, Any]) -> None:
         try:
@@ -425,7 +434,10 @@ class SalSource:
                 if archive is not None:
                     files.append((title, archive.text))
                     meta[title] = {"title": title, "project": page_title, "revid": archive.revid}
-        return Export("sal", tuple(files), {"pages": meta, "wiki": wiki.name})
+        found: dict[str, Any] = {"pages": meta, "wiki": wiki.name}
+        if wiki.replaced:  # lone surrogates in the wiki's answers (counted as problems)
+            found[REPLACED_CHARACTERS] = wiki.replaced
+        return Export("sal", tuple(files), found)
 
 
 register(

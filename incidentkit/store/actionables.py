@@ -23,7 +23,7 @@ from ..model.actionable import (
     StatusChange,
 )
 from ..model.time import format_utc
-from ._base import json_tuple
+from ._base import json_tuple, store_error
 from .incidents import IncidentsMixin
 
 __all__ = ["ActionablesMixin"]
@@ -158,11 +158,19 @@ class ActionablesMixin(IncidentsMixin):
             raise StoreError(f"cannot update actionables: {exc}", hint="another actionable already has that task") from exc
 
     def optimize(self) -> None:
-        """Let SQLite refresh its planner statistics where useful (cheap; run after bulk changes)."""
+        """Let SQLite refresh its planner statistics where useful (cheap; run after bulk changes).
+
+        Maintenance only: on a read-only database, or while another program holds the lock, it is
+        skipped (a later run refreshes the statistics) rather than failing the command.
+        """
+        if self.readonly:
+            return
         try:
             self.db.execute("PRAGMA optimize")
         except sqlite3.OperationalError as exc:
-            raise StoreError(f"database maintenance failed: {exc}", hint="retry; another incidentkit may hold a lock") from exc
+            if str(getattr(exc, "sqlite_errorname", "")).startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+                return
+            raise store_error(exc, self.path, "maintain") from exc
 
     def touch_actionables(self, ids: Sequence[int], *, synced_at: datetime) -> None:
         """Record that sync saw these actionables' tasks unchanged (only ``synced_at`` moves)."""

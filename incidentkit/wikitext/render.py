@@ -5,7 +5,7 @@ source or a user goes through one of the escaping filters (:mod:`incidentkit.wik
 
 * ``wiki``   inline text: markup characters become HTML entities, newlines become spaces;
 * ``cell``   the same, plus ``!`` so a value is safe in a table cell;
-* ``linked`` like ``wiki`` but task ids become ``[[phab:T123|T123]]`` links;
+* ``linked`` like ``wiki`` but task ids, free http(s) URLs and (``gerrit=True``) scap's gerrit changes become links;
 * ``link``   an external ``[URL label]`` link from a URL that is checked and percent-encoded;
 * ``page_link`` a ``[[Page|label]]`` link to a page whose title is safe (:data:`SAFE_TITLE`), else the label;
 * ``utc`` / ``hhmm`` / ``clock`` format aware datetimes in UTC; ``minutes`` a duration.

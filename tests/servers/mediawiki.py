@@ -47,7 +47,8 @@ START_TIMEOUT = 30.0
 
 # Appended to the generated LocalSettings.php: keep every cache/log inside the wiki dir (Debian's
 # PlatformSettings.php points them at /var), no rate limits, no deferred jobs run inside requests,
-# and a result size limit of 2 MiB instead of 8 so a test can reach it (continuation) cheaply.
+# a result size limit of 2 MiB instead of 8 so a test can reach it (continuation) cheaply, and the
+# ISBN/RFC/PMID magic links on, as Wikimedia's wikis have them (MediaWiki's default is off).
 EXTRA_SETTINGS = """
 $wgCacheDirectory = "{dir}/cache";
 $wgDBerrorLog = "{dir}/logs/dberror.log";
@@ -63,6 +64,7 @@ $wgRateLimits = [];
 $wgJobRunRate = 0;
 $wgGroupPermissions['*']['createaccount'] = false;
 $wgAPIMaxResultSize = 2 * 1024 * 1024;
+$wgEnableMagicLinks = ['ISBN' => true, 'PMID' => true, 'RFC' => true];
 """
 
 
