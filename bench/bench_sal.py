@@ -169,8 +169,19 @@ def timed_floor(path: Path) -> float:
     return time.perf_counter() - started
 
 
+def baseline_kb(tmp: Path) -> int:
+    """Peak RSS of a process drafting a one-line page: the interpreter and its imports."""
+    path = tmp / "sal-tiny.wiki"
+    sections = make_days(1, 1)
+    write(path, sections)
+    return peak("draft", path, window_of(sections[0][0], 1))["peak_kb"]
+
+
 def scale(tmp: Path, repeat: int) -> None:
-    print("\npages of growing size, 1-day window (per page line: time vs floor, memory):")
+    """Linearity: time and memory (above a one-line draft's) per page line, then per row in the window."""
+    base = baseline_kb(tmp)
+    print(f"\nbaseline: a one-line draft peaks at {base / 1024:.0f} MB (interpreter and imports)")
+    print("pages of growing size, 1-day window (time per page line, memory above the baseline per page byte):")
     for lines in (100_000, 200_000, 500_000, 1_000_000):
         sections = make_days(40, lines // 40)
         window = window_of(sections[20][0], 1)
@@ -180,24 +191,24 @@ def scale(tmp: Path, repeat: int) -> None:
         draft_s, render_s, rows, _ = best(repeat, draft, path, window)
         kb = peak("draft", path, window)["peak_kb"]
         print(
-            f"  {lines:>9,} lines {size / 1e6:6.1f} MB: {rows:,} rows; floor {floor_s:.3f} s; draft {draft_s:.3f} s "
+            f"  {lines:>9,} lines {size / 1e6:6.1f} MB, {rows:,} rows: floor {floor_s:.3f} s; draft {draft_s:.3f} s "
             f"({draft_s / floor_s:.1f}x, {draft_s / lines * 1e6:.2f} us/line); render {render_s:.2f} s; "
-            f"peak {kb / 1024:.0f} MB ({kb * 1024 / size:.2f} bytes per page byte)"
+            f"peak {kb / 1024:.0f} MB ({(kb - base) * 1024 / size:.2f} bytes per page byte)"
         )
-    print("rows in the window (a 1-day page, the window its day; per row: draft, render, memory):")
+    print("rows in the window (a 1-day page, the window its day; time and memory per row):")
     for rows in (50_000, 100_000, 200_000, 500_000):
         path = tmp / "sal-rows.wiki"
         sections = make_days(1, rows)
         size = write(path, sections)
         window = window_of(sections[0][0], 1)
-        floor_s = min(timed_floor(path) for _ in range(max(1, repeat // 2)))
+        floor_s = min(timed_floor(path) for _ in range(repeat))
         draft_s, render_s, got, _ = draft(path, window)
         kb = peak("draft", path, window)
         print(
             f"  {got:>9,} rows {size / 1e6:6.1f} MB: floor {floor_s:.3f} s; draft {draft_s:.2f} s "
             f"({draft_s / floor_s:.1f}x, {draft_s / got * 1e6:.1f} us/row); render {render_s:.2f} s "
-            f"({render_s / got * 1e6:.1f} us/row); peak {kb['peak_kb'] / 1024:.0f} MB draft, "
-            f"{kb['peak_render_kb'] / 1024:.0f} MB with render ({kb['peak_kb'] / got:.2f} KB/row)"
+            f"({render_s / got * 1e6:.1f} us/row); peak {kb['peak_kb'] / 1024:.0f} MB "
+            f"({(kb['peak_kb'] - base) / got:.2f} KB/row), with render {kb['peak_render_kb'] / 1024:.0f} MB"
         )
 
 
