@@ -12,7 +12,8 @@ lines), writes it to a file and measures, in the same run:
 
 ``--scale`` adds the linearity runs: pages of 100k to 1M lines with a 1-day window, and 50k to 500k
 rows inside the window; it prints time and memory per line (or row) so growth beyond linear shows.
-Ratios are what to compare: these 2-core machines are noisy. Prints figures; asserts nothing.
+Times are this process's CPU time, so other processes on the machine disturb them less; still,
+ratios are what to compare: these 2-core machines are noisy. Prints figures; asserts nothing.
 
 Run:  .venv/bin/python bench/bench_sal.py [--lines 100000] [--days 100] [--repeat 5] [--scale]
 """
@@ -87,13 +88,13 @@ def floor(path: Path) -> int:
 
 def draft(path: Path, window: Window) -> tuple[float, float, int, int]:
     """(draft seconds, render seconds, events, page characters) of drafting *window* from *path*."""
-    started = time.perf_counter()
+    started = time.process_time()
     query = Query(window)
     collected = collect(query, Settings(), inputs={"sal": path}, now=window.end, title="Bench")
     incident = draft_incident(collected, title="Bench", settings=Settings())
-    drafted = time.perf_counter()
+    drafted = time.process_time()
     page = render_incident(incident)
-    return drafted - started, time.perf_counter() - drafted, len(incident.rows), len(page)
+    return drafted - started, time.process_time() - drafted, len(incident.rows), len(page)
 
 
 def best(repeat: int, fn, *args):  # noqa: ANN001, ANN201 - a timing helper
@@ -164,9 +165,9 @@ def headline(tmp: Path, lines: int, days: int, window_days: int, repeat: int) ->
 
 
 def timed_floor(path: Path) -> float:
-    started = time.perf_counter()
+    started = time.process_time()
     floor(path)
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def baseline_kb(tmp: Path) -> int:
