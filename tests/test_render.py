@@ -7,8 +7,10 @@ import re
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import unquote
 
+import jinja2
 import mwparserfromhell
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,11 +24,14 @@ from incidentkit.model.incident import Detection, Incident
 from incidentkit.model.row import Row
 from incidentkit.model.source import SourceFailure, SourceSummary
 from incidentkit.model.window import Window
+from incidentkit.wikitext import render
 from incidentkit.wikitext.escape import escape_cell, escape_wiki, linkify_tasks, safe_url
 from incidentkit.wikitext.regions import regions
 from incidentkit.wikitext.render import render_incident
+from tests.helpers import run
 
 T0 = datetime(2023, 2, 14, 18, 0, tzinfo=UTC)
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples" / "backport-crash"
 
 HOSTILE = [
     "{{", "}}", "{{evil}}", "[[", "]]", "[[Category:Hacked]]", "[[File:X.png]]", "~~~~", "~~~", "|", "||", "!!",
@@ -228,3 +233,14 @@ def test_a_timeline_of_one_day_has_no_heading_and_no_rows_leaves_the_region_empt
     empty = render_incident(replace(make_incident("x"), rows=(), failures=()))
     assert regions(empty)["timeline"].content == "" and not regions(empty)["timeline"].edited
 
+
+
+def test_a_missing_template_fails_before_the_output_file_is_touched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    output = tmp_path / "draft.wiki"
+    output.write_text("yesterday's draft\n", encoding="utf-8")
+    empty = tmp_path / "templates"
+    empty.mkdir()
+    monkeypatch.setattr(render, "environment", lambda: jinja2.Environment(loader=jinja2.FileSystemLoader(str(empty))))
+    drafted = run("draft", "--replay", str(EXAMPLE), "--no-store", "--output", str(output))
+    assert drafted.exit_code != 0 and "template incident.wiki.j2 not found" in drafted.stderr
+    assert output.read_text(encoding="utf-8") == "yesterday's draft\n"

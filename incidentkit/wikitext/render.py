@@ -149,18 +149,26 @@ def render_template(name: str, **context: Any) -> str:
 
 
 def _generate(name: str, context: dict[str, Any], size: int) -> Iterator[str]:
-    """Template *name* rendered in pieces of about *size* characters (the last one shorter)."""
+    """Template *name* rendered in pieces of about *size* characters (the last one shorter).
+
+    The template is loaded now, so a missing or broken one raises RenderError before the caller
+    opens anything to write the pieces to."""
     with _template_faults(name):
-        pieces = environment().get_template(name).generate(**context)
-        held: list[str] = []
-        length = 0
-        for piece in pieces:
-            held.append(piece)
-            length += len(piece)
-            if length >= size:
-                yield "".join(held)
-                held, length = [], 0
-        yield "".join(held)
+        template = environment().get_template(name)
+
+    def pieces() -> Iterator[str]:
+        with _template_faults(name):
+            held: list[str] = []
+            length = 0
+            for piece in template.generate(**context):
+                held.append(piece)
+                length += len(piece)
+                if length >= size:
+                    yield "".join(held)
+                    held, length = [], 0
+            yield "".join(held)
+
+    return pieces()
 
 
 def incident_pieces(incident: Incident, *, size: int = 1 << 16) -> Iterator[str]:
