@@ -16,7 +16,7 @@ import os
 import re
 import tomllib
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -334,15 +334,22 @@ def read_user_text(path: Path, *, what: str, hint: str, error: type[IncidentKitE
 
 
 def write_user_text(
-    path: Path, text: str, *, what: str, hint: str, folders: bool = False, error: type[IncidentKitError] = InputError
+    path: Path,
+    text: str | Iterable[str],
+    *,
+    what: str,
+    hint: str,
+    folders: bool = False,
+    error: type[IncidentKitError] = InputError,
 ) -> Path:
-    """Write *text* (UTF-8) to *path*, which the user named as *what* ("--output"), creating its
-    folders only with *folders*. Raises *error* ("cannot write WHAT PATH: why") with *hint* when
-    that cannot be done."""
+    """Write *text* (UTF-8; or its pieces, as they come) to *path*, which the user named as *what*
+    ("--output"), creating its folders only with *folders*. Raises *error* ("cannot write WHAT
+    PATH: why") with *hint* when that cannot be done."""
     try:
         if folders:
             path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        with path.open("w", encoding="utf-8") as out:
+            out.writelines([text] if isinstance(text, str) else text)
     except (OSError, ValueError) as exc:
         reason = "it is a folder" if isinstance(exc, IsADirectoryError) else str(getattr(exc, "strerror", None) or exc)
         raise error(f"cannot write {what} {shown_path(path)}: {reason}", hint=hint) from exc
