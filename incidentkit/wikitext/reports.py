@@ -116,7 +116,7 @@ class Report:
     placeholders: int = 0  # template placeholder bullets skipped
     found: Located = Located.HEADING  # how the Actionables were found
     scorecard: Mapping[str, tuple[Any, str]] = field(default_factory=dict)  # key -> (answer, note), answered rows
-    sections: tuple[str, ...] = ()
+    headings: tuple[tuple[int, int, str], ...] = ()  # (0-based line, level, title), as :func:`headings` reads them
     wikitext: bool = True  # False when the page holds rendered text rather than wikitext
     problems: tuple[str, ...] = ()  # what could not be read, e.g. "Start: 'soon' is not a time"
 
@@ -775,7 +775,7 @@ def parse_report(
     if "/" in name and last in _SUBPAGES:
         return Unparsed(page, f"a /{last} subpage, not a report")
     lines = text.splitlines()
-    headings = tuple(h.title for h in _headings(lines))
+    outline = tuple((h.line, h.level, h.title) for h in _headings(lines))
     wikitext = bool(_WIKITEXT_SIGNS.search(text))
     code = mwparserfromhell.parse(text)
     status = parse_status(text, code)
@@ -820,7 +820,7 @@ def parse_report(
         placeholders=placeholders,
         found=located,
         scorecard=_scorecard(text, scorecard),
-        sections=headings,
+        headings=outline,
         wikitext=wikitext,
         problems=tuple(problems),
     )

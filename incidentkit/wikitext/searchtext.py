@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -41,15 +42,29 @@ _TABLE = re.compile(r"^\s*(?:\{\||\|\}|\|-|\|\+)|\|\||!!", re.M)
 
 
 @cache
-def _boilerplate() -> re.Pattern[str]:
+def _boilerplate() -> tuple[str, ...]:
     lines = asset_path("data", "boilerplate.txt").read_text(encoding="utf-8").splitlines()
-    phrases = [" ".join(line.lower().split()) for line in lines if line.strip() and not line.startswith("#")]
+    return tuple(" ".join(line.lower().split()) for line in lines if line.strip() and not line.startswith("#"))
+
+
+@cache
+def _phrases(phrases: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(phrase) for phrase in phrases))
 
 
-def _meaningful(line: str) -> bool:
-    low = " ".join(line.lower().split())
-    return bool(low) and not _boilerplate().search(low)
+def _meaningful_lines(text: str) -> list[str]:
+    """The non-empty lines of *text*, spaces collapsed, without those holding a boilerplate phrase.
+
+    The phrases are looked for in the whole text first (a substring test each), and only the few
+    it holds are matched line by line: one alternation of every phrase per line was most of the cost.
+    """
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    lowered = "\n".join(lines).lower()
+    present = tuple(phrase for phrase in _boilerplate() if phrase in lowered)
+    if not present:
+        return [line for line in lines if line]
+    pattern = _phrases(present)
+    return [line for line, low in zip(lines, lowered.split("\n"), strict=True) if line and not pattern.search(low)]
 
 
 def plain_text(text: str) -> str:
@@ -67,8 +82,7 @@ def plain_text(text: str) -> str:
     text = _TAG.sub(" ", text)
     text = _QUOTES.sub("", text)
     text = _TABLE.sub(" ", text)
-    text = html.unescape(text)
-    return "\n".join(" ".join(line.split()) for line in text.splitlines() if _meaningful(line))
+    return "\n".join(_meaningful_lines(html.unescape(text)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +94,14 @@ class ReportText:
     body: str = ""
 
 
-def report_text(text: str) -> ReportText:
-    """The page *text* in fields: each known section's words, and everything else in ``body``."""
+def report_text(text: str, outline: Sequence[tuple[int, int, str]] | None = None) -> ReportText:
+    """The page *text* in fields: each known section's words, and everything else in ``body``.
+
+    *outline* is the page's :func:`~incidentkit.wikitext.reports.headings`, when the caller has
+    them already (``Report.headings``).
+    """
     lines = text.splitlines()
-    found = headings(lines)
+    found = headings(lines) if outline is None else outline
     taken = [False] * len(lines)
     fields: dict[str, str] = {}
     for name, pattern in _SECTIONS.items():
