@@ -225,7 +225,7 @@ def _store_report_once(
     )
     saved_record = store.save_incident(record, respect_locked=True)
     upserted = upsert_imported(store, slug, imported_items(report), settings=settings, now=now)
-    stored = store.get_scorecard_answers(slug)
+    stored = store.get_scorecard_answers(slug) if report.scorecard else {}
     new_answers = {
         key: (answer, note)
         for key, (answer, note) in report.scorecard.items()
