@@ -39,6 +39,7 @@ _BARE_EXTERNAL = re.compile(r"\[(?:https?:)?//[^\s\]]+\]")
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _QUOTES = re.compile(r"'{2,}")
 _TABLE = re.compile(r"^\s*(?:\{\||\|\}|\|-|\|\+)|\|\||!!", re.M)
+_TABLE_MARKS = ("{|", "|}", "|-", "|+", "||", "!!")  # one of them is in every match of _TABLE
 
 
 @cache
@@ -68,20 +69,32 @@ def _meaningful_lines(text: str) -> list[str]:
 
 
 def plain_text(text: str) -> str:
-    """The words of a wikitext (or rendered) fragment, without markup and without boilerplate lines."""
-    text = _COMMENT.sub(" ", text)
-    text = _TASK_TEMPLATE.sub(lambda m: f" T{m.group(1)} ", text)
-    for _ in range(3):  # nested templates, innermost first
-        text, count = _TEMPLATE.subn(" ", text)
-        if not count:
-            break
-    text = _PIPED_LINK.sub(r"\1", text)
-    text = _LINK.sub(r"\1", text)
-    text = _EXTERNAL.sub(r"\1", text)
-    text = _BARE_EXTERNAL.sub(" ", text)
-    text = _TAG.sub(" ", text)
-    text = _QUOTES.sub("", text)
-    text = _TABLE.sub(" ", text)
+    """The words of a wikitext (or rendered) fragment, without markup and without boilerplate lines.
+
+    Each kind of markup is looked for only when the text holds the characters it cannot be
+    without (``{{``, ``[[``, ``<``...): a substring test is far cheaper than a pattern's scan,
+    and rendered pages have little markup.
+    """
+    if "<!--" in text:
+        text = _COMMENT.sub(" ", text)
+    if "{{" in text:
+        text = _TASK_TEMPLATE.sub(lambda m: f" T{m.group(1)} ", text)
+        for _ in range(3):  # nested templates, innermost first
+            text, count = _TEMPLATE.subn(" ", text)
+            if not count:
+                break
+    if "[[" in text:
+        text = _PIPED_LINK.sub(r"\1", text)
+        text = _LINK.sub(r"\1", text)
+    if "//" in text:
+        text = _EXTERNAL.sub(r"\1", text)
+        text = _BARE_EXTERNAL.sub(" ", text)
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    if "''" in text:
+        text = _QUOTES.sub("", text)
+    if any(mark in text for mark in _TABLE_MARKS):
+        text = _TABLE.sub(" ", text)
     return "\n".join(_meaningful_lines(html.unescape(text)))
 
 
