@@ -157,3 +157,21 @@ def test_unlocking_a_field_lets_the_unchanged_page_set_it_again(tmp_path: Path, 
     assert "(0 new, 1 updated, 1 unchanged)" in restored.stderr, restored.stderr
     with home_store() as store:
         assert store.require_incident(record.slug).start == "2024-02-01T09:18:00Z"
+
+
+def test_unlocking_an_actionable_field_lets_the_unchanged_page_set_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INCIDENTKIT_NOW", "2024-03-15T12:00:00Z")
+    pages = tmp_path / "pages"
+    shutil.copytree(WIKITEXT, pages)
+    assert run("import", "--replay", str(pages)).exit_code == 0
+    with home_store() as store:
+        (item,) = store.actionables_for_tasks(["T350018"])
+    assert run("actionables", "set", str(item.id), "--title", "Renamed here").exit_code == 0
+    assert "(0 new, 0 updated, 2 unchanged)" in run("import", "--replay", str(pages)).stderr
+    assert run("actionables", "set", str(item.id), "--unlock", "title").exit_code == 0
+    restored = run("import", "--replay", str(pages))
+    assert "(0 new, 1 updated, 1 unchanged)" in restored.stderr, restored.stderr
+    with home_store() as store:
+        assert store.require_actionable(item.id).title == item.title
