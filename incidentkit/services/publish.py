@@ -356,7 +356,7 @@ def adopt_published_draft(
         report = read_draft(saved.title, draft, settings)
     if isinstance(report, Unparsed):
         return None
-    imported, _ = store_report(store, report, wiki=wiki, page=saved, settings=settings, now=now)
+    imported, _, _ = store_report(store, report, wiki=wiki, page=saved, settings=settings, now=now)
     index_page(store, imported.slug, saved.text, saved.revid)
     return imported.slug
 
