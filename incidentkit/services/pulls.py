@@ -448,8 +448,10 @@ def _counted(name: str, stream: SourceStream, replaced: list[int]) -> Iterator[E
 def _merged(streams: Iterable[SourceStream]) -> Iterator[Event]:
     """Every stream's events in ``(time, source, key)`` order, each key once.
 
-    Keys begin with their source's name and carry the second they happened, so a key can only
-    repeat at the same time: remembering the keys of the current time is enough."""
+    Keys begin with their source's name, so only a source repeats its own keys; a whole-parsed
+    source is deduplicated by :func:`_listed`, and a log-file key carries the second its line
+    was written, so a log-file key repeats only at the same time: remembering the keys of the
+    current time is enough."""
     current: datetime | None = None
     seen: set[str] = set()
     for event in heapq.merge(*(s.events for s in streams), key=lambda e: (e.time, e.source, e.key)):
