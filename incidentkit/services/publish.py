@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -219,15 +220,18 @@ def publish_page(
     force: bool = False,
     dry_run: bool = False,
     scorecard: ScorecardDefinition | None = None,
+    read: Callable[[], PageText | None] | None = None,
 ) -> PublishOutcome:
     """Create *title* from *draft*, or update its generated regions; record the page in the store.
 
     The store records page, wiki and revision on incident *slug* (or the incident already known
-    for that page). *scorecard*: see :func:`plan_publish`. Raises ConflictError when the page
-    changed underneath, PublishError otherwise.
+    for that page). *scorecard*: see :func:`plan_publish`. *read* gives the page as it is now
+    (default: read it here), e.g. a read started earlier in the background. Raises ConflictError
+    when the page changed underneath, PublishError otherwise.
     """
+    base = read() if read is not None else wiki.read(title)
     return _publish_read(
-        wiki, store, title=title, base=wiki.read(title), draft=draft, slug=slug, summary=summary, force=force,
+        wiki, store, title=title, base=base, draft=draft, slug=slug, summary=summary, force=force,
         dry_run=dry_run, scorecard=scorecard,
     )  # fmt: skip
 
