@@ -16,7 +16,7 @@ import os
 import re
 import tomllib
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ __all__ = [
     "read_user_text",
     "read_text_if_file",
     "write_user_text",
+    "write_user_file",
     "secret_values",
     "shown_path",
     "user_path",
@@ -336,13 +337,26 @@ def read_user_text(path: Path, *, what: str, hint: str, error: type[IncidentKitE
 def write_user_text(
     path: Path, text: str, *, what: str, hint: str, folders: bool = False, error: type[IncidentKitError] = InputError
 ) -> Path:
-    """Write *text* (UTF-8) to *path*, which the user named as *what* ("--output"), creating its
-    folders only with *folders*. Raises *error* ("cannot write WHAT PATH: why") with *hint* when
-    that cannot be done."""
+    """Write *text* (UTF-8) to *path*, which the user named as *what* ("--output"), as :func:`write_user_file`."""
+    return write_user_file(path, lambda p: p.write_text(text, encoding="utf-8"), what=what, hint=hint, folders=folders, error=error)
+
+
+def write_user_file(
+    path: Path,
+    write: Callable[[Path], object],
+    *,
+    what: str,
+    hint: str,
+    folders: bool = False,
+    error: type[IncidentKitError] = InputError,
+) -> Path:
+    """Call *write* (it writes a file at the path it is given) for *path*, which the user named as
+    *what* ("--chart"), creating its folders only with *folders*. Raises *error* ("cannot write
+    WHAT PATH: why") with *hint* when that cannot be done."""
     try:
         if folders:
             path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write(path)
     except (OSError, ValueError) as exc:
         reason = "it is a folder" if isinstance(exc, IsADirectoryError) else str(getattr(exc, "strerror", None) or exc)
         raise error(f"cannot write {what} {shown_path(path)}: {reason}", hint=hint) from exc
