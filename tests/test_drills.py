@@ -90,11 +90,11 @@ def _setup(
         misbehaving.behave(source, case)
 
 
-
 def _missing(page: str, source: str) -> bool:
     """Whether *page* says that *source* is missing from its timeline."""
     line = next((line for line in page.splitlines() if line.startswith("''Missing from this timeline:")), "")
     return re.search(rf"\b{source}\b", line) is not None and "could not be read" in line
+
 
 @pytest.mark.parametrize(("source", "case"), DRILLS, ids=[f"{s}-{c}" for s, c in DRILLS])
 def test_a_misbehaving_source_gives_a_draft_with_a_note(
@@ -266,6 +266,7 @@ def test_an_odd_answer_to_a_chart_upload_is_a_publish_error(
     assert time.monotonic() - started <= DEADLINE + SLACK + floor
     message = raised.value.message
     assert "\n" not in message and "\ud800" not in message and len(message) < 300, message
+    assert "not modelled by the drill server" not in message, f"{case} never reached the upload: {message}"
 
 
 def test_the_drill_server_takes_a_normal_chart_upload(misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch) -> None:

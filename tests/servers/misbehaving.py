@@ -14,7 +14,7 @@ misbehaves on demand, per source (:meth:`Misbehaving.behave`):
 * ``html_500``: an HTML error page;
 * ``garbage``: 200 with bytes that are not JSON (nor UTF-8); ``truncated``: the normal answer cut
   in half; ``wrong_shape``: a JSON object of the wrong shape; ``json_list``: a JSON list;
-* ``redirect_loop``: 302 to itself; ``huge``: a 50 MB body (``huge_declared``: with its
+* ``redirect_loop``: 302 to itself (307 for a POST); ``huge``: a 50 MB body (``huge_declared``: with its
   ``Content-Length``);
 * ``endless``: paging that never ends without progress (wiki ``continue``, Conduit cursors, an
   on-call ``total`` that the same incidents never reach);
@@ -489,7 +489,8 @@ _MISBEHAVIOURS = {
     ),
     "garbage": lambda h: h._send(200, b"\xff\xfe\x00\x01 this is not JSON \x80\x81", "application/json"),
     "json_list": lambda h: h._send(200, b"[1, 2, 3]", "application/json"),
-    "redirect_loop": lambda h: h._send(302, b"", "text/plain", {"Location": h.path}),
+    # a POST is redirected with 307, which keeps it a POST: an upload or a Conduit call loops as itself
+    "redirect_loop": lambda h: h._send(307 if h.command == "POST" else 302, b"", "text/plain", {"Location": h.path}),
     "huge": _huge(declared=False),
     "huge_declared": _huge(declared=True),
 }
