@@ -10,7 +10,8 @@ people facts (People paged, Responder count, Coordinators, the first human repor
 (follow-ups proposed by Phabricator become actionables) and the similar past incidents (four
 incidents share their alerts and hosts, so each lists the earlier ones with their open
 follow-ups). The pages checked are the draft of the last incident, the managers' page of
-``actionables publish`` and the statistics page of ``incidents stats publish``.
+``actionables publish`` and the statistics page of ``incidents stats publish`` (with the words of
+a wiki that refused its chart upload, which the page quotes).
 
 Each page is compared with the same page made from benign strings (its twin): templates, internal
 links, interwiki links, categories, external links, section levels, page properties and HTML
@@ -67,6 +68,7 @@ FIELDS = (
     "reporter", "responder",  # IRC nicks
     "report", "words",  # what the reporter and the responder said
     "service",  # the service of an Icinga alert an IRC bot relayed
+    "refusal",  # why the wiki refused the statistics chart (the last incident's only)
 )  # fmt: skip
 NICK_CHARS = string.ascii_letters + string.digits + "[]\\`_^{|}-"  # RFC 2812
 # markup made of nick characters only: a line whose nick is no valid nick is no person's
@@ -232,7 +234,8 @@ def _pages(strings: list[dict[str, str]]) -> Iterator[tuple[str, str]]:
         yield "actionables", dashboard_text(store, now=now)
         stats = incident_stats(store, settings_.stats, by="month")
         chart = (chart_file_name("Incident statistics", "incidents", "png"), "Incidents per month")
-        yield "statistics", render_statistics(stats, generated_at=now, charts=[chart], note=None)
+        note = f"The wiki refused the chart upload (wiki ops refused to upload: {strings[-1]['refusal']})."
+        yield "statistics", render_statistics(stats, generated_at=now, charts=[chart], note=note)
 
 
 _TWINS: dict[str, dict[str, Any]] = {}
@@ -249,12 +252,13 @@ def _shown(strings: list[dict[str, str]], page: str) -> list[str]:
     """The generated strings *page* shows (the others stay in the store or on stderr)."""
     if page == "draft":
         last = strings[-1]
-        own = [name for name in FIELDS if name != "words"]  # the responder's words are a hidden chat row
+        # the responder's words are a hidden chat row; the refusal is the statistics page's
+        own = [name for name in FIELDS if name not in ("words", "refusal")]
         earlier = [s[name] for s in strings[:-1] for name in ("title", "followup_title", "owner")]
         return [last[name] for name in own] + earlier
     if page == "actionables":
         return [s[name] for s in strings for name in ("title", "followup_title", "owner")]
-    return []  # the statistics page shows slugs, periods and counts
+    return [strings[-1]["refusal"]]  # and slugs, periods and counts
 
 
 def _intended(strings: list[dict[str, str]]) -> tuple[set[str], list[str]]:
@@ -288,7 +292,7 @@ def test_the_twin_pages_show_what_the_hostile_ones_are_checked_for(mediawiki: Me
     draft lists the three earlier incidents, and the managers' page has a section per owner."""
     strings = [benign(k) for k in range(INCIDENTS)]
     twins = _twins(mediawiki)
-    for page in ("draft", "actionables"):
+    for page in ("draft", "actionables", "statistics"):
         missing = [value for value in _shown(strings, page) if value not in twins[page]["visible"]]
         assert not missing, f"{page} does not show {missing}"
     draft = twins["draft"]["visible"]
