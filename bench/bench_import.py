@@ -7,13 +7,16 @@ tests/fixtures/incidents/, and measures in the same run:
 
 * the **request floor**: a fresh wiki client sending the requests an import sends (log in, list the
   prefix, read every page 50 at a time) and doing nothing with the answers; the best of two runs;
-* the **import** into a fresh SQLite store (list, batched reads, parse, store), then the
-  **re-import**, which must add nothing;
+* the **import** into a fresh SQLite store (list, batched reads, parse, store, index for search
+  and compare with the other incidents), then the **re-import**, which must add nothing and, the
+  pages being unchanged, parse nothing;
+* the import into another fresh store **without the index** (indexing and comparing replaced by
+  nothing), so the index's share of the import shows;
 * parsing alone (no wiki, no store), and the client's CPU time, to show where the rest goes.
 
 Goals: import at most 3x the request floor at 5,000 pages, and the time per page flat across sizes
-(linear); the import sends exactly the floor's requests (one read per 50 pages). Prints figures;
-asserts nothing.
+(linear); a re-import of unchanged pages at most 1.5x; the import sends exactly the floor's
+requests (one read per 50 pages). Prints figures; asserts nothing.
 ``bench/bench_import_requests.py`` measures the wiki client alone, with pages created through the API.
 
 Run: ``.venv/bin/python bench/bench_import.py [--pages 1000 5000]``
@@ -22,11 +25,13 @@ Run: ``.venv/bin/python bench/bench_import.py [--pages 1000 5000]``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -35,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from incidentkit.clients.mediawiki import BATCH_SIZE, connect_wiki  # noqa: E402
 from incidentkit.config import Settings, load_settings  # noqa: E402
+from incidentkit.services import importing  # noqa: E402
 from incidentkit.services.importing import import_from_wiki  # noqa: E402
 from incidentkit.store import Store  # noqa: E402
 from incidentkit.wikitext.reports import Report, parse_report  # noqa: E402
@@ -91,6 +97,42 @@ def request_floor(settings: Settings) -> tuple[float, float, int]:
     return time.perf_counter() - started, time.process_time() - cpu, wiki.request_count
 
 
+@contextlib.contextmanager
+def without_index() -> Iterator[None]:
+    """Import without indexing for search: no page indexed, nothing compared."""
+    stage, refresh = importing.stage_page, importing.refresh_similarity
+    importing.stage_page = lambda *args, **kwargs: None  # type: ignore[assignment]
+    importing.refresh_similarity = lambda store: 0  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        importing.stage_page, importing.refresh_similarity = stage, refresh
+
+
+def timed_import(store: Store, settings: Settings, run: str, count: int, floors: list[float]) -> float:
+    """Import every page into *store* after measuring the request floor again; prints and returns
+    the seconds it took."""
+    floor_s, floor_cpu, floor_requests = request_floor(settings)
+    floors.append(floor_s)
+    wiki = connect_wiki(settings, "ops")
+    started, cpu = time.perf_counter(), time.process_time()
+    report = import_from_wiki(store, wiki, prefix=PREFIX, settings=settings, now=datetime(2026, 6, 1, tzinfo=UTC))
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(
+        f"  {run}: {len(report.imported)} of {report.listed} pages ({report.created} new), "
+        f"actionables added {report.actionables.added} / updated {report.actionables.updated} / "
+        f"unchanged {report.actionables.unchanged}, {len(report.unparsed)} not parsed"
+    )
+    print(
+        f"  {run}: {elapsed:.2f} s ({1000 * elapsed / count:.2f} ms per page) = "
+        f"{elapsed / min(floors):.1f}x the request floor of {min(floors):.2f} s "
+        f"({1000 * min(floors) / count:.2f} ms per page); "
+        f"{report.requests} requests (floor {floor_requests})"
+    )
+    print(f"  {run}: client CPU {cpu:.2f} s (the floor's client: {floor_cpu:.2f} s)")
+    return elapsed
+
+
 def run_size(count: int, tmp: Path) -> None:
     pages = bench_pages(count)
     with running_mediawiki(tmp / "wiki") as mediawiki:
@@ -105,28 +147,16 @@ def run_size(count: int, tmp: Path) -> None:
             BENCH_WIKI_PASSWORD=mediawiki.users[REPORTER],
         )
         settings = load_settings()
-        now = datetime(2026, 6, 1, tzinfo=UTC)
-        floors = []
+        floors: list[float] = []
         with Store.open(tmp / "bench.db") as store:
-            for run in ("import", "re-import"):
-                floor_s, floor_cpu, floor_requests = request_floor(settings)
-                floors.append(floor_s)
-                wiki = connect_wiki(settings, "ops")
-                started, cpu = time.perf_counter(), time.process_time()
-                report = import_from_wiki(store, wiki, prefix=PREFIX, settings=settings, now=now)
-                elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-                print(
-                    f"  {run}: {len(report.imported)} of {report.listed} pages ({report.created} new), "
-                    f"actionables added {report.actionables.added} / updated {report.actionables.updated} / "
-                    f"unchanged {report.actionables.unchanged}, {len(report.unparsed)} not parsed"
-                )
-                print(
-                    f"  {run}: {elapsed:.2f} s ({1000 * elapsed / count:.2f} ms per page) = "
-                    f"{elapsed / min(floors):.1f}x the request floor of {min(floors):.2f} s "
-                    f"({1000 * min(floors) / count:.2f} ms per page); "
-                    f"{report.requests} requests (floor {floor_requests})"
-                )
-                print(f"  {run}: client CPU {cpu:.2f} s (the floor's client: {floor_cpu:.2f} s)")
+            indexed = timed_import(store, settings, "import", count, floors)
+            timed_import(store, settings, "re-import", count, floors)
+        with Store.open(tmp / "bench-no-index.db") as store, without_index():
+            bare = timed_import(store, settings, "import without the index", count, floors)
+        print(
+            f"  the index's share: {indexed - bare:.2f} s of {indexed:.2f} s ({100 * (indexed - bare) / indexed:.0f}%; "
+            f"{1000 * (indexed - bare) / count:.2f} ms per page)"
+        )
     started = time.perf_counter()
     for title, text in pages:
         parse_report(title, text)

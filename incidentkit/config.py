@@ -16,7 +16,7 @@ import os
 import re
 import tomllib
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -335,10 +335,22 @@ def read_user_text(path: Path, *, what: str, hint: str, error: type[IncidentKitE
 
 
 def write_user_text(
-    path: Path, text: str, *, what: str, hint: str, folders: bool = False, error: type[IncidentKitError] = InputError
+    path: Path,
+    text: str | Iterable[str],
+    *,
+    what: str,
+    hint: str,
+    folders: bool = False,
+    error: type[IncidentKitError] = InputError,
 ) -> Path:
-    """Write *text* (UTF-8) to *path*, which the user named as *what* ("--output"), as :func:`write_user_file`."""
-    return write_user_file(path, lambda p: p.write_text(text, encoding="utf-8"), what=what, hint=hint, folders=folders, error=error)
+    """Write *text* (UTF-8; or its pieces, as they come) to *path*, which the user named as *what*
+    ("--output"), as :func:`write_user_file`."""
+
+    def write(target: Path) -> None:
+        with target.open("w", encoding="utf-8") as out:
+            out.writelines([text] if isinstance(text, str) else text)
+
+    return write_user_file(path, write, what=what, hint=hint, folders=folders, error=error)
 
 
 def write_user_file(

@@ -41,3 +41,12 @@ def test_building_every_command_and_its_help_loads_no_heavy_library() -> None:
 def test_the_guard_sees_a_heavy_import() -> None:
     assert loaded_after("import jinja2") == {"jinja2"}
     assert loaded_after("import rich.progress") == {"rich", "rich.progress"}
+
+
+def test_publishing_a_draft_file_loads_neither_the_template_engine_nor_numpy() -> None:
+    # numpy is installed with the charts extra (as in the test environment); sqlite-utils would load it
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, incidentkit.services.publish\nprint(sorted(sys.modules))"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert "'jinja2'" not in loaded and "'numpy'" not in loaded and "'incidentkit.store'" in loaded

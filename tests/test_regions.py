@@ -6,7 +6,17 @@ import hashlib
 
 import pytest
 
-from incidentkit.wikitext.regions import Region, Text, digest, marker_problems, regions, splice, split, wrap
+from incidentkit.wikitext.regions import (
+    Region,
+    Text,
+    digest,
+    marker_problems,
+    regions,
+    splice,
+    split,
+    wrap,
+    wrap_lines,
+)
 
 
 def draft(timeline: str = "* 10:00 a", actionables: str = "* T1 fix") -> str:
@@ -149,3 +159,13 @@ def test_a_new_region_without_its_heading_on_the_page_is_skipped() -> None:
 
 def test_digest_ignores_crlf_and_normalisation_form() -> None:
     assert digest("e\u0301\r\nx") == digest("\u00e9\nx")
+
+
+@pytest.mark.parametrize("lines", [[], ["a"], ["* 10:00 e\u0301", "", "b"], ["ü", "x\u0308"]])
+def test_wrap_lines_is_wrap_of_the_joined_lines(lines: list[str]) -> None:
+    assert "".join(wrap_lines("timeline", lines)) == wrap("timeline", "\n".join(lines))
+
+
+def test_wrap_lines_refuses_a_line_break_inside_a_line() -> None:
+    with pytest.raises(ValueError, match="line 2"):
+        "".join(wrap_lines("timeline", ["a", "b\nc"]))

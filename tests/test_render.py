@@ -5,9 +5,12 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import unquote
 
+import jinja2
 import mwparserfromhell
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,9 +24,14 @@ from incidentkit.model.incident import Detection, Incident
 from incidentkit.model.row import Row
 from incidentkit.model.source import SourceFailure, SourceSummary
 from incidentkit.model.window import Window
-from incidentkit.wikitext.render import escape_cell, escape_wiki, linkify_tasks, render_incident, safe_url
+from incidentkit.wikitext import render
+from incidentkit.wikitext.escape import escape_cell, escape_wiki, linkify_tasks, safe_url
+from incidentkit.wikitext.regions import regions
+from incidentkit.wikitext.render import render_incident
+from tests.helpers import run
 
 T0 = datetime(2023, 2, 14, 18, 0, tzinfo=UTC)
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples" / "backport-crash"
 
 HOSTILE = [
     "{{", "}}", "{{evil}}", "[[", "]]", "[[Category:Hacked]]", "[[File:X.png]]", "~~~~", "~~~", "|", "||", "!!",
@@ -180,3 +188,59 @@ def test_safe_url_rejects_non_http_and_encodes_breakers() -> None:
     )
     assert safe_url("https://x.example/a b") is None
     assert safe_url("https://x.example/a_b") == "https://x.example/a_b"  # one underscore is no behaviour switch
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("Note: see mailto:a@b", "Note: see mailto&#58;a@b"),  # only the scheme's colon
+        ("xGEO:1,2 and a://b", "xGEO&#58;1,2 and a&#58;//b"),  # a scheme ends where the colon stands
+        ("ok: 18:44 ge:o", "ok: 18:44 ge:o"),
+        (":tel:1", "&#58;tel&#58;1"),  # a colon that starts the text indents it
+    ],
+)
+def test_colons_are_escaped_only_where_a_link_could_start(text: str, escaped: str) -> None:
+    assert escape_wiki(text) == escaped
+
+
+def _row(minutes: int, text: str, **fields: object) -> Row:
+    return Row(key=f"k{minutes}", time=T0 + timedelta(minutes=minutes), text=text, source="sal", kind=EventKind.LOG, **fields)  # type: ignore[arg-type]
+
+
+def _timeline(page: str) -> list[str]:
+    return regions(page)["timeline"].content.splitlines()
+
+
+def test_a_timeline_over_several_days_has_a_heading_per_day_and_keeps_row_order() -> None:
+    rows = (_row(60 * 7, "next day, first"), _row(1, "a"), _row(2, "hidden", hidden=True), _row(60 * 6 + 5, "next day, second"), _row(3, "b"))
+    page = render_incident(replace(make_incident("x"), rows=rows, failures=(SourceFailure("irc", "down"),)))
+    assert _timeline(page) == [
+        "''Missing from this timeline: irc could not be read when it was drafted.''",
+        "==== 2023-02-14 ====",
+        "* 18:01 a",
+        "* 18:03 b",
+        "==== 2023-02-15 ====",
+        "* 01:00 next day, first",
+        "* 00:05 next day, second",
+    ]
+    assert not regions(page)["timeline"].edited  # the hash taken line by line is the region's
+
+
+def test_a_timeline_of_one_day_has_no_heading_and_no_rows_leaves_the_region_empty() -> None:
+    page = render_incident(replace(make_incident("x"), rows=(_row(1, "Ünïcode, decomposed: e\u0301"),), failures=()))
+    assert _timeline(page) == ["* 18:01 Ünïcode, decomposed: e\u0301"]
+    assert not regions(page)["timeline"].edited
+    empty = render_incident(replace(make_incident("x"), rows=(), failures=()))
+    assert regions(empty)["timeline"].content == "" and not regions(empty)["timeline"].edited
+
+
+
+def test_a_missing_template_fails_before_the_output_file_is_touched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    output = tmp_path / "draft.wiki"
+    output.write_text("yesterday's draft\n", encoding="utf-8")
+    empty = tmp_path / "templates"
+    empty.mkdir()
+    monkeypatch.setattr(render, "environment", lambda: jinja2.Environment(loader=jinja2.FileSystemLoader(str(empty))))
+    drafted = run("draft", "--replay", str(EXAMPLE), "--no-store", "--output", str(output))
+    assert drafted.exit_code != 0 and "template incident.wiki.j2 not found" in drafted.stderr
+    assert output.read_text(encoding="utf-8") == "yesterday's draft\n"

@@ -218,6 +218,21 @@ def test_update_with_base(mediawiki: MediaWiki, monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.mark.integration
+def test_a_read_then_a_save_sends_the_login_the_read_the_edit_and_the_read_back(
+    mediawiki: MediaWiki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mediawiki.put_page("Wiki test/Republish", "one")
+    wiki = _client(mediawiki, monkeypatch)
+    base = wiki.read("Wiki test/Republish")
+    assert base is not None
+    saved = wiki.save("Wiki test/Republish", "one\ntwo  \n", summary="s", base=base)
+    assert saved.text == "one\ntwo" and saved.revid > base.revid  # as stored: MediaWiki trims the end
+    # site info + login token, login, the read (the edit token with it), the edit, the read back
+    assert wiki.request_count == 5
+    assert mediawiki.get_page("Wiki test/Republish") == "one\ntwo"
+
+
+@pytest.mark.integration
 def test_edit_conflict_between_two_users(mediawiki: MediaWiki, monkeypatch: pytest.MonkeyPatch) -> None:
     title = "Wiki test/Conflict"
     mediawiki.put_page(title, "== Summary ==\nTODO: write the summary\n== Timeline ==\n* 19:10 start")

@@ -92,7 +92,8 @@ def draft(
     if store is not None and not no_store:
         note(f"recorded as incident {result.incident.slug}")
     if output:
-        write_user_text(user_path(output, what="--output"), result.text, what="--output", hint="give --output a file in a folder you can write")
+        write_user_text(user_path(output, what="--output"), result.pieces(), what="--output", hint="give --output a file in a folder you can write")
         note(f"wrote {output}")
     else:
-        app_ctx.output.write(result.text)
+        for piece in result.pieces():
+            app_ctx.output.write(piece)

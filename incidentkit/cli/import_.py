@@ -74,14 +74,19 @@ def import_(
         str | None,
         typer.Option("--save", metavar="DIR", help="Also write every page read to DIR, to import it with --replay."),
     ] = None,
+    reread: Annotated[
+        bool,
+        typer.Option("--reread", help="Parse every page, even those unchanged since the last import."),
+    ] = False,
     wiki: WikiOpt = None,
 ) -> None:
     """Import existing incident reports from the wiki.
 
-    Reads each report's metadata, actionables and scorecard answers into the store. Safe to run
-    again: incidents and actionables are updated, never duplicated, and fields set locally are
-    kept. Pages that are not reports (redirects, /minutes subpages...) are listed with the reason.
-    An incident's date is its title's, else its Start.
+    Reads each report's metadata, actionables and scorecard answers into the store, and indexes it
+    for search. Safe to run again: incidents and actionables are updated, never duplicated, and
+    fields set locally are kept; a page unchanged since the last import is not read again (unless
+    --reread). Pages that are not reports (redirects, /minutes subpages...) are listed with the
+    reason. An incident's date is its title's, else its Start.
 
     Example:  incidentkit import --prefix "Incidents/" --since 2022-01-01
     """
@@ -102,13 +107,14 @@ def import_(
         with progress("importing") as update:
             if replay is not None:
                 report = importing.import_from_dir(
-                    store, user_path(replay, what="--replay"), prefix=prefix, since=day, settings=app_ctx.settings, now=now(),
-                    progress=update,
+                    store, user_path(replay, what="--replay"), prefix=prefix, since=day, reread=reread,
+                    settings=app_ctx.settings, now=now(), progress=update,
                 )  # fmt: skip
             else:
                 report = importing.import_from_wiki(
                     store, connect_wiki(app_ctx.settings, wiki), prefix=prefix, category=category, since=day,
-                    save=user_path(save, what="--save") if save else None, settings=app_ctx.settings, now=now(), progress=update,
+                    reread=reread, save=user_path(save, what="--save") if save else None, settings=app_ctx.settings,
+                    now=now(), progress=update,
                 )  # fmt: skip
     except importing.ImportInterrupted as stop:
         _show_import(stop.result)

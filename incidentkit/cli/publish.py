@@ -156,17 +156,17 @@ def publish(
         outcome = publishing.publish_incident(
             client, store, record.slug, app_ctx.settings, title=page, summary=summary, force=force, dry_run=dry_run
         )
-        draft = ""
     else:
         assert draft is not None
+        report = publishing.read_draft(page, draft, app_ctx.settings)
         outcome = publishing.publish_page(
-            client, store, title=page, draft=draft, slug=publishing.find_incident_for_draft(store, page, draft),
+            client, store, title=page, draft=draft, slug=publishing.find_incident_for_draft(store, report),
             summary=summary, force=force, dry_run=dry_run, scorecard=load_definition(definition_path(app_ctx.settings)),
         )  # fmt: skip
-    if outcome.saved is not None and outcome.slug is None:
-        adopted = publishing.adopt_published_draft(
-            store, outcome.saved, draft, wiki=client.name, settings=app_ctx.settings, now=now()
-        )
-        outcome = replace(outcome, slug=adopted)
+        if outcome.saved is not None and outcome.slug is None:
+            adopted = publishing.adopt_published_draft(
+                store, outcome.saved, report, draft, wiki=client.name, settings=app_ctx.settings, now=now()
+            )
+            outcome = replace(outcome, slug=adopted)
     show_publication(outcome, dry_run=dry_run, app_ctx=app_ctx)
 

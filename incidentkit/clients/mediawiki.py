@@ -226,7 +226,7 @@ class MwclientWiki:
         self._generator = ""
         self._namespaces: dict[str, int] = {}  # lower-cased names, canonical names and aliases -> id
         self._namespace_names: dict[int, str] = {}
-        self._csrf = ""  # the edit token of this login, fetched on the first save
+        self._csrf = ""  # the edit token of this login, fetched with the first read or on the first save
 
     def __repr__(self) -> str:
         return f"<MwclientWiki {self.name} {self.url} user={self.user or '(anonymous)'}>"
@@ -506,9 +506,16 @@ class MwclientWiki:
             "rvprop": "content|ids|timestamp",
             "rvslots": "main",
         }
+        self._connect(SourceError)
+        if self.logged_in and not self._csrf:
+            # Logged in, a read usually comes before a save (publish): the edit token comes with it,
+            # saving the save a request.
+            params["meta"] = "tokens"
 
         def take(info: dict[str, Any]) -> int:
             query = info.get("query", {})  # a continuation may carry no query at all
+            if "tokens" in query:
+                self._csrf = str(query["tokens"]["csrftoken"])
             new = 0
             for item in query.get("normalized", []):
                 aliases[str(item["from"])] = str(item["to"])

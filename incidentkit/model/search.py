@@ -9,13 +9,15 @@ events and curation) and what its page says (the text ``import`` read or ``publi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from .curation import MOMENTS, KeyMoments
 from .signals import SIGNAL_KINDS, Signals, empty_signals
+from .similar import Comparable, comparable_term
 from .time import format_utc, parse_utc
 
 __all__ = ["FIELDS", "FIELD_WEIGHTS", "MARK_START", "MARK_END", "DraftFacts", "IncidentDocument", "SearchHit"]
@@ -101,9 +103,32 @@ class IncidentDocument:
         """What text similarity compares: the title (counted three times), summary and timeline;
         the rest of the page when it has neither (rendered pages whose headings were lost)."""
         parts = [self.title] * 3 + [self.summary, self.timeline]
-        if not (self.summary or self.timeline):
-            parts.append(self.body)
-        return "\n".join(part for part in parts if part)
+        if not self.compares_body:
+            return "\n".join(part for part in parts if part)
+        return "\n".join(part for part in [*parts, self.body] if part)
+
+    @property
+    def compares_body(self) -> bool:
+        return not (self.summary or self.timeline)
+
+    def comparable(self, counts: Sequence[Mapping[str, int]]) -> Comparable:
+        """What it is compared by, from the term counts of each of its :data:`FIELDS` (in order).
+
+        The counts of :meth:`similarity_text` are those of its parts added up: the tokenizer
+        never joins two words across the line between them.
+        """
+        by_field = dict(zip(FIELDS, counts, strict=True))
+        parts = [by_field["title"]] * 3 + [by_field["summary"], by_field["timeline"]]
+        if self.compares_body:
+            parts.append(by_field["body"])
+        total: Counter[str] = Counter()
+        for part in parts:
+            total.update(part)
+        return Comparable(
+            counts={term: n for term, n in total.items() if comparable_term(term)},
+            title=frozenset(term for term in by_field["title"] if comparable_term(term)),
+            signals={kind: frozenset(self.signals.get(kind, ())) for kind in SIGNAL_KINDS},
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -38,12 +38,17 @@ _SITE_DIGIT = {"1": "eqiad", "2": "codfw", "3": "esams", "4": "ulsfo", "5": "eqs
 _SITE = re.compile(r"(?<![a-z0-9])(" + "|".join(_SITES) + r")(?![a-z0-9])", re.I)
 # "wdqs1006", "ms-be1043", "an-worker1092", "cp3050.esams.wmnet" (a server: letters, then 4 digits)
 _HOST = re.compile(r"(?<![\w.-])([a-z]+(?:-[a-z]+)*)([1-7]\d{3})(?![\w-])", re.I)
+_HOST_END = re.compile(r"[a-z][1-7]\d{3}", re.I)  # what every host name holds: a letter, then the number
 # network gear: "asw-c4-eqiad", "asw2-d2-eqiad", "cr1-eqiad"
 _DEVICE = re.compile(r"(?<![\w.-])((asw|cr|mr|pfw|lsw|ssw)\d?)(-[a-z]\d{1,2})?-(" + "|".join(_SITES) + r")(?![\w-])", re.I)
 # "wdqs.discovery.wmnet", "api-rw.discovery.wmnet", "restbase.svc.eqiad.wmnet"
 _SERVICE_NAME = re.compile(r"(?<![\w.-])([a-z][a-z0-9-]*)\.(?:discovery|svc\.[a-z]+)\.wmnet\b", re.I)
 _FIRING = re.compile(r"\b(?:FIRING|RESOLVED)(?:\s*:\s*\d+)?\]?\s*:?\s*\[?\s*([A-Z][A-Za-z0-9_]{3,})\b")
 _ICINGA = re.compile(r"\b(?:PROBLEM|RECOVERY)\s+-\s+(.{4,80}?)\s+on\s+[\w.-]+\s+is\s+(?:CRITICAL|WARNING|UNKNOWN|OK)\b")
+# The letters that case-insensitive patterns match to an ASCII letter though lower() does not make
+# them one (see the re module's IGNORECASE): folded first, a substring test finds what a pattern would.
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+_FOLDED = tuple(chr(letter) for letter in _FOLD)  # looked for first: a translation is slow
 # hosts that run the tooling (checks, logs, shells) and so appear in every kind of incident
 _TOOLING_CLUSTERS = {"icinga", "alert", "graphite", "prometheus", "logstash", "mwlog", "deploy", "bast", "cumin", "puppetmaster"}
 
@@ -66,26 +71,48 @@ def _clean_alert(name: str) -> str:
     return " ".join(name.split()).strip(" -:")
 
 
+def _host_lines(text: str) -> list[str]:
+    """The lines of *text* that may name a host: a host's name never spans a line, and a line's
+    ends bound it as the newlines around it do, so :data:`_HOST` finds the same in these alone,
+    without its costly look-behind at every character of the others."""
+    lines: dict[int, str] = {}
+    for match in _HOST_END.finditer(text):
+        start = text.rfind("\n", 0, match.start()) + 1
+        if start not in lines:
+            end = text.find("\n", match.end())
+            lines[start] = text[start : end if end >= 0 else len(text)]
+    return list(lines.values())
+
+
 def text_signals(text: str) -> Signals:
     """The signals free text names: hosts (with their cluster as a service, and their data centre),
-    network devices, service DNS names, data centres, alert names in the bots' forms, task ids."""
+    network devices, service DNS names, data centres, alert names in the bots' forms, task ids.
+
+    A pattern runs only when the text holds the word it cannot match without (a data centre, a
+    ``.wmnet`` name, a bot's ``FIRING``): a substring test is far cheaper than a scan with a
+    look-behind at every character, and most reports name few of these things.
+    """
     found = empty_signals()
-    for match in _DEVICE.finditer(text):
+    lowered = (text.translate(_FOLD) if any(letter in text for letter in _FOLDED) else text).lower()
+    sites = [m.group(1).lower() for m in _SITE.finditer(text)] if any(site in lowered for site in _SITES) else []
+    for match in _DEVICE.finditer(text) if sites else ():  # a device's name ends with its data centre
         device = match.group(0).lower()
         found["host"].add(device)
         found["service"].add(match.group(2).lower())
         found["site"].add(match.group(4).lower())
-    for match in _HOST.finditer(text):
+    for match in (m for line in _host_lines(text) for m in _HOST.finditer(line)):
         cluster, number = match.group(1).lower(), match.group(2)
         if cluster in _TOOLING_CLUSTERS or cluster in _SITES or len(cluster) < 2:
             continue
         found["host"].add(f"{cluster}{number}")
         found["service"].add(cluster)
         found["site"].add(_SITE_DIGIT[number[0]])
-    for match in _SERVICE_NAME.finditer(text):
-        found["service"].add(match.group(1).lower())
-    found["site"].update(m.group(1).lower() for m in _SITE.finditer(text))
-    found["alert"].update(_clean_alert(m.group(1)) for m in _FIRING.finditer(text))
-    found["alert"].update(_clean_alert(m.group(1)) for m in _ICINGA.finditer(text))
+    if ".wmnet" in lowered:
+        found["service"].update(m.group(1).lower() for m in _SERVICE_NAME.finditer(text))
+    found["site"].update(sites)
+    if "FIRING" in text or "RESOLVED" in text:
+        found["alert"].update(_clean_alert(m.group(1)) for m in _FIRING.finditer(text))
+    if "PROBLEM" in text or "RECOVERY" in text:
+        found["alert"].update(_clean_alert(m.group(1)) for m in _ICINGA.finditer(text))
     found["task"].update(find_tasks(text))
     return found

@@ -15,6 +15,13 @@ and the weighted terms of its title, summary and timeline. Two incidents score
   (a big data centre) counts little: ``rarity = log(1 + N/df) / log(1 + N)``, where ``df`` of the
   ``N`` indexed incidents have it.
 
+Term weights: ``(1 + log tf) * log((N + 1) / (df + 1))`` for each term with two letters in a row
+(:func:`comparable_term`), ``df`` of the ``N`` indexed incidents having it; the top
+:data:`TOP_TERMS` are kept, L2-normalised. What the weights start from, an incident's
+:class:`Comparable` (its term counts, title words and signals), depends on that incident alone;
+the weights on the whole index, so they are computed (:meth:`Comparable.features`) when the
+incidents are compared.
+
 A feature that more than :data:`COMMON_SHARE` of the incidents have (and more than
 :data:`COMMON_MIN` of them) tells nothing apart and is left out of every comparison: this keeps a
 comparison to the incidents worth comparing, however large the store. The score is symmetric, so
@@ -25,9 +32,11 @@ similar. Each :class:`Reason` says what matched.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from .signals import SIGNAL_KINDS, SIGNAL_LABELS
@@ -42,7 +51,10 @@ __all__ = [
     "MAX_SIMILAR",
     "COMMON_SHARE",
     "COMMON_MIN",
+    "TOP_TERMS",
     "too_common",
+    "comparable_term",
+    "Comparable",
     "Features",
     "Reason",
     "OpenActionable",
@@ -50,7 +62,7 @@ __all__ = [
     "feature_key",
     "split_key",
     "rarity",
-    "score_shared",
+    "Scorer",
 ]
 
 TERM = "term"  # the feature kind of a text term
@@ -72,6 +84,8 @@ MIN_SCORE = 0.3
 MAX_SIMILAR = 5
 COMMON_SHARE = 0.01
 COMMON_MIN = 30
+TOP_TERMS = 25
+_WORD = re.compile(r"[^\W\d_]{2}", re.UNICODE)  # a term worth comparing has two letters in a row
 
 
 def feature_key(kind: str, value: str) -> str:
@@ -106,6 +120,47 @@ class Features:
             for value in self.signals.get(kind, ()):
                 found[feature_key(kind, value)] = 1.0
         return found
+
+
+def comparable_term(term: str) -> bool:
+    """True for a term worth comparing (two letters in a row: not ``2023``, ``t1``)."""
+    return _WORD.search(term) is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Comparable:
+    """An incident before its terms are weighed against the others: how often each comparable
+    term occurs in its title, summary and timeline (``IncidentDocument.similarity_text``), the
+    comparable terms of its title, and its signals."""
+
+    counts: Mapping[str, int] = field(default_factory=dict)
+    title: frozenset[str] = frozenset()
+    signals: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def features(self, documents: Mapping[str, int], total: int) -> Features:
+        """Its features, with *documents* (term -> in how many of the *total* incidents it is)."""
+        weights = {
+            term: (1 + math.log(n)) * math.log((total + 1) / (documents.get(term, 0) + 1)) for term, n in self.counts.items()
+        }
+        top = sorted(weights.items(), key=lambda pair: (-pair[1], pair[0]))[:TOP_TERMS]
+        norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
+        terms = {term: weight / norm for term, weight in top if weight > 0}
+        return Features(terms=terms, title=self.title, signals={kind: self.signals.get(kind, frozenset()) for kind in SIGNAL_KINDS})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "counts": dict(sorted(self.counts.items())),
+            "title": sorted(self.title),
+            "signals": {kind: sorted(values) for kind, values in self.signals.items() if values},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Comparable:
+        return cls(
+            counts={term: int(n) for term, n in data.get("counts", {}).items()},
+            title=frozenset(data.get("title", ())),
+            signals={kind: frozenset(values) for kind, values in data.get("signals", {}).items()},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +233,7 @@ def too_common(documents: int, total: int) -> bool:
     return documents > max(COMMON_MIN, COMMON_SHARE * total)
 
 
+@lru_cache(maxsize=4096)
 def rarity(documents: int, total: int) -> float:
     """How telling a signal is that *documents* of *total* incidents share: 1 when unique, less when common."""
     if total <= 1 or documents <= 0:
@@ -185,36 +241,56 @@ def rarity(documents: int, total: int) -> float:
     return math.log1p(total / documents) / math.log1p(total)
 
 
-def score_shared(
-    mine: Features, shared: Mapping[str, float], counts: Mapping[str, int], total: int
-) -> tuple[float, tuple[Reason, ...]]:
-    """The score of *mine* against another incident and why, from the features they share.
+class Scorer:
+    """Scores incidents against one incident's features (*mine*): what each shared feature is
+    worth depends on *mine* and the index alone (*counts*: how many of the *total* indexed
+    incidents have each signal key), so it is worked out once, then each other incident costs a
+    look-up per shared feature."""
 
-    *shared* maps each shared feature key to the other incident's weight for it; *counts* maps
-    signal keys to how many indexed incidents have them; *total* is the number indexed.
-    """
-    terms: list[tuple[float, str]] = []
-    by_kind: dict[str, list[tuple[float, str]]] = {}
-    for key, other in shared.items():
-        kind, value = split_key(key)
-        if kind == TERM and value in mine.terms:
-            terms.append((mine.terms[value] * other, value))
-        elif kind == TITLE and value not in mine.title or kind == TERM:
-            by_kind.setdefault(CROSS, []).append((1.0, value))  # a title word of one in the other's text
-        elif kind in WEIGHTS:
-            by_kind.setdefault(kind, []).append((rarity(counts.get(key, 1), total), value))
-    reasons: list[Reason] = []
-    score = 0.0
-    if terms:
-        terms.sort(key=lambda pair: (-pair[0], pair[1]))
-        points = WEIGHTS[TERM] * sum(weight for weight, _ in terms)
-        score += points
-        reasons.append(Reason(TERM, tuple(term for _, term in terms[:5]), points))
-    for kind in (TITLE, CROSS, *SIGNAL_KINDS):
-        values = sorted(by_kind.get(kind, ()), key=lambda pair: (-pair[0], pair[1]))[:MAX_SHARED]
-        if values:
-            points = WEIGHTS[kind] * sum(weight for weight, _ in values)
+    def __init__(self, mine: Features, counts: Mapping[str, int], total: int) -> None:
+        self._worth: dict[str, tuple[str, float, str] | None] = {}
+        for key in mine.weights():
+            kind, value = split_key(key)
+            if kind == TERM and value in mine.terms:
+                self._worth[key] = (TERM, mine.terms[value], value)  # times the other's weight
+            elif kind == TITLE and value not in mine.title or kind == TERM:
+                self._worth[key] = (CROSS, 1.0, value)  # a title word of one in the other's text
+            elif kind in WEIGHTS:
+                self._worth[key] = (kind, rarity(counts.get(key, 1), total), value)
+            else:
+                self._worth[key] = None
+
+    def _shared(self, shared: Mapping[str, float]) -> list[tuple[str, list[tuple[float, str]], float]]:
+        """(kind, its values that count, best first, and their points) of each kind shared."""
+        by_kind: dict[str, list[tuple[float, str]]] = {}
+        for key, other in shared.items():
+            worth = self._worth.get(key)
+            if worth is not None:
+                kind, weight, value = worth
+                by_kind.setdefault(kind, []).append((weight * other if kind == TERM else weight, value))
+        found = []
+        for kind in (TERM, TITLE, CROSS, *SIGNAL_KINDS):
+            values = sorted(by_kind.get(kind, ()), key=lambda pair: (-pair[0], pair[1]))
+            if kind != TERM:  # every shared term counts; of the others, the most telling few
+                values = values[:MAX_SHARED]
+            if values:
+                found.append((kind, values, WEIGHTS[kind] * sum(weight for weight, _ in values)))
+        return found
+
+    def score(self, shared: Mapping[str, float]) -> float:
+        """The score against an incident with these features in common (key -> its weight for it)."""
+        score = 0.0
+        for _, _, points in self._shared(shared):
             score += points
-            reasons.append(Reason(kind, tuple(value for _, value in values), points))
-    reasons.sort(key=lambda reason: -reason.points)
-    return score, tuple(reasons)
+        return score
+
+    def explain(self, shared: Mapping[str, float]) -> tuple[float, tuple[Reason, ...]]:
+        """The score, and why: a reason per kind shared, the one worth most first."""
+        score = 0.0
+        reasons: list[Reason] = []
+        for kind, values, points in self._shared(shared):
+            score += points
+            shown = values[:5] if kind == TERM else values
+            reasons.append(Reason(kind, tuple(value for _, value in shown), points))
+        reasons.sort(key=lambda reason: -reason.points)
+        return score, tuple(reasons)

@@ -283,7 +283,10 @@ def set_fields(
     updates["updated_at"] = now
     after = replace(current, **updates)
     history = [history_row(current, after, source="manual", now=now)] if state_changed(current, after) else []
-    store.update_actionable(after, history)
+    with store.transaction():
+        store.update_actionable(after, history)
+        if unlock:  # the page may set them again: the next import reads it even if unchanged
+            store.forget_imported_pages(current.incident)
     return store.require_actionable(actionable_id)
 
 

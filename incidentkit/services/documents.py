@@ -105,9 +105,11 @@ def build_document(
     *,
     draft: DraftFacts | None,
     page_text: str | None,
+    outline: Sequence[tuple[int, int, str]] | None = None,
 ) -> IncidentDocument:
-    """The document of one incident from its record, actionables, draft facts and page text."""
-    page = report_text(page_text) if page_text else None
+    """The document of one incident from its record, actionables, draft facts and page text
+    (*outline*: the page's headings, when it has just been parsed)."""
+    page = report_text(page_text, outline) if page_text else None
     signals = merge_signals(
         draft.signals if draft else {},
         text_signals("\n".join([record.title, page_text or ""])),

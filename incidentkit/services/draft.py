@@ -13,7 +13,7 @@ Nothing here prints or reads the clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -34,7 +34,7 @@ from ..timeline.curate import curate
 from ..timeline.people import people_of_timeline
 from ..timeline.rows import build_rows
 from ..timeline.wording import word_rows
-from ..wikitext.render import render_incident
+from ..wikitext.render import incident_pieces, render_incident
 from .actionables import record_proposed
 from .paging import PAGING_SOURCES, paging_metadata
 from .pulls import Collected
@@ -70,11 +70,20 @@ class StoredState:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Draft:
-    """A composed draft: the incident, how its timeline was curated, and the page text."""
+    """A composed draft: the incident and how its timeline was curated; its page is rendered on
+    demand (:meth:`pieces` to write it as it is made, :attr:`text` for the whole)."""
 
     incident: Incident
     curation: CurationResult
-    text: str
+
+    def pieces(self) -> Iterator[str]:
+        """The page's wikitext in pieces, for writing as it is made. Raises RenderError."""
+        return incident_pieces(self.incident)
+
+    @property
+    def text(self) -> str:
+        """The page's wikitext. Raises RenderError."""
+        return render_incident(self.incident)
 
     @property
     def orphans(self) -> tuple[Orphan, ...]:
@@ -319,7 +328,7 @@ def make_draft(
         incident = with_similar(store, incident, collected.events, now=incident.generated_at)
     else:
         incident = replace(incident, similar=())
-    return Draft(incident=incident, curation=result, text=render_incident(incident))
+    return Draft(incident=incident, curation=result)
 
 
 def source_summaries(metadata: Mapping[str, Any]) -> tuple[SourceSummary, ...]:
@@ -419,4 +428,4 @@ def redraft(store: Store, slug: str, settings: Settings) -> Draft:
         slug=slug,
     )
     incident = with_similar(store, incident, store.load_events(slug), now=incident.generated_at)
-    return Draft(incident=incident, curation=result, text=render_incident(incident))
+    return Draft(incident=incident, curation=result)

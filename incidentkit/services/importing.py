@@ -3,7 +3,11 @@
 Import is idempotent: an incident is found again by its page (or its slug), fields set locally
 are locked and kept, actionables are matched by task (or, for free-text ones, by title), and
 locally filled scorecard answers win over the page's; a page that says nothing new changes nothing
-and is counted as unchanged. Nothing here prints or reads the clock.
+and is counted as unchanged. A page read again exactly as the import last read it (same text,
+revision, title prefix, scorecard questions and incidentkit version) is not even parsed again: what
+it held is reported from the store (``--reread`` parses every page anyway). Each page is indexed
+for search as it is stored; the pages are compared with the other incidents once, at the end.
+Nothing here prints or reads the clock.
 
 Dates: the incident starts at the page's Start, else on the date its title carries (midnight UTC:
 the day is known, the hour is not), so SLA due dates count from the incident, not from the import.
@@ -12,13 +16,16 @@ An item the page lists as done was closed at an unknown time.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from itertools import islice
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 from ..clients.mediawiki import BATCH_SIZE, PageText, WikiClient
@@ -26,13 +33,14 @@ from ..config import Settings, shown_path, write_user_text
 from ..errors import InputError
 from ..model.actionable import FollowUp, UpsertResult
 from ..model.incident import IncidentRecord, slugify
+from ..model.scorecard import ScorecardDefinition
 from ..model.time import format_utc
 from ..store import Store
-from ..util import chunks
+from ..util import chunks, version
 from ..wikitext.reports import ItemStatus, Report, Unparsed, parse_report, title_date
 from .actionables import upsert_imported
 from .scorecard import definition_path, load_definition
-from .search import index_page, refresh_similarity
+from .search import TermChanges, refresh_similarity, stage_page
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -184,8 +192,9 @@ def store_report(
     page: PageText | None,
     settings: Settings,
     now: datetime,
-) -> tuple[ImportedPage, UpsertResult]:
-    with store.transaction():  # one page, one atomic write
+) -> tuple[ImportedPage, UpsertResult, IncidentRecord]:
+    """Record what *report* says (one atomic write); returns what was done and the incident as saved."""
+    with store.transaction():
         return _store_report_once(store, report, wiki=wiki, page=page, settings=settings, now=now)
 
 
@@ -197,7 +206,7 @@ def _store_report_once(
     page: PageText | None,
     settings: Settings,
     now: datetime,
-) -> tuple[ImportedPage, UpsertResult]:
+) -> tuple[ImportedPage, UpsertResult, IncidentRecord]:
     slug, existing = _slug_for(store, report)
     metadata = {**(existing.metadata if existing else {}), **report.metadata}
     record = IncidentRecord(
@@ -216,7 +225,7 @@ def _store_report_once(
     )
     saved_record = store.save_incident(record, respect_locked=True)
     upserted = upsert_imported(store, slug, imported_items(report), settings=settings, now=now)
-    stored = store.get_scorecard_answers(slug)
+    stored = store.get_scorecard_answers(slug) if report.scorecard else {}
     new_answers = {
         key: (answer, note)
         for key, (answer, note) in report.scorecard.items()
@@ -239,7 +248,7 @@ def _store_report_once(
         scorecard_answers=answers,
         problems=report.problems,
     )
-    return imported, upserted
+    return imported, upserted, saved_record
 
 
 class ImportInterrupted(KeyboardInterrupt):
@@ -262,6 +271,82 @@ def _before(name: str, since: date | None) -> bool:
     return day is not None and day < since
 
 
+def _summary(imported: ImportedPage, day: date | None, items: int) -> dict[str, object]:
+    """What a page held, as :func:`_as_last_read` reports it while the page stays the same."""
+    return {
+        "date": day.isoformat() if day else None,
+        "items": items,
+        "actionables": imported.actionables,
+        "tasks": list(imported.tasks),
+        "placeholders": imported.placeholders,
+        "problems": list(imported.problems),
+    }
+
+
+def _as_last_read(title: str, slug: str, summary: Mapping[str, Any]) -> tuple[ImportedPage, UpsertResult, date | None]:
+    """The page *title*, read as last time: nothing to do; what it held, as it was reported then."""
+    imported = ImportedPage(
+        page=title,
+        slug=slug,
+        created=False,
+        changed=False,
+        actionables=int(summary["actionables"]),
+        tasks=tuple(summary["tasks"]),
+        placeholders=int(summary["placeholders"]),
+        scorecard_answers=0,
+        problems=tuple(summary["problems"]),
+    )
+    day = date.fromisoformat(summary["date"]) if summary["date"] else None
+    return imported, UpsertResult(unchanged=int(summary["items"])), day
+
+
+Stored = tuple[ImportedPage, UpsertResult, TermChanges]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Reader:
+    """How an import reads and stores each page."""
+
+    wiki: str | None
+    prefix: str
+    since: date | None
+    questions: ScorecardDefinition
+    questions_digest: str
+    settings: Settings
+    now: datetime
+
+    def digest(self, title: str, text: str, page: PageText | None) -> str:
+        """What reading the page depends on: the page, and how it is read."""
+        revision = str(page.revid) if page else ""
+        parts = (version(), self.questions_digest, self.wiki or "", self.prefix, title, revision, text)
+        return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+    def read(
+        self, store: Store, title: str, text: str, page: PageText | None, last: tuple[str, str, dict[str, Any]] | None
+    ) -> Stored | Unparsed | None:
+        """Store the page *title* and index it (whole or not at all); None when it is before
+        ``since``. *last* is how the import last read it: if still so, nothing is done. The
+        vocabulary changes returned are the caller's to count."""
+        digest = self.digest(title, text, page)
+        if last is not None and last[1] == digest:
+            imported, upserted, day = _as_last_read(title, last[0], last[2])
+            return None if self._before_since(day) else (imported, upserted, Counter())
+        report = parse_report(title, text, prefix=self.prefix, scorecard=self.questions)
+        if isinstance(report, Unparsed) or self._before_since(report.date):
+            return report if isinstance(report, Unparsed) else None
+        with store.transaction():
+            imported, upserted, record = store_report(
+                store, report, wiki=self.wiki, page=page, settings=self.settings, now=self.now
+            )
+            changes = stage_page(store, record, text, page.revid if page else None, outline=report.headings)
+            items = upserted.added + upserted.updated + upserted.unchanged
+            store.save_imported_page(title, imported.slug, digest, _summary(imported, report.date, items))
+        return imported, upserted, changes or Counter()
+
+    def _before_since(self, day: date | None) -> bool:
+        return self.since is not None and (day is None or day < self.since)
+
+
 def import_reports(
     store: Store,
     pages: Iterable[tuple[str, str, PageText | None]],
@@ -270,6 +355,7 @@ def import_reports(
     wiki: str | None,
     prefix: str = DEFAULT_PREFIX,
     since: date | None = None,
+    reread: bool = False,
     settings: Settings,
     now: datetime,
     progress: Progress | None = None,
@@ -277,18 +363,24 @@ def import_reports(
     """Parse and store each ``(title, text, revision)`` of *pages*; *total* sizes the progress bar.
 
     Pages dated before *since* (by title, else by the Start field), or without a date when *since*
-    is given, are counted in ``filtered``. Pages are taken (for a wiki, read) 50 at a time outside
-    any transaction, then stored in one transaction: each page is atomic (a savepoint), and the
-    disk is waited for once per batch instead of once per page, which was most of an import's
-    time. An error undoes the pages of its batch; running the import again stores them. Ctrl-C
-    (ImportInterrupted) keeps every page stored before it.
+    is given, are counted in ``filtered``. A page the import read exactly so last time is not parsed
+    again, unless *reread*. Pages are taken (for a wiki, read) 50 at a time outside any
+    transaction, then stored in one transaction: each page is atomic (a savepoint), the terms of
+    the batch are counted in the vocabulary at once, and the disk is waited for once per batch
+    instead of once per page, which was most of an import's time. An error undoes the pages of its
+    batch; running the import again stores them. The pages indexed are compared with the other
+    incidents at the end, also after Ctrl-C (ImportInterrupted), which keeps every page stored
+    before it.
     """
     imported: list[ImportedPage] = []
-    indexed: list[str] = []  # pages whose text the search index did not have yet
     unparsed: list[Unparsed] = []
     filtered = 0
     upserts = UpsertResult()
-    questions = load_definition(definition_path(settings))
+    path = definition_path(settings)
+    reader = _Reader(
+        wiki=wiki, prefix=prefix, since=since, questions=load_definition(path),
+        questions_digest=hashlib.sha256(path.read_bytes()).hexdigest(), settings=settings, now=now,
+    )  # fmt: skip
 
     def so_far() -> ImportResult:
         return ImportResult(
@@ -299,36 +391,32 @@ def import_reports(
     done = 0
     interrupted: KeyboardInterrupt | None = None
     while not interrupted and (batch := list(islice(remaining, BATCH_SIZE))):
-        stored: list[ImportedPage] = []  # this batch's pages: imported once it commits
-        batch_indexed: list[str] = []
-        batch_upserts = UpsertResult()
+        stored: list[Stored] = []  # this batch's pages: imported once it commits
+        last = {} if reread else store.imported_pages([title for title, _, _ in batch])
         with store.transaction():
             for title, text, page in batch:
                 try:
-                    report = parse_report(title, text, prefix=prefix, scorecard=questions)
-                    if isinstance(report, Unparsed):
-                        unparsed.append(report)
-                    elif since is not None and (report.date is None or report.date < since):
-                        filtered += 1
-                    else:
-                        with store.transaction():  # the page and its index entry, whole or not at all
-                            page_result, upserted = store_report(
-                                store, report, wiki=wiki, page=page, settings=settings, now=now
-                            )
-                            fresh = index_page(store, page_result.slug, text, page.revid if page else None, compare=False)
-                        batch_indexed.extend([page_result.slug] if fresh else [])
-                        stored.append(page_result)
-                        batch_upserts = _add(batch_upserts, upserted)
+                    outcome = reader.read(store, title, text, page, last.get(title))
                 except KeyboardInterrupt as exc:  # keep the pages stored before it: commit them
                     interrupted = exc
                     break
+                if isinstance(outcome, Unparsed):
+                    unparsed.append(outcome)
+                elif outcome is None:
+                    filtered += 1
+                else:
+                    stored.append(outcome)
                 done += 1
                 if progress:
                     progress(done, total)
-        imported.extend(stored)
-        indexed.extend(batch_indexed)
-        upserts = _add(upserts, batch_upserts)
-    refresh_similarity(store, indexed)
+            terms: TermChanges = Counter()
+            for _, _, changes in stored:
+                terms.update(changes)  # update, not +: a page read again may take terms away
+            store.count_terms(terms)
+        imported.extend(page for page, _, _ in stored)
+        for _, upserted, _ in stored:
+            upserts = _add(upserts, upserted)
+    refresh_similarity(store)
     if interrupted:
         raise ImportInterrupted(so_far()) from interrupted
     return so_far()
@@ -367,6 +455,7 @@ def import_from_wiki(
     prefix: str | None = None,
     category: str | None = None,
     since: date | None = None,
+    reread: bool = False,
     save: Path | None = None,
     settings: Settings,
     now: datetime,
@@ -390,7 +479,7 @@ def import_from_wiki(
 
     result = import_reports(
         store, pages(), total=len(wanted), wiki=wiki.name, prefix=prefix or DEFAULT_PREFIX, since=since,
-        settings=settings, now=now, progress=progress,
+        reread=reread, settings=settings, now=now, progress=progress,
     )  # fmt: skip
     return replace(
         result,
@@ -439,6 +528,7 @@ def import_from_dir(
     *,
     prefix: str | None = None,
     since: date | None = None,
+    reread: bool = False,
     settings: Settings,
     now: datetime,
     progress: Progress | None = None,
@@ -459,7 +549,7 @@ def import_from_dir(
 
     result = import_reports(
         store, pages(), total=len(wanted), wiki=None, prefix=prefix or DEFAULT_PREFIX, since=since,
-        settings=settings, now=now, progress=progress,
+        reread=reread, settings=settings, now=now, progress=progress,
     )  # fmt: skip
     return replace(
         result,

@@ -28,12 +28,9 @@ from ..model.scorecard import ScoreAnswer, ScorecardDefinition, fill_scorecard
 from ..model.time import format_utc
 from ..store import Store
 from ..wikitext.regions import Absorbs, SpliceResult, regions, splice
-from ..wikitext.render import SAFE_TITLE, render_dashboard, render_template
 from ..wikitext.reports import Report, Unparsed, parse_report, title_date
 from ..wikitext.scorecard import parse_from_wikitext
-from .draft import redraft
 from .importing import store_report
-from .reporting import open_actionables_for_dashboard
 from .scorecard import definition_path, load_definition
 from .search import index_page
 
@@ -46,6 +43,7 @@ __all__ = [
     "harvest_scorecard",
     "publish_page",
     "publish_incident",
+    "read_draft",
     "find_incident_for_draft",
     "adopt_published_draft",
     "dashboard_text",
@@ -123,6 +121,9 @@ def absorbs(definition: ScorecardDefinition) -> Absorbs:
 
 
 def _scorecard_absorbed(definition: ScorecardDefinition, on_page: str, in_draft: str) -> bool:
+    # lazy import: the template engine loads only when a page's scorecard was edited (start-up cost)
+    from ..wikitext.render import render_template
+
     written = parse_from_wikitext(on_page, definition)
     redrawn = render_template(
         "scorecard.wiki.j2",
@@ -275,6 +276,10 @@ def _draft_with_page_answers(
 ) -> str:
     """The incident's draft once the scorecard answers written on *base* are in the store; without
     *keep* they are taken back out (the transaction is undone), so a dry run changes nothing."""
+    # lazy import: drafting (and its template engine) loads only to publish a recorded incident,
+    # not a draft file (start-up cost)
+    from .draft import redraft
+
     if base is None:
         return redraft(store, slug, settings).text
     try:
@@ -315,13 +320,19 @@ def _publish_read(
     return PublishOutcome(plan=plan, saved=saved, slug=slug)
 
 
-def find_incident_for_draft(store: Store, title: str, draft: str) -> str | None:
-    """The incident a draft FILE belongs to: the one published as *title*, else the one its
-    Incident ID names (``YYYY-MM-DD title``, as ``draft`` writes it). Reads only."""
-    known = store.find_incident_by_page(title)
+def read_draft(title: str, draft: str, settings: Settings) -> Report | Unparsed:
+    """A draft FILE to be published as *title*, read like an imported page: read once, for
+    :func:`find_incident_for_draft` and :func:`adopt_published_draft` both."""
+    return parse_report(title, draft, scorecard=load_definition(definition_path(settings)))
+
+
+def find_incident_for_draft(store: Store, report: Report | Unparsed) -> str | None:
+    """The incident a draft FILE (*report*, see :func:`read_draft`) belongs to: the one published
+    as its title, else the one its Incident ID names (``YYYY-MM-DD title``, as ``draft`` writes it).
+    Reads only."""
+    known = store.find_incident_by_page(report.page)
     if known is not None:
         return known.slug
-    report = parse_report(title, draft)
     ident = report.metadata.get("incident_id", "") if isinstance(report, Report) else ""
     day, _ = title_date(ident)
     name = re.sub(r"^\s*\d{4}-?\d{2}-?\d{2}\s*", "", ident)
@@ -336,13 +347,16 @@ def find_incident_for_draft(store: Store, title: str, draft: str) -> str | None:
 
 
 def adopt_published_draft(
-    store: Store, saved: PageText, draft: str, *, wiki: str, settings: Settings, now: datetime
+    store: Store, saved: PageText, report: Report | Unparsed, draft: str, *, wiki: str, settings: Settings, now: datetime
 ) -> str | None:
-    """Record a published draft FILE that no incident knew as a new incident (read like an import)."""
-    report = parse_report(saved.title, draft, scorecard=load_definition(definition_path(settings)))
+    """Record a published draft FILE that no incident knew as a new incident (read like an import).
+    *report* is the *draft* as :func:`read_draft` read it; it is read again under the title the
+    wiki saved it as when the wiki wrote the title otherwise."""
+    if report.page != saved.title:
+        report = read_draft(saved.title, draft, settings)
     if isinstance(report, Unparsed):
         return None
-    imported, _ = store_report(store, report, wiki=wiki, page=saved, settings=settings, now=now)
+    imported, _, _ = store_report(store, report, wiki=wiki, page=saved, settings=settings, now=now)
     index_page(store, imported.slug, saved.text, saved.revid)
     return imported.slug
 
@@ -351,6 +365,10 @@ def adopt_published_draft(
 def dashboard_text(store: Store, *, now: datetime) -> str:
     """The dashboard page's wikitext: open actionables by owner and by incident, overdue flagged,
     and how fresh their statuses are (when sync last saw them, or that it never did)."""
+    # lazy imports: the template engine loads only for the dashboard, not to publish a draft file
+    from ..wikitext.render import SAFE_TITLE, render_dashboard
+    from .reporting import open_actionables_for_dashboard
+
     dashboard = open_actionables_for_dashboard(store, now)
     pages = {
         record.slug: record.page

@@ -1,16 +1,20 @@
 """Searching incidents, and keeping the search index current.
 
-``draft`` (:func:`index_draft`), ``import`` and ``publish`` (:func:`index_page`) index the incident
-they touch; :func:`reindex` rebuilds the whole index from the store (the stored events and
-curation of drafted incidents, the page text last imported or published) in three passes, so that
-every incident's term weights see the same vocabulary. :func:`search` turns what a user types into
-an FTS5 query: words (stemmed: "restarts" finds "restarting"), ``"quoted phrases"``, ``prefix*``,
-``AND`` / ``OR`` / ``NOT`` and ``field:word`` for one field. Nothing here prints.
+``draft`` (:func:`index_draft`) and ``publish`` (:func:`index_page`) index the incident they touch
+and compare it with the others at once. ``import`` indexes each page as it stores it
+(:func:`stage_page`), counts the terms of a batch of pages at once, and compares all of them at
+its end (:func:`refresh_similarity`), once every page is in the vocabulary: so the order of the
+pages does not change the weights, and nothing is computed twice. :func:`reindex` rebuilds the
+whole index the same way from the store (the stored events and curation of drafted incidents,
+the page text last imported or published). :func:`search` turns what a user types into an FTS5
+query: words (stemmed: "restarts" finds "restarting"), ``"quoted phrases"``, ``prefix*``, ``AND``
+/ ``OR`` / ``NOT`` and ``field:word`` for one field. Nothing here prints.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date
 
@@ -18,49 +22,51 @@ from ..config import Settings
 from ..errors import MAX_LIMIT, InputError, require_between
 from ..model.event import Event
 from ..model.incident import Incident, IncidentRecord
-from ..model.search import FIELDS, DraftFacts, IncidentDocument, SearchHit
+from ..model.search import FIELDS, DraftFacts, SearchHit
 from ..store import Store
 from .documents import build_document, draft_facts, facts_of_draft
-from .similar import features_of, link, save_features
+from .similar import compare
 
-__all__ = ["index_incident", "index_draft", "index_page", "refresh_similarity", "reindex", "fts_query", "search"]
+__all__ = [
+    "TermChanges", "index_incident", "index_draft", "index_page", "stage_page", "refresh_similarity", "reindex",
+    "fts_query", "search",
+]  # fmt: skip
 
 Progress = Callable[[int, int], None]
+TermChanges = Counter[str]  # term -> documents more (or fewer) that have it
 _TOKEN = re.compile(r'"[^"]*"?|\S+')
 _OPERATORS = ("AND", "OR", "NOT")
 
 
 def _save(
-    store: Store, record: IncidentRecord, draft: DraftFacts | None, page_text: str | None, revision: int | None
-) -> tuple[int, IncidentDocument]:
-    document = build_document(record, store.incident_actionables(record.slug), draft=draft, page_text=page_text)
-    doc_id = store.save_document(document, draft=draft, page_text=page_text, page_revision=revision)
-    store.save_terms(doc_id, sorted(store.term_counts("\n".join(document.field_texts()))))
-    return doc_id, document
-
-
-def _stored_document(store: Store, slug: str) -> IncidentDocument:
-    parts = store.stored_parts(slug)
-    return build_document(
-        store.require_incident(slug), store.incident_actionables(slug),
-        draft=parts.draft if parts else None, page_text=parts.page_text if parts else None,
+    store: Store,
+    record: IncidentRecord,
+    draft: DraftFacts | None,
+    page_text: str | None,
+    revision: int | None,
+    *,
+    outline: Sequence[tuple[int, int, str]] | None = None,
+) -> TermChanges:
+    """Save the document of *record* as not compared yet; returns how the vocabulary changes."""
+    document = build_document(
+        record, store.incident_actionables(record.slug), draft=draft, page_text=page_text, outline=outline
+    )
+    counts = store.field_term_counts(document.field_texts())
+    terms = sorted({term for field in counts for term in field})
+    _, previous = store.save_document(
+        document, draft=draft, page_text=page_text, page_revision=revision, terms=terms,
+        comparable=document.comparable(counts),
     )  # fmt: skip
+    changes = Counter(terms)
+    changes.subtract(previous)
+    return changes
 
 
-def _compare(store: Store, doc_id: int, document: IncidentDocument) -> None:
-    features = features_of(store, document, indexed=True)
-    save_features(store, doc_id, features)
-    link(store, doc_id, features)
-
-
-def _index(
-    store: Store, slug: str, draft: DraftFacts | None, page_text: str | None, revision: int | None, *, compare: bool = True
-) -> None:
+def _index(store: Store, slug: str, draft: DraftFacts | None, page_text: str | None, revision: int | None) -> None:
     record = store.require_incident(slug)
     with store.transaction():
-        doc_id, document = _save(store, record, draft, page_text, revision)
-        if compare:
-            _compare(store, doc_id, document)
+        store.count_terms(_save(store, record, draft, page_text, revision))
+        refresh_similarity(store)
 
 
 def index_incident(
@@ -70,13 +76,12 @@ def index_incident(
     settings: Settings | None = None,
     page_text: str | None = None,
     page_revision: int | None = None,
-    compare: bool = True,
 ) -> bool:
-    """(Re)index incident *slug*; False when nothing changed (the same page text again, no *settings*).
+    """(Re)index incident *slug* and compare it; False when nothing changed (the same page text
+    again, no *settings*).
 
     With *settings*, its draft facts are rebuilt from the stored events and curation; else the ones
-    indexed last are kept. *page_text* replaces the page text. Without *compare*, its similarity is
-    left for :func:`refresh_similarity` (a batch does it once, at its end).
+    indexed last are kept. *page_text* replaces the page text.
     """
     parts = store.stored_parts(slug)
     if settings is None and parts is not None and page_text is not None and page_text == parts.page_text:
@@ -84,7 +89,7 @@ def index_incident(
     draft = draft_facts(store, slug, settings) if settings is not None else (parts.draft if parts else None)
     if page_text is None and parts is not None:
         page_text, page_revision = parts.page_text, parts.page_revision
-    _index(store, slug, draft, page_text, page_revision, compare=compare)
+    _index(store, slug, draft, page_text, page_revision)
     return True
 
 
@@ -95,40 +100,54 @@ def index_draft(store: Store, incident: Incident, events: Sequence[Event]) -> No
     _index(store, incident.slug, facts, parts.page_text if parts else None, parts.page_revision if parts else None)
 
 
-def index_page(store: Store, slug: str, text: str, revision: int | None = None, *, compare: bool = True) -> bool:
-    """Index the page of incident *slug* as just imported or published (its draft facts are kept);
-    False when the index already has this text."""
-    return index_incident(store, slug, page_text=text, page_revision=revision, compare=compare)
+def index_page(store: Store, slug: str, text: str, revision: int | None = None) -> bool:
+    """Index the page of incident *slug* as just published (its draft facts are kept) and compare
+    it; False when the index already has this text."""
+    return index_incident(store, slug, page_text=text, page_revision=revision)
 
 
-def refresh_similarity(store: Store, slugs: Sequence[str]) -> None:
-    """Compare the incidents of a batch (an import, indexed with ``compare=False``), once all of them
-    are in the vocabulary: so the order of the batch does not change the weights."""
-    with store.transaction():
-        for slug in slugs:
-            incident = store.indexed_incident(slug)
-            if incident is not None:
-                _compare(store, incident.id, _stored_document(store, slug))
+def stage_page(
+    store: Store,
+    record: IncidentRecord,
+    text: str,
+    revision: int | None = None,
+    *,
+    outline: Sequence[tuple[int, int, str]] | None = None,
+) -> TermChanges | None:
+    """Index the page of incident *record* as just imported (its draft facts are kept; *outline*:
+    its headings as the import parsed them), leaving the vocabulary to the caller
+    (``Store.count_terms`` of the changes returned) and the comparison to
+    :func:`refresh_similarity`. None when the index already has this text."""
+    parts = store.stored_parts(record.slug)
+    if parts is not None and text == parts.page_text:
+        return None
+    return _save(store, record, parts.draft if parts else None, text, revision, outline=outline)
+
+
+def refresh_similarity(store: Store, *, progress: Progress | None = None) -> int:
+    """Compare every incident indexed since it was last compared (an import's pages, all at once;
+    those an interrupted run left); returns how many."""
+    pending = store.uncompared()
+    compare(store, pending, progress=progress)
+    return len(pending)
 
 
 def reindex(store: Store, settings: Settings, *, progress: Progress | None = None) -> int:
     """Rebuild the index of every incident; returns how many were indexed."""
     records = store.list_incidents()
     total = len(records) * 2
-    ids: dict[str, int] = {}
+    changes: TermChanges = Counter()
     with store.transaction():
         for done, record in enumerate(records, start=1):
             parts = store.stored_parts(record.slug)
             draft = draft_facts(store, record.slug, settings) or (parts.draft if parts else None)
-            ids[record.slug], _ = _save(
-                store, record, draft, parts.page_text if parts else None, parts.page_revision if parts else None
+            changes.update(
+                _save(store, record, draft, parts.page_text if parts else None, parts.page_revision if parts else None)
             )
             if progress:
                 progress(done, total)
-        for done, record in enumerate(records, start=len(records) + 1):
-            _compare(store, ids[record.slug], _stored_document(store, record.slug))
-            if progress:
-                progress(done, total)
+        store.count_terms(changes)
+        refresh_similarity(store, progress=(lambda done, _: progress(len(records) + done, total)) if progress else None)
     return len(records)
 
 

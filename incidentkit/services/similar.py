@@ -1,20 +1,20 @@
 """Similar past incidents: each incident's features, the similar pairs, and the ranked list with the
 still-open follow-ups of each match.
 
-Features (:class:`~incidentkit.model.similar.Features`) are computed when an incident is indexed:
-its signals, and its top :data:`TOP_TERMS` terms of title, summary and timeline weighted by tf-idf
-(term frequency from the FTS5 tokenizer, document frequency from the index's own vocabulary).
-Candidates are the incidents sharing at least one feature (one indexed lookup), scored by
-:func:`~incidentkit.model.similar.score_shared`; the pairs above the minimum score are kept
-(``search_links``) for the repeat counts of ``incidents stats``. Nothing here prints.
+Features (:class:`~incidentkit.model.similar.Features`) are computed when incidents are compared
+(:func:`compare`): their signals, and their top terms of title, summary and timeline weighted by
+tf-idf (term frequency from the FTS5 tokenizer, stored with the document; document frequency from
+the index's own vocabulary). Candidates are the incidents sharing at least one feature (looked up
+in the index, never every incident), scored by :class:`~incidentkit.model.similar.Scorer`;
+the pairs above the minimum score are kept (``search_links``) for the repeat counts of
+``incidents stats``. Nothing here prints.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -23,50 +23,40 @@ from ..model.actionable import ActionableQuery
 from ..model.event import Event
 from ..model.incident import Incident
 from ..model.search import IncidentDocument
-from ..model.signals import SIGNAL_KINDS
 from ..model.similar import (
     CROSS,
     MAX_SIMILAR,
     MIN_SCORE,
     TERM,
     TITLE,
+    Comparable,
     Features,
     OpenActionable,
     Reason,
+    Scorer,
     SimilarIncident,
-    score_shared,
     split_key,
     too_common,
 )
 from ..model.time import ensure_utc, format_utc
 from ..store import Store
 from ..store.search import IndexedIncident
+from ..util import chunks
 from .documents import document_for_draft
 
-__all__ = ["TOP_TERMS", "MAX_LINKS", "features_of", "stored_features", "save_features", "link", "rank", "similar_incidents", "with_similar"]
+__all__ = ["MAX_LINKS", "features_of", "stored_features", "compare", "rank", "similar_incidents", "with_similar"]
 
-TOP_TERMS = 25
 MAX_LINKS = 100
-_WORD = re.compile(r"[^\W\d_]{2}", re.UNICODE)  # a term worth comparing has two letters in a row
+_CHUNK = 250  # incidents compared per look-up of their candidates (bounds the memory of a large batch)
+Progress = Callable[[int, int], None]
+Scores = dict[int, tuple[float, tuple[Reason, ...]]]
 
 
-def features_of(store: Store, document: IncidentDocument, *, indexed: bool = False) -> Features:
-    """The features of *document*, its term weights judged against the index as it is now
-    (*indexed*: the document is in the index already, so it counts in the document frequencies)."""
-    text = document.similarity_text()
-    counts = {term: n for term, n in store.term_counts(text).items() if _WORD.search(term)}
-    total = store.document_count() + (0 if indexed else 1)
-    documents = store.term_documents(list(counts))
-    weights = {
-        term: (1 + math.log(n)) * math.log((total + 1) / (documents.get(term, 0) + 1)) for term, n in counts.items()
-    }
-    top = sorted(weights.items(), key=lambda pair: (-pair[1], pair[0]))[:TOP_TERMS]
-    norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
-    terms = {term: weight / norm for term, weight in top if weight > 0}
-    title = frozenset(term for term in store.term_counts(document.title) if _WORD.search(term))
-    return Features(
-        terms=terms, title=title, signals={kind: frozenset(document.signals.get(kind, ())) for kind in SIGNAL_KINDS}
-    )
+def features_of(store: Store, document: IncidentDocument) -> Features:
+    """The features of *document*, not indexed (a draft's), its term weights judged against the
+    index as it is now with the document counted in."""
+    comparable = document.comparable(store.field_term_counts(document.field_texts()))
+    return comparable.features(store.term_documents(sorted(comparable.counts)), store.document_count() + 1)
 
 
 def _worded(reasons: tuple[Reason, ...], text: str) -> tuple[Reason, ...]:
@@ -98,42 +88,92 @@ def stored_features(store: Store, slug: str) -> Features:
     return Features(terms=terms, title=frozenset(title), signals={k: frozenset(v) for k, v in signals.items()})
 
 
-def save_features(store: Store, doc_id: int, features: Features) -> None:
-    store.save_features(doc_id, features.weights(stored=True))
+def _shared(
+    features: Features, postings: Mapping[str, Sequence[tuple[int, float]]], counts: Mapping[str, int], total: int,
+    *, exclude: int | None,
+) -> dict[int, dict[str, float]]:
+    """Every incident of *postings* (feature key -> (document, its weight)) sharing a feature with
+    *features* (features too common left out): the features shared, with its weight for each."""
+    shared: dict[int, dict[str, float]] = defaultdict(dict)
+    for key in features.weights():
+        if too_common(counts.get(key, 0), total):
+            continue
+        for doc, weight in postings.get(key, ()):
+            if doc != exclude:
+                shared[doc][key] = weight
+    return shared
 
 
-def _scores(store: Store, features: Features, *, exclude: int | None) -> dict[int, tuple[float, tuple[Reason, ...]]]:
+def _postings(store: Store, keys: Sequence[str]) -> dict[str, list[tuple[int, float]]]:
+    found: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for doc, key, weight in store.postings(keys):
+        found[key].append((doc, weight))
+    return found
+
+
+def _scores(store: Store, features: Features, *, exclude: int | None) -> Scores:
     """Every indexed incident sharing a feature with *features*: its score and reasons."""
     weights = features.weights()
     counts = store.feature_counts(list(weights))
     total = max(store.document_count(), 1)
     usable = [key for key in weights if not too_common(counts.get(key, 0), total)]
-    shared: dict[int, dict[str, float]] = defaultdict(dict)
-    for doc, feature, weight in store.postings(usable):
-        if doc != exclude:
-            shared[doc][feature] = weight
-    return {doc: score_shared(features, keys, counts, total) for doc, keys in shared.items()}
+    scorer = Scorer(features, counts, total)
+    return {
+        doc: scorer.explain(keys)
+        for doc, keys in _shared(features, _postings(store, usable), counts, total, exclude=exclude).items()
+    }
 
 
-def link(store: Store, doc_id: int, features: Features) -> None:
-    """Record the (at most :data:`MAX_LINKS`) most similar incidents of incident *doc_id*, earlier or
-    later, for the repeat counts."""
-    scored = sorted(
-        ((score, doc) for doc, (score, _) in _scores(store, features, exclude=doc_id).items() if score >= MIN_SCORE),
-        reverse=True,
-    )
-    scores = {doc: score for score, doc in scored[:MAX_LINKS]}
-    incidents = {i.id: i for i in store.indexed_incidents([*scores, doc_id])}
-    me = incidents.get(doc_id)
-    if me is None:
+def compare(store: Store, comparables: Mapping[int, Comparable], *, progress: Progress | None = None) -> None:
+    """Compare the indexed incidents *comparables* (document id -> what it is compared by) with every
+    indexed incident, and record the (at most :data:`MAX_LINKS`) most similar of each, earlier or
+    later, for the repeat counts.
+
+    All their features are weighed and saved first, so every comparison sees the same index
+    whatever the order; a pair found from both sides keeps the higher score. The candidates of
+    each incident come from the index (the incidents sharing a feature with it).
+    """
+    if not comparables:
         return
-    pairs = []
-    for doc, score in scores.items():
-        other = incidents.get(doc)
-        if other is not None:
-            earlier, later = (other, me) if other.order < me.order else (me, other)
-            pairs.append((earlier.id, later.id, score))
-    store.save_links(doc_id, pairs)
+    total = max(store.document_count(), 1)
+    documents = store.term_documents(sorted({term for c in comparables.values() for term in c.counts}))
+    features = {doc: c.features(documents, total) for doc, c in comparables.items()}
+    with store.transaction():  # one write: an interrupted comparison is done again next time
+        store.save_features({doc: f.weights(stored=True) for doc, f in features.items()})
+        store.clear_links(list(features))
+        counts = store.feature_counts(sorted({key for f in features.values() for key in f.weights()}))
+        done = 0
+        for chunk in chunks(list(features.items()), _CHUNK):
+            store.add_links(_links(store, chunk, counts, total), [doc for doc, _ in chunk])
+            done += len(chunk)
+            if progress:
+                progress(done, len(features))
+
+
+def _links(
+    store: Store, chunk: Sequence[tuple[int, Features]], counts: Mapping[str, int], total: int
+) -> dict[tuple[int, int], float]:
+    """The similar pairs (earlier, later) -> score of the incidents of *chunk* (id, features)."""
+    usable = {key for _, f in chunk for key in f.weights() if not too_common(counts.get(key, 0), total)}
+    postings = _postings(store, sorted(usable))
+    best: dict[int, dict[int, float]] = {}
+    for doc, mine in chunk:
+        scorer = Scorer(mine, counts, total)
+        shared = _shared(mine, postings, counts, total, exclude=doc)
+        best[doc] = _best({other: scorer.score(keys) for other, keys in shared.items()})
+    orders = store.document_orders({one for doc, found in best.items() for one in (doc, *found)})
+    links: dict[tuple[int, int], float] = {}
+    for doc, found in best.items():
+        for other, score in found.items():
+            pair = (doc, other) if orders[doc] < orders[other] else (other, doc)
+            links[pair] = max(score, links.get(pair, score))
+    return links
+
+
+def _best(scores: Mapping[int, float]) -> dict[int, float]:
+    """The (at most :data:`MAX_LINKS`) best of *scores* at or above the minimum score."""
+    scored = sorted(((score, doc) for doc, score in scores.items() if score >= MIN_SCORE), reverse=True)
+    return {doc: score for score, doc in scored[:MAX_LINKS]}
 
 
 def rank(

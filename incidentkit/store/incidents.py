@@ -5,12 +5,13 @@ recorded about it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from ..errors import StoreError
 from ..model.incident import IncidentRecord
+from ..util import chunks
 from ._base import StoreBase
 
 __all__ = ["IncidentsMixin"]
@@ -149,7 +150,37 @@ class IncidentsMixin(StoreBase):
         locked = sorted(set(record.locked) - set(names))
         with self.transaction():
             self.db["incidents"].update(slug, {"locked": json.dumps(locked), "updated_at": self.now_text()})
+            self.forget_imported_pages(slug)
         return self.require_incident(slug)
+
+    # --- pages as the import last read them ----------------------------------------------------
+
+    def imported_pages(self, pages: Sequence[str]) -> dict[str, tuple[str, str, dict[str, Any]]]:
+        """page -> (incident, digest, summary) of the pages an import read, whose incident is still
+        indexed (so that nothing of it has to be rebuilt)."""
+        found: dict[str, tuple[str, str, dict[str, Any]]] = {}
+        for batch in chunks(pages, 500):
+            rows = self.db.conn.execute(
+                "SELECT p.page, p.incident, p.digest, p.summary FROM imported_pages p "
+                "JOIN search_documents d ON d.slug = p.incident "
+                f"WHERE p.page IN ({', '.join('?' for _ in batch)})",
+                list(batch),
+            )
+            found.update((page, (incident, digest, json.loads(summary))) for page, incident, digest, summary in rows)
+        return found
+
+    def save_imported_page(self, page: str, incident: str, digest: str, summary: Mapping[str, Any]) -> None:
+        """Remember *page* as the import just read it into *incident*."""
+        with self.transaction():
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO imported_pages (page, incident, digest, summary) VALUES (?, ?, ?, ?)",
+                [page, incident, digest, json.dumps(summary, ensure_ascii=False)],
+            )
+
+    def forget_imported_pages(self, slug: str) -> None:
+        """Make the next import read the pages of *slug* again (fields it must not set were unlocked)."""
+        with self.transaction():
+            self.db.conn.execute("DELETE FROM imported_pages WHERE incident = ?", [slug])
 
     def _incidents_where(self, where: str, params: list[Any]) -> list[IncidentRecord]:
         # plain SQL: a sqlite-utils table object reads the schema again on every use, which

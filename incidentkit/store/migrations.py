@@ -365,3 +365,29 @@ def m013_search_index(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_search_links_later ON search_links (later, score)")
+
+
+@step
+def m014_index_batches(db: Database) -> None:
+    """An import indexes its pages and compares them once, at its end; a page read again unchanged
+    is not parsed again.
+
+    ``search_documents`` keeps what each incident is compared by (term counts, title words and
+    signals: they depend on that incident alone) and whether it has been compared since it was
+    indexed (those indexed before this step have been). ``imported_pages`` remembers each page as
+    the import last read it.
+    """
+    db.execute("ALTER TABLE search_documents ADD COLUMN comparable TEXT NOT NULL DEFAULT '{}'")
+    db.execute("ALTER TABLE search_documents ADD COLUMN compared INTEGER NOT NULL DEFAULT 1")
+    db.execute("CREATE INDEX idx_search_documents_uncompared ON search_documents (id) WHERE compared = 0")
+    db.execute(
+        """
+        CREATE TABLE imported_pages (
+            page TEXT PRIMARY KEY,         -- the page title
+            incident TEXT NOT NULL REFERENCES incidents(slug) ON DELETE CASCADE,
+            digest TEXT NOT NULL,          -- SHA-256 of what the reading depended on: text, revision, reader
+            summary TEXT NOT NULL          -- JSON: what the page held, reported again while it is unchanged
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX idx_imported_pages_incident ON imported_pages (incident)")

@@ -33,8 +33,10 @@ class ScorecardMixin(IncidentsMixin):
 
     def get_scorecard_answers(self, slug: str) -> dict[str, ScoreAnswer]:
         """The stored scorecard answers of incident *slug*, by question key."""
-        rows = self.db["scorecard_answers"].rows_where("incident = ?", [slug], order_by="question")
-        return {row["question"]: _score_answer(row) for row in rows}
+        # plain SQL: a sqlite-utils table object reads the schema on every use (an import asks once a page)
+        cursor = self.db.conn.execute("SELECT * FROM scorecard_answers WHERE incident = ? ORDER BY question", [slug])
+        names = [column[0] for column in cursor.description]
+        return {row["question"]: _score_answer(row) for row in (dict(zip(names, values, strict=True)) for values in cursor)}
 
     def list_scorecard_answers(self) -> list[ScoreAnswer]:
         """Every stored scorecard answer of every incident (for ``scorecard stats``)."""

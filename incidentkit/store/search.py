@@ -2,19 +2,20 @@
 similarity features and the similar pairs found when each was indexed.
 
 Tables (docs/schema.md): ``search_documents`` (one row per indexed incident: date, key moments,
-pages, the parts it was built from), ``search_fts`` (the text, one column per field, its rowid the
-document id), ``search_fts_terms`` (FTS5's own vocabulary: in how many documents each stemmed term
-occurs), ``search_features`` (weighted terms and signals) and ``search_links`` (similar pairs,
-earlier -> later). Deleting an incident deletes all of it (foreign keys cascade; a trigger clears
-the text). Terms are the FTS5 tokenizer's own: a scratch FTS5 table in the connection's temp
-schema tokenizes a text the same way the index does.
+pages, the parts it was built from, what it is compared by and whether it has been), ``search_fts``
+(the text, one column per field, its rowid the document id), ``search_fts_terms`` (FTS5's own
+vocabulary), ``search_vocabulary`` (in how many documents each stemmed term occurs),
+``search_features`` (weighted terms and signals) and ``search_links`` (similar pairs, earlier ->
+later). Deleting an incident deletes all of it (foreign keys cascade; a trigger clears the text).
+Terms are the FTS5 tokenizer's own: a scratch FTS5 table in the connection's temp schema, with the
+index's columns and no content, tokenizes a document the same way the index does, field by field.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -30,12 +31,15 @@ from ..model.search import (
     IncidentDocument,
     SearchHit,
 )
+from ..model.similar import Comparable
 from ..model.time import format_utc
+from ..util import chunks
 from .incidents import IncidentsMixin
 
 __all__ = ["SearchMixin", "IndexedIncident", "StoredParts"]
 
 SNIPPET_TOKENS = 14
+_BATCH = 500  # parameters per statement, well under SQLite's limit
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,20 +79,33 @@ class SearchMixin(IncidentsMixin):
     _DOC_COLUMNS = "d.id, d.slug, i.title, d.day, d.start, i.status, i.page"
 
     def _scratch(self) -> None:
-        """The temp FTS5 table that tokenizes a text as the index does (made once per connection)."""
+        """The temp FTS5 table that tokenizes a document as the index does (its columns, no content:
+        emptied at once, with ``delete-all``), and its per-column vocabulary."""
         self.db.conn.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_scratch USING fts5(text, tokenize = 'porter unicode61')"
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_scratch USING fts5({', '.join(FIELDS)}, "
+            "content = '', tokenize = 'porter unicode61')"
         )
         self.db.conn.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_scratch_terms USING fts5vocab(temp, search_scratch, 'row')"
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_scratch_terms USING fts5vocab(temp, search_scratch, 'col')"
         )
 
     # --- writing -------------------------------------------------------------------------------
 
     def save_document(
-        self, document: IncidentDocument, *, draft: DraftFacts | None, page_text: str | None, page_revision: int | None
-    ) -> int:
-        """Insert or replace the document of an incident (and its text); returns its id."""
+        self,
+        document: IncidentDocument,
+        *,
+        draft: DraftFacts | None,
+        page_text: str | None,
+        page_revision: int | None,
+        terms: Sequence[str],
+        comparable: Comparable,
+    ) -> tuple[int, list[str]]:
+        """Insert or replace the document of an incident (and its text), with its distinct *terms*
+        and what it is *comparable* by, as not compared yet; returns its id and the terms it had.
+
+        The vocabulary is the caller's to update (:meth:`count_terms`): a batch counts once.
+        """
         conn = self.db.conn
         moments = [getattr(document.moments, name) for name in MOMENTS]
         values = (
@@ -101,22 +118,25 @@ class SearchMixin(IncidentsMixin):
             json.dumps(draft.to_dict(), ensure_ascii=False) if draft is not None else None,
             page_text,
             page_revision,
+            json.dumps(list(terms)),
+            json.dumps(comparable.to_dict(), ensure_ascii=False),
+            0,
             self.now_text(),
         )
         columns = (
             "day, start, impact_start, detected, responded, mitigated, resolved, moments_from, pages, pages_known, "
-            "draft, page_text, page_revision, indexed_at"
+            "draft, page_text, page_revision, terms, comparable, compared, indexed_at"
         )
         with self.transaction():
-            row = conn.execute("SELECT id FROM search_documents WHERE slug = ?", [document.slug]).fetchone()
+            row = conn.execute("SELECT id, terms FROM search_documents WHERE slug = ?", [document.slug]).fetchone()
             if row is None:
                 cursor = conn.execute(
                     f"INSERT INTO search_documents (slug, {columns}) VALUES (?{', ?' * len(values)})",
                     [document.slug, *values],
                 )
-                doc_id = int(cursor.lastrowid or 0)
+                doc_id, previous = int(cursor.lastrowid or 0), []
             else:
-                doc_id = int(row[0])
+                doc_id, previous = int(row[0]), json.loads(row[1])
                 assignments = ", ".join(f"{name.strip()} = ?" for name in columns.split(","))
                 conn.execute(f"UPDATE search_documents SET {assignments} WHERE id = ?", [*values, doc_id])
                 conn.execute("DELETE FROM search_fts WHERE rowid = ?", [doc_id])
@@ -124,63 +144,80 @@ class SearchMixin(IncidentsMixin):
                 f"INSERT INTO search_fts (rowid, {', '.join(FIELDS)}) VALUES (?{', ?' * len(FIELDS)})",
                 [doc_id, *document.field_texts()],
             )
-        return doc_id
+        return doc_id, previous
 
-    def save_features(self, doc_id: int, features: Mapping[str, float]) -> None:
-        """Replace a document's similarity features: feature key -> weight."""
+    def save_features(self, features: Mapping[int, Mapping[str, float]]) -> None:
+        """Replace the similarity features of documents: document id -> feature key -> weight."""
         with self.transaction():
-            self.db.conn.execute("DELETE FROM search_features WHERE doc = ?", [doc_id])
+            self._write_in_batches("DELETE FROM search_features WHERE doc IN ({marks})", list(features))
             self.db.conn.executemany(
                 "INSERT INTO search_features (doc, feature, weight) VALUES (?, ?, ?)",
-                [(doc_id, key, weight) for key, weight in features.items()],
+                [(doc, key, weight) for doc, weights in features.items() for key, weight in weights.items()],
             )
 
-    def save_links(self, doc_id: int, links: Iterable[tuple[int, int, float]]) -> None:
-        """Replace the similar pairs a document is part of: (earlier id, later id, score)."""
+    def clear_links(self, docs: Sequence[int]) -> None:
+        """Forget the similar pairs these documents are part of (they are about to be compared again)."""
         with self.transaction():
-            self.db.conn.execute("DELETE FROM search_links WHERE earlier = ? OR later = ?", [doc_id, doc_id])
+            self._write_in_batches("DELETE FROM search_links WHERE earlier IN ({marks})", docs)
+            self._write_in_batches("DELETE FROM search_links WHERE later IN ({marks})", docs)
+
+    def add_links(self, links: Mapping[tuple[int, int], float], compared: Sequence[int]) -> None:
+        """Record similar pairs ((earlier id, later id) -> score; a pair already there keeps the
+        higher score) and mark the documents *compared*."""
+        with self.transaction():
             self.db.conn.executemany(
-                "INSERT OR REPLACE INTO search_links (earlier, later, score) VALUES (?, ?, ?)", list(links)
+                "INSERT INTO search_links (earlier, later, score) VALUES (?, ?, ?) "
+                "ON CONFLICT (earlier, later) DO UPDATE SET score = max(score, excluded.score)",
+                [(earlier, later, score) for (earlier, later), score in links.items()],
             )
+            self._write_in_batches("UPDATE search_documents SET compared = 1 WHERE id IN ({marks})", compared)
+
+    def _write_in_batches(self, sql: str, keys: Sequence[Any]) -> None:
+        """Run the writing *sql* (whose ``{marks}`` is a list of parameters) for all *keys*, 500 at a time."""
+        for batch in chunks(keys, _BATCH):
+            self.db.conn.execute(sql.format(marks=", ".join("?" for _ in batch)), list(batch))
 
     # --- terms ---------------------------------------------------------------------------------
 
-    def term_counts(self, text: str) -> dict[str, int]:
-        """How often each term (as the index stems it) occurs in *text*."""
-        self._scratch()
+    def field_term_counts(self, texts: Sequence[str]) -> list[dict[str, int]]:
+        """How often each term (as the index stems it) occurs in each of the texts of a document's
+        :data:`~incidentkit.model.search.FIELDS` (one tokenizer pass for all of them)."""
         conn = self.db.conn
-        conn.execute("INSERT INTO temp.search_scratch (text) VALUES (?)", [text])
+        columns = ", ".join(FIELDS)
+        insert = f"INSERT INTO temp.search_scratch ({columns}) VALUES ({', '.join('?' for _ in FIELDS)})"
         try:
-            return {term: int(count) for term, count in conn.execute("SELECT term, cnt FROM temp.search_scratch_terms")}
+            conn.execute(insert, list(texts))
+        except sqlite3.OperationalError:  # the first use on this connection (or undone with its transaction)
+            self._scratch()
+            conn.execute(insert, list(texts))
+        counts: dict[str, dict[str, int]] = {name: {} for name in FIELDS}
+        try:
+            for term, column, count in conn.execute("SELECT term, col, cnt FROM temp.search_scratch_terms"):
+                counts[column][term] = int(count)
         finally:
-            conn.execute("DELETE FROM temp.search_scratch")
+            conn.execute("INSERT INTO temp.search_scratch (search_scratch) VALUES ('delete-all')")
+        return [counts[name] for name in FIELDS]
 
-    def _in_batches(self, sql: str, keys: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    def _in_batches(self, sql: str, keys: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         """The rows of *sql* (whose ``{marks}`` is a list of parameters) for all *keys*, 500 at a time."""
-        for start in range(0, len(keys), 500):
-            batch = list(keys[start : start + 500])
-            yield from self.db.conn.execute(sql.format(marks=", ".join("?" for _ in batch)), batch)
+        for batch in chunks(keys, _BATCH):
+            yield from self.db.conn.execute(sql.format(marks=", ".join("?" for _ in batch)), list(batch))
 
     def term_documents(self, terms: Sequence[str]) -> dict[str, int]:
-        """In how many indexed documents each of *terms* occurs (the vocabulary :meth:`save_terms` keeps)."""
+        """In how many indexed documents each of *terms* occurs (the vocabulary :meth:`count_terms` keeps)."""
         sql = "SELECT term, docs FROM search_vocabulary WHERE term IN ({marks})"
         return {term: int(docs) for term, docs in self._in_batches(sql, terms)}
 
-    def save_terms(self, doc_id: int, terms: Sequence[str]) -> None:
-        """Record the distinct terms of a document's text, counted in ``search_vocabulary`` (FTS5's own
-        vocabulary can tell the same, but by reading every posting: too slow to ask for every term)."""
-        conn = self.db.conn
+    def count_terms(self, changes: Mapping[str, int]) -> None:
+        """Add *changes* (term -> documents more, or fewer) to ``search_vocabulary``: in how many
+        documents each term occurs (FTS5's own vocabulary can tell the same, but by reading every
+        posting: too slow to ask for every term)."""
         with self.transaction():
-            old = conn.execute("SELECT terms FROM search_documents WHERE id = ?", [doc_id]).fetchone()
-            conn.execute(
-                "UPDATE search_vocabulary SET docs = docs - 1 WHERE term IN (SELECT value FROM json_each(?))",
-                [old[0] if old else "[]"],
+            self.db.conn.executemany(
+                "INSERT INTO search_vocabulary (term, docs) VALUES (?, ?) "
+                "ON CONFLICT (term) DO UPDATE SET docs = docs + excluded.docs",
+                sorted((term, n) for term, n in changes.items() if n),
             )
-            conn.executemany(
-                "INSERT INTO search_vocabulary (term, docs) VALUES (?, 1) ON CONFLICT (term) DO UPDATE SET docs = docs + 1",
-                [(term,) for term in terms],
-            )
-            conn.execute("UPDATE search_documents SET terms = ? WHERE id = ?", [json.dumps(list(terms)), doc_id])
 
     def document_count(self) -> int:
         return int(self.db.conn.execute("SELECT count(*) FROM search_documents").fetchone()[0])
@@ -196,6 +233,16 @@ class SearchMixin(IncidentsMixin):
             return None
         draft = DraftFacts.from_dict(json.loads(row[0])) if row[0] else None
         return StoredParts(draft, row[1], row[2])
+
+    def uncompared(self) -> dict[int, Comparable]:
+        """The documents indexed since they were last compared: id -> what they are compared by."""
+        rows = self.db.conn.execute("SELECT id, comparable FROM search_documents WHERE compared = 0 ORDER BY id")
+        return {int(doc): Comparable.from_dict(json.loads(data)) for doc, data in rows}
+
+    def document_orders(self, docs: Collection[int]) -> dict[int, tuple[str, str]]:
+        """The order key (see :attr:`IndexedIncident.order`) of each of these documents."""
+        sql = "SELECT id, coalesce(start, day, ''), slug FROM search_documents WHERE id IN ({marks})"
+        return {int(doc): (start, slug) for doc, start, slug in self._in_batches(sql, sorted(docs))}
 
     def features_of(self, slug: str) -> dict[str, float]:
         """The stored features of *slug* (feature key -> weight); empty when not indexed."""

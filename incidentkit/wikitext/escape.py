@@ -48,17 +48,19 @@ _ENTITIES = {
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BREAKS = re.compile(r"\s*[\r\n\u2028\u2029\x85]+\s*")
-# Characters that are always escaped; the others only where they could start markup.
-_ALWAYS = re.compile(r"[&<>\[\]{}|~]")
+# Characters that are always escaped ("&" first: the entities hold one); the others only where they could start markup.
+_ALWAYS = tuple((c, _ENTITIES[c]) for c in "&<>[]{}|~")
 # MediaWiki's default $wgUrlProtocols without "//": these link without brackets too.
 _SCHEMES_WITHOUT_SLASHES = ("bitcoin", "geo", "magnet", "mailto", "matrix", "news", "sip", "sips", "sms", "tel", "urn", "xmpp")
+_SCHEME_BEFORE = re.compile(r"(?i:" + "|".join(_SCHEMES_WITHOUT_SLASHES) + r")\Z")
+_LONGEST_SCHEME = max(map(len, _SCHEMES_WITHOUT_SLASHES))
 _RUNS = re.compile(
     r"''+|__+|----+|^[=*#:;!-]|=$"
-    r"|:(?=//)|(?i:(?<=" + ")|(?<=".join(_SCHEMES_WITHOUT_SLASHES) + r")):"  # the colon of a URL scheme
+    r"|:"  # the colon of a URL scheme (told apart in _runs: a lookbehind here is tried at every character)
     r"|ISBN|RFC|PMID"  # magic links, case-sensitive like the parser's
 )
 _FREE_URL = re.compile(r"\bhttps?://[^\s<>\[\]{}|\"\\^`]+", re.IGNORECASE)
-_GERRIT = re.compile(r"\[\[gerrit:(\d+)\|(.*?)\]\]")
+_GERRIT_OR_URL = re.compile(r"\[\[gerrit:(\d+)\|(.*?)\]\]|" + _FREE_URL.pattern, re.IGNORECASE)
 _URL_OK = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
 
 
@@ -78,12 +80,19 @@ def _runs(match: re.Match[str]) -> str:
     token = match.group(0)
     if token in ("ISBN", "RFC", "PMID"):
         return f"&#{ord(token[0])};{token[1:]}"
+    if token == ":" and match.start() > 0:  # a colon that starts the text is escaped always
+        text, at = match.string, match.start()
+        if not text.startswith("//", at + 1) and not _SCHEME_BEFORE.search(text, max(0, at - _LONGEST_SCHEME), at):
+            return token
     return "".join(_entity(c) for c in token)
 
 
 def _escape(text: str) -> str:
     """Escape text already on one line (see the module docstring)."""
-    return _RUNS.sub(_runs, _ALWAYS.sub(lambda m: _entity(m.group(0)), text))
+    for char, entity in _ALWAYS:
+        if char in text:
+            text = text.replace(char, entity)
+    return _RUNS.sub(_runs, text)
 
 
 def escape_wiki(value: Any) -> str:
@@ -123,7 +132,7 @@ def linkify_tasks(value: Any, *, cell: bool = False, gerrit: bool = False) -> st
     text = _one_line(value)
     parts: list[str] = []
     last = 0
-    pattern = re.compile(f"{_GERRIT.pattern}|{_FREE_URL.pattern}" if gerrit else _FREE_URL.pattern, re.IGNORECASE)
+    pattern = _GERRIT_OR_URL if gerrit else _FREE_URL
     for match in pattern.finditer(text):
         parts.append(_link_tasks(escape(text[last : match.start()])))
         if gerrit and match.group(1):

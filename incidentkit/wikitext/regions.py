@@ -42,7 +42,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "Absorbs",
     "digest",
     "wrap",
+    "wrap_lines",
     "split",
     "regions",
     "splice",
@@ -70,15 +71,40 @@ def digest(content: str) -> str:
     return hashlib.sha1(normal.encode("utf-8")).hexdigest()[:12]
 
 
+def _check_name(name: str) -> None:
+    if not re.fullmatch(_NAME, name):
+        raise ValueError(f"bad region name {name!r}: use lower-case letters, digits, '-' and '_'")
+
+
 def wrap(name: str, content: str, *, inline: bool = False) -> str:
     """*content* between the begin (with its hash) and end markers of region *name*: on lines of
     their own, or all on one line when *inline* (*content* then has no line break)."""
-    if not re.fullmatch(_NAME, name):
-        raise ValueError(f"bad region name {name!r}: use lower-case letters, digits, '-' and '_'")
+    _check_name(name)
     if inline and "\n" in content:
         raise ValueError(f"inline region {name!r} cannot hold a line break")
     sep = "" if inline else "\n"
     return f"<!-- incidentkit:begin {name} hash={digest(content)} -->{sep}{content}{sep}<!-- incidentkit:end {name} -->"
+
+
+def wrap_lines(name: str, lines: Sequence[str]) -> Iterator[str]:
+    """``wrap(name, "\\n".join(lines))`` in pieces, a line at a time, for a region too large to
+    build as one string (a timeline of many rows). No line may hold a line break.
+
+    The hash is taken line by line: a line break is never part of a composed character, so the
+    NFC form of the whole is the lines' NFC forms joined.
+    """
+    _check_name(name)
+    sha1 = hashlib.sha1()
+    for number, line in enumerate(lines):
+        if "\n" in line or "\r" in line:
+            raise ValueError(f"line {number + 1} of region {name!r} holds a line break")
+        sha1.update((b"\n" if number else b"") + unicodedata.normalize("NFC", line).encode("utf-8"))
+    yield f"<!-- incidentkit:begin {name} hash={sha1.hexdigest()[:12]} -->\n"
+    if not lines:
+        yield "\n"
+    for line in lines:
+        yield line + "\n"
+    yield f"<!-- incidentkit:end {name} -->"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,10 +5,13 @@ source or a user goes through one of the escaping filters (:mod:`incidentkit.wik
 
 * ``wiki``   inline text: markup characters become HTML entities, newlines become spaces;
 * ``cell``   the same, plus ``!`` so a value is safe in a table cell;
-* ``linked`` like ``wiki`` but task ids, free http(s) URLs and (``gerrit=True``) scap's gerrit changes become links;
 * ``link``   an external ``[URL label]`` link from a URL that is checked and percent-encoded;
 * ``page_link`` a ``[[Page|label]]`` link to a page whose title is safe (:data:`SAFE_TITLE`), else the label;
-* ``utc`` / ``hhmm`` / ``clock`` format aware datetimes in UTC; ``minutes`` a duration.
+* ``utc`` / ``clock`` format aware datetimes in UTC; ``minutes`` a duration.
+
+The timeline, which may hold hundreds of thousands of rows, is written in Python
+(:mod:`incidentkit.wikitext.timeline`, with the same escaping functions) and streamed into the
+page: :func:`incident_pieces` yields the page as it is made.
 
 **One time format per page**: every time is UTC to the minute — ``HH:MM`` for a time on the
 incident's day (timeline rows, Detection), ``YYYY-MM-DD HH:MM`` for any other (the metadata Start
@@ -21,7 +24,8 @@ section body, ``cell`` regions inline for the metadata values a draft fills (Sta
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -35,11 +39,12 @@ from ..model.actionable import Dashboard
 from ..model.incident import Incident
 from ..model.stats import IncidentStats
 from ..model.time import format_duration
-from .escape import escape_cell, escape_wiki, link, linkify_tasks, safe_url
-from .regions import wrap
+from .escape import escape_cell, escape_wiki, link, safe_url
+from .regions import wrap, wrap_lines
+from .timeline import timeline_lines
 
 __all__ = [
-    "SAFE_TITLE", "render_incident", "render_dashboard", "render_statistics", "render_template", "environment", "page_link",
+    "SAFE_TITLE", "render_incident", "incident_pieces", "render_dashboard", "render_statistics", "render_template", "environment", "page_link",
 ]
 
 # A page title that can go inside [[...]] as it is (titles come from the store, i.e. from wikis).
@@ -110,15 +115,11 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        extensions=["jinja2.ext.do"],
     )
     filters: dict[str, Callable[..., Any]] = {
         "wiki": escape_wiki,
         "cell": escape_cell,
-        "linked": linkify_tasks,
-        "linked_cell": lambda v: linkify_tasks(v, cell=True),
         "utc": utc,
-        "hhmm": hhmm,
         "clock": clock,
         "minutes": minutes,
         "url": lambda u: safe_url(u) or "",
@@ -128,10 +129,11 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
     return env
 
 
-def render_template(name: str, **context: Any) -> str:
-    """Render one template from ``templates/`` with *context*; RenderError on template faults."""
+@contextmanager
+def _template_faults(name: str) -> Iterator[None]:
+    """Template faults as RenderError."""
     try:
-        return environment().get_template(name).render(**context)
+        yield
     except jinja2.TemplateNotFound as exc:
         raise RenderError(f"template {exc.name} not found", hint="reinstall incidentkit; templates/ is missing") from exc
     except jinja2.UndefinedError as exc:
@@ -140,11 +142,47 @@ def render_template(name: str, **context: Any) -> str:
         raise RenderError(f"template {exc.name}:{exc.lineno} has a syntax error: {exc.message}") from exc
 
 
+def render_template(name: str, **context: Any) -> str:
+    """Render one template from ``templates/`` with *context*; RenderError on template faults."""
+    with _template_faults(name):
+        return environment().get_template(name).render(**context)
+
+
+def _generate(name: str, context: dict[str, Any], size: int) -> Iterator[str]:
+    """Template *name* rendered in pieces of about *size* characters (the last one shorter).
+
+    The template is loaded now, so a missing or broken one raises RenderError before the caller
+    opens anything to write the pieces to."""
+    with _template_faults(name):
+        template = environment().get_template(name)
+
+    def pieces() -> Iterator[str]:
+        with _template_faults(name):
+            held: list[str] = []
+            length = 0
+            for piece in template.generate(**context):
+                held.append(piece)
+                length += len(piece)
+                if length >= size:
+                    yield "".join(held)
+                    held, length = [], 0
+            yield "".join(held)
+
+    return pieces()
+
+
+def incident_pieces(incident: Incident, *, size: int = 1 << 16) -> Iterator[str]:
+    """The incident page's wikitext (full report, or the lightweight one) in pieces of about
+    *size* characters, for writing as it is made: a timeline of many rows is never one string."""
+    if incident.lightweight:
+        return _generate("lightweight.wiki.j2", {"incident": incident}, size)
+    timeline = wrap_lines("timeline", list(timeline_lines(incident)))
+    return _generate("incident.wiki.j2", {"incident": incident, "timeline": timeline}, size)
+
+
 def render_incident(incident: Incident) -> str:
     """The incident page's wikitext (full report, or the lightweight one)."""
-    name = "lightweight.wiki.j2" if incident.lightweight else "incident.wiki.j2"
-    days = sorted({row.time.date() for row in incident.visible_rows})
-    return render_template(name, incident=incident, days=days, multi_day=len(days) > 1)
+    return "".join(incident_pieces(incident))
 
 
 def render_dashboard(

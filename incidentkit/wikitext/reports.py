@@ -21,7 +21,7 @@ with the reason.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -116,7 +116,7 @@ class Report:
     placeholders: int = 0  # template placeholder bullets skipped
     found: Located = Located.HEADING  # how the Actionables were found
     scorecard: Mapping[str, tuple[Any, str]] = field(default_factory=dict)  # key -> (answer, note), answered rows
-    sections: tuple[str, ...] = ()
+    headings: tuple[tuple[int, int, str], ...] = ()  # (0-based line, level, title), as :func:`headings` reads them
     wikitext: bool = True  # False when the page holds rendered text rather than wikitext
     problems: tuple[str, ...] = ()  # what could not be read, e.g. "Start: 'soon' is not a time"
 
@@ -187,10 +187,13 @@ def headings(lines: list[str]) -> list[tuple[int, int, str]]:
     return [(h.line, h.level, h.title) for h in _headings(lines)]
 
 
-def section_text(text: str, pattern: re.Pattern[str]) -> tuple[int, list[str]] | None:
-    """The body lines of the first section whose heading matches *pattern* (and its first line number)."""
+def section_text(
+    text: str, pattern: re.Pattern[str], found: Sequence[_Heading] | None = None
+) -> tuple[int, list[str]] | None:
+    """The body lines of the first section whose heading matches *pattern* (and its first line
+    number); *found*: the headings of *text*, when the caller has them already."""
     lines = text.splitlines()
-    headings = _headings(lines)
+    headings = _headings(lines) if found is None else found
     for index, heading in enumerate(headings):
         if not pattern.match(heading.title.strip()):
             continue
@@ -496,15 +499,17 @@ def _bullets(first_line: int, lines: list[str]) -> list[_Bullet]:
     return items
 
 
-def parse_actionables(text: str, *, guess: bool = False) -> tuple[tuple[PageActionable, ...], int, Located]:
+def parse_actionables(
+    text: str, *, guess: bool = False, found: Sequence[_Heading] | None = None
+) -> tuple[tuple[PageActionable, ...], int, Located]:
     """The actionables of a report, the number of placeholder bullets skipped, and how they were found.
 
     With *guess* (rendered pages), a page without an Actionables heading or anchor sentence has
-    its last list read when it looks like actionables.
+    its last list read when it looks like actionables. *found*: the page's headings, if known.
     """
     lines = text.splitlines()
     how = Located.HEADING
-    located = section_text(text, _ACTIONABLES)
+    located = section_text(text, _ACTIONABLES, found)
     if located is None:
         how, located = Located.ANCHOR, _anchored_actionables(lines)
     if located is None and guess:
@@ -775,12 +780,13 @@ def parse_report(
     if "/" in name and last in _SUBPAGES:
         return Unparsed(page, f"a /{last} subpage, not a report")
     lines = text.splitlines()
-    headings = tuple(h.title for h in _headings(lines))
+    page_headings = _headings(lines)
+    outline = tuple((h.line, h.level, h.title) for h in page_headings)
     wikitext = bool(_WIKITEXT_SIGNS.search(text))
     code = mwparserfromhell.parse(text)
     status = parse_status(text, code)
     metadata = parse_metadata(text, code)
-    actionables, placeholders, located = parse_actionables(text, guess=not wikitext)
+    actionables, placeholders, located = parse_actionables(text, guess=not wikitext, found=page_headings)
     problems: list[str] = []
     day, why = title_date(name)
     if why:
@@ -820,7 +826,7 @@ def parse_report(
         placeholders=placeholders,
         found=located,
         scorecard=_scorecard(text, scorecard),
-        sections=headings,
+        headings=outline,
         wikitext=wikitext,
         problems=tuple(problems),
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -38,37 +39,63 @@ _BARE_EXTERNAL = re.compile(r"\[(?:https?:)?//[^\s\]]+\]")
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _QUOTES = re.compile(r"'{2,}")
 _TABLE = re.compile(r"^\s*(?:\{\||\|\}|\|-|\|\+)|\|\||!!", re.M)
+_TABLE_MARKS = ("{|", "|}", "|-", "|+", "||", "!!")  # one of them is in every match of _TABLE
 
 
 @cache
-def _boilerplate() -> re.Pattern[str]:
+def _boilerplate() -> tuple[str, ...]:
     lines = asset_path("data", "boilerplate.txt").read_text(encoding="utf-8").splitlines()
-    phrases = [" ".join(line.lower().split()) for line in lines if line.strip() and not line.startswith("#")]
+    return tuple(" ".join(line.lower().split()) for line in lines if line.strip() and not line.startswith("#"))
+
+
+@cache
+def _phrases(phrases: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(phrase) for phrase in phrases))
 
 
-def _meaningful(line: str) -> bool:
-    low = " ".join(line.lower().split())
-    return bool(low) and not _boilerplate().search(low)
+def _meaningful_lines(text: str) -> list[str]:
+    """The non-empty lines of *text*, spaces collapsed, without those holding a boilerplate phrase.
+
+    The phrases are looked for in the whole text first (a substring test each), and only the few
+    it holds are matched line by line: one alternation of every phrase per line was most of the cost.
+    """
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    lowered = "\n".join(lines).lower()
+    present = tuple(phrase for phrase in _boilerplate() if phrase in lowered)
+    if not present:
+        return [line for line in lines if line]
+    pattern = _phrases(present)
+    return [line for line, low in zip(lines, lowered.split("\n"), strict=True) if line and not pattern.search(low)]
 
 
 def plain_text(text: str) -> str:
-    """The words of a wikitext (or rendered) fragment, without markup and without boilerplate lines."""
-    text = _COMMENT.sub(" ", text)
-    text = _TASK_TEMPLATE.sub(lambda m: f" T{m.group(1)} ", text)
-    for _ in range(3):  # nested templates, innermost first
-        text, count = _TEMPLATE.subn(" ", text)
-        if not count:
-            break
-    text = _PIPED_LINK.sub(r"\1", text)
-    text = _LINK.sub(r"\1", text)
-    text = _EXTERNAL.sub(r"\1", text)
-    text = _BARE_EXTERNAL.sub(" ", text)
-    text = _TAG.sub(" ", text)
-    text = _QUOTES.sub("", text)
-    text = _TABLE.sub(" ", text)
-    text = html.unescape(text)
-    return "\n".join(" ".join(line.split()) for line in text.splitlines() if _meaningful(line))
+    """The words of a wikitext (or rendered) fragment, without markup and without boilerplate lines.
+
+    Each kind of markup is looked for only when the text holds the characters it cannot be
+    without (``{{``, ``[[``, ``<``...): a substring test is far cheaper than a pattern's scan,
+    and rendered pages have little markup.
+    """
+    if "<!--" in text:
+        text = _COMMENT.sub(" ", text)
+    if "{{" in text:
+        text = _TASK_TEMPLATE.sub(lambda m: f" T{m.group(1)} ", text)
+        for _ in range(3):  # nested templates, innermost first
+            text, count = _TEMPLATE.subn(" ", text)
+            if not count:
+                break
+    if "[[" in text:
+        text = _PIPED_LINK.sub(r"\1", text)
+        text = _LINK.sub(r"\1", text)
+    if "//" in text:
+        text = _EXTERNAL.sub(r"\1", text)
+        text = _BARE_EXTERNAL.sub(" ", text)
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    if "''" in text:
+        text = _QUOTES.sub("", text)
+    if any(mark in text for mark in _TABLE_MARKS):
+        text = _TABLE.sub(" ", text)
+    return "\n".join(_meaningful_lines(html.unescape(text)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +107,14 @@ class ReportText:
     body: str = ""
 
 
-def report_text(text: str) -> ReportText:
-    """The page *text* in fields: each known section's words, and everything else in ``body``."""
+def report_text(text: str, outline: Sequence[tuple[int, int, str]] | None = None) -> ReportText:
+    """The page *text* in fields: each known section's words, and everything else in ``body``.
+
+    *outline* is the page's :func:`~incidentkit.wikitext.reports.headings`, when the caller has
+    them already (``Report.headings``).
+    """
     lines = text.splitlines()
-    found = headings(lines)
+    found = headings(lines) if outline is None else outline
     taken = [False] * len(lines)
     fields: dict[str, str] = {}
     for name, pattern in _SECTIONS.items():

@@ -187,8 +187,10 @@ def _wiki(params: dict[str, str], mode: str | None) -> dict[str, Any] | None:
             return {"login": {"result": "Failed", "reason": reason}}
         return {"login": {"result": "Success", "lguserid": 2, "lgusername": "Reporter"}}
     meta = params.get("meta", "")
-    if meta == "tokens":
-        return {"batchcomplete": True, "query": {"tokens": {"csrftoken": "c5rf+\\"}}}
+    # the edit token, asked alone or along with pages (a logged-in read fetches it for the next save)
+    csrf = {"tokens": {"csrftoken": "c5rf+\\"}} if meta == "tokens" else {}
+    if csrf and "titles" not in params:
+        return {"batchcomplete": True, "query": csrf}
     if "siteinfo" in meta:
         query: dict[str, Any] = {
             "general": {"generator": "MediaWiki 1.39.17"},
@@ -216,7 +218,7 @@ def _wiki(params: dict[str, str], mode: str | None) -> dict[str, Any] | None:
             }
             for title in titles
         ]  # fmt: skip
-        return {"batchcomplete": True, "query": {"pages": pages}}
+        return {"batchcomplete": True, "query": {"pages": pages, **csrf}}
     return {"error": {"code": "badvalue", "info": "not modelled by the drill server"}}
 
 
