@@ -1,11 +1,13 @@
 """Streaming output: memory and time of list commands as rows grow, against floors in the same run.
 
-    .venv/bin/python bench/bench_cli_stream.py [--events 50000,100000,200000] [--actionables 10000,100000,1000000]
+    .venv/bin/python bench/bench_cli_stream.py [--events 100000,1000000] [--actionables 10000,100000,1000000]
                                                [--tree DIR]
 
-* ``events --format json|csv`` over an Icinga log with N alert events. Floor: the same pull and
-  parse with the rows counted, not written (what the sources hold in memory). The output's own
-  cost is the difference: per event it should be ~0 bytes (rows are written as they come).
+* ``events --format json|csv|markdown|table`` over an Icinga main log and over an IRC channel log,
+  each with N events (1,000,000: < 300 MB whatever the format, CPU time <= 2x the floor). Floor:
+  the whole-file parse alone, as ``draft`` does it, with the events counted, not written. The
+  log-file sources are parsed as their lines are read, so the command's memory should not grow
+  with N while the floor's does.
 * ``actionables list --status all --format json|csv`` over a store of N actionables. Floor: the
   same rows read from SQLite with the sqlite3 module and written as JSON lines by a bare script.
   Peak memory should not grow with N.
@@ -38,7 +40,8 @@ from incidentkit.model.source import Query
 from incidentkit.model.window import parse_window
 from incidentkit.services.pulls import collect
 window = parse_window(sys.argv[1], sys.argv[2], now=datetime.now(UTC), max_span=timedelta(days=14))
-pulled = collect(Query(window, ()), load_settings(), inputs={"icinga": Path(sys.argv[3])}, now=datetime.now(UTC))
+source, path = sys.argv[3].split("=", 1)
+pulled = collect(Query(window, ()), load_settings(), inputs={source: Path(path)}, now=datetime.now(UTC))
 print(sum(1 for _ in pulled.events))
 """
 
@@ -65,15 +68,34 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, flo
 
 
 def icinga_log(path: Path, events: int) -> None:
-    """An Icinga main log whose SERVICE ALERT lines give *events* alert events (fired, resolved)."""
+    """An Icinga main log whose SERVICE ALERT lines give *events* alert events (fired, resolved), two a second."""
     rng = random.Random(7)
     base = int(START.timestamp())
     with path.open("w", encoding="utf-8") as out:
         for n in range(events):
             state = "CRITICAL" if n % 2 == 0 else "OK"
             host, service = f"mw{1000 + (n // 2) % 700}", f"Apache HTTP {(n // 2) % 50}"
-            out.write(f"[{base + n}] SERVICE ALERT: {host};{service};{state};HARD;3;HTTP {state} - "
+            out.write(f"[{base + n // 2}] SERVICE ALERT: {host};{service};{state};HARD;3;HTTP {state} - "
                       f"{rng.randrange(100, 999)} bytes in {rng.random():.3f} second response time\n")  # fmt: skip
+
+
+def irc_log(path: Path, events: int) -> None:
+    """An IRC channel log (ISO-dated lines) with *events* events, two a second: icinga-wm PROBLEM and
+    RECOVERY lines, and people's chat lines, with joins in between."""
+    rng = random.Random(7)
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(events):
+            when = (START + timedelta(seconds=n // 2)).strftime("%Y-%m-%d %H:%M:%S")
+            host = f"mw{1000 + (n // 4) % 700}.eqiad.wmnet"
+            if n % 4 == 0:
+                out.write(f"{when} <+icinga-wm> PROBLEM - Apache HTTP on {host} is CRITICAL: HTTP CRITICAL - "
+                          f"{rng.randrange(100, 999)} bytes in {rng.random():.3f} second response time\n")  # fmt: skip
+            elif n % 4 == 1:
+                out.write(f"{when} <+icinga-wm> RECOVERY - Apache HTTP on {host} is OK: HTTP OK\n")
+            else:
+                out.write(f"{when} <person{n % 40}> looking at {host}, restarting php-fpm (T{300000 + n % 999})\n")
+            if n % 100 == 0:
+                out.write(f"{when} -!- someone [~someone@host] has joined #wikimedia-operations\n")
 
 
 def seed_actionables(path: Path, rows: int, tree: Path, env: dict[str, str]) -> None:
@@ -108,22 +130,22 @@ def seed_actionables(path: Path, rows: int, tree: Path, env: dict[str, str]) -> 
 
 
 def bench_events(sizes: list[int], tree: Path, env: dict[str, str], work: Path) -> None:
-    print("events (Icinga alert events): peak RSS MB / CPU s; output's own memory per event = (run - floor) / N")
+    print("events: peak RSS MB and CPU s of the command, against the whole-file parse alone (floor)")
     window = [START.isoformat(), (START + timedelta(days=10)).isoformat()]
-    for size in sizes:
-        log = work / f"icinga-{size}.log"
-        icinga_log(log, size)
-        floor = measure([sys.executable, "-c", EVENTS_FLOOR, *window, str(log)], env, tree)
-        line = f"  N={size:>9,}  floor (parse, no output) {floor[0]:7.0f} MB {floor[1]:6.2f} s"
-        for fmt in ("json", "csv"):
-            run = measure(
-                [sys.executable, "-m", "incidentkit", "events", "--from", window[0], "--to", window[1],
-                 "--input", f"icinga={log}", "--format", fmt], env, tree,
-            )  # fmt: skip
-            extra = (run[0] - floor[0]) * 1024 * 1024 / size
-            line += f" | {fmt} {run[0]:7.0f} MB {run[1]:6.2f} s ({run[0] / floor[0]:.2f}x MB, {extra:+6.0f} B/event)"
-        print(line, flush=True)
-        log.unlink()
+    for source, write in (("icinga", icinga_log), ("irc", irc_log)):
+        for size in sizes:
+            log = work / f"{source}-{size}.log"
+            write(log, size)
+            floor = measure([sys.executable, "-c", EVENTS_FLOOR, *window, f"{source}={log}"], env, tree)
+            print(f"  {source:6} N={size:>9,}  floor (parse alone) {floor[0]:6.0f} MB {floor[1]:6.2f} s", flush=True)
+            for fmt in ("json", "csv", "markdown", "table"):
+                run = measure(
+                    [sys.executable, "-m", "incidentkit", "events", "--from", window[0], "--to", window[1],
+                     "--input", f"{source}={log}", "--format", fmt], env, tree,
+                )  # fmt: skip
+                print(f"      {fmt:8} {run[0]:6.0f} MB ({run[0] / floor[0]:.2f}x) {run[1]:6.2f} s ({run[1] / floor[1]:.2f}x)"
+                      f" {size / run[1]:9,.0f} events/s", flush=True)  # fmt: skip
+            log.unlink()
 
 
 def bench_actionables(sizes: list[int], tree: Path, env: dict[str, str], work: Path) -> None:
@@ -145,7 +167,7 @@ def bench_actionables(sizes: list[int], tree: Path, env: dict[str, str], work: P
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", default="50000,100000,200000")
+    parser.add_argument("--events", default="100000,1000000")
     parser.add_argument("--actionables", default="10000,100000,1000000")
     parser.add_argument("--tree", type=Path, default=ROOT)
     args = parser.parse_args(argv[1:])

@@ -3,7 +3,7 @@ per-source lines on standard error."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..config import user_path
 from ..errors import InputError
@@ -12,10 +12,10 @@ from ._context import AppContext, now
 from ._output import note
 
 if TYPE_CHECKING:  # annotations only: the services load when a command reads sources (start-up cost)
-    from ..model.source import Query
-    from ..services.pulls import Collected
+    from ..model.source import Query, SourceFailure, SourceSummary
+    from ..services.pulls import Collected, Streamed
 
-__all__ = ["window_query", "collect_window", "report_sources"]
+__all__ = ["window_query", "collect_window", "stream_window", "report_sources"]
 
 
 def window_query(app: AppContext, start: str | None, end: str | None, tasks: tuple[str, ...] = ()) -> Query:
@@ -70,7 +70,37 @@ def collect_window(
     return collect(query, app.settings, inputs=parsed_inputs, strict=strict, now=now(), title=title)
 
 
-def report_sources(collected: Collected) -> None:
+def stream_window(
+    app: AppContext,
+    *,
+    start: str | None,
+    end: str | None,
+    tasks: list[str] | None,
+    inputs: list[str] | None,
+    replay: str | None,
+    strict: bool,
+) -> Streamed:
+    """:func:`collect_window` for a command that lists events as they are read."""
+    # lazy imports: the sources and their clients load when a command reads them, not for --help
+    from ..model.tasks import parse_task
+    from ..services.pulls import parse_inputs, stream_collect, stream_pull
+
+    parsed_inputs = parse_inputs(inputs)
+    if replay:
+        return stream_pull(user_path(replay, what="--replay"), inputs=parsed_inputs)
+    task_ids = tuple(dict.fromkeys(parse_task(value, what="--task") for value in tasks or ()))
+    query = window_query(app, start, end, task_ids)
+    return stream_collect(query, app.settings, inputs=parsed_inputs, strict=strict)
+
+
+class _Pulled(Protocol):
+    failures: tuple[SourceFailure, ...]
+    notices: tuple[str, ...]
+
+    def summaries(self) -> tuple[SourceSummary, ...]: ...
+
+
+def report_sources(collected: _Pulled) -> None:
     """One stderr line per source: events found, lines skipped (where), failures."""
     for report in collected.summaries():
         skipped = f", {plural(report.skipped, 'line')} skipped" if report.skipped else ""

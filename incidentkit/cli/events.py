@@ -10,7 +10,7 @@ from ._app import App
 from ._context import get_context
 from ._options import FormatOpt, FromOpt, InputOpt, TasksOpt, ToOpt
 from ._output import Column, Fit
-from ._pulling import collect_window, report_sources
+from ._pulling import report_sources, stream_window
 
 __all__ = ["app", "COLUMNS", "FIELDS"]
 
@@ -51,15 +51,14 @@ def events(
     Every source's events, deduplicated and in time order (UTC; naive input is UTC), before any
     timeline curation. A table on a terminal; JSON Lines when piped or with --format json (fields:
     time, source, kind, key, actor, text, tasks, url, started, data, raw); CSV or Markdown on
-    request. Rows are written as they come.
+    request. Rows are written as they come (log files are read as they are listed); the
+    per-source counts follow them on standard error.
 
     Example:  incidentkit events --replay data/examples/backport-crash --format json
     """
     app_ctx = get_context(ctx)
-    collected = collect_window(
-        app_ctx, start=start, end=end, tasks=task, inputs=input, replay=replay, strict=strict
-    )
-    report_sources(collected)
+    streamed = stream_window(app_ctx, start=start, end=end, tasks=task, inputs=input, replay=replay, strict=strict)
     with app_ctx.output.rows(COLUMNS, fmt, fields=FIELDS) as sink:
-        for event in collected.events:
+        for event in streamed.events:
             sink.add(event.to_dict())
+    report_sources(streamed)  # the counts are complete only after the last event

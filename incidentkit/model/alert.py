@@ -15,7 +15,7 @@ Icinga log and the icinga-wm IRC bot, and which labels make an alert a page.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -36,6 +36,7 @@ __all__ = [
     "alertname_of",
     "is_alert_end",
     "with_starts",
+    "starts_given",
     "stream_key",
     "pages",
     "severity_of",
@@ -167,18 +168,21 @@ def with_starts(events: Iterable[Event]) -> list[Event]:
     Log sources call this before filtering to the window, so that a recovery inside the window
     whose problem line lies before it still says how long the alert fired.
     """
-    result: list[Event] = []
+    return list(starts_given(sorted(events, key=lambda e: (e.time, e.key))))
+
+
+def starts_given(ordered: Iterable[Event]) -> Iterator[Event]:
+    """:func:`with_starts` as the events go by, for events already in ``(time, key)`` order;
+    events that are no alert firing or ending pass unchanged."""
     open_since: dict[tuple[str, str, tuple[tuple[str, str], ...]], datetime] = {}
-    for event in sorted(events, key=lambda e: (e.time, e.key)):
-        stream = stream_key(event)
+    for event in ordered:
         if event.kind == EventKind.ALERT_FIRING:
-            open_since.setdefault(stream, event.time)
+            open_since.setdefault(stream_key(event), event.time)
         elif is_alert_end(event):
-            since = open_since.pop(stream, None)
+            since = open_since.pop(stream_key(event), None)
             if since is not None and event.started is None:
                 event = replace(event, started=since)
-        result.append(event)
-    return result
+        yield event
 
 
 # --- paging ---

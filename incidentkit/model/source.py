@@ -8,6 +8,7 @@ says about each source afterwards (counts, skipped lines, notes, or why it was u
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,18 @@ from .actionable import FollowUp
 from .event import Event
 from .window import Window
 
-__all__ = ["Query", "Export", "Problem", "SourceResult", "SourceSummary", "SourceFailure"]
+__all__ = [
+    "Query",
+    "Export",
+    "LineFile",
+    "LineExport",
+    "Problem",
+    "SourceResult",
+    "SourceTally",
+    "SourceStream",
+    "SourceSummary",
+    "SourceFailure",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +62,24 @@ class Export:
 
 
 @dataclass(frozen=True, slots=True)
+class LineFile:
+    """One log file read line by line: its name and a way to open its lines (again: a streaming
+    parse may read a file twice, once to check that it is in time order)."""
+
+    name: str
+    lines: Callable[[], Iterable[str]]  # each call reads the file from its start
+
+
+@dataclass(frozen=True, slots=True)
+class LineExport:
+    """What a log-file source holds, opened but not read: the streaming twin of :class:`Export`."""
+
+    source: str
+    files: tuple[LineFile, ...]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     """A line or record a source could not use, with where it was and why."""
 
@@ -70,15 +100,43 @@ class SourceResult:
     followups: tuple[FollowUp, ...] = ()  # follow-up work the source found (Phabricator tasks)
 
     def summary(self) -> SourceSummary:
-        # every line or record that could not be used was read first: never "2 of 0 lines"
-        return SourceSummary(
-            source=self.source,
-            events=len(self.events),
-            lines_read=max(self.lines_read, len(self.problems)),
-            skipped=len(self.problems),
-            skipped_where=tuple(f"{p.where} ({p.reason})" if p.reason else p.where for p in self.problems),
-            notes=self.notes,
-        )
+        return _summary(self.source, len(self.events), self.lines_read, self.problems, self.notes)
+
+
+@dataclass(slots=True)
+class SourceTally:
+    """What a streaming parse counts as it goes; complete only once its events are exhausted."""
+
+    source: str
+    events: int = 0
+    lines_read: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> SourceSummary:
+        return _summary(self.source, self.events, self.lines_read, self.problems, tuple(dict.fromkeys(self.notes)))
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStream:
+    """A source parsed as it is read: its events in ``(time, key)`` order, and its tally (counts,
+    problems and notes are known only after the last event)."""
+
+    tally: SourceTally
+    events: Iterator[Event]
+
+
+def _summary(source: str, events: int, lines_read: int, problems: Iterable[Problem], notes: Iterable[str]) -> SourceSummary:
+    problems = tuple(problems)
+    # every line or record that could not be used was read first: never "2 of 0 lines"
+    return SourceSummary(
+        source=source,
+        events=events,
+        lines_read=max(lines_read, len(problems)),
+        skipped=len(problems),
+        skipped_where=tuple(f"{p.where} ({p.reason})" if p.reason else p.where for p in problems),
+        notes=tuple(notes),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,12 @@ byte for byte because the pull's own clock reading and failures are saved with i
 
 from __future__ import annotations
 
+import contextlib
+import heapq
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -30,19 +32,33 @@ from ..model.event import Event
 from ..model.source import (
     REPLACED_CHARACTERS,
     Export,
+    LineExport,
+    LineFile,
     Problem,
     Query,
     SourceFailure,
     SourceResult,
+    SourceStream,
     SourceSummary,
+    SourceTally,
 )
 from ..model.time import ensure_utc, format_utc, parse_utc
-from ..sources import all_specs, pull_source
-from ..sources.exports import load_export, save_export
+from ..sources import all_specs, open_source_lines, pull_source
+from ..sources.exports import load_export, open_export_lines, save_export
 from ..timeline.merge import merge_events
 from ..util import plural, replace_surrogate_escapes, replace_surrogates
 
-__all__ = ["PULL_MANIFEST", "Collected", "parse_inputs", "collect", "save_pull", "load_pull"]
+__all__ = [
+    "PULL_MANIFEST",
+    "Collected",
+    "Streamed",
+    "parse_inputs",
+    "collect",
+    "stream_collect",
+    "save_pull",
+    "load_pull",
+    "stream_pull",
+]
 
 
 PULL_MANIFEST = "pull.json"
@@ -200,6 +216,29 @@ def collect(
     case its SourceError propagates. Unreadable ``--input`` files are always errors.
     """
     inputs = dict(inputs or {})
+    names, notices = _plan(query, settings, inputs, only, strict)
+    given = {name: _clean_export(load_export(name, inputs[name])) for name in names if name in inputs}
+    pulled = _pull_all([name for name in names if name not in inputs], query, settings)
+    exports: list[Export] = []
+    results: list[SourceResult] = []
+    failures: list[SourceFailure] = []
+    for name in names:
+        outcome = given.get(name) or pulled[name]
+        if isinstance(outcome, SourceError):
+            if strict:
+                raise outcome
+            failures.append(SourceFailure(name, outcome.message))
+            continue
+        exports.append(outcome)
+        results.append(_parse(name, outcome, query))
+    return Collected(query, ensure_utc(now), tuple(exports), tuple(results), tuple(failures), title, tuple(notices))
+
+
+def _plan(
+    query: Query, settings: Settings, inputs: Mapping[str, Path], only: Iterable[str] | None, strict: bool
+) -> tuple[list[str], list[str]]:
+    """The sources to read (configured or given with ``--input``, in the built-in order) and the
+    notices for the user. Raises InputError when there is none, SourceError for a strict --task."""
     specs = all_specs()
     wanted = set(only) if only else None
     names = [
@@ -219,21 +258,7 @@ def collect(
         if strict:
             raise SourceError(message, hint="configure [phabricator] url and token_env, or give --input phabricator=EXPORT")
         notices.append(message + " (the metadata Task field is filled)")
-    given = {name: _clean_export(load_export(name, inputs[name])) for name in names if name in inputs}
-    pulled = _pull_all([name for name in names if name not in inputs], query, settings)
-    exports: list[Export] = []
-    results: list[SourceResult] = []
-    failures: list[SourceFailure] = []
-    for name in names:
-        outcome = given.get(name) or pulled[name]
-        if isinstance(outcome, SourceError):
-            if strict:
-                raise outcome
-            failures.append(SourceFailure(name, outcome.message))
-            continue
-        exports.append(outcome)
-        results.append(_parse(name, outcome, query))
-    return Collected(query, ensure_utc(now), tuple(exports), tuple(results), tuple(failures), title, tuple(notices))
+    return names, notices
 
 
 def save_pull(collected: Collected, directory: Path) -> Path:
@@ -266,6 +291,17 @@ def load_pull(directory: Path, *, inputs: Mapping[str, Path] | None = None) -> C
 
     Raises InputError when *directory* is not a readable saved pull.
     """
+    query, pulled_at, sources, title, failed = _read_manifest(directory)
+    exports = {name: _clean_export(load_export(name, directory / name)) for name in sources}
+    for name, path in (inputs or {}).items():
+        exports[name] = _clean_export(load_export(name, path))
+    results = tuple(_parse(name, export, query) for name, export in exports.items())
+    failures = tuple(SourceFailure(source, message) for source, message in failed if source not in exports)
+    return Collected(query, pulled_at, tuple(exports.values()), results, failures, title)
+
+
+def _read_manifest(directory: Path) -> tuple[Query, datetime, list[str], str | None, list[tuple[str, str]]]:
+    """A saved pull's query, clock reading, sources, title and failures. Raises InputError."""
     manifest_path = directory / PULL_MANIFEST
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -285,9 +321,143 @@ def load_pull(directory: Path, *, inputs: Mapping[str, Path] | None = None) -> C
     unknown = [name for name in sources if name not in all_specs()]
     if unknown:
         raise InputError(f"saved pull {shown_path(directory)} holds unknown source {unknown[0]!r}", hint="pull again with --save")
-    exports = {name: _clean_export(load_export(name, directory / name)) for name in sources}
-    for name, path in (inputs or {}).items():
-        exports[name] = _clean_export(load_export(name, path))
-    results = tuple(_parse(name, export, query) for name, export in exports.items())
-    failures = tuple(SourceFailure(source, message) for source, message in failed if source not in exports)
-    return Collected(query, pulled_at, tuple(exports.values()), results, failures, title if isinstance(title, str) else None)
+    return query, pulled_at, sources, title if isinstance(title, str) else None, failed
+
+
+# --- streaming: for commands that only list events -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Streamed:
+    """A pull whose events are read as they are listed (``events``): every source's events merged,
+    deduplicated, in the window and in :attr:`Collected.events` order. The per-source counts
+    (:meth:`summaries`) are complete once :attr:`events` is exhausted."""
+
+    query: Query
+    events: Iterator[Event]
+    tallies: tuple[SourceTally, ...]
+    failures: tuple[SourceFailure, ...] = ()
+    notices: tuple[str, ...] = ()
+
+    def summaries(self) -> tuple[SourceSummary, ...]:
+        return tuple(t.summary() for t in self.tallies)
+
+
+def stream_collect(
+    query: Query,
+    settings: Settings,
+    *,
+    inputs: Mapping[str, Path] | None = None,
+    strict: bool = False,
+) -> Streamed:
+    """:func:`collect` for a command that lists events: log-file sources are parsed as their lines
+    are read, the others are pulled and parsed whole as usual. Errors as :func:`collect`'s; a
+    source's file that cannot be read is found before the first event."""
+    inputs = dict(inputs or {})
+    names, notices = _plan(query, settings, inputs, None, strict)
+    specs = all_specs()
+    streamed = [name for name in names if specs[name].stream is not None]
+    whole = [name for name in names if name not in streamed]
+    given = {name: _clean_export(load_export(name, inputs[name])) for name in whole if name in inputs}
+    pulled = _pull_all([name for name in whole if name not in inputs], query, settings)
+    streams: list[SourceStream] = []
+    failures: list[SourceFailure] = []
+    for name in names:
+        try:
+            if name in streamed:
+                lines = open_export_lines(name, inputs[name]) if name in inputs else open_source_lines(name, settings, query)
+                streams.append(_stream(name, lines, query))
+                continue
+            outcome = given.get(name) or pulled[name]
+            if isinstance(outcome, SourceError):
+                raise outcome
+            streams.append(_listed(_parse(name, outcome, query), query))
+        except SourceError as exc:
+            if strict:
+                raise
+            failures.append(SourceFailure(name, exc.message))
+    return Streamed(query, _merged(streams), tuple(s.tally for s in streams), tuple(failures), tuple(notices))
+
+
+def stream_pull(directory: Path, *, inputs: Mapping[str, Path] | None = None) -> Streamed:
+    """:func:`load_pull` for a command that lists events (see :func:`stream_collect`). Raises InputError."""
+    query, _, sources, _, failed = _read_manifest(directory)
+    paths = {name: directory / name for name in sources} | dict(inputs or {})
+    streams = []
+    for name, path in paths.items():
+        if all_specs()[name].stream is not None:
+            streams.append(_stream(name, open_export_lines(name, path), query))
+        else:
+            streams.append(_listed(_parse(name, _clean_export(load_export(name, path)), query), query))
+    failures = tuple(SourceFailure(source, message) for source, message in failed if source not in paths)
+    return Streamed(query, _merged(streams), tuple(s.tally for s in streams), failures)
+
+
+def _listed(result: SourceResult, query: Query) -> SourceStream:
+    """A parsed source as a stream: in the window, deduplicated by key (the first wins), in
+    ``(time, key)`` order, as :func:`~incidentkit.timeline.merge.merge_events` treats it."""
+    events = merge_events([result.events], query.window)
+    summary = result.summary()
+    tally = SourceTally(result.source, summary.events, result.lines_read, list(result.problems), list(result.notes))
+    return SourceStream(tally, iter(events))
+
+
+def _stream(name: str, export: LineExport, query: Query) -> SourceStream:
+    """Stream source *name* with lone surrogates replaced and counted, as :func:`_parse` does for a
+    whole export. Lines decoded from UTF-8 text carry none, and a log-file parse builds its
+    events from its lines only: file names and the JSON escapes of a file that looks like JSON
+    (:func:`_clean_export` rewrites those) are all there is to clean, before the parse."""
+    saved = export.meta.get(REPLACED_CHARACTERS)
+    replaced = [saved if isinstance(saved, int) and saved > 0 else 0]  # [from the saved meta, then per file]
+    files = tuple(_clean_lines(file, replaced) for file in export.files)
+    stream = all_specs()[name].stream(LineExport(name, files, export.meta), query)  # type: ignore[misc]
+    return SourceStream(stream.tally, _counted(name, stream, replaced))
+
+
+def _clean_lines(file: LineFile, replaced: list[int]) -> LineFile:
+    """*file* with lone surrogates replaced in its name and, in a JSON file, in its escapes; the
+    count goes to *replaced* (one slot per file: a file read twice counts its escapes once)."""
+    name, count = replace_surrogates(file.name)
+    replaced[0] += count
+    with contextlib.closing(iter(file.lines())) as lines:  # type: ignore[type-var]
+        first = next((line for line in lines if line.strip()), "")
+    if not _looks_like_json(name, first):
+        return LineFile(name, file.lines)
+    slot = len(replaced)
+    replaced.append(0)
+
+    def lines() -> Iterator[str]:
+        found = 0
+        for line in file.lines():
+            fixed, count = replace_surrogate_escapes(line)
+            found += count
+            yield fixed
+        replaced[slot] = found
+
+    return LineFile(name, lines)
+
+
+def _counted(name: str, stream: SourceStream, replaced: list[int]) -> Iterator[Event]:
+    """*stream*'s events, then the replaced characters as a problem (as :func:`_without_surrogates`)."""
+    yield from stream.events
+    if sum(replaced):
+        message = f"{plural(sum(replaced), 'lone surrogate')} (invalid Unicode) replaced with U+FFFD"
+        stream.tally.problems.append(Problem(f"{name} answers", message))
+
+
+def _merged(streams: Iterable[SourceStream]) -> Iterator[Event]:
+    """Every stream's events in ``(time, source, key)`` order, each key once.
+
+    Keys begin with their source's name, so only a source repeats its own keys; a whole-parsed
+    source is deduplicated by :func:`_listed`, and a log-file key carries the second its line
+    was written, so a log-file key repeats only at the same time: remembering the keys of the
+    current time is enough."""
+    current: datetime | None = None
+    seen: set[str] = set()
+    for event in heapq.merge(*(s.events for s in streams), key=lambda e: (e.time, e.source, e.key)):
+        if event.time != current:
+            current, seen = event.time, set()
+        if event.key in seen:
+            continue
+        seen.add(event.key)
+        yield event

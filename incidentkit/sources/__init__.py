@@ -20,7 +20,7 @@ from typing import Protocol
 
 from ..clients.budget import budget
 from ..config import Settings
-from ..model.source import Export, Query, SourceResult
+from ..model.source import Export, LineExport, Query, SourceResult, SourceStream
 from ..model.window import Window
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "all_specs",
     "configured_sources",
     "pull_source",
+    "open_source_lines",
     "check_source",
 ]
 
@@ -57,6 +58,8 @@ class SourceSpec:
     factory: Callable[[Settings], Source]
     parse: Callable[[Export, Query], SourceResult]
     configured: Callable[[Settings], bool]
+    # log-file sources: the same parse as the lines are read (same events, same order)
+    stream: Callable[[LineExport, Query], SourceStream] | None = None
 
 
 REGISTRY: dict[str, SourceSpec] = {}
@@ -89,6 +92,12 @@ def pull_source(name: str, settings: Settings, query: Query) -> Export:
     ``max_response_mb``. Raises SourceError."""
     with budget(settings.draft.source_timeout, settings.draft.max_response_bytes):
         return all_specs()[name].factory(settings).pull(query)
+
+
+def open_source_lines(name: str, settings: Settings, query: Query) -> LineExport:
+    """Open the log files of source *name* (one with a ``stream`` parse) to be read line by line.
+    Raises SourceError."""
+    return all_specs()[name].factory(settings).open_lines(query)  # type: ignore[attr-defined]
 
 
 def check_source(name: str, settings: Settings, *, now: datetime) -> str:

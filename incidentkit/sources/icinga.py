@@ -22,8 +22,11 @@ the service description, with the host as its instance (the same identity icinga
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
-from collections.abc import Mapping
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,12 +44,22 @@ from ..model.alert import (
     split_links,
 )
 from ..model.event import Event, EventKind
-from ..model.source import Export, Problem, Query, SourceResult
+from ..model.source import (
+    Export,
+    LineExport,
+    LineFile,
+    Problem,
+    Query,
+    SourceResult,
+    SourceStream,
+    SourceTally,
+)
 from ..model.tasks import find_tasks
+from ..model.window import Window
 from . import SourceSpec, register
 from .logfiles import LogFileSource
 
-__all__ = ["IcingaSource", "parse_icinga"]
+__all__ = ["IcingaSource", "parse_icinga", "stream_icinga"]
 
 NAME = "icinga"
 OK_STATES = frozenset({"OK", "UP"})
@@ -54,6 +67,7 @@ PAGER_WORDS = re.compile(r"sms|page|pager|pagerduty|opsgenie|victorops|splunk", 
 RECENT = timedelta(minutes=5)  # a recovery notification this soon after a HARD OK is the same recovery
 
 _LINE = re.compile(r"^\[(?P<epoch>\d{9,11})\]\s(?P<text>.*)$")
+_Entry = tuple[datetime, str, int, str]  # (time, file name, line number, line)
 _NOTE_TYPE = re.compile(r"^(?P<kind>ACKNOWLEDGEMENT|FLAPPINGSTART|FLAPPINGSTOP|FLAPPINGDISABLED|DOWNTIMESTART|DOWNTIMEEND|DOWNTIMECANCELLED|CUSTOM)\s*\((?P<state>[A-Z]+)\)$")
 
 
@@ -107,20 +121,21 @@ class _Parser:
     def _key(self, when: datetime, labels: Mapping[str, str], what: str) -> str:
         return f"{NAME}:{labels['alertname']}:{fingerprint(labels)}:{int(when.timestamp())}:{what}"
 
-    @staticmethod
-    def _notified(fields: dict[str, Any], when: datetime) -> None:
-        """Count a notification once per alert and instant, however many contacts got it."""
+    def _notified(self, fields: dict[str, Any], when: datetime, paged: bool = False) -> None:
+        """Count a notification once per alert and instant, however many contacts got it; one
+        sent to a pager marks the alert as paged."""
         if fields.get("_notified_at") != when:
             fields["notifications"] += 1
             fields["_notified_at"] = when
+        fields["paged"] = fields["paged"] or paged
+        self._amended(fields)
 
     def problem(self, when: datetime, host: str, service: str | None, state: str, output: str, raw: str, *, notified: bool, paged: bool) -> None:
         ident = (host, service)
         current = self.open.get(ident)
         if current is not None:
             if notified:
-                self._notified(current.fields, when)
-                current.fields["paged"] = current.fields["paged"] or paged
+                self._notified(current.fields, when, paged)
             return
         fields = self._base(when, host, service, state, output, raw)
         where = f"{service} on {host}" if service else f"Host {host}"
@@ -133,7 +148,7 @@ class _Parser:
         )
         if notified:
             self._notified(fields, when)
-        self.fields.append(fields)
+        self._emit(fields, ident)
         self.open[ident] = _Open(fields, when)
         self.closed.pop(ident, None)
 
@@ -142,7 +157,9 @@ class _Parser:
         ident = (host, service)
         if state in OK_STATES or ident in self.open:
             return
-        self.open[ident] = _Open(self._base(when, host, service, state, output, raw) | {"carried": True}, when)
+        # notifications may follow (a page marks the alert's recovery); the counts of no event
+        carried = {"carried": True, "notifications": 0, "paged": False}
+        self.open[ident] = _Open(self._base(when, host, service, state, output, raw) | carried, when)
 
     def recovery(self, when: datetime, host: str, service: str | None, state: str, output: str, raw: str, *, notified: bool) -> None:
         ident = (host, service)
@@ -165,7 +182,7 @@ class _Parser:
         )
         if notified:
             self._notified(fields, when)
-        self.fields.append(fields)
+        self._emit(fields, ident)
         self.closed[ident] = fields
 
     def note(self, when: datetime, host: str, service: str | None, kind: str, state: str, detail: str, raw: str, *, actor: str | None = None) -> None:
@@ -192,10 +209,21 @@ class _Parser:
             notifications=0,
             summary=None,
         )
+        self._emit(fields, None)
+
+    def _emit(self, fields: dict[str, Any], ident: tuple[str, str | None] | None) -> None:
+        """A new event; *ident* names the alert when later lines may still amend it."""
         self.fields.append(fields)
 
+    def _amended(self, fields: dict[str, Any]) -> None:
+        """A notification changed an event's ``notifications`` or ``paged``."""
+
     def events(self) -> list[Event]:
-        return [alert_event(**{k: v for k, v in f.items() if k != "carried" and not k.startswith("_")}) for f in self.fields]
+        return [_event(f) for f in self.fields]
+
+
+def _event(fields: dict[str, Any]) -> Event:
+    return alert_event(**{k: v for k, v in fields.items() if k != "carried" and not k.startswith("_")})
 
 
 _ALERT_NOTES = {("FLAPPING", "STARTED"): "flapping-start", ("FLAPPING", "STOPPED"): "flapping-stop",
@@ -280,41 +308,168 @@ def _handle(parser: _Parser, when: datetime, kind: str, body: str, raw: str) -> 
 _KNOWN = re.compile(r"^(?P<kind>(?:CURRENT |INITIAL )?(?:SERVICE|HOST) (?:ALERT|STATE|NOTIFICATION|FLAPPING ALERT|DOWNTIME ALERT)):\s?(?P<body>.*)$")
 
 
+def _entries(name: str, lines: Iterable[str], problems: list[Problem], tally: SourceTally) -> Iterator[_Entry]:
+    """The ``[epoch]`` lines of one file as ``(time, file, line number, line)``; other lines are problems."""
+    for number, line in enumerate(lines, 1):
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        tally.lines_read += 1
+        match = _LINE.match(line)
+        if match is None:
+            problems.append(Problem(f"{name}:{number}", "not an Icinga log line ([epoch] TEXT)", line[:200]))
+            continue
+        yield datetime.fromtimestamp(int(match.group("epoch")), UTC), name, number, line
+
+
+def _apply(parser: _Parser, entry: _Entry, window: Window, problems: list[Problem]) -> None:
+    """Feed one line to the state machine; a malformed alert line near the window is a problem."""
+    when, name, number, line = entry
+    known = _KNOWN.match(_LINE.match(line).group("text"))  # type: ignore[union-attr]
+    if known is None:
+        return
+    try:
+        _handle(parser, when, known.group("kind"), known.group("body"), line)
+    except _Bad as exc:
+        if window.start - timedelta(days=1) <= when < window.end:
+            problems.append(Problem(f"{name}:{number}", str(exc), line[:200]))
+
+
+def _time(entry: _Entry) -> datetime:
+    return entry[0]
+
+
+def _notes(export: Export | LineExport) -> list[str]:
+    skipped = export.meta.get("skipped_files") if export.meta else None
+    return [f"Icinga log files not read (compressed): {', '.join(skipped)}"] if skipped else []
+
+
 def parse_icinga(export: Export, query: Query) -> SourceResult:
     """Alert events from Icinga main-log files. Pure; malformed alert lines become problems."""
-    window = query.window
-    lines: list[tuple[datetime, str, int, str]] = []
-    problems: list[Problem] = []
-    read = 0
+    tally = SourceTally(NAME)
+    lines: list[_Entry] = []
     for name, text in export.files:
-        for number, line in enumerate(text.splitlines(), 1):
-            line = line.rstrip("\r")
-            if not line.strip():
-                continue
-            read += 1
-            match = _LINE.match(line)
-            if match is None:
-                problems.append(Problem(f"{name}:{number}", "not an Icinga log line ([epoch] TEXT)", line[:200]))
-                continue
-            when = datetime.fromtimestamp(int(match.group("epoch")), UTC)
-            lines.append((when, name, number, line))
-    lines.sort(key=lambda item: item[0])  # archives may be given in any order; a log is in time order
-    parser = _Parser(window.start, window.end)
-    padded_start = window.start - timedelta(days=1)
-    for when, name, number, line in lines:
-        text = _LINE.match(line).group("text")  # type: ignore[union-attr]
-        known = _KNOWN.match(text)
-        if known is None:
-            continue
-        try:
-            _handle(parser, when, known.group("kind"), known.group("body"), line)
-        except _Bad as exc:
-            if padded_start <= when < window.end:
-                problems.append(Problem(f"{name}:{number}", str(exc), line[:200]))
-    events = [e for e in parser.events() if e.within(window)]
-    skipped = export.meta.get("skipped_files") if export.meta else None
-    notes = (f"Icinga log files not read (compressed): {', '.join(skipped)}",) if skipped else ()
-    return SourceResult(NAME, tuple(sorted(events, key=lambda e: (e.time, e.key))), tuple(problems), read, notes)
+        lines.extend(_entries(name, text.splitlines(), tally.problems, tally))
+    lines.sort(key=_time)  # archives may be given in any order; a log is in time order
+    parser = _Parser(query.window.start, query.window.end)
+    for entry in lines:
+        _apply(parser, entry, query.window, tally.problems)
+    events = [e for e in parser.events() if e.within(query.window)]
+    events.sort(key=lambda e: (e.time, e.key))
+    return SourceResult(NAME, tuple(events), tuple(tally.problems), tally.lines_read, tuple(_notes(export)))
+
+
+class _Finals(_Parser):
+    """The first read of a streaming parse: the final ``notifications`` and ``paged`` of every
+    event that later lines may amend (a firing event while its alert is open, a resolved one for
+    ``RECENT``), by the order the events are created in: 5 bytes an event, nothing else kept."""
+
+    def __init__(self, window_start: datetime, window_end: datetime) -> None:
+        super().__init__(window_start, window_end)
+        self.notifications = array("I")
+        self.paged = bytearray()
+
+    def _emit(self, fields: dict[str, Any], ident: tuple[str, str | None] | None) -> None:
+        if ident is not None:
+            fields["_order"] = len(self.paged)
+            self.notifications.append(fields["notifications"])
+            self.paged.append(fields["paged"])
+
+    def _amended(self, fields: dict[str, Any]) -> None:
+        order = fields.get("_order")
+        if order is not None:
+            self.notifications[order] = fields["notifications"]
+            self.paged[order] = fields["paged"]
+
+
+class _Releasing(_Parser):
+    """The second read: the same state machine, releasing each event in ``(time, key)`` order
+    once the log has moved past its second, with the final counts the first read found (later
+    lines only create events at their own time or after; what they amend is already known)."""
+
+    def __init__(self, window_start: datetime, window_end: datetime, finals: _Finals) -> None:
+        super().__init__(window_start, window_end)
+        self.finals = finals
+        self.pending: list[tuple[datetime, str, int, dict[str, Any]]] = []  # heap: the events of the last second
+        self.created = itertools.count()
+        self.amendable = itertools.count()
+
+    def _emit(self, fields: dict[str, Any], ident: tuple[str, str | None] | None) -> None:
+        if ident is not None:
+            fields["_order"] = next(self.amendable)
+        heapq.heappush(self.pending, (fields["time"], fields["key"], next(self.created), fields))
+
+    def release(self, now: datetime | None) -> Iterator[Event]:
+        """The events before a line at *now* (every event when *now* is None: the log ended)."""
+        while self.pending and (now is None or self.pending[0][0] < now):
+            fields = heapq.heappop(self.pending)[3]
+            order = fields.get("_order")
+            if order is not None:
+                fields["notifications"] = self.finals.notifications[order]
+                fields["paged"] = bool(self.finals.paged[order])
+            yield _event(fields)
+
+
+def _in_time_order(file: LineFile) -> bool:
+    """True when the file's ``[epoch]`` lines never go back in time (read once, nothing kept)."""
+    last = 0
+    for line in file.lines():
+        match = _LINE.match(line.rstrip("\r"))
+        if match is not None:
+            epoch = int(match.group("epoch"))
+            if epoch < last:
+                return False
+            last = epoch
+    return True
+
+
+def stream_icinga(export: LineExport, query: Query) -> SourceStream:
+    """:func:`parse_icinga` as the lines are read: the same events in the same order, in memory
+    that does not grow with the log (5 bytes an alert event).
+
+    Each file is assumed to be in time order, as Icinga writes it, and checked first (one read
+    that keeps nothing); the files are merged by time. A file that is not in order is sorted in
+    memory (with a note), never dropped. The merged lines are read twice: first for the final
+    notification counts (a firing event is amended until its recovery), then to release the
+    events. Counts and problems are complete once the events are.
+    """
+    tally = SourceTally(NAME, notes=_notes(export))
+    unsorted = [file.name for file in export.files if not _in_time_order(file)]
+    if unsorted:
+        tally.notes.append(f"Icinga log files not in time order, sorted in memory: {', '.join(unsorted)}")
+    finals = _Finals(query.window.start, query.window.end)
+    for entry in _merged_entries(export, unsorted, [[] for _ in export.files], SourceTally(NAME)):
+        _apply(finals, entry, query.window, [])
+    found: list[list[Problem]] = [[] for _ in export.files]  # per file, reported in file order
+    entries = _merged_entries(export, unsorted, found, tally)
+    return SourceStream(tally, _released(entries, _Releasing(query.window.start, query.window.end, finals), query.window, tally, found))
+
+
+def _merged_entries(export: LineExport, unsorted: list[str], found: list[list[Problem]], tally: SourceTally) -> Iterator[_Entry]:
+    """The ``[epoch]`` lines of every file in time order (stable: file order, then line order)."""
+    streams: list[Iterator[_Entry]] = []
+    for file, problems in zip(export.files, found, strict=True):
+        entries = _entries(file.name, file.lines(), problems, tally)
+        streams.append(iter(sorted(entries, key=_time)) if file.name in unsorted else entries)
+    return heapq.merge(*streams, key=_time)
+
+
+def _released(
+    entries: Iterable[_Entry], parser: _Releasing, window: Window, tally: SourceTally, found: list[list[Problem]]
+) -> Iterator[Event]:
+    bad: list[Problem] = []
+    for entry in entries:
+        for event in parser.release(entry[0]):
+            if event.within(window):
+                tally.events += 1
+                yield event
+        _apply(parser, entry, window, bad)
+    for event in parser.release(None):
+        if event.within(window):
+            tally.events += 1
+            yield event
+    tally.problems.extend(problem for problems in found for problem in problems)
+    tally.problems.extend(bad)
 
 
 def _factory(settings: Settings) -> IcingaSource:
@@ -331,6 +486,7 @@ SPEC = register(
         ),
         factory=_factory,
         parse=parse_icinga,
+        stream=stream_icinga,
         configured=lambda settings: bool(settings.icinga.path),
     )
 )

@@ -39,7 +39,10 @@ the date moves to the next day. A bot line whose date cannot be known is a probl
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -54,17 +57,27 @@ from ..model.alert import (
     plugin_summary,
     severity_of,
     split_links,
+    starts_given,
     with_starts,
 )
 from ..model.event import Event, EventKind
 from ..model.people import is_bot
-from ..model.source import Export, Problem, Query, SourceResult
+from ..model.source import (
+    Export,
+    LineExport,
+    LineFile,
+    Problem,
+    Query,
+    SourceResult,
+    SourceStream,
+    SourceTally,
+)
 from ..model.tasks import find_tasks
 from ..model.window import Window
 from . import SourceSpec, register
 from .logfiles import LogFileSource, name_date
 
-__all__ = ["IrcSource", "parse_irc", "parse_bot_message", "BOTS"]
+__all__ = ["IrcSource", "parse_irc", "stream_irc", "parse_bot_message", "BOTS"]
 
 NAME = "irc"
 BOTS = {"icinga-wm": "icinga", "nagios-wm": "icinga", "jinxer-wm": "alertmanager"}
@@ -273,78 +286,169 @@ class _FileState:
     assumed: bool = False  # its dates were taken from the window's single day
 
 
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What every file of one parse shares: the window, its single day (if any), the export's path."""
+
+    window: Window
+    single_day: date | None
+    meta_path: str
+
+    @classmethod
+    def of(cls, export: Export | LineExport, query: Query) -> _Context:
+        window = query.window
+        single_day = window.start.date() if window.days() == [window.start.date()] else None
+        return cls(window, single_day, str((export.meta or {}).get("path") or ""))
+
+
+def _file_events(
+    name: str, lines: Iterable[str], context: _Context, problems: list[Problem], notes: list[str], tally: SourceTally
+) -> Iterator[Event]:
+    """The events of one log file, in its order; unreadable bot lines go to *problems*."""
+    window, single_day = context.window, context.single_day
+    state = _FileState(name_date(name))
+    channel = _channel(name) or _channel(context.meta_path)
+    undated_chat: list[int] = []
+    previous: tuple[str, int] | None = None  # (bot, length) of the last bot line, for split lines
+    for number, raw_line in enumerate(lines, 1):
+        line = raw_line.strip("\ufeff\r\n ")
+        if not line:
+            continue
+        tally.lines_read += 1
+        timed = _timed(line, state, single_day, window.start.year)
+        if timed is None:
+            continue
+        parsed, bot, when = timed
+        if isinstance(when, str):
+            if bot is None:
+                undated_chat.append(number)
+            else:
+                problems.append(Problem(f"{name}:{number}", when, line[:200]))
+            continue
+        if bot is None:
+            if parsed.message.strip():
+                yield _chat_event(when, parsed, line, channel)
+            continue
+        message_info = parse_bot_message(bot, parsed.message)
+        if message_info is None:
+            if not (previous is not None and previous[0] == bot and previous[1] >= SPLIT_AT) and _reportable(when, window):
+                problems.append(Problem(f"{name}:{number}", f"{bot} line in no known format", line[:200]))
+            previous = (bot, len(parsed.message))
+            continue
+        previous = (bot, len(parsed.message))
+        yield _event(bot, when, parsed.message, line, message_info)
+    if state.assumed:
+        notes.append(f"IRC log {name} carries no date; its times were read as {single_day:%Y-%m-%d} (the window's day)")
+    if undated_chat:
+        count = len(undated_chat)
+        problems.append(
+            Problem(
+                f"{name}:{undated_chat[0]}",
+                f"{count} chat line{'' if count == 1 else 's'} with no readable date or time "
+                "(name the file YYYYMMDD.txt or add a date line)",
+            )
+        )
+
+
+def _timed(line: str, state: _FileState, single_day: date | None, year: int) -> tuple[_Line, str | None, datetime | str] | None:
+    """A person's or an alert bot's line with its bot (None for a person) and time (or why it has
+    none), moving the file's date along; None for any other line."""
+    day = _date_line(line)
+    if day is not None:
+        state.day, state.last = day, None
+        return None
+    parsed = _split_line(line)
+    if parsed is None:
+        return None
+    bot = None if parsed.action else _bot(parsed.nick)
+    if bot is None and not _person(parsed.nick):
+        return None
+    return parsed, bot, _timestamp(parsed, state, single_day, year)
+
+
+def _skipped_note(export: Export | LineExport) -> list[str]:
+    skipped = export.meta.get("skipped_files") if export.meta else None
+    return [f"IRC log files not read (compressed): {', '.join(skipped)}"] if skipped else []
+
+
 def parse_irc(export: Export, query: Query) -> SourceResult:
     """Alert events from alert-bot lines and chat events from people's lines. Pure.
 
     Unreadable alert-bot lines become problems; joins, parts, system lines and other bots are skipped.
     """
-    window = query.window
-    single_day = window.start.date() if window.days() == [window.start.date()] else None
+    context = _Context.of(export, query)
+    tally = SourceTally(NAME)
     alerts: list[Event] = []
     chat: list[Event] = []
-    problems: list[Problem] = []
-    notes: list[str] = []
-    read = 0
-    meta_path = str((export.meta or {}).get("path") or "")
     for name, text in export.files:
-        state = _FileState(name_date(name))
-        channel = _channel(name) or _channel(meta_path)
-        undated_chat: list[int] = []
-        previous: tuple[str, int] | None = None  # (bot, length) of the last bot line, for split lines
-        for number, raw_line in enumerate(text.splitlines(), 1):
-            line = raw_line.strip("\ufeff\r\n ")
-            if not line:
-                continue
-            read += 1
-            where = f"{name}:{number}"
-            day = _date_line(line)
-            if day is not None:
-                state.day, state.last = day, None
-                continue
-            parsed = _split_line(line)
-            if parsed is None:
-                continue
-            bot = None if parsed.action else _bot(parsed.nick)
-            if bot is None and not _person(parsed.nick):
-                continue
-            when = _timestamp(parsed, state, single_day, window.start.year)
-            if isinstance(when, str):
-                if bot is None:
-                    undated_chat.append(number)
-                else:
-                    problems.append(Problem(where, when, line[:200]))
-                continue
-            if bot is None:
-                if parsed.message.strip():
-                    chat.append(_chat_event(when, parsed, line, channel))
-                continue
-            message_info = parse_bot_message(bot, parsed.message)
-            if message_info is None:
-                if previous is not None and previous[0] == bot and previous[1] >= SPLIT_AT:
-                    previous = (bot, len(parsed.message))
-                    continue
-                if _reportable(when, window):
-                    problems.append(Problem(where, f"{bot} line in no known format", line[:200]))
-                previous = (bot, len(parsed.message))
-                continue
-            previous = (bot, len(parsed.message))
-            alerts.append(_event(bot, when, parsed.message, line, message_info))
-        if state.assumed:
-            notes.append(f"IRC log {name} carries no date; its times were read as {single_day:%Y-%m-%d} (the window's day)")
-        if undated_chat:
-            count = len(undated_chat)
-            problems.append(
-                Problem(
-                    f"{name}:{undated_chat[0]}",
-                    f"{count} chat line{'' if count == 1 else 's'} with no readable date or time "
-                    "(name the file YYYYMMDD.txt or add a date line)",
-                )
-            )
-    events = [e for e in (*with_starts(alerts), *chat) if e.within(window)]
-    skipped = export.meta.get("skipped_files") if export.meta else None
-    if skipped:
-        notes.append(f"IRC log files not read (compressed): {', '.join(skipped)}")
-    return SourceResult(NAME, tuple(events), tuple(problems), read, tuple(dict.fromkeys(notes)))
+        for event in _file_events(name, text.splitlines(), context, tally.problems, tally.notes, tally):
+            (chat if event.kind == EventKind.CHAT else alerts).append(event)
+    events = [e for e in (*with_starts(alerts), *chat) if e.within(query.window)]
+    notes = [*tally.notes, *_skipped_note(export)]
+    return SourceResult(NAME, tuple(events), tuple(tally.problems), tally.lines_read, tuple(dict.fromkeys(notes)))
+
+
+def _in_time_order(file: LineFile, context: _Context) -> bool:
+    """True when the times of a file's lines never go back (one read that keeps nothing)."""
+    state = _FileState(name_date(file.name))
+    last: datetime | None = None
+    for raw_line in file.lines():
+        line = raw_line.strip("\ufeff\r\n ")
+        timed = _timed(line, state, context.single_day, context.window.start.year) if line else None
+        if timed is None or isinstance(timed[2], str):
+            continue
+        if last is not None and timed[2] < last:
+            return False
+        last = timed[2]
+    return True
+
+
+def _time_key(event: Event) -> tuple[datetime, str]:
+    return event.time, event.key
+
+
+def stream_irc(export: LineExport, query: Query) -> SourceStream:
+    """:func:`parse_irc` as the lines are read: the same events, in ``(time, key)`` order, in
+    memory that does not grow with the logs.
+
+    Each file is assumed to be in time order (checked first, by a read that keeps nothing); the
+    files are merged by time. A file that is not in order is sorted in memory (with a note).
+    """
+    context = _Context.of(export, query)
+    tally = SourceTally(NAME)
+    problems: list[list[Problem]] = [[] for _ in export.files]  # per file, reported in file order
+    notes: list[list[str]] = [[] for _ in export.files]
+    streams: list[Iterator[Event]] = []
+    unsorted: list[str] = []
+    for index, file in enumerate(export.files):
+        events = _file_events(file.name, file.lines(), context, problems[index], notes[index], tally)
+        if _in_time_order(file, context):
+            streams.append(e for _, same in itertools.groupby(events, key=_time) for e in sorted(same, key=_key))
+        else:
+            unsorted.append(file.name)
+            streams.append(iter(sorted(events, key=_time_key)))
+    merged = starts_given(heapq.merge(*streams, key=_time_key))
+    extra = [f"IRC log files not in time order, sorted in memory: {', '.join(unsorted)}"] if unsorted else []
+    return SourceStream(tally, _released(merged, query.window, tally, problems, [*notes, _skipped_note(export), extra]))
+
+
+def _released(
+    events: Iterable[Event], window: Window, tally: SourceTally, problems: list[list[Problem]], notes: list[list[str]]
+) -> Iterator[Event]:
+    for event in events:
+        if event.within(window):
+            tally.events += 1
+            yield event
+    tally.problems.extend(problem for found in problems for problem in found)
+    tally.notes.extend(note for found in notes for note in found)
+
+
+def _time(event: Event) -> datetime:
+    return event.time
+
+
+def _key(event: Event) -> str:
+    return event.key
 
 
 def _timestamp(parsed: _Line, state: _FileState, single_day: date | None, year: int) -> datetime | str:
@@ -482,6 +586,7 @@ SPEC = register(
         ),
         factory=_factory,
         parse=parse_irc,
+        stream=stream_irc,
         configured=lambda settings: bool(settings.irc.path),
     )
 )
