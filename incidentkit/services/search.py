@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from ..config import Settings
-from ..errors import InputError
+from ..errors import MAX_LIMIT, InputError, require_between
 from ..model.event import Event
 from ..model.incident import Incident, IncidentRecord
 from ..model.search import FIELDS, DraftFacts, SearchHit
@@ -186,6 +186,5 @@ def search(
     store: Store, text: str, *, since: date | None = None, status: str | None = None, limit: int = 20
 ) -> list[SearchHit]:
     """The incidents whose text matches *text*, best first."""
-    if limit < 1:
-        raise InputError("--limit must be at least 1")
+    require_between("--limit", limit, 1, MAX_LIMIT)
     return store.search_text(fts_query(text), since=since, status=status, limit=limit)

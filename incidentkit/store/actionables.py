@@ -181,6 +181,8 @@ class ActionablesMixin(IncidentsMixin):
                 )
 
     def get_actionable(self, actionable_id: int) -> Actionable | None:
+        if not 0 < actionable_id < 2**63:  # ids are positive SQLite integers: no row has it (nor could SQLite bind it)
+            return None
         found = self._select_actionables("id = ?", [actionable_id])
         return found[0] if found else None
 
