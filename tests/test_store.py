@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
+import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -214,3 +216,54 @@ def test_task_statuses_cache_is_replaced(store: Store) -> None:
     assert [s.value for s in store.task_statuses()] == ["open", "resolved"]
     assert store.task_statuses_fetched_at() == NOW
     assert store.db.execute("SELECT state FROM task_statuses WHERE value = 'resolved'").fetchone()[0] == "done"
+
+
+class _Writer(threading.Thread):
+    """Another connection that takes the write lock, writes, holds it for *hold* seconds, commits."""
+
+    def __init__(self, path: Path, hold: float) -> None:
+        super().__init__()
+        self.path, self.hold = path, hold
+        self.locked = threading.Event()
+
+    def run(self) -> None:
+        conn = sqlite3.connect(str(self.path), isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("UPDATE incidents SET title = title || '!'")
+            self.locked.set()
+            time.sleep(self.hold)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+
+def test_maintenance_waits_for_a_writer_and_never_fails(tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    with Store.open(path) as store:
+        store.save_incident(IncidentRecord(slug="inc-a", title="A", start="2024-05-01T00:00:00Z"))
+        _add(store, task="T1")
+        store.query_actionables(ActionableQuery(), today=NOW.date())  # gives PRAGMA optimize work to do
+        writer = _Writer(path, hold=0.3)
+        writer.start()
+        assert writer.locked.wait(5)
+        begin = time.monotonic()
+        assert store.optimize() is True  # waited for the writer's commit instead of failing
+        assert time.monotonic() - begin >= 0.2
+        writer.join()
+        assert not store.db.conn.in_transaction
+        assert [r.title for r in store.list_incidents()] == ["A!"]
+
+
+def test_maintenance_gives_up_quietly_past_the_busy_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    with Store.open(path) as store:
+        store.db.execute("PRAGMA busy_timeout = 100")
+        writer = _Writer(path, hold=1.0)
+        writer.start()
+        assert writer.locked.wait(5)
+        assert store.optimize() is False
+        assert not store.db.conn.in_transaction
+        writer.join()
+        store.save_incident(IncidentRecord(slug="after", title="A", start="2024-05-01T00:00:00Z"))
+        assert store.optimize() is True

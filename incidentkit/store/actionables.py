@@ -155,12 +155,21 @@ class ActionablesMixin(IncidentsMixin):
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"cannot update actionables: {exc}", hint="another actionable already has that task") from exc
 
-    def optimize(self) -> None:
-        """Let SQLite refresh its planner statistics where useful (cheap; run after bulk changes)."""
+    def optimize(self) -> bool:
+        """Let SQLite refresh its planner statistics where useful (cheap; run after bulk changes).
+
+        Best effort, never an error: maintenance runs after the caller's work is committed, so a
+        busy database must not turn that work into a failure. The write lock is taken first (BEGIN
+        IMMEDIATE waits up to the busy timeout) because ``PRAGMA optimize`` alone starts as a reader
+        and SQLite refuses at once, without waiting, to upgrade a snapshot another writer has
+        moved past. False when the lock could not be had within the timeout.
+        """
         try:
-            self.db.execute("PRAGMA optimize")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"database maintenance failed: {exc}", hint="retry; another incidentkit may hold a lock") from exc
+            with self.transaction():
+                self.db.execute("PRAGMA optimize")
+        except StoreError:
+            return False
+        return True
 
     def touch_actionables(self, ids: Sequence[int], *, synced_at: datetime) -> None:
         """Record that sync saw these actionables' tasks unchanged (only ``synced_at`` moves)."""
