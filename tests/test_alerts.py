@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -197,6 +198,28 @@ def test_ongoing_alert_says_still_firing_at_window_end() -> None:
     assert rows[0].end is None and rows[0].data["ongoing"] is True
     # an IRC problem with no recovery is ongoing too
     assert texts(alert_rows([ev("irc", FIRING, "19:00:00", "X")])) == ["X firing; still firing at window end"]
+
+
+def test_a_check_that_fails_and_recovers_within_one_second_is_one_interval() -> None:
+    events = [  # bot lines are keyed by a digest of their text: here the resolve's key sorts first
+        replace(ev("irc", kind, "18:00:00", "Host down", {"host": "db1100"}), key=f"irc:icinga-wm:{digest}")
+        for kind, digest in ((RESOLVED, "3e1e9d024344"), (FIRING, "58637bd43f26"))
+    ]
+    rows = alert_rows(events)
+    assert [(r.kind, r.time) for r in rows] == [(FIRING, at("18:00:00")), (RESOLVED, at("18:00:00"))]
+    assert rows[0].end == at("18:00:00") and not rows[0].data["ongoing"]
+
+
+def test_a_resolve_without_start_then_a_new_firing_that_lasts() -> None:
+    events = [
+        ev("irc", RESOLVED, "18:10:00", "ProbeDown"),  # started before the history we have
+        ev("irc", FIRING, "18:12:00", "ProbeDown"),  # fires again two minutes later, never resolves
+    ]
+    rows = alert_rows(events)  # one flapping interval, as when it resolves again (test below)
+    assert texts(rows) == ["ProbeDown still firing at window end (it started before the available history)"]
+    assert rows[0].time == at("18:12:00") and rows[0].data["ongoing"] is True
+    closed = alert_rows([*events, ev("irc", RESOLVED, "18:20:00", "ProbeDown")])
+    assert texts(closed) == ["ProbeDown resolved (it started before the available history)"]
 
 
 def test_alert_started_before_the_window_shows_only_its_end() -> None:
