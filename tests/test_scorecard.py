@@ -413,7 +413,7 @@ def test_template_escapes_hostile_notes(definition: ScorecardDefinition) -> None
 _NOTE = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=60).map(_tidy)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     st.dictionaries(
         st.sampled_from([q.key for q in load_definition().questions]),
