@@ -484,13 +484,13 @@ def test_sync_bad_input_writes_nothing(store: Store, conduit: ConduitFake) -> No
 
 
 class _FailingClient(ConduitClient):
-    """Raises from inside the Conduit layer on the second task batch."""
+    """Raises from inside the Conduit layer on its second task batch."""
 
-    batches = 0
+    batches = 0  # per client: each test makes its own
 
     def tasks_by_ids(self, ids, attachments=("projects",)):  # type: ignore[no-untyped-def]
-        type(self).batches += 1
-        if type(self).batches == 2:
+        self.batches += 1
+        if self.batches == 2:
             raise SourceError("Phabricator maniphest.search failed: connection broke")
         return super().tasks_by_ids(ids, attachments)
 
