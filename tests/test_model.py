@@ -9,6 +9,8 @@ import pytest
 from incidentkit.errors import InputError
 from incidentkit.model.event import Event, EventKind
 from incidentkit.model.incident import slugify
+from incidentkit.model.row import Row
+from incidentkit.model.source import Problem, Query, SourceResult, SourceSummary
 from incidentkit.model.tasks import find_tasks, parse_task, task_number, task_or_none
 from incidentkit.model.time import ensure_utc, format_duration, format_utc, from_epoch, parse_utc, to_epoch
 from incidentkit.model.window import Window, parse_when, parse_window
@@ -176,3 +178,66 @@ def test_event_round_trips_through_its_dict_and_refuses_naive_times() -> None:
     assert event.within(Window(at("18:00:00"), at("18:40:00")))  # started inside, finished after
     with pytest.raises(ValueError):
         Event(time=datetime(2023, 2, 14, 18), source="sal", kind=EventKind.LOG, key="k", text="t")
+
+
+# --- what the mutation run found untested -------------------------------------------------------
+
+
+def test_ensure_utc_converts_to_utc_whatever_the_machine_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        converted = ensure_utc(datetime(2016, 9, 15, 21, 10, tzinfo=timezone(timedelta(hours=2))))
+        assert (converted.hour, converted.utcoffset()) == (19, timedelta(0))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_from_epoch_zero_as_text_is_none_and_to_epoch_says_why_it_refuses() -> None:
+    assert from_epoch("0") is None
+    with pytest.raises(ValueError, match="^to_epoch needs an aware datetime$"):
+        to_epoch(datetime(2026, 11, 23))
+
+
+def test_event_from_a_minimal_dict_takes_the_defaults() -> None:
+    minimal = {"time": "2023-02-14T18:48:00Z", "source": "sal", "kind": "log", "key": "sal:1", "text": "x"}
+    event = Event.from_dict(minimal)
+    assert (event.tasks, event.raw, event.data, event.started, event.actor) == ((), "", {}, None, None)
+    full = Event.from_dict({**minimal, "raw": "18:48 x", "tasks": ["T2"], "data": {"a": 1}})
+    assert (full.raw, full.tasks, full.data) == ("18:48 x", ("T2",), {"a": 1})
+
+
+def test_query_from_a_dict_without_tasks() -> None:
+    window = Window(at("18:00:00"), at("19:00:00"))
+    assert Query.from_dict({"window": window.to_dict()}) == Query(window)
+    assert Query.from_dict(Query(window, ("T1", "T2")).to_dict()) == Query(window, ("T1", "T2"))
+
+
+def test_source_summary_says_where_and_why_each_problem_is() -> None:
+    result = SourceResult(
+        "sal", (), (Problem("Server Admin Log:12", "bad time"), Problem("Server Admin Log:40", "")), lines_read=41,
+        notes=("n",),
+    )  # fmt: skip
+    assert result.summary() == SourceSummary(
+        source="sal", events=0, lines_read=41, skipped=2,
+        skipped_where=("Server Admin Log:12 (bad time)", "Server Admin Log:40"), notes=("n",),
+    )  # fmt: skip
+
+
+def test_row_to_dict_is_the_json_form() -> None:
+    row = Row(
+        key="k", time=at("18:40:00"), end=at("18:52:00"), text="FrontendUnavailable firing", source="irc",
+        sources=("irc", "prometheus"), kind=EventKind.ALERT_FIRING, actor="jinxer-wm", tasks=("T1",),
+        url="https://x.example/", marker="OUTAGE BEGINS", pinned=True, hidden=False, edited=True, new=True, note="n",
+    )  # fmt: skip
+    assert row.to_dict() == {
+        "key": "k", "time": "2023-02-14T18:40:00Z", "end": "2023-02-14T18:52:00Z", "source": "irc",
+        "sources": ["irc", "prometheus"], "kind": "alert-firing", "actor": "jinxer-wm", "text": "FrontendUnavailable firing",
+        "tasks": ["T1"], "url": "https://x.example/", "marker": "OUTAGE BEGINS", "pinned": True, "hidden": False,
+        "edited": True, "new": True, "note": "n",
+    }  # fmt: skip
+    plain = Row(key="p", time=at("18:00:00"), text="t", source="sal", kind=EventKind.LOG).to_dict()
+    assert (plain["end"], plain["sources"], plain["marker"], plain["pinned"]) == (None, ["sal"], None, False)
