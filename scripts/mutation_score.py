@@ -8,7 +8,9 @@ no test runs counts as a survivor. An equivalent entry names the mutated line it
 line no longer matches (the function changed and mutmut renumbered its mutants) the entry is stale,
 the mutant is scored like any other, and the report says so.
 
-    .venv/bin/python scripts/mutation_score.py [--min 80] [MODULE_OR_PACKAGE ...]
+    .venv/bin/python scripts/mutation_score.py [--min 80] [--pending] [MODULE_OR_PACKAGE ...]
+
+``--pending`` lists the mutants worth running again instead: the survivors and those not run yet.
 
 Exit status 1 when a selected module scores below ``--min`` or an equivalent entry is stale.
 """
@@ -154,10 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("targets", nargs="*", help="modules or packages, e.g. incidentkit.model")
     parser.add_argument("--min", type=float, default=80.0, help="lowest acceptable score per module (percent)")
+    parser.add_argument("--pending", action="store_true", help="only list the survivors and the mutants not run yet")
     args = parser.parse_args(argv)
     os.chdir(ROOT)  # mutmut reads mutants/ relative to the checkout
     equivalents = tomllib.loads(EQUIVALENTS.read_text()) if EQUIVALENTS.exists() else {}
     report = score(read_results(ROOT / "mutants"), equivalents, mutmut_diff, args.targets)
+    if args.pending:
+        print("\n".join(name for m in report.modules for name in (*m.survived, *m.not_run)))
+        return 0
     print(render(report, mutmut_diff, args.min))
     low = [m for m in report.modules if m.score is not None and m.score < args.min]
     return 1 if low or report.stale else 0
