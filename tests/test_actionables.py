@@ -17,18 +17,21 @@ from incidentkit.clients.conduit import ConduitClient
 from incidentkit.config import ActionablesSettings, Settings, WikiSettings
 from incidentkit.errors import ConfigError, InputError, SourceError, StoreError
 from incidentkit.model.actionable import (
+    Actionable,
     ActionableQuery,
     ActionableStatus,
     ActionableType,
     FollowUp,
     StatusChange,
     Summary,
+    SyncChange,
     SyncResult,
     TaskStatus,
     UpsertResult,
     map_task_status,
     parse_due,
     sla_due,
+    status_choice,
     status_from_hint,
 )
 from incidentkit.model.incident import IncidentRecord
@@ -737,3 +740,75 @@ def test_unlocking_a_hand_set_status_is_no_reopen(store: Store, conduit: Conduit
     report = sync_actionables(store, _client(conduit), now=NOW + timedelta(days=3))
     assert report.changes == ()  # nothing to say: it was never reopened
     assert store.require_actionable(a.id or 0).resolved_at == datetime.fromtimestamp(MAY_29, UTC)
+
+
+# --- status words, SLA keys, records: hand-written tables ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "state"),
+    [("In Progress", "in-progress"), ("in_progress", "in-progress"), ("Won't do", "wont-do"), ("won't-do", "wont-do"),
+     (" DONE ", "done"), ("open", "open")],
+)  # fmt: skip
+def test_our_own_states_in_the_ways_people_write_them(text: str, state: str) -> None:
+    assert status_choice(text, {}) == ActionableStatus(state)
+
+
+def test_instance_statuses_are_named_by_key_or_by_name_in_any_case() -> None:
+    statuses = {
+        "hold": TaskStatus(value="hold", name="Parked", closed=False),
+        "dup": TaskStatus(value="dup", name="Copy", closed=True, special="duplicate"),
+    }
+    assert status_choice("HOLD", statuses) is ActionableStatus.OPEN  # the key
+    assert status_choice("parked", statuses) is ActionableStatus.OPEN  # the name
+    assert status_choice("Copy", statuses) is ActionableStatus.WONT_DO  # special: duplicate
+    with pytest.raises(InputError, match=r"^unknown status 'later'$") as refused:
+        status_choice("later", statuses)
+    assert refused.value.hint == "use one of: open, in-progress, done, wont-do, hold, dup"
+    with pytest.raises(InputError) as unsynced:
+        status_choice("later", {})
+    assert unsynced.value.hint == (
+        "use one of: open, in-progress, done, wont-do (run `incidentkit actionables sync` to discover the instance's statuses)"
+    )
+
+
+def test_an_unlisted_status_key_is_classified_from_its_name() -> None:
+    assert map_task_status("x", {}, closed=True, name="Declined") is ActionableStatus.WONT_DO
+    assert map_task_status("x", {}, closed=True) is ActionableStatus.DONE
+
+
+def test_sla_severity_keys_match_case_insensitively_then_by_number() -> None:
+    table = {"Sev-High": 3, "2": 30}
+    base = date(2024, 6, 1)
+    assert sla_due(table, 90, "sev-high ", base) == date(2024, 6, 4)
+    assert sla_due(table, 90, "SEV-2", base) == date(2024, 7, 1)
+    assert sla_due(table, 90, "critical", base) == date(2024, 8, 30)
+
+
+def test_parse_due_names_what_it_could_not_read() -> None:
+    with pytest.raises(InputError, match=r"^cannot read the due date 'whenever' as a time$"):
+        parse_due("whenever", now=NOW)
+    with pytest.raises(InputError, match=r"^cannot read --due 'whenever' as a time$"):
+        parse_due("whenever", now=NOW, option="--due")
+
+
+def test_due_today_is_not_overdue_and_the_record_form() -> None:
+    a = Actionable(
+        id=7, incident="inc-a", task="T5", title="Alert on lag", owner="alice", status=ActionableStatus.IN_PROGRESS,
+        task_status="progress", type=ActionableType.DETECT, priority="high", due=NOW.date(), projects=("SRE",),
+        missing=True, created_at=NOW, resolved_at=NOW + timedelta(days=1), locked=("owner",),
+    )  # fmt: skip
+    assert not a.is_overdue(NOW.date()) and a.is_overdue(NOW.date() + timedelta(days=1))
+    assert json.loads(json.dumps(a.to_record(NOW.date()))) == {
+        "id": 7, "incident": "inc-a", "task": "T5", "title": "Alert on lag", "owner": "alice", "status": "in-progress",
+        "task_status": "progress", "type": "detect", "priority": "high", "due": "2024-06-10", "overdue": False,
+        "projects": ["SRE"], "missing": True, "origin": "manual", "created_at": "2024-06-10T12:00:00Z",
+        "resolved_at": "2024-06-11T12:00:00Z", "locked": ["owner"],
+    }  # fmt: skip
+    bare = Actionable(incident="inc-a", title="Idea", created_at=NOW).to_record(NOW.date())
+    assert (bare["due"], bare["resolved_at"], bare["task"]) == (None, None, None)
+
+
+def test_a_sync_change_line_without_a_previous_state() -> None:
+    a = Actionable(incident="inc-a", task="T5", title="Alert on lag", status=ActionableStatus.DONE, task_status="resolved", created_at=NOW)
+    assert SyncChange(actionable=a, old_status=None, old_task_status=None).line() == "T5 (inc-a): - [?] -> done [resolved] Alert on lag"

@@ -676,3 +676,45 @@ def test_moments_out_of_order_say_so() -> None:
     ordered = {c.moment: c for c in curate(build_rows(story()), CurationState(), RULES).choices}
     times = [ordered[m].time for m in ("impact_start", "detected", "responded", "mitigated", "resolved")]
     assert times == sorted(times) and not any("out of order" in c.reason for c in ordered.values())
+
+
+# --- the curation values: hand-written tables ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "moment"),
+    [("Impact start", "impact_start"), ("impact_start", "impact_start"), (" DETECTION ", "detected"),
+     ("first response", "responded"), ("mitigation", "mitigated")],
+)  # fmt: skip
+def test_moment_names_as_people_write_them(text: str, moment: str) -> None:
+    assert moment_name(text) == moment
+
+
+def test_an_unknown_moment_lists_the_known_ones() -> None:
+    with pytest.raises(InputError, match=r"^unknown key moment 'lunch'$") as refused:
+        moment_name("lunch")
+    assert refused.value.hint == "use one of: impact_start, detected, responded, mitigated, resolved"
+
+
+@pytest.mark.parametrize(
+    ("override", "text"),
+    [
+        (Override(key="k"), ""),
+        (Override(key="k", hidden=True), "hidden"),
+        (Override(key="k", hidden=False), "unhidden"),
+        (Override(key="k", pinned=True), "pinned"),
+        (Override(key="k", pinned=False), "unpinned"),
+        (Override(key="k", hidden=False, pinned=False, text="t", time=datetime(2023, 2, 14, tzinfo=UTC), note="n"),
+         "unhidden, unpinned, text edited, time edited, note"),
+    ],
+)  # fmt: skip
+def test_an_override_says_what_it_does(override: Override, text: str) -> None:
+    assert override.describe() == text
+
+
+def test_a_manual_row_is_a_row_of_its_own() -> None:
+    when = datetime(2023, 2, 14, 18, 40, tzinfo=UTC)
+    assert ManualRow(key="manual:1", time=when, text="Called the DC").to_row() == Row(
+        key="manual:1", time=when, text="Called the DC", source="manual", kind=EventKind.MANUAL
+    )
+    assert ManualRow(key="manual:1", time=when, text="x").to_row().events == ()

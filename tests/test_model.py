@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 
 from incidentkit.errors import InputError
+from incidentkit.model.alert import alert_event, icinga_identity, pages, severity_of, split_links, with_starts
 from incidentkit.model.event import Event, EventKind
+from incidentkit.model.hours import BusinessHours, parse_business_hours
 from incidentkit.model.incident import slugify
+from incidentkit.model.people import PagedPerson, display_name, is_bot, person_key
 from incidentkit.model.row import Row
 from incidentkit.model.source import Problem, Query, SourceResult, SourceSummary
 from incidentkit.model.tasks import find_tasks, parse_task, task_number, task_or_none
@@ -241,3 +244,211 @@ def test_row_to_dict_is_the_json_form() -> None:
     }  # fmt: skip
     plain = Row(key="p", time=at("18:00:00"), text="t", source="sal", kind=EventKind.LOG).to_dict()
     assert (plain["end"], plain["sources"], plain["marker"], plain["pinned"]) == (None, ["sal"], None, False)
+
+
+# --- business hours (hand-worked tables) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "zone", "days", "start", "end"),
+    [
+        ("", "UTC", {0, 1, 2, 3, 4}, time(9), time(17)),  # every part has a default
+        ("Europe/Berlin", "Europe/Berlin", {0, 1, 2, 3, 4}, time(9), time(17)),
+        ("Mon-Fri 9-17", "UTC", {0, 1, 2, 3, 4}, time(9), time(17)),
+        ("09:30-17:45 Tue", "UTC", {1}, time(9, 30), time(17, 45)),  # any order
+        ("9:30-17", "UTC", {0, 1, 2, 3, 4}, time(9, 30), time(17)),
+        ("9-17:30", "UTC", {0, 1, 2, 3, 4}, time(9), time(17, 30)),
+        ("Mon,Wed,Fri 22-6", "UTC", {0, 2, 4}, time(22), time(6)),  # runs past midnight
+        ("Fri-Mon 18-24", "UTC", {4, 5, 6, 0}, time(18), time(0)),  # wraps the week; 24 is midnight
+        ("Mon-Sun 24-8", "UTC", {0, 1, 2, 3, 4, 5, 6}, time(0), time(8)),
+        ("Sun-Tue,Thu", "UTC", {6, 0, 1, 3}, time(9), time(17)),
+        ("mon-mon America/New_York", "America/New_York", {0}, time(9), time(17)),
+    ],
+)
+def test_parse_business_hours(spec: str, zone: str, days: set[int], start: time, end: time) -> None:
+    hours = parse_business_hours(spec)
+    assert (hours.zone, hours.days, hours.start, hours.end) == (zone, frozenset(days), start, end)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("Mon,Xyz", r"^unknown day in 'Mon,Xyz' \(use Mon, Tue"),
+        ("Mon-Xyz", r"^unknown day in 'Mon-Xyz'"),
+        ("9-9", r"^business hours in '9-9' start and end at the same time$"),
+        ("Mon 25-26", r"^bad time of day in 'Mon 25-26'$"),
+        ("9:75-17", r"^bad time of day in '9:75-17'$"),
+        ("9-17:75", r"^bad time of day in '9-17:75'$"),
+        ("18-24:30", r"^bad time of day in '18-24:30'$"),
+        ("Mars/Olympus 9-17", r"^unknown time zone 'Mars/Olympus' in 'Mars/Olympus 9-17'$"),
+        ("weekdays", r"^cannot read 'weekdays' in 'weekdays' \(expected e\.g\."),
+    ],
+)
+def test_parse_business_hours_refuses_with_a_reason(spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_business_hours(spec)
+
+
+@pytest.mark.parametrize(
+    ("spec", "utc", "inside"),
+    [
+        ("Mon-Fri 09:00-17:00", "2023-02-13 09:00", True),  # Monday, the first minute
+        ("Mon-Fri 09:00-17:00", "2023-02-13 08:59", False),
+        ("Mon-Fri 09:00-17:00", "2023-02-13 16:59", True),
+        ("Mon-Fri 09:00-17:00", "2023-02-13 17:00", False),  # the end is out
+        ("Mon-Fri 09:00-17:00", "2023-02-18 10:00", False),  # Saturday
+        ("Europe/Berlin Mon-Fri 09:00-17:00", "2023-02-13 08:30", True),  # 09:30 in Berlin (CET, +1)
+        ("Europe/Berlin Mon-Fri 09:00-17:00", "2023-02-13 16:30", False),  # 17:30 in Berlin
+        ("Mon-Fri 22:00-06:00", "2023-02-17 22:00", True),  # Friday evening, from the start
+        ("Mon-Fri 22:00-06:00", "2023-02-17 21:59", False),
+        ("Mon-Fri 22:00-06:00", "2023-02-18 05:59", True),  # Saturday morning ends Friday's shift
+        ("Mon-Fri 22:00-06:00", "2023-02-18 06:00", False),
+        ("Mon-Fri 22:00-06:00", "2023-02-18 22:30", False),  # Saturday evening: no shift
+        ("Mon-Fri 22:00-06:00", "2023-02-13 05:00", False),  # Monday morning: Sunday had no shift
+        ("Mon-Fri 22:00-06:00", "2023-02-14 05:00", True),  # Tuesday morning ends Monday's shift
+    ],
+)
+def test_business_hours_contain(spec: str, utc: str, inside: bool) -> None:
+    when = datetime.fromisoformat(utc).replace(tzinfo=UTC)
+    assert parse_business_hours(spec).contains(when) is inside
+
+
+def test_an_empty_shift_contains_nothing() -> None:
+    empty = BusinessHours(zone="UTC", days=frozenset(range(7)), start=time(9), end=time(9), spec="")
+    assert not any(empty.contains(datetime(2023, 2, 13, h, tzinfo=UTC)) for h in range(24))
+
+
+# --- names of people (hand-written tables) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("@_Joe_|away", "joe"),
+        ("urbanecm@deploy1002", "urbanecm"),
+        ("a@b@c", "a"),
+        ("+volans", "volans"),
+        ("!%~&Volans", "volans"),
+        ("  @joe  ", "joe"),
+        ("joe|away|afk", "joe"),
+        ("Xavier_", "xavier"),
+        ("`^joe^`", "joe"),
+        ("joe doe", "joe doe"),
+    ],
+)
+def test_person_key(name: str, key: str) -> None:
+    assert person_key(name) == key
+
+
+@pytest.mark.parametrize(
+    ("name", "bot"),
+    [
+        (None, True), ("", True), ("stashbot", True), ("wikibugs2", True), ("jinxer-wm", True),
+        ("icinga-wm_", True), ("ChanServ", True), ("escalator_sysuser", True), ("Splunk On-Call", True),
+        ("volans", False), ("bob2", False), ("robotnik", False),
+    ],
+)  # fmt: skip
+def test_is_bot(name: str | None, bot: bool) -> None:
+    assert is_bot(name) is bot
+
+
+def test_display_name_prefers_the_name_as_written_then_its_key() -> None:
+    aliases = {"JDoe": "Jane Doe (on call)", "jdoe": "Jane Doe"}
+    assert display_name("JDoe", aliases) == "Jane Doe (on call)"
+    assert display_name("_jdoe_", aliases) == "Jane Doe"
+    assert display_name("someone", aliases) == "someone"
+
+
+def test_paged_person_to_dict() -> None:
+    berlin = datetime(2023, 2, 14, 19, 35, tzinfo=timezone(timedelta(hours=1)))
+    page = PagedPerson(page="4711", person="cwhite", team="sre", paged_at=at("18:35:00"), in_hours=False,
+                       local_time=berlin, hours="Europe/Berlin Mon-Fri 09:00-17:00", manual=True)  # fmt: skip
+    assert page.to_dict() == {
+        "page": "4711", "person": "cwhite", "team": "sre", "paged_at": "2023-02-14T18:35:00Z", "in_hours": False,
+        "local_time": "2023-02-14T19:35:00+01:00", "hours": "Europe/Berlin Mon-Fri 09:00-17:00", "manual": True,
+    }  # fmt: skip
+    bare = PagedPerson(page="1", person="", team="sre", paged_at=at("18:35:00")).to_dict()
+    assert (bare["in_hours"], bare["local_time"], bare["hours"], bare["manual"]) == (None, None, "", False)
+
+
+# --- windows and alert values: edges the mutation run found untested ----------------------------------
+
+
+def test_parse_window_edges() -> None:
+    assert parse_window("2023-02-14 18:00", "30 minutes ago", now=at("19:00:00")) == Window(at("18:00:00"), at("18:30:00"))
+    with pytest.raises(InputError, match=r"^cannot read --to 'soonish' as a time$"):
+        parse_window("2023-02-14 18:00", "soonish", now=NOW)
+    with pytest.raises(InputError, match=r"ends \(2023-02-14T18:00:00Z\) before it starts"):
+        parse_window("2023-02-14 18:00", "2023-02-14 18:00", now=NOW)  # an empty window
+    assert parse_window("2023-02-01 00:00", "2023-02-15 00:00", now=NOW).duration == timedelta(days=14)  # the maximum itself
+    with pytest.raises(InputError, match=r"^the window spans 14\.5 days, more than the maximum of 14 days$") as refused:
+        parse_window("2023-02-01 00:00", "2023-02-15 12:00", now=NOW)
+    assert refused.value.hint == "narrow --from/--to, or raise max_window_days in the [draft] config section"
+
+
+def test_window_from_a_damaged_dict_and_padding() -> None:
+    for damaged in ({"start": "2023-02-14T18:00:00Z", "end": "soon"}, {"start": "x", "end": "2023-02-14T18:00:00Z"}):
+        with pytest.raises(InputError, match=r"^bad saved window ") as refused:
+            Window.from_dict(damaged)
+        assert refused.value.hint == "the saved pull is damaged; pull again"
+    window = Window(at("18:00:00"), at("19:00:00"))
+    assert window.padded(timedelta(minutes=30), timedelta(minutes=5)) == Window(at("17:30:00"), at("19:05:00"))
+    assert window.padded(timedelta(minutes=30)) == Window(at("17:30:00"), at("19:00:00"))
+
+
+def test_alert_event_fills_its_data_and_keeps_what_it_is_given() -> None:
+    event = alert_event(
+        source="icinga", kind=EventKind.ALERT_FIRING, time=at("18:00:00"), key="k", text="t", alertname="Disk",
+        labels={"host": "db1", "alertstate": "firing"}, host="db1", service="Disk", state="CRITICAL",
+        url="https://runbook.example/disk", raw="[1676397600] SERVICE ALERT: db1;Disk;CRITICAL",
+    )  # fmt: skip
+    assert (event.url, event.raw) == ("https://runbook.example/disk", "[1676397600] SERVICE ALERT: db1;Disk;CRITICAL")
+    assert event.data["labels"] == {"alertname": "Disk", "host": "db1"}  # identity labels, the name added
+    assert (event.data["host"], event.data["service"], event.data["state"]) == ("db1", "Disk", "CRITICAL")
+    bare = alert_event(source="irc", kind=EventKind.ALERT_FIRING, time=at("18:00:00"), key="k", text="t",
+                       alertname="A", labels={"alertname": "B"})  # fmt: skip
+    assert (bare.raw, bare.data["labels"]) == ("", {"alertname": "B"})
+    assert "host" not in bare.data and "state" not in bare.data
+
+
+@pytest.mark.parametrize(
+    ("host", "service", "expected"),
+    [
+        ("mw1017", None, ("Host down", {"alertname": "Host down", "host": "mw1017"})),
+        ("db1", "MariaDB Replica Lag", ("MariaDB Replica Lag", {"alertname": "MariaDB Replica Lag", "host": "db1", "service": "MariaDB Replica Lag"})),
+    ],
+)
+def test_icinga_identity(host: str, service: str | None, expected: tuple[str, dict[str, str]]) -> None:
+    assert icinga_identity(host, service) == expected
+
+
+@pytest.mark.parametrize(
+    ("state", "severity"),
+    [("CRITICAL", "critical"), ("DOWN", "critical"), ("UNREACHABLE", "critical"), ("WARNING", "warning"),
+     ("UNKNOWN", "unknown"), ("OK", None), ("UP", None), ("PENDING", None)],
+)  # fmt: skip
+def test_severity_of_icinga_states(state: str, severity: str | None) -> None:
+    assert severity_of(state) == severity
+
+
+def test_paging_patterns_match_in_full_and_literally_when_not_a_regex() -> None:
+    assert pages({}, {"team": "|sre"})  # a pattern that allows empty matches an absent label
+    assert not pages({"severity": "[y"}, {"severity": "[x"})  # not a regex, and not equal
+    assert pages({"severity": "[x"}, {"severity": "[x"})
+
+
+def test_split_links_keeps_the_first_plain_link_as_the_runbook() -> None:
+    assert split_links("disk full https://wiki.example/a https://wiki.example/b") == (
+        "disk full", "https://wiki.example/a", None,
+    )  # fmt: skip
+    assert split_links("slow https://grafana.example/d/1") == ("slow", None, "https://grafana.example/d/1")
+
+
+def test_with_starts_keeps_a_start_the_resolve_already_knows() -> None:
+    def alert(kind: EventKind, hms: str, started: str | None = None) -> Event:
+        return alert_event(source="irc", kind=kind, time=at(hms), key=f"irc:{hms}", text="X", alertname="X",
+                           started=at(started) if started else None)  # fmt: skip
+
+    linked = with_starts([alert(EventKind.ALERT_FIRING, "18:00:00"), alert(EventKind.ALERT_RESOLVED, "18:30:00", "17:50:00")])
+    assert linked[1].started == at("17:50:00")
+    assert with_starts([alert(EventKind.ALERT_FIRING, "18:00:00"), alert(EventKind.ALERT_RESOLVED, "18:30:00")])[1].started == at("18:00:00")
