@@ -188,6 +188,32 @@ def test_flapping_collapses_into_one_row_with_a_count() -> None:
     assert rows[0].data["fires"] == 3 and rows[0].data["flapping"] is True
 
 
+@pytest.mark.parametrize(("refire", "fires"), [("18:15:00", 2), ("18:15:01", 1)])
+def test_a_gap_of_exactly_the_flap_gap_still_flaps(refire: str, fires: int) -> None:
+    events = [
+        ev("irc", FIRING, "18:00:00", "ProbeDown"),
+        ev("irc", RESOLVED, "18:05:00", "ProbeDown"),  # 10 min (FLAP_GAP) before 18:15:00
+        ev("irc", FIRING, refire, "ProbeDown"),
+        ev("irc", RESOLVED, "18:20:00", "ProbeDown"),
+    ]
+    firing = [r for r in alert_rows(events) if r.kind is FIRING]
+    assert [r.data["fires"] for r in firing] == ([2] if fires == 2 else [1, 1])
+
+
+def test_one_source_never_deduplicates_with_itself() -> None:
+    # a group-level series and a per-instance one of the same alert: two observations of one source,
+    # one episode; the instance still fires, so the episode does (merged, it would read resolved)
+    events = [
+        ev("prometheus", FIRING, "18:00:00", "X"),
+        ev("prometheus", FIRING, "18:02:00", "X", {"instance": "a"}, instance="a"),
+        ev("prometheus", RESOLVED, "18:10:00", "X", started="18:00:00"),
+    ]
+    assert texts(alert_rows(events)) == ["X firing (a); still firing at window end"]
+    # the same from two sources is one alert seen twice: merged, and it resolved
+    other = ev("irc", FIRING, "18:02:00", "X", {"instance": "a"}, instance="a")
+    assert texts(alert_rows([events[0], other, events[2]])) == ["X firing (a)", "X resolved after 10 min"]
+
+
 def test_ongoing_alert_says_still_firing_at_window_end() -> None:
     events = [
         ev("prometheus", FIRING, "19:31:00", "ProbeDown", {"instance": "text-lb:443"}, instance="text-lb:443"),
