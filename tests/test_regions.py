@@ -149,3 +149,96 @@ def test_a_new_region_without_its_heading_on_the_page_is_skipped() -> None:
 
 def test_digest_ignores_crlf_and_normalisation_form() -> None:
     assert digest("e\u0301\r\nx") == digest("\u00e9\nx")
+
+
+# --- edges the mutation run and the issue found untested ----------------------------------------
+
+
+def test_a_page_saved_with_crlf_line_ends_reads_back_unedited() -> None:
+    page = draft().replace("\n", "\r\n")
+    found = regions(page)
+    assert found["timeline"].content == "* 10:00 a" and not found["timeline"].edited
+    assert splice(page, draft(timeline="* 10:00 b")).replaced == ("timeline",)
+
+
+def test_an_upper_case_hash_is_the_same_hash() -> None:
+    wrapped = wrap("timeline", "* 10:00 a")
+    shouted = wrapped.replace(f"hash={digest('* 10:00 a')}", f"hash={digest('* 10:00 a').upper()}")
+    assert shouted != wrapped and not regions(shouted)["timeline"].edited
+    assert regions(wrapped.replace(f"hash={digest('* 10:00 a')}", "hash="))["timeline"].edited  # no hash: a person's
+
+
+def test_a_heading_twice_on_the_page_gets_no_insertion() -> None:
+    page = draft() + "\n== Detection ==\n\n== Detection ==\n"
+    new = draft().replace("== Actionables ==", "== Detection ==\n" + wrap("detection", "first alert") + "\n\n== Actionables ==")
+    result = splice(page, new)
+    assert (result.added, result.skipped) == ((), ("detection",))
+    assert result.reason("detection") == "region 'detection' is not on the page and was not inserted: the page has the heading 'Detection' 2 times"
+    assert result.text == page
+
+
+def test_a_new_region_goes_under_a_heading_with_a_comment_and_before_the_next_section() -> None:
+    page = draft() + "\n==Detection== <!-- filled by incidentkit -->\n\n=== Notes ===\nkept\n"
+    new = draft().replace("== Actionables ==", "== Detection ==\n" + wrap("detection", "first alert") + "\n\n== Actionables ==")
+    result = splice(page, new)
+    assert result.skipped == ("detection",)  # the subsection's text belongs to the section
+    assert result.reason("detection") == (
+        "region 'detection' is not on the page and was not inserted: the section 'Detection' on the page has text of its own"
+    )
+    bare = draft() + "\n==Detection== <!-- filled by incidentkit -->\n\n== Conclusions ==\nkept\n"
+    assert splice(bare, new).text.endswith(
+        "==Detection== <!-- filled by incidentkit -->\n" + wrap("detection", "first alert") + "\n\n== Conclusions ==\nkept\n"
+    )
+
+
+def test_retired_regions_go_with_their_line_unless_someone_edited_them() -> None:
+    page = draft() + "\n== Sources ==\n" + wrap("sources", "sal: 20 lines") + "\n\nAfter.\n"
+    gone = splice(page, draft(), retired={"sources"})
+    assert gone.removed == ("sources",) and gone.text == draft() + "\n== Sources ==\nAfter.\n"
+    edited = page.replace("sal: 20 lines", "sal: 20 lines, checked by hand")
+    kept = splice(edited, draft(), retired={"sources"})
+    assert kept.removed == () and kept.text == edited
+    assert splice(page, draft()).text == page  # not retired: kept as it is
+
+
+def test_an_edit_the_draft_absorbs_is_merged_and_an_inline_region_is_never_inserted() -> None:
+    page = draft().replace("* T1 fix", "* T1 fix (owner: alice)")
+    new = draft(actionables="* T1 fix (owner: alice)\n* T2 more")
+    seen = []
+
+    def absorbs(name: str, theirs: str, ours: str) -> bool:
+        seen.append((name, theirs, ours))
+        return theirs in ours
+
+    result = splice(page, new, absorbs=absorbs)
+    assert (result.merged, result.conflicts) == (("actionables",), ())
+    assert seen == [("actionables", "* T1 fix (owner: alice)", "* T1 fix (owner: alice)\n* T2 more")]
+    assert regions(result.text)["actionables"].content == "* T1 fix (owner: alice)\n* T2 more"
+    cell = draft() + "\n| Start || " + wrap("meta-start", "18:34", inline=True) + "\n"
+    skipped = splice(draft(), cell)
+    assert skipped.skipped == ("meta-start",)
+    assert skipped.reason("meta-start") == "the page has no generated value 'meta-start' (written by hand, or an older page)"
+
+
+@pytest.mark.parametrize(
+    ("page", "problems"),
+    [
+        ("<!-- incidentkit:begin a hash=0 -->\nx\n", {"a": "region 'a' has no end marker"}),
+        ("x\n<!-- incidentkit:end a -->\n", {"a": "region 'a' has an end marker without its begin marker"}),
+        ("<!-- incidentkit:begin a hash=0 -->\n<!-- incidentkit:begin b hash=0 -->\n<!-- incidentkit:end b -->\n",
+         {"a": "region 'a' has no end marker before 'b' begins"}),
+        ("<!-- incidentkit:begin a hash=0 -->\n<!-- incidentkit:end b -->\n",
+         {"b": "region 'b' has an end marker without its begin marker", "a": "region 'a' ends with the end marker of 'b'"}),
+        (wrap("a", "x") + "\n" + wrap("a", "y"), {"a": "region 'a' appears 2 times"}),
+    ],
+)  # fmt: skip
+def test_marker_problems_say_what_is_wrong(page: str, problems: dict[str, str]) -> None:
+    assert marker_problems(page) == problems
+    assert regions(page).keys().isdisjoint(problems)
+
+
+def test_an_inline_region_must_stay_on_one_line() -> None:
+    with pytest.raises(ValueError, match="^inline region 'meta-start' cannot hold a line break$"):
+        wrap("meta-start", "a\nb", inline=True)
+    with pytest.raises(ValueError, match=r"^bad region name 'Time Line': use lower-case letters"):
+        wrap("Time Line", "x")

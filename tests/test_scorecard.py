@@ -840,3 +840,14 @@ def test_stats_records_round_the_share_to_four_places() -> None:
         {"key": "k", "category": "People", "question": "Were enough people paged?", "period": "all",
          "answered": 0, "no": 0, "share_no": None},
     ]  # fmt: skip
+
+
+def test_of_two_tables_the_one_with_more_questions_is_the_scorecard(definition: ScorecardDefinition) -> None:
+    first = definition.questions[0]
+    quoted = f'{{| class="wikitable"\n|-\n| {first.text} || no || quoted in the summary\n|}}\n'
+    values = {q.key: ("yes", "") for q in definition.questions[:3]}
+    full = render_template("scorecard.wiki.j2", scorecard=fill_scorecard(definition, _answers("s", values)))
+    for text in (quoted + full, full + quoted):  # wherever it stands
+        parsed = parse_scorecard(text, definition)
+        assert parsed.found == definition.keys
+        assert {k: a.answer for k, a in parsed.answers.items() if a.answer} == {k: Answer.YES for k in values}
