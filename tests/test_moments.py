@@ -7,16 +7,17 @@ Rows are written by hand; every expected moment is read off the rule as the docs
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
 from incidentkit.config import TimelineSettings
+from incidentkit.errors import ConfigError
 from incidentkit.model.curation import CurationState, MomentChoice, MomentSetting
 from incidentkit.model.event import EventKind
 from incidentkit.model.row import Row
 from incidentkit.timeline.moments import choose_moments, moment_time
-from incidentkit.timeline.rules import compile_rules
+from incidentkit.timeline.rules import compile_rules, describe_rules
 
 RULES = compile_rules(TimelineSettings())  # impact_deploy_minutes = 30
 
@@ -160,3 +161,38 @@ def test_moments_out_of_order_say_so() -> None:
     choices = {c.moment: c for c in choose_moments([alert("18:30:00", end="18:40:00")], state, RULES)[0]}
     assert choices["responded"].reason == "set by the owner; out of order: before detected (2023-02-14T18:30:00Z), check both"
     assert choices["resolved"].reason == "the last alert resolved"  # after detected: in order again
+
+
+# --- the rules themselves ---------------------------------------------------------------------------
+
+
+def test_rule_errors_say_what_to_fix() -> None:
+    with pytest.raises(ConfigError, match=r"^config key timeline\.hide_matching holds an invalid regular expression '\(': ") as bad:
+        compile_rules(TimelineSettings(hide_matching=["("]))
+    assert bad.value.hint == "fix the pattern (Python regular expressions, matched case-insensitively anywhere in a row)"
+    with pytest.raises(ConfigError, match=r"^config key timeline\.hide_kinds names unknown event kind 'deploys'$") as kind:
+        compile_rules(TimelineSettings(hide_kinds=["deploys"]))
+    assert kind.value.hint == "known kinds: " + ", ".join(k.value for k in EventKind)
+    with pytest.raises(ConfigError, match=r"^config key timeline\.impact_deploy_minutes must be 0 or more, got -1$"):
+        compile_rules(TimelineSettings(impact_deploy_minutes=-1))
+    assert compile_rules(TimelineSettings(impact_deploy_minutes=0)).impact_deploy_window == timedelta(0)
+
+
+def test_hide_patterns_match_case_insensitively_and_kinds_in_any_case() -> None:
+    rules = compile_rules(TimelineSettings(hide_matching=["sre\\.hosts\\.downtime"], hide_kinds=[" Task-Comment "]))
+    assert rules.hide_reason(row("18:00:00", EventKind.COOKBOOK, "END (PASS) - Cookbook SRE.HOSTS.DOWNTIME")) == (
+        "rule: hide_matching (sre\\.hosts\\.downtime)"
+    )
+    assert rules.hide_reason(row("18:00:00", EventKind.TASK_COMMENT)) == "rule: hide_kinds (task-comment)"
+    assert rules.hide_reason(row("18:00:00", EventKind.LOG, "restarted apache")) is None
+
+
+def test_describe_rules_says_what_each_rule_does() -> None:
+    assert [(r["rule"], r["effect"]) for r in describe_rules(TimelineSettings())] == [
+        ("pin_kinds", "pin rows of these kinds"),
+        ("pin_first_last_alert", "pin the first alert that fired and the last resolution"),
+        ("hide_kinds", "hide rows of these kinds unless pinned"),
+        ("hide_matching", "hide rows whose text matches one of these regular expressions (case-insensitive) unless pinned"),
+        ("impact_deploy_minutes", "suggest a deploy this many minutes or less before the first alert as the impact start"),
+        ("(always)", "the owner's hide/unhide/pin/unpin win over every rule; rows added by hand are never auto-hidden"),
+    ]

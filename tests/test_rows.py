@@ -59,9 +59,38 @@ def test_the_same_kind_from_two_sources_merges_without_an_actor() -> None:
 
 
 def test_actor_nick() -> None:
-    assert [actor_nick(a) for a in ("urbanecm@deploy1002", "<+icinga-wm>", "taavi:", "", None)] == [
-        "urbanecm", "icinga-wm", "taavi", None, None,
+    assert [actor_nick(a) for a in ("urbanecm@deploy1002", "<+icinga-wm>", "taavi:", "", None, "a@b@c", " @ ")] == [
+        "urbanecm", "icinga-wm", "taavi", None, None, "a", None,
     ]  # fmt: skip
+
+
+def test_exactly_a_minute_apart_is_still_the_same_fact() -> None:
+    assert len(build_rows([SAL_OPENED, event("phabricator", EventKind.TASK_CREATED, "T329510 created", seconds=60)])) == 1
+
+
+@pytest.mark.parametrize(
+    ("winner", "other"),
+    [
+        (event("sal", EventKind.LOG, "rolled back", seconds=30), event("scap", EventKind.SYNC, "Synchronized php")),
+        (event("manual", EventKind.MANUAL, "rolled back", seconds=30), event("scap", EventKind.SYNC, "Synchronized php")),
+        (event("scap", EventKind.SYNC, "Synchronized php", seconds=30), event("phabricator", EventKind.TASK_STATUS, "T329510 closed")),
+    ],
+)
+def test_a_persons_words_beat_a_tools_line_which_beats_a_trackers(winner: Event, other: Event) -> None:
+    (row,) = build_rows([other, winner])
+    assert (row.key, row.text) == (winner.key, winner.text)
+
+
+def test_a_merged_row_takes_what_only_the_other_source_knew() -> None:
+    words = Event(time=T0, source="sal", kind=EventKind.LOG, key="sal:1", text="opened T329510", actor="cwhite",
+                  tasks=("T329510",), data={"a": "sal", "b": "sal"})  # fmt: skip
+    task = Event(time=T0 + timedelta(seconds=5), source="phabricator", kind=EventKind.LOG, key="phab:1",
+                 text="T329510 created", actor=None, url="https://phab.example/T329510", tasks=("T329511", "T329510"),
+                 data={"b": "phab", "c": "phab"})  # fmt: skip
+    (row,) = build_rows([task, words])
+    assert (row.key, row.actor, row.url) == ("sal:1", "cwhite", "https://phab.example/T329510")
+    assert row.tasks == ("T329510", "T329511") and row.events == ("sal:1", "phab:1")
+    assert row.data == {"a": "sal", "b": "sal", "c": "phab"}  # the kept row's data wins
 
 
 # --- a few words --------------------------------------------------------------------------------------
