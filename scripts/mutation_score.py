@@ -83,12 +83,14 @@ def read_results(mutants: Path) -> dict[str, int | None]:
 
 
 def changed_line(diff: str) -> str:
-    """The mutated line(s) of a unified diff, stripped and joined with `` / ``; a deletion as ``removed: ...``."""
+    """The mutated line(s) of a unified diff, stripped and joined with `` / ``; what a deletion took
+    away (more lines removed than added) as ``removed: ...``."""
     lines = [line for line in diff.splitlines() if not line.startswith(("+++", "---"))]
     added = [line[1:].strip() for line in lines if line.startswith("+")]
-    if added:
-        return " / ".join(added)
-    return "removed: " + " / ".join(line[1:].strip() for line in lines if line.startswith("-"))
+    removed = [line[1:].strip() for line in lines if line.startswith("-")]
+    if len(removed) > len(added):
+        return "removed: " + " / ".join(line for line in removed if line not in added)
+    return " / ".join(added)
 
 
 def score(

@@ -78,6 +78,8 @@ def test_render_flags_modules_below_the_minimum() -> None:
 def test_changed_line_shows_additions_and_deletions() -> None:
     assert mutation_score.changed_line("--- a\n+++ b\n-    x = 1\n+    x = 2\n") == "x = 2"
     assert mutation_score.changed_line("--- a\n+++ b\n-    return x\n") == "removed: return x"
+    keyword_dropped = "--- a\n+++ b\n-        hint='h',\n-    ) from exc\n+    ) from exc\n"
+    assert mutation_score.changed_line(keyword_dropped) == "removed: hint='h',"
 
 
 def test_results_are_read_from_every_meta_file(tmp_path: Path) -> None:
