@@ -8,7 +8,8 @@ import pytest
 
 from incidentkit.model.event import Event, EventKind
 from incidentkit.model.row import Row
-from incidentkit.timeline.dedupe import actor_nick
+from incidentkit.model.row import row_from_event as row_of
+from incidentkit.timeline.dedupe import actor_nick, merge_duplicates
 from incidentkit.timeline.rows import build_rows
 from incidentkit.timeline.wording import fold_hosts, page_text, short_label, word_rows
 
@@ -159,3 +160,21 @@ def test_a_deploy_naming_the_same_changes_again_says_the_backport() -> None:
     dbctl = row(EventKind.DBCTL, "dbctl commit (dc=all): 'Repool db1173', diff saved to https://x.example/P1 and previous config saved to /var/x.json", diff="https://x.example/P1")
     (worded,) = word_rows([dbctl])
     assert (worded.page_text, worded.url) == ("urbanecm: dbctl commit (dc=all): 'Repool db1173'", "https://x.example/P1")
+
+
+def test_a_merged_row_that_moved_a_minute_still_meets_the_next_report() -> None:
+    # a tool's line, then the person's words a minute later (they win: the row moves to their time),
+    # then the tracker a minute after that: one fact, though the first report is two minutes old
+    tool = event("scap", EventKind.SYNC, "Synchronized php")
+    words = event("sal", EventKind.LOG, "synced the fix for T329510", seconds=60)
+    tracker = event("phabricator", EventKind.TASK_STATUS, "T329510 resolved", seconds=120)
+    (row,) = merge_duplicates([row_of(e) for e in (tool, words, tracker)])
+    assert (row.key, row.time, row.provenance) == (words.key, words.time, ("sal", "scap", "phabricator"))
+
+
+def test_alert_rows_are_never_merged_here_even_with_a_task() -> None:
+    rows = [
+        Row(key=f"{source}:a", time=T0, text="X firing", source=source, kind=EventKind.ALERT_FIRING, tasks=("T1",))
+        for source in ("irc", "prometheus")
+    ]
+    assert merge_duplicates(rows) == rows
