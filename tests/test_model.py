@@ -12,7 +12,7 @@ from incidentkit.model.event import Event, EventKind
 from incidentkit.model.hours import BusinessHours, parse_business_hours
 from incidentkit.model.incident import slugify
 from incidentkit.model.people import PagedPerson, display_name, is_bot, person_key
-from incidentkit.model.row import Row
+from incidentkit.model.row import Row, row_from_event
 from incidentkit.model.source import Problem, Query, SourceResult, SourceSummary
 from incidentkit.model.tasks import find_tasks, parse_task, task_number, task_or_none
 from incidentkit.model.time import ensure_utc, format_duration, format_utc, from_epoch, parse_utc, to_epoch
@@ -452,3 +452,62 @@ def test_with_starts_keeps_a_start_the_resolve_already_knows() -> None:
     linked = with_starts([alert(EventKind.ALERT_FIRING, "18:00:00"), alert(EventKind.ALERT_RESOLVED, "18:30:00", "17:50:00")])
     assert linked[1].started == at("17:50:00")
     assert with_starts([alert(EventKind.ALERT_FIRING, "18:00:00"), alert(EventKind.ALERT_RESOLVED, "18:30:00")])[1].started == at("18:00:00")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2023-02-14 9:05 UTC", at("09:05:00")),
+        ("2023-02-14T9:05Z", at("09:05:00")),
+        ("2023-02-14 18:00:30Z", at("18:00:30")),
+        ("2023-02-14 18:00 +02:00", at("16:00:00")),
+        ("2023-02-14", at("00:00:00")),
+    ],
+)
+def test_iso_times_never_go_through_the_slow_human_parser(monkeypatch: pytest.MonkeyPatch, text: str, expected: datetime) -> None:
+    import dateparser
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"dateparser called for {args[0]!r}")
+
+    monkeypatch.setattr(dateparser, "parse", refuse)
+    assert parse_when(text, now=NOW) == expected
+
+
+def test_parse_when_errors_name_the_option_and_say_what_it_reads() -> None:
+    with pytest.raises(InputError, match=r"^time is empty$") as empty:
+        parse_when("  ", now=NOW)
+    assert empty.value.hint == "give a time such as 2016-09-15T19:10Z or '2 hours ago'"
+    with pytest.raises(InputError, match=r"^cannot read time 'hier 18:00' as a time$") as foreign:
+        parse_when("hier 18:00", now=NOW)  # French for "yesterday": English only
+    assert foreign.value.hint == (
+        "use ISO 8601 (2016-09-15T19:10Z) or a phrase like 'yesterday 18:00' or '2 hours ago'; naive times are UTC"
+    )
+
+
+def test_events_and_windows_refuse_times_that_are_not_utc() -> None:
+    berlin = datetime(2023, 2, 14, 19, tzinfo=timezone(timedelta(hours=1)))
+    with pytest.raises(ValueError, match=r"^Event\.time must be aware UTC, got "):
+        Event(time=berlin, source="sal", kind=EventKind.LOG, key="k", text="t")
+    with pytest.raises(ValueError, match=r"^Event\.started must be aware UTC$"):
+        Event(time=at("18:00:00"), source="sal", kind=EventKind.LOG, key="k", text="t", started=datetime(2023, 2, 14))
+    with pytest.raises(ValueError, match=r"^Window\.end must be aware UTC, got "):
+        Window(at("18:00:00"), berlin)
+    with pytest.raises(InputError, match=r"^the window ends \(2023-02-14T18:00:00Z\) before it starts \(2023-02-14T18:00:00Z\)$") as empty:
+        Window(at("18:00:00"), at("18:00:00"))
+    assert empty.value.hint == "the end must be later than the start"
+
+
+def test_window_days_include_a_day_touched_by_a_microsecond() -> None:
+    window = Window(at("18:00:00"), datetime(2023, 2, 15, 0, 0, 0, 1, tzinfo=UTC))
+    assert window.days() == [date(2023, 2, 14), date(2023, 2, 15)]
+    assert Window(at("18:00:00"), datetime(2023, 2, 15, tzinfo=UTC)).days() == [date(2023, 2, 14)]
+
+
+def test_a_row_from_an_event_keeps_its_link() -> None:
+    event = Event(time=at("18:00:00"), source="phabricator", kind=EventKind.TASK_CREATED, key="k", text="T1 created",
+                  url="https://phab.example/T1", tasks=("T1",), actor="cwhite", data={"a": 1})  # fmt: skip
+    row = row_from_event(event)
+    assert (row.url, row.tasks, row.actor, row.events, row.data, row.source) == (
+        "https://phab.example/T1", ("T1",), "cwhite", ("k",), {"a": 1}, "phabricator",
+    )  # fmt: skip

@@ -37,6 +37,11 @@ def test_minutes_filter(value: float | None, text: str) -> None:
         ("{{done}} ok", "{{done}} ok", " ok"),
         ("AT&amp;T &nbsp;", "AT&T \xa0", "AT&T \xa0"),
         ("<nowiki>[[x]]</nowiki><nowiki/>", "[[x]]", "[[x]]"),
+        ("<nowiki>{{!}} &amp;</nowiki>", "{{!}} &amp;", "{{!}} &amp;"),  # kept as written, entity and all
+        ("<span>{{done}} ok</span> [[P|{{x}}y]] [https://x.org {{x}}lbl]", "{{done}} ok {{x}}y [https://x.org {{x}}lbl]",
+         " ok y lbl"),
+        ("{{{1|default}}} and == not a heading ==", "{{{1|default}}} and == not a heading ==",
+         "{{{1|default}}} and == not a heading =="),
         ("a<br>b<br/>c", "a\nb\nc", "a\nb\nc"),
         ("<b>bold</b> and <span>[[P|in]]</span>", "bold and in", "bold and in"),
         ("[[Page|label]] [[Page]]", "label Page", "label Page"),
