@@ -242,3 +242,41 @@ def test_an_inline_region_must_stay_on_one_line() -> None:
         wrap("meta-start", "a\nb", inline=True)
     with pytest.raises(ValueError, match=r"^bad region name 'Time Line': use lower-case letters"):
         wrap("Time Line", "x")
+
+
+def test_split_makes_no_empty_text_spans_and_knows_where_each_starts() -> None:
+    first, second = wrap("a", "x"), wrap("b", "y")
+    spans = split(first + second + "\ntail")
+    assert [type(s).__name__ for s in spans] == ["Region", "Region", "Text"]
+    assert [s.start for s in spans] == [0, len(first), len(first + second)]
+    assert [type(s).__name__ for s in split("head\n" + first)] == ["Text", "Region"]
+
+
+def test_a_broken_region_does_not_hide_the_regions_after_it() -> None:
+    page = "<!-- incidentkit:begin a hash=0 -->\n<!-- incidentkit:begin b hash=0 -->\n" + wrap("c", "z")
+    assert marker_problems(page) == {"a": "region 'a' has no end marker before 'b' begins", "b": "region 'b' has no end marker before 'c' begins"}
+    assert list(regions(page)) == ["c"]
+
+
+def test_retired_regions_at_the_top_or_before_a_single_newline_go_cleanly() -> None:
+    top = wrap("sources", "sal") + "\n\nAfter.\n"
+    assert splice(top, "After.\n", retired={"sources"}).text == "After.\n"
+    tight = "Before.\n" + wrap("sources", "sal") + "\nAfter.\n"
+    assert splice(tight, "x", retired={"sources"}).text == "Before.\nAfter.\n"
+
+
+def test_a_region_goes_into_an_empty_last_section_and_the_text_before_it_stays() -> None:
+    page = "== Summary ==\nText.\n\n== Detection ==\n"
+    new = "== Detection ==\n" + wrap("detection", "first alert") + "\n"
+    assert splice(page, new).text == "== Summary ==\nText.\n\n== Detection ==\n" + wrap("detection", "first alert") + "\n"
+
+
+def test_draft_regions_that_cannot_be_placed_do_not_stop_the_others() -> None:
+    page = draft() + "\n== Detection ==\n"
+    new = (
+        wrap("preamble", "before any heading") + "\n" + draft() + "| Start || " + wrap("meta-start", "18:34", inline=True)
+        + "\n== Detection ==\n" + wrap("detection", "first alert") + "\n"
+    )  # fmt: skip
+    result = splice(page, new)
+    assert (result.added, result.skipped) == (("detection",), ("preamble", "meta-start"))
+    assert result.reason("preamble") == "region 'preamble' has no heading in the draft to place it under"
