@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 import pytest
 
 from incidentkit.errors import InputError
+from incidentkit.model.actionable import Actionable
 from incidentkit.model.alert import alert_event, icinga_identity, pages, severity_of, split_links, with_starts
 from incidentkit.model.event import Event, EventKind
 from incidentkit.model.hours import BusinessHours, parse_business_hours
@@ -511,3 +512,19 @@ def test_a_row_from_an_event_keeps_its_link() -> None:
     assert (row.url, row.tasks, row.actor, row.events, row.data, row.source) == (
         "https://phab.example/T1", ("T1",), "cwhite", ("k",), {"a": 1}, "phabricator",
     )  # fmt: skip
+
+
+def test_the_last_edges_of_the_model() -> None:
+    with pytest.raises(InputError, match=r"^--task 'x1' is not a Phabricator task id$") as bad_task:
+        parse_task("x1", what="--task")
+    assert bad_task.value.hint == "give a task as T123"
+    event = Event(time=at("18:00:00"), source="sal", kind=EventKind.LOG, key="k", text="t", raw="18:00 t")
+    assert event.to_dict()["raw"] == "18:00 t"
+    with pytest.raises(InputError) as empty:
+        parse_window("2023-02-14 18:00", "2023-02-14 18:00", now=NOW)
+    assert empty.value.hint == "--to must be later than --from"
+    with pytest.raises(InputError, match=r"^the window spans 14\.2 days"):  # 14.150012 days: the divisor matters
+        parse_window("2023-02-01 00:00", "2023-02-15 03:36:01", now=NOW)
+    assert parse_business_hours("Sun 22-6").contains(datetime(2023, 2, 13, 5, tzinfo=UTC))  # Monday 05:00 ends Sunday's shift
+    with pytest.raises(ValueError, match=r"^Actionable times must be aware UTC, got "):
+        Actionable(incident="i", title="t", created_at=datetime(2023, 2, 14))

@@ -183,3 +183,13 @@ def test_outside_ci_a_missing_real_server_skips(tmp_path: Path, ci: str) -> None
     done = _run_without_servers(tmp_path, ci)
     assert done.returncode == 0, done.stdout[-3000:]
     assert re.search(r"\b4 skipped\b", done.stdout) and "error" not in done.stdout, done.stdout[-3000:]
+
+
+def test_ci_runs_the_suite_in_random_order() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert any(dep.startswith("pytest-randomly") for dep in project["project"]["optional-dependencies"]["test"])
+    assert "randomly" not in project["tool"]["pytest"]["ini_options"].get("addopts", "")
+    assert "exec bash scripts/test" in (ROOT / ".ci" / "run").read_text()
+    assert "randomly" not in (ROOT / "scripts" / "test").read_text()
