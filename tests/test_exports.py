@@ -134,3 +134,35 @@ def test_a_log_source_needs_a_path_and_says_where_to_set_it(tmp_path: Path) -> N
     pulled = source.pull(Query(Window(datetime(2023, 2, 14, tzinfo=UTC), datetime(2023, 2, 15, tzinfo=UTC))))
     assert pulled == Export("irc", (("20230214.log", "18:00 <volans> hi\n"),), {"path": str(tmp_path), "skipped_files": []})
     assert source.check() == f"1 log file(s) under {tmp_path}"
+
+
+def test_saving_makes_the_folders_and_an_old_manifest_without_meta_still_reads(tmp_path: Path) -> None:
+    deep = tmp_path / "pulls" / "2023-02-14"
+    target = save_export(Export("sal", (("a", "x"),)), deep)
+    assert target == deep / "sal" and (target / "000-a").read_text(encoding="utf-8") == "x"
+    (target / META_FILE).write_text(json.dumps({"source": "sal", "files": [{"file": "000-a", "name": "a"}]}))
+    assert load_export("sal", target) == Export("sal", (("a", "x"),), {})
+
+
+def test_an_unreadable_log_file_and_every_hint_name_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    window = Window(datetime(2023, 2, 14, 18, tzinfo=UTC), datetime(2023, 2, 14, 20, tzinfo=UTC))
+    (tmp_path / "a.log").write_text("x")
+
+    def denied(self: Path, *args: object, **kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "read_text", denied)
+        with pytest.raises(SourceError, match=rf"^irc: cannot read {tmp_path}/a\.log: Permission denied$") as refused:
+            read_log_files(str(tmp_path), window, source="irc", setting="[irc] path")
+        assert refused.value.hint == "check [irc] path"
+    for path in (tmp_path / "missing", tmp_path / "empty"):
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        with pytest.raises(SourceError) as refused:
+            describe_logs(str(path), source="irc", setting="[irc] path")
+        assert refused.value.hint == "check [irc] path"
+    missing = IrcSource(LogFileSettings(path=str(tmp_path / "missing")))
+    for call in (missing.check, lambda: missing.pull(Query(window))):
+        with pytest.raises(SourceError, match=rf"^irc: {tmp_path}/missing does not exist$") as refused:
+            call()
+        assert refused.value.hint == "check [irc] path"

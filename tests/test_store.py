@@ -7,7 +7,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from incidentkit.model.actionable import (
     TaskStatus,
 )
 from incidentkit.model.incident import IncidentRecord
+from incidentkit.model.people import PagedPerson
 from incidentkit.store import Store
 
 NOW = datetime(2024, 6, 10, 12, 0, tzinfo=UTC)
@@ -267,3 +268,37 @@ def test_maintenance_gives_up_quietly_past_the_busy_timeout(tmp_path: Path) -> N
         writer.join()
         store.save_incident(IncidentRecord(slug="after", title="A", start="2024-05-01T00:00:00Z"))
         assert store.optimize() is True
+
+
+def test_the_statuses_cache_keeps_each_status_whole() -> None:
+    with Store.open(None) as store:
+        statuses = [TaskStatus(value="open", name="Open", closed=False, special="default"),
+                    TaskStatus(value="dup", name="Duplicate", closed=True, special="duplicate")]  # fmt: skip
+        store.save_task_statuses(statuses, fetched_at=NOW)
+        assert store.task_statuses() == statuses
+
+
+def test_pages_read_back_as_they_were_saved_in_time_order(store: Store) -> None:
+    berlin = datetime(2024, 5, 1, 20, 5, tzinfo=timezone(timedelta(hours=2)))
+    pages = [
+        PagedPerson(page="2", person="bob", team="dba", paged_at=datetime(2024, 5, 1, 18, 5, tzinfo=UTC), in_hours=False,
+                    local_time=berlin, hours="Europe/Berlin Mon-Fri 09:00-17:00", manual=True),
+        PagedPerson(page="1", person="", team="sre", paged_at=datetime(2024, 5, 1, 18, 0, tzinfo=UTC)),
+        PagedPerson(page="1", person="alice", team="sre", paged_at=datetime(2024, 5, 1, 18, 0, tzinfo=UTC), in_hours=True),
+    ]  # fmt: skip
+    store.save_pages("inc-a", pages)
+    assert store.get_pages("inc-a") == [pages[1], pages[2], pages[0]]
+
+
+def test_scorecard_answers_refuse_bad_input_and_keep_a_revision_only_for_imports(store: Store) -> None:
+    with pytest.raises(StoreError, match=r"^unknown scorecard answer source 'wiki'$") as source:
+        store.save_scorecard_answers("inc-a", {}, reviewer=None, source="wiki")
+    assert source.value.hint == "use local or import"
+    with pytest.raises(StoreError, match=r"^bad scorecard answer 'maybe' for few_paged$") as answer:
+        store.save_scorecard_answers("inc-a", {"few_paged": ("maybe", "")}, reviewer=None)
+    assert answer.value.hint == "answers are yes, no or empty"
+    store.save_scorecard_answers("inc-a", {"z_last": ("yes", ""), "a_first": ("no", "n")}, reviewer="me", revision=7)
+    stored = store.get_scorecard_answers("inc-a")
+    assert list(stored) == ["a_first", "z_last"] and stored["a_first"].revision is None
+    store.save_scorecard_answers("inc-b", {"a_first": ("no", "")}, reviewer=None, source="import", revision=7)
+    assert store.get_scorecard_answers("inc-b")["a_first"].revision == 7
