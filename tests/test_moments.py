@@ -196,3 +196,39 @@ def test_describe_rules_says_what_each_rule_does() -> None:
         ("impact_deploy_minutes", "suggest a deploy this many minutes or less before the first alert as the impact start"),
         ("(always)", "the owner's hide/unhide/pin/unpin win over every rule; rows added by hand are never auto-hidden"),
     ]
+
+
+# --- the owner's moments -------------------------------------------------------------------------
+
+
+def test_the_impact_start_anchored_on_a_detection_the_owner_set_says_so() -> None:
+    state = CurationState(moments={"detected": MomentSetting(moment="detected", time=at("18:10:00"))})
+    rows = [row("18:00:00", EventKind.SYNC, "Synchronized php", key="deploy"), alert("18:30:00")]
+    choices = {c.moment: c for c in choose_moments(rows, state, RULES)[0]}
+    assert (choices["impact_start"].key, choices["impact_start"].reason) == ("deploy", "the deploy 10 min before detection")
+
+
+def test_a_revert_before_the_impact_start_is_not_the_mitigation() -> None:
+    rows = [row("17:00:00", EventKind.LOG, "reverted yesterday's change", key="old-revert"), alert("18:30:00"),
+            row("18:40:00", EventKind.SYNC, "Synchronized php", key="fix")]  # fmt: skip
+    choice = moments(rows)["mitigated"]
+    assert (choice.key, choice.reason) == ("fix", "the first deploy after detection (no revert seen)")
+
+
+def test_owner_moments_on_rows_on_gone_rows_and_out_of_order() -> None:
+    rows = [alert("18:30:00", end="18:50:00"), row("18:35:00", EventKind.LOG, "on it", key="log")]
+    state = CurationState(moments={
+        "impact_start": MomentSetting(moment="impact_start", time=at("18:40:00")),
+        "detected": MomentSetting(moment="detected", time=at("18:30:00"), key="alert:18:30:00"),
+        "mitigated": MomentSetting(moment="mitigated", time=at("18:45:00"), key="gone"),
+        "resolved": MomentSetting(moment="resolved", time=at("18:00:00"), key="alert:18:30:00"),
+    })  # fmt: skip
+    choices, orphans = choose_moments(rows, state, RULES)
+    by_name = {c.moment: c for c in choices}
+    assert [(c.origin, c.key) for c in choices] == [
+        ("owner", None), ("owner", "alert:18:30:00"), ("suggested", "log"), ("owner", None), ("owner", "alert:18:30:00"),
+    ]  # fmt: skip
+    assert by_name["detected"].reason == "set by the owner; out of order: before impact start (2023-02-14T18:40:00Z), check both"
+    assert by_name["mitigated"].reason == "set by the owner on a row that is gone; kept at 2023-02-14T18:45:00Z"
+    assert by_name["resolved"].time == at("18:50:00")  # an alert row resolves at its end
+    assert [(o.row_key, o.action) for o in orphans] == [("gone", "key moment mitigated")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace as replace_event
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -60,8 +61,8 @@ def test_the_same_kind_from_two_sources_merges_without_an_actor() -> None:
 
 
 def test_actor_nick() -> None:
-    assert [actor_nick(a) for a in ("urbanecm@deploy1002", "<+icinga-wm>", "taavi:", "", None, "a@b@c", " @ ")] == [
-        "urbanecm", "icinga-wm", "taavi", None, None, "a", None,
+    assert [actor_nick(a) for a in ("urbanecm@deploy1002", "<+icinga-wm>", "taavi:", "", None, "a@b@c", " @ ", "Xavier@host", "maX:")] == [
+        "urbanecm", "icinga-wm", "taavi", None, None, "a", None, "Xavier", "maX",
     ]  # fmt: skip
 
 
@@ -92,6 +93,9 @@ def test_a_merged_row_takes_what_only_the_other_source_knew() -> None:
     assert (row.key, row.actor, row.url) == ("sal:1", "cwhite", "https://phab.example/T329510")
     assert row.tasks == ("T329510", "T329511") and row.events == ("sal:1", "phab:1")
     assert row.data == {"a": "sal", "b": "sal", "c": "phab"}  # the kept row's data wins
+    anonymous = Event(time=T0, source="sal", kind=EventKind.LOG, key="sal:2", text="T329510 opened", tasks=("T329510",))
+    (kept,) = build_rows([anonymous, replace_event(words, source="irc", key="irc:1", time=T0 + timedelta(seconds=5))])
+    assert (kept.key, kept.actor) == ("sal:2", "cwhite")  # the words win, the other source names who
 
 
 # --- a few words --------------------------------------------------------------------------------------
