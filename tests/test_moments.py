@@ -232,3 +232,29 @@ def test_owner_moments_on_rows_on_gone_rows_and_out_of_order() -> None:
     assert by_name["mitigated"].reason == "set by the owner on a row that is gone; kept at 2023-02-14T18:45:00Z"
     assert by_name["resolved"].time == at("18:50:00")  # an alert row resolves at its end
     assert [(o.row_key, o.action) for o in orphans] == [("gone", "key moment mitigated")]
+
+
+def test_without_alerts_the_owners_detection_is_the_impact_start() -> None:
+    state = CurationState(moments={"detected": MomentSetting(moment="detected", time=at("18:10:00"))})
+    choices = {c.moment: c for c in choose_moments([row("18:20:00", EventKind.LOG, "x")], state, RULES)[0]}
+    impact = choices["impact_start"]
+    assert (impact.moment, impact.time, impact.key, impact.origin, impact.reason) == (
+        "impact_start", at("18:10:00"), None, "suggested", "the detection time",
+    )  # fmt: skip
+
+
+def test_same_second_boundaries_of_response_mitigation_and_resolution() -> None:
+    # a person paging someone by hand is a response; the paging system alone is not
+    paged = [alert("18:30:00"), row("18:31:00", EventKind.PAGE, "paged the DBAs", key="manual-page", human=True),
+             row("18:32:00", EventKind.LOG, "on it", key="log")]  # fmt: skip
+    assert moments(paged)["responded"].key == "manual-page"
+    # a deploy landing in the very second the revert was announced ships it
+    announced = [alert("18:30:00"), row("18:40:00", EventKind.LOG, "reverting", key="announce"),
+                 row("18:40:00", EventKind.SYNC, "Synchronized php", key="deploy")]  # fmt: skip
+    assert moments(announced)["mitigated"].key == "deploy"
+    # a revert deploy in the second of the first alert counts from the impact start on
+    same = [row("18:30:00", EventKind.SYNC, "Synchronized php: Revert X", key="revert"), alert("18:30:00")]
+    assert moments(same)["mitigated"].key == "revert"
+    # a firing in the second of the last resolution is not "after" it
+    tie = [alert("18:00:00"), row("18:30:00", EventKind.ALERT_RESOLVED, "resolved", key="r"), alert("18:30:00")]
+    assert moments(tie)["resolved"].key == "r"

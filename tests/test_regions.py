@@ -280,3 +280,12 @@ def test_draft_regions_that_cannot_be_placed_do_not_stop_the_others() -> None:
     result = splice(page, new)
     assert (result.added, result.skipped) == (("detection",), ("preamble", "meta-start"))
     assert result.reason("preamble") == "region 'preamble' has no heading in the draft to place it under"
+
+
+def test_one_region_that_cannot_be_inserted_does_not_stop_the_next() -> None:
+    page = draft() + "\n== Detection ==\n"
+    new = draft() + "\n== Conclusions ==\n" + wrap("conclusions", "c") + "\n\n== Detection ==\n" + wrap("detection", "d") + "\n"
+    result = splice(page, new)
+    assert (result.skipped, result.added) == (("conclusions",), ("detection",))
+    stray_end = "x\n<!-- incidentkit:end a -->\n" + wrap("c", "z")
+    assert list(regions(stray_end)) == ["c"]
