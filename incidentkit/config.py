@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, IncidentKitError, InputError
 
 __all__ = [
     "Settings",
@@ -30,10 +30,17 @@ __all__ = [
     "BusinessHoursSettings",
     "load_settings",
     "user_dir",
+    "cache_dir",
     "config_path",
     "db_path",
     "asset_path",
     "read_secret",
+    "read_user_text",
+    "read_text_if_file",
+    "write_user_text",
+    "secret_values",
+    "shown_path",
+    "user_path",
     "settings_as_dict",
 ]
 
@@ -85,6 +92,9 @@ class PrometheusSettings:
     timeout: float = 30.0
     thanos: bool = False
     paging_labels: dict[str, str] = field(default_factory=lambda: {"severity": "page"})
+    user: str = ""  # HTTP basic auth user (with password_env), e.g. for an authenticating proxy
+    password_env: str = ""
+    token_env: str = ""  # sent as "Authorization: Bearer <token>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +108,9 @@ class AlertmanagerSettings:
     url: str = ""
     timeout: float = 30.0
     path: str = ""
+    user: str = ""  # HTTP basic auth user (with password_env), e.g. for an authenticating proxy
+    password_env: str = ""
+    token_env: str = ""  # sent as "Authorization: Bearer <token>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +158,21 @@ class BusinessHoursSettings:
 
 @dataclass(frozen=True, slots=True)
 class DraftSettings:
-    """``[draft]``: defaults for drafting."""
+    """``[draft]``: defaults for drafting, and what one source pull may cost.
+
+    ``source_timeout`` is the total time one source may take (connecting, reading, retries and
+    paging together; sources are pulled at once, so it is also about the longest a pull waits);
+    ``max_response_mb`` caps the size of one answer from a remote.
+    """
 
     max_window_days: int = 14
     lightweight: bool = False
+    source_timeout: float = 60.0
+    max_response_mb: float = 20.0
+
+    @property
+    def max_response_bytes(self) -> int:
+        return int(self.max_response_mb * 1024 * 1024)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +215,16 @@ class TimelineSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StatsSettings:
+    """``[stats]``: what ``incidents stats`` counts as business hours, and as a repeat."""
+
+    timezone: str = "UTC"  # IANA name, e.g. "Europe/Amsterdam"
+    business_hours: str = "09:00-17:00"
+    business_days: list[str] = field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    repeat_days: int = 90  # a similar earlier incident at most this many days before makes a repeat
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The effective configuration."""
 
@@ -208,6 +242,7 @@ class Settings:
     actionables: ActionablesSettings = field(default_factory=ActionablesSettings)
     scorecard: ScorecardSettings = field(default_factory=ScorecardSettings)
     timeline: TimelineSettings = field(default_factory=TimelineSettings)
+    stats: StatsSettings = field(default_factory=StatsSettings)
     path: Path | None = None  # the file it came from, if any
 
     def wiki(self, name: str | None = None) -> tuple[str, WikiSettings]:
@@ -235,22 +270,103 @@ def user_dir() -> Path:
     """The directory holding user state: ``$INCIDENTKIT_HOME``, else the XDG data dir."""
     home = os.environ.get("INCIDENTKIT_HOME")
     if home:
-        return Path(home).expanduser()
+        return user_path(home, what="INCIDENTKIT_HOME", error=ConfigError)
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "incidentkit"
+
+
+def cache_dir() -> Path:
+    """Where rebuildable files go (compiled templates): ``$INCIDENTKIT_HOME/cache``, else the XDG
+    cache dir. Deleting it loses nothing."""
+    home = os.environ.get("INCIDENTKIT_HOME")
+    if home:
+        return Path(home).expanduser() / "cache"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "incidentkit"
 
 
 def db_path(settings: Settings) -> Path:
     """The database: ``[store] path`` if set, else ``incidentkit.db`` in the user directory."""
-    return Path(settings.store.path).expanduser() if settings.store.path else user_dir() / "incidentkit.db"
+    if settings.store.path:
+        return user_path(settings.store.path, what="config key store.path", error=ConfigError)
+    return user_dir() / "incidentkit.db"
+
+
+def shown_path(path: str | Path) -> str:
+    """*path* quoted for a one-line message, its middle elided when it is very long."""
+    text = repr(str(path))
+    return text if len(text) <= 120 else f"{text[:70]}…{text[-40:]}"
+
+
+def user_path(value: str | Path, *, what: str, error: type[IncidentKitError] = InputError) -> Path:
+    """A path the user gave (an option, an environment variable, a config key), ``~`` expanded.
+
+    Raises *error* (naming *what*) for a value that cannot be a path: a NUL character, or
+    ``~name`` of an unknown user.
+    """
+    text = str(value)
+    if "\x00" in text:
+        raise error(f"{what} {shown_path(text)} is not a usable path: it holds a NUL character", hint=f"check {what}")
+    try:
+        return Path(text).expanduser()
+    except RuntimeError as exc:  # "~name" of a user that does not exist
+        raise error(f"{what} {shown_path(text)} is not a usable path: {exc}", hint=f"check {what}") from exc
+
+
+def read_user_text(path: Path, *, what: str, hint: str, error: type[IncidentKitError] = InputError) -> str:
+    """The UTF-8 text of file *path*, which the user named as *what* ("config file").
+
+    Raises *error* ("cannot read WHAT PATH: why") with *hint* when it is missing, a folder,
+    unreadable, not UTF-8, or its name is too long for the system.
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        reason = "it does not exist"
+        cause: Exception = exc
+    except IsADirectoryError as exc:
+        reason, cause = "it is a folder, not a file", exc
+    except UnicodeDecodeError as exc:
+        reason, cause = f"it is not UTF-8 text (byte {exc.start} cannot be read)", exc
+    except (OSError, ValueError) as exc:
+        reason, cause = str(getattr(exc, "strerror", None) or exc), exc
+    raise error(f"cannot read {what} {shown_path(path)}: {reason}", hint=hint) from cause
+
+
+def write_user_text(
+    path: Path, text: str, *, what: str, hint: str, folders: bool = False, error: type[IncidentKitError] = InputError
+) -> Path:
+    """Write *text* (UTF-8) to *path*, which the user named as *what* ("--output"), creating its
+    folders only with *folders*. Raises *error* ("cannot write WHAT PATH: why") with *hint* when
+    that cannot be done."""
+    try:
+        if folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        reason = "it is a folder" if isinstance(exc, IsADirectoryError) else str(getattr(exc, "strerror", None) or exc)
+        raise error(f"cannot write {what} {shown_path(path)}: {reason}", hint=hint) from exc
+    return path
+
+
+def read_text_if_file(path: Path, *, what: str, hint: str, error: type[IncidentKitError] = InputError) -> str | None:
+    """The UTF-8 text of *path* when it names a file; None when it names none (missing, a folder, a
+    name the system cannot hold), so that a command can read the value as something else (a slug).
+    Raises *error* for a file that cannot be read or is not UTF-8 text."""
+    try:
+        if not path.is_file():
+            return None
+    except (OSError, ValueError):
+        return None
+    return read_user_text(path, what=what, hint=hint, error=error)
 
 
 def config_path(explicit: str | Path | None = None) -> Path:
-    """Where the config file is looked for (it need not exist)."""
+    """Where the config file is looked for (it need not exist). Raises ConfigError for an unusable path."""
     if explicit:
-        return Path(explicit).expanduser()
+        return user_path(explicit, what="--config", error=ConfigError)
     if os.environ.get("INCIDENTKIT_CONFIG"):
-        return Path(os.environ["INCIDENTKIT_CONFIG"]).expanduser()
+        return user_path(os.environ["INCIDENTKIT_CONFIG"], what="INCIDENTKIT_CONFIG", error=ConfigError)
     if os.environ.get("INCIDENTKIT_HOME"):
         return user_dir() / "config.toml"
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -267,8 +383,28 @@ def asset_path(*parts: str) -> Path:
 
 def read_secret(env_name: str) -> str | None:
     """The secret held by the environment variable *env_name* (never logged)."""
-    value = os.environ.get(env_name, "")
+    value = os.environ.get(env_name, "") if env_name else ""
     return value or None
+
+
+_URL_PASSWORD = re.compile(r"//[^/@:\s]+:([^/@\s]+)@")
+
+
+def secret_values(settings: Settings) -> tuple[str, ...]:
+    """The value of every secret the config names: each ``*_env`` variable that is set, and any
+    password written into a ``url``. Clients scrub all of them from every message."""
+    found: list[str] = []
+    sections = [*settings.wikis.values(), *(getattr(settings, name) for name in _SECTIONS)]
+    for section in sections:
+        for f in fields(section):
+            value = getattr(section, f.name)
+            if f.name.endswith("_env") and isinstance(value, str):
+                secret = read_secret(value)
+                if secret:
+                    found.append(secret)
+            elif f.name == "url" and isinstance(value, str):
+                found.extend(_URL_PASSWORD.findall(value))
+    return tuple(dict.fromkeys(found))
 
 
 def _type_name(tp: Any) -> str:
@@ -281,14 +417,19 @@ def _type_name(tp: Any) -> str:
     return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(tp, str(tp))
 
 
-def _coerce(value: Any, tp: Any, key: str, *, from_env: bool) -> Any:
-    """Check (file) or convert (env) *value* to the type *tp*; ConfigError names *key*."""
+def _coerce(value: Any, tp: Any, key: str, *, env: str | None = None) -> Any:
+    """Check (file) or convert (from the environment variable *env*) *value* to the type *tp*;
+    the ConfigError names what the user set: the variable, else the config key."""
     origin = typing.get_origin(tp)
-    bad = ConfigError(
-        f"config key {key} must be {_type_name(tp)}, got {value!r}",
-        hint="fix the value in the config file or the INCIDENTKIT_* environment variable",
-    )
-    if from_env and isinstance(value, str):
+    if env:
+        bad = ConfigError(
+            f"environment variable {env} must be {_type_name(tp)}, got {value!r}",
+            hint=f"fix or unset {env} (it sets config key {key})"
+            + ("; lists take commas or JSON, tables JSON" if origin in (list, dict) else ""),
+        )
+    else:
+        bad = ConfigError(f"config key {key} must be {_type_name(tp)}, got {value!r}", hint="fix the value in the config file")
+    if env and isinstance(value, str):
         text = value.strip()
         if origin is list:
             if text.startswith("["):
@@ -340,16 +481,21 @@ def _coerce(value: Any, tp: Any, key: str, *, from_env: bool) -> Any:
     return value
 
 
-def _build(cls: type, raw: Mapping[str, Any], where: str, *, from_env: bool = False) -> Any:
+def _build(cls: type, raw: Mapping[str, Any], where: str, *, env: Mapping[str, str] | None = None) -> Any:
+    """*cls* from *raw* values; *env* maps the keys set by environment variables to their names."""
     hints = typing.get_type_hints(cls)
     known = {f.name for f in fields(cls)}
+    env = env or {}
     for key in raw:
         if key not in known:
-            raise ConfigError(
-                f"unknown config key {where}.{key}",
-                hint=f"known keys in [{where}]: {', '.join(sorted(known))}",
-            )
-    values = {k: _coerce(v, hints[k], f"{where}.{k}", from_env=from_env) for k, v in raw.items()}
+            known_keys = ", ".join(sorted(known))
+            if key in env:
+                raise ConfigError(
+                    f"environment variable {env[key]} sets unknown config key {where}.{key}",
+                    hint=f"unset {env[key]} or fix its name; known keys in [{where}]: {known_keys}",
+                )
+            raise ConfigError(f"unknown config key {where}.{key}", hint=f"known keys in [{where}]: {known_keys}")
+    values = {k: _coerce(v, hints[k], f"{where}.{k}", env=env.get(k)) for k, v in raw.items()}
     return cls(**values)
 
 
@@ -362,7 +508,10 @@ def _merge_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
         if isinstance(wiki, dict):
             secret_names.update(v for k, v in wiki.items() if k.endswith("_env"))
     secret_names.update(
-        f.default for cls in (WikiSettings, *_SECTIONS.values()) for f in fields(cls) if f.name.endswith("_env")
+        f.default
+        for cls in (WikiSettings, *_SECTIONS.values())
+        for f in fields(cls)
+        if f.name.endswith("_env") and f.default
     )
     for name, value in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name in secret_names:
@@ -377,27 +526,28 @@ def _merge_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
                 )
             wikis = data.setdefault("wikis", {})
             wiki_name = next((w for w in wikis if w.lower() == match.group(1)), match.group(1))
-            wikis.setdefault(wiki_name, {})[match.group(2)] = ("env", value)
+            wikis.setdefault(wiki_name, {})[match.group(2)] = ("env", value, name)
             continue
         for section in _SECTIONS:
             if rest.startswith(section + "_"):
                 key = rest[len(section) + 1 :]
-                data.setdefault(section, {})[key] = ("env", value)
+                data.setdefault(section, {})[key] = ("env", value, name)
                 break
 
 
-def _split_env(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    plain = {k: v for k, v in raw.items() if not (isinstance(v, tuple) and v and v[0] == "env")}
-    env = {k: v[1] for k, v in raw.items() if isinstance(v, tuple) and v and v[0] == "env"}
-    return plain, env
+def _split_env(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """(values from the file, values from the environment, the variable that set each of those)."""
+    from_env = {k: v for k, v in raw.items() if isinstance(v, tuple) and v and v[0] == "env"}
+    plain = {k: v for k, v in raw.items() if k not in from_env}
+    return plain, {k: v[1] for k, v in from_env.items()}, {k: v[2] for k, v in from_env.items()}
 
 
 def _section(cls: type, raw: Mapping[str, Any], where: str) -> Any:
-    plain, env = _split_env(raw)
+    plain, env, names = _split_env(raw)
     base = _build(cls, plain, where)
     if not env:
         return base
-    overridden = _build(cls, env, where, from_env=True)
+    overridden = _build(cls, env, where, env=names)
     merged = {f.name: getattr(base, f.name) for f in fields(cls)}
     merged.update({k: getattr(overridden, k) for k in env})
     return cls(**merged)
@@ -408,34 +558,57 @@ def load_settings(explicit: str | Path | None = None, environ: Mapping[str, str]
     environ = os.environ if environ is None else environ
     path = config_path(explicit)
     data: dict[str, Any] = {}
-    if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path} is not valid TOML: {exc}", hint="fix the syntax of the config file") from exc
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
-    elif explicit or environ.get("INCIDENTKIT_CONFIG"):
-        raise ConfigError(f"config file {path} does not exist", hint="check --config / INCIDENTKIT_CONFIG")
+    found = True
+    try:
+        text = read_user_text(path, what="config file", hint="check --config / INCIDENTKIT_CONFIG", error=ConfigError)
+    except ConfigError:
+        if explicit or environ.get("INCIDENTKIT_CONFIG") or _exists(path):
+            raise
+        text, found = "", False  # no config file at the default place: the defaults
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"config file {shown_path(path)} is not valid TOML: {exc}", hint="fix the syntax of the config file"
+        ) from exc
     for key, value in data.items():
         if key != "wikis" and key not in _SECTIONS:
             raise ConfigError(f"unknown config section [{key}]", hint=f"known sections: wikis, {', '.join(_SECTIONS)}")
         if not isinstance(value, dict):
-            raise ConfigError(f"config key {key} must be a table ([{key}])")
+            raise ConfigError(f"config key {key} must be a table ([{key}])", hint=f"write the keys under a [{key}] line")
     _merge_env(data, environ)
     wikis: dict[str, WikiSettings] = {}
     for name, raw in data.get("wikis", {}).items():
         if not isinstance(raw, dict):
-            raise ConfigError(f"config key wikis.{name} must be a table ([wikis.{name}])")
+            raise ConfigError(
+                f"config key wikis.{name} must be a table ([wikis.{name}])", hint=f"write the keys under a [wikis.{name}] line"
+            )
         wikis[name] = _section(WikiSettings, raw, f"wikis.{name}")
     sections = {name: _section(cls, data.get(name, {}), name) for name, cls in _SECTIONS.items()}
-    settings = Settings(wikis=wikis, path=path if path.exists() else None, **sections)
+    settings = Settings(wikis=wikis, path=path if found else None, **sections)
     if settings.sal.wiki and settings.sal.wiki not in settings.wikis:
         raise ConfigError(
             f"config key sal.wiki names wiki {settings.sal.wiki!r}, which is not configured",
             hint="add a [wikis.NAME] section for it or fix sal.wiki",
         )
+    _check_limits(settings)
     return settings
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return True  # it cannot be checked, so its error is the one to show
+
+
+def _check_limits(settings: Settings) -> None:
+    for key, value in (
+        ("draft.source_timeout", settings.draft.source_timeout),
+        ("draft.max_response_mb", settings.draft.max_response_mb),
+    ):
+        if not value > 0 or value == float("inf"):
+            raise ConfigError(f"config key {key} must be a positive number, got {value!r}", hint=f"fix {key}")
 
 
 def _mask_url(url: str) -> str:

@@ -1,14 +1,25 @@
-"""Small helpers with no domain knowledge: the package version, batching, plurals."""
+"""Small helpers with no domain knowledge: the package version, batching, plurals, lone surrogates."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterator, Sequence
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["version", "chunks", "plural"]
+__all__ = ["version", "chunks", "plural", "replace_surrogates", "replace_surrogate_escapes"]
 
 T = TypeVar("T")
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A JSON \\uXXXX escape of half a surrogate pair without its other half. The escape is real only
+# after an even number of backslashes (an odd one is an escaped backslash followed by text).
+_LONE_ESCAPE = re.compile(
+    r"(?<!\\)((?:\\\\)*)"
+    r"(\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+)
 
 
 @cache
@@ -32,3 +43,43 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 def plural(count: int, word: str, words: str | None = None) -> str:
     """``1 line``, ``2 lines`` (or *words* when the plural is not *word* + s)."""
     return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
+def replace_surrogates(value: T) -> tuple[T, int]:
+    """*value* with every lone surrogate in its strings replaced by U+FFFD, and how many there were.
+
+    JSON may escape half of a surrogate pair (``"\\ud800"``); Python decodes it into a string that
+    cannot be encoded as UTF-8, so it could be neither printed, saved nor stored. Walks strings,
+    lists, tuples, dicts (keys too) and dataclass instances; unchanged parts are returned as they are.
+    """
+    if isinstance(value, str):
+        fixed, count = _SURROGATE.subn("\ufffd", value)
+        return (fixed if count else value), count  # type: ignore[return-value]
+    if isinstance(value, dict):
+        items = [(replace_surrogates(k), replace_surrogates(v)) for k, v in value.items()]
+        count = sum(k[1] + v[1] for k, v in items)
+        return (value if not count else type(value)((k[0], v[0]) for k, v in items)), count  # type: ignore[return-value]
+    if isinstance(value, (list, tuple)):
+        parts = [replace_surrogates(item) for item in value]
+        count = sum(part[1] for part in parts)
+        return (value if not count else type(value)(part[0] for part in parts)), count  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes: dict[str, Any] = {}
+        count = 0
+        for field in dataclasses.fields(value):
+            if field.init:
+                fixed, found = replace_surrogates(getattr(value, field.name))
+                if found:
+                    changes[field.name] = fixed
+                    count += found
+        return (dataclasses.replace(value, **changes) if changes else value), count
+    return value, 0
+
+
+def replace_surrogate_escapes(text: str) -> tuple[str, int]:
+    """JSON *text* with every escape of a lone surrogate (``\\ud800`` without its pair) written as
+    ``\\ufffd`` instead, and how many there were. Valid pairs and escaped backslashes are left
+    alone, so decoding the result gives U+FFFD where the original would give an unencodable string."""
+    if "\\u" not in text:
+        return text, 0
+    return _LONE_ESCAPE.subn(lambda m: m.group(1) + "\\ufffd", text)

@@ -1,7 +1,8 @@
 """Shared test setup: user state in a temp dir, a pinned clock, and the real-server plugins.
 
-Real servers (MediaWiki, Prometheus, Alertmanager, Phorge) and the Conduit and Splunk On-Call
-fakes start once per session in ``tests/servers/``. ``-m "not integration"`` skips the tests that need real servers locally;
+Real servers (MediaWiki, Prometheus, Alertmanager, Phorge), the Conduit and Splunk On-Call
+fakes and the misbehaving server of the fault drills start once per session in ``tests/servers/``.
+``-m "not integration"`` skips the tests that need real servers locally;
 CI never skips them.
 """
 
@@ -20,6 +21,7 @@ pytest_plugins = [
     "tests.servers.conduit_fake",
     "tests.servers.oncall_fake",
     "tests.servers.phorge",
+    "tests.servers.misbehaving",
 ]
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -15,6 +15,7 @@ from incidentkit.cli import app
 from incidentkit.model.actionable import FollowUp
 from incidentkit.model.incident import IncidentRecord
 from incidentkit.store import Store
+from tests.helpers import json_lines
 from tests.servers.conduit_fake import ConduitFake
 
 MAY_1 = int(datetime(2024, 5, 1, 13, tzinfo=UTC).timestamp())
@@ -54,7 +55,7 @@ def test_add_then_list_as_json_csv_and_markdown(home: Path, conduit: ConduitFake
     assert code == 0 and "due 2024-07-10" in out
 
     code, out, err = run("list")
-    records = json.loads(out)
+    records = json_lines(out)
     assert [(r["task"], r["owner"], r["overdue"], r["type"]) for r in records] == [
         ("T1", "alice", True, "detect"), (None, "bob", False, "other"),
     ]
@@ -71,7 +72,7 @@ def test_fail_if_overdue_exits_non_zero(home: Path) -> None:
     assert run("list", "--fail-if-overdue")[0] == 0
     run("add", "inc-a", "Late already")
     code, _, err = run("list", "--fail-if-overdue", "--format", "csv")
-    assert code == 1 and "1 actionables are overdue" in err
+    assert code == 1 and "1 actionable is overdue" in err
 
 
 def test_sync_prints_only_changes(home: Path, conduit: ConduitFake) -> None:
@@ -86,7 +87,7 @@ def test_sync_prints_only_changes(home: Path, conduit: ConduitFake) -> None:
     assert code == 0 and out.splitlines() == ["T2 (inc-a): open [open] -> done [resolved] two"]
     assert run("sync")[1] == ""
     code, out, _ = run("list", "--status", "done")
-    assert [r["task"] for r in json.loads(out)] == ["T2"]
+    assert [r["task"] for r in json_lines(out)] == ["T2"]
     code, out, _ = run("history", "2", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [(r["status"], r["from"], r["source"]) for r in rows] == [

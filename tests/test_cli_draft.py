@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from incidentkit.store import Store
-from tests.helpers import run
+from tests.helpers import json_lines, run
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "backport-crash"
@@ -27,7 +26,7 @@ def test_draft_bundled_example_offline() -> None:
     assert "<!-- incidentkit:begin timeline hash=" in page and "<!-- incidentkit:end timeline -->" in page
     # the hand-written line in the example SAL is reported to the owner, not dropped silently,
     # and not shown to the page's readers
-    assert "sal: " in result.stderr and "1 lines skipped" in result.stderr
+    assert "sal: " in result.stderr and "1 line skipped" in result.stderr
     assert "Server Admin Log:20" in result.stderr and "Server Admin Log:20" not in page
     assert "lines could not be read" not in page
 
@@ -48,7 +47,7 @@ def test_pull_save_then_replay_is_byte_for_byte(tmp_path: Path, monkeypatch: pyt
 def test_events_json_carries_the_documented_fields() -> None:
     result = run("events", "--replay", str(EXAMPLE), "--format", "json")
     assert result.exit_code == 0, result.output
-    events = json.loads(result.stdout)
+    events = json_lines(result.stdout)
     assert events and {"time", "source", "kind", "actor", "text", "tasks"} <= set(events[0])
     assert events[0]["time"].endswith("Z")
     aborted = [e for e in events if e["kind"] == "abort"]
@@ -133,3 +132,21 @@ def test_metadata_start_and_end_come_from_key_moments_else_todo() -> None:
     assert "-->2023-02-14 18:31<!-- incidentkit:end meta-start -->" in again.stdout
     assert "-->2023-02-14 18:52<!-- incidentkit:end meta-end -->" in again.stdout
     assert "warning: impact start" not in again.stderr
+
+
+def test_the_example_says_who_was_paged_and_who_responded_from_facts() -> None:
+    from incidentkit.wikitext.regions import regions
+
+    result = run("draft", "--replay", str(EXAMPLE), "--no-store")
+    assert result.exit_code == 0, result.output
+    spans = regions(result.stdout)
+    # hand-counted from the example: page #4711 reached cwhite and mlopez; cwhite acknowledged it;
+    # urbanecm, cwhite, taavi and marostegui logged to the SAL; ZebraReader only described symptoms
+    assert spans["meta-paged"].content == "2 (cwhite, mlopez)"
+    assert spans["meta-responders"].content == "4+"
+    assert "| '''Coordinators''' || TODO: cwhite? (suggested" in result.stdout
+    detection = spans["detection"].content
+    assert "* First human report: 18:34, ZebraReader in &#35;wikimedia-operations:" in detection
+    assert "(before the first alert)" in detection and "** First response: 18:38" in detection
+    assert "not counted: ZebraReader" in detection
+    assert "detected 18:34:51" in result.stderr  # offered to the owner, not decided for them

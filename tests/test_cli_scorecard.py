@@ -1,4 +1,4 @@
-"""``incidentkit scorecard fill|show|stats`` end to end: prompts driven by CliRunner input, real SQLite."""
+"""``incidentkit scorecard fill|show|stats`` end to end: prompts answered on a real (pseudo-)terminal, real SQLite."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from incidentkit.model.scorecard import Answer, ScoreAnswer
 from incidentkit.model.time import format_utc
 from incidentkit.services.scorecard import load_definition
 from incidentkit.wikitext.scorecard import parse_from_wikitext
-from tests.helpers import home_store, run
+from tests.helpers import home_store, run, run_in_terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "backport-crash"
@@ -80,7 +80,7 @@ def test_fill_interactively_every_question(incident: str) -> None:
         "yes",
         "runbook",
     ]
-    result = run("scorecard", "fill", incident, "--reviewer", "jdoe", input="\n".join(lines) + "\n")
+    result = run_in_terminal("scorecard", "fill", incident, "--reviewer", "jdoe", input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
     assert "[People 1/15] Were the people responding" in result.output
     assert "suggested: yes (people paged: 3)" in result.output
@@ -102,7 +102,7 @@ def test_fill_interactively_every_question(incident: str) -> None:
 
 
 def test_resume_asks_neither_answered_nor_skipped_questions_unless_all(incident: str) -> None:
-    first = run("scorecard", "fill", incident, input="yes\nok\nskip\n" + "skip\n" * 13)
+    first = run_in_terminal("scorecard", "fill", incident, input="yes\nok\nskip\n" + "skip\n" * 13)
     assert first.exit_code == 0, first.output
     assert f"{incident}: 1 of 15 answered, total score 1" in first.output
     answered = {k: a.answer for k, a in _answers().items() if a.answer is not None}
@@ -110,12 +110,12 @@ def test_resume_asks_neither_answered_nor_skipped_questions_unless_all(incident:
     assert _answers()["responders_different"].reviewer == "envuser"  # $USER
     assert len(_answers()) == 15 and {a.source for a in _answers().values()} == {"local"}  # skips are kept
 
-    second = run("scorecard", "fill", incident, input="")
+    second = run_in_terminal("scorecard", "fill", incident, input="")
     assert second.exit_code == 0, second.output
     assert "Answer (yes/no/skip)" not in second.output
     assert "every question is answered or skipped" in second.output and "--all" in second.output
 
-    every = run("scorecard", "fill", incident, "--all", input="\n\n" + "no\nlate\n" + "s\n" * 13)
+    every = run_in_terminal("scorecard", "fill", incident, "--all", input="\n\n" + "no\nlate\n" + "s\n" * 13)
     assert every.exit_code == 0, every.output
     assert every.output.count("Answer (yes/no/skip)") == 15
     assert _answers()["responders_prepared"].answer is Answer.NO
@@ -123,34 +123,45 @@ def test_resume_asks_neither_answered_nor_skipped_questions_unless_all(incident:
 
 
 def test_interrupting_a_fill_says_what_was_saved_and_how_to_go_on(incident: str) -> None:
-    result = run("scorecard", "fill", incident, input="yes\n\nno\nmeh\n")  # input ends at question 3
-    assert result.exit_code == 130
-    assert "Interrupted: 2 answer(s) saved this time; 2 of 15 answered." in result.stderr
-    assert f"`incidentkit scorecard fill {incident}`" in result.stderr and "Aborted!" not in result.output
+    result = run_in_terminal("scorecard", "fill", incident, input="yes\n\nno\nmeh\n", interrupt_at="[People 3/15]")
+    assert result.exit_code == 130, result.output
+    assert "Interrupted. 2 answers saved this time; 2 of 15 answered." in result.output
+    assert f"`incidentkit scorecard fill {incident}`" in result.output and "Aborted!" not in result.output
+    assert "Traceback" not in result.output
     assert {k: a.answer for k, a in _answers().items()} == {
         "responders_different": Answer.YES,
         "responders_prepared": Answer.NO,
     }
-    again = run("scorecard", "fill", incident, input="s\n" * 13)
+
+
+def test_abort_midway_keeps_what_was_answered(incident: str) -> None:
+    result = run_in_terminal("scorecard", "fill", incident, input="yes\n\nno\nmeh\n\x04")  # Ctrl-D at question 3
+    assert result.exit_code == 1 and "Error: standard input ended before every question was answered" in result.output
+    assert "Traceback" not in result.output and "Aborted" not in result.output
+    assert {k: a.answer for k, a in _answers().items()} == {
+        "responders_different": Answer.YES,
+        "responders_prepared": Answer.NO,
+    }
+    again = run_in_terminal("scorecard", "fill", incident, input="s\n" * 13)
     assert again.exit_code == 0 and "[People 3/15]" in again.output and "[People 2/15]" not in again.output
 
 
 def test_fill_all_shows_current_answers_and_keeps_them_on_enter(incident: str) -> None:
-    assert run("scorecard", "fill", incident, input="no\nfirst note\n" + "s\n" * 14).exit_code == 0
-    result = run("scorecard", "fill", incident, "--all", input="\n\n" + "s\n" * 14)
+    assert run_in_terminal("scorecard", "fill", incident, input="no\nfirst note\n" + "s\n" * 14).exit_code == 0
+    result = run_in_terminal("scorecard", "fill", incident, "--all", input="\n\n" + "s\n" * 14)
     assert result.exit_code == 0, result.output
     assert "now: no first note" in result.output
     assert "Answer (yes/no/skip) [no]:" in result.output and "Note [first note]:" in result.output
     kept = _answers()["responders_different"]
     assert (kept.answer, kept.note) == (Answer.NO, "first note")
-    cleared = run("scorecard", "fill", incident, "--all", input="yes\n-\n" + "s\n" * 14)
+    cleared = run_in_terminal("scorecard", "fill", incident, "--all", input="yes\n-\n" + "s\n" * 14)
     assert cleared.exit_code == 0, cleared.output
     changed = _answers()["responders_different"]
     assert (changed.answer, changed.note) == (Answer.YES, "")
 
 
 def test_fill_reprompts_on_a_bad_answer(incident: str) -> None:
-    result = run("scorecard", "fill", incident, input="maybe\nyes\n\n" + "s\n" * 14)
+    result = run_in_terminal("scorecard", "fill", incident, input="maybe\nyes\n\n" + "s\n" * 14)
     assert result.exit_code == 0, result.output
     assert "Error: cannot read 'maybe' as an answer" in result.output
     assert _answers()["responders_different"].answer is Answer.YES
@@ -163,7 +174,7 @@ def test_fill_from_answers_files(incident: str, tmp_path: Path) -> None:
     )
     result = run("scorecard", "fill", incident, "--answers", str(answers), "--reviewer", "bot")
     assert result.exit_code == 0, result.output
-    assert "Answer (" not in result.output and "saved 2 answer(s)" in result.output
+    assert "Answer (" not in result.output and "saved 2 answers" in result.output
     as_json = tmp_path / "answers.json"
     as_json.write_text(json.dumps({"runbook_used": "yes"}), encoding="utf-8")
     assert run("scorecard", "fill", incident, "--answers", str(as_json)).exit_code == 0
@@ -186,8 +197,10 @@ def test_answers_file_with_unknown_key_is_a_one_line_error(incident: str, tmp_pa
     assert _answers() == {}  # nothing half-saved
 
 
-def test_fill_unknown_incident() -> None:
-    result = run("scorecard", "fill", "2020-01-01_nothing", input="yes\n")
+def test_fill_unknown_incident(incident: str, tmp_path: Path) -> None:
+    answers = tmp_path / "answers.toml"
+    answers.write_text('task_exists = "yes"\n', encoding="utf-8")
+    result = run("scorecard", "fill", "2020-01-01_nothing", "--answers", str(answers))
     assert result.exit_code == 1
     assert "Error: unknown incident '2020-01-01_nothing'" in result.stderr
 
@@ -195,14 +208,14 @@ def test_fill_unknown_incident() -> None:
 def test_fill_without_any_reviewer_name(incident: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("USER")
     monkeypatch.delenv("LOGNAME", raising=False)
-    result = run("scorecard", "fill", incident, input="yes\n")
-    assert result.exit_code == 2 and "Error: no reviewer name" in result.stderr
+    result = run_in_terminal("scorecard", "fill", incident, input="yes\n")
+    assert result.exit_code == 2 and "Error: no reviewer name" in result.output
 
 
 def test_reviewer_from_config(incident: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[scorecard]\nreviewer = "Configured Reviewer"\n', encoding="utf-8")
-    result = run("--config", str(config), "scorecard", "fill", incident, input="yes\n\n" + "s\n" * 14)
+    result = run_in_terminal("--config", str(config), "scorecard", "fill", incident, input="yes\n\n" + "s\n" * 14)
     assert result.exit_code == 0, result.output
     assert _answers()["responders_different"].reviewer == "Configured Reviewer"
 
@@ -281,7 +294,9 @@ def test_stats_json_and_csv(incident: str) -> None:
             incident, {"status_page_updated": ("no", ""), "runbook_used": ("yes", "")}, reviewer="a"
         )
         store.save_scorecard_answers("2023-06-01_other", {"status_page_updated": ("no", "")}, reviewer="b")
-    records = json.loads(run("scorecard", "stats", "--format", "json").stdout)
+    document = json.loads(run("scorecard", "stats", "--format", "json").stdout)
+    assert (document["by"], document["periods"], document["incidents"]) == ("quarter", ["2023-Q1", "2023-Q2"], 2)
+    records = document["rows"]
     status = {
         r["period"]: (r["no"], r["answered"], r["share_no"])
         for r in records
@@ -304,7 +319,7 @@ def test_filled_scorecard_appears_in_the_redrafted_page() -> None:
     assert drafted.exit_code == 0, drafted.output
     slug = drafted.stderr.split("recorded as incident ")[1].split()[0]
     assert "'''TODO:''' Answer the scorecard" in drafted.stdout
-    filled = run(
+    filled = run_in_terminal(
         "scorecard",
         "fill",
         slug,

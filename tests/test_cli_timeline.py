@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from incidentkit.model.incident import IncidentRecord
 from incidentkit.store import Store
 from incidentkit.timeline.refs import row_ref
 from incidentkit.timeline.rows import build_rows
+from tests.helpers import json_lines
 from tests.test_curation import FIRING, SLUG, sal, story
 
 runner = CliRunner()
@@ -38,7 +38,7 @@ def run(db: Path, *args: str, env: dict[str, str] | None = None) -> Any:
 def rows(db: Path, *args: str, slug: str = SLUG) -> dict[str, dict[str, Any]]:
     result = run(db, "show", slug, "--format", "json", *args)
     assert result.exit_code == 0, result.output
-    return {r["key"]: r for r in json.loads(result.stdout)}
+    return {r["key"]: r for r in json_lines(result.stdout)}
 
 
 def ref(key: str, length: int = 6) -> str:
@@ -163,7 +163,7 @@ def test_add_a_row_by_hand(db: Path) -> None:
 def moments(db: Path) -> dict[str, dict[str, Any]]:
     result = run(db, "moments", SLUG, "--format", "json")
     assert result.exit_code == 0, result.output
-    return {m["moment"]: m for m in json.loads(result.stdout)}
+    return {m["moment"]: m for m in json_lines(result.stdout)}
 
 
 def test_mark_and_unmark_key_moments(db: Path) -> None:
@@ -201,7 +201,7 @@ def test_repull_keeps_curation_flags_new_rows_and_reports_orphans(db: Path) -> N
         store.save_events(SLUG, events)
         store.mark_rows_seen(SLUG, [r.key for r in build_rows(events)])
     result = run(db, "show", SLUG, "--format", "json")
-    shown = {r["key"]: r for r in json.loads(result.stdout)}
+    shown = {r["key"]: r for r in json_lines(result.stdout)}
     assert [k for k, r in shown.items() if "N" in r["flags"]] == ["sal:19:25"]
     assert shown["sal:19:40"]["text"] == "Incident task filed"
     assert "Warning: hidden set on row 'sal:19:17', which the sources no longer return" in result.stderr
@@ -213,7 +213,7 @@ def test_repull_keeps_curation_flags_new_rows_and_reports_orphans(db: Path) -> N
 def test_rules_show_the_effective_config(db: Path) -> None:
     result = run(db, "rules", "--format", "json", env={"INCIDENTKIT_TIMELINE_HIDE_KINDS": "task-comment,alert-note"})
     assert result.exit_code == 0
-    records = {r["rule"]: r["value"] for r in json.loads(result.stdout)}
+    records = {r["rule"]: r["value"] for r in json_lines(result.stdout)}
     assert records["hide_kinds"] == ["task-comment", "alert-note"]
     assert "pin_kinds" in run(db, "rules", "--format", "table").stdout
 
@@ -261,7 +261,7 @@ def test_marking_a_time_where_a_row_stands_marks_that_row(example_db: Path) -> N
     manual = next(r for r in shown.values() if r["source"] == "manual")
     assert manual["marker"] == "OUTAGE BEGINS" and manual["time"] == "2023-02-14T18:33:00Z"
     assert not any(key.startswith("moment:") for key in shown)  # no separate "OUTAGE BEGINS" row
-    table = run(example_db, "show", EXAMPLE_SLUG, "--format", "table").stdout
+    table = run(example_db, "show", EXAMPLE_SLUG, "--format", "table", env={"COLUMNS": "200"}).stdout
     assert "2023-02-14 18:34:55" in table  # seconds kept
     merged = next(r for r in shown.values() if r["text"].startswith("opened T329510"))
     assert merged["sources"] == ["sal", "phabricator"]

@@ -438,7 +438,7 @@ def test_connection_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     sleeps: list[float] = []
-    monkeypatch.setattr("incidentkit.clients.conduit.time.sleep", sleeps.append)
+    monkeypatch.setattr("incidentkit.clients.budget.time.sleep", sleeps.append)
     dead = ConduitClient(f"http://127.0.0.1:{port}", "api-" + "a" * 28, retries=2, backoff=0.5)
     with pytest.raises(ConduitError) as raised:
         dead.edit_task([{"type": "title", "value": "x"}])  # refused before sending: safe to retry

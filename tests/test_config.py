@@ -56,7 +56,7 @@ def test_env_overrides_every_kind_of_key(tmp_path: Path) -> None:
         ("[prometheus]\nstep = \"fast\"\n", {}, "config key prometheus.step must be an integer"),
         ("[nosuch]\nx = 1\n", {}, "unknown config section [nosuch]"),
         ("[sal\n", {}, "is not valid TOML"),
-        ("", {"INCIDENTKIT_PROMETHEUS_STEP": "soon"}, "config key prometheus.step must be an integer"),
+        ("", {"INCIDENTKIT_PROMETHEUS_STEP": "soon"}, "environment variable INCIDENTKIT_PROMETHEUS_STEP must be an integer"),
         ("", {"INCIDENTKIT_PHABRICATOR_TOKENS": "x"}, "unknown config key phabricator.tokens"),
         ('[sal]\nwiki = "nope"\n', {}, "names wiki 'nope', which is not configured"),
     ],
@@ -70,7 +70,7 @@ def test_bad_config_is_one_line_error_naming_the_key(tmp_path: Path, text: str, 
 def test_config_show_masks_secrets_and_cli_error_has_no_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, '[wikis.ops]\nurl = "https://bot:hunter2@wiki.example/w/"\npassword_env = "MY_PW"\n')
     monkeypatch.setenv("MY_PW", "s3cret-value")
-    result = CliRunner().invoke(app, ["--config", str(path), "config", "show"])
+    result = CliRunner().invoke(app, ["--config", str(path), "config", "show", "--format", "table"])
     assert result.exit_code == 0, result.output
     assert "s3cret-value" not in result.output and "hunter2" not in result.output
     assert 'password_env = "MY_PW"' in result.output and "password_set = true" in result.output

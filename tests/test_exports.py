@@ -50,19 +50,19 @@ def test_what_cannot_be_read_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / ".only-hidden").write_text("x")
     cases = [
-        (tmp_path / "empty", r"^irc input folder .*empty holds no files$", "point --input at saved files"),
-        (tmp_path / "missing", r"^irc input .*missing does not exist$", "check the path given to --input"),
+        (tmp_path / "empty", r"^irc input folder '.*empty' holds no files$", "point --input at saved files"),
+        (tmp_path / "missing", r"^irc input '.*missing' does not exist$", "check the path given to --input"),
     ]
     (tmp_path / "latin1.log").write_bytes("caf\xe9".encode("latin-1"))
-    cases.append((tmp_path / "latin1.log", r"^irc input .*latin1\.log is not UTF-8 text$", "give a text export"))
+    cases.append((tmp_path / "latin1.log", r"^irc input '.*latin1\.log' is not UTF-8 text$", "give a text export"))
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / META_FILE).write_text("{not json")
-    cases.append((broken, r"^cannot read irc input .*broken: ", "check the path given to --input"))
+    cases.append((broken, r"^cannot read irc input '.*broken': ", "check the path given to --input"))
     gone = tmp_path / "gone"
     gone.mkdir()
     (gone / META_FILE).write_text(json.dumps({"files": [{"file": "000-x", "name": "x"}]}))
-    cases.append((gone, r"^irc input .*gone does not exist$", "check the path given to --input"))
+    cases.append((gone, r"^irc input '.*gone' does not exist$", "check the path given to --input"))
     for path, message, hint in cases:
         with pytest.raises(InputError, match=message) as refused:
             load_export("irc", path)

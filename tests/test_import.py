@@ -8,7 +8,6 @@ those are checked page by page in ``test_reports.py`` and reported here separate
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from datetime import UTC, date, datetime
@@ -30,7 +29,7 @@ from incidentkit.services.reporting import list_actionables, summarize
 from incidentkit.services.sync import sync_actionables
 from incidentkit.store import Store
 from incidentkit.wikitext.reports import Report, parse_report
-from tests.helpers import home_store, run
+from tests.helpers import home_store, json_lines, run
 from tests.incident_pages import all_pages
 from tests.servers.conduit_fake import ConduitFake
 from tests.servers.mediawiki import COLLEAGUE, MediaWiki
@@ -250,7 +249,7 @@ def test_since_category_and_offline_round_trip(
     }
 
     offline = run(
-        "--db", str(tmp_path / "offline.db"), "import", "--input", str(tmp_path / "saved"), "--prefix", PREFIX,
+        "--db", str(tmp_path / "offline.db"), "import", "--replay", str(tmp_path / "saved"), "--prefix", PREFIX,
         "--since", "2024-01-01",
     )  # fmt: skip
     assert offline.exit_code == 0, offline.output
@@ -279,11 +278,11 @@ def test_import_uses_batched_requests(loaded: dict[str, str], wiki_env: MediaWik
 
 
 def test_bad_input_folder_is_one_line_error(tmp_path: Path) -> None:
-    result = run("import", "--input", str(tmp_path / "nope"))
+    result = run("import", "--replay", str(tmp_path / "nope"))
     assert result.exit_code == 2
-    assert "Error: --input" in result.stderr and "is not a folder" in result.stderr
+    assert "Error: --replay" in result.stderr and "is not a folder" in result.stderr
     (tmp_path / "empty").mkdir()
-    empty = run("import", "--input", str(tmp_path / "empty"))
+    empty = run("import", "--replay", str(tmp_path / "empty"))
     assert empty.exit_code == 2 and "holds no page texts" in empty.stderr
 
 
@@ -343,7 +342,7 @@ WIKITEXT = Path(__file__).parent / "fixtures" / "incidents" / "wikitext"
 def test_the_title_date_is_the_start_and_done_items_have_no_close_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """A 2014 page with no Start: SLAs count from 2014-10-01, not from the import."""
     monkeypatch.setenv("INCIDENTKIT_NOW", "2024-03-15T12:00:00Z")
-    result = run("import", "--input", str(WIKITEXT))
+    result = run("import", "--replay", str(WIKITEXT))
     assert result.exit_code == 0, result.output
     with home_store() as store:
         legacy = store.require_incident("2014-10-01_legacy-statuses")
@@ -358,19 +357,19 @@ def test_the_title_date_is_the_start_and_done_items_have_no_close_time(monkeypat
         assert summary.done_this_month == 0
         assert summary.overdue == 2  # the in-progress item and the untracked review, due in 2014
     listed = run("actionables", "list", "--incident", "2014-10-01_legacy-statuses", "--status", "done", "--format", "json")
-    assert [a["resolved_at"] for a in json.loads(listed.stdout)] == [None]
+    assert [a["resolved_at"] for a in json_lines(listed.stdout)] == [None]
 
 
 def test_reimporting_unchanged_pages_reports_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INCIDENTKIT_NOW", "2024-03-15T12:00:00Z")
     pages = tmp_path / "pages"
     shutil.copytree(WIKITEXT, pages)
-    first = run("import", "--input", str(pages))
+    first = run("import", "--replay", str(pages))
     assert "imported 2 of 4 pages (2 new, 0 updated, 0 unchanged)" in first.stderr, first.stderr
     with home_store() as store:
         before = [(r.slug, r.updated_at) for r in store.list_incidents()]
     monkeypatch.setenv("INCIDENTKIT_NOW", "2024-03-16T12:00:00Z")
-    again = run("import", "--input", str(pages))
+    again = run("import", "--replay", str(pages))
     assert "imported 2 of 4 pages (0 new, 0 updated, 2 unchanged)" in again.stderr, again.stderr
     assert "actionables added 0, updated 0," in again.stderr
     with home_store() as store:
@@ -378,7 +377,7 @@ def test_reimporting_unchanged_pages_reports_unchanged(tmp_path: Path, monkeypat
 
     legacy = pages / "Incidents%2F20141001-Legacy statuses.wiki"
     legacy.write_text(legacy.read_text().replace("# Review the retention policy", "# Review the retention policy\n# Add a disk alert T70009"))
-    changed = run("import", "--input", str(pages))
+    changed = run("import", "--replay", str(pages))
     assert "(0 new, 1 updated, 1 unchanged)" in changed.stderr, changed.stderr
 
 
@@ -395,13 +394,13 @@ def test_ctrl_c_during_import_says_what_was_saved_and_how_to_go_on(monkeypatch: 
         return real(store, report, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(importing, "store_report", interrupted_on_the_second_page)
-    result = run("import", "--input", str(WIKITEXT))
+    result = run("import", "--replay", str(WIKITEXT))
     assert result.exit_code == 130, result.output
     assert "imported 1 of 4 pages (1 new, 0 updated, 0 unchanged)" in result.stderr
-    assert "Interrupted: the 1 pages above are saved" in result.stderr and "Run the same import again" in result.stderr
+    assert "Interrupted: 1 page imported and saved" in result.stderr and "Run the same import again" in result.stderr
     assert "Traceback" not in result.output and "Aborted!" not in result.output
     with home_store() as store:
         assert [i.page for i in store.list_incidents()] == [calls[0]]
     monkeypatch.setattr(importing, "store_report", real)
-    again = run("import", "--input", str(WIKITEXT))
+    again = run("import", "--replay", str(WIKITEXT))
     assert "(1 new, 0 updated, 1 unchanged)" in again.stderr, again.stderr

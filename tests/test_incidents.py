@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer.main
 
-from incidentkit.cli import app
 from incidentkit.errors import StoreError
-from tests.helpers import home_store, run
+from tests.helpers import home_store, json_lines, run, run_in_terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "backport-crash"
@@ -28,13 +26,13 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> None:
     """The example drafted, and the fixture report pages imported, on 2024-03-01."""
     monkeypatch.setenv("INCIDENTKIT_NOW", "2024-03-01T12:00:00Z")
     assert run("draft", "--replay", str(EXAMPLE), "-o", "/dev/null").exit_code == 0
-    assert run("import", "--input", str(PAGES)).exit_code == 0
+    assert run("import", "--replay", str(PAGES)).exit_code == 0
 
 
 def listed(*args: str) -> list[dict[str, Any]]:
     result = run("incidents", "list", "--format", "json", *args)
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    return json_lines(result.stdout)
 
 
 def test_list_gives_each_incident_with_its_open_and_overdue_actionables(recorded: None) -> None:
@@ -102,7 +100,7 @@ def test_edited_fields_are_locked_against_later_drafts_and_imports(recorded: Non
         assert set(record.locked) == {"title", "start", "severity", "page"}
 
     assert run("incidents", "edit", LEGACY, "--title", "Search disks full").exit_code == 0
-    assert run("import", "--input", str(PAGES)).exit_code == 0
+    assert run("import", "--replay", str(PAGES)).exit_code == 0
     with home_store() as store:
         assert store.require_incident(LEGACY).title == "Search disks full"
 
@@ -122,9 +120,11 @@ def test_edited_fields_are_locked_against_later_drafts_and_imports(recorded: Non
 
 
 def test_rm_asks_then_removes_the_local_records_only(recorded: None) -> None:
-    declined = run("incidents", "rm", LEGACY, input="n\n")
-    assert declined.exit_code == 1 and "Nothing removed." in declined.stderr
-    assert "4 actionables" in declined.stderr and "4 status_history" in declined.stderr
+    piped = run("incidents", "rm", LEGACY, input="y\n")  # no terminal to ask on: refused, not guessed
+    assert piped.exit_code == 2 and f"incidentkit incidents rm {LEGACY} --yes" in piped.stderr
+    declined = run_in_terminal("incidents", "rm", LEGACY, input="n\n")
+    assert declined.exit_code == 1 and "Nothing removed." in declined.output
+    assert "4 actionables" in declined.output and "4 status_history" in declined.output
     with home_store() as store:
         assert store.get_incident(LEGACY) is not None
 
@@ -161,15 +161,14 @@ def _named_commands() -> list[tuple[str, str]]:
 
 
 def test_every_command_a_hint_names_exists() -> None:
-    root = typer.main.get_command(app)
+    from tests.test_cli_help import COMMAND_TREE, LEAVES
+
     named = _named_commands()
     assert len(named) > 20  # the scan finds them
     for where, words in named:
-        command: Any = root
+        path = ""
         for word in words.split():
-            if not hasattr(command, "commands") or word not in command.commands:  # typer vendors its own click
-                break
-            command = command.commands[word]
-        assert command is not root and not hasattr(command, "commands"), (
-            f"{where} names `incidentkit {words}`, which is not a command"
-        )
+            if f"{path} {word}".strip() not in COMMAND_TREE:
+                break  # past a command, words are its arguments
+            path = f"{path} {word}".strip()
+        assert path in LEAVES, f"{where} names `incidentkit {words}`, which is not a command"

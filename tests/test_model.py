@@ -528,3 +528,16 @@ def test_the_last_edges_of_the_model() -> None:
     assert parse_business_hours("Sun 22-6").contains(datetime(2023, 2, 13, 5, tzinfo=UTC))  # Monday 05:00 ends Sunday's shift
     with pytest.raises(ValueError, match=r"^Actionable times must be aware UTC, got "):
         Actionable(incident="i", title="t", created_at=datetime(2023, 2, 14))
+
+
+def test_mentioned_tasks_are_the_visible_rows_tasks_beyond_the_incidents_own_in_first_mention_order() -> None:
+    from incidentkit.model.incident import Incident
+    from incidentkit.model.row import Row
+
+    def row(key: str, tasks: tuple[str, ...], hidden: bool = False) -> Row:
+        return Row(key=key, time=at("10:00"), text="x", source="sal", kind=EventKind.LOG, tasks=tasks, hidden=hidden)
+
+    rows = (row("a", ("T3", "T1")), row("b", ("T9",), hidden=True), row("c", ("T2", "T3", "T4")))
+    window = Window(at("09:00"), at("12:00"))
+    incident = Incident(slug="s", title="t", window=window, generated_at=at("13:00"), tasks=("T1",), rows=rows)
+    assert incident.mentioned_tasks == ("T3", "T2", "T4")

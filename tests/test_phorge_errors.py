@@ -12,7 +12,7 @@ import pytest
 
 from incidentkit.clients.conduit import WRONG_PATH, ConduitClient, ConduitError
 from incidentkit.model.incident import IncidentRecord
-from tests.helpers import home_store, run
+from tests.helpers import home_store, json_lines, run
 from tests.phorge_support import configure, iso, requests_served, tag, utc_now
 from tests.servers.phorge import Phorge
 
@@ -48,7 +48,9 @@ def test_a_bad_token_is_a_note_on_the_draft_and_an_error_elsewhere(
     assert result.exit_code == 1 and result.stderr.startswith("Error: Phabricator maniphest.status.search failed")
     assert "TEST_PHORGE_TOKEN" in result.stderr  # the hint names the env var to fix
     result = run("sources", "check")
-    assert result.exit_code == 1 and "phabricator   FAIL  Phabricator user.whoami failed: ERR-INVALID-AUTH" in result.stdout
+    (check,) = json_lines(result.stdout)
+    assert result.exit_code == 1 and (check["name"], check["status"]) == ("phabricator", "FAIL")
+    assert check["detail"].startswith("Phabricator user.whoami failed: ERR-INVALID-AUTH")
     assert token not in result.output and "Traceback" not in result.output
 
 
@@ -82,9 +84,10 @@ def test_a_wrong_path_in_the_config_is_one_line_in_sources_check(
     configure(incidentkit_home, monkeypatch, phorge, url=phorge.url + "phabricator/")
     result = run("sources", "check")
     assert result.exit_code == 1
-    line = result.stdout.splitlines()[0]
-    assert line.startswith("phabricator   FAIL  Phabricator user.whoami failed: ERROR: You are making a Conduit API")
-    assert line.endswith(f"(hint: set [phabricator] url to the site root, e.g. {phorge.url})")
+    (check,) = json_lines(result.stdout)
+    assert check["status"] == "FAIL" and "\n" not in check["detail"]  # one line
+    assert check["detail"].startswith("Phabricator user.whoami failed: ERROR: You are making a Conduit API")
+    assert check["detail"].endswith(f"(hint: set [phabricator] url to the site root, e.g. {phorge.url})")
 
 
 def test_sources_check_says_what_each_project_resolved_to(
@@ -99,8 +102,9 @@ def test_sources_check_says_what_each_project_resolved_to(
     )  # fmt: skip
     result = run("sources", "check")
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"phabricator   ok    answered as bob at {phorge.url.rstrip('/')} (")
+    (check,) = json_lines(result.stdout)
+    lines = check["detail"].splitlines()
+    assert check["status"] == "ok" and lines[0] == f"answered as bob at {phorge.url.rstrip('/')}"
     assert [line.strip() for line in lines[1:]] == [
         f"[phabricator] projects '{error['phid']}' → Wikimedia-production-error (#wikimedia-production-error, {error['phid']})",
         "[phabricator] followup_projects 'sustainability-incident-followup' → Sustainability (Incident Followup) "
@@ -118,9 +122,9 @@ def test_sources_check_fails_on_a_project_that_does_not_exist(
     configure(incidentkit_home, monkeypatch, phorge, phabricator={"followup_projects": ["sre-onfire"]})
     result = run("sources", "check")
     assert result.exit_code == 1
-    assert result.stdout.startswith(
-        "phabricator   FAIL  Phabricator has no project 'sre-onfire' ([phabricator] followup_projects)"
-    )
+    (check,) = json_lines(result.stdout)
+    assert check["status"] == "FAIL"
+    assert check["detail"].startswith("Phabricator has no project 'sre-onfire' ([phabricator] followup_projects)")
 
 
 def test_a_private_task_cannot_be_tracked_by_others(

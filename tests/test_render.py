@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 import mwparserfromhell
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mwparserfromhell.nodes import Comment, ExternalLink, Heading, HTMLEntity, Tag, Template, Text, Wikilink
@@ -69,7 +73,8 @@ def make_incident(text: str, *, title: str | None = None) -> Incident:
 
 
 def structure(wikitext: str) -> Counter[str]:
-    """The page's structural nodes, task/gerrit links excluded (the filters add those on purpose)."""
+    """The page's structural nodes, task/gerrit links and links to free URLs that read as the URL
+    excluded (the filters add those on purpose)."""
     found: Counter[str] = Counter()
     for node in mwparserfromhell.parse(wikitext).ifilter(recursive=True):
         if isinstance(node, (Text, HTMLEntity)):
@@ -86,6 +91,9 @@ def structure(wikitext: str) -> Counter[str]:
         elif isinstance(node, Heading):
             found[f"heading:{node.level}:{node.title.strip()}"] += 1
         elif isinstance(node, ExternalLink):
+            label = html.unescape(str(node.title or ""))
+            if node.brackets and label.lower().startswith(("http://", "https://")) and unquote(html.unescape(str(node.url))) == unquote(label):
+                continue
             found[f"external:{node.url}"] += 1
         elif isinstance(node, Comment):
             found["comment"] += 1
@@ -114,20 +122,61 @@ def test_no_source_text_changes_page_structure(text: str) -> None:
 
 
 def test_escaped_text_reads_back_as_the_original() -> None:
-    text = "a|b {{x}} [[y]] ~~~~ <ref>z</ref> __NOTOC__ 'q' http://e.x/y"
+    text = "a|b {{x}} [[y]] ~~~~ <ref>z</ref> __NOTOC__ 'q' http://e.x/y mailto:a@b \u00a0ISBN 1"
     html_like = escape_wiki(text)
-    import html
-
     assert html.unescape(html_like) == text
     assert "&#33;" in escape_cell("a!!b") and "!!" not in escape_cell("a!!b")
 
 
 def test_task_and_gerrit_links() -> None:
-    out = linkify_tasks("Backport for [[gerrit:888005|Revert (T329510)]] see T1 and T22#3 but not xT5")
+    text = "Backport for [[gerrit:888005|Revert (T329510)]] see T1 and T22#3 but not xT5"
+    out = linkify_tasks(text, gerrit=True)
     assert "[[gerrit:888005|Revert (T329510)]]" in out  # no link nested inside the gerrit label
     assert "[[phab:T1|T1]]" in out and "[[phab:T22|T22]]" in out and "xT5" in out
+    plain = linkify_tasks(text)  # not a deploy line the tool recognised: the "link" is text
+    assert "[[gerrit" not in plain and "&#91;&#91;gerrit:888005&#124;Revert ([[phab:T329510|T329510]])&#93;&#93;" in plain
+
+
+def test_gerrit_label_cannot_break_out() -> None:
+    out = linkify_tasks("Started scap: Backport for [[gerrit:1|a {{x}} [[y| ~~~~ https://e.x/]]", gerrit=True)
+    assert out.startswith("Started scap: Backport for [[gerrit:1|a &#123;&#123;x&#125;&#125; &#91;&#91;y&#124; ")
+    assert out.count("[[") == 1 and out.count("]]") == 1 and "~" not in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["mailto:a@b.example", "tel:+15551234", "URN:isbn:1", "xmpp:a@b", "geo:1,2", "news:x", "https://e.x/", "ftp://f.x/"],
+)
+def test_free_links_of_every_scheme_are_text(text: str) -> None:
+    out = escape_wiki(text)
+    assert ":" not in out.split("&#58;")[0] and "&#58;" in out
+    assert html.unescape(out) == text
+
+
+def test_magic_links_are_broken_wherever_they_stand() -> None:
+    for text in ("__NOTOC__ISBN 0-306-40615-2", "&ISBN 1", "xRFC 1234", "PMID 1", "ISBN\u00a01"):
+        out = escape_wiki(text)
+        assert not re.search(r"ISBN|RFC|PMID", out), out
+        assert html.unescape(out) == text
+    assert escape_wiki("Server Admin Log:20 at 18:44, scap: done") == "Server Admin Log:20 at 18:44, scap: done"
+
+
+def test_free_http_urls_become_explicit_links_that_read_as_written() -> None:
+    out = linkify_tasks("back to normal | https://logstash.example/goto/5a1b2c. (see https://e.x/a_(b)) and https://e.x/q).")
+    assert "[https://logstash.example/goto/5a1b2c https&#58;//logstash.example/goto/5a1b2c]." in out
+    assert "[https://e.x/a_(b) https&#58;//e.x/a_(b)])" in out  # balanced parentheses stay in the URL
+    assert "[https://e.x/q https&#58;//e.x/q])." in out  # the sentence's ")" and "." do not
+    assert html.unescape(re.sub(r"\[\S+ ([^\]]*)\]", r"\1", out)) == (
+        "back to normal | https://logstash.example/goto/5a1b2c. (see https://e.x/a_(b)) and https://e.x/q)."
+    )
 
 
 def test_safe_url_rejects_non_http_and_encodes_breakers() -> None:
     assert safe_url("javascript:alert(1)") is None
+    assert safe_url("mailto:a@b") is None
     assert safe_url("https://x.example/a]b|c{d}") == "https://x.example/a%5Db%7Cc%7Bd%7D"
+    assert safe_url("https://x.example/~~~~__NOTOC__''\"x\"<y>") == (
+        "https://x.example/%7E%7E%7E%7E%5F%5FNOTOC%5F%5F%27%27%22x%22%3Cy%3E"
+    )
+    assert safe_url("https://x.example/a b") is None
+    assert safe_url("https://x.example/a_b") == "https://x.example/a_b"  # one underscore is no behaviour switch

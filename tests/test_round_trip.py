@@ -122,7 +122,7 @@ ANSWERED = {
     "'''TODO:''' Add the #Sustainability": "Both tasks carry the #Sustainability (Incident Followup) tag.",
     "'''TODO:''' Answer the scorecard below": "Answered in the table below.",
 }
-CELLS = {"People paged": "2", "Responder count": "4", "Coordinators": "cwhite", "Affected metrics/SLOs": "none"}
+CELLS = {"Coordinators": "cwhite", "Affected metrics/SLOs": "none"}  # People paged and Responder count come from facts
 SCORED = {  # question wording on the page -> (answer, note) typed into its row
     "Were fewer than five people paged?": ("yes", "pages went out right before the revert"),
     "Is there a phabricator task for the incident?": ("yes", ""),
@@ -188,6 +188,7 @@ def test_a_colleagues_answers_survive_a_redraft_and_every_fact_refreshes(
     assert not [name for name, region in spans.items() if region.edited]  # every region is generated again
     assert "18:41 taavi: error rate dropping on the canaries" in spans["timeline"].content
     assert spans["meta-start"].content == "2023-02-14 18:31"
+    assert (spans["meta-paged"].content, spans["meta-responders"].content) == ("2 (cwhite, mlopez)", "4+")
     assert "** Impact started: 18:31" in spans["detection"].content
     assert "time to detect: 4 min" in spans["detection"].content
     scorecard = spans["scorecard"].content

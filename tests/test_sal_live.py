@@ -71,7 +71,7 @@ def test_draft_from_live_wiki_renders_without_parser_errors(sal_pages, monkeypat
     assert result.exit_code == 0, result.output
     page = result.stdout
     assert "urbanecm: started the backport of [[gerrit:887912|Enable the reply tool on dewiki]]" in page
-    assert "sal: 10 events from 21 lines, 1 lines skipped" in result.stderr
+    assert "sal: 10 events from 21 lines, 1 line skipped" in result.stderr
     from incidentkit.clients.mediawiki import connect_wiki, html_errors
 
     wiki = connect_wiki(load_settings())

@@ -133,8 +133,8 @@ def test_stop_processes_escalates_to_kill_for_a_listed_pid() -> None:
 
 
 ROOT = Path(__file__).resolve().parent.parent
-# Session fixtures in tests/servers/ that serve in-process fakes, not real servers.
-_FAKES = {"conduit_server", "oncall_server"}
+# Session fixtures in tests/servers/ that serve in-process fakes (fault injection), not real servers.
+_FAKES = {"conduit_server", "oncall_server", "misbehaving_server"}
 _NEEDS_EACH = """
 import pytest
 

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from incidentkit.cli import app
+from incidentkit.clients.budget import budget
 from incidentkit.config import OncallSettings
 from incidentkit.errors import SourceError
 from incidentkit.model.event import EventKind
@@ -164,7 +165,8 @@ def test_a_throttle_after_a_successful_call_is_a_rate_limit(oncall: OncallFake, 
     for number in range(1, 151):
         oncall.add_incident(number, T0 + timedelta(seconds=number), "ProbeDown", users=["jdoe"])
     oncall.throttle(1, status=status, retry_after=retry)
-    with pytest.raises(SourceError) as caught:
+    # within a draft's budget, as pull_source runs it: a one-minute wait does not fit in ten seconds
+    with pytest.raises(SourceError) as caught, budget(10):
         OncallSource(settings(oncall)).pull(Query(WINDOW))
     wait = ", retry after 60 s" if retry else ""
     assert caught.value.message == f"oncall: the Splunk On-Call reporting API's rate limit was reached (HTTP {status}{wait})"

@@ -109,7 +109,7 @@ def test_a_corrupt_file_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError) as caught:
         Store.open(path)
-    assert "cannot open the database" in caught.value.message
+    assert "is not an incidentkit database" in caught.value.message and "move this one away" in (caught.value.hint or "")
     assert path.read_bytes() == b"this is not sqlite" * 100
 
 

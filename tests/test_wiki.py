@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -398,3 +399,26 @@ def test_render_html_of_a_wikitable(mediawiki: MediaWiki, monkeypatch: pytest.Mo
     assert "ünïcode ✓" in html and "a footnote" in html
     assert html_errors(html) == []
     assert html_errors(wiki.render_html("{{#expr: 1/0}}", "Wiki test/Render")) == ["Division by zero."]
+
+
+def test_a_bot_password_revoked_mid_run_asks_to_check_it(mediawiki: MediaWiki, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wiki ends the session of a revoked bot password; the client logs in again, once, and the
+    refusal names the bot password instead of suggesting to run the command again."""
+    wiki = _client(mediawiki, monkeypatch)
+    wiki.check()  # logged in
+    database = mediawiki.root / "data" / "wiki.sqlite"
+    with sqlite3.connect(database) as conn:
+        user_id = conn.execute("SELECT user_id FROM user WHERE user_name = 'Reporter'").fetchone()[0]
+        row = conn.execute("SELECT * FROM bot_passwords WHERE bp_user = ?", (user_id,)).fetchone()
+        conn.execute("DELETE FROM bot_passwords WHERE bp_user = ?", (user_id,))
+    try:
+        with pytest.raises(PublishError) as caught:
+            wiki.save("Wiki test/Revoked", "never saved", summary="s", base=None)
+    finally:
+        with sqlite3.connect(database) as conn:
+            conn.execute(f"INSERT INTO bot_passwords VALUES ({', '.join('?' * len(row))})", row)
+    assert "login to wiki ops refused for user Reporter@incidentkit" in caught.value.message
+    assert "bot password" in (caught.value.hint or "") and "revoked" in (caught.value.hint or "")
+    assert "run the command again" not in (caught.value.hint or "")
+    assert mediawiki.get_page("Wiki test/Revoked") is None
+    assert "logged in as" in _client(mediawiki, monkeypatch).check()  # restored for the other tests

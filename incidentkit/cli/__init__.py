@@ -1,54 +1,121 @@
-"""The command line: a thin shell over the library. Assembles the command groups, maps errors.
+"""The command line: a thin shell over the library. The root command, the command list, errors.
 
-Only :func:`main` prints errors and picks exit codes: an :class:`IncidentKitError` becomes
-``Error: ...`` plus ``Hint: ...`` on stderr and a non-zero exit; ``--debug`` (or
-``INCIDENTKIT_DEBUG=1``) adds the traceback. Anything else is a bug and propagates.
+Every command lives in its own module and is listed in :data:`COMMANDS` with the one-line summary
+``incidentkit --help`` shows; its module is imported only when it runs (start-up stays close to the
+interpreter's). To add a command group, write ``incidentkit/cli/NAME.py`` with ``app = App(help=...)``
+(see :mod:`._app`), print through :mod:`._output`, and add one line here.
+
+Only the root prints errors and picks exit codes:
+
+* 0: done; 1: an error (``Error: ...`` and ``Hint: ...`` on stderr, ``--debug`` adds the
+  traceback); 2: usage (a bad option, argument or value); 3: an edit conflict on the wiki;
+  130: interrupted (Ctrl-C). ``actionables list --fail-if-overdue`` exits 1 when something is overdue.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
-import click
 import typer
-from typer.core import TyperGroup
 
-from ..errors import IncidentKitError
-from . import actionables, config, draft, incidents, publish, scorecard, sources, timeline
-from ._context import AppContext, err
+from ..errors import IncidentKitError, InputError
+from ._app import App, LazyGroup
+from ._context import AppContext
+from ._options import Color, ColorOpt, NoPagerOpt
+from ._output import OutputClosed, color_wanted, note
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "COMMANDS"]
 
-class _ReportingGroup(TyperGroup):
-    """The root group: the one place where IncidentKitError becomes a message and an exit code."""
+COMMANDS: dict[str, tuple[str, str]] = {
+    # name: (module in incidentkit/cli/, the summary `incidentkit --help` lists)
+    "draft": ("draft", "Draft the incident page for a time window."),
+    "events": ("events", "List the merged raw events of a time window."),
+    "pull": ("pull", "Save what every source returns, to draft it offline."),
+    "publish": ("publish", "Create or update the incident page on the wiki."),
+    "import": ("import_", "Import existing incident reports from the wiki."),
+    "incidents": ("incidents", "List, show, edit and remove recorded incidents."),
+    "timeline": ("timeline", "Curate an incident's timeline."),
+    "actionables": ("actionables", "Track incident follow-ups to done."),
+    "scorecard": ("scorecard", "Fill in, show and compare reviewer scorecards."),
+    "sources": ("sources", "List the sources and check that they answer."),
+    "config": ("config", "Show the effective configuration."),
+}
 
-    def invoke(self, ctx: click.Context) -> object:
+
+class RootGroup(LazyGroup):
+    """``incidentkit``: loads commands on demand and is the one place errors become exit codes."""
+
+    lazy = COMMANDS
+
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except IncidentKitError as exc:
-            obj = ctx.obj
-            if (isinstance(obj, AppContext) and obj.debug) or os.environ.get("INCIDENTKIT_DEBUG") == "1":
-                err.print(traceback.format_exc(), markup=False)
-            err.print(f"Error: {exc.message}", markup=False)
-            if exc.hint:
-                err.print(f"Hint: {exc.hint}", markup=False)
+            _report(ctx, exc)
             ctx.exit(exc.exit_code)
+        except OutputClosed:  # the pager was quit or `| head` had enough: not an error
+            ctx.exit(0)
+        except KeyboardInterrupt:
+            _close_output(ctx)
+            note("Interrupted.")
+            ctx.exit(130)
+        except typer.Abort as exc:  # a prompt met Ctrl-C or the end of its input
+            _close_output(ctx)
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                note("Interrupted.")
+                ctx.exit(130)
+            _report(
+                ctx,
+                InputError(
+                    "standard input ended before every question was answered",
+                    hint="what was answered is saved; run the command again on a terminal to go on",
+                ),
+            )
+            ctx.exit(1)
+        return None
 
 
-app = typer.Typer(
-    cls=_ReportingGroup,
-    name="incidentkit",
+def _close_output(ctx: Any) -> None:
+    obj = ctx.obj
+    if isinstance(obj, AppContext):
+        obj.close()
+
+
+def _report(ctx: Any, exc: IncidentKitError) -> None:
+    """``Error: message`` and ``Hint: hint`` on stderr (red and bold where colour is on)."""
+    _close_output(ctx)
+    obj = ctx.obj if isinstance(ctx.obj, AppContext) else AppContext()
+    if obj.debug or os.environ.get("INCIDENTKIT_DEBUG") == "1":
+        note(traceback.format_exc().rstrip())
+    colour = color_wanted(obj.color, sys.stderr, os.environ)
+    error, hint = ("\x1b[1;31mError:\x1b[0m", "\x1b[1mHint:\x1b[0m") if colour else ("Error:", "Hint:")
+    note(f"{error} {exc.message}")
+    command = getattr(exc, "command", "incidentkit")
+    note(f"{hint} {exc.hint or f'`{command} --help` shows what the command takes'}")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from ..util import version
+
+        typer.echo(f"incidentkit {version()}")
+        raise typer.Exit(0)
+
+
+app = App(
+    cls=RootGroup,
     help=(
         "Draft, publish and follow up Wikimedia-style incident reports from the Server Admin Log, "
-        "Phabricator and alert history. All times are UTC; naive times are read as UTC."
+        "Phabricator and alert history. All times are UTC; naive times are read as UTC.\n\n"
+        "Run `incidentkit COMMAND --help` for a command's options.\n\n"
+        "Example:  incidentkit draft --replay data/examples/backport-crash"
     ),
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    pretty_exceptions_show_locals=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    name="incidentkit",
+    add_completion=True,
+    invoke_without_command=True,
 )
 
 
@@ -57,28 +124,47 @@ def root(
     ctx: typer.Context,
     config: Annotated[
         str | None,
-        typer.Option("--config", help="Config file (default: $INCIDENTKIT_CONFIG, else the user config dir)."),
+        typer.Option(
+            "--config", metavar="FILE", help="Config file (default: $INCIDENTKIT_CONFIG, else the user config dir)."
+        ),
     ] = None,
     db: Annotated[
-        str | None, typer.Option("--db", help="SQLite database (default: [store] path, else $INCIDENTKIT_HOME).")
+        str | None,
+        typer.Option(
+            "--db", metavar="FILE", help="SQLite database (default: [store] path, else in $INCIDENTKIT_HOME)."
+        ),
     ] = None,
+    color: ColorOpt = None,
+    no_pager: NoPagerOpt = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_show_version, is_eager=True),
+    ] = False,
 ) -> None:
-    """Draft, publish and follow up incident reports. Times are UTC; naive input is read as UTC."""
-    ctx.obj = AppContext(config=config, db=db, debug=debug or os.environ.get("INCIDENTKIT_DEBUG") == "1")
+    """Options for every command (before its name; --color and --no-pager also after it)."""
+    ctx.obj = AppContext(
+        config=config,
+        db=db,
+        debug=debug or os.environ.get("INCIDENTKIT_DEBUG") == "1",
+        color=(color or Color.AUTO).value,
+        pager=not no_pager,
+    )
     ctx.call_on_close(ctx.obj.close)
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
 
 
-draft.register(app)
-publish.register(app)
-app.add_typer(config.app, name="config")
-app.add_typer(sources.app, name="sources")
-app.add_typer(actionables.app, name="actionables")
-app.add_typer(scorecard.app, name="scorecard")
-app.add_typer(timeline.app, name="timeline")
-app.add_typer(incidents.app, name="incidents")
+@app.command("version")
+def version_(ctx: typer.Context) -> None:
+    """Print incidentkit's version.
+
+    Example:  incidentkit version
+    """
+    _show_version(True)
 
 
 def main() -> None:
     """Console-script entry point."""
     app()
+

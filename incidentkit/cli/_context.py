@@ -1,67 +1,84 @@
-"""What every command gets from the root callback: settings, the store, the clock, output helpers.
+"""What every command gets from the root callback: settings, the store, the clock, the output.
 
-Commands read the clock only through :func:`now` and print only through the consoles here, so
-tests can pin time (``INCIDENTKIT_NOW``) and capture output.
+Commands read the clock only through :func:`now` and print only through :mod:`._output`, so tests
+can pin time (``INCIDENTKIT_NOW``) and capture output. Settings, the store and their libraries are
+loaded on first use (lazy imports: ``--help`` and commands that need neither stay fast).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
-from ..config import Settings, db_path, load_settings
-from ..model.window import parse_when
-from ..store import Store
+from ._output import Output
 
-__all__ = ["AppContext", "get_context", "now", "out", "err"]
+if TYPE_CHECKING:  # annotations only; the modules load on first use
+    from ..config import Settings
+    from ..store import Store
 
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+__all__ = ["AppContext", "get_context", "now"]
 
 
 def now() -> datetime:
     """The current UTC time; ``INCIDENTKIT_NOW`` pins it (tests, reproducible runs)."""
     pinned = os.environ.get("INCIDENTKIT_NOW")
     if pinned:
+        from ..model.window import parse_when  # lazy: dateparser only for human forms
+
         return parse_when(pinned, now=datetime.now(UTC), option="INCIDENTKIT_NOW")
     return datetime.now(UTC)
 
 
-def is_terminal() -> bool:
-    return sys.stdout.isatty()
-
-
 @dataclass
 class AppContext:
-    """Lazily loaded settings and store, shared by the commands of one invocation."""
+    """The root options, and the settings, store and output they lead to, loaded when first used."""
 
     config: str | None = None
     db: str | None = None
     debug: bool = False
+    color: str = "auto"
+    pager: bool = True
     _settings: Settings | None = field(default=None, repr=False)
     _store: Store | None = field(default=None, repr=False)
+    _output: Output | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from ..config import load_settings  # lazy: start-up cost
+
             self._settings = load_settings(self.config)
         return self._settings
 
-    def db_path(self) -> Path:
-        return Path(self.db).expanduser() if self.db else db_path(self.settings)
+    @property
+    def output(self) -> Output:
+        if self._output is None:
+            self._output = Output(color=self.color, pager=self.pager)
+        return self._output
 
-    def store(self) -> Store:
+    def db_path(self) -> Path:
+        from ..config import db_path, user_path  # lazy: start-up cost
+
+        return user_path(self.db, what="--db") if self.db else db_path(self.settings)
+
+    def store(self, *, create: bool = False) -> Store:
+        """The store. Only commands that record something pass ``create=True``; for the others a
+        missing database is an error that says how to create one (a mistyped ``--db`` creates
+        nothing)."""
         if self._store is None:
-            self._store = Store.open(self.db_path(), clock=now)
+            from ..store import Store  # lazy: sqlite-utils costs start-up time
+
+            self._store = Store.open(self.db_path(), clock=now, create=create)
         return self._store
 
     def close(self) -> None:
+        if self._output is not None:
+            self._output.close()
         if self._store is not None:
             self._store.close()
             self._store = None

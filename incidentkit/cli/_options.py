@@ -1,83 +1,147 @@
-"""Shared command-line options (Annotated aliases) and small output helpers for the commands."""
+"""Options and arguments shared by several commands: one name, one metavar, one meaning each.
+
+The option table (the README's "Options" section lists it for users):
+
+* ``-i, --input NAME=PATH``: read source NAME from a saved export instead of the live system.
+* ``-t, --task TASK``: a Phabricator task (``T123``).
+* ``-f, --format FORMAT``: table, json, csv or markdown (see :mod:`._output`).
+* ``-o, --output FILE``: write to FILE instead of standard output.
+* ``-a, --all``: every item, not only the default selection.
+* ``--incident INCIDENT``: the incident a command works on, by slug (no short flag).
+* ``--from TIME`` / ``--to TIME``, ``--since DATE``, ``--due DATE``: times and dates (UTC).
+* ``--replay DIR`` / ``--save DIR``: a folder written by ``--save``, read with no network.
+* ``--page TITLE``, ``--wiki NAME``, ``--summary TEXT``, ``--dry-run``, ``--force``: wiki writes.
+
+A command whose option needs different words (``--strict`` in ``draft`` vs ``events``) declares its
+own Annotated alias with the same name and metavar; ``tests/test_cli_help.py`` checks that every
+name keeps one metavar and one short flag across the whole CLI.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-__all__ = ["FromOpt", "ToOpt", "InputOpt", "ReplayOpt", "TaskOpt", "StrictOpt", "OutputFormat", "FormatOpt", "emit_records"]
+from ._output import Format
 
+__all__ = [
+    "Color",
+    "ColorOpt",
+    "NoPagerOpt",
+    "FormatOpt",
+    "FromOpt",
+    "ToOpt",
+    "InputOpt",
+    "TasksOpt",
+    "IncidentFilterOpt",
+    "IncidentArg",
+    "WikiOpt",
+    "DryRunOpt",
+    "SummaryOpt",
+    "ForceOpt",
+    "PageOpt",
+    "SinceOpt",
+    "OutputFileOpt",
+    "ChartOpt",
+    "ChartSizeOpt",
+]
+
+
+class Color(StrEnum):
+    """The values of ``--color``."""
+
+    AUTO = "auto"
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+ColorOpt = Annotated[
+    Color | None,
+    typer.Option(
+        "--color",
+        metavar="WHEN",
+        help="Colour: auto (on a terminal, unless NO_COLOR is set), always or never.",
+        show_default=False,
+    ),
+]
+NoPagerOpt = Annotated[bool, typer.Option("--no-pager", help="Never page the output (default: a pager on a terminal).")]
+FormatOpt = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help="table, json, csv or markdown (default: a table on a terminal, JSON when piped).",
+        show_default=False,
+    ),
+]
 FromOpt = Annotated[
     str | None,
     typer.Option(
         "--from",
+        metavar="TIME",
         help="Window start: ISO 8601 ('2016-09-15 19:10', '2016-09-15T19:10Z') or human ('yesterday 18:00', "
         "'2 hours ago'). Naive times are UTC.",
     ),
 ]
 ToOpt = Annotated[
     str | None,
-    typer.Option("--to", help="Window end, same forms as --from (naive = UTC). Default: now."),
+    typer.Option("--to", metavar="TIME", help="Window end, same forms as --from (default: now)."),
 ]
 InputOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--input",
         "-i",
-        help="Read a source from a saved export instead of the live system: NAME=PATH "
-        "(e.g. sal=page.wiki, prometheus=alerts.json, irc=channel.log). Repeatable.",
+        metavar="NAME=PATH",
+        help="Read source NAME from a saved export instead of the live system (sal=page.wiki, "
+        "prometheus=alerts.json, irc=channel.log...). Repeatable.",
     ),
 ]
-ReplayOpt = Annotated[
-    str | None,
-    typer.Option("--replay", help="Draft from a folder written by `pull --save`, with no network."),
-]
-TaskOpt = Annotated[
+TasksOpt = Annotated[
     list[str] | None,
-    typer.Option("--task", "-t", help="The incident's Phabricator task (T123). Repeatable."),
+    typer.Option("--task", "-t", metavar="TASK", help="The incident's Phabricator task (T123). Repeatable."),
 ]
-StrictOpt = Annotated[
-    bool, typer.Option("--strict", help="Exit non-zero when a source is unavailable (default: note it in the page).")
+IncidentFilterOpt = Annotated[
+    str | None, typer.Option("--incident", metavar="INCIDENT", help="Only this incident (its slug).")
 ]
-
-
-class OutputFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    CSV = "csv"
-    MARKDOWN = "markdown"
-
-
-FormatOpt = Annotated[
-    OutputFormat | None,
-    typer.Option("--format", "-f", help="Output format (default: a table on a terminal, JSON otherwise)."),
+IncidentArg = Annotated[
+    str,
+    typer.Argument(metavar="INCIDENT", help="The incident's slug, e.g. 2023-02-14_backport-crash.", show_default=False),
 ]
-
-
-def emit_records(records: list[dict[str, Any]], columns: list[str], fmt: OutputFormat) -> str:
-    """Render records as JSON, CSV or Markdown text (tables are drawn by the caller with rich)."""
-    if fmt is OutputFormat.JSON:
-        # one record per line: valid JSON, greppable, and the C encoder (indent= is pure Python)
-        lines = ",\n".join(json.dumps(r, ensure_ascii=False, default=str) for r in records)
-        return f"[\n{lines}\n]" if records else "[]"
-    if fmt is OutputFormat.CSV:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for record in records:
-            writer.writerow({k: ("; ".join(v) if isinstance(v, list) else v) for k, v in record.items()})
-        return buffer.getvalue().rstrip("\n")
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for record in records:
-        cells = []
-        for column in columns:
-            value = record.get(column)
-            text = "; ".join(map(str, value)) if isinstance(value, list) else ("" if value is None else str(value))
-            cells.append(text.replace("|", "\\|").replace("\n", " "))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+WikiOpt = Annotated[
+    str | None,
+    typer.Option("--wiki", metavar="NAME", help="Which configured wiki ([wikis.NAME]); default: the first."),
+]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the unified diff of the page; write nothing.")]
+SummaryOpt = Annotated[
+    str | None, typer.Option("--summary", metavar="TEXT", help="Edit summary (default: says what was updated).")
+]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Overwrite generated parts even where someone edited them on the wiki.")
+]
+PageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--page",
+        metavar="TITLE",
+        help="Page title, e.g. 'Incidents/2026-11-20 Example' (default: where the incident was published).",
+    ),
+]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option("--since", metavar="DATE", help="Only incidents that started on or after DATE (UTC)."),
+]
+OutputFileOpt = Annotated[
+    str | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of standard output.")
+]
+ChartOpt = Annotated[
+    str | None,
+    typer.Option("--chart", metavar="FILE", help="Also draw the chart to FILE.svg or FILE.png (needs matplotlib)."),
+]
+ChartSizeOpt = Annotated[
+    str | None,
+    typer.Option("--chart-size", metavar="SIZE", help="The chart's size in pixels, e.g. 1200x900 (the default)."),
+]

@@ -2,73 +2,76 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from ..errors import InputError
-from ..model.time import format_utc
-from ..model.window import parse_when
-from ..services import incidents as service
-from ._context import err, get_context, is_terminal, now, out
-from ._options import FormatOpt, OutputFormat, emit_records
+from ..util import plural
+from . import analysis
+from ._app import App
+from ._context import get_context, now
+from ._options import FormatOpt, IncidentArg, SinceOpt
+from ._output import Column, Fit, Output, echo, note
+
+if TYPE_CHECKING:  # annotations only: the service loads when a command runs (start-up cost)
+    from ..services.incidents import IncidentView
 
 __all__ = ["app"]
 
-app = typer.Typer(
-    no_args_is_help=True,
-    help="The incidents in the local store (drafted or imported): list, show, edit, remove.",
-)
+app = App(help="List, show, edit and remove recorded incidents.")
 
-IncidentArg = Annotated[
-    str, typer.Argument(metavar="INCIDENT", help="The incident's slug, e.g. 2023-02-14_backport-crash.")
-]
-LIST_COLUMNS = ["slug", "title", "date", "status", "page", "open", "overdue"]
+LIST_FIELDS = ["slug", "title", "date", "status", "page", "open", "overdue"]
+LIST_COLUMNS = (
+    Column("slug"),
+    Column("date"),
+    Column("status"),
+    Column("open", right=True),
+    Column("overdue", right=True),
+    Column("title", fit=Fit.TRUNCATE, min_width=16),
+    Column("page", fit=Fit.TRUNCATE, min_width=12, drop=1),
+)
 
 
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    since: Annotated[
-        str | None, typer.Option("--since", help="Only incidents dated on or after this date (their Start, else the slug's date).")
-    ] = None,
+    since: SinceOpt = None,
     status: Annotated[
-        list[str] | None, typer.Option("--status", help="Only incidents with this report status (draft, review, final...). Repeatable.")
+        list[str] | None,
+        typer.Option(
+            "--status",
+            "-s",
+            metavar="STATUS",
+            help="Only incidents with this report status (draft, review, final...). Repeatable.",
+        ),
     ] = None,
     fmt: FormatOpt = None,
 ) -> None:
-    """List the incidents: slug, title, date, report status, wiki page, open and overdue actionables.
+    """List the recorded incidents, newest first.
+
+    Slug, date, report status, open and overdue actionables, title and wiki page. JSON Lines when
+    piped or with --format json: slug, title, date, status, page, open, overdue.
 
     Example:  incidentkit incidents list --since 2023-01-01 --status draft
     """
+    # lazy imports: loaded when the command runs
+    from ..model.window import parse_when
+    from ..services import incidents as service
+
     app_ctx = get_context(ctx)
     day = parse_when(since, now=now(), option="--since").date() if since else None
     found = service.list_incidents(app_ctx.store(), now=now(), since=day, statuses=status or ())
-    records = [s.to_record() for s in found]
-    fmt = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
-    if fmt is not OutputFormat.TABLE:
-        out.print(emit_records(records, LIST_COLUMNS, fmt), markup=False, emoji=False, soft_wrap=True)
-        return
-    widths = {name: max([len(name), *(len(str(r[name] or "")) for r in records)]) for name in LIST_COLUMNS}
-    # ids, dates and counts are never cut; the title gives way, and the page goes on a narrow terminal
-    columns = [n for n in LIST_COLUMNS if n != "page" or out.width >= sum(widths.values()) - widths["title"] + 12 + 7]
-    table = Table(box=None, header_style="bold", padding=(0, 1, 0, 0), pad_edge=False)
-    for name in columns:
-        cut = name in ("title", "page")
-        table.add_column(name, no_wrap=True, overflow="ellipsis", min_width=None if cut else widths[name], ratio=1 if cut else None)
-    for r in records:
-        cells = [Text(str(r[n]) if r[n] is not None else "") for n in columns]
-        if r["overdue"]:
-            cells[columns.index("overdue")].stylize("bold red")
-        table.add_row(*cells)
-    out.print(table)
-    out.print(f"{len(records)} incident{'' if len(records) == 1 else 's'}.", markup=False)
+    with app_ctx.output.rows(LIST_COLUMNS, fmt, fields=LIST_FIELDS) as sink:
+        for summary in found:
+            record = summary.to_record()
+            sink.add(record, highlight=bool(record["overdue"]))
+        sink.summary(f"{plural(len(found), 'incident')}.")
 
 
-def _show_text(view: service.IncidentView, slug: str) -> list[str]:
+def _show_text(view: IncidentView, slug: str) -> list[str]:
+    from ..model.time import format_duration, format_utc  # lazy import
+
     r = view.record
     lines = [f"{r.slug}: {r.title}", ""]
     lines += [
@@ -81,7 +84,8 @@ def _show_text(view: service.IncidentView, slug: str) -> list[str]:
     ]
     if view.query is not None:
         window = view.query.window
-        lines.append(f"  window      {format_utc(window.start)} – {format_utc(window.end)} (pulled {format_utc(view.pulled_at) if view.pulled_at else '?'})")
+        pulled = format_utc(view.pulled_at) if view.pulled_at else "?"
+        lines.append(f"  window      {format_utc(window.start)} – {format_utc(window.end)} (pulled {pulled})")
     if view.moments:
         lines += ["", "Key moments:"]
         for c in view.moments:
@@ -89,15 +93,19 @@ def _show_text(view: service.IncidentView, slug: str) -> list[str]:
             lines.append(f"  {c.moment:<13}{when:<22}{c.origin}: {c.reason}")
         took = {k: v for k, v in view.durations.items() if v is not None}
         if took:
-            lines.append("  " + ", ".join(f"{k.replace('_', ' ')} {v:.0f} min" for k, v in took.items()))
+            from datetime import timedelta
+
+            lines.append("  " + ", ".join(f"{k.replace('_', ' ')} {format_duration(timedelta(minutes=v))}" for k, v in took.items()))
     if view.sources or view.failures:
         lines += ["", "Sources:"]
         for s in view.sources:
-            skipped = f", {s.skipped} lines skipped ({'; '.join(s.skipped_where[:3])}{', …' if s.skipped > 3 else ''})" if s.skipped else ""
-            lines.append(f"  {s.source}: {s.events} events from {s.lines_read} lines{skipped}")
+            more = ", …" if s.skipped > 3 else ""
+            skipped = f", {plural(s.skipped, 'line')} skipped ({'; '.join(s.skipped_where[:3])}{more})" if s.skipped else ""
+            lines.append(f"  {s.source}: {plural(s.events, 'event')} from {plural(s.lines_read, 'line')}{skipped}")
             lines += [f"    note: {n}" for n in s.notes]
         lines += [f"  {f.source}: unavailable: {f.message}" for f in view.failures]
-    lines += ["", f"Actionables: {len(view.actionables)}" + ("" if view.actionables else f" (track one: `incidentkit actionables add {slug} TEXT`)")]
+    track = "" if view.actionables else f" (track one: `incidentkit actionables add {slug} TEXT`)"
+    lines += ["", f"Actionables: {len(view.actionables)}{track}"]
     for a in view.actionables:
         lines.append(f"  {a.task or '(no task)':<9} {a.status:<12} {a.title}" + (f" – {a.owner}" if a.owner else ""))
     if view.scorecard is not None:
@@ -108,46 +116,65 @@ def _show_text(view: service.IncidentView, slug: str) -> list[str]:
 
 @app.command()
 def show(ctx: typer.Context, incident: IncidentArg, fmt: FormatOpt = None) -> None:
-    """Show one incident: metadata, key moments and durations, sources, page, actionables, scorecard.
+    """Show everything recorded about one incident.
+
+    Metadata, key moments and durations, sources with their counts and notes, the page and its
+    revision, actionables and the scorecard. One JSON document when piped or with --format json.
 
     Example:  incidentkit incidents show 2023-02-14_backport-crash
     """
+    from ..services import incidents as service  # lazy import: loaded when the command runs
+
     app_ctx = get_context(ctx)
     view = service.show_incident(app_ctx.store(), incident, app_ctx.settings)
-    fmt = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
-    if fmt is OutputFormat.JSON:
-        out.print(json.dumps(view.to_record(now().date()), indent=2, ensure_ascii=False), markup=False, soft_wrap=True)
-    elif fmt is OutputFormat.TABLE:
-        out.print("\n".join(_show_text(view, incident)), markup=False, soft_wrap=True)
-    else:
-        raise InputError(f"--format {fmt} is not available for one incident", hint="use table or json")
+    payload = view.to_record(now().date())
+
+    def draw(output: Output) -> None:
+        for line in _show_text(view, incident):
+            output.line(line)
+
+    app_ctx.output.document(payload, fmt, table=draw)
 
 
 @app.command()
 def edit(
     ctx: typer.Context,
     incident: IncidentArg,
-    title: Annotated[str | None, typer.Option("--title", help="The title (the page's Incident ID follows).")] = None,
-    severity: Annotated[str | None, typer.Option("--severity", help="The severity (picks the SLA of new actionables).")] = None,
-    page: Annotated[str | None, typer.Option("--page", help="The wiki page the report lives on.")] = None,
-    start: Annotated[str | None, typer.Option("--start", help="When the impact started (the page's Start); naive = UTC.")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="When it ended (the page's End); naive = UTC.")] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", metavar="TEXT", help="The title (the page's Incident ID follows).")
+    ] = None,
+    severity: Annotated[
+        str | None, typer.Option("--severity", metavar="TEXT", help="The severity (picks the SLA of new actionables).")
+    ] = None,
+    page: Annotated[str | None, typer.Option("--page", metavar="TITLE", help="The wiki page the report lives on.")] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", metavar="TIME", help="When the impact started (the page's Start); naive = UTC.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", metavar="TIME", help="When it ended (the page's End); naive = UTC.")
+    ] = None,
     unlock: Annotated[
-        list[str] | None, typer.Option("--unlock", metavar="FIELD", help="Let drafts and imports set this field again. Repeatable.")
+        list[str] | None,
+        typer.Option("--unlock", metavar="FIELD", help="Let drafts and imports set this field again. Repeatable."),
     ] = None,
 ) -> None:
-    """Correct an incident by hand; what you set is kept by later drafts and imports.
+    """Correct an incident's title, severity, page or times.
+
+    What you set is kept by later drafts and imports (--unlock FIELD releases it).
 
     Example:  incidentkit incidents edit 2023-02-14_backport-crash --start "2023-02-14 18:33"
     """
-    values = {k: v for k, v in (("title", title), ("severity", severity), ("page", page), ("start", start), ("end", end)) if v is not None}
+    from ..services import incidents as service  # lazy import: loaded when the command runs
+
+    given = (("title", title), ("severity", severity), ("page", page), ("start", start), ("end", end))
+    values = {k: v for k, v in given if v is not None}
     if not values and not unlock:
         raise InputError("nothing to change", hint="give --title, --severity, --page, --start, --end or --unlock FIELD")
     record = service.edit_incident(get_context(ctx).store(), incident, values=values, unlock=unlock or (), now=now())
     changed = ", ".join(f"{k} = {getattr(record, k)}" for k in values)
-    out.print(f"{incident}: {changed or 'unchanged'}" + (f"; unlocked {', '.join(unlock)}" if unlock else "") + ".", markup=False)
+    echo(f"{incident}: {changed or 'unchanged'}" + (f"; unlocked {', '.join(unlock)}" if unlock else "") + ".")
     if values:
-        out.print(f"Republish the page to show it: incidentkit publish {incident}", markup=False)
+        echo(f"Republish the page to show it: incidentkit publish {incident}")
 
 
 @app.command()
@@ -156,19 +183,32 @@ def rm(
     incident: IncidentArg,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
-    """Remove an incident from the local store with everything recorded about it.
+    """Remove an incident from the local store.
 
-    Only the local records go: the wiki page and the Phabricator tasks are not touched (`import`
-    or a new draft brings it back).
+    Everything recorded about it goes with it, but only the local records: the wiki page and the Phabricator tasks are not touched (`import`
+    or a new draft brings it back). Asks first on a terminal; give --yes otherwise.
 
     Example:  incidentkit incidents rm 2023-02-14_backport-crash --yes
     """
+    import sys
+
+    from ..services import incidents as service  # lazy import: loaded when the command runs
+
     store = get_context(ctx).store()
     store.require_incident(incident)
     footprint = store.incident_footprint(incident)
     what = ", ".join(f"{count} {table}" for table, count in footprint.items())
-    if not yes and not typer.confirm(f"Remove {incident} from the store ({what})? The wiki page and tasks stay.", err=True):
-        err.print("Nothing removed.", markup=False)
-        raise typer.Exit(1)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InputError(
+                f"not removing {incident} without asking, and standard input is not a terminal",
+                hint=f"give --yes to remove it: `incidentkit incidents rm {incident} --yes`",
+            )
+        if not typer.confirm(f"Remove {incident} from the store ({what})? The wiki page and tasks stay.", err=True):
+            note("Nothing removed.")
+            raise typer.Exit(1)
     removed = service.remove_incident(store, incident)
-    out.print(f"Removed {incident} from the store ({sum(removed.values())} rows); the wiki page and tasks are untouched.", markup=False)
+    echo(f"Removed {incident} from the store ({plural(sum(removed.values()), 'row')}); the wiki page and tasks are untouched.")
+
+
+analysis.register(app)

@@ -1,223 +1,172 @@
-"""``incidentkit publish`` and ``incidentkit import``: the wiki round trip."""
+"""``incidentkit publish``: create the incident page on the wiki, or update its generated parts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import re
 from dataclasses import replace
-from datetime import date
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..clients.mediawiki import connect_wiki
+from ..config import user_path
 from ..errors import InputError
-from ..model.window import parse_when
-from ..services import importing
-from ..services import publish as publishing
-from ..services.importing import ImportResult
-from ..services.publish import PublishOutcome
-from ..services.scorecard import definition_path, load_definition
-from ..store import Store
-from ._context import AppContext, err, get_context, is_terminal, now, out
+from ._app import App
+from ._context import AppContext, get_context, now
+from ._options import DryRunOpt, ForceOpt, PageOpt, SummaryOpt, WikiOpt
+from ._output import note
 
-__all__ = ["register", "WikiOpt", "DryRunOpt", "SummaryOpt", "ForceOpt", "show_publication"]
+if TYPE_CHECKING:  # annotations only: the modules load when a command runs (start-up cost)
+    from ..services.publish import PublishOutcome
 
-WikiOpt = Annotated[str | None, typer.Option("--wiki", help="Which configured wiki ([wikis.NAME]); default: the first.")]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the unified diff of the page; write nothing.")]
-SummaryOpt = Annotated[str | None, typer.Option("--summary", help="Edit summary (default: says what was updated).")]
-ForceOpt = Annotated[
-    bool, typer.Option("--force", help="Overwrite generated sections even where someone edited them on the wiki.")
-]
+__all__ = ["app", "show_publication", "check_page"]
+
+app = App(help="Create or update the incident page on the wiki.")
+
+_IRDOC = re.compile(r"\{\{\s*irdoc", re.IGNORECASE)  # the report template: {{irdoc|status=...}}, {{irdoc-draft}}...
+_DRAFT_HINT = "give a file written by `incidentkit draft -o FILE`, or a recorded incident's slug"
 
 
-def show_publication(outcome: PublishOutcome, *, dry_run: bool) -> None:
+def check_page(title: str) -> str:
+    """*title* as given to ``--page``, or an InputError saying why the wiki would refuse it."""
+    from ..wikitext.titles import title_problem  # lazy import: loaded when the command runs
+
+    problem = title_problem(title)
+    if problem:
+        raise InputError(
+            f"--page {title!r} is not a valid page title: {problem}",
+            hint="give the title as the wiki shows it, e.g. --page 'Incidents/2026-11-20 Example'",
+        )
+    return title
+
+
+def read_draft_file(target: str) -> str | None:
+    """The text of the draft FILE *target* names; None when *target* is not a path (a slug).
+
+    A folder, a file that is not UTF-8 or not an incident draft, or a missing path that looks
+    like one, is an InputError saying so.
+    """
+    path = user_path(target, what="publish TARGET")
+    try:
+        exists = path.exists()
+    except OSError:  # a name the system cannot hold (too long) names no file
+        exists = False
+    if not exists:
+        if "/" in target or "\\" in target or path.suffix:
+            raise InputError(f"there is no file {target}", hint=_DRAFT_HINT)
+        return None
+    if path.is_dir():
+        raise InputError(f"{target} is a folder, not a draft file", hint=_DRAFT_HINT)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {target}: {exc.strerror}", hint="check the file's permissions") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{target} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            hint="drafts are UTF-8; write one with `incidentkit draft -o FILE`",
+        ) from exc
+    if not _IRDOC.search(text):
+        raise InputError(f"{target} is not an incident draft (it has no {{{{irdoc}}}} template)", hint=_DRAFT_HINT)
+    return text
+
+
+def show_publication(outcome: PublishOutcome, *, dry_run: bool, app_ctx: AppContext) -> None:
     """Print what publishing did: the diff (dry run), hand-edited regions and their diffs, the revision."""
     plan = outcome.plan
     if dry_run:
-        out.file.write(plan.diff or f"(no change to {plan.title})\n")
+        app_ctx.output.write(plan.diff or f"(no change to {plan.title})\n")
     result = plan.splice
     if result is not None:
         for name in result.conflicts:
-            err.print(f"kept region {name!r}: it was edited on the wiki (--force overwrites it)", markup=False)
+            note(f"kept region {name!r}: it was edited on the wiki (--force overwrites it)")
         for name in result.merged:
-            err.print(f"region {name!r} was answered on the wiki: the answers are in the store and on the page", markup=False)
+            note(f"region {name!r} was answered on the wiki: the answers are in the store and on the page")
         for name in result.removed:
-            err.print(f"removed region {name!r}: drafts no longer make it", markup=False)
+            note(f"removed region {name!r}: drafts no longer make it")
         for name in result.forced:
-            err.print(f"overwrote region {name!r} although it was edited on the wiki (--force)", markup=False)
+            note(f"overwrote region {name!r} although it was edited on the wiki (--force)")
         for name in result.skipped:
-            err.print(f"warning: {result.reason(name)}", markup=False)
+            note(f"warning: {result.reason(name)}")
         for _, diff in plan.conflict_diffs:
-            out.file.write(diff)
-    verb = "would create" if dry_run and plan.creates else "would update" if dry_run else ""
+            app_ctx.output.write(diff)
     if dry_run:
-        err.print(f"dry run: {verb if plan.changes else 'would not change'} {plan.title}; nothing written", markup=False)
+        verb = "would create" if plan.creates else "would update"
+        note(f"dry run: {verb if plan.changes else 'would not change'} {plan.title}; nothing written")
     elif outcome.saved is None:
-        err.print(f"{plan.title}: nothing to update", markup=False)
+        note(f"{plan.title}: nothing to update")
     else:
         done = "created" if plan.creates else "updated"
         names = [] if result is None else [*result.replaced, *result.merged, *result.forced, *result.added]
         what = f" ({', '.join(names)})" if names else ""
-        err.print(f"{done} {outcome.saved.title}{what}: revision {outcome.saved.revid}", markup=False)
+        note(f"{done} {outcome.saved.title}{what}: revision {outcome.saved.revid}")
     if plan.kept:
-        err.print(f"the page still differs from the draft in: {', '.join(plan.kept)}", markup=False)
+        note(f"the page still differs from the draft in: {', '.join(plan.kept)}")
     if outcome.slug and not dry_run:
-        err.print(f"recorded on incident {outcome.slug}", markup=False)
+        note(f"recorded on incident {outcome.slug}")
 
 
+@app.command()
 def publish(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(metavar="INCIDENT|FILE", help="An incident slug (re-drafted from the store) or a draft file.")],
-    page: Annotated[str | None, typer.Option("--page", help="Page title, e.g. 'Incidents/2026-11-20 Example' (default: where the incident was published).")] = None,
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="INCIDENT|FILE",
+            help="A recorded incident's slug (drafted again from the store) or a draft file.",
+            show_default=False,
+        ),
+    ],
+    page: PageOpt = None,
     wiki: WikiOpt = None,
     dry_run: DryRunOpt = False,
     summary: SummaryOpt = None,
     force: ForceOpt = False,
 ) -> None:
-    """Create the incident page, or update only its generated sections; text outside them is kept.
+    """Create or update the incident page on the wiki.
 
-    Sections edited by hand on the wiki are kept (and the difference shown) unless --force. A
-    concurrent edit stops the save with an edit-conflict error; run publish again. Logs in with the
-    bot password from the env var named by wikis.NAME.password_env.
+    A new page gets the whole draft; an existing one only its generated sections, so text written
+    around them on the wiki is kept. Sections edited by hand are kept (and the difference shown)
+    unless --force. A concurrent edit stops the save with an edit-conflict error (exit 3); run
+    publish again. Logs in with the bot password from the environment variable named by
+    [wikis.NAME] password_env.
 
-    Example:  incidentkit publish 2026-11-20_example --page "Incidents/2026-11-20 Example" --dry-run
+    Example:  incidentkit publish 2023-02-14_backport-crash --page "Incidents/2023-02-14 Backport crash" --dry-run
     """
-    app = get_context(ctx)
-    store = app.store()
-    path = Path(target).expanduser()
-    record = None if path.is_file() else store.require_incident(target)
-    page = page or (record.page if record else None)
+    # lazy imports: the wiki client and the publishing service load when the command runs
+    from ..clients.mediawiki import connect_wiki
+    from ..services import publish as publishing
+    from ..services.scorecard import definition_path, load_definition
+
+    app_ctx = get_context(ctx)
+    draft = read_draft_file(target)
+    record = None
+    if draft is None:
+        store = app_ctx.store()
+        record = store.require_incident(target)
+        page = page or record.page
+    else:
+        store = app_ctx.store(create=True)
     if not page:
         raise InputError("--page is required", hint="give the wiki page title, e.g. --page 'Incidents/2026-11-20 Example'")
-    client = connect_wiki(app.settings, wiki)
+    check_page(page)
+    client = connect_wiki(app_ctx.settings, wiki)
     if record is not None:
         outcome = publishing.publish_incident(
-            client, store, record.slug, app.settings, title=page, summary=summary, force=force, dry_run=dry_run
+            client, store, record.slug, app_ctx.settings, title=page, summary=summary, force=force, dry_run=dry_run
         )
         draft = ""
     else:
-        draft = path.read_text(encoding="utf-8")
+        assert draft is not None
         outcome = publishing.publish_page(
             client, store, title=page, draft=draft, slug=publishing.find_incident_for_draft(store, page, draft),
-            summary=summary, force=force, dry_run=dry_run,
-            scorecard=load_definition(definition_path(app.settings)),
+            summary=summary, force=force, dry_run=dry_run, scorecard=load_definition(definition_path(app_ctx.settings)),
         )  # fmt: skip
     if outcome.saved is not None and outcome.slug is None:
         adopted = publishing.adopt_published_draft(
-            store, outcome.saved, draft, wiki=client.name, settings=app.settings, now=now()
+            store, outcome.saved, draft, wiki=client.name, settings=app_ctx.settings, now=now()
         )
         outcome = replace(outcome, slug=adopted)
-    show_publication(outcome, dry_run=dry_run)
+    show_publication(outcome, dry_run=dry_run, app_ctx=app_ctx)
 
-
-@contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress callback drawing a bar on a terminal (None elsewhere: cron logs stay clean)."""
-    if not is_terminal():
-        yield None
-        return
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
-
-
-def _show_import(report: ImportResult) -> None:
-    pages = len(report.imported)
-    line = (
-        f"imported {pages} of {report.listed} pages ({report.created} new, {report.updated} updated, "
-        f"{report.unchanged} unchanged): "
-        f"{report.items} actionables with {report.task_ids} task ids; "
-        f"actionables added {report.actionables.added}, updated {report.actionables.updated}, "
-        f"unchanged {report.actionables.unchanged}"
-    )
-    if report.filtered:
-        line += f"; {report.filtered} pages before --since left out"
-    if report.requests:
-        line += f"; {report.requests} API requests"
-    err.print(line, markup=False)
-    answers = sum(page.scorecard_answers for page in report.imported)
-    if answers:
-        err.print(f"scorecard answers read: {answers}", markup=False)
-    for title in report.missing:
-        err.print(f"gone when read (deleted since listed): {title}", markup=False)
-    if report.unparsed:
-        err.print(f"{len(report.unparsed)} pages not imported:", markup=False)
-        for item in report.unparsed:
-            err.print(f"  {item.page}: {item.reason}", markup=False)
-    problems = [(page.page, problem) for page in report.imported for problem in page.problems]
-    if problems:
-        err.print(f"{len(problems)} things could not be read on imported pages:", markup=False)
-        for title, problem in problems:
-            err.print(f"  {title}: {problem}", markup=False)
-
-
-def import_(
-    ctx: typer.Context,
-    prefix: Annotated[str | None, typer.Option("--prefix", help="Import the pages whose titles start with this (default: Incidents/).")] = None,
-    category: Annotated[str | None, typer.Option("--category", help="Import the pages in this category (with --prefix: pages in both).")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Only incidents on or after this date (by the title's date, else Start).")] = None,
-    input: Annotated[Path | None, typer.Option("--input", "-i", help="Import saved page texts from this folder instead (offline).")] = None,
-    save: Annotated[Path | None, typer.Option("--save", help="Also write every page read to this folder (for --input later).")] = None,
-    wiki: WikiOpt = None,
-) -> None:
-    """Import existing incident reports into the store: metadata, actionables, scorecard answers.
-
-    Safe to re-run: incidents and actionables are updated, never duplicated, and fields set locally
-    are kept. Pages that are not reports (redirects, /minutes subpages, ...) are listed with the reason.
-
-    Example:  incidentkit import --prefix "Incidents/" --since 2022-01-01
-    """
-    app = get_context(ctx)
-    day = parse_when(since, now=now(), option="--since").date() if since else None
-    store = app.store()
-    try:
-        report = _import(app, store, prefix=prefix, category=category, since=day, input=input, save=save, wiki=wiki)
-    except importing.ImportInterrupted as stop:
-        _show_import(stop.result)
-        err.print(
-            f"Interrupted: the {len(stop.result.imported)} pages above are saved (each page is saved whole or not at "
-            "all). Run the same import again to go on: pages already imported come out unchanged.",
-            markup=False,
-        )
-        raise typer.Exit(130) from None
-    _show_import(report)
-
-
-def _import(
-    app: AppContext,
-    store: Store,
-    *,
-    prefix: str | None,
-    category: str | None,
-    since: date | None,
-    input: Path | None,
-    save: Path | None,
-    wiki: str | None,
-) -> ImportResult:
-    with progress_bar("importing") as progress:
-        if input is not None:
-            if category or save:
-                raise InputError("--input reads saved pages; --category and --save need the wiki")
-            report = importing.import_from_dir(
-                store, input.expanduser(), prefix=prefix, since=since, settings=app.settings, now=now(), progress=progress
-            )
-        else:
-            report = importing.import_from_wiki(
-                store, connect_wiki(app.settings, wiki), prefix=prefix, category=category, since=since,
-                save=save.expanduser() if save else None, settings=app.settings, now=now(), progress=progress,
-            )  # fmt: skip
-    return report
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``publish`` and ``import`` to the root app."""
-    app.command("publish")(publish)
-    app.command("import")(import_)

@@ -1,42 +1,37 @@
-"""``incidentkit scorecard``: fill in, show, and compare the reviewer's Incident Engagement ScoreCard.
-
-Examples:
-    incidentkit scorecard fill 2023-02-14_backport-crash --reviewer jdoe
-    incidentkit scorecard fill 2023-02-14_backport-crash --answers answers.toml
-    incidentkit scorecard show 2023-02-14_backport-crash --format markdown
-    incidentkit scorecard stats --by month --format csv
-"""
+"""``incidentkit scorecard``: fill in, show and compare the reviewer's Incident Engagement ScoreCard."""
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
-from typing import Annotated
+import sys
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
+from ..config import user_path
 from ..errors import InputError
-from ..model import scorecard as values
-from ..model.window import parse_when
-from ..services import scorecard
-from ._context import err, get_context, is_terminal, now, out
-from ._options import FormatOpt, OutputFormat, emit_records
+from ..model.scorecard import Period
+from ..util import plural
+from ._app import App
+from ._context import get_context, now
+from ._options import ChartOpt, ChartSizeOpt, FormatOpt, IncidentArg, SinceOpt
+from ._output import Column, Fit, Output, echo, note
+
+if TYPE_CHECKING:  # annotations only: the modules load when a command runs (start-up cost)
+    from ..model.scorecard import FillItem, StatCell
 
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, help="Fill in, show and compare the reviewer's scorecard.")
+app = App(help="Fill in, show and compare reviewer scorecards.")
 
-IncidentArg = Annotated[
-    str, typer.Argument(help="The incident's id in the store, e.g. 2023-02-14_backport-crash.")
-]
-SHOW_COLUMNS = ["category", "key", "question", "answer", "note", "reviewer", "answered_at", "source"]
-STATS_COLUMNS = ["key", "category", "question", "period", "answered", "no", "share_no"]
+SHOW_FIELDS = ["category", "key", "question", "answer", "note", "reviewer", "answered_at", "source"]
+STATS_FIELDS = ["key", "category", "question", "period", "answered", "no", "share_no"]
+ANSWER_STYLES = {"yes": "good", "no": "bad", "-": "dim"}
 
 
 def _answer(text: str) -> str:
+    from ..model import scorecard as values
+
     try:
         value = values.parse_answer(text)
     except InputError as exc:
@@ -44,16 +39,18 @@ def _answer(text: str) -> str:
     return str(value or values.SKIP)
 
 
-def _ask(item: values.FillItem) -> tuple[str | None, str] | None:
+def _ask(item: FillItem) -> tuple[str | None, str] | None:
     """Prompt for one question: (answer, note); (None, note) records a skip; None leaves an answer as it is."""
+    from ..model.scorecard import SKIP
+
     question, current = item.question, item.current
-    out.print(f"\n[{question.category} {item.number}/{item.of}] {question.full_text}", markup=False)
+    echo(f"\n[{question.category} {item.number}/{item.of}] {question.full_text}")
     if current is not None and (current.answer or current.note):
-        out.print(f"  now: {current.answer or 'unanswered'} {current.note}".rstrip(), markup=False)
+        echo(f"  now: {current.answer or 'unanswered'} {current.note}".rstrip())
     if item.suggestion is not None:
-        out.print(f"  suggested: {item.suggestion.answer} ({item.suggestion.reason})", markup=False)
+        echo(f"  suggested: {item.suggestion.answer} ({item.suggestion.reason})")
     value = typer.prompt("Answer (yes/no/skip)", default=item.default, value_proc=_answer)
-    if value == values.SKIP:  # skipped: not asked again on resume (--all asks it), an answer stays
+    if value == SKIP:  # skipped: not asked again on resume (--all asks it), an answer stays
         return None if current is not None and current.answer is not None else (None, current.note if current else "")
     if not question.notes:
         return value, ""
@@ -67,136 +64,165 @@ def fill(
     ctx: typer.Context,
     incident: IncidentArg,
     answers: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--answers", help='TOML/JSON file of answers: key = "yes"|"no" or {answer, note}. No prompts.'
+            "--answers",
+            metavar="FILE",
+            help='Answers from a TOML or JSON file (key = "yes"|"no" or {answer, note}); no questions asked.',
         ),
     ] = None,
     reviewer: Annotated[
-        str | None, typer.Option("--reviewer", help="Reviewer name (default: config, else $USER).")
+        str | None, typer.Option("--reviewer", metavar="NAME", help="The reviewer's name (default: config, else $USER).")
     ] = None,
     ask_all: Annotated[
-        bool, typer.Option("--all", help="Ask every question, not only the unanswered ones.")
+        bool, typer.Option("--all", "-a", help="Ask every question, not only the unanswered ones.")
     ] = False,
 ) -> None:
-    """Answer the scorecard: yes / no / skip and an optional note per question; saved as you go.
+    """Answer an incident's scorecard, question by question.
 
-    Defaults come from the incident where known (task -> "phabricator task?", metadata people_paged
-    -> "fewer than five paged?", the draft's first alert -> "monitoring notified?"). Enter keeps the
-    default; a note of "-" clears the note. Answers are saved as you go: run fill again to go on
-    where you stopped (answered and skipped questions are not asked again; --all asks every question).
+    Yes, no or skip, and a note, per question. Asks on the terminal, or reads --answers FILE. Defaults come from the incident where known (its
+    task, people paged, the draft's first alert); Enter keeps the default, a note of "-" clears the
+    note. Answers are saved as you go: run fill again to go on where you stopped (answered and
+    skipped questions are not asked again; --all asks every question). Ctrl-C says what was saved.
 
     Example:  incidentkit scorecard fill 2023-02-14_backport-crash --reviewer jdoe
     """
-    app = get_context(ctx)
-    store, settings = app.store(), app.settings
+    # lazy imports: loaded when the command runs
+    from ..model.scorecard import fill_scorecard
+    from ..services import scorecard
+
+    if answers is None and not sys.stdin.isatty():
+        raise InputError(
+            "standard input is not a terminal, so the scorecard's questions cannot be asked",
+            hint=f"give the answers in a file: `incidentkit scorecard fill {incident} --answers FILE` (TOML or JSON)",
+        )
+    app_ctx = get_context(ctx)
+    store, settings = app_ctx.store(), app_ctx.settings
     record = store.require_incident(incident)
     definition = scorecard.load_definition(scorecard.definition_path(settings))
     who = scorecard.reviewer_name(reviewer, settings, os.environ)
     if answers is not None:
-        given = scorecard.read_answers_file(answers, definition)
+        given = scorecard.read_answers_file(user_path(answers, what="--answers"), definition)
         saved = store.save_scorecard_answers(incident, given, reviewer=who, answered_at=now())
-        out.print(f"saved {len(saved.written)} answer(s) for {incident}", markup=False)
+        echo(f"saved {plural(len(saved.written), 'answer')} for {incident}")
     else:
         stored = store.get_scorecard_answers(incident)
         plan = scorecard.plan_fill(definition, stored, record, ask_all=ask_all)
         if not plan:
-            out.print("Nothing to ask: every question is answered or skipped (--all asks them again).", markup=False)
-        saved = 0
+            echo("Nothing to ask: every question is answered or skipped (--all asks them again).")
+        done = 0
         try:
             for item in plan:
                 reply = _ask(item)
                 if reply is not None:  # saved one by one: an interrupted fill resumes where it stopped
-                    store.save_scorecard_answers(
-                        incident, {item.question.key: reply}, reviewer=who, answered_at=now()
-                    )
-                    saved += 1
-        except (KeyboardInterrupt, typer.Abort):
-            filled = values.fill_scorecard(definition, store.get_scorecard_answers(incident))
-            err.print(
-                f"\nInterrupted: {saved} answer(s) saved this time; {filled.answered} of {len(filled.rows)} answered. "
-                f"Continue with `incidentkit scorecard fill {incident}`.",
-                markup=False,
+                    store.save_scorecard_answers(incident, {item.question.key: reply}, reviewer=who, answered_at=now())
+                    done += 1
+        except (KeyboardInterrupt, typer.Abort) as stop:
+            filled = fill_scorecard(definition, store.get_scorecard_answers(incident))
+            saved = (
+                f"{plural(done, 'answer')} saved this time; {filled.answered} of {len(filled.rows)} answered. "
+                f"Continue with `incidentkit scorecard fill {incident}`."
             )
+            if isinstance(stop, typer.Abort) and not isinstance(stop.__context__, KeyboardInterrupt):
+                note(f"\n{saved}")
+                raise  # standard input ended: the root says so
+            note(f"\nInterrupted. {saved}")
             raise typer.Exit(130) from None
-    filled = values.fill_scorecard(definition, store.get_scorecard_answers(incident))
-    out.print(
-        f"{incident}: {filled.answered} of {len(filled.rows)} answered, total score {filled.total or 0}",
-        markup=False,
-    )
+    filled = fill_scorecard(definition, store.get_scorecard_answers(incident))
+    echo(f"{incident}: {filled.answered} of {len(filled.rows)} answered, total score {filled.total or 0}")
 
 
 @app.command()
 def show(ctx: typer.Context, incident: IncidentArg, fmt: FormatOpt = None) -> None:
-    """Print an incident's scorecard (a table on a terminal, JSON otherwise).
+    """Show an incident's scorecard.
+
+    One JSON document when piped or with --format json: incident, title, answered, questions,
+    total, total_label, reviewers and rows (category, key, question, answer, note, reviewer,
+    answered_at, source).
 
     Example:  incidentkit scorecard show 2023-02-14_backport-crash --format markdown
     """
-    app = get_context(ctx)
-    store = app.store()
+    from ..services import scorecard  # lazy import: loaded when the command runs
+
+    app_ctx = get_context(ctx)
+    store = app_ctx.store()
     store.require_incident(incident)
-    filled = scorecard.scorecard_for_incident(store, incident, app.settings)
-    fmt = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
-    if fmt is OutputFormat.JSON:
-        typer.echo(json.dumps({"incident": incident, **filled.to_dict()}, indent=2, ensure_ascii=False))
-    elif fmt is not OutputFormat.TABLE:
-        typer.echo(emit_records(filled.records(), SHOW_COLUMNS, fmt))
-    else:
-        table = Table(
-            title=f"{filled.title}: {incident}", caption=f"{filled.total_label}: {filled.total or 0}"
-        )
-        for name in ("Category", "Question", "Answer", "Notes"):
-            table.add_column(name, overflow="fold")
-        for row in filled.rows:
-            answer = Text(row.answer or "-", style={"yes": "green", "no": "bold red"}.get(row.answer, "dim"))
-            table.add_row(
-                Text(row.category if row.rowspan else ""), Text(row.question), answer, Text(row.note)
-            )
-        out.print(table)
+    filled = scorecard.scorecard_for_incident(store, incident, app_ctx.settings)
+    columns = (
+        Column("category", header="Category"),
+        Column("question", header="Question", fit=Fit.WRAP, min_width=30),
+        Column("answer", header="Answer", styles=ANSWER_STYLES),
+        Column("note", header="Notes", fit=Fit.WRAP, min_width=12, drop=1),
+    )
+    rows = [
+        {"category": row.category if row.rowspan else "", "question": row.question, "answer": row.answer or "-",
+         "note": row.note}
+        for row in filled.rows
+    ]  # fmt: skip
+
+    def draw(output: Output) -> None:
+        output.line(f"{filled.title}: {incident}", "header")
+        output.table(columns, rows)
+        output.line(f"{filled.total_label}: {filled.total or 0}")
+
+    app_ctx.output.document(
+        {"incident": incident, **filled.to_dict()}, fmt, table=draw, records=[(filled.records(), SHOW_FIELDS)]
+    )
+
+
+def _share(cell: StatCell) -> str:
+    return "-" if cell.share_no is None else f"{cell.share_no:.0%} ({cell.no}/{cell.answered})"
 
 
 @app.command()
 def stats(
     ctx: typer.Context,
-    by: Annotated[
-        values.Period, typer.Option("--by", help="Group incidents by quarter, month or year.")
-    ] = (values.Period.QUARTER),
-    since: Annotated[
-        str | None, typer.Option("--since", help="Only incidents starting on or after this date.")
-    ] = None,
+    by: Annotated[Period, typer.Option("--by", metavar="PERIOD", help="Group incidents by quarter, month or year.")] = (
+        Period.QUARTER
+    ),
+    since: SinceOpt = None,
     fmt: FormatOpt = None,
+    chart: ChartOpt = None,
+    chart_size: ChartSizeOpt = None,
 ) -> None:
-    """For each question, the share of incidents answered "no", per period: the recurring weak spots.
+    """Show how often each question was answered "no", per period.
 
-    Example:  incidentkit scorecard stats --by month --format csv
+    The recurring weak spots stand out; shares of half or more are highlighted. One JSON document
+    when piped or with --format json: by, periods, incidents and rows (key, category, question,
+    period, answered, no, share_no; period "all" is the whole time). --chart draws the share of
+    "no" per period, one line per category.
+
+    Example:  incidentkit scorecard stats --by month --format csv --chart scorecard.svg
     """
-    app = get_context(ctx)
-    store = app.store()
-    definition = scorecard.load_definition(scorecard.definition_path(app.settings))
+    # lazy imports: loaded when the command runs
+    from ..model.window import parse_when
+    from ..services import scorecard
+    from ..services.charts import scorecard_chart
+    from .analysis import chart_request, chart_to
+
+    wanted = chart_request(chart, chart_size)
+    app_ctx = get_context(ctx)
+    store = app_ctx.store()
+    definition = scorecard.load_definition(scorecard.definition_path(app_ctx.settings))
     start = parse_when(since, now=now(), option="--since").date() if since else None
-    result = scorecard.stats(
-        definition, store.list_scorecard_answers(), store.list_incidents(), by=by, since=start
-    )
-    fmt = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
-    if fmt is OutputFormat.JSON:
-        typer.echo(json.dumps(result.records(), indent=2, ensure_ascii=False))
-    elif fmt is not OutputFormat.TABLE:
-        typer.echo(emit_records(result.records(), STATS_COLUMNS, fmt))
-    else:
-        table = Table(
-            title=f'Share of "no" answers by {result.by} ({result.incidents} incidents with answers)'
-        )
-        for name in ("Question", *result.periods, "all"):
-            table.add_column(name, overflow="fold", justify="left" if name == "Question" else "right")
-        for question in result.questions:
-            cells = [_share(cell) for cell in (*question.periods, question.overall)]
-            table.add_row(Text(f"{question.category}: {question.question}"), *cells)
-        out.print(table)
+    result = scorecard.stats(definition, store.list_scorecard_answers(), store.list_incidents(), by=by, since=start)
+    chart_to(lambda path, size: scorecard_chart(result, path, size), wanted)
+    periods = [*result.periods, "all"]
+    columns = [Column("question", header="Question", fit=Fit.WRAP, min_width=30)]
+    columns += [Column(period, right=True) for period in periods]
+    rows, weak = [], []
+    for question in result.questions:
+        cells = (*question.periods, question.overall)
+        rows.append({"question": f"{question.category}: {question.question}", **{
+            period: _share(cell) for period, cell in zip(periods, cells, strict=True)
+        }})  # fmt: skip
+        weak.append(any(cell.share_no is not None and cell.share_no >= 0.5 for cell in cells))
 
+    def draw(output: Output) -> None:
+        answered = plural(result.incidents, "incident")
+        output.line(f'Share of "no" answers by {result.by} ({answered} with answers)', "header")
+        flags = iter(weak)
+        output.table(columns, rows, highlight=lambda _: next(flags))
 
-def _share(cell: values.StatCell) -> Text:
-    if cell.share_no is None:
-        return Text("-", style="dim")
-    return Text(
-        f"{cell.share_no:.0%} ({cell.no}/{cell.answered})", style="bold red" if cell.share_no >= 0.5 else ""
-    )
+    payload = {"by": result.by, "periods": list(result.periods), "incidents": result.incidents, "rows": result.records()}
+    app_ctx.output.document(payload, fmt, table=draw, records=[(result.records(), STATS_FIELDS)])

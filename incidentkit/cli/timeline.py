@@ -8,70 +8,47 @@ short hash) or by their full keys.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from ..errors import InputError
-from ..model.curation import CurationResult, moment_name
-from ..model.source import Query
-from ..model.time import format_utc
-from ..store import Store
-from ..timeline.curate import curate
-from ..timeline.refs import (
-    ROW_COLUMNS,
-    RowFilter,
-    curatable_keys,
-    parse_between,
-    parse_row_time,
-    resolve_keys,
-    resolve_moment_target,
-    row_records,
-    select_keys,
-    short_refs,
-)
-from ..timeline.rows import build_rows
-from ..timeline.rules import describe_rules
-from ._context import AppContext, err, get_context, is_terminal, now, out
-from ._options import FormatOpt, OutputFormat, emit_records
+from ..util import plural
+from ._app import App
+from ._context import AppContext, get_context, now
+from ._options import FormatOpt, IncidentArg
+from ._output import Column, Fit, echo, note
+
+if TYPE_CHECKING:  # annotations only: the modules load when a command runs (start-up cost)
+    from ..model.curation import CurationResult
+    from ..store import Store
 
 __all__ = ["app"]
 
-app = typer.Typer(
-    no_args_is_help=True,
-    help="Curate an incident's timeline: hide, pin, edit, note and add rows, and mark key moments. "
-    "Changes are kept across re-pulls.",
+app = App(
+    help="Curate an incident's timeline. Hide, pin, edit, note and add rows, and mark key moments; "
+    "changes are kept across re-pulls."
 )
 
-IncidentArg = Annotated[
-    str,
-    typer.Argument(metavar="INCIDENT", help="The incident's slug, e.g. 2016-09-15_wikidata-dispatch-lag."),
-]
 RowArg = Annotated[
     str,
-    typer.Argument(metavar="ROW", help="A row: its ref from `timeline show` (a unique prefix) or full key."),
+    typer.Argument(metavar="ROW", help="A row: its ref from `timeline show` (a unique prefix) or its full key."),
 ]
 RowsArg = Annotated[
     list[str] | None,
     typer.Argument(
-        metavar="[ROW]...",
+        metavar="ROW",
         help="Rows: refs from `timeline show` (any unique prefix of 4+ characters) or full keys.",
     ),
 ]
 SourceFilter = Annotated[
     list[str] | None,
-    typer.Option(
-        "--source", metavar="SOURCE", help="Rows from this source (sal, phabricator, manual...). Repeatable."
-    ),
+    typer.Option("--source", metavar="SOURCE", help="Rows from this source (sal, phabricator, manual...). Repeatable."),
 ]
 KindFilter = Annotated[
     list[str] | None,
     typer.Option(
-        "--kind",
-        metavar="KIND",
-        help="Rows of this kind (log, deploy, cookbook, alert-firing...). Repeatable.",
+        "--kind", metavar="KIND", help="Rows of this kind (log, deploy, cookbook, alert-firing...). Repeatable."
     ),
 ]
 MatchFilter = Annotated[
@@ -88,20 +65,46 @@ BetweenFilter = Annotated[
     ),
 ]
 UnpinnedFilter = Annotated[bool, typer.Option("--unpinned", help="Rows that are not pinned.")]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Accept a time outside the window the incident was drafted for.")]
+MomentArg = Annotated[
+    str, typer.Argument(metavar="MOMENT", help="impact_start, detected, responded, mitigated or resolved.")
+]
+
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Accept a time outside the window the incident was drafted for.")
+]
+SHOW_COLUMNS = (
+    Column("ref"),
+    Column("time", header="time (UTC)"),
+    Column("flags", drop=1),
+    Column("sources", drop=3),
+    Column("kind", drop=2),
+    Column("text", fit=Fit.TRUNCATE, min_width=20),
+)
+MOMENT_COLUMNS = (
+    Column("moment"),
+    Column("time", header="time (UTC)"),
+    Column("origin", drop=1),
+    Column("row"),
+    Column("reason", fit=Fit.TRUNCATE, min_width=16),
+)
+MOMENT_FIELDS = ["moment", "time", "origin", "row", "reason"]
+RULE_COLUMNS = (Column("rule"), Column("value", fit=Fit.TRUNCATE, min_width=16), Column("effect", fit=Fit.WRAP))
 
 
 def _curated(app_ctx: AppContext, slug: str) -> tuple[Store, CurationResult]:
     """The incident's saved rows, curated as its latest draft saw them; orphans go to stderr."""
+    # lazy imports: curation loads when a timeline command runs, not for --help
+    from ..timeline.curate import curate
+    from ..timeline.rows import build_rows
+
     store = app_ctx.store()
     store.require_incident(slug)
     state = store.curation_state(slug, as_drafted=True)
     result = curate(build_rows(store.load_events(slug)), state, app_ctx.settings.timeline)
     for orphan in result.orphans:
-        err.print(
+        note(
             f"Warning: {orphan.action} set on row {orphan.row_key!r}, which the sources no longer return "
-            f"(drop it with `incidentkit timeline reset {slug} {orphan.row_key}`)",
-            markup=False,
+            f"(drop it with `incidentkit timeline reset {slug} {orphan.row_key}`)"
         )
     return store, result
 
@@ -109,6 +112,9 @@ def _curated(app_ctx: AppContext, slug: str) -> tuple[Store, CurationResult]:
 def _check_window(store: Store, slug: str, when: datetime, *, what: str, force: bool | None) -> None:
     """A time outside the window the incident was drafted for is refused unless *force* (a warning
     only, with *force* None): "yesterday" on a 2023 incident is a slip, not a lead-up."""
+    from ..model.source import Query  # lazy import
+    from ..model.time import format_utc
+
     query = store.require_incident(slug).metadata.get("query")
     if not query:
         return
@@ -119,7 +125,7 @@ def _check_window(store: Store, slug: str, when: datetime, *, what: str, force: 
     message = f"{what} {format_utc(when)} is outside the window of {slug} ({span})"
     if force is False:
         raise InputError(message, hint="check the date (a bare HH:MM is on the incident's first day), or give --force")
-    err.print(f"Warning: {message}", markup=False)
+    note(f"Warning: {message}")
 
 
 def _day(store: Store, slug: str, result: CurationResult) -> date | None:
@@ -143,6 +149,8 @@ def _select(
     orphans: bool = False,
 ) -> tuple[Store, tuple[str, ...]]:
     """The keys named or matched by the filters; InputError when neither is given."""
+    from ..timeline.refs import RowFilter, parse_between, select_keys  # lazy import
+
     store, result = _curated(get_context(ctx), slug)
     start, end = parse_between(between, day=_day(store, slug, result), now=now()) if between else (None, None)
     row_filter = RowFilter(
@@ -163,61 +171,49 @@ def _select(
 
 
 def _report(verb: str, count: int, slug: str) -> None:
-    message = (
-        f"{verb} {count} row{'' if count == 1 else 's'} of {slug}."
-        if count
-        else "No row matched; nothing changed."
-    )
-    out.print(message, markup=False)
+    echo(f"{verb} {plural(count, 'row')} of {slug}." if count else "No row matched; nothing changed.")
 
 
 @app.command()
 def show(
     ctx: typer.Context,
     incident: IncidentArg,
-    all_rows: Annotated[
-        bool, typer.Option("--all", "-a", help="Also list hidden rows (the raw log).")
-    ] = False,
+    all_rows: Annotated[bool, typer.Option("--all", "-a", help="Also list the hidden rows (the raw log).")] = False,
     fmt: FormatOpt = None,
 ) -> None:
     """List the curated timeline with each row's ref and flags.
 
     Flags: P pinned by you, p pinned by a rule, H hidden by you, h hidden by a rule, E edited,
-    N new since the previous draft.
+    N new since the previous draft. JSON Lines when piped: ref, time, end, flags, marker, source,
+    kind, actor, text, note, key, pinned, hidden, edited, new, pinned_by, hidden_by, original_text.
 
     Example:  incidentkit timeline show 2023-02-14_backport-crash --all
     """
+    from ..timeline.refs import ROW_COLUMNS, row_records  # lazy import
+
     app_ctx = get_context(ctx)
     _, result = _curated(app_ctx, incident)
     records = row_records(result, include_hidden=all_rows)
-    fmt = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
-    if fmt is not OutputFormat.TABLE:
-        out.print(emit_records(records, ROW_COLUMNS, fmt), markup=False, emoji=False)
-        return
-    table = Table(box=None, header_style="bold")
-    for name in ("ref", "time (UTC)", "flags", "sources", "kind"):  # never wrapped: the text gives way
-        table.add_column(name, no_wrap=True)
-    table.add_column("text", ratio=1)
-    for r in records:
-        text = " ".join(
-            p
-            for p in (
-                r["text"],
-                f"[{r['marker']}]" if r["marker"] else "",
-                f"({r['note']})" if r["note"] else "",
+    with app_ctx.output.rows(SHOW_COLUMNS, fmt, fields=ROW_COLUMNS) as sink:
+        for record in records:
+            shown = " ".join(
+                part
+                for part in (
+                    record["text"],
+                    f"[{record['marker']}]" if record["marker"] else "",
+                    f"({record['note']})" if record["note"] else "",
+                )
+                if part
             )
-            if p
-        )
-        table.add_row(
-            *map(Text, (r["ref"], r["time"][:19].replace("T", " "), r["flags"], "+".join(r["sources"]), r["kind"], text))
-        )
-    out.print(table)
-    hidden = len(result.rows) - len(result.visible)
-    out.print(
-        f"{len(records)} rows shown"
-        + (f", {hidden} hidden (--all lists them)" if hidden and not all_rows else "")
-        + "."
-    )
+            if sink.format == "table":
+                record = {
+                    **record, "time": record["time"][:19].replace("T", " "), "text": shown,
+                    "sources": "+".join(record["sources"]),
+                }  # fmt: skip
+            sink.add(record)
+        hidden = len(result.rows) - len(result.visible)
+        more = f", {hidden} hidden (--all lists them)" if hidden and not all_rows else ""
+        sink.summary(f"{plural(len(records), 'row')} shown{more}.")
 
 
 def _flag_command(verb: str, store_method: str, help_text: str) -> None:
@@ -243,7 +239,7 @@ def _flag_command(verb: str, store_method: str, help_text: str) -> None:
 _flag_command(
     "Hid",
     "hide_rows",
-    "Hide rows from the curated timeline (they stay in the raw log).\n\n"
+    "Hide rows from the timeline; they stay in the raw log.\n\n"
     "Example:  incidentkit timeline hide 2023-02-14_backport-crash --kind dbctl",
 )
 _flag_command(
@@ -254,7 +250,7 @@ _flag_command(
 _flag_command(
     "Pinned",
     "pin_rows",
-    "Pin rows: never auto-hidden; pinning a row you hid shows it again.\n\n"
+    "Pin rows: shown even where a rule would hide them.\n\nPinning a row you hid shows it again.\n\n"
     "Example:  incidentkit timeline pin 2023-02-14_backport-crash --match revert",
 )
 _flag_command(
@@ -275,9 +271,9 @@ def reset(
     between: BetweenFilter = None,
     unpinned: UnpinnedFilter = False,
 ) -> None:
-    """Drop everything you set on rows (hide, pin, edits, note) and delete rows you added.
+    """Drop what you set on rows, and the rows you added.
 
-    Also takes the keys of orphaned overrides, whose rows the sources no longer return.
+    Hide, pin, edits and notes go; rows you added are deleted. Also takes the keys of orphaned overrides, whose rows the sources no longer return.
 
     Example:  incidentkit timeline reset 2023-02-14_backport-crash 3f2a9c1
     """
@@ -299,14 +295,18 @@ def edit(
     ] = None,
     force: ForceOpt = False,
 ) -> None:
-    """Fix a row's text and/or time; the fix survives every re-pull (`timeline reset` undoes it).
+    """Fix a row's text or time; the fix survives every re-pull.
+
+    `timeline reset` undoes it.
 
     Example:  incidentkit timeline edit 2023-02-14_backport-crash 12c9 --text "Backport synced to the test servers"
     """
+    from ..timeline.refs import curatable_keys, parse_row_time, resolve_keys, short_refs  # lazy import
+
     if text is None and time is None:
-        raise InputError("give --text and/or --time", hint="e.g. timeline edit INCIDENT REF --time 19:12")
+        raise InputError("give --text and/or --time", hint="e.g. timeline edit INCIDENT ROW --time 19:12")
     if text is not None and not text.strip():
-        raise InputError("--text is empty", hint="to take a row out of the timeline, use `timeline hide`")
+        raise InputError("--text is empty", hint="to take a row out of the timeline, use `incidentkit timeline hide`")
     store, result = _curated(get_context(ctx), incident)
     (key,) = resolve_keys([row], curatable_keys(result.rows), incident=incident)
     current = next(r for r in result.rows if r.key == key)
@@ -314,11 +314,11 @@ def edit(
     if when is not None:
         _check_window(store, incident, when, what="--time", force=force)
     store.edit_row(incident, key, text=text, time=when)
-    out.print(f"Edited row {short_refs([r.key for r in result.rows])[key]} of {incident}.", markup=False)
+    echo(f"Edited row {short_refs([r.key for r in result.rows])[key]} of {incident}.")
 
 
-@app.command()
-def note(
+@app.command("note")
+def note_row(
     ctx: typer.Context,
     incident: IncidentArg,
     row: RowArg,
@@ -326,15 +326,17 @@ def note(
         str, typer.Argument(metavar="TEXT", help="The note, shown after the row; an empty string removes it.")
     ],
 ) -> None:
-    """Add a note to a row (shown after it in the draft).
+    """Add a note to a row, shown after it in the draft.
 
     Example:  incidentkit timeline note 2023-02-14_backport-crash 623b "the revert is live everywhere"
     """
+    from ..timeline.refs import curatable_keys, resolve_keys, short_refs  # lazy import
+
     store, result = _curated(get_context(ctx), incident)
     (key,) = resolve_keys([row], curatable_keys(result.rows), incident=incident)
     store.note_row(incident, key, text.strip() or None)
     ref = short_refs([r.key for r in result.rows])[key]
-    out.print(f"{'Noted' if text.strip() else 'Removed the note of'} row {ref} of {incident}.", markup=False)
+    echo(f"{'Noted' if text.strip() else 'Removed the note of'} row {ref} of {incident}.")
 
 
 @app.command()
@@ -354,27 +356,22 @@ def add(
 
     Example:  incidentkit timeline add 2023-02-14_backport-crash --time 18:40 "Users report fatals when logged in"
     """
+    from ..timeline.refs import parse_row_time, short_refs  # lazy import
+
     if not text.strip():
-        raise InputError(
-            "the row's text is empty", hint='e.g. timeline add INCIDENT --time 19:12 "Alice notices 5xx"'
-        )
+        raise InputError("the row's text is empty", hint='e.g. timeline add INCIDENT --time 19:12 "Alice notices 5xx"')
     store, result = _curated(get_context(ctx), incident)
     when = parse_row_time(time, day=_day(store, incident, result), now=now())
     _check_window(store, incident, when, what="--time", force=force)
     key = store.add_manual_row(incident, time=when, text=text.strip())
-    out.print(
-        f"Added row {short_refs([*(r.key for r in result.rows), key])[key]} to {incident}.", markup=False
-    )
+    echo(f"Added row {short_refs([*(r.key for r in result.rows), key])[key]} to {incident}.")
 
 
 @app.command()
 def mark(
     ctx: typer.Context,
     incident: IncidentArg,
-    moment: Annotated[
-        str,
-        typer.Argument(metavar="MOMENT", help="impact_start, detected, responded, mitigated or resolved."),
-    ],
+    moment: MomentArg,
     target: Annotated[
         str,
         typer.Argument(
@@ -383,10 +380,17 @@ def mark(
         ),
     ],
 ) -> None:
-    """Set a key moment on a row or at a time; it wins over the suggestion.
+    """Set a key moment at a row or a time.
+
+    It wins over the suggestion.
 
     Example:  incidentkit timeline mark 2023-02-14_backport-crash impact_start 18:36
     """
+    # lazy imports
+    from ..model.curation import moment_name
+    from ..model.time import format_utc
+    from ..timeline.refs import resolve_moment_target, short_refs
+
     name = moment_name(moment)
     store, result = _curated(get_context(ctx), incident)
     key, when = resolve_moment_target(
@@ -396,80 +400,59 @@ def mark(
         _check_window(store, incident, when, what="the time", force=None)
     store.set_key_moment(incident, name, time=when, key=key)
     where = f" (row {short_refs(r.key for r in result.rows)[key]})" if key else ""
-    out.print(f"{name} of {incident} set to {format_utc(when)}{where}.", markup=False)
+    echo(f"{name} of {incident} set to {format_utc(when)}{where}.")
 
 
 @app.command()
-def unmark(
-    ctx: typer.Context,
-    incident: IncidentArg,
-    moment: Annotated[
-        str,
-        typer.Argument(metavar="MOMENT", help="impact_start, detected, responded, mitigated or resolved."),
-    ],
-) -> None:
+def unmark(ctx: typer.Context, incident: IncidentArg, moment: MomentArg) -> None:
     """Forget a key moment you set; the suggestion applies again.
 
     Example:  incidentkit timeline unmark 2023-02-14_backport-crash detected
     """
+    from ..model.curation import moment_name  # lazy import
+
     name = moment_name(moment)
     cleared = get_context(ctx).store().clear_key_moment(incident, name)
-    message = (
-        f"{name} of {incident} is suggested again."
-        if cleared
-        else f"{name} of {incident} was not set; nothing changed."
-    )
-    out.print(message, markup=False)
+    echo(f"{name} of {incident} is suggested again." if cleared else f"{name} of {incident} was not set; nothing changed.")
 
 
 @app.command()
 def moments(ctx: typer.Context, incident: IncidentArg, fmt: FormatOpt = None) -> None:
-    """List the key moments (yours or suggested, and why) and the durations they give.
+    """List the key moments and the durations they give.
+
+    Each is yours or suggested (and why). JSON Lines when piped: moment, time, origin, row, reason. The durations (time to detect, to
+    mitigate, to resolve, impact) follow the table on a terminal, and go to standard error otherwise.
 
     Example:  incidentkit timeline moments 2023-02-14_backport-crash
     """
-    _, result = _curated(get_context(ctx), incident)
+    # lazy imports
+    from ..model.time import format_utc
+    from ..timeline.refs import short_refs
+
+    app_ctx = get_context(ctx)
+    _, result = _curated(app_ctx, incident)
     refs = short_refs(r.key for r in result.rows)
-    records = [
-        {
-            "moment": c.moment,
-            "time": format_utc(c.time) if c.time else None,
-            "origin": c.origin,
-            "row": refs.get(c.key) if c.key else None,
-            "reason": c.reason,
-        }
-        for c in result.choices
-    ]
-    fmt = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
-    if fmt is not OutputFormat.TABLE:
-        out.print(
-            emit_records(records, ["moment", "time", "origin", "row", "reason"], fmt),
-            markup=False,
-            emoji=False,
-        )
-        return
-    table = Table("moment", "time (UTC)", "origin", "row", "reason", box=None, header_style="bold")
-    for r in records:
-        table.add_row(*map(Text, (r["moment"], r["time"] or "-", r["origin"], r["row"] or "", r["reason"])))
-    out.print(table)
-    minutes = {k: "-" if v is None else f"{v:.0f} min" for k, v in result.moments.durations().items()}
-    out.print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in minutes.items()), markup=False)
+    with app_ctx.output.rows(MOMENT_COLUMNS, fmt, fields=MOMENT_FIELDS) as sink:
+        for choice in result.choices:
+            sink.add({
+                "moment": choice.moment, "time": format_utc(choice.time) if choice.time else None,
+                "origin": choice.origin, "row": refs.get(choice.key) if choice.key else None, "reason": choice.reason,
+            })  # fmt: skip
+        minutes = {k: "-" if v is None else f"{v:.0f} min" for k, v in result.moments.durations().items()}
+        sink.summary(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in minutes.items()))
 
 
 @app.command()
 def rules(ctx: typer.Context, fmt: FormatOpt = None) -> None:
-    """Show the effective auto-curation rules ([timeline] in the config).
+    """Show the auto-curation rules in effect.
 
-    Example:  incidentkit timeline rules
+    They come from [timeline] in the config. JSON Lines when piped: rule, value, effect.
+
+    Example:  incidentkit timeline rules --format markdown
     """
-    records = describe_rules(get_context(ctx).settings.timeline)
-    fmt = fmt or (OutputFormat.TABLE if is_terminal() else OutputFormat.JSON)
-    if fmt is not OutputFormat.TABLE:
-        out.print(emit_records(records, ["rule", "value", "effect"], fmt), markup=False, emoji=False)
-        return
-    table = Table("rule", "value", "effect", box=None, header_style="bold")
-    for r in records:
-        value = r["value"]
-        shown = ", ".join(value) if isinstance(value, list) else ("" if value is None else str(value))
-        table.add_row(Text(r["rule"]), Text(shown), Text(r["effect"]))
-    out.print(table)
+    from ..timeline.rules import describe_rules  # lazy import
+
+    app_ctx = get_context(ctx)
+    with app_ctx.output.rows(RULE_COLUMNS, fmt) as sink:
+        for record in describe_rules(app_ctx.settings.timeline):
+            sink.add(record)

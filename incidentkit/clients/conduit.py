@@ -12,8 +12,13 @@ Rules it enforces:
 * Retries (exponential backoff) only where safe: read methods (``*.search``, ``*.query``,
   ``*.lookup``, ...) on any transient failure; every other method (``maniphest.edit``...) only when
   the request provably was not processed (HTTP 429 from the rate limiter, connection refused).
-* The token never appears in an error: ``error_info`` is scrubbed of the token and of anything
-  token-shaped (servers quote bad tokens back, and even whole request bodies).
+* Every call runs within the budget (:mod:`incidentkit.clients.budget`): the pull's deadline
+  covers connecting, reading, retries and their backoff; ``Retry-After`` is honoured only when
+  the wait fits before the deadline (and is at most a minute); answers are size-capped.
+* Paging stops with an error when the cursor repeats or a page brings no new item.
+* The token, and every other configured secret, never appears in an error: messages are scrubbed
+  of them and of anything token-shaped (servers quote bad tokens back, and even whole request
+  bodies). Lone surrogates in answers are replaced (``replaced`` counts them).
 * Names are resolved in batches of 100 PHIDs per call, never one call per PHID.
 * Configured project references (a name, any hashtag, or a PHID) and usernames resolve to PHIDs
   the way people write them: projects by :func:`project_key` (case, ``-``/``_`` and punctuation do
@@ -25,8 +30,7 @@ from __future__ import annotations
 import html
 import json
 import re
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,13 +38,14 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from ..config import Settings, read_secret
+from ..config import Settings, read_secret, secret_values
 from ..errors import ConfigError, SourceError
 from ..model.actionable import TaskView
 from ..model.tasks import parse_task, task_number
 from ..model.time import from_epoch
 from ..util import chunks
-from .http import USER_AGENT
+from .budget import MAX_RETRY_AFTER, OverBudget, wait
+from .http import USER_AGENT, loads, mount_budget, redact, retry_after
 
 __all__ = [
     "ConduitClient",
@@ -68,7 +73,6 @@ _MAX_INFO = 300
 # Phorge's answer to a POST that reached it outside /api/<method> (plain text, HTTP 200)
 _WRONG_PATH_PREFIX = "ERROR: You are making a Conduit API request to "
 WRONG_PATH = "ERR-WRONG-API-PATH"  # ConduitError.code for that answer (Phorge sends none)
-_MAX_RETRY_AFTER = 60.0
 
 _HINTS = {
     "ERR-INVALID-AUTH": "check the env var named by [phabricator] token_env: it must hold a valid Conduit API token (api-...)",
@@ -129,10 +133,9 @@ def is_read_method(method: str) -> bool:
     return method.endswith(_READ_SUFFIXES)
 
 
-def scrub(text: str, token: str | None = None) -> str:
-    """*text* without the token, token-shaped strings or quoted tokens, on one short line."""
-    if token and len(token) >= 4:
-        text = text.replace(token, "<redacted>")
+def scrub(text: str, token: str | None = None, secrets: Iterable[str] = ()) -> str:
+    """*text* without the token, the other *secrets*, token-shaped strings or quoted tokens, on one short line."""
+    text = redact(text, (token, *secrets))
     text = _TOKEN_SHAPED.sub("<redacted>", text)
     text = _QUOTED_TOKEN.sub(r'\1"<redacted>"', text)
     text = " ".join(text.split())
@@ -176,6 +179,7 @@ class ConduitClient:
         session: requests.Session | None = None,
         backoff: float = 0.5,
         token_env: str | None = None,
+        secrets: Sequence[str] = (),
     ) -> None:
         if not url:
             raise ConfigError("no Phabricator url is configured", hint="set url in the [phabricator] section")
@@ -192,11 +196,13 @@ class ConduitClient:
         self.retries = max(0, retries)
         self.backoff = backoff
         self.token_env = token_env
-        self.session = session or requests.Session()
+        self.session = mount_budget(session or requests.Session())
         self.session.headers.setdefault("User-Agent", USER_AGENT)
         self.calls = 0
         self._projects: dict[str, Project | None] = {}  # reference as configured -> project (None: unknown)
         self._user_phids: dict[str, str | None] = {}  # case-folded username -> PHID (None: unknown)
+        self.replaced = 0  # lone surrogates replaced in answers
+        self._secrets = tuple(secrets)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, session: requests.Session | None = None) -> ConduitClient:
@@ -220,6 +226,7 @@ class ConduitClient:
             retries=phab.retries,
             session=session,
             token_env=phab.token_env,
+            secrets=secret_values(settings),
         )
 
     def __repr__(self) -> str:
@@ -241,27 +248,46 @@ class ConduitClient:
         payload = dict(params or {})
         payload["__conduit__"] = {"token": self._token}
         form = {"params": json.dumps(payload, separators=(",", ":")), "output": "json", "__conduit__": "1"}
+        try:
+            return self._call(method, form)
+        except ConduitError as exc:  # the client boundary: no message leaves with a secret in it
+            exc.message = self._scrub(exc.message)
+            exc.hint = self._scrub(exc.hint) if exc.hint else exc.hint
+            exc.args = (exc.message,)
+            raise
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, self._token, self._secrets)
+
+    def _call(self, method: str, form: Mapping[str, str]) -> Any:
         read = is_read_method(method)
         attempt = 0
         while True:
             try:
                 return self._attempt(method, form)
             except _Transient as failure:
-                if not (read or failure.unsent) or attempt >= self.retries:
-                    tries = f" (after {attempt + 1} attempts)" if attempt else ""
+                tries = f" (after {attempt + 1} attempts)" if attempt else ""
+                asked = failure.retry_after
+                if not (read or failure.unsent) or attempt >= self.retries or (asked or 0) > MAX_RETRY_AFTER:
+                    if asked is not None:
+                        tries += f"; the server asked to wait {asked:g} s"
                     raise ConduitError(
                         f"Phabricator {method} failed: {failure.message}{tries}", failure.hint, method=method
                     ) from failure.__cause__
-                delay = failure.retry_after if failure.retry_after is not None else self.backoff * 2**attempt
-                time.sleep(min(delay, _MAX_RETRY_AFTER))
+                try:
+                    wait(asked if asked is not None else self.backoff * 2**attempt, failure.message)
+                except OverBudget as exc:
+                    raise ConduitError(f"Phabricator {method} failed: {exc.reason}", exc.hint, method=method) from exc
                 attempt += 1
 
     def _attempt(self, method: str, form: Mapping[str, str]) -> Any:
         endpoint = f"{self.url}/api/{method}"
-        host = urlsplit(self.url).netloc
+        host = urlsplit(self.url).hostname or self.url
         self.calls += 1
         try:
             response = self.session.post(endpoint, data=form, timeout=self.timeout)
+        except OverBudget as exc:
+            raise ConduitError(f"Phabricator {method} failed: {host} {exc.reason}", exc.hint, method=method) from exc
         except requests.ConnectTimeout as exc:
             raise _Transient(
                 f"connecting to {host} timed out after {self.timeout:g}s",
@@ -282,6 +308,12 @@ class ConduitClient:
                 "check [phabricator] url and that the server is up",
                 unsent=unsent,
             ) from exc
+        except requests.TooManyRedirects as exc:
+            raise ConduitError(
+                f"Phabricator {method} failed: {host} redirects in a loop",
+                "check [phabricator] url: it must be the site root of a Phabricator/Phorge server",
+                method=method,
+            ) from exc
         except requests.RequestException as exc:
             raise ConduitError(
                 f"Phabricator {method} failed: {type(exc).__name__}",
@@ -292,22 +324,23 @@ class ConduitClient:
 
     def _result(self, method: str, response: requests.Response) -> Any:
         status = response.status_code
-        text = response.text
+        text = response.content.decode("utf-8", errors="replace")
         try:
-            envelope = json.loads(text)
+            envelope, replaced = loads(text)
         except ValueError:
-            envelope = None
+            envelope, replaced = None, 0
         if isinstance(envelope, dict) and "result" in envelope and "error_code" in envelope:
+            self.replaced += replaced
             code = envelope["error_code"]
             if code is None:
                 return envelope["result"]
             info = envelope.get("error_info")
-            detail = scrub(str(info), self._token) if info is not None else "no details"
+            detail = self._scrub(str(info)) if info is not None else "no details"
             hint = _HINTS.get(str(code), "")
             if hint and self.token_env and "token_env" in hint:
                 hint += f" ({self.token_env})"
             raise ConduitError(
-                f"Phabricator {method} failed: {scrub(str(code), self._token)}: {detail}",
+                f"Phabricator {method} failed: {self._scrub(str(code))}: {detail}",
                 hint or "Phabricator refused the request; see the message above",
                 method=method,
                 code=str(code),
@@ -317,10 +350,10 @@ class ConduitClient:
                 "rate limited (HTTP 429)",
                 "Phabricator is rate limiting this client; wait a little and retry",
                 unsent=True,
-                retry_after=_retry_after(response),
+                retry_after=retry_after(response),
             )
-        _raise_for_wrong_path(method, status, text, self.url, self._token)
-        described = _describe_body(text, response.headers.get("Content-Type", ""), self._token)
+        _raise_for_wrong_path(method, status, text, self.url, self._scrub)
+        described = _describe_body(text, response.headers.get("Content-Type", ""), self._scrub)
         if status >= 500:
             raise _Transient(
                 f"HTTP {status}{described}",
@@ -370,9 +403,14 @@ class ConduitClient:
             yield from data
 
     def _pages(self, method: str, params: Mapping[str, Any]) -> Iterator[tuple[list[Any], bool]]:
-        """``(normalised items, is_last_page)`` per call, following ``cursor.after``."""
+        """``(normalised items, is_last_page)`` per call, following ``cursor.after``.
+
+        A cursor seen before, or a page holding only items already seen, is an error: a broken
+        server would otherwise page for ever (until the deadline).
+        """
         after: str | None = None
         seen: set[str] = set()
+        known: set[str] = set()
         while True:
             page = dict(params)
             if after is not None:
@@ -388,6 +426,14 @@ class ConduitClient:
             cursor = result.get("cursor")
             following = cursor.get("after") if isinstance(cursor, dict) else None
             last = following is None or not data
+            identities = {_identity(item) for item in data} - {""}
+            if after is not None and identities and identities <= known:
+                raise ConduitError(
+                    f"Phabricator {method} returned the same items again on the next page",
+                    "the server's paging is broken; report it to the Phabricator admins",
+                    method=method,
+                )
+            known |= identities
             yield data, last
             if last:
                 return
@@ -628,6 +674,13 @@ class ConduitClient:
         return found
 
 
+def _identity(item: Any) -> str:
+    """What tells one search result from another: its PHID, else its id."""
+    if not isinstance(item, dict):
+        return ""
+    return str(item.get("phid") or item.get("id") or "")
+
+
 def _created(item: Any) -> int:
     value = item.get("dateCreated") if isinstance(item, dict) else None
     return value if isinstance(value, int) else 0
@@ -676,32 +729,24 @@ def _username(name: str) -> str:
     return name.strip().lstrip("@").casefold()
 
 
-def _raise_for_wrong_path(method: str, status: int, text: str, url: str, token: str) -> None:
+def _raise_for_wrong_path(method: str, status: int, text: str, url: str, scrubbed: Callable[[str], str]) -> None:
     """Phorge's own one-line answer to a request outside ``/api/<method>``: a configuration error."""
     if status == 200 and text.startswith(_WRONG_PATH_PREFIX):
         parts = urlsplit(url)
         raise ConduitError(
-            f"Phabricator {method} failed: {scrub(text, token)}",
+            f"Phabricator {method} failed: {scrubbed(text)}",
             f"set [phabricator] url to the site root, e.g. {parts.scheme}://{parts.netloc}/",
             method=method,
             code=WRONG_PATH,
         )
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
-
-
-def _describe_body(text: str, content_type: str, token: str) -> str:
+def _describe_body(text: str, content_type: str, scrubbed: Callable[[str], str]) -> str:
     """A short, scrubbed description of a non-Conduit body (an HTML page's title, never the page)."""
     if "html" in content_type.lower() or text.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
-        title = _HTML_TITLE.search(text)
+        title = _HTML_TITLE.search(text[:65536])
         if title:
-            return f" with an HTML page ({scrub(html.unescape(title.group(1)), token)[:80]})"
+            return f" with an HTML page ({scrubbed(html.unescape(title.group(1)))[:80]})"
         return " with an HTML page"
     return "" if not text.strip() else " with a non-JSON body"
 

@@ -3,8 +3,8 @@
 Owns connecting to a configured wiki (``[wikis.NAME]``: ``url`` is the scheme, host and script path
 of api.php), logging in with a bot password read from the env var named by ``password_env``
 (anonymous reading otherwise), batched reads (50 titles per API request, continuation followed),
-prefix and category listings, conflict-safe saves and rendering wikitext with the wiki's own
-parser. Region splicing and report parsing live elsewhere; this module only talks.
+prefix and category listings, conflict-safe saves, file uploads and rendering wikitext with the
+wiki's own parser. Region splicing and report parsing live elsewhere; this module only talks.
 
 Connecting is lazy: :func:`connect_wiki` does no I/O, the first call does. Which error class a
 failure raises follows the operation, so callers need not translate:
@@ -15,27 +15,37 @@ failure raises follows the operation, so callers need not translate:
   :class:`~incidentkit.errors.PublishError`, and :class:`~incidentkit.errors.ConflictError` when
   somebody else changed (or created, or deleted) the page since it was read.
 
-A missing page is not an error: ``read`` returns None and callers decide. The password never
-appears in a message, a ``repr`` or an attribute.
+A missing page is not an error: ``read`` returns None and callers decide. Every request runs
+within the budget (:mod:`incidentkit.clients.budget`: the pull's deadline and the answer size
+cap; retries and ``Retry-After`` waits included), continuation that makes no progress is an
+error, and an answer of an unexpected shape (a list, missing keys, not JSON) is an error of the
+operation's class, never a traceback. Lone surrogates in answers are replaced (``replaced``
+counts them). The password, and every other configured secret, never appears in a message, a
+``repr`` or an attribute, even when the wiki echoes it.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
 import mwclient
 import mwclient.errors
+import mwclient.sleep
 import requests
 
-from ..config import Settings, WikiSettings, read_secret
+from ..config import Settings, WikiSettings, read_secret, secret_values
 from ..errors import ConfigError, ConflictError, IncidentKitError, PublishError, SourceError
 from ..util import chunks
-from .http import USER_AGENT
+from .budget import MAX_RETRY_AFTER, OverBudget, wait
+from .http import USER_AGENT, loads, mount_budget, redact, retry_after
 
 __all__ = [
     "PageText",
@@ -50,8 +60,11 @@ __all__ = [
 BATCH_SIZE = 50  # titles per read request (the API's limit for clients without apihighlimits)
 URL_HINT = "url must be the scheme, host and script path of api.php, e.g. https://wikitech.wikimedia.org/w/"
 RIGHTS_HINT = "check the bot's rights: the grants of its bot password and the groups of its user"
-MAX_RETRIES = 2  # retries after a 5xx or a dropped connection once connected (sleeps 2 s, then 4 s)
+MAX_RETRIES = 2  # retries after a 5xx, a 429 or a dropped connection once connected
 RETRY_SECONDS = 2
+MAX_IDLE_CONTINUATIONS = 3  # answers in a row that bring nothing new before continuation is refused
+_RETRIED_CODES = {"internal_api_error_DBConnectionError", "internal_api_error_DBQueryError"}
+_R = TypeVar("_R")
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _ERROR_ELEMENT = re.compile(r"<(\w+)[^>]*\bclass=\"(?:[^\"]*\s)?error(?:\s[^\"]*)?\"[^>]*>(.*?)</\1>", re.S)
 
@@ -102,6 +115,7 @@ class WikiClient(Protocol):
     def list_category(self, name: str) -> list[str]: ...
     def save(self, title: str, text: str, *, summary: str, base: PageText | None) -> PageText: ...
     def render_html(self, text: str, title: str) -> str: ...
+    def upload(self, filename: str, data: bytes, *, comment: str, text: str) -> bool: ...
 
 
 def page_url(wiki_url: str, title: str) -> str:
@@ -135,7 +149,7 @@ def connect_wiki(settings: Settings, name: str | None = None) -> MwclientWiki:
     Raises ConfigError when no such wiki is configured or its url is unusable.
     """
     wiki_name, wiki = settings.wiki(name)
-    return MwclientWiki(wiki_name, wiki)
+    return MwclientWiki(wiki_name, wiki, secrets=secret_values(settings))
 
 
 def html_errors(html: str) -> list[str]:
@@ -155,16 +169,49 @@ def _format_timestamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 
+def _scrubbed(method: Callable[..., _R]) -> Callable[..., _R]:
+    """The client boundary: no error leaving *method* shows a configured secret."""
+
+    @functools.wraps(method)
+    def wrapper(self: MwclientWiki, *args: Any, **kwargs: Any) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except IncidentKitError as exc:
+            exc.message = redact(exc.message, self._secrets)
+            exc.hint = redact(exc.hint, self._secrets) if exc.hint else exc.hint
+            exc.args = (exc.message,)
+            raise
+
+    return wrapper
+
+
+class _Sleeper(mwclient.sleep.Sleeper):
+    """mwclient's pause before a retry (5xx, dropped connection, maxlag), kept within the budget."""
+
+    def sleep(self, min_time: float = 0) -> None:
+        self.retries += 1
+        if self.retries > self.max_retries:
+            raise mwclient.errors.MaximumRetriesExceeded(self, self.args)
+        wait(max(self.retry_timeout * self.retries, min_time), "the wiki kept failing")
+
+
+class _Sleepers(mwclient.sleep.Sleepers):
+    def make(self, args: Any = None) -> _Sleeper:
+        return _Sleeper(args, self.max_retries, self.retry_timeout, self.callback)
+
+
 class MwclientWiki:
     """A MediaWiki reached through mwclient, configured by one ``[wikis.NAME]`` section.
 
-    ``request_count`` counts every HTTP request sent to the wiki (retries included).
-    ``list_limit`` is the page size of listings ("max": 500, or 5000 with apihighlimits).
+    ``request_count`` counts every HTTP request sent to the wiki (retries included); ``replaced``
+    counts the lone surrogates replaced in its answers. ``list_limit`` is the page size of
+    listings ("max": 500, or 5000 with apihighlimits). *secrets* (every configured secret's value)
+    are scrubbed from every message.
     """
 
     list_limit: int | str = "max"
 
-    def __init__(self, name: str, wiki: WikiSettings) -> None:
+    def __init__(self, name: str, wiki: WikiSettings, *, secrets: Sequence[str] = ()) -> None:
         self.name = name
         self.url = wiki.url
         self.user = wiki.user
@@ -172,7 +219,9 @@ class MwclientWiki:
         self.timeout = wiki.timeout
         self.scheme, self.host, self.path = split_wiki_url(wiki.url, name=name)
         self.request_count = 0
+        self.replaced = 0
         self.logged_in = False
+        self._secrets = tuple(secrets)
         self._site: mwclient.Site | None = None
         self._generator = ""
         self._namespaces: dict[str, int] = {}  # lower-cased names, canonical names and aliases -> id
@@ -186,6 +235,12 @@ class MwclientWiki:
 
     def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.request_count += 1
+
+    def _password(self) -> str | None:
+        password = read_secret(self.password_env) if self.user else None
+        if password and password not in self._secrets:
+            self._secrets += (password,)
+        return password
 
     def _connect(self, error: type[IncidentKitError]) -> mwclient.Site:
         """The connected (and, with a password, logged-in) site; the first call does the I/O."""
@@ -201,8 +256,10 @@ class MwclientWiki:
             retry_timeout=RETRY_SECONDS,
             connection_options={"timeout": self.timeout},
         )
+        site.sleepers = _Sleepers(MAX_RETRIES, RETRY_SECONDS)
+        mount_budget(site.connection)
         site.connection.hooks["response"].append(self._count)
-        password = read_secret(self.password_env) if self.user else None
+        password = self._password()
         meta = "siteinfo|tokens" if password else "siteinfo"
         # One request: site info, namespaces and (to log in) a login token. No retries, so an
         # unreachable wiki fails at once.
@@ -211,38 +268,126 @@ class MwclientWiki:
                 site, error, "query", "GET", retry=False, meta=meta, type="login",
                 siprop="general|namespaces|namespacealiases",
             )  # fmt: skip
-            query = info["query"]
+            with self._shape(error, "its site information"):
+                self._read_siteinfo(info["query"])
+                token = str(info["query"]["tokens"]["logintoken"]) if password else ""
             if password:
-                self._login(site, error, password, query["tokens"]["logintoken"])
+                self._login(site, error, password, token)
         except _APIFailure as failure:
             raise error(
                 f"wiki {self.name} at {self.url} refused to connect: {failure.info} ({failure.code})",
                 hint=URL_HINT,
             ) from failure
-        self._generator = query["general"].get("generator", "MediaWiki")
-        for ns in query["namespaces"].values():
-            self._namespace_names[int(ns["id"])] = ns["name"]
-            for label in (ns["name"], ns.get("canonical", "")):
-                if label:
-                    self._namespaces[label.lower()] = int(ns["id"])
-        for alias in query.get("namespacealiases", []):
-            self._namespaces[alias["alias"].lower()] = int(alias["id"])
         self._site = site
         return site
+
+    def _read_siteinfo(self, query: dict[str, Any]) -> None:
+        self._generator = str(query["general"].get("generator", "MediaWiki"))
+        for ns in query["namespaces"].values():
+            self._namespace_names[int(ns["id"])] = str(ns["name"])
+            for label in (ns["name"], ns.get("canonical", "")):
+                if label:
+                    self._namespaces[str(label).lower()] = int(ns["id"])
+        for alias in query.get("namespacealiases", []):
+            self._namespaces[str(alias["alias"]).lower()] = int(alias["id"])
 
     def _login(self, site: mwclient.Site, error: type[IncidentKitError], password: str, token: str) -> None:
         result = self._call(
             site, error, "login", "POST", lgname=self.user, lgpassword=password, lgtoken=token
         )
-        login = result.get("login", {})
-        if login.get("result") != "Success":
-            reason = login.get("reason") or login.get("result") or "no reason given"
+        with self._shape(error, "the login"):
+            login = result.get("login", {})
+            result_code = login.get("result")
+            reason = login.get("reason")
+        if result_code != "Success":
+            if isinstance(reason, dict):  # newer wikis: {"code": ..., "text": ...}
+                reason = reason.get("text") or reason.get("code")
             raise error(
-                f"login to wiki {self.name} refused for user {self.user}: {reason}",
-                hint=f"check the bot password in ${self.password_env} and the user name in wikis.{self.name}.user "
-                "(bot passwords log in as User@appid)",
+                f"login to wiki {self.name} refused for user {self.user}: {reason or result_code or 'no reason given'}",
+                hint=f"check the bot password in ${self.password_env} (it may have been changed or revoked) and "
+                f"the user name in wikis.{self.name}.user (bot passwords log in as User@appid)",
             )
         self.logged_in = True
+
+    def _relogin(self, site: mwclient.Site) -> None:
+        """Log in again in the same session: the wiki ended the login (expired, or the bot password
+        was changed or revoked since)."""
+        self.logged_in = False
+        self._csrf = ""
+        password = self._password()
+        if not password:
+            raise PublishError(
+                f"wiki {self.name} ended the login of {self.user} and ${self.password_env} is no longer set",
+                hint=f"put the bot password of {self.user} in ${self.password_env}",
+            )
+        try:
+            info = self._call(site, PublishError, "query", "GET", meta="tokens", type="login")
+            with self._shape(PublishError, "the login token"):
+                token = str(info["query"]["tokens"]["logintoken"])
+            self._login(site, PublishError, password, token)
+        except _APIFailure as failure:
+            raise PublishError(
+                f"wiki {self.name} refused to log {self.user} in again: {failure.info} ({failure.code})",
+                hint=RIGHTS_HINT,
+            ) from failure
+
+    # --- one request ------------------------------------------------------------------------
+
+    @contextmanager
+    def _shape(self, error: type[IncidentKitError], what: str) -> Iterator[None]:
+        """Reading an answer: a missing key or a value of the wrong type becomes *error*."""
+        try:
+            yield
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            detail = f"{type(exc).__name__}: {exc}"[:80]
+            raise error(
+                f"wiki {self.name} answered {what} in an unexpected shape ({detail})",
+                hint="the server does not answer like a MediaWiki API; " + URL_HINT,
+            ) from exc
+
+    def _pause(self, error: type[IncidentKitError], seconds: float, why: str) -> None:
+        try:
+            wait(seconds, why)
+        except OverBudget as exc:
+            raise error(f"wiki {self.name} at {self.url}: {exc.reason}", hint=exc.hint) from exc
+
+    def _send(
+        self, site: mwclient.Site, error: type[IncidentKitError], method: str, data: dict[str, Any], retry: bool
+    ) -> str:
+        """The raw answer to one API request. mwclient retries 5xx answers and dropped connections
+        (within the budget); a 429 is retried here after its Retry-After, if that fits."""
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                return str(site.raw_call("api", data, retry_on_error=retry, http_method=method))
+            except OverBudget as exc:
+                raise error(f"wiki {self.name} at {self.url} {exc.reason}", hint=exc.hint) from exc
+            except requests.exceptions.TooManyRedirects as exc:
+                raise error(f"wiki {self.name} at {self.url} redirects in a loop", hint=URL_HINT) from exc
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                raise error(
+                    f"wiki {self.name} at {self.url} is unreachable: {_reason(exc)}",
+                    hint=f"check the network and wikis.{self.name}.url (timeout {self.timeout:g}s)",
+                ) from exc
+            except mwclient.errors.MaximumRetriesExceeded as exc:
+                raise error(
+                    f"wiki {self.name} at {self.url} is unreachable: it kept failing after {MAX_RETRIES} retries",
+                    hint="try again later",
+                ) from exc
+            except requests.exceptions.HTTPError as exc:
+                status = exc.response.status_code if exc.response is not None else 0
+                delay = retry_after(exc.response) if status == 429 and exc.response is not None else None
+                if delay is None or delay > MAX_RETRY_AFTER or attempt == MAX_RETRIES:
+                    hint = "the wiki is rate limiting incidentkit; try again later" if status == 429 else URL_HINT
+                    asked = f"; it asked to wait {delay:g} s" if delay is not None else ""
+                    raise error(f"wiki {self.name} at {self.url} answered HTTP {status or 'error'}{asked}", hint=hint) from exc
+                self._pause(error, delay, "rate limited (HTTP 429)")
+            except requests.exceptions.RequestException as exc:
+                raise error(
+                    f"wiki {self.name} at {self.url}: the request failed ({type(exc).__name__})", hint=URL_HINT
+                ) from exc
+            except (TypeError, ValueError) as exc:  # mwclient reading a malformed maxlag answer
+                raise error(f"{self.url} (wiki {self.name}) does not answer like a MediaWiki API", hint=URL_HINT) from exc
+        raise AssertionError("the last attempt returns or raises above")
 
     def _call(
         self,
@@ -254,37 +399,49 @@ class MwclientWiki:
         retry: bool = True,
         **params: Any,
     ) -> dict[str, Any]:
-        """One API request (formatversion=2), every failure translated into *error*."""
+        """One API request (formatversion=2), every failure translated into *error*; an API error
+        code becomes :class:`_APIFailure` (database hiccups are retried first)."""
         params.setdefault("formatversion", 2)
-        try:
-            while True:
-                info = site.raw_api(action, method, retry_on_error=retry, **params) or {}
-                if site.handle_api_result(info):
-                    return dict(info)
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise error(
-                f"wiki {self.name} at {self.url} is unreachable: {_reason(exc)}",
-                hint=f"check the network and wikis.{self.name}.url (timeout {self.timeout:g}s)",
-            ) from exc
-        except mwclient.errors.MaximumRetriesExceeded as exc:
-            raise error(
-                f"wiki {self.name} at {self.url} is unreachable: it kept failing after {MAX_RETRIES} retries",
-                hint="try again later",
-            ) from exc
-        except requests.exceptions.HTTPError as exc:
-            status = exc.response.status_code if exc.response is not None else "error"
-            raise error(f"wiki {self.name} at {self.url} answered HTTP {status}", hint=URL_HINT) from exc
-        except (mwclient.errors.InvalidResponse, mwclient.errors.APIDisabledError) as exc:
-            raise error(
-                f"{self.url} (wiki {self.name}) does not answer like a MediaWiki API", hint=URL_HINT
-            ) from exc
-        except mwclient.errors.APIError as exc:
-            if exc.code == "readapidenied":
+        token = params.pop("token", None)
+        data = {**params, "action": action, "format": "json"}
+        if token is not None:
+            data["token"] = token  # last, so that a truncated request cannot carry a valid token
+        for attempt in range(MAX_RETRIES + 1):
+            info = self._decode(self._send(site, error, method, data, retry), error)
+            failure = info.get("error")
+            if failure is None:
+                return info
+            code, detail = (
+                (str(failure.get("code") or "unknown"), str(failure.get("info") or ""))
+                if isinstance(failure, dict)
+                else ("unknown", str(failure))
+            )
+            if code in _RETRIED_CODES and retry and attempt < MAX_RETRIES:
+                self._pause(error, RETRY_SECONDS * (attempt + 1), "the wiki's database failed")
+                continue
+            if code == "readapidenied":
                 raise error(
                     f"wiki {self.name} does not let {self.user or 'anonymous users'} read it",
                     hint=f"set wikis.{self.name}.user and the bot password in ${self.password_env}",
-                ) from exc
-            raise _APIFailure(exc.code or "unknown", exc.info or "") from exc
+                )
+            raise _APIFailure(redact(code, self._secrets), redact(detail, self._secrets))
+        raise AssertionError("the last attempt returns or raises above")
+
+    def _decode(self, text: str, error: type[IncidentKitError]) -> dict[str, Any]:
+        try:
+            info, replaced = loads(text)
+        except ValueError as exc:
+            raise error(
+                f"{self.url} (wiki {self.name}) does not answer like a MediaWiki API (the answer is not JSON)",
+                hint=URL_HINT,
+            ) from exc
+        if not isinstance(info, dict):
+            raise error(
+                f"{self.url} (wiki {self.name}) does not answer like a MediaWiki API (a JSON {type(info).__name__})",
+                hint=URL_HINT,
+            )
+        self.replaced += replaced
+        return info
 
     def _api(self, error: type[IncidentKitError], action: str, method: str, **params: Any) -> dict[str, Any]:
         """Connect if needed, then one API request; an API error code becomes *error*."""
@@ -296,6 +453,7 @@ class MwclientWiki:
                 f"wiki {self.name} refused {action}: {failure.info} ({failure.code})", hint=RIGHTS_HINT
             ) from failure
 
+    @_scrubbed
     def check(self) -> str:
         """Connect (and log in); describe it, e.g. "MediaWiki 1.39.17 at URL, logged in as USER"."""
         self._connect(SourceError)
@@ -304,10 +462,12 @@ class MwclientWiki:
 
     # --- reading ---------------------------------------------------------------------------
 
+    @_scrubbed
     def read(self, title: str) -> PageText | None:
         """The current revision of *title*, or None when the page does not exist."""
         return self.read_many([title])[title]
 
+    @_scrubbed
     def read_many(self, titles: Iterable[str]) -> dict[str, PageText | None]:
         """The current revisions of *titles* (None for missing pages), keyed by the given titles.
 
@@ -318,15 +478,16 @@ class MwclientWiki:
         result: dict[str, PageText | None] = {}
         for batch in chunks(wanted, BATCH_SIZE):
             pages, aliases = self._query_batch(batch)
-            for title in batch:
-                canonical = aliases.get(title, title)
-                page = pages.get(canonical)
-                if page is None:
-                    raise SourceError(f"wiki {self.name} did not return page {title!r}")
-                result[title] = self._page_text(title, page)
+            with self._shape(SourceError, "the pages"):
+                for title in batch:
+                    canonical = aliases.get(title, title)
+                    page = pages.get(canonical)
+                    if page is None:
+                        raise SourceError(f"wiki {self.name} did not return page {title!r}")
+                    result[title] = self._page_text(title, page)
         return result
 
-    def _query_batch(self, batch: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    def _query_batch(self, batch: Sequence[str]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
         """Pages (by canonical title) and requested -> canonical titles for one batch of titles."""
         pages: dict[str, dict[str, Any]] = {}
         aliases: dict[str, str] = {}
@@ -337,27 +498,53 @@ class MwclientWiki:
             "rvprop": "content|ids|timestamp",
             "rvslots": "main",
         }
-        for info in self._query_pages(params):
-            query = info.get("query", {})
+
+        def take(info: dict[str, Any]) -> int:
+            query = info.get("query", {})  # a continuation may carry no query at all
+            new = 0
             for item in query.get("normalized", []):
-                aliases[item["from"]] = item["to"]
+                aliases[str(item["from"])] = str(item["to"])
             for page in query.get("pages", []):
-                known = pages.setdefault(page["title"], page)
-                if "revisions" in page:
+                title = str(page["title"])
+                known = pages.get(title)
+                if known is None:
+                    pages[title] = dict(page)
+                    new += 1
+                elif page.get("revisions") and not known.get("revisions"):
                     known["revisions"] = page["revisions"]
+                    new += 1
+            return new
+
+        self._query_pages(params, take, "the pages")
         for title, canonical in list(aliases.items()):
             aliases[title] = aliases.get(canonical, canonical)
         return pages, aliases
 
-    def _query_pages(self, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every response of a query, following ``continue``."""
+    def _query_pages(self, params: dict[str, Any], take: Callable[[dict[str, Any]], int], what: str) -> None:
+        """Send a query and follow ``continue``; ``take(answer)`` uses each answer and returns how many
+        new things it brought. A continuation seen before, or several in a row that bring nothing
+        new, is an error: a wiki that keeps answering ``continue`` would otherwise loop for ever."""
         extra: dict[str, Any] = {}
+        seen: set[str] = set()
+        idle = 0
         while True:
             info = self._api(SourceError, "query", "POST" if "titles" in params else "GET", **params, **extra)
-            yield info
-            if "continue" not in info:
-                return
-            extra = dict(info["continue"])
+            with self._shape(SourceError, what):
+                new = take(info)
+                follow = info.get("continue")
+                if follow is None:
+                    return
+                if not isinstance(follow, dict):
+                    raise TypeError(f"continue is a {type(follow).__name__}")
+                key = json.dumps(follow, sort_keys=True, default=str)
+            idle = 0 if new else idle + 1
+            if key in seen or idle >= MAX_IDLE_CONTINUATIONS:
+                raise SourceError(
+                    f"wiki {self.name} keeps answering 'continue' for {what} without new results",
+                    hint="the wiki's API is misbehaving; try later, or draft from a saved page with --input sal=FILE",
+                )
+            seen.add(key)
+            extra = follow
 
     def _page_text(self, title: str, page: dict[str, Any]) -> PageText | None:
         if page.get("invalid"):
@@ -376,8 +563,8 @@ class MwclientWiki:
                 hint=RIGHTS_HINT,
             )
         return PageText(
-            title=page["title"],
-            text=main["content"],
+            title=str(page["title"]),
+            text=str(main["content"]),
             revid=int(revision["revid"]),
             timestamp=_parse_timestamp(revision["timestamp"]),
         )
@@ -393,6 +580,22 @@ class MwclientWiki:
                 return ns, rest.lstrip(" _")
         return 0, title
 
+    def _titles(self, params: dict[str, Any], key: str, what: str) -> list[str]:
+        """Every title a ``list=`` query returns under ``query.<key>``, across continuations."""
+        titles: list[str] = []
+        known: set[str] = set()
+
+        def take(info: dict[str, Any]) -> int:
+            found = [str(page["title"]) for page in info["query"][key]]
+            new = [title for title in found if title not in known]
+            titles.extend(new)
+            known.update(new)
+            return len(new)
+
+        self._query_pages(params, take, what)
+        return titles
+
+    @_scrubbed
     def list_prefix(self, prefix: str) -> list[str]:
         """Titles of all pages starting with *prefix* ("Incidents/", "Template:IR"), in wiki order.
 
@@ -402,8 +605,9 @@ class MwclientWiki:
         self._connect(SourceError)
         ns, rest = self._resolve_namespace(prefix)
         params = {"list": "allpages", "apnamespace": ns, "apprefix": rest, "aplimit": self.list_limit}
-        return [page["title"] for info in self._query_pages(params) for page in info["query"]["allpages"]]
+        return self._titles(params, "allpages", f"the pages starting with {prefix!r}")
 
+    @_scrubbed
     def list_category(self, name: str) -> list[str]:
         """Titles of the pages (not subcategories or files) in category *name* ("Category:" optional)."""
         self._connect(SourceError)
@@ -416,12 +620,11 @@ class MwclientWiki:
             "cmprop": "title",
             "cmlimit": self.list_limit,
         }
-        return [
-            page["title"] for info in self._query_pages(params) for page in info["query"]["categorymembers"]
-        ]
+        return self._titles(params, "categorymembers", f"the pages in category {name!r}")
 
     # --- writing ---------------------------------------------------------------------------
 
+    @_scrubbed
     def save(self, title: str, text: str, *, summary: str, base: PageText | None) -> PageText:
         """Save *text* as the new revision of *title* and return that revision as stored.
 
@@ -448,15 +651,14 @@ class MwclientWiki:
             params.update(baserevid=base.revid, starttimestamp=_format_timestamp(base.timestamp), nocreate=1)
         edit = self._edit(site, title, base, params)
         if edit.get("result") != "Success":
-            details = ", ".join(sorted(k for k in edit if k not in ("result", "title")))
+            details = ", ".join(sorted(str(k) for k in edit if k not in ("result", "title")))
             raise PublishError(
                 f"wiki {self.name} did not save {title!r}: {edit.get('result', 'no result')} ({details})",
                 hint="an extension (captcha, spam or abuse filter) refused the edit; " + RIGHTS_HINT,
             )
-        if edit.get("nochange"):
-            saved = self._read_for_save(site, titles=title)
-        else:
-            saved = self._read_for_save(site, revids=edit["newrevid"])
+        with self._shape(PublishError, "the edit"):
+            which = {"titles": title} if edit.get("nochange") else {"revids": int(edit["newrevid"])}
+        saved = self._read_for_save(site, **which)
         if saved is None:
             raise PublishError(f"wiki {self.name} saved {title!r} but cannot read it back")
         return saved
@@ -464,21 +666,32 @@ class MwclientWiki:
     def _edit(
         self, site: mwclient.Site, title: str, base: PageText | None, params: dict[str, Any]
     ) -> dict[str, Any]:
-        """Send the edit (no automatic retry: it might apply twice); a stale token is renewed once."""
-        for attempt in (1, 2):
-            if not self._csrf or attempt == 2:
+        """Send the edit (no automatic retry: it might apply twice). A stale token is renewed, and
+        a login the wiki ended is redone, once each: the wiki refused those edits unapplied."""
+        renewed = relogged = False
+        while True:
+            if not self._csrf:
                 tokens = self._call(site, PublishError, "query", "GET", meta="tokens")
-                self._csrf = tokens["query"]["tokens"]["csrftoken"]
+                with self._shape(PublishError, "the edit token"):
+                    self._csrf = str(tokens["query"]["tokens"]["csrftoken"])
             try:
                 result = self._call(
                     site, PublishError, "edit", "POST", retry=False, token=self._csrf, **params
                 )
             except _APIFailure as failure:
-                if failure.code == "badtoken" and attempt == 1:
+                if failure.code == "badtoken" and not renewed:
+                    renewed, self._csrf = True, ""
+                    continue
+                if failure.code in ("assertuserfailed", "assertbotfailed") and not relogged:
+                    relogged = True
+                    self._relogin(site)
                     continue
                 raise self._edit_error(title, base, failure) from failure
-            return dict(result.get("edit", {}))
-        raise AssertionError("a second badtoken raises above")
+            with self._shape(PublishError, "the edit"):
+                edit = result.get("edit", {})
+                if not isinstance(edit, dict):
+                    raise TypeError(f"edit is a {type(edit).__name__}")
+                return dict(edit)
 
     def _edit_error(self, title: str, base: PageText | None, failure: _APIFailure) -> PublishError:
         where = f"{title!r} on wiki {self.name}"
@@ -506,8 +719,10 @@ class MwclientWiki:
             )
         if failure.code in ("assertuserfailed", "assertbotfailed"):
             return PublishError(
-                f"wiki {self.name} forgot the login of {self.user} while saving {title!r}{nothing}",
-                hint="run the command again",
+                f"wiki {self.name} ended the login of {self.user} again right after it logged in anew, "
+                f"while saving {title!r}{nothing}",
+                hint="the wiki does not keep the login session (check its session and cookie settings), "
+                "or the bot password lacks the grants to edit; " + RIGHTS_HINT,
             )
         return PublishError(
             f"wiki {self.name} refused to save {title!r}: {failure.info} ({failure.code})",
@@ -523,21 +738,68 @@ class MwclientWiki:
             raise PublishError(
                 f"wiki {self.name} refused to read back: {failure.info} ({failure.code})"
             ) from failure
-        pages = info.get("query", {}).get("pages", [])
-        if not pages:
-            return None
-        try:
-            return self._page_text(pages[0].get("title", ""), pages[0])
-        except SourceError as exc:
-            raise PublishError(exc.message, hint=exc.hint) from exc
+        with self._shape(PublishError, "the saved revision"):
+            pages = info.get("query", {}).get("pages", [])
+            if not pages:
+                return None
+            try:
+                return self._page_text(str(pages[0].get("title", "")), pages[0])
+            except SourceError as exc:
+                raise PublishError(exc.message, hint=exc.hint) from exc
 
+    @_scrubbed
+    def upload(self, filename: str, data: bytes, *, comment: str, text: str) -> bool:
+        """Upload *data* as ``File:filename`` (a new version when the file exists; *text* is the file
+        page of a new file). False when it is identical to the current version, True when uploaded.
+
+        Raises PublishError when the wiki refuses: uploads disabled, no upload right, file type not
+        allowed, or any other API error (its code is in the message).
+        """
+        site = self._connect(PublishError)
+        if not self.logged_in:
+            raise PublishError(
+                f"cannot upload {filename!r} to wiki {self.name} without logging in",
+                hint=f"set wikis.{self.name}.user and put its bot password in ${self.password_env}",
+            )
+        for attempt in (1, 2):
+            if not self._csrf or attempt == 2:
+                tokens = self._call(site, PublishError, "query", "GET", meta="tokens")
+                self._csrf = tokens["query"]["tokens"]["csrftoken"]
+            params = {
+                "action": "upload", "format": "json", "formatversion": 2, "filename": filename, "comment": comment,
+                "text": text, "ignorewarnings": 1, "token": self._csrf,
+            }  # fmt: skip
+            try:
+                raw = site.raw_call("api", params, files={"file": (filename, data)}, retry_on_error=False)
+                info = json.loads(raw)
+            except (requests.exceptions.RequestException, ValueError) as exc:
+                raise PublishError(f"wiki {self.name} did not answer the upload of {filename!r}: {type(exc).__name__}") from exc
+            error = info.get("error") if isinstance(info, dict) else None
+            if error:
+                code = str(error.get("code", "unknown"))
+                if code == "fileexists-no-change":
+                    return False
+                if code == "badtoken" and attempt == 1:
+                    continue
+                raise PublishError(
+                    f"wiki {self.name} refused to upload {filename!r}: {error.get('info', '')} ({code})",
+                    hint="enable uploads ($wgEnableUploads, the file type in $wgFileExtensions) and the bot's upload grant",
+                )
+            result = info.get("upload", {}) if isinstance(info, dict) else {}
+            if result.get("result") != "Success":
+                raise PublishError(f"wiki {self.name} did not upload {filename!r}: {result.get('result', 'no result')}")
+            return True
+        raise AssertionError("a second badtoken raises above")
+
+    @_scrubbed
     def render_html(self, text: str, title: str) -> str:
         """The HTML the wiki's own parser makes of *text* as page *title*. Raises PublishError."""
         info = self._api(
             PublishError, "parse", "POST", text=text, title=title, contentmodel="wikitext",
             prop="text", disablelimitreport=1,
         )  # fmt: skip
-        return str(info["parse"]["text"])
+        with self._shape(PublishError, "the parse"):
+            return str(info["parse"]["text"])
 
 
 class _APIFailure(Exception):

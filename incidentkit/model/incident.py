@@ -11,8 +11,10 @@ from typing import Any
 
 from .actionable import FollowUp
 from .curation import KeyMoments
+from .people import PeopleFacts
 from .row import Row
 from .scorecard import FilledScorecard
+from .similar import SimilarIncident
 from .source import SourceFailure, SourceSummary
 from .window import Window
 
@@ -67,12 +69,20 @@ class Incident:
     sources: tuple[SourceSummary, ...] = ()
     failures: tuple[SourceFailure, ...] = ()
     scorecard: FilledScorecard | None = None
+    people: PeopleFacts | None = None  # who was paged, who responded (None: not computed)
     lightweight: bool = False
     phabricator_url: str = "https://phabricator.wikimedia.org/"
+    similar: tuple[SimilarIncident, ...] | None = None  # earlier incidents like it (None: not looked up)
 
     @property
     def visible_rows(self) -> tuple[Row, ...]:
         return tuple(r for r in self.rows if not r.hidden)
+
+    @property
+    def mentioned_tasks(self) -> tuple[str, ...]:
+        """Tasks the visible timeline mentions besides the incident's own, in order of first mention."""
+        own = set(self.tasks)
+        return tuple(dict.fromkeys(t for row in self.rows if not row.hidden for t in row.tasks if t not in own))
 
     @property
     def day(self) -> date:
@@ -102,8 +112,8 @@ class IncidentRecord:
     updated_at: str | None = None
 
     @property
-    def date(self) -> date | None:
-        """The incident's date: its Start, else the date its slug carries (None if neither has one)."""
+    def day(self) -> date | None:
+        """The incident's date: its start's, else the date its slug begins with (None if neither)."""
         for text in (self.start or "", self.slug):
             match = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
             if match:

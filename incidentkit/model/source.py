@@ -33,6 +33,10 @@ class Query:
         return cls(Window.from_dict(data["window"]), tuple(data.get("tasks", ())))
 
 
+# Export meta key: how many lone surrogates (invalid Unicode) a client replaced in the answers
+REPLACED_CHARACTERS = "replaced_characters"
+
+
 @dataclass(frozen=True, slots=True)
 class Export:
     """What one source returned, as named text files; the unit of ``pull --save`` and ``--input``."""
@@ -66,10 +70,11 @@ class SourceResult:
     followups: tuple[FollowUp, ...] = ()  # follow-up work the source found (Phabricator tasks)
 
     def summary(self) -> SourceSummary:
+        # every line or record that could not be used was read first: never "2 of 0 lines"
         return SourceSummary(
             source=self.source,
             events=len(self.events),
-            lines_read=self.lines_read,
+            lines_read=max(self.lines_read, len(self.problems)),
             skipped=len(self.problems),
             skipped_where=tuple(f"{p.where} ({p.reason})" if p.reason else p.where for p in self.problems),
             notes=self.notes,

@@ -7,10 +7,10 @@ user input); stored and exported times are ISO 8601 with a ``Z``.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-__all__ = ["ensure_utc", "format_utc", "parse_utc", "from_epoch", "to_epoch", "format_duration"]
+__all__ = ["ensure_utc", "format_utc", "parse_utc", "from_epoch", "to_epoch", "format_duration", "period_label"]
 
 
 def ensure_utc(value: datetime) -> datetime:
@@ -61,3 +61,15 @@ def format_duration(delta: timedelta) -> str:
         return f"{minutes} min"
     hours, rest = divmod(minutes, 60)
     return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def period_label(day: date | None, by: str) -> str:
+    """The period *day* falls in: ``2024-05`` (``month``), ``2024-Q2`` (``quarter``), ``2024`` (``year``);
+    ``undated`` without a day."""
+    if day is None:
+        return "undated"
+    if by == "month":
+        return f"{day.year}-{day.month:02d}"
+    if by == "year":
+        return str(day.year)
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"

@@ -21,7 +21,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import InputError
 from ..model.actionable import Actionable, ActionableStatus, FollowUp, TaskStatus, status_from_hint
-from ..model.curation import CurationResult, CurationState, MomentChoice, Orphan
+from ..model.curation import OWNER, CurationResult, CurationState, MomentChoice, Orphan
 from ..model.event import Event
 from ..model.incident import Incident, IncidentRecord, slugify
 from ..model.scorecard import FilledScorecard
@@ -31,13 +31,16 @@ from ..model.time import ensure_utc, format_utc, parse_utc
 from ..store import Store
 from ..timeline.alerts import detect
 from ..timeline.curate import curate
+from ..timeline.people import people_of_timeline
 from ..timeline.rows import build_rows
 from ..timeline.wording import word_rows
 from ..wikitext.render import render_incident
 from .actionables import record_proposed
-from .paging import paging_metadata, people_of_draft
+from .paging import PAGING_SOURCES, paging_metadata
 from .pulls import Collected
 from .scorecard import scorecard_for_incident
+from .search import index_draft
+from .similar import with_similar
 from .tasks import task_statuses
 
 __all__ = [
@@ -82,6 +85,14 @@ class Draft:
         incident is in the store, so its moments can be marked."""
         found = [f"override on row {o.row_key} ({o.action}) no longer matches any row" for o in self.orphans]
         found.extend(_moment_notices(self.curation.choices, self.incident.slug, recorded=recorded))
+        report = self.incident.people.human_report if self.incident.people else None
+        detected = next((c for c in self.curation.choices if c.moment == "detected"), None)
+        if report is not None and report.before_first_alert and (detected is None or detected.origin != OWNER):
+            how = f"incidentkit timeline mark {self.incident.slug} detected {report.time:%H:%M:%S}"
+            found.append(
+                f"detected: {report.who} reported the symptoms at {report.time:%H:%M:%S}, before the first alert "
+                f"({report.reason}); if that is when it was noticed: `{how}`"
+            )
         return found
 
 
@@ -194,6 +205,11 @@ def compose(
     window = query.window
     rows = build_rows(events)
     result = curate(rows, stored.curation, settings.timeline)
+    detection = detect(events, window)
+    people = people_of_timeline(
+        events, window, settings, result, tasks=query.tasks, first_alert=detection.first_alert_time,
+        paging_read=any(s.source in PAGING_SOURCES for s in sources),
+    )
     curated = tuple(r.with_changes(hidden=False) for r in result.rows) if raw else result.rows
     record = stored.record
     moments = result.moments
@@ -212,7 +228,8 @@ def compose(
             tasks=query.tasks,
             rows=word_rows(curated),
             raw_rows=tuple(rows),
-            detection=detect(events, window),
+            detection=detection,
+            people=people,
             actionables=page_actionables(stored.actionables, followups, stored.statuses),
             key_moments=moments,
             sources=tuple(sources),
@@ -296,6 +313,12 @@ def make_draft(
             incident,
             actionables=page_actionables(store.incident_actionables(slug), (), stored.statuses),
         )
+    # the similar earlier incidents, with their open follow-ups, as a redraft shows them (none
+    # without a store: no incident is recorded, so none is earlier; the page is the same)
+    if store is not None:
+        incident = with_similar(store, incident, collected.events, now=incident.generated_at)
+    else:
+        incident = replace(incident, similar=())
     return Draft(incident=incident, curation=result, text=render_incident(incident))
 
 
@@ -329,7 +352,7 @@ def record_draft(
     *title* is the one the draft was made with (default: the incident's). Fields the owner set
     with ``incidents edit`` (locked) are kept.
     """
-    people = people_of_draft(store, incident.slug, collected, settings)
+    people = incident.people
     metadata = {
         "query": collected.query.to_dict(),
         "pulled_at": format_utc(collected.pulled_at),
@@ -342,7 +365,7 @@ def record_draft(
         ],
         "first_alert": incident.detection.first_alert,
         "first_alert_paged": incident.detection.first_alert_paged,
-        **paging_metadata(people),
+        **(paging_metadata(people) if people is not None else {}),
     }
     existing = store.get_incident(incident.slug)
     if existing is not None:
@@ -362,9 +385,11 @@ def record_draft(
             respect_locked=True,
         )
         store.save_events(incident.slug, collected.events)
-        store.save_pages(incident.slug, people.burden)
+        if people is not None:
+            store.save_pages(incident.slug, people.burden)
         record_proposed(store, incident.slug, collected.followups, settings, now=incident.generated_at)
         store.mark_rows_seen(incident.slug, [row.key for row in incident.raw_rows])
+        index_draft(store, incident, collected.events)
 
 
 def redraft(store: Store, slug: str, settings: Settings) -> Draft:
@@ -393,4 +418,5 @@ def redraft(store: Store, slug: str, settings: Settings) -> Draft:
         lightweight=bool(meta.get("lightweight")),
         slug=slug,
     )
+    incident = with_similar(store, incident, store.load_events(slug), now=incident.generated_at)
     return Draft(incident=incident, curation=result, text=render_incident(incident))

@@ -14,21 +14,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
+from itertools import islice
 from pathlib import Path
 from urllib.parse import quote, unquote
 
 from ..clients.mediawiki import BATCH_SIZE, PageText, WikiClient
-from ..config import Settings
+from ..config import Settings, shown_path, write_user_text
 from ..errors import InputError
 from ..model.actionable import FollowUp, UpsertResult
 from ..model.incident import IncidentRecord, slugify
 from ..model.time import format_utc
 from ..store import Store
+from ..util import chunks
 from ..wikitext.reports import ItemStatus, Report, Unparsed, parse_report, title_date
 from .actionables import upsert_imported
 from .scorecard import definition_path, load_definition
+from .search import index_page, refresh_similarity
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -273,9 +277,14 @@ def import_reports(
     """Parse and store each ``(title, text, revision)`` of *pages*; *total* sizes the progress bar.
 
     Pages dated before *since* (by title, else by the Start field), or without a date when *since*
-    is given, are counted in ``filtered``.
+    is given, are counted in ``filtered``. Pages are taken (for a wiki, read) 50 at a time outside
+    any transaction, then stored in one transaction: each page is atomic (a savepoint), and the
+    disk is waited for once per batch instead of once per page, which was most of an import's
+    time. An error undoes the pages of its batch; running the import again stores them. Ctrl-C
+    (ImportInterrupted) keeps every page stored before it.
     """
     imported: list[ImportedPage] = []
+    indexed: list[str] = []  # pages whose text the search index did not have yet
     unparsed: list[Unparsed] = []
     filtered = 0
     upserts = UpsertResult()
@@ -286,21 +295,42 @@ def import_reports(
             listed=total, imported=tuple(imported), unparsed=tuple(unparsed), filtered=filtered, actionables=upserts
         )
 
-    try:
-        for done, (title, text, page) in enumerate(pages, start=1):
-            report = parse_report(title, text, prefix=prefix, scorecard=questions)
-            if isinstance(report, Unparsed):
-                unparsed.append(report)
-            elif since is not None and (report.date is None or report.date < since):
-                filtered += 1
-            else:  # one page, one transaction: an interruption loses at most the page being written
-                page_result, upserted = store_report(store, report, wiki=wiki, page=page, settings=settings, now=now)
-                imported.append(page_result)
-                upserts = _add(upserts, upserted)
-            if progress:
-                progress(done, total)
-    except KeyboardInterrupt as exc:
-        raise ImportInterrupted(so_far()) from exc
+    remaining = iter(pages)
+    done = 0
+    interrupted: KeyboardInterrupt | None = None
+    while not interrupted and (batch := list(islice(remaining, BATCH_SIZE))):
+        stored: list[ImportedPage] = []  # this batch's pages: imported once it commits
+        batch_indexed: list[str] = []
+        batch_upserts = UpsertResult()
+        with store.transaction():
+            for title, text, page in batch:
+                try:
+                    report = parse_report(title, text, prefix=prefix, scorecard=questions)
+                    if isinstance(report, Unparsed):
+                        unparsed.append(report)
+                    elif since is not None and (report.date is None or report.date < since):
+                        filtered += 1
+                    else:
+                        with store.transaction():  # the page and its index entry, whole or not at all
+                            page_result, upserted = store_report(
+                                store, report, wiki=wiki, page=page, settings=settings, now=now
+                            )
+                            fresh = index_page(store, page_result.slug, text, page.revid if page else None, compare=False)
+                        batch_indexed.extend([page_result.slug] if fresh else [])
+                        stored.append(page_result)
+                        batch_upserts = _add(batch_upserts, upserted)
+                except KeyboardInterrupt as exc:  # keep the pages stored before it: commit them
+                    interrupted = exc
+                    break
+                done += 1
+                if progress:
+                    progress(done, total)
+        imported.extend(stored)
+        indexed.extend(batch_indexed)
+        upserts = _add(upserts, batch_upserts)
+    refresh_similarity(store, indexed)
+    if interrupted:
+        raise ImportInterrupted(so_far()) from interrupted
     return so_far()
 
 
@@ -312,6 +342,22 @@ def list_report_pages(wiki: WikiClient, *, prefix: str | None, category: str | N
     if category:
         return wiki.list_category(category)
     return wiki.list_prefix(prefix or DEFAULT_PREFIX)
+
+
+def _read_ahead(wiki: WikiClient, titles: list[str]) -> Iterator[dict[str, PageText | None]]:
+    """The pages of *titles*, 50 per request, the next batch read while the caller works on this one.
+
+    The wiki and the parser then work at the same time; there is one reader thread, so the client
+    still sends one request at a time.
+    """
+    batches = list(chunks(titles, BATCH_SIZE))
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        ahead = [reader.submit(wiki.read_many, batch) for batch in batches[:1]]
+        for following in [*batches[1:], None]:
+            current = ahead.pop()
+            if following is not None:
+                ahead.append(reader.submit(wiki.read_many, following))
+            yield current.result()
 
 
 def import_from_wiki(
@@ -333,8 +379,8 @@ def import_from_wiki(
     missing: list[str] = []
 
     def pages() -> Iterator[tuple[str, str, PageText | None]]:
-        for start in range(0, len(wanted), BATCH_SIZE):
-            for title, page in wiki.read_many(wanted[start : start + BATCH_SIZE]).items():
+        for batch in _read_ahead(wiki, wanted):
+            for title, page in batch.items():
                 if page is None:
                     missing.append(title)
                     continue
@@ -361,21 +407,26 @@ def page_file_name(title: str) -> str:
 
 
 def save_page_text(directory: Path, title: str, text: str) -> Path:
-    """Write one page's text into *directory*, readable again by :func:`import_from_dir`."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / page_file_name(title)
-    path.write_text(text, encoding="utf-8")
-    return path
+    """Write one page's text into *directory*, readable again by :func:`import_from_dir`.
+
+    Raises InputError when the folder cannot be written.
+    """
+    return write_user_text(
+        directory / page_file_name(title), text, what="--save", hint="give --save a folder you can write", folders=True
+    )
 
 
 def _input_files(directory: Path) -> list[tuple[str, Path]]:
     """(page title, file) of every saved page in *directory*; the title is the percent-decoded file name."""
-    if not directory.is_dir():
-        raise InputError(f"--input {directory} is not a folder", hint="give a folder of saved page texts (*.wiki)")
-    files = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES)
+    try:
+        files = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES)
+    except (OSError, ValueError) as exc:  # not a folder, or a name the system cannot hold
+        raise InputError(
+            f"--replay {shown_path(directory)} is not a folder", hint="give a folder of saved page texts (*.wiki)"
+        ) from exc
     if not files:
         raise InputError(
-            f"--input {directory} holds no page texts",
+            f"--replay {shown_path(directory)} holds no page texts",
             hint=f"save pages as files named after their titles, ending in {', '.join(PAGE_SUFFIXES)} "
             "(`incidentkit import --save DIR` writes such a folder)",
         )

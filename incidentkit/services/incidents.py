@@ -70,7 +70,7 @@ def list_incidents(
     counts = store.incident_actionable_counts(ensure_utc(now).date())
     found = []
     for record in store.list_incidents():
-        day = record.date
+        day = record.day
         if since is not None and (day is None or day < since):
             continue
         if wanted and record.status.lower() not in wanted:
@@ -101,7 +101,7 @@ class IncidentView:
             "title": r.title,
             "status": r.status,
             "severity": r.severity,
-            "date": r.date.isoformat() if r.date else None,
+            "date": r.day.isoformat() if r.day else None,
             "start": r.start,
             "end": r.end,
             "task": r.task,

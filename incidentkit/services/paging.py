@@ -1,9 +1,9 @@
-"""The people facts of a draft: computed from its pull and the owner's curation, recorded for the scorecard and stats.
+"""What a draft records about people: the paging sources, and the people facts as metadata.
 
-:func:`people_of_draft` computes :class:`~incidentkit.model.people.PeopleFacts` (who was paged, the
-responders, a coordinator suggestion, the first human report, the paging verdicts) for a pull, with
-the owner's impact start and the rows the owner hid taken into account. :func:`paging_metadata` is
-what a draft records in the incident's metadata (the scorecard's default rules read it);
+A draft's :class:`~incidentkit.model.people.PeopleFacts` (who was paged, the responders, a
+coordinator suggestion, the first human report, the paging verdicts) are computed with the page
+(:func:`incidentkit.timeline.people.people_of_timeline`); :func:`paging_metadata` is what a draft
+records of them in the incident's metadata (the scorecard's default rules read it), and
 :meth:`~incidentkit.store.Store.save_pages` keeps each page to each person for the after-hours
 statistics.
 """
@@ -12,50 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import Settings
-from ..model.curation import OWNER
 from ..model.people import PeopleFacts
 from ..model.time import format_utc
-from ..store import Store
-from ..timeline.alerts import detect
-from ..timeline.curate import curate
-from ..timeline.people import people_facts
-from ..timeline.rows import build_rows
-from .pulls import Collected
 
-__all__ = ["PAGING_SOURCES", "people_of_draft", "paging_metadata"]
+__all__ = ["PAGING_SOURCES", "paging_metadata"]
 
 PAGING_SOURCES = ("oncall",)
-
-
-def people_of_draft(store: Store | None, slug: str, collected: Collected, settings: Settings) -> PeopleFacts:
-    """The people facts of a pull; with a store, the owner's impact start and hidden rows of *slug* count.
-
-    Raises ConfigError for unreadable ``[business_hours]``.
-    """
-    events = collected.events
-    window = collected.query.window
-    impact_start = None
-    ignore: set[str] = set()
-    if store is not None:
-        curated = curate(build_rows(events), store.curation_state(slug), settings.timeline)
-        impact_start = next((c.time for c in curated.choices if c.moment == "impact_start" and c.origin == OWNER), None)
-        ignore = {
-            key
-            for row in curated.rows
-            if row.hidden and curated.curation.get(row.key) is not None and curated.curation[row.key].hidden_by == OWNER
-            for key in row.events
-        }
-    return people_facts(
-        events,
-        window,
-        settings,
-        tasks=collected.query.tasks,
-        paging_read=any(r.source in PAGING_SOURCES for r in collected.results),
-        first_alert=detect(events, window).first_alert_time,
-        impact_start=impact_start,
-        ignore=ignore,
-    )
 
 
 def paging_metadata(facts: PeopleFacts) -> dict[str, Any]:

@@ -28,13 +28,14 @@ from ..model.scorecard import ScoreAnswer, ScorecardDefinition, fill_scorecard
 from ..model.time import format_utc
 from ..store import Store
 from ..wikitext.regions import Absorbs, SpliceResult, regions, splice
-from ..wikitext.render import render_dashboard, render_template
+from ..wikitext.render import SAFE_TITLE, render_dashboard, render_template
 from ..wikitext.reports import Report, Unparsed, parse_report, title_date
 from ..wikitext.scorecard import parse_from_wikitext
 from .draft import redraft
 from .importing import store_report
 from .reporting import open_actionables_for_dashboard
 from .scorecard import definition_path, load_definition
+from .search import index_page
 
 __all__ = [
     "RETIRED_REGIONS",
@@ -198,6 +199,7 @@ def _record_publication(store: Store, slug: str, wiki: WikiClient, saved: PageTe
     store.record_publication(
         slug, wiki=wiki.name, page=saved.title, revision=saved.revid, page_timestamp=format_utc(saved.timestamp)
     )
+    index_page(store, slug, saved.text, saved.revid)
 
 
 def publish_page(
@@ -341,10 +343,9 @@ def adopt_published_draft(
     if isinstance(report, Unparsed):
         return None
     imported, _ = store_report(store, report, wiki=wiki, page=saved, settings=settings, now=now)
+    index_page(store, imported.slug, saved.text, saved.revid)
     return imported.slug
 
-
-_SAFE_TITLE = re.compile(r"^[^\[\]{}|#<>\n\r]+$")
 
 
 def dashboard_text(store: Store, *, now: datetime) -> str:
@@ -354,7 +355,7 @@ def dashboard_text(store: Store, *, now: datetime) -> str:
     pages = {
         record.slug: record.page
         for record in store.list_incidents()
-        if record.page and _SAFE_TITLE.match(record.page)
+        if record.page and SAFE_TITLE.match(record.page)
     }
     items = [item.actionable for group in dashboard.by_owner for item in group.items]
     synced = [a.synced_at for a in items if a.synced_at is not None]

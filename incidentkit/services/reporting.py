@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -23,7 +24,7 @@ from ..model.actionable import (
 from ..model.time import ensure_utc, format_utc
 from ..store import Store
 
-__all__ = ["list_actionables", "summarize", "actionable_stats", "open_actionables_for_dashboard"]
+__all__ = ["list_actionables", "iter_actionables", "summarize", "actionable_stats", "open_actionables_for_dashboard"]
 
 def _month_start(now: datetime) -> datetime:
     now = ensure_utc(now)
@@ -32,11 +33,17 @@ def _month_start(now: datetime) -> datetime:
 
 def list_actionables(store: Store, query: ActionableQuery, *, now: datetime) -> list[Actionable]:
     """The actionables matching *query* (open ones by default), in the requested order."""
+    return list(iter_actionables(store, query, now=now))
+
+
+def iter_actionables(store: Store, query: ActionableQuery, *, now: datetime) -> Iterator[Actionable]:
+    """As :func:`list_actionables`, one at a time (``actionables list`` streams them); the query is
+    checked before the first row."""
     if query.sort not in SORT_KEYS:
         raise InputError(f"cannot sort by {query.sort!r}", hint=f"sort keys: {', '.join(SORT_KEYS)}")
     if query.incident is not None:
         store.require_incident(query.incident)
-    return store.query_actionables(query, today=ensure_utc(now).date())
+    return store.iter_actionables(query, today=ensure_utc(now).date())
 
 
 def summarize(store: Store, query: ActionableQuery, *, now: datetime) -> Summary:
@@ -64,7 +71,7 @@ def actionable_stats(
 ) -> ActionableStats:
     """Opened vs closed per month (last *months* months), median days to close, overdue by owner."""
     if months < 1:
-        raise InputError("--months must be at least 1")
+        raise InputError("--months must be at least 1", hint="e.g. --months 12 for the last year")
     if incident is not None:
         store.require_incident(incident)
     query = ActionableQuery(statuses=(), incident=incident, owner=owner)

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings, asset_path
+from ..config import Settings, asset_path, read_user_text, user_path
 from ..errors import ConfigError, InputError
 from ..model.incident import IncidentRecord
 from ..model.scorecard import (
@@ -40,6 +40,7 @@ from ..model.scorecard import (
     fill_scorecard,
     parse_answer,
 )
+from ..model.time import period_label
 from ..store import Store
 
 __all__ = [
@@ -61,7 +62,7 @@ __all__ = [
 def definition_path(settings: Settings) -> Path:
     """The scorecard file in effect: ``[scorecard] file`` if set, else the bundled one."""
     if settings.scorecard.file:
-        return Path(settings.scorecard.file).expanduser()
+        return user_path(settings.scorecard.file, what="config key scorecard.file", error=ConfigError)
     return asset_path("data", "scorecard.toml")
 
 
@@ -72,13 +73,12 @@ def load_definition(path: Path | str | None = None) -> ScorecardDefinition:
     unknown keys, duplicate question keys, unknown categories, answer kinds or total methods.
     """
     path = Path(path) if path is not None else asset_path("data", "scorecard.toml")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the scorecard file {path}: {exc.strerror}",
-            hint="check [scorecard] file in the config (leave it empty for the bundled scorecard)",
-        ) from exc
+    text = read_user_text(
+        path,
+        what="the scorecard file",
+        hint="check [scorecard] file in the config (leave it empty for the bundled scorecard)",
+        error=ConfigError,
+    )
     return parse_definition(text, path)
 
 
@@ -355,10 +355,7 @@ def read_answers_file(
 ) -> dict[str, tuple[Answer | None, str]]:
     """Read a TOML (``.toml``) or JSON (anything else) answers file; see :func:`parse_answers`."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read answers file {path}: {exc.strerror}") from exc
+    text = read_user_text(path, what="answers file", hint="give a TOML (.toml) or JSON answers file")
     try:
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
@@ -486,14 +483,6 @@ def scorecard_for_incident(store: Store | None, slug: str, settings: Settings) -
     return fill_scorecard(definition, store.get_scorecard_answers(slug) if store is not None else {})
 
 
-def _period(day: date | None, by: Period) -> str:
-    if day is None:
-        return "undated"
-    if by is Period.MONTH:
-        return f"{day.year}-{day.month:02d}"
-    if by is Period.YEAR:
-        return str(day.year)
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
 def stats(
@@ -512,7 +501,7 @@ def stats(
     if by not in {p.value for p in Period}:
         raise InputError(f"unknown period {by!r}", hint=f"use one of: {', '.join(p.value for p in Period)}")
     by = Period(by)
-    days = {record.slug: record.date for record in incidents}
+    days = {record.slug: record.day for record in incidents}
     counts: dict[tuple[str, str], list[int]] = {}
     used: set[str] = set()
     scored: set[str] = set()
@@ -522,7 +511,7 @@ def stats(
         day = days[answer.incident]
         if since is not None and (day is None or day < since):
             continue
-        period = _period(day, by)
+        period = period_label(day, by.value)
         used.add(period)
         scored.add(answer.incident)
         cell = counts.setdefault((answer.key, period), [0, 0])

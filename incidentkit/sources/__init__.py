@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from ..clients.budget import budget
 from ..config import Settings
 from ..model.source import Export, Query, SourceResult
 from ..model.window import Window
@@ -30,6 +31,7 @@ __all__ = [
     "register",
     "all_specs",
     "configured_sources",
+    "pull_source",
     "check_source",
 ]
 
@@ -81,11 +83,21 @@ def configured_sources(settings: Settings) -> list[str]:
     return [name for name, spec in all_specs().items() if spec.configured(settings)]
 
 
+def pull_source(name: str, settings: Settings, query: Query) -> Export:
+    """Pull source *name* for *query* within the ``[draft]`` budget: every request it sends, its
+    retries and paging together end by ``source_timeout``, and no answer may exceed
+    ``max_response_mb``. Raises SourceError."""
+    with budget(settings.draft.source_timeout, settings.draft.max_response_bytes):
+        return all_specs()[name].factory(settings).pull(query)
+
+
 def check_source(name: str, settings: Settings, *, now: datetime) -> str:
-    """Prove that source *name* answers; returns a short description, raises SourceError."""
-    source = all_specs()[name].factory(settings)
-    checker = getattr(source, "check", None)
-    if checker is not None:
-        return str(checker())
-    export = source.pull(Query(Window(now - timedelta(minutes=1), now)))
+    """Prove that source *name* answers (within the ``[draft]`` budget); returns a short description,
+    raises SourceError."""
+    with budget(settings.draft.source_timeout, settings.draft.max_response_bytes):
+        source = all_specs()[name].factory(settings)
+        checker = getattr(source, "check", None)
+        if checker is not None:
+            return str(checker())
+        export = source.pull(Query(Window(now - timedelta(minutes=1), now)))
     return f"answered ({len(export.files)} file(s) for the last minute)"

@@ -25,11 +25,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..clients.http import Session, get_json, make_session, mask_url
-from ..config import AlertmanagerSettings, Settings
+from ..config import AlertmanagerSettings, Settings, read_secret, secret_values
 from ..errors import SourceError
 from ..model.alert import DEFAULT_PAGING, alert_event, fingerprint, identity_labels, pages
 from ..model.event import Event, EventKind
-from ..model.source import Export, Problem, Query, SourceResult
+from ..model.source import REPLACED_CHARACTERS, Export, Problem, Query, SourceResult
 from ..model.tasks import find_tasks
 from . import SourceSpec, register
 from .logfiles import describe_logs, read_log_files
@@ -58,10 +58,14 @@ class AlertmanagerSource:
         *,
         paging_labels: Mapping[str, str] | None = None,
         session: Session | None = None,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self.settings = settings
         self.paging_labels = dict(paging_labels if paging_labels is not None else DEFAULT_PAGING)
-        self.session = session or make_session()
+        self.session = session or make_session(
+            user=settings.user, password=read_secret(settings.password_env), token=read_secret(settings.token_env)
+        )
+        self.secrets = secrets
 
     def pull(self, query: Query) -> Export:
         """Fetch ``/api/v2/alerts`` and ``/api/v2/silences`` and read the webhook log. Raises SourceError."""
@@ -75,12 +79,23 @@ class AlertmanagerSource:
         meta: dict[str, Any] = {"paging_labels": self.paging_labels}
         if settings.url:
             base = settings.url.rstrip("/") + "/api/v2"
+            replaced = 0
             for name, endpoint in (("alerts.json", "/alerts"), ("silences.json", "/silences")):
-                _, text = get_json(
-                    self.session, base + endpoint, source=NAME, timeout=settings.timeout, setting="[alertmanager] url"
-                )
-                files.append((name, text))
+                answer = get_json(
+                    self.session, base + endpoint, source=NAME, timeout=settings.timeout,
+                    setting="[alertmanager] url", secrets=self.secrets,
+                )  # fmt: skip
+                if not isinstance(answer.value, list) or not all(isinstance(item, dict) for item in answer.value):
+                    raise SourceError(
+                        f"alertmanager: {mask_url(base + endpoint)} answered JSON of an unexpected shape, "
+                        "not the list of objects of the v2 API",
+                        hint="[alertmanager] url should be the Alertmanager itself (its /api/v2 is appended)",
+                    )
+                files.append((name, answer.text))
+                replaced += answer.replaced
             meta["url"] = mask_url(settings.url)
+            if replaced:  # lone surrogates in the answers (counted as problems)
+                meta[REPLACED_CHARACTERS] = replaced
         if settings.path:
             logs, skipped = read_log_files(settings.path, query.window, source=NAME, setting="[alertmanager] path")
             files.extend((f"webhook/{name}", text) for name, text in logs)
@@ -95,15 +110,19 @@ class AlertmanagerSource:
             raise SourceError("alertmanager: neither url nor path is configured", hint="set url or path in [alertmanager]")
         parts = []
         if settings.url:
-            status, _ = get_json(
+            status = get_json(
                 self.session,
                 settings.url.rstrip("/") + "/api/v2/status",
                 source=NAME,
                 timeout=settings.timeout,
                 setting="[alertmanager] url",
-            )
-            version = status.get("versionInfo", {}).get("version", "?") if isinstance(status, dict) else "?"
-            cluster = status.get("cluster", {}).get("status", "?") if isinstance(status, dict) else "?"
+                secrets=self.secrets,
+            ).value
+            status = status if isinstance(status, dict) else {}
+            info = status.get("versionInfo")
+            cluster_info = status.get("cluster")
+            version = info.get("version", "?") if isinstance(info, dict) else "?"
+            cluster = cluster_info.get("status", "?") if isinstance(cluster_info, dict) else "?"
             parts.append(f"Alertmanager {version} (cluster {cluster})")
         if settings.path:
             parts.append(describe_logs(settings.path, source=NAME, setting="[alertmanager] path"))
@@ -426,7 +445,9 @@ def parse_alertmanager(export: Export, query: Query) -> SourceResult:
 
 
 def _factory(settings: Settings) -> AlertmanagerSource:
-    return AlertmanagerSource(settings.alertmanager, paging_labels=settings.prometheus.paging_labels)
+    return AlertmanagerSource(
+        settings.alertmanager, paging_labels=settings.prometheus.paging_labels, secrets=secret_values(settings)
+    )
 
 
 SPEC = register(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..config import shown_path
 from ..errors import InputError
 from ..model.source import Export
 
@@ -39,22 +40,28 @@ def load_export(source: str, path: Path) -> Export:
             if manifest_file.exists():
                 manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
                 files = tuple(
-                    (entry["name"], (path / entry["file"]).read_text(encoding="utf-8"))
+                    (str(entry["name"]), (path / Path(str(entry["file"])).name).read_text(encoding="utf-8"))
                     for entry in manifest["files"]
                 )
-                return Export(source, files, manifest.get("meta", {}))
+                meta = manifest.get("meta", {})
+                return Export(source, files, meta if isinstance(meta, dict) else {})
             files = tuple(
                 (child.name, child.read_text(encoding="utf-8"))
                 for child in sorted(path.iterdir())
                 if child.is_file() and not child.name.startswith(".")
             )
             if not files:
-                raise InputError(f"{source} input folder {path} holds no files", hint="point --input at saved files")
+                raise InputError(
+                    f"{source} input folder {shown_path(path)} holds no files", hint="point --input at saved files"
+                )
             return Export(source, files)
         return Export(source, ((path.name, path.read_text(encoding="utf-8")),))
     except FileNotFoundError as exc:
-        raise InputError(f"{source} input {path} does not exist", hint="check the path given to --input") from exc
+        raise InputError(f"{source} input {shown_path(path)} does not exist", hint="check the path given to --input") from exc
     except UnicodeDecodeError as exc:
-        raise InputError(f"{source} input {path} is not UTF-8 text", hint="give a text export") from exc
-    except (OSError, json.JSONDecodeError, KeyError) as exc:
-        raise InputError(f"cannot read {source} input {path}: {exc}", hint="check the path given to --input") from exc
+        raise InputError(f"{source} input {shown_path(path)} is not UTF-8 text", hint="give a text export") from exc
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        reason = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
+        raise InputError(
+            f"cannot read {source} input {shown_path(path)}: {reason}", hint="check the path given to --input"
+        ) from exc

@@ -34,12 +34,12 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..clients.http import get_json, make_session, mask_url
-from ..config import OncallSettings, Settings, read_secret
+from ..clients.http import JsonAnswer, get_json, make_session, mask_url
+from ..config import OncallSettings, Settings, read_secret, secret_values
 from ..errors import SourceError
 from ..model.event import Event, EventKind
 from ..model.people import is_bot, team_key
-from ..model.source import Export, Problem, Query, SourceResult
+from ..model.source import REPLACED_CHARACTERS, Export, Problem, Query, SourceResult
 from ..model.time import format_utc, parse_utc
 from . import SourceSpec, register
 
@@ -66,8 +66,9 @@ class OncallSource:
 
     name = NAME
 
-    def __init__(self, settings: OncallSettings) -> None:
+    def __init__(self, settings: OncallSettings, *, secrets: tuple[str, ...] = ()) -> None:
         self.settings = settings
+        self.secrets = secrets  # every configured secret: none may show in an error
         self.session = make_session()
         self.session.hooks["response"].append(self._seen)
         self._status: tuple[int, str | None] | None = None
@@ -94,10 +95,13 @@ class OncallSource:
         self.session.headers.update({"X-VO-Api-Id": settings.api_id, "X-VO-Api-Key": key})
         return settings.url.rstrip("/")
 
-    def _get(self, url: str, params: list[tuple[str, str]] | None, *, worked_before: bool) -> tuple[Any, str]:
+    def _get(self, url: str, params: list[tuple[str, str]] | None, *, worked_before: bool) -> JsonAnswer:
         self._status = None
         try:
-            return get_json(self.session, url, params, source=NAME, timeout=self.settings.timeout, setting="[oncall] url")
+            return get_json(
+                self.session, url, params, source=NAME, timeout=self.settings.timeout, setting="[oncall] url",
+                secrets=(*self.secrets, read_secret(self.settings.key_env)),
+            )
         except SourceError as exc:
             raise self._explain(exc, worked_before) from exc
 
@@ -133,7 +137,7 @@ class OncallSource:
         start = query.window.start - timedelta(hours=settings.padding_hours)
         url = base + REPORTING_PATH
         files: list[tuple[str, str]] = []
-        offset = 0
+        offset = replaced = 0
         truncated = True
         for page in range(1, MAX_PAGES + 1):
             params = [
@@ -143,7 +147,8 @@ class OncallSource:
                 ("offset", str(offset)),
                 ("limit", str(PAGE_LIMIT)),
             ]
-            body, text = self._get(url, params, worked_before=bool(files))
+            body, text, found = self._get(url, params, worked_before=bool(files))
+            replaced += found
             incidents = body.get("incidents") if isinstance(body, dict) else None
             if not isinstance(incidents, list):
                 raise SourceError(
@@ -165,12 +170,14 @@ class OncallSource:
             "teams": list(settings.teams),
             "truncated": truncated,
         }
+        if replaced:  # lone surrogates in the answers (counted as problems)
+            meta[REPLACED_CHARACTERS] = replaced
         return Export(NAME, tuple(files), meta)
 
     def check(self) -> str:
         """For ``sources check``: the public team list answers (it does not spend the reporting API's one call a minute)."""
         base = self._login()
-        body, _ = self._get(base + TEAMS_PATH, None, worked_before=False)
+        body = self._get(base + TEAMS_PATH, None, worked_before=False).value
         if not isinstance(body, list):
             raise SourceError(f"oncall: {mask_url(base)} did not answer with a team list", hint="check [oncall] url")
         return f"answered: {len(body)} team(s) visible to this API id"
@@ -373,7 +380,7 @@ def parse_oncall(export: Export, query: Query) -> SourceResult:
 
 
 def _factory(settings: Settings) -> OncallSource:
-    return OncallSource(settings.oncall)
+    return OncallSource(settings.oncall, secrets=secret_values(settings))
 
 
 SPEC = register(

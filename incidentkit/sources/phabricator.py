@@ -49,7 +49,7 @@ from ..config import PhabricatorSettings, Settings
 from ..errors import ConfigError, SourceError
 from ..model.actionable import FollowUp
 from ..model.event import Event, EventKind
-from ..model.source import Export, Problem, Query, SourceResult
+from ..model.source import REPLACED_CHARACTERS, Export, Problem, Query, SourceResult
 from ..model.tasks import task_number, task_or_none
 from ..model.time import format_utc, to_epoch
 from . import SourceSpec, register
@@ -81,6 +81,7 @@ class PhabricatorSource:
         phab = self.settings.phabricator
         client = self.client or _client(self.settings)
         calls_before = client.calls
+        replaced_before = client.replaced
         window = query.window
         start = to_epoch(window.start)
         end = math.ceil(window.end.timestamp()) - 1  # Conduit's date bounds are inclusive
@@ -122,6 +123,8 @@ class PhabricatorSource:
             "calls": client.calls - calls_before,
             "warnings": warnings,
         }
+        if client.replaced > replaced_before:  # lone surrogates in the answers (counted as problems)
+            meta[REPLACED_CHARACTERS] = client.replaced - replaced_before
         files = (
             ("tasks.json", _dump(tasks)),
             ("transactions.json", _dump(transactions)),

@@ -26,11 +26,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..clients.http import Session, get_json, make_session, mask_url
-from ..config import PrometheusSettings, Settings
+from ..config import PrometheusSettings, Settings, read_secret, secret_values
 from ..errors import SourceError
 from ..model.alert import DEFAULT_PAGING, alert_event, fingerprint, identity_labels, pages
 from ..model.event import EventKind
-from ..model.source import Export, Problem, Query, SourceResult
+from ..model.source import REPLACED_CHARACTERS, Export, Problem, Query, SourceResult
 from ..model.time import format_utc
 from . import SourceSpec, register
 
@@ -87,10 +87,14 @@ class PrometheusSource:
         *,
         session: Session | None = None,
         max_points: int = MAX_POINTS,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self.settings = settings
-        self.session = session or make_session()
+        self.session = session or make_session(
+            user=settings.user, password=read_secret(settings.password_env), token=read_secret(settings.token_env)
+        )
         self.max_points = max_points
+        self.secrets = secrets
 
     def pull(self, query: Query) -> Export:
         """Fetch the raw query_range answers for the padded window. Raises SourceError."""
@@ -111,6 +115,7 @@ class PrometheusSource:
             selectors.append((FOR_STATE, for_state))
         chunks = plan_chunks(start, end, settings.step, self.max_points)
         files: list[tuple[str, str]] = []
+        replaced = 0
         for label, selector in selectors:
             for index, (chunk_start, chunk_end) in enumerate(chunks, 1):
                 params = [
@@ -121,16 +126,13 @@ class PrometheusSource:
                 ]
                 if settings.thanos:
                     params += [("dedup", "true"), ("partial_response", "true")]
-                body, text = get_json(
-                    self.session, endpoint, params, source=NAME, timeout=settings.timeout, setting="[prometheus] url"
-                )
-                if not isinstance(body, dict) or body.get("status") != "success":
-                    error = body.get("error") if isinstance(body, dict) else None
-                    raise SourceError(
-                        f"prometheus: query {selector} failed: {error or 'unexpected answer'}",
-                        hint="check [prometheus] selector (a PromQL selector such as ALERTS{alertstate=\"firing\"})",
-                    )
-                files.append((f"{label}-{index:03d}.json", text))
+                answer = get_json(
+                    self.session, endpoint, params, source=NAME, timeout=settings.timeout,
+                    setting="[prometheus] url", secrets=self.secrets,
+                )  # fmt: skip
+                _check_answer(answer.value, selector)
+                files.append((f"{label}-{index:03d}.json", answer.text))
+                replaced += answer.replaced
         meta = {
             "url": mask_url(settings.url),
             "selector": settings.selector,
@@ -142,7 +144,25 @@ class PrometheusSource:
             "paging_labels": dict(settings.paging_labels),
             "chunks": len(chunks),
         }
+        if replaced:  # lone surrogates in the answers (counted as problems)
+            meta[REPLACED_CHARACTERS] = replaced
         return Export(NAME, tuple(files), meta)
+
+
+def _check_answer(body: Any, selector: str) -> None:
+    """Raise SourceError unless *body* is a successful query_range answer holding a matrix."""
+    if not isinstance(body, dict) or body.get("status") != "success":
+        error = body.get("error") if isinstance(body, dict) else None
+        raise SourceError(
+            f"prometheus: query {selector} failed: {str(error)[:200] if error else 'unexpected answer'}",
+            hint="check [prometheus] selector (a PromQL selector such as ALERTS{alertstate=\"firing\"}) and url",
+        )
+    data = body.get("data")
+    if not (isinstance(data, dict) and data.get("resultType") == "matrix" and isinstance(data.get("result"), list)):
+        raise SourceError(
+            f"prometheus: query {selector} answered in an unexpected shape (no matrix result)",
+            hint="[prometheus] url should be a Prometheus or Thanos Query server",
+        )
 
 
 def _epoch(value: Any) -> float | None:
@@ -324,7 +344,7 @@ def _interval_events(
 
 
 def _factory(settings: Settings) -> PrometheusSource:
-    return PrometheusSource(settings.prometheus)
+    return PrometheusSource(settings.prometheus, secrets=secret_values(settings))
 
 
 SPEC = register(

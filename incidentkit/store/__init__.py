@@ -9,7 +9,8 @@ each own their tables (pywikibot's ``site/`` shape: one API object composed of m
 * :mod:`~incidentkit.store.statuses`: the cached task statuses of the Phabricator instance;
 * :mod:`~incidentkit.store.scorecard`: scorecard answers;
 * :mod:`~incidentkit.store.curation`: saved events and the owner's timeline curation;
-* :mod:`~incidentkit.store.pages`: each page to each person, in or out of business hours.
+* :mod:`~incidentkit.store.pages`: each page to each person, in or out of business hours;
+* :mod:`~incidentkit.store.search`: the search index (full text, similarity features, similar pairs).
 
 Methods take and return the value types of :mod:`incidentkit.model`, never cursors.
 """
@@ -20,10 +21,11 @@ from .actionables import ActionablesMixin
 from .curation import CurationMixin
 from .pages import PagesMixin
 from .scorecard import ScorecardMixin
+from .search import SearchMixin
 from .statuses import TaskStatusesMixin
 
 __all__ = ["Store"]
 
 
-class Store(ActionablesMixin, TaskStatusesMixin, ScorecardMixin, CurationMixin, PagesMixin):
+class Store(ActionablesMixin, TaskStatusesMixin, ScorecardMixin, CurationMixin, PagesMixin, SearchMixin):
     """The local index. Open with :meth:`Store.open`; use as a context manager to close it."""

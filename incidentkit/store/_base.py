@@ -1,15 +1,21 @@
 """The connection every part of the store shares: opening, refusing, transactions, the clock.
 
-A database is checked before anything is written to it: a file from a newer incidentkit is refused
-untouched (not even its journal mode changes). Then it runs in WAL mode with a busy timeout, so cron
-jobs and people can use it at once, and is migrated. Nested :meth:`StoreBase.transaction` blocks are
-savepoints: an inner failure that the caller catches undoes only the inner writes.
+A database is checked before anything is written to it: a file from a newer incidentkit, or an
+SQLite database of another program, is refused untouched (not even its journal mode changes).
+Then it runs in WAL mode with a busy timeout, so cron jobs and people can use it at once, and is
+migrated. A database incidentkit may not write (the file or its folder read-only, a read-only
+disk) is opened read-only: read commands work, and every write is refused with a clear error.
+SQLite's failures become :class:`StoreError` with their own message and hint: the disk full, the
+file read-only, the database locked by another program, a file that is not a database. Nested
+:meth:`StoreBase.transaction` blocks are savepoints: an inner failure that the caller catches
+undoes only the inner writes.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,13 +25,15 @@ from typing import Self
 
 from sqlite_utils import Database
 
+from ..config import shown_path
 from ..errors import StoreError
 from ..model.time import format_utc, parse_utc
 from . import migrations
 
-__all__ = ["StoreBase", "BUSY_TIMEOUT_MS", "utc_or_none", "json_tuple"]
+__all__ = ["StoreBase", "BUSY_TIMEOUT_MS", "utc_or_none", "json_tuple", "store_error", "is_busy"]
 
 BUSY_TIMEOUT_MS = 10_000
+REBUILD_HINT = "`incidentkit import` and `incidentkit actionables sync` rebuild the index in a new file"
 
 
 def _system_clock() -> datetime:
@@ -42,49 +50,186 @@ def json_tuple(text: str | None) -> tuple[str, ...]:
     return () if not text or text == "[]" else tuple(json.loads(text))
 
 
-class StoreBase:
-    """One SQLite connection, its transactions, and the clock that stamps ``updated_at`` columns."""
+def is_busy(exc: BaseException | None) -> bool:
+    """Whether *exc* is SQLite saying another connection holds the lock it needed."""
+    return str(getattr(exc, "sqlite_errorname", "")).startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
-    def __init__(self, db: Database, path: Path | None = None, *, clock: Callable[[], datetime] | None = None) -> None:
+
+def store_error(exc: sqlite3.Error, path: Path | None, doing: str = "write") -> StoreError:
+    """The StoreError for SQLite failure *exc* on the database at *path*, while trying to *doing*."""
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    where = shown_path(path) if path is not None else "(in memory)"
+    if name.startswith("SQLITE_FULL"):
+        return StoreError(
+            f"cannot {doing} the database {where}: the disk is full",
+            hint="free some space on its disk and run the command again; the unfinished change was rolled back",
+        )
+    if name.startswith("SQLITE_IOERR"):
+        return StoreError(
+            f"cannot {doing} the database {where}: the disk refused it ({exc})",
+            hint="the disk may be full, over a quota or a file size limit, or failing; fix that and run the command "
+            "again (the unfinished change was rolled back)",
+        )
+    if name.startswith("SQLITE_READONLY"):
+        return _read_only(where, doing)
+    if is_busy(exc):
+        return StoreError(
+            f"cannot {doing} the database {where}: another program holds its lock",
+            hint="another incidentkit (or sqlite3) is writing to it; run the command again when it is done",
+        )
+    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+        return StoreError(
+            f"cannot {doing} the database {where}: it is not an incidentkit database, or it is damaged ({exc})",
+            hint=f"point --db / [store] path at the right file; or move this one away: {REBUILD_HINT}",
+        )
+    if name.startswith("SQLITE_CANTOPEN"):
+        return StoreError(
+            f"cannot open the database {where}",
+            hint="check that its folder exists and that you may read (and to change it, write) there",
+        )
+    return StoreError(f"cannot {doing} the database {where}: {exc}", hint="run the command again with --debug and report it")
+
+
+def _read_only(where: str, doing: str) -> StoreError:
+    return StoreError(
+        f"cannot {doing} the database {where}: it is read-only",
+        hint="read commands still work on it; to change it, make the file and its folder writable, "
+        "or point --db / [store] path at a writable copy",
+    )
+
+
+def _read_only_error(exc: sqlite3.Error) -> bool:
+    return str(getattr(exc, "sqlite_errorname", "")).startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN"))
+
+
+def _check_schema(db: Database, path: Path) -> None:
+    """Refuse (reading only) a database written by a newer incidentkit or by another program."""
+    newer = migrations.newer_steps(db)
+    if newer:
+        raise StoreError(
+            f"the database {shown_path(path)} was written by a newer incidentkit (schema step {newer[-1]}); "
+            "it was left untouched",
+            hint="upgrade incidentkit, or point --db / [store] path / INCIDENTKIT_HOME at another database",
+        )
+    if len(migrations.pending(db)) == len(migrations.STEPS) and db.table_names():
+        raise StoreError(
+            f"{shown_path(path)} is an SQLite database of another program (it holds no incidentkit schema); "
+            "it was left untouched",
+            hint="point --db / [store] path at an incidentkit database, or at a new file",
+        )
+
+
+def _open_read_only(path: Path, timeout: float) -> Database:
+    """The database at *path* opened read-only; without a writable folder (for WAL's shared-memory
+    file) it is opened as immutable, which needs no file of its own."""
+    uri = path.absolute().as_uri()
+    for query in ("?mode=ro", "?mode=ro&immutable=1"):
+        db = Database(sqlite3.connect(uri + query, uri=True, timeout=timeout, isolation_level=None))
+        try:
+            _check_schema(db, path)
+        except sqlite3.OperationalError as exc:
+            db.close()
+            if _read_only_error(exc) and "immutable" not in query:
+                continue
+            raise
+        except BaseException:
+            db.close()
+            raise
+        if migrations.pending(db):
+            db.close()
+            raise StoreError(
+                f"the database {shown_path(path)} is read-only and was written by an older incidentkit",
+                hint="make it writable once so that incidentkit can upgrade it, or point --db at a writable copy",
+            )
+        return db
+    raise AssertionError("the immutable attempt returns or raises above")
+
+
+def _open_file(path: Path, timeout: float) -> tuple[Database, bool]:
+    """(the database at *path*, whether it is read-only): checked, then in WAL mode and migrated."""
+    if path.exists() and not os.access(path, os.W_OK):
+        return _open_read_only(path, timeout), True
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = Database(sqlite3.connect(str(path), timeout=timeout, isolation_level=None))
+    try:
+        _check_schema(db, path)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        migrations.apply(db)
+    except sqlite3.OperationalError as exc:
+        db.close()
+        if _read_only_error(exc) and path.stat().st_size:
+            return _open_read_only(path, timeout), True  # a file we may read but not change (or its folder)
+        raise
+    except BaseException:
+        db.close()
+        raise
+    return db, False
+
+
+class StoreBase:
+    """One SQLite connection, its transactions, and the clock that stamps ``updated_at`` columns.
+
+    ``readonly`` is True when the file could only be opened for reading.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        path: Path | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        readonly: bool = False,
+    ) -> None:
         self.db = db
         self.path = path
         self.clock = clock or _system_clock
+        self.readonly = readonly
         self._savepoints = itertools.count(1)
 
     @classmethod
-    def open(cls, path: Path | str | None, *, clock: Callable[[], datetime] | None = None) -> Self:
+    def open(
+        cls,
+        path: Path | str | None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        busy_timeout: float | None = None,
+        create: bool = True,
+    ) -> Self:
         """Open (creating and migrating) the database at *path*; ``None`` means in memory.
 
-        Raises StoreError for a file that is not a database or was written by a newer incidentkit.
+        With ``create=False`` a missing file is a StoreError and nothing is created (commands that
+        only read). A file incidentkit may not write is opened read-only. *busy_timeout* is how long
+        to wait for another program's lock (default :data:`BUSY_TIMEOUT_MS`). Raises StoreError for a
+        path that cannot be a file, a file that is not an incidentkit database or was written by a
+        newer incidentkit, and every SQLite failure.
         """
-        try:
-            if path is None:
-                db = Database(memory=True)
-            else:
-                path = Path(path)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-                db = Database(conn)
-                db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            newer = migrations.newer_steps(db)
-            if newer:
-                db.close()
-                raise StoreError(
-                    f"the database {path} was written by a newer incidentkit (schema step {newer[-1]})",
-                    hint="upgrade incidentkit, or point [store] path / INCIDENTKIT_HOME at another database",
-                )
-            if path is not None:
-                db.execute("PRAGMA journal_mode = WAL")
+        if path is None:
+            db = Database(memory=True)
             db.execute("PRAGMA foreign_keys = ON")
             migrations.apply(db)
-        except sqlite3.DatabaseError as exc:
+            return cls(db, None, clock=clock)
+        path = Path(path)
+        if "\x00" in str(path):
             raise StoreError(
-                f"cannot open the database {path}: {exc}",
-                hint="the file is not an incidentkit SQLite database; move it away and run `incidentkit import` / `actionables sync` to rebuild it",
-            ) from exc
+                f"the database path {shown_path(path)} holds a NUL character", hint="check --db / [store] path"
+            )
+        try:
+            if not create and not path.exists():
+                raise StoreError(
+                    f"there is no database at {shown_path(path)}",
+                    hint="commands that record incidents create it: `incidentkit draft` or `incidentkit import`; "
+                    "check --db, [store] path and INCIDENTKIT_HOME if it should exist",
+                )
+            db, readonly = _open_file(path, BUSY_TIMEOUT_MS / 1000 if busy_timeout is None else busy_timeout)
+        except sqlite3.Error as exc:
+            raise store_error(exc, path, "open") from exc
         except OSError as exc:
-            raise StoreError(f"cannot open the database {path}: {exc.strerror}") from exc
-        return cls(db, Path(path) if path else None, clock=clock)
+            raise StoreError(
+                f"cannot open the database {shown_path(path)}: {exc.strerror or exc}",
+                hint="check --db / [store] path: its folder must exist or be creatable",
+            ) from exc
+        return cls(db, path, clock=clock, readonly=readonly)
 
     def close(self) -> None:
         self.db.close()
@@ -100,12 +245,16 @@ class StoreBase:
         return format_utc(self.clock())
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, doing: str = "write") -> Iterator[None]:
         """One atomic write (BEGIN IMMEDIATE so concurrent writers queue instead of failing).
 
         Inside another transaction this is a savepoint: if the block fails, its writes are undone
-        and the outer transaction goes on (or fails, as its caller decides).
+        and the outer transaction goes on (or fails, as its caller decides). SQLite failures become
+        StoreError (see :func:`store_error`; *doing* names the work in its message); a read-only
+        database refuses at once.
         """
+        if self.readonly:
+            raise _read_only(shown_path(self.path or ""), doing)
         conn = self.db.conn
         try:
             if conn.in_transaction:
@@ -114,17 +263,32 @@ class StoreBase:
                 try:
                     yield
                 except BaseException:
-                    conn.execute(f"ROLLBACK TO {name}")
-                    conn.execute(f"RELEASE {name}")
+                    _undo(conn, f"ROLLBACK TO {name}", f"RELEASE {name}")
                     raise
                 conn.execute(f"RELEASE {name}")
                 return
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _undo(conn, "ROLLBACK")
                 raise
-            conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
-            raise StoreError(f"database write failed: {exc}", hint="retry; another incidentkit may hold a lock") from exc
+            raise store_error(exc, self.path, doing) from exc
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:  # IntegrityError and the like are the caller's
+                raise
+            raise store_error(exc, self.path, doing) from exc
+
+
+def _undo(conn: sqlite3.Connection, *statements: str) -> None:
+    """Undo a failed write. After a full disk or an I/O error SQLite has already rolled the whole
+    transaction back itself; then there is nothing left to undo, and the first error is the one to tell."""
+    for statement in statements:
+        if not conn.in_transaction:
+            return
+        try:
+            conn.execute(statement)
+        except sqlite3.OperationalError:
+            return

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from ..model.actionable import (
     StatusChange,
 )
 from ..model.time import format_utc
-from ._base import json_tuple
+from ._base import is_busy, json_tuple
 from .incidents import IncidentsMixin
 
 __all__ = ["ActionablesMixin"]
@@ -104,9 +104,11 @@ class ActionablesMixin(IncidentsMixin):
         )
 
     def _select_actionables(self, where: str = "1", params: Sequence[Any] = (), order: str = "id") -> list[Actionable]:
+        return list(self._iter_actionables(where, params, order))
+
+    def _iter_actionables(self, where: str, params: Sequence[Any], order: str) -> Iterator[Actionable]:
         sql = f"SELECT {', '.join(self._ACTIONABLE_COLUMNS)} FROM actionables WHERE {where} ORDER BY {order}"
-        convert = self._actionable_from_row
-        return [convert(row) for row in self.db.conn.execute(sql, list(params))]
+        return map(self._actionable_from_row, self.db.conn.execute(sql, list(params)))
 
     def _insert_history(self, rows: Iterable[tuple[Any, ...]]) -> None:
         columns = ", ".join(self._HISTORY_COLUMNS)
@@ -158,17 +160,22 @@ class ActionablesMixin(IncidentsMixin):
     def optimize(self) -> bool:
         """Let SQLite refresh its planner statistics where useful (cheap; run after bulk changes).
 
-        Best effort, never an error: maintenance runs after the caller's work is committed, so a
-        busy database must not turn that work into a failure. The write lock is taken first (BEGIN
-        IMMEDIATE waits up to the busy timeout) because ``PRAGMA optimize`` alone starts as a reader
-        and SQLite refuses at once, without waiting, to upgrade a snapshot another writer has
-        moved past. False when the lock could not be had within the timeout.
+        Maintenance runs after the caller's work is committed, so a busy database must not turn that
+        work into a failure: the write lock is taken first (BEGIN IMMEDIATE waits up to the busy
+        timeout) because ``PRAGMA optimize`` alone starts as a reader and SQLite refuses at once,
+        without waiting, to upgrade a snapshot another writer has moved past. False, and skipped (a
+        later run refreshes the statistics), on a read-only database or when the lock could not be
+        had within the timeout; any other failure (the disk) is still an error.
         """
-        try:
-            with self.transaction():
-                self.db.execute("PRAGMA optimize")
-        except StoreError:
+        if self.readonly:
             return False
+        try:
+            with self.transaction(doing="maintain"):
+                self.db.execute("PRAGMA optimize")
+        except StoreError as exc:
+            if is_busy(exc.__cause__):
+                return False
+            raise
         return True
 
     def touch_actionables(self, ids: Sequence[int], *, synced_at: datetime) -> None:
@@ -269,11 +276,15 @@ class ActionablesMixin(IncidentsMixin):
 
     def query_actionables(self, query: ActionableQuery, *, today: date) -> list[Actionable]:
         """The actionables matching *query*, in its order (``today`` decides what is overdue)."""
+        return list(self.iter_actionables(query, today=today))
+
+    def iter_actionables(self, query: ActionableQuery, *, today: date) -> Iterator[Actionable]:
+        """As :meth:`query_actionables`, one at a time as SQLite reads them (memory stays flat)."""
         where, params = self._actionable_where(query, today)
         order = self._SORTS.get(query.sort, "id")
         if query.limit is not None:
             order += f" LIMIT {int(query.limit)}"
-        return self._select_actionables(where, params, order)
+        return self._iter_actionables(where, params, order)
 
     def actionable_counts(self, query: ActionableQuery, *, today: date, month_start: str) -> tuple[int, int, int]:
         """(open, overdue, done since *month_start*) among the actionables matching *query*."""
@@ -313,6 +324,15 @@ class ActionablesMixin(IncidentsMixin):
             "SELECT julianday(resolved_at) - julianday(created_at) FROM actionables "
             f"WHERE status IN ('done', 'wont-do') AND resolved_at IS NOT NULL AND {where}",
             params,
+        )
+        return [max(0.0, float(r[0])) for r in rows if r[0] is not None]
+
+    def open_ages(self, query: ActionableQuery, *, today: date) -> list[float]:
+        """Days since creation of every open actionable matching *query*, as of *today*."""
+        where, params = self._actionable_where(query, today)
+        rows = self.db.conn.execute(
+            f"SELECT julianday(?) - julianday(substr(created_at, 1, 10)) FROM actionables WHERE {self._OPEN_SQL} AND {where}",
+            [today.isoformat(), *params],
         )
         return [max(0.0, float(r[0])) for r in rows if r[0] is not None]
 

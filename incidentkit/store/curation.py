@@ -45,7 +45,9 @@ class CurationMixin(IncidentsMixin):
                 self.db["timeline_events"].delete_where("incident = ?", [slug])
                 self.db["timeline_events"].insert_all(rows, pk=("incident", "key"), replace=True)
         except sqlite3.IntegrityError as exc:
-            raise StoreError(f"cannot save the events of unknown incident {slug!r}: {exc}") from exc
+            raise StoreError(
+                f"cannot save the events of unknown incident {slug!r}: {exc}", hint="record the incident first"
+            ) from exc
 
     def load_events(self, slug: str) -> list[Event]:
         """The saved events of incident *slug*, in the order they were saved (empty if none)."""

@@ -82,8 +82,14 @@ class IncidentsMixin(StoreBase):
                         )
         else:
             values["created_at"] = record.created_at or now
+        columns = ", ".join(f'"{name}"' for name in values)
+        updates = ", ".join(f'"{name}" = excluded."{name}"' for name in values if name != "slug")
         with self.transaction():
-            self.db["incidents"].upsert(values, pk="slug")
+            self.db.conn.execute(
+                f"INSERT INTO incidents ({columns}) VALUES ({', '.join('?' for _ in values)}) "
+                f"ON CONFLICT (slug) DO UPDATE SET {updates}",
+                list(values.values()),
+            )
         result = self.get_incident(record.slug)
         assert result is not None
         return result
@@ -145,9 +151,16 @@ class IncidentsMixin(StoreBase):
             self.db["incidents"].update(slug, {"locked": json.dumps(locked), "updated_at": self.now_text()})
         return self.require_incident(slug)
 
+    def _incidents_where(self, where: str, params: list[Any]) -> list[IncidentRecord]:
+        # plain SQL: a sqlite-utils table object reads the schema again on every use, which
+        # was most of the statements an import sends per page
+        cursor = self.db.conn.execute(f"SELECT * FROM incidents WHERE {where}", params)
+        names = [column[0] for column in cursor.description]
+        return [_incident(dict(zip(names, row, strict=True))) for row in cursor]
+
     def get_incident(self, slug: str) -> IncidentRecord | None:
-        rows = list(self.db["incidents"].rows_where("slug = ?", [slug]))
-        return _incident(rows[0]) if rows else None
+        rows = self._incidents_where("slug = ?", [slug])
+        return rows[0] if rows else None
 
     def require_incident(self, slug: str) -> IncidentRecord:
         """The incident *slug*, or a StoreError that lists how to find the right one."""
@@ -160,8 +173,8 @@ class IncidentsMixin(StoreBase):
         return record
 
     def find_incident_by_page(self, page: str) -> IncidentRecord | None:
-        rows = list(self.db["incidents"].rows_where("page = ?", [page], limit=1))
-        return _incident(rows[0]) if rows else None
+        rows = self._incidents_where("page = ? LIMIT 1", [page])
+        return rows[0] if rows else None
 
     def list_incidents(self) -> list[IncidentRecord]:
         return [_incident(r) for r in self.db["incidents"].rows_where(order_by="start desc, slug")]

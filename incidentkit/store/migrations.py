@@ -304,3 +304,64 @@ def m012_incident_removal(db: Database) -> None:
         "WHEN NOT EXISTS (SELECT 1 FROM incident_removals WHERE incident = OLD.incident) "
         "BEGIN SELECT RAISE(ABORT, 'status_history is append-only'); END"
     )
+
+
+@step
+def m013_search_index(db: Database) -> None:
+    """The search index: one document per incident, its full text (FTS5), its similarity features
+    and the similar pairs found when it was indexed (see docs/schema.md)."""
+    db.execute(
+        """
+        CREATE TABLE search_documents (
+            id INTEGER PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE REFERENCES incidents(slug) ON DELETE CASCADE,
+            day TEXT,                      -- YYYY-MM-DD, the incident's date
+            start TEXT,                    -- ISO 8601 UTC, orders incidents of one day
+            impact_start TEXT, detected TEXT, responded TEXT, mitigated TEXT, resolved TEXT,
+            moments_from TEXT,             -- draft / page
+            pages TEXT NOT NULL DEFAULT '[]',   -- JSON list of the times alerts paged
+            pages_known INTEGER NOT NULL DEFAULT 0,
+            draft TEXT,                    -- JSON: what the latest draft found (DraftFacts)
+            page_text TEXT,                -- the page as last imported or published
+            page_revision INTEGER,
+            terms TEXT NOT NULL DEFAULT '[]',   -- JSON list: the distinct terms of its similarity text
+            indexed_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        "CREATE TABLE search_vocabulary (term TEXT PRIMARY KEY, docs INTEGER NOT NULL) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX idx_search_documents_day ON search_documents (day, start)")
+    db.execute(
+        "CREATE VIRTUAL TABLE search_fts USING fts5("
+        "title, summary, timeline, conclusions, actionables, signals, body, tokenize = 'porter unicode61')"
+    )
+    db.execute("CREATE VIRTUAL TABLE search_fts_terms USING fts5vocab(search_fts, 'row')")
+    db.execute(
+        "CREATE TRIGGER search_documents_delete AFTER DELETE ON search_documents "
+        "BEGIN DELETE FROM search_fts WHERE rowid = old.id; "
+        "UPDATE search_vocabulary SET docs = docs - 1 WHERE term IN (SELECT value FROM json_each(old.terms)); END"
+    )
+    db.execute(
+        """
+        CREATE TABLE search_features (
+            doc INTEGER NOT NULL REFERENCES search_documents(id) ON DELETE CASCADE,
+            feature TEXT NOT NULL,         -- kind:value, e.g. term:wdq, alert:ATSBackendErrorsHigh
+            weight REAL NOT NULL,
+            PRIMARY KEY (doc, feature)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX idx_search_features_feature ON search_features (feature, doc, weight)")
+    db.execute(
+        """
+        CREATE TABLE search_links (
+            earlier INTEGER NOT NULL REFERENCES search_documents(id) ON DELETE CASCADE,
+            later INTEGER NOT NULL REFERENCES search_documents(id) ON DELETE CASCADE,
+            score REAL NOT NULL,
+            PRIMARY KEY (earlier, later)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX idx_search_links_later ON search_links (later, score)")

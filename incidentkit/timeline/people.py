@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 
 from ..config import BusinessHoursSettings, Settings
 from ..errors import ConfigError
-from ..model.curation import MomentChoice
+from ..model.curation import OWNER, CurationResult, MomentChoice
 from ..model.event import ALERT_KINDS, DEPLOY_KINDS, Event, EventKind
 from ..model.hours import BusinessHours, parse_business_hours
 from ..model.people import (
@@ -54,6 +54,7 @@ from ..model.time import format_duration
 from ..model.window import Window
 
 __all__ = [
+    "people_of_timeline",
     "HoursTable",
     "compile_hours",
     "symptom_words",
@@ -486,6 +487,31 @@ def people_facts(
         routing=routing_verdict(events, settings.oncall.team_routes),
         business_hours=hours_verdict(burden),
         burden=burden,
+    )
+
+
+def people_of_timeline(
+    events: Sequence[Event],
+    window: Window,
+    settings: Settings,
+    curated: CurationResult,
+    *,
+    tasks: Sequence[str] = (),
+    paging_read: bool = False,
+    first_alert: datetime | None = None,
+) -> PeopleFacts:
+    """:func:`people_facts` as the owner curated the timeline: their impact start, and the rows they
+    hid (an unrelated repool hidden by hand is nobody's response)."""
+    impact_start = next((c.time for c in curated.choices if c.moment == "impact_start" and c.origin == OWNER), None)
+    ignore = {
+        key
+        for row in curated.rows
+        if row.hidden and curated.curation.get(row.key) is not None and curated.curation[row.key].hidden_by == OWNER
+        for key in row.events
+    }
+    return people_facts(
+        events, window, settings, tasks=tasks, paging_read=paging_read, first_alert=first_alert,
+        impact_start=impact_start, ignore=ignore,
     )
 
 

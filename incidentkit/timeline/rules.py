@@ -58,7 +58,8 @@ def compile_rules(settings: TimelineSettings) -> Rules:
             ) from exc
     if settings.impact_deploy_minutes < 0:
         raise ConfigError(
-            f"config key timeline.impact_deploy_minutes must be 0 or more, got {settings.impact_deploy_minutes}"
+            f"config key timeline.impact_deploy_minutes must be 0 or more, got {settings.impact_deploy_minutes}",
+            hint="set it to a number of minutes, 0 or more, in the [timeline] section",
         )
     return Rules(
         pin_kinds=_kinds(settings.pin_kinds, "pin_kinds"),

@@ -1,9 +1,16 @@
 """Escaping: every string from a source or a user becomes wikitext that renders as itself.
 
-No source text can change the page's structure (templates, links, categories, signatures, tables,
-headings, lists, tags, magic words): markup characters become HTML entities, which render as the
-characters they stand for, so readers see the original text. The only links are the ones made on
-purpose: task ids, scap's gerrit links, and checked external URLs.
+No source text can change the page's structure (templates, links of any kind, categories,
+signatures, tables, headings, lists, tags, behaviour switches, magic links): markup characters
+become HTML entities, which render as the characters they stand for, so readers see the original
+text. What MediaWiki would turn into a link without brackets is broken up the same way: the colon
+of every URL scheme of ``$wgUrlProtocols`` (any ``scheme://``, and the schemes without ``//``:
+``mailto:``, ``tel:``, ``urn:``...) and the first letter of ``ISBN``, ``RFC`` and ``PMID``,
+wherever they stand (an entity in front of them is a word boundary to the parser).
+
+The only links are the ones made on purpose: task ids, the gerrit changes of deploy lines the tool
+recognised (``gerrit=True``), free ``http(s)`` URLs, which become explicit external links whose
+label is the URL as written, and :func:`link`'s checked URLs.
 """
 
 from __future__ import annotations
@@ -39,63 +46,94 @@ _ENTITIES = {
     "\\": "&#92;",
 }
 
-
-# Characters that are always escaped; the others only where they could start markup.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
+_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029\x85]+\s*")
+# Characters that are always escaped; the others only where they could start markup.
 _ALWAYS = re.compile(r"[&<>\[\]{}|~]")
-
-
-_RUNS = re.compile(r"''+|__+|://|----+|^[=*#:;!-]|=$|\b(?:ISBN|RFC|PMID)\b")
+# MediaWiki's default $wgUrlProtocols without "//": these link without brackets too.
+_SCHEMES_WITHOUT_SLASHES = ("bitcoin", "geo", "magnet", "mailto", "matrix", "news", "sip", "sips", "sms", "tel", "urn", "xmpp")
+_RUNS = re.compile(
+    r"''+|__+|----+|^[=*#:;!-]|=$"
+    r"|:(?=//)|(?i:(?<=" + ")|(?<=".join(_SCHEMES_WITHOUT_SLASHES) + r")):"  # the colon of a URL scheme
+    r"|ISBN|RFC|PMID"  # magic links, case-sensitive like the parser's
+)
+_FREE_URL = re.compile(r"\bhttps?://[^\s<>\[\]{}|\"\\^`]+", re.IGNORECASE)
+_GERRIT = re.compile(r"\[\[gerrit:(\d+)\|(.*?)\]\]")
+_URL_OK = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
 
 
 def _entity(char: str) -> str:
     return _ENTITIES.get(char, char)
 
 
-def escape_wiki(value: Any) -> str:
-    """Escape *value* (any text) so that it renders as itself and adds no wikitext structure."""
+def _one_line(value: Any) -> str:
+    """*value* as text on one line: C0 controls dropped (MediaWiki drops them; parsers choke on
+    NUL), line breaks and the whitespace around them made one space, ends stripped."""
     if value is None:
         return ""
-    text = _CONTROL.sub("", str(value))  # MediaWiki drops C0 controls; parsers choke on NUL
-    text = re.sub(r"\s*[\r\n\u2028\u2029\x85]+\s*", " ", text).strip()
-    text = text.replace("\u00a0", " ")
-    text = _ALWAYS.sub(lambda m: _entity(m.group(0)), text)
+    return _BREAKS.sub(" ", _CONTROL.sub("", str(value))).strip()
 
-    def runs(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token == "://":
-            return "&#58;//"  # no free external links (autolinked URLs)
-        if token in ("ISBN", "RFC", "PMID"):
-            return f"&#{ord(token[0])};{token[1:]}"
-        return "".join(_entity(c) for c in token)
 
-    return _RUNS.sub(runs, text)
+def _runs(match: re.Match[str]) -> str:
+    token = match.group(0)
+    if token in ("ISBN", "RFC", "PMID"):
+        return f"&#{ord(token[0])};{token[1:]}"
+    return "".join(_entity(c) for c in token)
+
+
+def _escape(text: str) -> str:
+    """Escape text already on one line (see the module docstring)."""
+    return _RUNS.sub(_runs, _ALWAYS.sub(lambda m: _entity(m.group(0)), text))
+
+
+def escape_wiki(value: Any) -> str:
+    """Escape *value* (any text) so that it renders as itself and adds no wikitext structure."""
+    return _escape(_one_line(value))
+
+
+def _escape_cell(text: str) -> str:
+    return _escape(text).replace("!", "&#33;")
 
 
 def escape_cell(value: Any) -> str:
     """Escape for a table cell: as :func:`escape_wiki`, and ``!`` too (``!!`` splits header cells)."""
-    return escape_wiki(value).replace("!", "&#33;")
+    return _escape_cell(_one_line(value))
 
 
-_GERRIT = re.compile(r"&#91;&#91;gerrit:(\d+)&#124;(.*?)&#93;&#93;")
+def _free_url(url: str) -> tuple[str, str]:
+    """A free URL as found in text, split into (the URL, what follows it): trailing punctuation and
+    a ``)`` that closes no ``(`` of the URL belong to the sentence ("(see https://x/a_(b))")."""
+    end = len(url)
+    while end and (
+        url[end - 1] in ".,;:!?'" or (url[end - 1] == ")" and url.count(")", 0, end) > url.count("(", 0, end))
+    ):
+        end -= 1
+    return url[:end], url[end:]
 
 
-def linkify_tasks(value: Any, *, cell: bool = False) -> str:
-    """Escape like ``wiki`` (or ``cell``), then link ``T123`` and scap's ``[[gerrit:N|label]]``.
+def linkify_tasks(value: Any, *, cell: bool = False, gerrit: bool = False) -> str:
+    """Escape like ``wiki`` (or ``cell``), and link what the tool recognises: task ids
+    (``[[phab:T123|T123]]``), free ``http(s)`` URLs (``[URL URL]``: clickable, shown as written)
+    and, with *gerrit* (deploy lines scap wrote), ``[[gerrit:N|label]]`` changes.
 
-    The links are rebuilt from the escaped text: a label can hold no ``]``, ``|`` or ``{``
-    (they are entities by then), so it cannot break out of the link.
+    Links are rebuilt, never passed through: a gerrit label is escaped text (it can hold no ``]``
+    or ``|`` by then), and neither task ids nor URLs are linked inside a link.
     """
-    escaped = escape_cell(value) if cell else escape_wiki(value)
+    escape = _escape_cell if cell else _escape
+    text = _one_line(value)
     parts: list[str] = []
     last = 0
-    for match in _GERRIT.finditer(escaped):  # no task links inside a gerrit link's label
-        parts.append(_link_tasks(escaped[last : match.start()]))
-        parts.append(f"[[gerrit:{match.group(1)}|{match.group(2)}]]")
-        last = match.end()
-    parts.append(_link_tasks(escaped[last:]))
+    pattern = re.compile(f"{_GERRIT.pattern}|{_FREE_URL.pattern}" if gerrit else _FREE_URL.pattern, re.IGNORECASE)
+    for match in pattern.finditer(text):
+        parts.append(_link_tasks(escape(text[last : match.start()])))
+        if gerrit and match.group(1):
+            parts.append(f"[[gerrit:{match.group(1)}|{escape(match.group(2))}]]")
+            last = match.end()
+            continue
+        url, rest = _free_url(match.group(0))
+        parts.append(link(url, url, cell=cell))
+        last = match.end() - len(rest)
+    parts.append(_link_tasks(escape(text[last:])))
     return "".join(parts)
 
 
@@ -103,19 +141,20 @@ def _link_tasks(escaped: str) -> str:
     return TASK_MENTION.sub(lambda m: f"[[phab:T{m.group(1)}|T{m.group(1)}]]", escaped)
 
 
-_URL_OK = re.compile(r"^https?://[^\s]+$")
-
-
 def safe_url(url: str | None) -> str | None:
-    """*url* percent-encoded so it cannot end a link early; None when it is not http(s)."""
+    """*url* fit for a link target: None unless http(s); percent-encoded so that nothing in it can
+    end the link early or mean markup (spaces, brackets, quotes, pipes, braces, ``~`` of
+    signatures, ``__`` of behaviour switches)."""
     if not url or not _URL_OK.match(url.strip()):
         return None
-    return quote(url.strip(), safe=":/?#@!$&()*+,;=%-._")
+    encoded = quote(url.strip(), safe=":/?#@!$&()*+,;=%-._")
+    return re.sub("_{2,}", lambda m: "%5F" * len(m.group(0)), encoded.replace("~", "%7E"))
 
 
-def link(url: str | None, label: Any) -> str:
+def link(url: str | None, label: Any, *, cell: bool = False) -> str:
     """``[URL label]`` with the URL checked and the label escaped; plain label without a usable URL."""
     target = safe_url(url)
+    text = escape_cell(label) if cell else escape_wiki(label)
     if target is None:
-        return escape_wiki(label)
-    return f"[{target.replace('&', '&amp;')} {escape_wiki(label) or 'link'}]"
+        return text
+    return f"[{target.replace('&', '&amp;')} {text or 'link'}]"

@@ -5,8 +5,9 @@ source or a user goes through one of the escaping filters (:mod:`incidentkit.wik
 
 * ``wiki``   inline text: markup characters become HTML entities, newlines become spaces;
 * ``cell``   the same, plus ``!`` so a value is safe in a table cell;
-* ``linked`` like ``wiki`` but task ids become ``[[phab:T123|T123]]`` links;
+* ``linked`` like ``wiki`` but task ids, free http(s) URLs and (``gerrit=True``) scap's gerrit changes become links;
 * ``link``   an external ``[URL label]`` link from a URL that is checked and percent-encoded;
+* ``page_link`` a ``[[Page|label]]`` link to a page whose title is safe (:data:`SAFE_TITLE`), else the label;
 * ``utc`` / ``hhmm`` / ``clock`` format aware datetimes in UTC; ``minutes`` a duration.
 
 **One time format per page**: every time is UTC to the minute — ``HH:MM`` for a time on the
@@ -19,7 +20,8 @@ section body, ``cell`` regions inline for the metadata values a draft fills (Sta
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -27,15 +29,21 @@ from typing import Any
 
 import jinja2
 
-from ..config import asset_path
+from ..config import asset_path, cache_dir
 from ..errors import RenderError
 from ..model.actionable import Dashboard
 from ..model.incident import Incident
+from ..model.stats import IncidentStats
 from ..model.time import format_duration
 from .escape import escape_cell, escape_wiki, link, linkify_tasks, safe_url
 from .regions import wrap
 
-__all__ = ["render_incident", "render_dashboard", "render_template", "environment"]
+__all__ = [
+    "SAFE_TITLE", "render_incident", "render_dashboard", "render_statistics", "render_template", "environment", "page_link",
+]
+
+# A page title that can go inside [[...]] as it is (titles come from the store, i.e. from wikis).
+SAFE_TITLE = re.compile(r"^[^\[\]{}|#<>\n\r]+$")
 
 
 DATE_TIME = "%Y-%m-%d %H:%M"
@@ -63,6 +71,13 @@ def minutes(value: float | None) -> str:
     return "" if value is None else format_duration(timedelta(minutes=value))
 
 
+def page_link(title: str | None, label: Any) -> str:
+    """``[[title|label]]`` (label escaped) when *title* is a safe page title, else the escaped label."""
+    if title and SAFE_TITLE.match(title):
+        return f"[[{title}|{escape_wiki(label) or title}]]"
+    return escape_wiki(label)
+
+
 def _region(name: str, content: str) -> str:
     return wrap(name, content.strip("\n"))
 
@@ -71,10 +86,24 @@ def _cell_region(name: str, content: str) -> str:
     return wrap(name, content.strip(), inline=True)
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between runs (compiling them costs more than rendering a draft);
+    keyed by each template's source, so an edited template is compiled again. Best effort: a
+    cache that cannot be written is skipped."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            Path(self.directory).mkdir(mode=0o700, parents=True, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
 @cache
 def environment(template_dir: Path | None = None) -> jinja2.Environment:
     """The Jinja environment: StrictUndefined, no autoescape (wikitext), trimmed blocks."""
     env = jinja2.Environment(
+        bytecode_cache=_BytecodeCache(str(cache_dir() / "templates")),
         loader=jinja2.FileSystemLoader(str(template_dir or asset_path("templates"))),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -95,7 +124,7 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
         "url": lambda u: safe_url(u) or "",
     }
     env.filters.update(filters)
-    env.globals.update(region=_region, cell_region=_cell_region, link=link)
+    env.globals.update(region=_region, cell_region=_cell_region, link=link, page_link=page_link)
     return env
 
 
@@ -129,3 +158,10 @@ def render_dashboard(
     return render_template(
         "dashboard.wiki.j2", dashboard=dashboard, pages=pages, last_synced=last_synced, never_synced=never_synced
     )
+
+
+def render_statistics(
+    stats: IncidentStats, *, generated_at: datetime, charts: Sequence[tuple[str, str]], note: str | None
+) -> str:
+    """The incident statistics page: its tables, and the *charts* (file name, caption) embedded."""
+    return render_template("statistics.wiki.j2", stats=stats, generated_at=generated_at, charts=list(charts), note=note)

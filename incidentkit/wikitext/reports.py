@@ -50,6 +50,7 @@ __all__ = [
     "title_date",
     "lenient_datetime",
     "section_text",
+    "headings",
     "METADATA_LABELS",
     "KNOWN_PREFIXES",
 ]
@@ -179,6 +180,11 @@ def _headings(lines: list[str]) -> list[_Heading]:
             level = len(match.group(1)) if match else _KNOWN_HEADINGS.get(key, 2)
             found.append(_Heading(number, level, candidate.strip()))
     return found
+
+
+def headings(lines: list[str]) -> list[tuple[int, int, str]]:
+    """(0-based line, level, title) of every heading in *lines*, as :func:`section_text` finds them."""
+    return [(h.line, h.level, h.title) for h in _headings(lines)]
 
 
 def section_text(text: str, pattern: re.Pattern[str]) -> tuple[int, list[str]] | None:

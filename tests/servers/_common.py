@@ -6,21 +6,27 @@
 * :func:`stop_processes`: stop what a fixture started, by PID: SIGTERM, wait, then SIGKILL, each
   process's own process group included when it leads one (``start_new_session=True``);
 * :func:`in_ci` / :func:`skip_or_fail`: a server that cannot be built locally skips its tests,
-  but under CI that is a failure.
+  but under CI that is a failure;
+* :class:`LoopbackFake`: the start and stop of a fake served on 127.0.0.1 by pytest-httpserver.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Self
 
 import pytest
 import requests
+from pytest_httpserver import HTTPServer
+from werkzeug.wrappers import Request, Response
 
 __all__ = [
     "free_port",
@@ -32,6 +38,7 @@ __all__ = [
     "child_pids",
     "group_pids",
     "log_tail",
+    "LoopbackFake",
 ]
 
 
@@ -202,3 +209,27 @@ def stop_processes(
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and any(_alive(pid, targets[pid]) for pid in alive):
             time.sleep(0.02)
+
+
+class LoopbackFake:
+    """A fake served on 127.0.0.1 by a threaded pytest-httpserver: every request goes to :meth:`respond`."""
+
+    url = ""
+    _server: HTTPServer | None = None
+
+    def respond(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines in test output
+        server = HTTPServer(host=host, port=port, threaded=True)
+        server.expect_request(re.compile(r".*")).respond_with_handler(self.respond)
+        server.start()
+        self._server = server
+        self.url = f"http://{host}:{server.port}"
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None

@@ -35,7 +35,6 @@ transactions, ``conduit.query``. The bench starts it without pytest:
 from __future__ import annotations
 
 import json
-import logging
 import random
 import re
 import string
@@ -47,8 +46,9 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
+
+from tests.servers._common import LoopbackFake
 
 __all__ = ["ConduitFake", "FakeTask", "FAULTS", "normalize_project_slug"]
 
@@ -285,33 +285,17 @@ def _epoch(value: datetime | int | float | None) -> int | None:
     return int(value)
 
 
-class ConduitFake:
+class ConduitFake(LoopbackFake):
     """State plus Conduit semantics, served over HTTP by pytest-httpserver."""
 
     def __init__(self, *, php_escaping: bool = True, seed: int = 4) -> None:
         self.php_escaping = php_escaping
         self._seed = seed
         self._lock = threading.RLock()
-        self._server: HTTPServer | None = None
         self._id_filter: tuple[Any, frozenset[Any]] | None = None
-        self.url = ""
         self.reset()
 
     # --- lifecycle ------------------------------------------------------------------------------
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> ConduitFake:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines in test output
-        server = HTTPServer(host=host, port=port, threaded=True)
-        server.expect_request(re.compile(r".*")).respond_with_handler(self.respond)
-        server.start()
-        self._server = server
-        self.url = f"http://{host}:{server.port}"
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
 
     def reset(self) -> None:
         """Back to the captured server's users and projects, no tasks, no faults, counters at zero."""

@@ -2,8 +2,9 @@
 
 Owns starting and stopping one MediaWiki from the Debian ``mediawiki`` package: SQLite in a temp
 dir, ``MW_CONFIG_FILE`` pointing at a LocalSettings.php inside that dir (nothing is written outside
-it), extensions ParserFunctions and Cite only, two bot-password users (``Reporter@incidentkit``
-and ``Colleague@incidentkit``, two different users so edit conflicts are real), served by
+it), extensions ParserFunctions and Cite only, uploads enabled (PNG and SVG, files kept in the
+wiki dir), two bot-password users (``Reporter@incidentkit``, who may also upload files, and
+``Colleague@incidentkit``, who may not; two different users so edit conflicts are real), served by
 ``php -S`` on 127.0.0.1 and a free port. The session fixture ``mediawiki`` starts it once; the
 benchmarks use :func:`running_mediawiki` directly.
 
@@ -41,11 +42,13 @@ REPORTER = "Reporter@incidentkit"
 COLLEAGUE = "Colleague@incidentkit"
 ADMIN = "Admin"
 BOT_GRANTS = "basic,editpage,createeditmovepage,highvolume"
+UPLOAD_GRANTS = {"Reporter": ",uploadfile,uploadeditmovefile"}  # upload, and replace; the Colleague cannot
 START_TIMEOUT = 30.0
 
 # Appended to the generated LocalSettings.php: keep every cache/log inside the wiki dir (Debian's
 # PlatformSettings.php points them at /var), no rate limits, no deferred jobs run inside requests,
-# and a result size limit of 2 MiB instead of 8 so a test can reach it (continuation) cheaply.
+# a result size limit of 2 MiB instead of 8 so a test can reach it (continuation) cheaply, and the
+# ISBN/RFC/PMID magic links on, as Wikimedia's wikis have them (MediaWiki's default is off).
 EXTRA_SETTINGS = """
 $wgCacheDirectory = "{dir}/cache";
 $wgDBerrorLog = "{dir}/logs/dberror.log";
@@ -55,10 +58,13 @@ $wgDebugLogGroups = [
     'fatal' => "{dir}/logs/fatal.log",
 ];
 $wgUploadDirectory = "{dir}/images";
+$wgEnableUploads = true;
+$wgFileExtensions = ['png', 'svg'];
 $wgRateLimits = [];
 $wgJobRunRate = 0;
 $wgGroupPermissions['*']['createaccount'] = false;
 $wgAPIMaxResultSize = 2 * 1024 * 1024;
+$wgEnableMagicLinks = ['ISBN' => true, 'PMID' => true, 'RFC' => true];
 """
 
 
@@ -250,7 +256,7 @@ def _install(root: Path, port: int, env: dict[str, str]) -> tuple[dict[str, str]
                 "--appid",
                 "incidentkit",
                 "--grants",
-                BOT_GRANTS,
+                BOT_GRANTS + UPLOAD_GRANTS.get(account, ""),
                 account,
                 bot_password,
             ],

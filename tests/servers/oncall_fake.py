@@ -28,16 +28,15 @@ Fixtures (registered through ``tests/conftest.py``): ``oncall_server`` (session)
 from __future__ import annotations
 
 import json
-import logging
-import re
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
+
+from tests.servers._common import LoopbackFake
 
 __all__ = ["OncallFake", "Policy"]
 
@@ -73,7 +72,7 @@ class _BadRequest(Exception):
     pass
 
 
-class OncallFake:
+class OncallFake(LoopbackFake):
     """Incidents and teams, served over HTTP by pytest-httpserver."""
 
     api_id = "wikimedia-test"
@@ -81,23 +80,7 @@ class OncallFake:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._server: HTTPServer | None = None
-        self.url = ""
         self.reset()
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> OncallFake:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        server = HTTPServer(host=host, port=port, threaded=True)
-        server.expect_request(re.compile(r"^/.*")).respond_with_handler(self.respond)
-        server.start()
-        self._server = server
-        self.url = f"http://{host}:{server.port}"
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
 
     def reset(self) -> None:
         """No incidents, the default teams, no faults, no throttle, no calls."""

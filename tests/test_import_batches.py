@@ -1,0 +1,87 @@
+"""How an import spends its time: the store commits once per batch of pages, and the wiki reads the
+next batch while the current one is parsed and stored. What is imported does not change (see
+test_import.py); these check the batching itself and what a failure inside a batch leaves behind."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from incidentkit.clients.mediawiki import BATCH_SIZE, PageText, connect_wiki
+from incidentkit.config import Settings, load_settings
+from incidentkit.errors import StoreError
+from incidentkit.services import importing
+from incidentkit.services.importing import import_reports
+from incidentkit.store import Store
+from tests.servers.mediawiki import MediaWiki
+
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+PAGES = 2 * BATCH_SIZE + 20  # three batches, the last one short
+
+
+def report_pages(count: int = PAGES) -> list[tuple[str, str, PageText | None]]:
+    return [
+        (f"Incidents/2024-01-{1 + n % 28:02d} Outage {n:03d}", f"== Actionables ==\n* Fix thing {n} T{1000 + n}\n", None)
+        for n in range(count)
+    ]
+
+
+def test_the_store_commits_once_per_batch_of_pages() -> None:
+    commits: list[str] = []
+    with Store.open(None) as store:
+        store.db.conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+        report = import_reports(store, report_pages(), total=PAGES, wiki=None, settings=Settings(), now=NOW)
+        assert len(report.imported) == PAGES and len(store.list_incidents()) == PAGES
+    assert len(commits) == 3 + 1  # one per batch, not per page (each waits for the disk), and the similarity refresh
+
+
+def test_a_failure_undoes_its_batch_only_and_the_import_can_be_run_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    failing = f"Incidents/2024-01-{1 + 70 % 28:02d} Outage 070"  # in the second batch
+    store_report = importing.store_report
+
+    def broken(store: Store, report: Any, **kwargs: Any) -> Any:
+        if report.page == failing:
+            store.save_incident(importing.IncidentRecord(slug="half-written", title="x"))
+            raise StoreError("database write failed: disk I/O error")
+        return store_report(store, report, **kwargs)
+
+    with Store.open(None) as store:
+        monkeypatch.setattr(importing, "store_report", broken)
+        with pytest.raises(StoreError, match="disk I/O error"):
+            import_reports(store, report_pages(), total=PAGES, wiki=None, settings=Settings(), now=NOW)
+        kept = {record.page for record in store.list_incidents()}
+        assert kept == {title for title, _, _ in report_pages()[:BATCH_SIZE]}  # the first batch, whole
+        monkeypatch.setattr(importing, "store_report", store_report)
+        again = import_reports(store, report_pages(), total=PAGES, wiki=None, settings=Settings(), now=NOW)
+        assert again.created == PAGES - BATCH_SIZE
+        assert len(store.list_incidents()) == PAGES
+        assert again.actionables.added == PAGES - BATCH_SIZE and again.actionables.unchanged == BATCH_SIZE
+
+
+@pytest.mark.integration
+def test_the_next_batch_is_read_while_this_one_is_worked_on(mediawiki: MediaWiki, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The request for each batch starts while the batch before it is still being worked on.
+
+    If the next read only started when asked for, the wait below would run out and fail the test.
+    """
+    mediawiki.config_env(monkeypatch, name="ops")
+    wiki = connect_wiki(load_settings(), "ops")
+    titles = [f"ReadAhead/missing page {n:03d}" for n in range(PAGES)]
+    started = [threading.Event() for _ in range(3)]
+    read_many = wiki.read_many
+
+    def reading(batch: list[str]) -> dict[str, PageText | None]:
+        started[titles.index(batch[0]) // BATCH_SIZE].set()
+        return read_many(batch)
+
+    monkeypatch.setattr(wiki, "read_many", reading)
+    batches = []
+    for index, batch in enumerate(importing._read_ahead(wiki, titles)):
+        if index + 1 < len(started):
+            assert started[index + 1].wait(timeout=30), f"batch {index + 2} was not read ahead"
+        batches.append(batch)
+    assert [list(batch) for batch in batches] == [titles[:50], titles[50:100], titles[100:]]
+    assert all(page is None for batch in batches for page in batch.values())

@@ -1,0 +1,160 @@
+"""``incidents search`` and the index behind it, on the real report pages of ``tests/fixtures/incidents``.
+
+Expected results are hand-listed from reading the pages (which reports mention a rack switch,
+Kartotherian, Blazegraph...), never computed by the code under test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from incidentkit.config import Settings
+from incidentkit.errors import InputError
+from incidentkit.model.incident import IncidentRecord
+from incidentkit.services.importing import import_reports, save_page_text
+from incidentkit.services.search import fts_query, index_page, reindex, search
+from incidentkit.store import Store
+from tests.helpers import home_store, json_lines, run
+from tests.incident_pages import real_pages, seed_pages
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples" / "backport-crash"
+
+
+def import_fixtures(store: Store) -> None:
+    pages = real_pages() + seed_pages()
+    import_reports(store, ((t, x, None) for t, x in pages), total=len(pages), wiki=None, settings=Settings(), now=NOW)
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    with Store.open(tmp_path_factory.mktemp("search") / "ik.db") as store:
+        import_fixtures(store)
+        yield store
+
+
+def slugs(store: Store, query: str, **options: object) -> list[str]:
+    return [hit.slug for hit in search(store, query, **options)]  # type: ignore[arg-type]
+
+
+def test_a_switch_failure_search_ranks_the_switch_reports_first(indexed: Store) -> None:
+    # by reading: the three pages about a top-of-rack switch going down
+    assert set(slugs(indexed, "rack switch")[:3]) == {
+        "2015-03-24_eqiad-rack-c4", "2019-09-20_d2-switch-failure", "2022-06-21_asw-a2-codfw-accidental-power-cycle",
+    }  # fmt: skip
+
+
+def test_words_are_stemmed_and_rare_words_find_their_one_report(indexed: Store) -> None:
+    assert slugs(indexed, "kartotherian") == ["2019-04-15_maps"]
+    # "restarting" is written "restart"/"restarts"/"restarted" in the maps and wdqs pages
+    found = slugs(indexed, "restarting kartotherian")
+    assert found == ["2019-04-15_maps"]
+    assert set(slugs(indexed, "blazegraph")) == {"2022-03-06_wdqs-categories", "2026-05-13_wdqs"}
+
+
+def test_snippets_mark_the_match(indexed: Store) -> None:
+    (hit,) = search(indexed, "kartotherian")
+    record = hit.to_dict()
+    assert "**Kartotherian**" in record["snippet"]
+    assert set(record) >= {"slug", "title", "date", "score", "snippet"}
+    assert record["date"] == "2019-04-15" and record["title"] == "maps" and record["score"] > 0
+
+
+def test_since_status_and_limit_filter(indexed: Store) -> None:
+    everything = slugs(indexed, "wdqs")
+    assert set(everything) >= {"2022-03-06_wdqs-categories", "2022-12-02_wdqs-outage", "2025-02-27_wdqs-500-errors", "2026-05-13_wdqs"}
+    recent = slugs(indexed, "wdqs", since=date(2025, 1, 1))
+    assert set(recent) == {"2025-02-27_wdqs-500-errors", "2026-05-13_wdqs"}
+    assert slugs(indexed, "wdqs", status="final") == ["2026-05-13_wdqs"]  # the only final wdqs report
+    assert len(slugs(indexed, "wdqs", limit=2)) == 2
+
+
+def test_operators_phrases_and_fields(indexed: Store) -> None:
+    assert "2019-04-15_maps" not in slugs(indexed, "maps NOT kartotherian")
+    assert "2017-06-01_maps" in slugs(indexed, "maps NOT kartotherian")
+    assert set(slugs(indexed, "title:ores")) == {"2016-09-24_ores", "2017-11-20_ext-ores"}
+    # only the d2 report has the words side by side ("the top of rack switch"); the others say
+    # "the network switch for Rack 4", "the switch for that rack"
+    assert slugs(indexed, '"rack switch"') == ["2019-09-20_d2-switch-failure"]
+    assert set(slugs(indexed, "kartotheri*")) == {"2019-04-15_maps"}
+
+
+@pytest.mark.parametrize("typed", ['wdqs-categories', 'foo:bar', '"unclosed', "(", "wdqs AND", "OR wdqs", "a:b:c", "'; DROP TABLE x"])
+def test_anything_typed_is_a_query_or_a_clean_error(indexed: Store, typed: str) -> None:
+    try:
+        search(indexed, typed)
+    except InputError as exc:
+        assert "\n" not in exc.message
+
+
+def test_an_empty_query_is_a_clear_error() -> None:
+    with pytest.raises(InputError, match="nothing to search for"):
+        fts_query('"" OR')
+
+
+def test_reindex_rebuilds_the_index_and_deleting_an_incident_removes_it(store: Store) -> None:
+    store.save_incident(IncidentRecord(slug="2024-01-01_gone", title="Zanzibar gateway down", start="2024-01-01T10:00:00Z"))
+    index_page(store, "2024-01-01_gone", "== Summary ==\nThe zanzibar gateway was down for an hour.\n")
+    assert slugs(store, "zanzibar") == ["2024-01-01_gone"]
+    store.db.execute("DELETE FROM search_documents")
+    assert slugs(store, "zanzibar") == []
+    assert reindex(store, Settings()) == 1
+    assert slugs(store, "zanzibar") == ["2024-01-01_gone"]  # from the page text it kept
+    with store.transaction():
+        store.db.execute("DELETE FROM incidents WHERE slug = '2024-01-01_gone'")
+    assert slugs(store, "zanzibar") == [] and store.document_count() == 0
+    assert store.db.execute("SELECT count(*) FROM search_fts").fetchone()[0] == 0
+
+
+def test_draft_and_import_keep_the_index_current(tmp_path: Path) -> None:
+    drafted = run("draft", "--replay", str(EXAMPLE), "-o", str(tmp_path / "draft.wiki"))
+    assert drafted.exit_code == 0, drafted.output
+    with home_store() as store:  # words of the example's SAL and task titles
+        assert slugs(store, "backport") == ["2023-02-14_backport-crash"]
+    pages = tmp_path / "pages"
+    save_page_text(pages, "Incidents/2019-04-15 maps", dict(real_pages())["Incidents/2019-04-15 maps"])
+    assert run("import", "--replay", str(pages)).exit_code == 0
+    result = run("incidents", "search", "tilerator", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (hit,) = json_lines(result.stdout)
+    assert hit["slug"] == "2019-04-15_maps" and "**Tilerator**" in hit["snippet"]
+
+
+def test_search_on_a_terminal_and_its_errors(tmp_path: Path) -> None:
+    home_store().close()  # an empty store
+    result = run("incidents", "search", "anything", "--format", "table")
+    assert result.exit_code == 0 and "0 incidents found." in result.stdout  # a table's summary is under it
+    bad = run("incidents", "search", '""')
+    assert bad.exit_code != 0 and bad.stderr.startswith("Error: nothing to search for") and "Traceback" not in bad.output
+
+
+def test_the_same_page_again_is_not_indexed_again(store: Store) -> None:
+    store.save_incident(IncidentRecord(slug="2024-01-01_same", title="Same", start="2024-01-01T10:00:00Z"))
+    assert index_page(store, "2024-01-01_same", "== Summary ==\nThe quokka feeder stalled.\n") is True
+    first = store.db.execute("SELECT indexed_at FROM search_documents").fetchone()[0]
+    assert index_page(store, "2024-01-01_same", "== Summary ==\nThe quokka feeder stalled.\n") is False
+    assert store.db.execute("SELECT indexed_at FROM search_documents").fetchone()[0] == first
+    assert index_page(store, "2024-01-01_same", "== Summary ==\nThe wombat feeder stalled.\n") is True
+    assert slugs(store, "wombat") == ["2024-01-01_same"] and slugs(store, "quokka") == []
+
+
+def test_a_report_page_in_fields_without_its_template_prompts() -> None:
+    from incidentkit.wikitext.searchtext import report_text
+
+    page = (
+        "{{irdoc|status=draft}}\n== Summary ==\nThe [[Kafka|kafka]] brokers lost their '''metadata'''.\n"
+        "Who was affected and how? For user-facing outages, estimate...\n"
+        "== Timeline ==\n* 10:00 {{Phabricator|T123456}} opened &amp; <span>triaged</span>\n"
+        "== Conclusions ==\n=== What went well? ===\n* alerts fired\n== Actionables ==\n* [[phab:T1234|T1234]] Add a canary\n"
+        "[[Category:Incident documentation]]\n"
+    )
+    fields = report_text(page)
+    assert fields.summary == "The kafka brokers lost their metadata."  # the template's question is left out
+    assert fields.timeline == "* 10:00 T123456 opened & triaged"
+    assert "What went well?" in fields.conclusions and "alerts fired" in fields.conclusions
+    assert fields.actionables.startswith("* T1234 Add a canary")
+    assert "Kafka" not in fields.body and "brokers" not in fields.body
