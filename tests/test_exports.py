@@ -166,3 +166,21 @@ def test_an_unreadable_log_file_and_every_hint_name_the_setting(tmp_path: Path, 
         with pytest.raises(SourceError, match=rf"^irc: {tmp_path}/missing does not exist$") as refused:
             call()
         assert refused.value.hint == "check [irc] path"
+
+
+def test_a_manifest_whose_meta_is_no_object_reads_as_empty_meta(tmp_path: Path) -> None:
+    (tmp_path / "000-a.log").write_text("first")
+    (tmp_path / META_FILE).write_text(json.dumps({"files": [{"file": "000-a.log", "name": "a.log"}], "meta": ["x"]}))
+    assert load_export("irc", tmp_path) == Export("irc", (("a.log", "first"),), {})
+
+
+def test_why_a_saved_pull_cannot_be_read_names_the_systems_reason_or_the_error(tmp_path: Path) -> None:
+    (tmp_path / "000-a.log").mkdir()  # the manifest names a folder
+    (tmp_path / META_FILE).write_text(json.dumps({"files": [{"file": "000-a.log", "name": "a.log"}]}))
+    with pytest.raises(InputError) as refused:
+        load_export("irc", tmp_path)
+    assert refused.value.message == f"cannot read irc input {str(tmp_path)!r}: Is a directory"
+    (tmp_path / META_FILE).write_text(json.dumps({"meta": {}}))  # no list of files
+    with pytest.raises(InputError) as refused:
+        load_export("irc", tmp_path)
+    assert refused.value.message == f"cannot read irc input {str(tmp_path)!r}: KeyError: 'files'"

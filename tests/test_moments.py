@@ -258,3 +258,10 @@ def test_same_second_boundaries_of_response_mitigation_and_resolution() -> None:
     # a firing in the second of the last resolution is not "after" it
     tie = [alert("18:00:00"), row("18:30:00", EventKind.ALERT_RESOLVED, "resolved", key="r"), alert("18:30:00")]
     assert moments(tie)["resolved"].key == "r"
+
+
+def test_without_alerts_an_impact_start_at_the_owners_detection_row_points_at_that_row() -> None:
+    state = CurationState(moments={"detected": MomentSetting(moment="detected", time=at("18:10:00"), key="log")})
+    rows = [row("18:10:00", EventKind.LOG, "users report errors", key="log")]
+    impact = {c.moment: c for c in choose_moments(rows, state, RULES)[0]}["impact_start"]
+    assert (impact.time, impact.key, impact.reason) == (at("18:10:00"), "log", "the detection time")
