@@ -69,3 +69,19 @@ def test_the_statistics_page_shows_its_time_tables_charts_and_note() -> None:
     assert "[[File:Stats-a.png|frame|none|Impact &#91;by&#93; quarter]]" in page
     assert "''charts were not uploaded''" in page
     assert "''charts" not in render_statistics(stats, generated_at=datetime(2024, 6, 10, tzinfo=UTC), charts=(), note=None)
+
+
+def test_a_template_fault_says_which_template_and_what(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(RenderError) as refused:
+        render_template("incident.wiki.j2")  # given nothing to show
+    assert refused.value.message == "template incident.wiki.j2 uses an undefined value: 'incident' is undefined"
+    broken = jinja2.Environment(loader=jinja2.DictLoader({"bad.wiki.j2": "{% if %}"}))
+    monkeypatch.setattr("incidentkit.wikitext.render.environment", lambda: broken)
+    with pytest.raises(RenderError) as refused:
+        render_template("bad.wiki.j2")
+    assert refused.value.message == "template bad.wiki.j2:1 has a syntax error: Expected an expression, got 'end of statement block'"
+
+
+def test_a_region_body_keeps_its_own_first_and_last_letters() -> None:
+    region = environment().globals["region"]
+    assert region("summary", "\nX marks the spot X\n").split("\n")[1] == "X marks the spot X"
