@@ -8,6 +8,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # child processes
+
 HEAVY = ("requests", "mwclient", "urllib3", "sqlite_utils", "sqlite3", "jinja2", "rich", "dateparser",
          "mwparserfromhell", "pydantic")  # fmt: skip
 

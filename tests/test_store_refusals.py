@@ -123,6 +123,7 @@ except StoreError as exc:
 """
 
 
+@pytest.mark.slow  # a child process
 def test_a_file_size_limit_is_a_disk_error_and_changes_nothing(tmp_path: Path) -> None:
     path = _filled(tmp_path / "ik.db")
     result = subprocess.run(
@@ -195,6 +196,7 @@ def data_folder(tmp_path: Path) -> Iterator[Path]:
         child.chmod(0o755 if child.is_dir() else 0o644)  # so that pytest can clean up
 
 
+@pytest.mark.slow  # a child process
 @pytest.mark.parametrize("folder_writable", [False, True], ids=["read-only-folder", "read-only-file"])
 def test_a_read_only_database_serves_reads_and_refuses_writes(
     incidentkit_home: Path, data_folder: Path, folder_writable: bool
