@@ -618,7 +618,13 @@ def _is_placeholder(value: str) -> bool:
     return not low or any(low.startswith(p) for p in _PLACEHOLDER_VALUES) or low in ("-", "?", "n/a", "none")
 
 
+# What a cell needs to hold for the parser to find markup in it; most metadata cells are plain text.
+_CELL_MARKUP = re.compile(r"[{}\[\]<>&'\n]|//|^\s*(?:[*#:;=]|----)")
+
+
 def _cell_text(wikitext: str) -> str:
+    if not _CELL_MARKUP.search(wikitext):
+        return " ".join(_normalise_refs(wikitext).split()).strip(" |")
     code = mwparserfromhell.parse(wikitext)
     for template in code.filter_templates(recursive=False):
         match = _TASK_TEMPLATE.match(str(template))
