@@ -122,6 +122,7 @@ class Features:
         return found
 
 
+@lru_cache(maxsize=1 << 16)  # asked for every term of every document; a vocabulary repeats its terms
 def comparable_term(term: str) -> bool:
     """True for a term worth comparing (two letters in a row: not ``2023``, ``t1``)."""
     return _WORD.search(term) is not None
