@@ -13,7 +13,6 @@ undoes only the inner writes.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import sqlite3
@@ -185,7 +184,7 @@ class StoreBase:
         self.path = path
         self.clock = clock or _system_clock
         self.readonly = readonly
-        self._savepoints = itertools.count(1)
+        self._depth = 0  # savepoints open: each is named after its depth
 
     @classmethod
     def open(
@@ -258,14 +257,20 @@ class StoreBase:
         conn = self.db.conn
         try:
             if conn.in_transaction:
-                name = f"incidentkit_{next(self._savepoints)}"
-                conn.execute(f"SAVEPOINT {name}")
+                # Named by depth, not numbered: the same few statements again and again, which
+                # SQLite keeps prepared (a savepoint names the innermost one of that name).
+                self._depth += 1
+                name = f"incidentkit_{self._depth}"
                 try:
-                    yield
-                except BaseException:
-                    _undo(conn, f"ROLLBACK TO {name}", f"RELEASE {name}")
-                    raise
-                conn.execute(f"RELEASE {name}")
+                    conn.execute(f"SAVEPOINT {name}")
+                    try:
+                        yield
+                    except BaseException:
+                        _undo(conn, f"ROLLBACK TO {name}", f"RELEASE {name}")
+                        raise
+                    conn.execute(f"RELEASE {name}")
+                finally:
+                    self._depth -= 1
                 return
             conn.execute("BEGIN IMMEDIATE")
             try:
