@@ -3,7 +3,7 @@ one source trickles; peak memory < 200 MB with a 50 MB answer from any source).
 
 Runs ``incidentkit draft`` as a fresh process against the misbehaving server of the test suite
 (``tests/servers/misbehaving.py``), every live source configured (SAL wiki, Phabricator,
-Prometheus, Alertmanager). The floor is the same draft with every source healthy, measured in the
+Prometheus, Alertmanager, Splunk On-Call). The floor is the same draft with every source healthy, measured in the
 same run; each misbehaving case prints its wall time, its peak memory (the child's max RSS) and
 both against the floor.
 

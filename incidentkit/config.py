@@ -16,7 +16,7 @@ import os
 import re
 import tomllib
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ __all__ = [
     "read_user_text",
     "read_text_if_file",
     "write_user_text",
+    "write_user_file",
     "secret_values",
     "shown_path",
     "user_path",
@@ -343,13 +344,31 @@ def write_user_text(
     error: type[IncidentKitError] = InputError,
 ) -> Path:
     """Write *text* (UTF-8; or its pieces, as they come) to *path*, which the user named as *what*
-    ("--output"), creating its folders only with *folders*. Raises *error* ("cannot write WHAT
-    PATH: why") with *hint* when that cannot be done."""
+    ("--output"), as :func:`write_user_file`."""
+
+    def write(target: Path) -> None:
+        with target.open("w", encoding="utf-8") as out:
+            out.writelines([text] if isinstance(text, str) else text)
+
+    return write_user_file(path, write, what=what, hint=hint, folders=folders, error=error)
+
+
+def write_user_file(
+    path: Path,
+    write: Callable[[Path], object],
+    *,
+    what: str,
+    hint: str,
+    folders: bool = False,
+    error: type[IncidentKitError] = InputError,
+) -> Path:
+    """Call *write* (it writes a file at the path it is given) for *path*, which the user named as
+    *what* ("--chart"), creating its folders only with *folders*. Raises *error* ("cannot write
+    WHAT PATH: why") with *hint* when that cannot be done."""
     try:
         if folders:
             path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8") as out:
-            out.writelines([text] if isinstance(text, str) else text)
+        write(path)
     except (OSError, ValueError) as exc:
         reason = "it is a folder" if isinstance(exc, IsADirectoryError) else str(getattr(exc, "strerror", None) or exc)
         raise error(f"cannot write {what} {shown_path(path)}: {reason}", hint=hint) from exc

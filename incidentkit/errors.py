@@ -3,6 +3,8 @@
 Every error the library raises on purpose is an :class:`IncidentKitError` with a one-line
 ``message`` (what failed) and a ``hint`` (what to do). Only ``cli.main()`` prints them and picks
 the exit code; third-party exceptions are translated at the boundary with ``raise ... from exc``.
+:func:`require_between` is the one check of a number the user gave (a limit, a count of months or
+days): numbers out of its range are an :class:`InputError`, before they reach a loop, a date or SQLite.
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ __all__ = [
     "RenderError",
     "PublishError",
     "ConflictError",
+    "MAX_LIMIT",
+    "require_between",
 ]
+
+MAX_LIMIT = 1_000_000  # the largest --limit: more rows than any store holds, and an integer SQLite can bind
 
 
 class IncidentKitError(Exception):
@@ -65,3 +71,9 @@ class ConflictError(PublishError):
     """Someone else edited the page (or a generated region) since we read it."""
 
     exit_code = 3
+
+
+def require_between(name: str, value: int, low: int, high: int, hint: str | None = None) -> None:
+    """Raise an :class:`InputError` unless ``low <= value <= high``; *name* is what the user set (``--limit``)."""
+    if not low <= value <= high:
+        raise InputError(f"{name} must be between {low:,} and {high:,}", hint=hint)

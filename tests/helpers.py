@@ -120,11 +120,14 @@ def _cli() -> Any:
 
 
 def commands(group: Any = None, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """(command path, command) of every command of the CLI, e.g. (("actionables", "add"), <command>)."""
+    """(command path, command) of every command of the CLI, e.g. (("actionables", "add"), <command>),
+    and of every group that runs on its own too (``incidents stats`` with its options, no subcommand)."""
     group = group if group is not None else _cli()
     for name in group.list_commands(None):
         command = group.get_command(None, name)
         if hasattr(command, "list_commands"):
+            if command.invoke_without_command:
+                yield (*prefix, name), command
             yield from commands(command, (*prefix, name))
         else:
             yield (*prefix, name), command

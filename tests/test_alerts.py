@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -187,6 +188,32 @@ def test_flapping_collapses_into_one_row_with_a_count() -> None:
     assert rows[0].data["fires"] == 3 and rows[0].data["flapping"] is True
 
 
+@pytest.mark.parametrize(("refire", "fires"), [("18:15:00", 2), ("18:15:01", 1)])
+def test_a_gap_of_exactly_the_flap_gap_still_flaps(refire: str, fires: int) -> None:
+    events = [
+        ev("irc", FIRING, "18:00:00", "ProbeDown"),
+        ev("irc", RESOLVED, "18:05:00", "ProbeDown"),  # 10 min (FLAP_GAP) before 18:15:00
+        ev("irc", FIRING, refire, "ProbeDown"),
+        ev("irc", RESOLVED, "18:20:00", "ProbeDown"),
+    ]
+    firing = [r for r in alert_rows(events) if r.kind is FIRING]
+    assert [r.data["fires"] for r in firing] == ([2] if fires == 2 else [1, 1])
+
+
+def test_one_source_never_deduplicates_with_itself() -> None:
+    # a group-level series and a per-instance one of the same alert: two observations of one source,
+    # one episode; the instance still fires, so the episode does (merged, it would read resolved)
+    events = [
+        ev("prometheus", FIRING, "18:00:00", "X"),
+        ev("prometheus", FIRING, "18:02:00", "X", {"instance": "a"}, instance="a"),
+        ev("prometheus", RESOLVED, "18:10:00", "X", started="18:00:00"),
+    ]
+    assert texts(alert_rows(events)) == ["X firing (a); still firing at window end"]
+    # the same from two sources is one alert seen twice: merged, and it resolved
+    other = ev("irc", FIRING, "18:02:00", "X", {"instance": "a"}, instance="a")
+    assert texts(alert_rows([events[0], other, events[2]])) == ["X firing (a)", "X resolved after 10 min"]
+
+
 def test_ongoing_alert_says_still_firing_at_window_end() -> None:
     events = [
         ev("prometheus", FIRING, "19:31:00", "ProbeDown", {"instance": "text-lb:443"}, instance="text-lb:443"),
@@ -197,6 +224,28 @@ def test_ongoing_alert_says_still_firing_at_window_end() -> None:
     assert rows[0].end is None and rows[0].data["ongoing"] is True
     # an IRC problem with no recovery is ongoing too
     assert texts(alert_rows([ev("irc", FIRING, "19:00:00", "X")])) == ["X firing; still firing at window end"]
+
+
+def test_a_check_that_fails_and_recovers_within_one_second_is_one_interval() -> None:
+    events = [  # bot lines are keyed by a digest of their text: here the resolve's key sorts first
+        replace(ev("irc", kind, "18:00:00", "Host down", {"host": "db1100"}), key=f"irc:icinga-wm:{digest}")
+        for kind, digest in ((RESOLVED, "3e1e9d024344"), (FIRING, "58637bd43f26"))
+    ]
+    rows = alert_rows(events)
+    assert [(r.kind, r.time) for r in rows] == [(FIRING, at("18:00:00")), (RESOLVED, at("18:00:00"))]
+    assert rows[0].end == at("18:00:00") and not rows[0].data["ongoing"]
+
+
+def test_a_resolve_without_start_then_a_new_firing_that_lasts() -> None:
+    events = [
+        ev("irc", RESOLVED, "18:10:00", "ProbeDown"),  # started before the history we have
+        ev("irc", FIRING, "18:12:00", "ProbeDown"),  # fires again two minutes later, never resolves
+    ]
+    rows = alert_rows(events)  # one flapping interval, as when it resolves again (test below)
+    assert texts(rows) == ["ProbeDown still firing at window end (it started before the available history)"]
+    assert rows[0].time == at("18:12:00") and rows[0].data["ongoing"] is True
+    closed = alert_rows([*events, ev("irc", RESOLVED, "18:20:00", "ProbeDown")])
+    assert texts(closed) == ["ProbeDown resolved (it started before the available history)"]
 
 
 def test_alert_started_before_the_window_shows_only_its_end() -> None:

@@ -101,6 +101,7 @@ def test_without_matplotlib_a_chart_is_a_clear_error(tmp_path: Path, monkeypatch
     assert result.exit_code != 0 and "charts need matplotlib" in result.stderr and "incidentkit[charts]" in result.stderr
 
 
+@pytest.mark.slow  # a child process
 def test_start_up_does_not_import_matplotlib() -> None:
     code = "import sys, incidentkit.cli; assert 'matplotlib' not in sys.modules, 'matplotlib imported at start-up'"
     subprocess.run([sys.executable, "-c", code], check=True)

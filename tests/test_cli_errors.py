@@ -131,6 +131,7 @@ def test_version() -> None:
         assert result.exit_code == 0 and result.stdout == f"incidentkit {version()}\n"
 
 
+@pytest.mark.slow  # a child process
 def test_ctrl_c_exits_130_without_a_traceback(incident: str) -> None:
     import pty
     import select
@@ -206,6 +207,7 @@ def test_an_interactive_command_refuses_a_pipe_and_names_the_other_way(incident:
         assert store.get_scorecard_answers("inc-a") == {}
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_end_of_input_at_a_prompt_is_an_error_not_aborted(incident: str) -> None:
     result = run_in_terminal("scorecard", "fill", "inc-a", "--reviewer", "r", input="yes\n\x04")
     assert result.exit_code == 1 and "Error: standard input ended before every question was answered" in result.output

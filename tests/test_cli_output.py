@@ -66,6 +66,7 @@ def test_show_and_stats_are_one_indented_json_document(actionables: str) -> None
 # --- on a terminal: the table, fitted to the width -------------------------------------------------
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_a_terminal_gets_a_table_that_fits_without_cutting_ids_dates_or_slugs(actionables: str) -> None:
     narrow = run_in_terminal("--no-pager", "actionables", "list", columns=80)
     assert narrow.exit_code == 0, narrow.output
@@ -91,6 +92,7 @@ def test_forced_table_when_piped_takes_columns_from_the_environment(actionables:
 # --- the pager -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_a_terminal_pages_long_output_through_the_pager(actionables: str, tmp_path: Path) -> None:
     paged = tmp_path / "paged.txt"
     result = run_in_terminal("actionables", "list", env={"PAGER": f"cat > {paged}"})
@@ -101,6 +103,7 @@ def test_a_terminal_pages_long_output_through_the_pager(actionables: str, tmp_pa
     assert "Rate-limit pur" in ours.read_text()
 
 
+@pytest.mark.slow  # a child process on a terminal
 @pytest.mark.parametrize("how", [["--no-pager"], ["actionables", "list", "--no-pager"], "PAGER=", "piped"])
 def test_no_pager_when_asked_or_piped(actionables: str, tmp_path: Path, how: list[str] | str) -> None:
     paged = tmp_path / "paged.txt"
@@ -119,6 +122,7 @@ def test_no_pager_when_asked_or_piped(actionables: str, tmp_path: Path, how: lis
 # --- colour ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_colour_on_a_terminal_highlights_overdue_rows(actionables: str) -> None:
     result = run_in_terminal("--no-pager", "actionables", "list", env={"NO_COLOR": ""}, columns=220)
     overdue = next(row for row in lines(result.output) if LONG_TITLE in row)
@@ -126,6 +130,7 @@ def test_colour_on_a_terminal_highlights_overdue_rows(actionables: str) -> None:
     assert f"{ESC}31m" in overdue and f"{ESC}31m" not in later and f"{ESC}1mid{ESC}0m" in result.output
 
 
+@pytest.mark.slow  # a child process on a terminal
 @pytest.mark.parametrize(
     "how",
     [{"env": {"NO_COLOR": "1"}, "args": []}, {"env": {"NO_COLOR": ""}, "args": ["--color", "never"]},
@@ -138,6 +143,7 @@ def test_no_escape_sequence_at_all_without_colour(actionables: str, how: dict) -
     assert ESC not in error.output and error.output.startswith("Error: cannot read --due-before")
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_color_always_wins_over_no_color_and_a_pipe(actionables: str) -> None:
     result = run("actionables", "list", "--format", "table", "--color", "always", env={"NO_COLOR": "1"})
     assert f"{ESC}1mid{ESC}0m" in result.stdout and f"{ESC}31m" in result.stdout
@@ -145,6 +151,7 @@ def test_color_always_wins_over_no_color_and_a_pipe(actionables: str) -> None:
     assert f"{ESC}1;31mError:{ESC}0m" in error.output
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_source_text_cannot_reach_the_terminal(actionables: str) -> None:
     assert run("actionables", "add", SLUG, "owned\x1b]0;title\x07\x1b[2Jtext").exit_code == 0
     result = run_in_terminal("--no-pager", "actionables", "list", columns=220)
@@ -198,6 +205,7 @@ def test_a_lone_surrogate_is_written_as_an_escape(monkeypatch: pytest.MonkeyPatc
     assert "\\ud800" in written
 
 
+@pytest.mark.slow  # a child process
 def test_a_reader_that_stops_early_is_not_an_error(actionables: str) -> None:
     for n in range(300):
         run("actionables", "add", SLUG, f"follow-up {n}")

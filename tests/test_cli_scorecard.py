@@ -46,6 +46,7 @@ def _answers() -> dict[str, ScoreAnswer]:
 # --- fill -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_fill_interactively_every_question(incident: str) -> None:
     # 15 questions: answer, then a note (empty = none). Q3, Q8 and Q13 take the suggested default.
     lines = [
@@ -101,6 +102,7 @@ def test_fill_interactively_every_question(incident: str) -> None:
     assert {format_utc(a.answered_at) for a in stored.values()} == {"2023-02-20T10:00:00Z"}
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_resume_asks_neither_answered_nor_skipped_questions_unless_all(incident: str) -> None:
     first = run_in_terminal("scorecard", "fill", incident, input="yes\nok\nskip\n" + "skip\n" * 13)
     assert first.exit_code == 0, first.output
@@ -122,6 +124,7 @@ def test_resume_asks_neither_answered_nor_skipped_questions_unless_all(incident:
     assert _answers()["responders_different"].answer is Answer.YES  # Enter kept it; a skip keeps it too
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_interrupting_a_fill_says_what_was_saved_and_how_to_go_on(incident: str) -> None:
     result = run_in_terminal("scorecard", "fill", incident, input="yes\n\nno\nmeh\n", interrupt_at="[People 3/15]")
     assert result.exit_code == 130, result.output
@@ -134,6 +137,7 @@ def test_interrupting_a_fill_says_what_was_saved_and_how_to_go_on(incident: str)
     }
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_abort_midway_keeps_what_was_answered(incident: str) -> None:
     result = run_in_terminal("scorecard", "fill", incident, input="yes\n\nno\nmeh\n\x04")  # Ctrl-D at question 3
     assert result.exit_code == 1 and "Error: standard input ended before every question was answered" in result.output
@@ -146,6 +150,7 @@ def test_abort_midway_keeps_what_was_answered(incident: str) -> None:
     assert again.exit_code == 0 and "[People 3/15]" in again.output and "[People 2/15]" not in again.output
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_fill_all_shows_current_answers_and_keeps_them_on_enter(incident: str) -> None:
     assert run_in_terminal("scorecard", "fill", incident, input="no\nfirst note\n" + "s\n" * 14).exit_code == 0
     result = run_in_terminal("scorecard", "fill", incident, "--all", input="\n\n" + "s\n" * 14)
@@ -160,6 +165,7 @@ def test_fill_all_shows_current_answers_and_keeps_them_on_enter(incident: str) -
     assert (changed.answer, changed.note) == (Answer.YES, "")
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_fill_reprompts_on_a_bad_answer(incident: str) -> None:
     result = run_in_terminal("scorecard", "fill", incident, input="maybe\nyes\n\n" + "s\n" * 14)
     assert result.exit_code == 0, result.output
@@ -205,6 +211,7 @@ def test_fill_unknown_incident(incident: str, tmp_path: Path) -> None:
     assert "Error: unknown incident '2020-01-01_nothing'" in result.stderr
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_fill_without_any_reviewer_name(incident: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("USER")
     monkeypatch.delenv("LOGNAME", raising=False)
@@ -212,6 +219,7 @@ def test_fill_without_any_reviewer_name(incident: str, monkeypatch: pytest.Monke
     assert result.exit_code == 2 and "Error: no reviewer name" in result.output
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_reviewer_from_config(incident: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[scorecard]\nreviewer = "Configured Reviewer"\n', encoding="utf-8")
@@ -314,6 +322,7 @@ def test_stats_json_and_csv(incident: str) -> None:
 # --- the page shows what was filled locally (no network) -------------------------------------------
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_filled_scorecard_appears_in_the_redrafted_page() -> None:
     drafted = run("draft", "--replay", str(EXAMPLE))
     assert drafted.exit_code == 0, drafted.output

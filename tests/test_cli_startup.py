@@ -15,6 +15,8 @@ import pytest
 from incidentkit.store import Store
 from tests.servers.mediawiki import MediaWiki
 
+pytestmark = pytest.mark.slow  # child processes
+
 HEAVY = ("requests", "mwclient", "urllib3", "sqlite_utils", "sqlite3", "jinja2", "rich", "dateparser",
          "mwparserfromhell", "pydantic")  # fmt: skip
 

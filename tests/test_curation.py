@@ -23,7 +23,7 @@ from incidentkit.model.event import Event, EventKind
 from incidentkit.model.incident import IncidentRecord
 from incidentkit.model.row import Row
 from incidentkit.store import Store
-from incidentkit.timeline.curate import curate
+from incidentkit.timeline.curate import curate, sort_key
 from incidentkit.timeline.refs import (
     RowFilter,
     parse_between,
@@ -676,3 +676,90 @@ def test_moments_out_of_order_say_so() -> None:
     ordered = {c.moment: c for c in curate(build_rows(story()), CurationState(), RULES).choices}
     times = [ordered[m].time for m in ("impact_start", "detected", "responded", "mitigated", "resolved")]
     assert times == sorted(times) and not any("out of order" in c.reason for c in ordered.values())
+
+
+# --- the curation values: hand-written tables ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "moment"),
+    [("Impact start", "impact_start"), ("impact_start", "impact_start"), (" DETECTION ", "detected"),
+     ("first response", "responded"), ("mitigation", "mitigated")],
+)  # fmt: skip
+def test_moment_names_as_people_write_them(text: str, moment: str) -> None:
+    assert moment_name(text) == moment
+
+
+def test_an_unknown_moment_lists_the_known_ones() -> None:
+    with pytest.raises(InputError, match=r"^unknown key moment 'lunch'$") as refused:
+        moment_name("lunch")
+    assert refused.value.hint == "use one of: impact_start, detected, responded, mitigated, resolved"
+
+
+@pytest.mark.parametrize(
+    ("override", "text"),
+    [
+        (Override(key="k"), ""),
+        (Override(key="k", hidden=True), "hidden"),
+        (Override(key="k", hidden=False), "unhidden"),
+        (Override(key="k", pinned=True), "pinned"),
+        (Override(key="k", pinned=False), "unpinned"),
+        (Override(key="k", hidden=False, pinned=False, text="t", time=datetime(2023, 2, 14, tzinfo=UTC), note="n"),
+         "unhidden, unpinned, text edited, time edited, note"),
+    ],
+)  # fmt: skip
+def test_an_override_says_what_it_does(override: Override, text: str) -> None:
+    assert override.describe() == text
+
+
+def test_a_manual_row_is_a_row_of_its_own() -> None:
+    when = datetime(2023, 2, 14, 18, 40, tzinfo=UTC)
+    assert ManualRow(key="manual:1", time=when, text="Called the DC").to_row() == Row(
+        key="manual:1", time=when, text="Called the DC", source="manual", kind=EventKind.MANUAL
+    )
+    assert ManualRow(key="manual:1", time=when, text="x").to_row().events == ()
+
+
+# --- curation at its edges: marker rows, the last-alert pin, what an edit records ------------------------
+
+
+def test_marker_only_rows_sort_around_the_rows_of_their_second() -> None:
+    when = at("19:20")
+    plain = Row(key="sal:x", time=when, text="x", source="sal", kind=EventKind.LOG)
+    begins = Row(key="moment:impact_start", time=when, text="", source="manual", kind=EventKind.MANUAL, marker="OUTAGE BEGINS")
+    ends = Row(key="moment:resolved", time=when, text="", source="manual", kind=EventKind.MANUAL, marker="OUTAGE ENDS")
+    assert [r.key for r in sorted([ends, plain, begins], key=sort_key)] == ["moment:impact_start", "sal:x", "moment:resolved"]
+
+
+def test_with_no_resolution_the_last_firing_alert_is_pinned_and_pins_are_not_hides() -> None:
+    events = [*alert("First", "19:18"), *alert("Second", "19:25"), *alert("Third", "19:27")]
+    result = curate(build_rows(events), CurationState(), RULES)
+    pinned = {key: why.pinned_by for key, why in result.curation.items() if why.pinned_by}
+    assert pinned == {
+        "alert:First:2018-03-27T19:18Z": "rule: pin_first_last_alert (first alert)",
+        "alert:Third:2018-03-27T19:27Z": "rule: pin_first_last_alert (last alert)",
+    }
+    assert all(result.curation[key].hidden_by is None for key in pinned)
+
+
+def test_a_moment_on_no_row_gets_a_marker_row_of_its_own() -> None:
+    state = CurationState(moments={"impact_start": MomentSetting(moment="impact_start", time=at("19:01"))})
+    result = curate(build_rows(story()), state, RULES)
+    (marker,) = [r for r in result.rows if r.key == "moment:impact_start"]
+    assert (marker.time, marker.source, marker.kind, marker.marker, marker.text) == (
+        at("19:01"), "manual", EventKind.MANUAL, "OUTAGE BEGINS", "",
+    )  # fmt: skip
+
+
+def test_an_edit_that_changes_nothing_records_no_original() -> None:
+    key = "sal:19:17"
+    same = CurationState(overrides={key: Override(key=key, text="seeing quite a few Replication wait failed errors", time=at("19:17"))})
+    result = curate(build_rows(story()), same, RULES)
+    assert (result.curation[key].original_text, result.curation[key].original_time) == (None, None)
+    assert not by_key(result)[key].edited
+    changed = CurationState(overrides={key: Override(key=key, text="fatals", time=at("19:16"))})
+    result = curate(build_rows(story()), changed, RULES)
+    assert (result.curation[key].original_text, result.curation[key].original_time) == (
+        "seeing quite a few Replication wait failed errors", at("19:17"),
+    )  # fmt: skip
+    assert by_key(result)[key].edited

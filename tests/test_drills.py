@@ -1,5 +1,5 @@
-"""The fault drills: every live source (SAL wiki, Phabricator, Prometheus, Alertmanager) against the
-misbehaving server (``tests/servers/misbehaving.py``), through the real command line.
+"""The fault drills: every live source (SAL wiki, Phabricator, Prometheus, Alertmanager, Splunk
+On-Call) against the misbehaving server (``tests/servers/misbehaving.py``), through the real command line.
 
 Each case must give a draft with a visible note, exit 0, within the deadline (``[draft]
 source_timeout``, half a second here, so the suite stays fast) plus two seconds, and no traceback;
@@ -18,9 +18,16 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from incidentkit.clients.budget import budget
+from incidentkit.clients.conduit import ConduitClient
+from incidentkit.clients.http import get_json, make_session
+from incidentkit.clients.mediawiki import connect_wiki
 from incidentkit.config import load_settings
-from incidentkit.errors import SourceError
+from incidentkit.errors import PublishError, SourceError
+from incidentkit.model.source import Query
+from incidentkit.model.window import Window
 from incidentkit.sources import check_source
+from incidentkit.sources.oncall import OncallSource
 from tests.helpers import home_store, json_lines, run
 from tests.servers.misbehaving import (
     CASES,
@@ -45,6 +52,7 @@ HEALTHY = {
     "phabricator": "Fatals after the backport",
     "prometheus": "PHPFPMTooBusy firing",
     "alertmanager": "silencing during the backport",
+    "oncall": "PHPFPMTooBusy acknowledged by taavi",
 }
 
 
@@ -82,11 +90,11 @@ def _setup(
         misbehaving.behave(source, case)
 
 
-
 def _missing(page: str, source: str) -> bool:
     """Whether *page* says that *source* is missing from its timeline."""
     line = next((line for line in page.splitlines() if line.startswith("''Missing from this timeline:")), "")
     return re.search(rf"\b{source}\b", line) is not None and "could not be read" in line
+
 
 @pytest.mark.parametrize(("source", "case"), DRILLS, ids=[f"{s}-{c}" for s, c in DRILLS])
 def test_a_misbehaving_source_gives_a_draft_with_a_note(
@@ -166,10 +174,18 @@ def test_every_source_hanging_costs_one_deadline_not_four(
     assert all(_missing(result.stdout, source) for source in SOURCES)
 
 
-@pytest.mark.parametrize("source", SOURCES)
-def test_a_short_retry_after_is_honoured(misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+# A 403 that says when to come back is a throttle (Splunk On-Call's way) for the plain-HTTP clients.
+RETRIES = [(source, "retry_soon") for source in SOURCES] + [
+    (source, "retry_soon_403") for source in ("prometheus", "alertmanager", "oncall")
+]
+
+
+@pytest.mark.parametrize(("source", "case"), RETRIES, ids=[f"{s}-{c}" for s, c in RETRIES])
+def test_a_short_retry_after_is_honoured(
+    misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch, source: str, case: str
+) -> None:
     misbehaving.config_env(monkeypatch, (source,), timeout=HEALTHY_DEADLINE)
-    misbehaving.behave(source, "retry_soon")
+    misbehaving.behave(source, case)
     result = _draft("--no-store", sources=(source,))
     assert result.exit_code == 0, result.stderr
     assert HEALTHY[source] in result.stdout and "unavailable" not in result.stdout
@@ -203,10 +219,6 @@ def test_a_long_retry_after_is_not_waited_for_even_outside_a_pull(
     misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Publishing, importing and syncing have no deadline; a Retry-After of an hour still fails at once."""
-    from incidentkit.clients.conduit import ConduitClient
-    from incidentkit.clients.http import get_json, make_session
-    from incidentkit.clients.mediawiki import connect_wiki
-
     misbehaving.config_env(monkeypatch, SOURCES)
     for source in SOURCES:
         misbehaving.behave(source, "retry_after")
@@ -218,4 +230,46 @@ def test_a_long_retry_after_is_not_waited_for_even_outside_a_pull(
         ConduitClient.from_settings(settings).call("maniphest.search", {})
     with pytest.raises(SourceError, match="asked to wait 3600 s"):
         get_json(make_session(), misbehaving.base("prometheus") + "/api/v1/query_range", source="prometheus", timeout=5, setting="[prometheus] url")
+    with pytest.raises(SourceError, match=r"rate limit was reached \(HTTP 429, retry after 3600 s\)"):
+        OncallSource(settings.oncall).pull(Query(Window(WINDOW_START, WINDOW_END)))
     assert time.monotonic() - started < 5
+
+
+def test_a_403_that_says_when_to_come_back_is_a_throttle_not_bad_credentials(
+    misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Splunk On-Call throttles with a 403 too: one carrying Retry-After is never "check your key"."""
+    misbehaving.config_env(monkeypatch, ("oncall",), timeout=DEADLINE)
+    misbehaving.behave("oncall", "retry_after_403")
+    result = _draft("--no-store", sources=("oncall",))
+    assert result.exit_code == 0, result.stderr
+    assert "rate limit was reached (HTTP 403, retry after 3600 s)" in result.stderr
+    assert "refused the API id or key" not in result.stderr
+
+
+UPLOAD_CASES = [c for c in CASES if c not in ("refuse", "endless", "broken_continuation")]
+
+
+@pytest.mark.parametrize("case", UPLOAD_CASES)
+def test_an_odd_answer_to_a_chart_upload_is_a_publish_error(
+    misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch, floor: float, case: str
+) -> None:
+    """``incidents stats publish`` uploads its chart after logging in; whatever the wiki answers to the
+    upload itself, the client raises the PublishError that puts "the wiki refused the chart upload"
+    on the page (never another exception), within the budget."""
+    misbehaving.config_env(monkeypatch, ("sal",))
+    misbehaving.behave("sal", case, action="upload")
+    wiki = connect_wiki(load_settings(), "ops")
+    started = time.monotonic()
+    with budget(DEADLINE), pytest.raises(PublishError) as raised:
+        wiki.upload("Drill chart.png", b"\x89PNG\r\n\x1a\n", comment="drill", text="drill")
+    assert time.monotonic() - started <= DEADLINE + SLACK + floor
+    message = raised.value.message
+    assert "\n" not in message and "\ud800" not in message and len(message) < 300, message
+    assert "not modelled by the drill server" not in message, f"{case} never reached the upload: {message}"
+
+
+def test_the_drill_server_takes_a_normal_chart_upload(misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The upload cases above fail because of the misbehaviour, not because the server cannot take an upload."""
+    misbehaving.config_env(monkeypatch, ("sal",))
+    assert connect_wiki(load_settings(), "ops").upload("Drill chart.png", b"\x89PNG\r\n\x1a\n", comment="drill", text="drill")

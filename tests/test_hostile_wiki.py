@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote
 
@@ -37,6 +35,7 @@ from incidentkit.model.row import Row
 from incidentkit.model.source import SourceFailure, SourceSummary
 from incidentkit.model.window import Window
 from incidentkit.wikitext.render import render_incident
+from tests.hostile import HOSTILE, PROTOCOLS, hostile_text, norm, parse_page, structure
 from tests.servers.mediawiki import MediaWiki
 
 T0 = datetime(2023, 2, 14, 18, 0, tzinfo=UTC)
@@ -51,37 +50,6 @@ ROW_FIELDS = ("text", "actor", "note", "url")
 OTHER_FIELDS = 12
 STRINGS_PER_PAGE = ROWS * len(ROW_FIELDS) + OTHER_FIELDS
 EXAMPLES = 25
-
-# Every protocol of MediaWiki's default $wgUrlProtocols, as free links
-PROTOCOLS = [
-    "bitcoin:1A1z", "ftp://f.example/x", "ftps://f.example/x", "geo:37.78,-122.4", "git://g.example/r",
-    "gopher://g.example", "http://evil.example/x", "https://evil.example/a_b?c=d&e=f#g", "irc://irc.example/c",
-    "ircs://irc.example/c", "magnet:?xt=urn:btih:abc", "mailto:a@b.example", "matrix:r/x:example.org",
-    "mms://m.example", "news:comp.lang", "nntp://n.example/g", "redis://r.example", "sftp://s.example",
-    "sip:a@b.example", "sips:a@b.example", "sms:+15551234", "ssh://s.example", "svn://s.example/r",
-    "tel:+15551234", "telnet://t.example", "urn:isbn:0451450523", "worldwind://w.example", "xmpp:a@b.example",
-    "//proto.relative/x", "HTTPS://UPPER.EXAMPLE/X", "Mailto:Upper@b.example",
-]  # fmt: skip
-HOSTILE = [
-    "{{", "}}", "{{evil}}", "{{subst:evil}}", "{{DISPLAYTITLE:x}}", "{{DEFAULTSORT:x}}", "{{#if:1|x}}", "{{!}}",
-    "{{PAGENAME}}", "[[", "]]", "[[Category:Hacked]]", "[[File:X.png]]", "[[wikipedia:Foo]]", "[[mw:Help:Foo]]",
-    "[[:Category:X]]", "[[gerrit:1|x]]", "[[gerrit:42|label T5]]", "[[phab:T1|", "x]]", "~~~~", "~~~", "~~~~~",
-    "|", "||", "!!", "|-", "{|", "|}", "|+", "<ref>", "</ref>", "<references/>", "<nowiki>", "</nowiki>",
-    "<!--", "-->", "<b>", "</b>", "<div style='x'>", "<span>", "<script>alert(1)</script>", "<pre>", "<br>",
-    "__NOTOC__", "__FORCETOC__", "__NOINDEX__", "__TOC__", "__NOTOC__ISBN 0-306-40615-2", "ISBN 0-306-40615-2",
-    "ISBN 978-0-306-40615-7", "RFC 1234", "PMID 12345", "----", "=", "==", "== H ==", "*", "#", ":", ";",
-    "'''", "''", "'", "&amp;", "&", "&#91;", "&lt;", "&nbsp;", "-{", "}-", "\\", "T123", "T9", "T1#2",
-    "\n", "\n== Heading ==\n", "\n* item", "\t", "\r\n", "\x00", " ", "a", "x", ".", ")", "(", "%7C", "%20",
-    "{|", "\u00a0", "RFC", "ISBN", "PMID", "Talk:X", "[http://evil.example y]", "[//evil.example z]",
-]  # fmt: skip
-SAFE_CHARS = st.characters(
-    blacklist_categories=("Cc", "Cf", "Cs", "Co", "Cn"),
-    blacklist_characters="\ufffe\uffff\u2028\u2029\x85",
-)
-fragment = st.one_of(st.sampled_from(HOSTILE + PROTOCOLS), st.text(alphabet=SAFE_CHARS, max_size=6))
-# empty text legitimately drops optional parts (notes, owners), so every value has some content
-hostile_text = st.lists(fragment, min_size=1, max_size=6).map("".join).filter(lambda s: bool(s.strip()))
-
 
 def make_incident(strings: list[str]) -> Incident:
     """A draft whose every source field holds one of *strings* (in a fixed order)."""
@@ -119,60 +87,13 @@ def make_incident(strings: list[str]) -> Incident:
     )
 
 
-class _Elements(HTMLParser):
-    """Counts the HTML elements of a parse result, and collects its visible text."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.elements: Counter[str] = Counter()
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "a":  # links are compared by the parser's own link lists
-            self.elements[tag] += 1
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def _parse(mediawiki: MediaWiki, wikitext: str) -> dict[str, Any]:
-    return mediawiki.api(
-        post=True, action="parse", title="Incidents/2023-02-14 Hostile", text=wikitext, contentmodel="wikitext",
-        pst="1", prop="text|links|templates|categories|externallinks|iwlinks|sections|properties",
-        disablelimitreport="1",
-    )["parse"]  # fmt: skip
-
-
-def _structure(parsed: dict[str, Any]) -> dict[str, Any]:
-    elements = _Elements()
-    elements.feed(parsed["text"])
-    return {
-        "links": Counter(link["title"] for link in parsed["links"]),
-        "templates": Counter(t["title"] for t in parsed["templates"]),
-        "categories": Counter(c["category"] for c in parsed["categories"]),
-        "iwlinks": Counter(f"{link['prefix']}:{link['title']}" for link in parsed["iwlinks"]),
-        "externallinks": Counter(parsed["externallinks"]),
-        "sections": [section["line"] for section in parsed["sections"]],
-        "properties": parsed["properties"],
-        "elements": elements.elements,
-        "visible": _norm("".join(elements.text)),
-    }
-
-
-def _norm(text: str) -> str:
-    """Text as a reader compares it: NFC (MediaWiki normalises its input), no C0 controls (it drops
-    them), any run of whitespace (no-break spaces included) one space."""
-    text = unicodedata.normalize("NFC", re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text))
-    return " ".join(text.replace("\u00a0", " ").split())
-
-
 BENIGN = [f"benign{i}" for i in range(STRINGS_PER_PAGE)]
 _TWIN: dict[str, Any] = {}
 
 
 def _twin(mediawiki: MediaWiki) -> dict[str, Any]:
     if "twin" not in _TWIN:
-        _TWIN["twin"] = _structure(_parse(mediawiki, render_incident(make_incident(BENIGN))))
+        _TWIN["twin"] = structure(parse_page(mediawiki, render_incident(make_incident(BENIGN))))
     return _TWIN["twin"]
 
 
@@ -215,7 +136,7 @@ def _written_url(url: str, strings: list[str]) -> bool:
 
 def _check(mediawiki: MediaWiki, strings: list[str]) -> None:
     page = render_incident(make_incident(strings))
-    got = _structure(_parse(mediawiki, page))
+    got = structure(parse_page(mediawiki, page))
     twin = _twin(mediawiki)
     for key in ("templates", "categories", "iwlinks", "sections", "properties", "elements"):
         assert got[key] == twin[key], f"{key} differ: {got[key]} vs {twin[key]}"
@@ -233,7 +154,7 @@ def _check(mediawiki: MediaWiki, strings: list[str]) -> None:
         deploy = row < ROWS and field == 0 and KINDS[row % len(KINDS)][1] is EventKind.SYNC
         if (row < ROWS and field == 3) or (deploy and "[[gerrit:" in text):
             continue  # a row's URL is a link target ("runbook"), a gerrit link shows its label only
-        assert _norm(text) in got["visible"], f"string {text!r} does not read as written"
+        assert norm(text) in got["visible"], f"string {text!r} does not read as written"
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -253,7 +174,7 @@ def test_every_hostile_fragment_alone_adds_nothing(mediawiki: MediaWiki) -> None
 def test_free_urls_become_clickable_links_that_read_as_written(mediawiki: MediaWiki) -> None:
     url = "https://logstash.wikimedia.org/app/dashboards#/view/x?_g=(time:(from:now-1h))&q='a b'"
     strings = [f"fatals are back | {url}. see https://x.example/a]b too"] + BENIGN[1:]
-    parsed = _parse(mediawiki, render_incident(make_incident(strings)))
+    parsed = parse_page(mediawiki, render_incident(make_incident(strings)))
     links = {unquote(link) for link in parsed["externallinks"]}
     assert "https://logstash.wikimedia.org/app/dashboards#/view/x?_g=(time:(from:now-1h))&q='a" in links
     assert "https://x.example/a" in links  # "]" ends a free URL, as MediaWiki reads it

@@ -22,7 +22,6 @@ from incidentkit.services.actionables import set_fields
 from incidentkit.services.importing import (
     import_from_dir,
     import_reports,
-    imported_items,
     page_file_name,
     save_page_text,
 )
@@ -55,8 +54,8 @@ _PLACEHOLDER = re.compile(r"To do #\d+ \(TODO: Create task\)|^\W*…\s*$")
 _TASK_ID = re.compile(r"(?<![A-Za-z0-9])T\d{4,7}(?!\d)")
 
 
-def independent_count(text: str) -> tuple[int, int, set[str]] | None:
-    """(items, placeholders, task ids) of the Actionables section found by heading, or None."""
+def _section_items(text: str) -> list[str] | None:
+    """The bullet lines of the Actionables section found by heading, or None."""
     lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if _SECTION.match(line)), None)
     if start is None:
@@ -66,9 +65,39 @@ def independent_count(text: str) -> tuple[int, int, set[str]] | None:
         if _NEXT.match(line):
             break
         body.append(line)
-    items = [line for line in body if _ITEM.match(line)]
+    return [line for line in body if _ITEM.match(line)]
+
+
+def independent_count(text: str) -> tuple[int, int, set[str]] | None:
+    """(items, placeholders, task ids) of the Actionables section found by heading, or None."""
+    items = _section_items(text)
+    if items is None:
+        return None
     placeholders = [line for line in items if _PLACEHOLDER.search(line)]
     return len(items) - len(placeholders), len(placeholders), set(_TASK_ID.findall("\n".join(items)))
+
+
+def independent_store(text: str) -> tuple[set[str], int] | None:
+    """What the store should hold for a page found by heading: its task ids, and how many free-text
+    ideas (least-indented single bullets with no task id and no placeholder; a sub-bullet without a
+    task is part of its parent)."""
+    items = _section_items(text)
+    if items is None:
+        return None
+    indent = {line: len(line) - len(line.lstrip()) for line in items}
+    top = [line for line in items if indent[line] == min(indent.values()) and not re.match(r"\s*[*#]{2}", line)]
+    ideas = [line for line in top if not _TASK_ID.search(line) and not _PLACEHOLDER.search(line)]
+    return set(_TASK_ID.findall("\n".join(items))), len(ideas)
+
+
+# Pages whose renderer dropped the Actionables heading, read by hand: (task ids, free-text ideas).
+# Other pages without the heading hold no follow-ups.
+HEADLESS = {
+    "ImportTest/20160924-ORES": ({"T146560", "T146090"}, 0),
+    "ImportTest/20170601-Maps": ({"T166776", "T167048", "T148883"}, 0),
+    "ImportTest/2017-11-20 Ext:ORES": ({"T181191", "T181183", "T181071", "T181067", "T181187"}, 0),
+    "ImportTest/2022-03-01 ulsfo network": ({"T303219"}, 1),  # "Can we increase fiber redundancy?"
+}
 
 
 # --- setup ----------------------------------------------------------------------------------------
@@ -111,7 +140,8 @@ def test_import_all_fixture_reports_matches_an_independent_count(loaded: dict[st
     assert {t for t, r in reports.items() if not isinstance(r, Report)} == set(NOT_REPORTS)
     for title, word in NOT_REPORTS.items():
         assert re.search(rf"{re.escape(title)}: .*{word}", result.stderr), result.stderr
-    assert f"imported {len(parsed)} of {len(loaded)} pages ({len(parsed)} new, 0 updated, 0 unchanged)" in result.stderr
+    reports_count = len(loaded) - len(NOT_REPORTS)
+    assert f"imported {reports_count} of {len(loaded)} pages ({reports_count} new, 0 updated, 0 unchanged)" in result.stderr
 
     found_items = found_tasks = contained_items = contained_tasks = 0
     beyond_headings: list[str] = []
@@ -132,12 +162,13 @@ def test_import_all_fixture_reports_matches_an_independent_count(loaded: dict[st
     with home_store() as store:
         incidents = store.list_incidents()
         stored = all_actionables(store)
-        assert len(incidents) == len(parsed)
-        assert {i.page for i in incidents} == set(parsed)
+        assert sorted(i.page for i in incidents) == sorted(set(loaded) - set(NOT_REPORTS))
         assert all(i.wiki == "ops" and i.revision for i in incidents)
-        expected = {(store.find_incident_by_page(t).slug, a.task or a.title) for t, r in parsed.items() for a in imported_items(r)}  # type: ignore[union-attr]
-        assert {(a.incident, a.task or a.title) for a in stored} == expected
-        assert {a.task for a in stored if a.task} == {t for r in parsed.values() for t in r.task_ids}
+        for incident in incidents:
+            assert incident.page is not None
+            expected = HEADLESS.get(incident.page) or independent_store(loaded[incident.page]) or (set(), 0)
+            mine = [a for a in stored if a.incident == incident.slug]
+            assert ({a.task for a in mine if a.task}, sum(1 for a in mine if not a.task)) == expected, incident.page
     headed_tasks = found_tasks - sum(len(parsed[t].task_ids) for t in beyond_headings)
     guessed = sum(len(parsed[t].actionables) for t in beyond_headings)
     print(

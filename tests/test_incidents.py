@@ -119,6 +119,7 @@ def test_edited_fields_are_locked_against_later_drafts_and_imports(recorded: Non
         assert bad.exit_code == 2 and message in bad.stderr, bad.output
 
 
+@pytest.mark.slow  # a child process on a terminal
 def test_rm_asks_then_removes_the_local_records_only(recorded: None) -> None:
     piped = run("incidents", "rm", LEGACY, input="y\n")  # no terminal to ask on: refused, not guessed
     assert piped.exit_code == 2 and f"incidentkit incidents rm {LEGACY} --yes" in piped.stderr

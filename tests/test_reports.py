@@ -267,6 +267,8 @@ def test_every_real_page_parses_without_crashing() -> None:
         ("(task T166776) (Task T12) bug T219450 T96853", ("T166776", "T12", "T219450", "T96853")),
         ("T303219 Integrate DNS depools", ("T303219",)),
         ("tiny T12 is not an id without a prefix, nor t1234 or F12345", ()),
+        ("bare T123 needs four digits; T1234 has them", ("T1234",)),
+        ("task T123 and phab:T7 with their prefix", ("T123", "T7")),
         ("rPHEX721eca9b64cc38b495a255bad46cbe11f3d5c390 and https://grafana.example/T1234", ()),
     ],
 )
@@ -309,6 +311,10 @@ def test_document_status(text: str, status: str | None) -> None:
         ("2023_01_17 13:00:00", datetime(2023, 1, 17, 13, 0, tzinfo=UTC)),
         ("not ongoing/follow up stage", None),
         ("2018-02-29 10:00", None),
+        ("2023-02-22 24:00", datetime(2023, 2, 22, tzinfo=UTC)),  # no such hour: the day alone
+        ("2023-02-22 23:60", datetime(2023, 2, 22, tzinfo=UTC)),
+        ("2023-02-22 23:59:60", datetime(2023, 2, 22, tzinfo=UTC)),
+        ("2023-02-22 23:59:59", datetime(2023, 2, 22, 23, 59, 59, tzinfo=UTC)),
     ],
 )
 def test_lenient_metadata_times(raw: str, expected: datetime | None) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace as replace_event
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from incidentkit.model.event import Event, EventKind
 from incidentkit.model.row import Row
-from incidentkit.timeline.dedupe import actor_nick
+from incidentkit.model.row import row_from_event as row_of
+from incidentkit.timeline.dedupe import actor_nick, merge_duplicates
 from incidentkit.timeline.rows import build_rows
 from incidentkit.timeline.wording import fold_hosts, page_text, short_label, word_rows
 
@@ -59,9 +61,41 @@ def test_the_same_kind_from_two_sources_merges_without_an_actor() -> None:
 
 
 def test_actor_nick() -> None:
-    assert [actor_nick(a) for a in ("urbanecm@deploy1002", "<+icinga-wm>", "taavi:", "", None)] == [
-        "urbanecm", "icinga-wm", "taavi", None, None,
+    assert [actor_nick(a) for a in ("urbanecm@deploy1002", "<+icinga-wm>", "taavi:", "", None, "a@b@c", " @ ", "Xavier@host", "maX:")] == [
+        "urbanecm", "icinga-wm", "taavi", None, None, "a", None, "Xavier", "maX",
     ]  # fmt: skip
+
+
+def test_exactly_a_minute_apart_is_still_the_same_fact() -> None:
+    assert len(build_rows([SAL_OPENED, event("phabricator", EventKind.TASK_CREATED, "T329510 created", seconds=60)])) == 1
+
+
+@pytest.mark.parametrize(
+    ("winner", "other"),
+    [
+        (event("sal", EventKind.LOG, "rolled back", seconds=30), event("scap", EventKind.SYNC, "Synchronized php")),
+        (event("manual", EventKind.MANUAL, "rolled back", seconds=30), event("scap", EventKind.SYNC, "Synchronized php")),
+        (event("scap", EventKind.SYNC, "Synchronized php", seconds=30), event("phabricator", EventKind.TASK_STATUS, "T329510 closed")),
+    ],
+)
+def test_a_persons_words_beat_a_tools_line_which_beats_a_trackers(winner: Event, other: Event) -> None:
+    (row,) = build_rows([other, winner])
+    assert (row.key, row.text) == (winner.key, winner.text)
+
+
+def test_a_merged_row_takes_what_only_the_other_source_knew() -> None:
+    words = Event(time=T0, source="sal", kind=EventKind.LOG, key="sal:1", text="opened T329510", actor="cwhite",
+                  tasks=("T329510",), data={"a": "sal", "b": "sal"})  # fmt: skip
+    task = Event(time=T0 + timedelta(seconds=5), source="phabricator", kind=EventKind.LOG, key="phab:1",
+                 text="T329510 created", actor=None, url="https://phab.example/T329510", tasks=("T329511", "T329510"),
+                 data={"b": "phab", "c": "phab"})  # fmt: skip
+    (row,) = build_rows([task, words])
+    assert (row.key, row.actor, row.url) == ("sal:1", "cwhite", "https://phab.example/T329510")
+    assert row.tasks == ("T329510", "T329511") and row.events == ("sal:1", "phab:1")
+    assert row.data == {"a": "sal", "b": "sal", "c": "phab"}  # the kept row's data wins
+    anonymous = Event(time=T0, source="sal", kind=EventKind.LOG, key="sal:2", text="T329510 opened", tasks=("T329510",))
+    (kept,) = build_rows([anonymous, replace_event(words, source="irc", key="irc:1", time=T0 + timedelta(seconds=5))])
+    assert (kept.key, kept.actor) == ("sal:2", "cwhite")  # the words win, the other source names who
 
 
 # --- a few words --------------------------------------------------------------------------------------
@@ -130,3 +164,21 @@ def test_a_deploy_naming_the_same_changes_again_says_the_backport() -> None:
     dbctl = row(EventKind.DBCTL, "dbctl commit (dc=all): 'Repool db1173', diff saved to https://x.example/P1 and previous config saved to /var/x.json", diff="https://x.example/P1")
     (worded,) = word_rows([dbctl])
     assert (worded.page_text, worded.url) == ("urbanecm: dbctl commit (dc=all): 'Repool db1173'", "https://x.example/P1")
+
+
+def test_a_merged_row_that_moved_a_minute_still_meets_the_next_report() -> None:
+    # a tool's line, then the person's words a minute later (they win: the row moves to their time),
+    # then the tracker a minute after that: one fact, though the first report is two minutes old
+    tool = event("scap", EventKind.SYNC, "Synchronized php")
+    words = event("sal", EventKind.LOG, "synced the fix for T329510", seconds=60)
+    tracker = event("phabricator", EventKind.TASK_STATUS, "T329510 resolved", seconds=120)
+    (row,) = merge_duplicates([row_of(e) for e in (tool, words, tracker)])
+    assert (row.key, row.time, row.provenance) == (words.key, words.time, ("sal", "scap", "phabricator"))
+
+
+def test_alert_rows_are_never_merged_here_even_with_a_task() -> None:
+    rows = [
+        Row(key=f"{source}:a", time=T0, text="X firing", source=source, kind=EventKind.ALERT_FIRING, tasks=("T1",))
+        for source in ("irc", "prometheus")
+    ]
+    assert merge_duplicates(rows) == rows

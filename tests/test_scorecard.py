@@ -22,10 +22,12 @@ from incidentkit.model.scorecard import (
     Answer,
     AnswerKind,
     ParsedAnswer,
+    QuestionStats,
     ScoreAnswer,
     ScorecardDefinition,
     ScorecardSave,
     ScorecardStats,
+    StatCell,
     Suggestion,
     fill_scorecard,
     parse_answer,
@@ -413,7 +415,7 @@ def test_template_escapes_hostile_notes(definition: ScorecardDefinition) -> None
 _NOTE = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=60).map(_tidy)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     st.dictionaries(
         st.sampled_from([q.key for q in load_definition().questions]),
@@ -789,3 +791,63 @@ def test_real_mediawiki_renders_the_scorecard_and_it_reads_back(mediawiki, defin
     )
     assert stored["actions_assigned"].revision == revision
     assert (stored["runbook_used"].answer, stored["runbook_used"].note) == (Answer.NO, "filled locally")
+
+
+# --- answers and records: hand-written tables ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [("yes", Answer.YES), ("Y", Answer.YES), ("TRUE", Answer.YES), ("no", Answer.NO), ("n", Answer.NO),
+     ("False", Answer.NO), ("skip", "skip"), ("-", "skip"), ("Unanswered", "skip"), ("none", "skip"), ("  ", None)],
+)  # fmt: skip
+def test_parse_answer_words(text: str, answer: Answer | str | None) -> None:
+    assert parse_answer(text) == answer
+
+
+def test_parse_answer_refuses_with_a_hint() -> None:
+    with pytest.raises(InputError, match=r"^cannot read 'maybe' as an answer$") as refused:
+        parse_answer(" maybe ")
+    assert refused.value.hint == "answer yes, no or skip"
+
+
+def test_reviewers_are_those_who_answered_a_question_of_the_definition(definition: ScorecardDefinition) -> None:
+    key = definition.questions[0].key
+    answers = {
+        key: ScoreAnswer(incident="i", key=key, answer=Answer.YES, reviewer="ana"),
+        definition.questions[1].key: ScoreAnswer(incident="i", key=definition.questions[1].key, answer=None, note="n", reviewer="bo"),
+        "retired_question": ScoreAnswer(incident="i", key="retired_question", answer=Answer.NO, reviewer="cy"),
+    }
+    filled = fill_scorecard(definition, answers)
+    assert filled.reviewers == ("ana",)
+    data = filled.to_dict()
+    assert (data["title"], data["questions"], data["total"], data["total_label"], data["reviewers"]) == (
+        definition.title, len(definition.questions), 1, definition.total_label, ["ana"],
+    )  # fmt: skip
+    stamped = fill_scorecard(definition, {key: replace(answers[key], answered_at=datetime(2024, 5, 1, 9, tzinfo=UTC))})
+    assert stamped.records()[0]["answered_at"] == "2024-05-01T09:00:00Z"
+
+
+def test_stats_records_round_the_share_to_four_places() -> None:
+    cell = StatCell(period="2024-Q1", answered=3, no=1)
+    stats = ScorecardStats(by="quarter", periods=("2024-Q1",), incidents=3, questions=(
+        QuestionStats(key="k", category="People", question="Were enough people paged?", periods=(cell,),
+                      overall=StatCell(period="all", answered=0, no=0)),
+    ))  # fmt: skip
+    assert stats.records() == [
+        {"key": "k", "category": "People", "question": "Were enough people paged?", "period": "2024-Q1",
+         "answered": 3, "no": 1, "share_no": 0.3333},
+        {"key": "k", "category": "People", "question": "Were enough people paged?", "period": "all",
+         "answered": 0, "no": 0, "share_no": None},
+    ]  # fmt: skip
+
+
+def test_of_two_tables_the_one_with_more_questions_is_the_scorecard(definition: ScorecardDefinition) -> None:
+    first = definition.questions[0]
+    quoted = f'{{| class="wikitable"\n|-\n| {first.text} || no || quoted in the summary\n|}}\n'
+    values = {q.key: ("yes", "") for q in definition.questions[:3]}
+    full = render_template("scorecard.wiki.j2", scorecard=fill_scorecard(definition, _answers("s", values)))
+    for text in (quoted + full, full + quoted):  # wherever it stands
+        parsed = parse_scorecard(text, definition)
+        assert parsed.found == definition.keys
+        assert {k: a.answer for k, a in parsed.answers.items() if a.answer} == {k: Answer.YES for k in values}

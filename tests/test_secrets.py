@@ -1,9 +1,11 @@
 """Secrets never leave: every command runs with recognisable secrets configured, against servers
 that quote them back in their errors (the misbehaving server's ``echo_secrets``: the wiki puts the
 bot password in its login refusal, Conduit the token and the request, Prometheus and Alertmanager
-the ``Authorization`` header), and against the session's real MediaWiki for publishing. No form
-of any secret (as given, URL-, HTML- or JSON-escaped, base64 in a Basic header) may appear in
-any output (stdout, stderr, ``--debug`` tracebacks), any file written, the database, or the page.
+the ``Authorization`` header, Splunk On-Call the ``X-VO-Api-Key``), and against the session's real
+MediaWiki for publishing (the draft, the actionables page, the statistics page and its uploaded
+chart). No form of any secret (as given, URL-, HTML- or JSON-escaped, base64 in a Basic header)
+may appear in any output (stdout, stderr, ``--debug`` tracebacks), any file written, the
+database, or the pages.
 """
 
 from __future__ import annotations
@@ -20,10 +22,21 @@ import pytest
 from incidentkit.config import db_path, load_settings
 from tests.helpers import commands, home_store, invocation, run
 from tests.servers.mediawiki import REPORTER, MediaWiki
-from tests.servers.misbehaving import BEARER, PASSWORD, SOURCES, TOKEN, WINDOW_END, WINDOW_START, Misbehaving
+from tests.servers.misbehaving import (
+    BEARER,
+    ONCALL_KEY,
+    PASSWORD,
+    SOURCES,
+    TOKEN,
+    WINDOW_END,
+    WINDOW_START,
+    Misbehaving,
+)
 
 URL_USER = "drill"
 URL_PASSWORD = "url-s3cret-passw0rd"
+BASIC_USER = "proxy"
+BASIC_PASSWORD = "basic-s3cret-passw0rd"
 WINDOW = ["--from", f"{WINDOW_START:%Y-%m-%d %H:%M}", "--to", f"{WINDOW_END:%Y-%m-%d %H:%M}"]
 
 
@@ -68,11 +81,17 @@ def _files_text(*folders: Path) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def echoing(misbehaving: Misbehaving, monkeypatch: pytest.MonkeyPatch) -> Misbehaving:
-    """Every source configured with a secret, every server echoing what it was sent."""
+    """Every source configured with a secret, every server echoing what it was sent; every way of
+    giving a secret is used: an ``*_env`` variable for a password, token or key, a password in a URL,
+    HTTP basic auth (Alertmanager, behind an authenticating proxy)."""
     misbehaving.config_env(monkeypatch, SOURCES, timeout=2.0)
     monkeypatch.setenv(
         "INCIDENTKIT_PROMETHEUS_URL", misbehaving.base("prometheus").replace("//", f"//{URL_USER}:{URL_PASSWORD}@", 1)
     )
+    monkeypatch.delenv("INCIDENTKIT_ALERTMANAGER_TOKEN_ENV")
+    monkeypatch.setenv("INCIDENTKIT_ALERTMANAGER_USER", BASIC_USER)
+    monkeypatch.setenv("INCIDENTKIT_ALERTMANAGER_PASSWORD_ENV", "DRILL_BASIC_PASSWORD")
+    monkeypatch.setenv("DRILL_BASIC_PASSWORD", BASIC_PASSWORD)
     for source in SOURCES:
         misbehaving.behave(source, "echo_secrets")
     return misbehaving
@@ -85,7 +104,9 @@ def test_no_command_lets_a_secret_out(
         "wiki password": _forms(PASSWORD),
         "conduit token": _forms(TOKEN),
         "bearer token": _forms(BEARER),
+        "on-call key": _forms(ONCALL_KEY),
         "URL password": _forms(URL_PASSWORD, URL_USER),
+        "basic auth password": _forms(BASIC_PASSWORD, BASIC_USER),
         "real bot password": _forms(mediawiki.users[REPORTER]),
     }
     outputs = _Outputs()
@@ -111,14 +132,22 @@ def test_no_command_lets_a_secret_out(
     outputs.run("actionables", "sync")
     outputs.run("publish", slug, "--page", "Incidents/Secret drill", "--dry-run")
     outputs.run("--debug", "import", "--prefix", "Incidents/")
+    outputs.run("incidents", "similar", slug, "--format", "json")
+    outputs.run("--debug", "actionables", "publish", "--page", "Secret drill actionables")
+    outputs.run("--debug", "incidents", "stats", "publish", "--page", "Secret drill statistics", "--by", "month")
+    outputs.run("incidents", "stats", "--chart", str(work / "chart.svg"))
     for path, _ in commands():  # and every command, with harmless arguments
         outputs.run(*invocation(path, {"incident": slug, "slug": slug, "target": slug}))
-    assert any("<redacted>" in text for _, text in outputs.texts), "the servers did not echo: the drill tested nothing"
+    echoed = [where for where, text in outputs.texts if "<redacted>" in text]
+    assert echoed, "the servers did not echo: the drill tested nothing"
+    assert any(where.startswith("--debug incidents stats publish") for where in echoed), "the wiki did not echo on the statistics path"
+    assert any("oncall" in text and "<redacted>" in text for _, text in outputs.texts), "on-call did not echo"
 
     # publishing for real, with the real bot password
     mediawiki.config_env(monkeypatch, "ops")
     outputs.run("publish", slug, "--page", "Incidents/Secret drill")
     outputs.run("actionables", "publish", "--page", "Incidents/Secret drill actionables")
+    outputs.run("incidents", "stats", "publish", "--page", "Secret drill statistics", "--by", "month")
     outputs.run("import", "--prefix", "Incidents/Secret")
     outputs.run("draft", *WINDOW, "--title", "Secret drill", "--task", "T1")
 
@@ -130,3 +159,7 @@ def test_no_command_lets_a_secret_out(
     page = mediawiki.get_page("Incidents/Secret drill")
     assert page is not None and "could not be read when it was drafted" in page
     assert not _leaks(page, secrets), "secrets on the published page"
+    for title in ("Incidents/Secret drill actionables", "Secret drill statistics", "File:Secret drill statistics - incidents.png"):
+        text = mediawiki.get_page(title)
+        assert text is not None, f"{title} was not published"
+        assert not _leaks(text, secrets), f"secrets on {title}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 import subprocess
 import sys
@@ -128,3 +130,66 @@ def test_stop_processes_escalates_to_kill_for_a_listed_pid() -> None:
     stubborn.stdout.readline()  # SIGTERM is ignored from here on
     stop_processes([stubborn], timeout=0.5)
     assert stubborn.poll() is not None
+
+
+ROOT = Path(__file__).resolve().parent.parent
+# Session fixtures in tests/servers/ that serve in-process fakes (fault injection), not real servers.
+_FAKES = {"conduit_server", "oncall_server", "misbehaving_server"}
+_NEEDS_EACH = """
+import pytest
+
+@pytest.mark.parametrize("name", {names!r})
+def test_needs(request, name):
+    request.getfixturevalue(name)
+"""
+
+
+def _real_server_fixtures() -> list[str]:
+    names = []
+    for module in sorted((ROOT / "tests" / "servers").glob("*.py")):
+        names += re.findall(r'@pytest\.fixture\(scope="session"\)\ndef (\w+)', module.read_text())
+    return sorted(set(names) - _FAKES)
+
+
+def _run_without_servers(tmp_path: Path, ci: str) -> subprocess.CompletedProcess[str]:
+    """Run a test needing each real-server fixture where no server can start (nothing on PATH)."""
+    (tmp_path / "test_needs.py").write_text(_NEEDS_EACH.format(names=_real_server_fixtures()))
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    empty = tmp_path / "bin"
+    empty.mkdir(exist_ok=True)
+    plugins = [arg for module in ("mediawiki", "prometheus", "phorge") for arg in ("-p", f"tests.servers.{module}")]
+    env = {**os.environ, "PATH": str(empty), "PYTHONPATH": str(ROOT), "CI": ci, "MW_ROOT": str(tmp_path / "none")}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:randomly", "-p", "no:cacheprovider", *plugins,
+         "-c", str(tmp_path / "pytest.ini"), str(tmp_path / "test_needs.py")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_every_real_server_fixture_is_known_here() -> None:
+    assert _real_server_fixtures() == ["alertmanager_server", "mediawiki", "phorge", "prometheus_server"]
+
+
+@pytest.mark.parametrize("ci", ["1", "true", "yes"])
+def test_under_ci_a_missing_real_server_fails_every_fixture(tmp_path: Path, ci: str) -> None:
+    done = _run_without_servers(tmp_path, ci)
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert re.search(r"\b4 failed\b", done.stdout) and "skipped" not in done.stdout, done.stdout[-3000:]
+    assert done.stdout.count("CI must not skip the real-server tests") >= 4, done.stdout[-3000:]
+
+
+@pytest.mark.parametrize("ci", ["", "0", "false"])
+def test_outside_ci_a_missing_real_server_skips(tmp_path: Path, ci: str) -> None:
+    done = _run_without_servers(tmp_path, ci)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert re.search(r"\b4 skipped\b", done.stdout) and "error" not in done.stdout, done.stdout[-3000:]
+
+
+def test_ci_runs_the_suite_in_random_order() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert any(dep.startswith("pytest-randomly") for dep in project["project"]["optional-dependencies"]["test"])
+    assert "randomly" not in project["tool"]["pytest"]["ini_options"].get("addopts", "")
+    assert "exec bash scripts/test" in (ROOT / ".ci" / "run").read_text()
+    assert "randomly" not in (ROOT / "scripts" / "test").read_text()

@@ -168,12 +168,91 @@ VALUES = st.recursive(
 )
 
 
-@given(VALUES)
-@settings(max_examples=200, deadline=None)
-def test_parse_never_crashes(value: object) -> None:
-    for body in (json.dumps(value), json.dumps([value]), "Feb 14 18:38:41 host logger: " + json.dumps(value)):
+@pytest.mark.parametrize("annotations", [1, "runbook", ["summary"], None])
+def test_annotations_that_are_no_object_are_ignored(annotations: object) -> None:
+    alert = {"labels": {"alertname": "ProbeDown"}, "annotations": annotations, "startsAt": "2023-02-14T18:30:00Z",
+             "status": {"state": "active"}}  # fmt: skip
+    payload = {"alerts": [{**alert, "status": "firing"}], "commonAnnotations": annotations}
+    for body in (json.dumps([alert]), json.dumps(payload)):
         result = parse_alertmanager(Export("alertmanager", (("x", body),)), QUERY)
+        assert [(e.data["alertname"], e.time, e.data.get("summary")) for e in result.events] == [("ProbeDown", at("18:30:00"), None)]
+        assert result.problems == ()
+
+
+@given(VALUES)
+@settings(max_examples=300, deadline=None)
+def test_parse_never_crashes_on_noise(value: object) -> None:
+    for body, records in ((json.dumps(value), len(value) if isinstance(value, list) else 1), (json.dumps([value]), 1),
+                          ("Feb 14 18:38:41 host logger: " + json.dumps(value), 1)):  # fmt: skip
+        result = parse_alertmanager(Export("alertmanager", (("x", body),)), QUERY)
+        assert result.lines_read == records
+        assert all(WINDOW.start <= e.time and (e.started or e.time) < WINDOW.end for e in result.events)
+        assert [(e.time, e.key) for e in result.events] == sorted((e.time, e.key) for e in result.events)
+        assert all(len(p.text) <= 120 for p in result.problems)
         alert_rows(list(result.events))
+
+
+# Well-formed webhook records written from what they mean, so the expected events come from the
+# strategy: (alertname, fingerprint, status, startsAt, endsAt, summary). Times fall around the window.
+MINUTE = timedelta(minutes=1)
+ALERTS = st.builds(
+    lambda name, print_id, resolved, start, length, summary: (
+        name, print_id, "resolved" if resolved else "firing", WINDOW.start + start * MINUTE,
+        WINDOW.start + (start + length) * MINUTE if resolved else None, summary,
+    ),
+    st.sampled_from(["FrontendUnavailable", "PHPFPMTooBusy", "ProbeDown"]), st.sampled_from(["a1", "b2"]),
+    st.booleans(), st.integers(-30, 120), st.integers(1, 30), st.text(max_size=30),
+)  # fmt: skip
+NOISE = st.one_of(
+    st.text(alphabet="abc :;-]0123456789", min_size=1).filter(str.strip),  # no JSON object at all
+    st.text(alphabet="abc :;-]0123456789").map(lambda t: "{" + t),  # a brace, then no JSON
+    st.dictionaries(st.sampled_from(["msg", "level", "receiver"]), st.text(max_size=5), max_size=3).map(json.dumps),
+)
+
+
+def _iso(when: datetime | None) -> str:
+    return "0001-01-01T00:00:00Z" if when is None else when.strftime("%Y-%m-%dT%H:%M:%S.%f123Z")
+
+
+def _logged(alert: tuple, flat: bool) -> dict:  # type: ignore[type-arg]
+    name, print_id, status, starts, ends, summary = alert
+    times = {"status": status, "startsAt": _iso(starts), "endsAt": _iso(ends), "fingerprint": print_id}
+    if flat:  # alertmanager-webhook-logger: one flattened alert per line
+        return {"alertname": name, "instance": "mw1", "summary": summary, **times}
+    return {"labels": {"alertname": name, "instance": "mw1"}, "annotations": {"summary": summary}, **times}
+
+
+@given(st.lists(st.tuples(st.sampled_from(["flat", "payload", "noise"]), ALERTS, NOISE, st.booleans()), max_size=20))
+@settings(max_examples=300, deadline=None)
+def test_webhook_logs_give_each_alert_once_and_each_bad_line_one_problem(lines: list[tuple]) -> None:  # type: ignore[type-arg]
+    text, expected, bad = [], {}, 0
+    for form, alert, noise, prefixed in lines:
+        if form == "noise":
+            text.append(noise)
+            bad += 1
+            continue
+        record = _logged(alert, form == "flat")
+        if form == "payload":
+            record = {"version": "4", "status": alert[2], "receiver": "irc", "alerts": [record]}
+        text.append(("Feb 14 18:38:41 host logger: " if prefixed else "") + json.dumps(record))
+        name, print_id, status, starts, ends, summary = alert
+        seen = expected.get((name, print_id, status, starts))  # repeats of one notification: the first one stands, counted
+        when = ends if status == "resolved" else starts
+        expected[(name, print_id, status, starts)] = (seen[0], seen[1], seen[2] + 1) if seen else (when, summary, 1)
+    expected = {  # in the window, or (resolved) a span that overlaps it
+        key: value for key, value in expected.items()
+        if WINDOW.start <= value[0] < WINDOW.end or (key[2] == "resolved" and key[3] < WINDOW.end and value[0] >= WINDOW.start)
+    }  # fmt: skip
+    result = parse_alertmanager(Export("alertmanager", (("webhook/w.log", "\n".join(text) + "\n"),)), QUERY)
+    assert result.lines_read == len(lines)
+    assert len(result.problems) == bad
+    got = {
+        (e.data["alertname"], e.data["fingerprint"], "resolved" if e.kind is EventKind.ALERT_RESOLVED else "firing",
+         e.started or e.time): (e.time, e.data.get("summary") or "", e.data["notifications"])
+        for e in result.events
+    }  # fmt: skip
+    assert got == expected
+    assert len(result.events) == len(expected)
 
 
 @pytest.mark.integration

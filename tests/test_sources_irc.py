@@ -323,14 +323,110 @@ BOT_LINES = st.sampled_from(
 
 
 @given(st.lists(st.tuples(BOT_LINES, st.text(alphabet=";:-()[]x #OKCRITICALHARDUPDOWN12", max_size=50)), max_size=15))
-@settings(max_examples=150, deadline=None)
-def test_log_parsers_never_crash(lines: list[tuple[str, str]]) -> None:
+@settings(max_examples=300, deadline=None)
+def test_log_parsers_never_crash_on_noise(lines: list[tuple[str, str]]) -> None:
     text = "\n".join(prefix + rest for prefix, rest in lines)
     query = Query(window("2023-02-14 18:00", "2023-02-14 19:00"))
     for parse, name in ((parse_irc, "irc"), (parse_icinga, "icinga")):
         result = parse(Export(name, (("20230214.log", text),)), query)
+        assert result.lines_read == sum(1 for prefix, rest in lines if (prefix + rest).strip())
+        assert len(result.events) + len(result.problems) <= result.lines_read
+        assert all(query.window.start <= e.time < query.window.end for e in result.events)
         alert_rows(list(result.events))
-        assert result.lines_read <= len(lines)
+
+
+# Well-formed lines, written from what each one means (so the expected events come from the
+# strategy, not from the parser): (message, kind, alertname) per bot format.
+NAMES = st.sampled_from(["PHPFPMTooBusy", "ProbeDown", "MariaDB_replica_lag"])
+HOSTS = st.sampled_from(["mw1290", "db1100", "cp3050"])
+SERVICES = st.sampled_from(["Apache HTTP", "MariaDB Replica Lag: s1", "HTTPS on port 443"])
+WORDS = st.text(alphabet="abcdefghij XYZ.,%=", min_size=1, max_size=40).map(str.strip).filter(bool)
+ICINGA_SERVICE = st.builds(
+    lambda up, service, host, output: (
+        f"{'RECOVERY' if up else 'PROBLEM'} - {service} on {host} is {'OK' if up else 'CRITICAL'}: {output}",
+        RESOLVED if up else FIRING,
+        service,
+    ),
+    st.booleans(), SERVICES, HOSTS, WORDS,
+)  # fmt: skip
+ICINGA_HOST = st.builds(
+    lambda up, host: (f"{'RECOVERY' if up else 'PROBLEM'} - Host {host} is {'UP' if up else 'DOWN'}: PING OK", RESOLVED if up else FIRING, "Host down"),
+    st.booleans(), HOSTS,
+)  # fmt: skip
+JINXER_2024 = st.builds(
+    lambda up, n, name, summary: (
+        f"{'RESOLVED' if up else 'FIRING'}: [{n}x] {name}: {summary} - https://wikitech.wikimedia.org/wiki/{name} "
+        f"- https://alerts.wikimedia.org/?q=alertname%3D{name}",
+        RESOLVED if up else FIRING,
+        name,
+    ),
+    st.booleans(), st.integers(1, 9), NAMES, WORDS,
+)  # fmt: skip
+JINXER_2020 = st.builds(
+    lambda up, name, summary: (f"({name}) {'resolved' if up else 'firing'}: (2) {summary}", RESOLVED if up else FIRING, name),
+    st.booleans(), NAMES, WORDS,
+)  # fmt: skip
+RELAY = st.builds(
+    lambda up, name, host: (f"Alert {name} on {host} is {'resolved' if up else 'firing'}", RESOLVED if up else FIRING, name),
+    st.booleans(), NAMES, HOSTS,
+)  # fmt: skip
+ALERT_MESSAGES = {"icinga-wm": st.one_of(ICINGA_SERVICE, ICINGA_HOST), "jinxer-wm": st.one_of(JINXER_2024, JINXER_2020, RELAY)}
+# Line prefixes for a time, a nick and a message (the file's name gives the date: 2023-02-14).
+LAYOUTS = st.sampled_from(
+    [
+        "{t} <+{nick}> {msg}",
+        "[{t}] <{nick}> {msg}",
+        "2023-02-14 {t} <@{nick}> {msg}",
+        "[2023-02-14T{t}Z] <{nick}> {msg}",
+        "2023-02-14 {t}\t{nick}\t{msg}",
+    ]
+)
+
+
+@st.composite
+def irc_logs(draw: st.DrawFn) -> tuple[list[str], list[tuple[datetime, EventKind, str]], int, list[tuple[datetime, str]]]:
+    """A day's log: alert lines (expected events), unreadable bot lines, people, joins; times ascending."""
+    seconds = sorted(draw(st.lists(st.integers(0, 3599), min_size=1, max_size=25)))
+    lines: list[str] = []
+    alerts: list[tuple[datetime, EventKind, str]] = []
+    chat: list[tuple[datetime, str]] = []
+    unreadable = 0
+    for second in seconds:
+        when = datetime(2023, 2, 14, 18, second // 60, second % 60, tzinfo=UTC)
+        layout, clock = draw(LAYOUTS), when.strftime("%H:%M:%S")
+        kind = draw(st.sampled_from(["alert", "alert", "unreadable", "person", "join"]))
+        if kind == "alert":
+            bot = draw(st.sampled_from(sorted(ALERT_MESSAGES)))
+            message, event_kind, alertname = draw(ALERT_MESSAGES[bot])
+            lines.append(layout.format(t=clock, nick=bot, msg=message))
+            alerts.append((when, event_kind, alertname))
+        elif kind == "unreadable":  # a bot saying something in no known format
+            lines.append(layout.format(t=clock, nick=draw(st.sampled_from(sorted(ALERT_MESSAGES))), msg="hello " + draw(WORDS)))
+            unreadable += 1
+        elif kind == "person":
+            said = draw(WORDS)
+            lines.append(layout.format(t=clock, nick=draw(st.sampled_from(["volans", "cdanis", "Krinkle"])), msg=said))
+            chat.append((when, said))
+        else:
+            lines.append(f"{clock} -!- jdoe [~jdoe@host] has joined #wikimedia-operations")
+    return lines, alerts, unreadable, chat
+
+
+@given(irc_logs())
+@settings(max_examples=300, deadline=None)
+def test_well_formed_lines_give_one_event_each_and_noise_one_problem(
+    log: tuple[list[str], list[tuple[datetime, EventKind, str]], int, list[tuple[datetime, str]]],
+) -> None:
+    lines, expected_alerts, unreadable, expected_chat = log
+    query = Query(window("2023-02-14 18:00", "2023-02-14 19:00"))
+    result = parse_irc(Export("irc", (("20230214.log", "\n".join(lines) + "\n"),)), query)
+    assert result.lines_read == len(lines)
+    assert sorted((e.time, e.kind, e.data["alertname"]) for e in alerts(result)) == sorted(expected_alerts)
+    assert sorted((e.time, e.text) for e in result.events if e.kind is EventKind.CHAT) == sorted(expected_chat)
+    assert [p.reason.endswith("line in no known format") for p in result.problems] == [True] * unreadable
+    assert not result.notes
+    rows = alert_rows([e for e in result.events if e.kind in ALERT_KINDS])
+    assert {r.data["alertname"] for r in rows} == {alertname for _, _, alertname in expected_alerts}
 
 
 def test_pull_save_covers_the_alert_log_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -188,12 +188,71 @@ JSON = st.recursive(
 
 
 @given(st.text(max_size=300), JSON)
-@settings(max_examples=150, deadline=None)
-def test_parse_never_crashes(text: str, value: object) -> None:
+@settings(max_examples=300, deadline=None)
+def test_parse_never_crashes_on_noise(text: str, value: object) -> None:
     wrapped = {"status": "success", "data": {"resultType": "matrix", "result": [value]}}
     for body in (text, json.dumps(value), json.dumps(wrapped)):
         result = parse_prometheus(Export("prometheus", (("x.json", body),)), QUERY)
         assert len(result.events) % 2 == 0  # every interval has a start and an end (or ongoing) event
+        firing = [e for e in result.events if e.kind is EventKind.ALERT_FIRING]
+        assert len(firing) * 2 == len(result.events)
+    try:
+        json.loads(text)
+    except ValueError:  # text that is no JSON is one problem and nothing else
+        result = parse_prometheus(Export("prometheus", (("x.json", text),)), QUERY)
+        assert (result.events, len(result.problems), result.lines_read) == ((), 1, 0)
+
+
+# Well-formed answers written from what they mean: for each alert, the grid points (step 60 s from
+# BASE) at which ALERTS was 1. Runs of consecutive points are firing intervals; an interval whose
+# last point is within a step of the range's end still fires.
+STEP, BASE, RANGE_END = 60, WINDOW.start - timedelta(minutes=30), WINDOW.end
+POINTS = int((RANGE_END - BASE).total_seconds()) // STEP
+SERIES_POINTS = st.sets(st.integers(0, POINTS), min_size=1, max_size=40)
+BAD_SAMPLES = st.lists(st.sampled_from([["x", "1"], [1], "1", None, [1, 2, 3], ["NaN", "1"]]), max_size=3)
+
+
+def _runs(points: set[int]) -> list[tuple[int, int]]:
+    runs: list[list[int]] = []
+    for point in sorted(points):
+        if runs and point == runs[-1][1] + 1:
+            runs[-1][1] = point
+        else:
+            runs.append([point, point])
+    return [(a, b) for a, b in runs]
+
+
+@given(
+    st.dictionaries(st.tuples(st.sampled_from(["ProbeDown", "PHPFPMTooBusy"]), st.sampled_from(["mw1", "mw2", "db1"])),
+                    st.tuples(SERIES_POINTS, st.sets(st.integers(0, POINTS)), BAD_SAMPLES), max_size=4),
+    st.integers(0, 2),
+)  # fmt: skip
+@settings(max_examples=300, deadline=None)
+def test_firing_intervals_are_read_back_from_chunked_answers(series: dict, broken_series: int) -> None:  # type: ignore[type-arg]
+    chunks: list[list[dict]] = [[], []]  # type: ignore[type-arg]
+    expected, samples, bad = [], 0, broken_series
+    for (alertname, instance), (points, in_second, bad_samples) in series.items():
+        metric = {"__name__": "ALERTS", "alertname": alertname, "alertstate": "firing", "instance": instance}
+        for chunk, wanted in enumerate((points - in_second, points & in_second)):  # split as chunked pulls do
+            values = [[(BASE + timedelta(seconds=p * STEP)).timestamp(), "1"] for p in sorted(wanted)]
+            chunks[chunk].append({"metric": metric, "values": values + (bad_samples if chunk == 0 else [])})
+        samples += len(points) + len(bad_samples)
+        bad += len(bad_samples)
+        for first, last in _runs(points):
+            end = BASE + timedelta(seconds=last * STEP)
+            ongoing = end + timedelta(seconds=STEP) > RANGE_END
+            expected.append((alertname, instance, BASE + timedelta(seconds=first * STEP), None if ongoing else end))
+    pending = {"metric": {"__name__": "ALERTS", "alertname": "Later", "alertstate": "pending"}, "values": [[BASE.timestamp(), "1"]]}
+    chunks[1] += [pending] + [{"metric": "broken"}] * broken_series
+    files = tuple(
+        (f"chunk-{n}.json", json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}}))
+        for n, result in enumerate(chunks)
+    )
+    result = parse_prometheus(Export("prometheus", files, {"step": STEP, "end": RANGE_END.isoformat()}), QUERY)
+    assert result.lines_read == samples + 1  # the pending series' sample is read, and no interval
+    assert len(result.problems) == bad
+    assert intervals(result) == sorted(expected)
+    assert len(result.events) == 2 * len(expected)
 
 
 def test_spec_help_names_the_selector_and_config() -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
+import time
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from incidentkit.model.actionable import (
     TaskStatus,
 )
 from incidentkit.model.incident import IncidentRecord
+from incidentkit.model.people import PagedPerson
 from incidentkit.store import Store
 
 NOW = datetime(2024, 6, 10, 12, 0, tzinfo=UTC)
@@ -214,3 +217,88 @@ def test_task_statuses_cache_is_replaced(store: Store) -> None:
     assert [s.value for s in store.task_statuses()] == ["open", "resolved"]
     assert store.task_statuses_fetched_at() == NOW
     assert store.db.execute("SELECT state FROM task_statuses WHERE value = 'resolved'").fetchone()[0] == "done"
+
+
+class _Writer(threading.Thread):
+    """Another connection that takes the write lock, writes, holds it for *hold* seconds, commits."""
+
+    def __init__(self, path: Path, hold: float) -> None:
+        super().__init__()
+        self.path, self.hold = path, hold
+        self.locked = threading.Event()
+
+    def run(self) -> None:
+        conn = sqlite3.connect(str(self.path), isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("UPDATE incidents SET title = title || '!'")
+            self.locked.set()
+            time.sleep(self.hold)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+
+def test_maintenance_waits_for_a_writer_and_never_fails(tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    with Store.open(path) as store:
+        store.save_incident(IncidentRecord(slug="inc-a", title="A", start="2024-05-01T00:00:00Z"))
+        _add(store, task="T1")
+        store.query_actionables(ActionableQuery(), today=NOW.date())  # gives PRAGMA optimize work to do
+        writer = _Writer(path, hold=0.3)
+        writer.start()
+        assert writer.locked.wait(5)
+        begin = time.monotonic()
+        assert store.optimize() is True  # waited for the writer's commit instead of failing
+        assert time.monotonic() - begin >= 0.2
+        writer.join()
+        assert not store.db.conn.in_transaction
+        assert [r.title for r in store.list_incidents()] == ["A!"]
+
+
+def test_maintenance_gives_up_quietly_past_the_busy_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    with Store.open(path) as store:
+        store.db.execute("PRAGMA busy_timeout = 100")
+        writer = _Writer(path, hold=1.0)
+        writer.start()
+        assert writer.locked.wait(5)
+        assert store.optimize() is False
+        assert not store.db.conn.in_transaction
+        writer.join()
+        store.save_incident(IncidentRecord(slug="after", title="A", start="2024-05-01T00:00:00Z"))
+        assert store.optimize() is True
+
+
+def test_the_statuses_cache_keeps_each_status_whole() -> None:
+    with Store.open(None) as store:
+        statuses = [TaskStatus(value="open", name="Open", closed=False, special="default"),
+                    TaskStatus(value="dup", name="Duplicate", closed=True, special="duplicate")]  # fmt: skip
+        store.save_task_statuses(statuses, fetched_at=NOW)
+        assert store.task_statuses() == statuses
+
+
+def test_pages_read_back_as_they_were_saved_in_time_order(store: Store) -> None:
+    berlin = datetime(2024, 5, 1, 20, 5, tzinfo=timezone(timedelta(hours=2)))
+    pages = [
+        PagedPerson(page="2", person="bob", team="dba", paged_at=datetime(2024, 5, 1, 18, 5, tzinfo=UTC), in_hours=False,
+                    local_time=berlin, hours="Europe/Berlin Mon-Fri 09:00-17:00", manual=True),
+        PagedPerson(page="1", person="", team="sre", paged_at=datetime(2024, 5, 1, 18, 0, tzinfo=UTC)),
+        PagedPerson(page="1", person="alice", team="sre", paged_at=datetime(2024, 5, 1, 18, 0, tzinfo=UTC), in_hours=True),
+    ]  # fmt: skip
+    store.save_pages("inc-a", pages)
+    assert store.get_pages("inc-a") == [pages[1], pages[2], pages[0]]
+
+
+def test_scorecard_answers_refuse_bad_input_and_keep_a_revision_only_for_imports(store: Store) -> None:
+    with pytest.raises(StoreError, match=r"^unknown scorecard answer source 'wiki'$") as source:
+        store.save_scorecard_answers("inc-a", {}, reviewer=None, source="wiki")
+    assert source.value.hint == "use local or import"
+    with pytest.raises(StoreError, match=r"^bad scorecard answer 'maybe' for few_paged$") as answer:
+        store.save_scorecard_answers("inc-a", {"few_paged": ("maybe", "")}, reviewer=None)
+    assert answer.value.hint == "answers are yes, no or empty"
+    store.save_scorecard_answers("inc-a", {"z_last": ("yes", ""), "a_first": ("no", "n")}, reviewer="me", revision=7)
+    stored = store.get_scorecard_answers("inc-a")
+    assert list(stored) == ["a_first", "z_last"] and stored["a_first"].revision is None
+    store.save_scorecard_answers("inc-b", {"a_first": ("no", "")}, reviewer=None, source="import", revision=7)
+    assert store.get_scorecard_answers("inc-b")["a_first"].revision == 7

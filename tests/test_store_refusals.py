@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,6 +124,7 @@ except StoreError as exc:
 """
 
 
+@pytest.mark.slow  # a child process
 def test_a_file_size_limit_is_a_disk_error_and_changes_nothing(tmp_path: Path) -> None:
     path = _filled(tmp_path / "ik.db")
     result = subprocess.run(
@@ -195,6 +197,7 @@ def data_folder(tmp_path: Path) -> Iterator[Path]:
         child.chmod(0o755 if child.is_dir() else 0o644)  # so that pytest can clean up
 
 
+@pytest.mark.slow  # a child process
 @pytest.mark.parametrize("folder_writable", [False, True], ids=["read-only-folder", "read-only-file"])
 def test_a_read_only_database_serves_reads_and_refuses_writes(
     incidentkit_home: Path, data_folder: Path, folder_writable: bool
@@ -223,13 +226,19 @@ def test_maintenance_is_skipped_while_another_program_holds_the_lock(tmp_path: P
     path = _filled(tmp_path / "ik.db")
     with Store.open(path) as store:
 
-        class Refusing:  # a connection whose every statement meets the failure *name*
-            def execute(self, sql: str, *args: object) -> None:
-                error = sqlite3.OperationalError("database is locked")
-                error.sqlite_errorname = name  # type: ignore[attr-defined]
-                raise error
-
         connection = store.conn
+
+        class Refusing:  # the store's connection, on which the planner refresh meets the failure *name*
+            def __getattr__(self, attribute: str) -> Any:
+                return getattr(connection, attribute)
+
+            def execute(self, sql: str, *args: Any) -> Any:
+                if sql.startswith("PRAGMA optimize"):
+                    error = sqlite3.OperationalError("database is locked")
+                    error.sqlite_errorname = name  # type: ignore[attr-defined]
+                    raise error
+                return connection.execute(sql, *args)
+
         store.conn = Refusing()  # type: ignore[assignment]
         name = "SQLITE_BUSY"
         store.optimize()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..config import user_path
+from ..errors import InputError
 from ..model.scorecard import Period
 from ..util import plural
 from ._app import App, CommandGroup
@@ -154,6 +155,8 @@ ChartRequest = tuple[Path, tuple[int, int]] | None
 def chart_request(chart: str | None, size: str | None) -> ChartRequest:
     """The chart --chart asks for, checked before the command does any work (None: none asked)."""
     if chart is None:
+        if size is not None:  # a size alone draws nothing: say so rather than ignore it
+            raise InputError("--chart-size needs --chart FILE", hint="e.g. --chart stats.svg --chart-size 1200x900")
         return None
     from ..services.charts import chart_request as checked  # lazy import: matplotlib only when drawing
 

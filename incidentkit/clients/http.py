@@ -12,8 +12,9 @@
   turned into a :class:`SourceError` whose hint names the config key to check. It returns a
   :class:`JsonAnswer`: the decoded value *and* the raw text, because the raw text is what an
   :class:`~incidentkit.sources.Export` saves (with escapes of lone surrogates already rewritten
-  as U+FFFD, and counted). A 429 or 503 with ``Retry-After`` is retried once when the wait fits
-  within the deadline.
+  as U+FFFD, and counted). A throttle — a 429 or 503, or a 403 that says when to come back (the
+  way Splunk On-Call and others throttle) — with ``Retry-After`` is retried once when the wait
+  fits within the deadline.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ Params = Mapping[str, str] | Sequence[tuple[str, str]]
 _URL_CREDENTIALS = re.compile(r"//([^/@:\s]+):([^/@\s]+)@")
 _AUTH_HEADER = re.compile(r"(?i)\b(Basic|Bearer|Token)(\s+)[A-Za-z0-9+/=._~-]{8,}")  # an echoed Authorization value
 _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_THROTTLES = (403, 429, 503)  # statuses that mean "come back later" when they carry Retry-After
 
 
 def mount_budget(session: requests.Session) -> requests.Session:
@@ -128,6 +130,11 @@ def retry_after(response: requests.Response) -> float | None:
     except ValueError:
         return None
     return max(0.0, seconds) if seconds == seconds else None
+
+
+def _throttled(response: requests.Response) -> float | None:
+    """The wait a throttle answer asks for (see :data:`_THROTTLES`); None for any other answer."""
+    return retry_after(response) if response.status_code in _THROTTLES else None
 
 
 def _error_detail(response: requests.Response, secrets: Iterable[str | None]) -> str:
@@ -204,19 +211,20 @@ def get_json(
     shown = mask_url(url)
     secrets = tuple(secrets)
     response = _get(session, url, params, source=source, timeout=timeout, setting=setting)
-    delay = retry_after(response)
-    if response.status_code in (429, 503) and delay is not None and delay <= MAX_RETRY_AFTER:
+    delay = _throttled(response)
+    if delay is not None and delay <= MAX_RETRY_AFTER:
         try:
             wait(delay, f"HTTP {response.status_code}")
         except OverBudget as exc:
-            raise SourceError(f"{source}: {shown} {exc.reason}", hint=_status_hint(response.status_code, setting)) from exc
+            raise SourceError(f"{source}: {shown} {exc.reason}", hint=_status_hint(429, setting)) from exc
         response = _get(session, url, params, source=source, timeout=timeout, setting=setting)
+        delay = _throttled(response)
     if response.status_code >= 400:
         detail = _error_detail(response, secrets)
-        asked = f" (it asked to wait {delay:g} s)" if response.status_code in (429, 503) and delay is not None else ""
+        asked = f" (it asked to wait {delay:g} s)" if delay is not None else ""
         raise SourceError(
             f"{source}: HTTP {response.status_code} from {shown}{asked}: {detail}",
-            hint=_status_hint(response.status_code, setting),
+            hint=_status_hint(429 if delay is not None else response.status_code, setting),
         )
     try:
         text, replaced = replace_surrogate_escapes(response.content.decode("utf-8"))

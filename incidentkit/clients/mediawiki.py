@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -352,13 +352,19 @@ class MwclientWiki:
             raise error(f"wiki {self.name} at {self.url}: {exc.reason}", hint=exc.hint) from exc
 
     def _send(
-        self, site: mwclient.Site, error: type[IncidentKitError], method: str, data: dict[str, Any], retry: bool
+        self,
+        site: mwclient.Site,
+        error: type[IncidentKitError],
+        method: str,
+        data: dict[str, Any],
+        retry: bool,
+        files: Mapping[str, Any] | None = None,
     ) -> str:
-        """The raw answer to one API request. mwclient retries 5xx answers and dropped connections
-        (within the budget); a 429 is retried here after its Retry-After, if that fits."""
+        """The raw answer to one API request (*files*: a multipart upload). mwclient retries 5xx answers
+        and dropped connections (within the budget); a 429 is retried here after its Retry-After, if that fits."""
         for attempt in range(MAX_RETRIES + 1):
             try:
-                return str(site.raw_call("api", data, retry_on_error=retry, http_method=method))
+                return str(site.raw_call("api", data, files=files, retry_on_error=retry, http_method=method))
             except OverBudget as exc:
                 raise error(f"wiki {self.name} at {self.url} {exc.reason}", hint=exc.hint) from exc
             except requests.exceptions.TooManyRedirects as exc:
@@ -397,17 +403,19 @@ class MwclientWiki:
         method: str,
         *,
         retry: bool = True,
+        files: Mapping[str, Any] | None = None,
         **params: Any,
     ) -> dict[str, Any]:
         """One API request (formatversion=2), every failure translated into *error*; an API error
-        code becomes :class:`_APIFailure` (database hiccups are retried first)."""
+        code becomes :class:`_APIFailure` (database hiccups are retried first). *files* are sent
+        as a multipart upload."""
         params.setdefault("formatversion", 2)
         token = params.pop("token", None)
         data = {**params, "action": action, "format": "json"}
         if token is not None:
             data["token"] = token  # last, so that a truncated request cannot carry a valid token
         for attempt in range(MAX_RETRIES + 1):
-            info = self._decode(self._send(site, error, method, data, retry), error)
+            info = self._decode(self._send(site, error, method, data, retry, files), error)
             failure = info.get("error")
             if failure is None:
                 return info
@@ -769,32 +777,30 @@ class MwclientWiki:
                 hint=f"set wikis.{self.name}.user and put its bot password in ${self.password_env}",
             )
         for attempt in (1, 2):
-            if not self._csrf or attempt == 2:
-                tokens = self._call(site, PublishError, "query", "GET", meta="tokens")
-                self._csrf = tokens["query"]["tokens"]["csrftoken"]
-            params = {
-                "action": "upload", "format": "json", "formatversion": 2, "filename": filename, "comment": comment,
-                "text": text, "ignorewarnings": 1, "token": self._csrf,
-            }  # fmt: skip
             try:
-                raw = site.raw_call("api", params, files={"file": (filename, data)}, retry_on_error=False)
-                info = json.loads(raw)
-            except (requests.exceptions.RequestException, ValueError) as exc:
-                raise PublishError(f"wiki {self.name} did not answer the upload of {filename!r}: {type(exc).__name__}") from exc
-            error = info.get("error") if isinstance(info, dict) else None
-            if error:
-                code = str(error.get("code", "unknown"))
-                if code == "fileexists-no-change":
+                if not self._csrf or attempt == 2:
+                    tokens = self._call(site, PublishError, "query", "GET", meta="tokens")
+                    with self._shape(PublishError, "the edit token"):
+                        self._csrf = str(tokens["query"]["tokens"]["csrftoken"])
+                # not retried: a second upload of a request that reached the wiki is a second version
+                info = self._call(
+                    site, PublishError, "upload", "POST", retry=False, files={"file": (filename, data)},
+                    filename=filename, comment=comment, text=text, ignorewarnings=1, token=self._csrf,
+                )  # fmt: skip
+            except _APIFailure as failure:
+                if failure.code == "fileexists-no-change":
                     return False
-                if code == "badtoken" and attempt == 1:
+                if failure.code == "badtoken" and attempt == 1:
                     continue
                 raise PublishError(
-                    f"wiki {self.name} refused to upload {filename!r}: {error.get('info', '')} ({code})",
+                    f"wiki {self.name} refused to upload {filename!r}: {failure.info} ({failure.code})",
                     hint="enable uploads ($wgEnableUploads, the file type in $wgFileExtensions) and the bot's upload grant",
-                )
-            result = info.get("upload", {}) if isinstance(info, dict) else {}
-            if result.get("result") != "Success":
-                raise PublishError(f"wiki {self.name} did not upload {filename!r}: {result.get('result', 'no result')}")
+                ) from failure
+            with self._shape(PublishError, "the upload"):
+                result = info.get("upload") or {}
+                outcome = result.get("result")
+            if outcome != "Success":
+                raise PublishError(f"wiki {self.name} did not upload {filename!r}: {str(outcome or 'no result')[:80]}")
             return True
         raise AssertionError("a second badtoken raises above")
 

@@ -122,6 +122,7 @@ class Features:
         return found
 
 
+@lru_cache(maxsize=1 << 16)  # asked for every term of every document; a vocabulary repeats its terms
 def comparable_term(term: str) -> bool:
     """True for a term worth comparing (two letters in a row: not ``2023``, ``t1``)."""
     return _WORD.search(term) is not None
@@ -228,6 +229,9 @@ class SimilarIncident:
         }
 
 
+_KINDS = (TERM, TITLE, CROSS, *SIGNAL_KINDS)  # the order a score adds up its kinds in
+
+
 def too_common(documents: int, total: int) -> bool:
     """True when a feature *documents* of *total* incidents have is left out (see the module docstring)."""
     return documents > max(COMMON_MIN, COMMON_SHARE * total)
@@ -269,7 +273,7 @@ class Scorer:
                 kind, weight, value = worth
                 by_kind.setdefault(kind, []).append((weight * other if kind == TERM else weight, value))
         found = []
-        for kind in (TERM, TITLE, CROSS, *SIGNAL_KINDS):
+        for kind in _KINDS:
             values = sorted(by_kind.get(kind, ()), key=lambda pair: (-pair[0], pair[1]))
             if kind != TERM:  # every shared term counts; of the others, the most telling few
                 values = values[:MAX_SHARED]
@@ -278,10 +282,21 @@ class Scorer:
         return found
 
     def score(self, shared: Mapping[str, float]) -> float:
-        """The score against an incident with these features in common (key -> its weight for it)."""
+        """The score against an incident with these features in common (key -> its weight for it):
+        :meth:`explain`'s, added up in the same order, without the values that tell why (an import
+        scores every pair it finds, and explains none)."""
+        by_kind: dict[str, list[float]] = {}
+        for key, other in shared.items():
+            worth = self._worth.get(key)
+            if worth is not None:
+                kind, weight, _ = worth
+                by_kind.setdefault(kind, []).append(weight * other if kind == TERM else weight)
         score = 0.0
-        for _, _, points in self._shared(shared):
-            score += points
+        for kind in _KINDS:
+            weights = by_kind.get(kind)
+            if weights:
+                weights.sort(reverse=True)  # equal weights tie: the same floats as sorted with their values
+                score += WEIGHTS[kind] * sum(weights if kind == TERM else weights[:MAX_SHARED])
         return score
 
     def explain(self, shared: Mapping[str, float]) -> tuple[float, tuple[Reason, ...]]:

@@ -22,9 +22,7 @@ _ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?
 def _parse_iso(text: str) -> datetime | None:
     if not _ISO_RE.match(text):
         return None
-    cleaned = text.replace("UTC", "").strip()
-    if cleaned.endswith("Z"):
-        cleaned = cleaned[:-1] + "+00:00"
+    cleaned = text.replace("UTC", "").strip()  # fromisoformat takes a "Z" (Python 3.11+), not "UTC"
     cleaned = re.sub(r"^(\d{4}-\d{2}-\d{2})[T ](\d):", r"\1T0\2:", cleaned)
     try:
         return ensure_utc(datetime.fromisoformat(cleaned))

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..config import write_user_file
 from ..errors import InputError
 from ..model.actionable import ActionableStats
 from ..model.scorecard import ScorecardStats
@@ -81,11 +82,14 @@ def _save(figure: Any, path: Path) -> Path:
     import matplotlib  # lazy, see the module docstring
 
     fmt = chart_format(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {"Date": None, "Creator": "incidentkit"} if fmt == "svg" else {"Software": "incidentkit"}
-    with matplotlib.rc_context({"svg.hashsalt": "incidentkit", "svg.fonttype": "path"}):
-        figure.savefig(path, format=fmt, dpi=DPI, metadata=metadata)
-    return path
+
+    def write(target: Path) -> None:
+        with matplotlib.rc_context({"svg.hashsalt": "incidentkit", "svg.fonttype": "path"}):
+            figure.savefig(target, format=fmt, dpi=DPI, metadata=metadata)
+
+    # like --output, a mistyped folder is an error rather than a tree of new folders
+    return write_user_file(path, write, what="--chart", hint="name a file in a folder that exists and you may write to")
 
 
 def _ticks(ax: Any, labels: Sequence[str]) -> None:

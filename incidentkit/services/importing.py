@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -40,7 +39,7 @@ from ..util import chunks, version
 from ..wikitext.reports import ItemStatus, Report, Unparsed, parse_report, title_date
 from .actionables import upsert_imported
 from .scorecard import definition_path, load_definition
-from .search import TermChanges, refresh_similarity, stage_page
+from .search import StagedPage, refresh_similarity, save_staged, stage_page
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -300,7 +299,7 @@ def _as_last_read(title: str, slug: str, summary: Mapping[str, Any]) -> tuple[Im
     return imported, UpsertResult(unchanged=int(summary["items"])), day
 
 
-Stored = tuple[ImportedPage, UpsertResult, TermChanges]
+Stored = tuple[ImportedPage, UpsertResult, StagedPage | None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -325,12 +324,12 @@ class _Reader:
         self, store: Store, title: str, text: str, page: PageText | None, last: tuple[str, str, dict[str, Any]] | None
     ) -> Stored | Unparsed | None:
         """Store the page *title* and index it (whole or not at all); None when it is before
-        ``since``. *last* is how the import last read it: if still so, nothing is done. The
-        vocabulary changes returned are the caller's to count."""
+        ``since``. *last* is how the import last read it: if still so, nothing is done. What is
+        staged for the index is the caller's to save (:func:`save_staged`)."""
         digest = self.digest(title, text, page)
         if last is not None and last[1] == digest:
             imported, upserted, day = _as_last_read(title, last[0], last[2])
-            return None if self._before_since(day) else (imported, upserted, Counter())
+            return None if self._before_since(day) else (imported, upserted, None)
         report = parse_report(title, text, prefix=self.prefix, scorecard=self.questions)
         if isinstance(report, Unparsed) or self._before_since(report.date):
             return report if isinstance(report, Unparsed) else None
@@ -338,10 +337,10 @@ class _Reader:
             imported, upserted, record = store_report(
                 store, report, wiki=self.wiki, page=page, settings=self.settings, now=self.now
             )
-            changes = stage_page(store, record, text, page.revid if page else None, outline=report.headings)
+            staged = stage_page(store, record, text, page.revid if page else None, outline=report.headings)
             items = upserted.added + upserted.updated + upserted.unchanged
             store.save_imported_page(title, imported.slug, digest, _summary(imported, report.date, items))
-        return imported, upserted, changes or Counter()
+        return imported, upserted, staged
 
     def _before_since(self, day: date | None) -> bool:
         return self.since is not None and (day is None or day < self.since)
@@ -366,7 +365,7 @@ def import_reports(
     is given, are counted in ``filtered``. A page the import read exactly so last time is not parsed
     again, unless *reread*. Pages are taken (for a wiki, read) 50 at a time outside any
     transaction, then stored in one transaction: each page is atomic (a savepoint), the terms of
-    the batch are counted in the vocabulary at once, and the disk is waited for once per batch
+    the batch are counted in the vocabulary and their text written for search at once, and the disk is waited for once per batch
     instead of once per page, which was most of an import's time. An error undoes the pages of its
     batch; running the import again stores them. The pages indexed are compared with the other
     incidents at the end, also after Ctrl-C (ImportInterrupted), which keeps every page stored
@@ -409,10 +408,7 @@ def import_reports(
                 done += 1
                 if progress:
                     progress(done, total)
-            terms: TermChanges = Counter()
-            for _, _, changes in stored:
-                terms.update(changes)  # update, not +: a page read again may take terms away
-            store.count_terms(terms)
+            save_staged(store, [staged for _, _, staged in stored if staged is not None])
         imported.extend(page for page, _, _ in stored)
         for _, upserted, _ in stored:
             upserts = _add(upserts, upserted)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from ..errors import InputError
+from ..errors import MAX_LIMIT, InputError, require_between
 from ..model.actionable import (
     SORT_KEYS,
     Actionable,
@@ -26,6 +26,9 @@ from ..store import Store
 
 __all__ = ["list_actionables", "iter_actionables", "summarize", "actionable_stats", "open_actionables_for_dashboard"]
 
+MAX_MONTHS = 1200  # a century of backlog: the months counted back stay real dates
+
+
 def _month_start(now: datetime) -> datetime:
     now = ensure_utc(now)
     return datetime(now.year, now.month, 1, tzinfo=UTC)
@@ -41,6 +44,8 @@ def iter_actionables(store: Store, query: ActionableQuery, *, now: datetime) -> 
     checked before the first row."""
     if query.sort not in SORT_KEYS:
         raise InputError(f"cannot sort by {query.sort!r}", hint=f"sort keys: {', '.join(SORT_KEYS)}")
+    if query.limit is not None:
+        require_between("--limit", query.limit, 1, MAX_LIMIT)
     if query.incident is not None:
         store.require_incident(query.incident)
     return store.iter_actionables(query, today=ensure_utc(now).date())
@@ -70,8 +75,7 @@ def actionable_stats(
     store: Store, *, now: datetime, months: int = 12, incident: str | None = None, owner: str | None = None
 ) -> ActionableStats:
     """Opened vs closed per month (last *months* months), median days to close, overdue by owner."""
-    if months < 1:
-        raise InputError("--months must be at least 1", hint="e.g. --months 12 for the last year")
+    require_between("--months", months, 1, MAX_MONTHS, hint="e.g. --months 12 for the last year")
     if incident is not None:
         store.require_incident(incident)
     query = ActionableQuery(statuses=(), incident=incident, owner=owner)

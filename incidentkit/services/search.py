@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from ..config import Settings
-from ..errors import InputError
+from ..errors import MAX_LIMIT, InputError, require_between
 from ..model.event import Event
 from ..model.incident import Incident, IncidentRecord
 from ..model.search import FIELDS, DraftFacts, SearchHit
@@ -28,12 +29,22 @@ from .documents import build_document, draft_facts, facts_of_draft
 from .similar import compare
 
 __all__ = [
-    "TermChanges", "index_incident", "index_draft", "index_page", "stage_page", "refresh_similarity", "reindex",
+    "TermChanges", "StagedPage", "index_incident", "index_draft", "index_page", "stage_page", "save_staged",
+    "refresh_similarity", "reindex",
     "fts_query", "search",
 ]  # fmt: skip
 
 Progress = Callable[[int, int], None]
 TermChanges = Counter[str]  # term -> documents more (or fewer) that have it
+
+
+@dataclass(frozen=True, slots=True)
+class StagedPage:
+    """A document just saved: how it changes the vocabulary, its id and (staged) its text to write."""
+
+    terms: TermChanges
+    document: int
+    texts: tuple[str, ...] | None = None
 _TOKEN = re.compile(r'"[^"]*"?|\S+')
 _OPERATORS = ("AND", "OR", "NOT")
 
@@ -46,26 +57,29 @@ def _save(
     revision: int | None,
     *,
     outline: Sequence[tuple[int, int, str]] | None = None,
-) -> TermChanges:
-    """Save the document of *record* as not compared yet; returns how the vocabulary changes."""
+    staged: bool = False,
+) -> StagedPage:
+    """Save the document of *record* as not compared yet; returns how the vocabulary changes
+    (and, if *staged*, the text it is searched by: not written yet, see :func:`save_staged`)."""
     document = build_document(
         record, store.incident_actionables(record.slug), draft=draft, page_text=page_text, outline=outline
     )
-    counts = store.field_term_counts(document.field_texts())
+    texts = document.field_texts()
+    counts = store.field_term_counts(texts)
     terms = sorted({term for field in counts for term in field})
-    _, previous = store.save_document(
+    doc_id, previous = store.save_document(
         document, draft=draft, page_text=page_text, page_revision=revision, terms=terms,
-        comparable=document.comparable(counts),
+        comparable=document.comparable(counts), text=not staged,
     )  # fmt: skip
     changes = Counter(terms)
     changes.subtract(previous)
-    return changes
+    return StagedPage(changes, doc_id, texts if staged else None)
 
 
 def _index(store: Store, slug: str, draft: DraftFacts | None, page_text: str | None, revision: int | None) -> None:
     record = store.require_incident(slug)
     with store.transaction():
-        store.count_terms(_save(store, record, draft, page_text, revision))
+        store.count_terms(_save(store, record, draft, page_text, revision).terms)
         refresh_similarity(store)
 
 
@@ -113,15 +127,28 @@ def stage_page(
     revision: int | None = None,
     *,
     outline: Sequence[tuple[int, int, str]] | None = None,
-) -> TermChanges | None:
+) -> StagedPage | None:
     """Index the page of incident *record* as just imported (its draft facts are kept; *outline*:
-    its headings as the import parsed them), leaving the vocabulary to the caller
-    (``Store.count_terms`` of the changes returned) and the comparison to
+    its headings as the import parsed them), leaving the vocabulary and the text searched to the
+    caller (:func:`save_staged` of a batch of pages) and the comparison to
     :func:`refresh_similarity`. None when the index already has this text."""
     parts = store.stored_parts(record.slug)
     if parts is not None and text == parts.page_text:
         return None
-    return _save(store, record, parts.draft if parts else None, text, revision, outline=outline)
+    return _save(store, record, parts.draft if parts else None, text, revision, outline=outline, staged=True)
+
+
+def save_staged(store: Store, staged: Iterable[StagedPage]) -> None:
+    """Count the terms of pages staged (:func:`stage_page`) in the vocabulary and write their text, at once."""
+    terms: TermChanges = Counter()
+    texts: dict[int, tuple[str, ...]] = {}
+    for page in staged:
+        terms.update(page.terms)  # update, not +: a page read again may take terms away
+        if page.texts is not None:
+            texts[page.document] = page.texts  # the same incident twice: its last text
+    with store.transaction():
+        store.count_terms(terms)
+        store.save_texts(texts)
 
 
 def refresh_similarity(store: Store, *, progress: Progress | None = None) -> int:
@@ -142,7 +169,9 @@ def reindex(store: Store, settings: Settings, *, progress: Progress | None = Non
             parts = store.stored_parts(record.slug)
             draft = draft_facts(store, record.slug, settings) or (parts.draft if parts else None)
             changes.update(
-                _save(store, record, draft, parts.page_text if parts else None, parts.page_revision if parts else None)
+                _save(
+                    store, record, draft, parts.page_text if parts else None, parts.page_revision if parts else None
+                ).terms
             )
             if progress:
                 progress(done, total)
@@ -186,6 +215,5 @@ def search(
     store: Store, text: str, *, since: date | None = None, status: str | None = None, limit: int = 20
 ) -> list[SearchHit]:
     """The incidents whose text matches *text*, best first."""
-    if limit < 1:
-        raise InputError("--limit must be at least 1")
+    require_between("--limit", limit, 1, MAX_LIMIT)
     return store.search_text(fts_query(text), since=since, status=status, limit=limit)

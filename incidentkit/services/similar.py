@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from ..errors import MAX_LIMIT, require_between
 from ..model.actionable import ActionableQuery
 from ..model.event import Event
 from ..model.incident import Incident
@@ -225,6 +226,7 @@ def _similar(
 
 def similar_incidents(store: Store, slug: str, *, now: datetime, limit: int = MAX_SIMILAR) -> list[SimilarIncident]:
     """Up to *limit* earlier incidents most like the indexed incident *slug*, with their open actionables."""
+    require_between("--limit", limit, 1, MAX_LIMIT)
     me = store.indexed_incident(slug)
     if me is None:
         store.require_incident(slug)

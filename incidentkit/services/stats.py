@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..config import StatsSettings
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, require_between
 from ..model.actionable import ActionableQuery
 from ..model.curation import MOMENTS, KeyMoments
 from ..model.stats import METRICS, AgeBucket, Distribution, IncidentStats, PeriodStats, Repeat, distribution
@@ -38,6 +38,7 @@ from ..store import Store
 __all__ = ["PERIODS", "BusinessHours", "business_hours", "incident_stats", "backlog_ages", "AGE_BUCKETS"]
 
 PERIODS = ("month", "quarter", "year")
+MAX_REPEAT_DAYS = 36_500  # a century: an earlier start stays a real date
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 AGE_BUCKETS: tuple[tuple[str, float], ...] = (
     ("< 30 days", 30), ("30-89 days", 90), ("90-179 days", 180), ("180-364 days", 365), (">= 1 year", float("inf")),
@@ -119,8 +120,7 @@ def incident_stats(
     if by not in PERIODS:
         raise InputError(f"unknown period {by!r}", hint=f"use one of: {', '.join(PERIODS)}")
     window = settings.repeat_days if repeat_days is None else repeat_days
-    if window < 0:
-        raise InputError("--repeat-days must be 0 or more")
+    require_between("--repeat-days", window, 0, MAX_REPEAT_DAYS)
     hours = business_hours(settings)
     rows = store.stats_rows(since=since)
     repeats = _repeats(store, window, since)

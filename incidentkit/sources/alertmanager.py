@@ -164,6 +164,11 @@ class _Collector:
         return [alert_event(**fields) for fields in self.fields.values()]
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """*value* when it is a JSON object, else empty (a source may send anything)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _annotations(annotations: Mapping[str, Any]) -> dict[str, str | None]:
     def pick(*names: str) -> str | None:
         return next((str(annotations[n]) for n in names if annotations.get(n)), None)
@@ -233,11 +238,11 @@ def _parse_live_alerts(items: list[Any], name: str, paging: Mapping[str, str], p
         if starts is None or not item["labels"].get("alertname"):
             problems.append(Problem(where, "alert without alertname or startsAt", json.dumps(item)[:120]))
             continue
-        status = item.get("status") if isinstance(item.get("status"), dict) else {}
+        status = _mapping(item.get("status"))
         out.add(
             _alert_fields(
                 item["labels"],
-                item.get("annotations") or {},
+                _mapping(item.get("annotations")),
                 status="firing",
                 starts=starts,
                 ends=_when(item.get("endsAt")),
@@ -292,7 +297,7 @@ def _parse_silences(items: list[Any], name: str, query: Query, problems: list[Pr
             text = f"Silence (creator unknown) for {matchers} until {ends:%Y-%m-%d %H:%M} UTC{since}"
         if comment:
             text += f": {comment}"
-        state = item.get("status", {}).get("state") if isinstance(item.get("status"), dict) else None
+        state = _mapping(item.get("status")).get("state")
         events.append(
             Event(
                 time=max(starts, window.start),
@@ -321,12 +326,12 @@ def _parse_silences(items: list[Any], name: str, query: Query, problems: list[Pr
 def _webhook_record(record: dict[str, Any], stamp: datetime | None, where: str, paging: Mapping[str, str], problems: list[Problem], out: _Collector) -> None:
     """One webhook log record: a full payload (``alerts`` list) or one flattened logger alert."""
     if isinstance(record.get("alerts"), list):
-        common = record.get("commonAnnotations") if isinstance(record.get("commonAnnotations"), dict) else {}
+        common = _mapping(record.get("commonAnnotations"))
         for position, alert in enumerate(record["alerts"], 1):
             if not isinstance(alert, dict) or not isinstance(alert.get("labels"), dict):
                 problems.append(Problem(f"{where} alert {position}", "alert without labels", json.dumps(alert)[:120]))
                 continue
-            _webhook_alert(alert["labels"], {**common, **(alert.get("annotations") or {})}, alert, stamp, where, paging, problems, out)
+            _webhook_alert(alert["labels"], {**common, **_mapping(alert.get("annotations"))}, alert, stamp, where, paging, problems, out)
         return
     if "status" in record and "startsAt" in record:
         labels = {k: v for k, v in record.items() if k not in LOGGER_META_KEYS and k not in ANNOTATION_KEYS and isinstance(v, str)}

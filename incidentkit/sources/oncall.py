@@ -3,10 +3,12 @@
 ``pull`` asks the reporting API (``GET /api-reporting/v2/incidents``, headers ``X-VO-Api-Id`` and
 ``X-VO-Api-Key``) for the incidents that *started* from ``padding_hours`` before the window to its
 end, in all three phases (the API's default is resolved incidents only), 100 a page, following
-``offset`` until ``total``. Nothing is filtered server-side: a manual page's routing key cannot be
+``offset`` until ``total`` (a page that brings only incidents already read is broken paging, an
+error; at most :data:`MAX_PAGES` pages are read). Nothing is filtered server-side: a manual page's routing key cannot be
 seen, so a routing-key filter there would drop it. The reporting API allows about one call a
 minute; a throttle (429, or a 403 after the same credentials worked) is reported as such, never as
-bad credentials. The key never leaves the request headers.
+bad credentials (a 403 that says when to come back is a throttle even on the first call). The
+key never leaves the request headers.
 
 ``parse`` is pure and tolerant (every field is optional, unknown keys are ignored, phases are
 matched case-insensitively, ``UNACKED/ACKED`` included). It keeps the incidents whose routing key
@@ -34,7 +36,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..clients.http import JsonAnswer, get_json, make_session, mask_url
+from ..clients.http import JsonAnswer, get_json, make_session, mask_url, retry_after
 from ..config import OncallSettings, Settings, read_secret, secret_values
 from ..errors import SourceError
 from ..model.event import Event, EventKind
@@ -71,10 +73,10 @@ class OncallSource:
         self.secrets = secrets  # every configured secret: none may show in an error
         self.session = make_session()
         self.session.hooks["response"].append(self._seen)
-        self._status: tuple[int, str | None] | None = None
+        self._status: tuple[int, float | None] | None = None  # of the last answer: its status, the wait it asked for
 
     def _seen(self, response: Any, *args: Any, **kwargs: Any) -> None:
-        self._status = (response.status_code, response.headers.get("Retry-After"))
+        self._status = (response.status_code, retry_after(response))
 
     def _login(self) -> str:
         """Put the API id and key on the session; the base URL. Raises SourceError when either is missing."""
@@ -109,15 +111,15 @@ class OncallSource:
         """Auth errors and throttling in the words of the paging system (a 403 can be either)."""
         if self._status is None:
             return exc
-        status, retry_after = self._status
+        status, wait_for = self._status
         env = self.settings.key_env
         if status == 401:
             return SourceError(
                 "oncall: Splunk On-Call says the API credentials are missing (HTTP 401)",
                 hint=f"set [oncall] api_id and put the API key in ${env}",
             )
-        if status == 429 or (status == 403 and worked_before):
-            wait = f", retry after {retry_after} s" if retry_after else ""
+        if status == 429 or (status == 403 and (worked_before or wait_for is not None)):
+            wait = f", retry after {wait_for:g} s" if wait_for is not None else ""
             return SourceError(
                 f"oncall: the Splunk On-Call reporting API's rate limit was reached (HTTP {status}{wait})",
                 hint="it allows about one call a minute: wait and pull again (pull --save keeps a pull for replay), or narrow the window",
@@ -137,6 +139,7 @@ class OncallSource:
         start = query.window.start - timedelta(hours=settings.padding_hours)
         url = base + REPORTING_PATH
         files: list[tuple[str, str]] = []
+        seen: set[str] = set()  # incident numbers read: a page of only these is no progress
         offset = replaced = 0
         truncated = True
         for page in range(1, MAX_PAGES + 1):
@@ -155,6 +158,13 @@ class OncallSource:
                     f"oncall: {mask_url(url)} did not answer with an incident list",
                     hint="[oncall] url should be the API's base URL, e.g. https://api.victorops.com",
                 )
+            numbers = {_number(i) for i in incidents if isinstance(i, Mapping)} - {""}
+            if files and numbers and numbers <= seen:
+                raise SourceError(
+                    f"oncall: {mask_url(url)} answered the same incidents again at offset {offset} (of a total of {body.get('total')})",
+                    hint="the reporting API's paging is broken; try again later, or narrow the window",
+                )
+            seen |= numbers
             files.append((f"incidents-{page:03d}.json", text))
             offset += len(incidents)
             total = body.get("total")
@@ -178,7 +188,7 @@ class OncallSource:
         """For ``sources check``: the public team list answers (it does not spend the reporting API's one call a minute)."""
         base = self._login()
         body = self._get(base + TEAMS_PATH, None, worked_before=False).value
-        if not isinstance(body, list):
+        if not isinstance(body, list) or not all(isinstance(team, Mapping) and "slug" in team for team in body):
             raise SourceError(f"oncall: {mask_url(base)} did not answer with a team list", hint="check [oncall] url")
         return f"answered: {len(body)} team(s) visible to this API id"
 
@@ -194,6 +204,11 @@ def _when(value: Any) -> datetime | None:
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+def _number(incident: Mapping[str, Any]) -> str:
+    """The incident's number (its entity id when it has none); "" when it has neither."""
+    return _text(str(incident.get("incidentNumber") or "")) or _text(incident.get("entityId"))
 
 
 def _listed(names: list[str]) -> str:
@@ -354,7 +369,7 @@ def parse_oncall(export: Export, query: Query) -> SourceResult:
             if not isinstance(incident, Mapping):
                 problems.append(Problem(where, "incident is not an object", json.dumps(incident)[:120]))
                 continue
-            number = _text(str(incident.get("incidentNumber") or "")) or _text(incident.get("entityId"))
+            number = _number(incident)
             if not number:
                 problems.append(Problem(where, "incident has no incidentNumber", json.dumps(incident)[:120]))
                 continue

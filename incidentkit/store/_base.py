@@ -13,7 +13,6 @@ undoes only the inner writes.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import sqlite3
@@ -31,7 +30,7 @@ from . import migrations
 if TYPE_CHECKING:  # annotations only: sqlite-utils loads on first use of StoreBase.db (start-up cost)
     from sqlite_utils import Database
 
-__all__ = ["StoreBase", "BUSY_TIMEOUT_MS", "utc_or_none", "json_tuple", "store_error"]
+__all__ = ["StoreBase", "BUSY_TIMEOUT_MS", "utc_or_none", "json_tuple", "store_error", "is_busy"]
 
 BUSY_TIMEOUT_MS = 10_000
 REBUILD_HINT = "`incidentkit import` and `incidentkit actionables sync` rebuild the index in a new file"
@@ -51,6 +50,11 @@ def json_tuple(text: str | None) -> tuple[str, ...]:
     return () if not text or text == "[]" else tuple(json.loads(text))
 
 
+def is_busy(exc: BaseException | None) -> bool:
+    """Whether *exc* is SQLite saying another connection holds the lock it needed."""
+    return str(getattr(exc, "sqlite_errorname", "")).startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+
+
 def store_error(exc: sqlite3.Error, path: Path | None, doing: str = "write") -> StoreError:
     """The StoreError for SQLite failure *exc* on the database at *path*, while trying to *doing*."""
     name = str(getattr(exc, "sqlite_errorname", "") or "")
@@ -68,7 +72,7 @@ def store_error(exc: sqlite3.Error, path: Path | None, doing: str = "write") -> 
         )
     if name.startswith("SQLITE_READONLY"):
         return _read_only(where, doing)
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+    if is_busy(exc):
         return StoreError(
             f"cannot {doing} the database {where}: another program holds its lock",
             hint="another incidentkit (or sqlite3) is writing to it; run the command again when it is done",
@@ -192,7 +196,7 @@ class StoreBase:
         self.path = path
         self.clock = clock or _system_clock
         self.readonly = readonly
-        self._savepoints = itertools.count(1)
+        self._depth = 0  # savepoints open: each is named after its depth
 
     @classmethod
     def open(
@@ -260,26 +264,33 @@ class StoreBase:
         return format_utc(self.clock())
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, doing: str = "write") -> Iterator[None]:
         """One atomic write (BEGIN IMMEDIATE so concurrent writers queue instead of failing).
 
         Inside another transaction this is a savepoint: if the block fails, its writes are undone
         and the outer transaction goes on (or fails, as its caller decides). SQLite failures become
-        StoreError (see :func:`store_error`); a read-only database refuses at once.
+        StoreError (see :func:`store_error`; *doing* names the work in its message); a read-only
+        database refuses at once.
         """
         if self.readonly:
-            raise _read_only(shown_path(self.path or ""), "write")
+            raise _read_only(shown_path(self.path or ""), doing)
         conn = self.conn
         try:
             if conn.in_transaction:
-                name = f"incidentkit_{next(self._savepoints)}"
-                conn.execute(f"SAVEPOINT {name}")
+                # Named by depth, not numbered: the same few statements again and again, which
+                # SQLite keeps prepared (a savepoint names the innermost one of that name).
+                self._depth += 1
+                name = f"incidentkit_{self._depth}"
                 try:
-                    yield
-                except BaseException:
-                    _undo(conn, f"ROLLBACK TO {name}", f"RELEASE {name}")
-                    raise
-                conn.execute(f"RELEASE {name}")
+                    conn.execute(f"SAVEPOINT {name}")
+                    try:
+                        yield
+                    except BaseException:
+                        _undo(conn, f"ROLLBACK TO {name}", f"RELEASE {name}")
+                        raise
+                    conn.execute(f"RELEASE {name}")
+                finally:
+                    self._depth -= 1
                 return
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -289,11 +300,11 @@ class StoreBase:
                 _undo(conn, "ROLLBACK")
                 raise
         except sqlite3.OperationalError as exc:
-            raise store_error(exc, self.path) from exc
+            raise store_error(exc, self.path, doing) from exc
         except sqlite3.DatabaseError as exc:
             if type(exc) is not sqlite3.DatabaseError:  # IntegrityError and the like are the caller's
                 raise
-            raise store_error(exc, self.path) from exc
+            raise store_error(exc, self.path, doing) from exc
 
 
 def _undo(conn: sqlite3.Connection, *statements: str) -> None:

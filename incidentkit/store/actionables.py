@@ -23,7 +23,7 @@ from ..model.actionable import (
     StatusChange,
 )
 from ..model.time import format_utc
-from ._base import json_tuple, store_error
+from ._base import is_busy, json_tuple
 from .incidents import IncidentsMixin
 
 __all__ = ["ActionablesMixin"]
@@ -157,20 +157,26 @@ class ActionablesMixin(IncidentsMixin):
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"cannot update actionables: {exc}", hint="another actionable already has that task") from exc
 
-    def optimize(self) -> None:
+    def optimize(self) -> bool:
         """Let SQLite refresh its planner statistics where useful (cheap; run after bulk changes).
 
-        Maintenance only: on a read-only database, or while another program holds the lock, it is
-        skipped (a later run refreshes the statistics) rather than failing the command.
+        Maintenance runs after the caller's work is committed, so a busy database must not turn that
+        work into a failure: the write lock is taken first (BEGIN IMMEDIATE waits up to the busy
+        timeout) because ``PRAGMA optimize`` alone starts as a reader and SQLite refuses at once,
+        without waiting, to upgrade a snapshot another writer has moved past. False, and skipped (a
+        later run refreshes the statistics), on a read-only database or when the lock could not be
+        had within the timeout; any other failure (the disk) is still an error.
         """
         if self.readonly:
-            return
+            return False
         try:
-            self.conn.execute("PRAGMA optimize")
-        except sqlite3.OperationalError as exc:
-            if str(getattr(exc, "sqlite_errorname", "")).startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-                return
-            raise store_error(exc, self.path, "maintain") from exc
+            with self.transaction(doing="maintain"):
+                self.conn.execute("PRAGMA optimize")
+        except StoreError as exc:
+            if is_busy(exc.__cause__):
+                return False
+            raise
+        return True
 
     def touch_actionables(self, ids: Sequence[int], *, synced_at: datetime) -> None:
         """Record that sync saw these actionables' tasks unchanged (only ``synced_at`` moves)."""
@@ -181,6 +187,8 @@ class ActionablesMixin(IncidentsMixin):
                 )
 
     def get_actionable(self, actionable_id: int) -> Actionable | None:
+        if not 0 < actionable_id < 2**63:  # ids are positive SQLite integers: no row has it (nor could SQLite bind it)
+            return None
         found = self._select_actionables("id = ?", [actionable_id])
         return found[0] if found else None
 

@@ -100,11 +100,13 @@ class SearchMixin(IncidentsMixin):
         page_revision: int | None,
         terms: Sequence[str],
         comparable: Comparable,
+        text: bool = True,
     ) -> tuple[int, list[str]]:
         """Insert or replace the document of an incident (and its text), with its distinct *terms*
         and what it is *comparable* by, as not compared yet; returns its id and the terms it had.
 
-        The vocabulary is the caller's to update (:meth:`count_terms`): a batch counts once.
+        The vocabulary is the caller's to update (:meth:`count_terms`): a batch counts once. Without
+        *text* the old text is removed and the new one is the caller's to write (:meth:`save_texts`).
         """
         conn = self.conn
         moments = [getattr(document.moments, name) for name in MOMENTS]
@@ -140,11 +142,22 @@ class SearchMixin(IncidentsMixin):
                 assignments = ", ".join(f"{name.strip()} = ?" for name in columns.split(","))
                 conn.execute(f"UPDATE search_documents SET {assignments} WHERE id = ?", [*values, doc_id])
                 conn.execute("DELETE FROM search_fts WHERE rowid = ?", [doc_id])
-            conn.execute(
-                f"INSERT INTO search_fts (rowid, {', '.join(FIELDS)}) VALUES (?{', ?' * len(FIELDS)})",
-                [doc_id, *document.field_texts()],
-            )
+            if text:
+                self._insert_texts({doc_id: document.field_texts()})
         return doc_id, previous
+
+    def save_texts(self, texts: Mapping[int, Sequence[str]]) -> None:
+        """Write the text of documents saved without it: document id -> the text of each of
+        :data:`~incidentkit.model.search.FIELDS`. Many at once make one FTS5 segment instead of one
+        each (FTS5 writes what it holds at every savepoint)."""
+        with self.transaction():
+            self._insert_texts(texts)
+
+    def _insert_texts(self, texts: Mapping[int, Sequence[str]]) -> None:
+        self.conn.executemany(
+            f"INSERT INTO search_fts (rowid, {', '.join(FIELDS)}) VALUES (?{', ?' * len(FIELDS)})",
+            [(doc_id, *fields) for doc_id, fields in texts.items()],
+        )
 
     def save_features(self, features: Mapping[int, Mapping[str, float]]) -> None:
         """Replace the similarity features of documents: document id -> feature key -> weight."""
@@ -191,9 +204,11 @@ class SearchMixin(IncidentsMixin):
             self._scratch()
             conn.execute(insert, list(texts))
         counts: dict[str, dict[str, int]] = {name: {} for name in FIELDS}
-        try:
-            for term, column, count in conn.execute("SELECT term, col, cnt FROM temp.search_scratch_terms"):
-                counts[column][term] = int(count)
+        try:  # one JSON object per column: a row per term was most of the cost
+            for column, found in conn.execute(
+                "SELECT col, json_group_object(term, cnt) FROM temp.search_scratch_terms GROUP BY col"
+            ):
+                counts[column] = json.loads(found)
         finally:
             conn.execute("INSERT INTO temp.search_scratch (search_scratch) VALUES ('delete-all')")
         return [counts[name] for name in FIELDS]

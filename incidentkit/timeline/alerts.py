@@ -78,8 +78,9 @@ class _Interval:
 
     @property
     def anchor(self) -> datetime:
-        anchor = self.start if self.start is not None else self.end
-        assert anchor is not None
+        """The earliest time known: the start, else the end, else (a start-less flap that still fires) its first firing."""
+        anchor = self.start or self.end or (self.first.time if self.first is not None else None)
+        assert anchor is not None, "an interval is made from an event, so it has a time"
         return anchor
 
     @property
@@ -174,7 +175,8 @@ def _repeats(end: Event, previous_end: datetime) -> bool:
 def _pair(events: Sequence[Event]) -> list[_Interval]:
     """Step 1 and 2: intervals per (source, alertname, identity), flaps collapsed."""
     streams: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[Event]] = defaultdict(list)
-    for event in sorted(events, key=lambda e: (e.time, e.key)):
+    # at one time a firing goes before a resolve: a check that failed and recovered within a second
+    for event in sorted(events, key=lambda e: (e.time, e.kind != EventKind.ALERT_FIRING, e.key)):
         streams[stream_key(event)].append(event)
     result: list[_Interval] = []
     for stream in streams.values():

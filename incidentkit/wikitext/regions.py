@@ -316,7 +316,8 @@ def splice(
     for span in split(old_page):
         if isinstance(span, Text):
             text = span.text
-            if len(out) > 1 and out[-1] == "" and out[-2].endswith("\n"):  # a removed region's line goes too
+            # a removed region's line goes too (it started the page, or a line)
+            if out and out[-1] == "" and (len(out) == 1 or out[-2].endswith("\n")):
                 text = text[2:] if text.startswith("\n\n") else text.removeprefix("\n")
             out.append(text)
             continue

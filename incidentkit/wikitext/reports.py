@@ -341,8 +341,15 @@ def _status_from_word(word: str) -> ItemStatus:
     return ItemStatus.UNKNOWN
 
 
+# What text needs to hold for the parser to find markup in it: most metadata cells and many
+# actionables are plain text, and parsing each is costly.
+_MARKUP = re.compile(r"[{}\[\]<>&'\n]|//|^\s*(?:[*#:;=]|----)")
+
+
 def _plain(raw: str) -> tuple[str, ItemStatus, str | None]:
     """(plain text, status from status templates, struck-through text or None) of one item's markup."""
+    if not _MARKUP.search(raw):
+        return raw, ItemStatus.UNKNOWN, None
     code = mwparserfromhell.parse(raw)
     status = ItemStatus.UNKNOWN
     for template in code.filter_templates(recursive=False):
@@ -619,6 +626,8 @@ def _is_placeholder(value: str) -> bool:
 
 
 def _cell_text(wikitext: str) -> str:
+    if not _MARKUP.search(wikitext):
+        return " ".join(_normalise_refs(wikitext).split()).strip(" |")
     code = mwparserfromhell.parse(wikitext)
     for template in code.filter_templates(recursive=False):
         match = _TASK_TEMPLATE.match(str(template))
@@ -748,6 +757,7 @@ def lenient_datetime(raw: str) -> datetime | None:
 
 _WIKITEXT_SIGNS = re.compile(r"^==[^=].*==\s*$|\{\{\s*irdoc|\[\[\s*category\s*:|<!-- incidentkit:", re.M | re.I)
 _SCORECARD_WORD = re.compile(r"score\s*card", re.I)
+_TREE_MARKUP = re.compile(r"\{\{|\{\||<table", re.I)
 _DATED_PART = re.compile(r"(?:^|/)((?:19|20)\d{2}-?\d{2}-?\d{2}(?!\d).*)$")
 KNOWN_PREFIXES = ("Incidents/", "Incident documentation/")
 _SUBPAGES = {"minutes", "updates", "retrospective", "notes", "talk", "timeline", "followup", "follow-up"}
@@ -783,7 +793,9 @@ def parse_report(
     page_headings = _headings(lines)
     outline = tuple((h.line, h.level, h.title) for h in page_headings)
     wikitext = bool(_WIKITEXT_SIGNS.search(text))
-    code = mwparserfromhell.parse(text)
+    # The tree serves the status template and the metadata tables or template: a page without
+    # "{{", "{|" or "<table" has none of them, and most rendered pages are long (parsing is costly).
+    code = mwparserfromhell.parse(text) if _TREE_MARKUP.search(text) else Wikicode([])
     status = parse_status(text, code)
     metadata = parse_metadata(text, code)
     actionables, placeholders, located = parse_actionables(text, guess=not wikitext, found=page_headings)

@@ -63,6 +63,7 @@ class _Matcher:
         for words, key in self.variants:
             self.by_first.setdefault(words[0], []).append((words, key))
         self.total_words = _words(definition.total_label)
+        self.canonical = {question.key: _words(question.full_text) for question in definition.questions}
 
     def match_cell(self, text: str) -> str | None:
         """The key whose wording this whole cell is (exactly, else closely enough)."""
@@ -199,12 +200,17 @@ def _parse_rendered(text: str, matcher: _Matcher, definition: ScorecardDefinitio
     tokens = [(m.group(0), m.start(), m.end()) for m in _WORD_RE.finditer(blanked)]
     words = [t[0] for t in tokens]
     spans: list[tuple[str, int, int, bool]] = []  # key, start, end, canonical wording
-    canonical = {q.key: _words(q.full_text) for q in definition.questions}
+    canonical = matcher.canonical
+    total_words = matcher.total_words
     total_at: tuple[int, int] | None = None
     i = 0
     while i < len(tokens):
-        if total_at is None and tuple(words[i : i + len(matcher.total_words)]) == matcher.total_words:
-            total_at = (tokens[i][1], tokens[i + len(matcher.total_words) - 1][2])
+        if (
+            total_at is None
+            and (not total_words or words[i] == total_words[0])  # a word compared first: most differ
+            and tuple(words[i : i + len(total_words)]) == total_words
+        ):
+            total_at = (tokens[i][1], tokens[i + len(total_words) - 1][2])
             break
         for variant, key in matcher.by_first.get(words[i], ()):
             if tuple(words[i : i + len(variant)]) == variant and key not in {s[0] for s in spans}:

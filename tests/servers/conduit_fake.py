@@ -23,8 +23,7 @@ Fixture API: ``.url`` (site root), ``.token`` (admin's token), ``.token_for(user
 ``.set_status(id, status, at=...)``, ``.set_priority``, ``.set_owner``, ``.add_comment``, ``.edit``,
 ``.merge(duplicate, into=...)``, ``.make_private(id, owner)``, ``.add_user``, ``.add_project(name,
 slug=None, hashtags=())`` (the slug derived from the name as Phorge derives it),
-``.load_records(...)`` (seed from saved Conduit results),
-``.set_clock(epoch)``, ``.fail_next("html500" | "429" | "html200" | "garbage", times=, method=)``,
+``.set_clock(epoch)``, ``.task_phids`` / ``.txn_phids`` (the PHIDs new tasks and transactions take, to replay a captured server), ``.fail_next("html500" | "429" | "html200" | "garbage", times=, method=)``,
 ``.slow_next(seconds, times=, method=)``, ``.calls`` (requests received), ``.requests``
 (``(method, params)`` without the token), ``.reset()``. Call the helpers in time order (``at=``):
 transaction ids follow insertion order, as on the real server, and newest-first paging relies on
@@ -305,6 +304,9 @@ class ConduitFake(LoopbackFake):
             self.users: dict[str, FakeUser] = {}
             self.projects: dict[str, FakeProject] = {}
             self.tasks: dict[int, FakeTask] = {}
+            # PHIDs the next new tasks and transactions take, in order (else random): to replay a capture
+            self.task_phids: list[str] = []
+            self.txn_phids: list[str] = []
             self.transactions: list[dict[str, Any]] = []
             self._txn_by_object: dict[str, list[dict[str, Any]]] = {}
             self.statuses = [dict(s) for s in _STATUSES]
@@ -545,45 +547,6 @@ class ConduitFake(LoopbackFake):
                 self._user(actor).phid,
                 self.now() if when is None else when,
             )
-
-    def load_records(
-        self,
-        *,
-        tasks: Iterable[Mapping[str, Any]] = (),
-        transactions: Iterable[Mapping[str, Any]] = (),
-    ) -> None:
-        """Seed tasks and transactions from saved Conduit results (``maniphest.search`` items with
-        projects/subscribers/columns attachments, ``transaction.search`` items)."""
-        with self._lock:
-            for item in tasks:
-                f = item["fields"]
-                att = item.get("attachments") or {}
-                boards = att.get("columns", {}).get("boards") or {}
-                self.tasks[item["id"]] = FakeTask(
-                    id=item["id"],
-                    phid=item["phid"],
-                    title=f["name"],
-                    author=f["authorPHID"],
-                    created=f["dateCreated"],
-                    modified=f["dateModified"],
-                    description=f["description"]["raw"],
-                    owner=f["ownerPHID"],
-                    status=f["status"]["value"],
-                    priority=f["priority"]["value"],
-                    closed=f["dateClosed"],
-                    closer=f["closerPHID"],
-                    projects=list(att.get("projects", {}).get("projectPHIDs", [])),
-                    subscribers=list(att.get("subscribers", {}).get("subscriberPHIDs", [])),
-                    boards={board: list(value["columns"]) for board, value in boards.items()},
-                )
-            for record in transactions:
-                self._store_txn(json.loads(json.dumps(record)))
-            self.transactions.sort(key=lambda t: t["id"])
-            for bucket in self._txn_by_object.values():
-                bucket.sort(key=lambda t: t["id"])
-            self._next_txn = max((t["id"] for t in self.transactions), default=0) + 1
-            comment_ids = [c["id"] for t in self.transactions for c in t["comments"]]
-            self._next_comment = max(comment_ids, default=0) + 1
 
     # --- HTTP -----------------------------------------------------------------------------------
 
@@ -1044,7 +1007,7 @@ class ConduitFake(LoopbackFake):
         if task is None:
             task = FakeTask(
                 id=max(self.tasks, default=0) + 1,
-                phid=self._phid("TASK", 20),
+                phid=self.task_phids.pop(0) if self.task_phids else self._phid("TASK", 20),
                 title="",
                 author=actor,
                 created=now,
@@ -1247,7 +1210,7 @@ class ConduitFake(LoopbackFake):
             self._next_comment += 1
         record = {
             "id": self._next_txn,
-            "phid": "PHID-XACT-TASK-" + self._token_chars(15),
+            "phid": self.txn_phids.pop(0) if self.txn_phids else "PHID-XACT-TASK-" + self._token_chars(15),
             "type": kind,
             "authorPHID": actor,
             "objectPHID": task.phid,

@@ -1,25 +1,28 @@
 """A misbehaving HTTP server for the fault drills (pytest plugin) and the benchmarks.
 
 It speaks just enough of every live source's API to be taken for the real thing — MediaWiki's
-``api.php`` (the SAL), Conduit (Phabricator), Prometheus ``query_range`` and Alertmanager v2 —
-each under its own path prefix, and misbehaves on demand, per source (:meth:`Misbehaving.behave`):
+``api.php`` (the SAL), Conduit (Phabricator), Prometheus ``query_range``, Alertmanager v2 and
+Splunk On-Call's reporting API and team list (``oncall``) — each under its own path prefix, and
+misbehaves on demand, per source (:meth:`Misbehaving.behave`):
 
 * ``hang``: accepts the request and never answers; ``trickle``: answers 200 and then one byte of
   valid-looking JSON every :data:`TRICKLE_SECONDS`, for ever; ``trickle_headers``: the same with
   the headers, which no read timeout catches;
-* ``retry_after``: HTTP 429 with ``Retry-After: 3600``; ``retry_soon``: the first request of the
-  source gets a 429 with ``Retry-After: 0.2``, the next ones normal answers;
+* ``retry_after``: HTTP 429 with ``Retry-After: 3600`` (``retry_after_403``: a 403, the way Splunk
+  On-Call throttles); ``retry_soon`` (``retry_soon_403``): the first request of the source gets a
+  429 (403) with ``Retry-After: 0.2``, the next ones normal answers;
 * ``html_500``: an HTML error page;
 * ``garbage``: 200 with bytes that are not JSON (nor UTF-8); ``truncated``: the normal answer cut
   in half; ``wrong_shape``: a JSON object of the wrong shape; ``json_list``: a JSON list;
-* ``redirect_loop``: 302 to itself; ``huge``: a 50 MB body (``huge_declared``: with its
+* ``redirect_loop``: 302 to itself (307 for a POST); ``huge``: a 50 MB body (``huge_declared``: with its
   ``Content-Length``);
-* ``endless``: paging that never ends without progress (wiki ``continue``, Conduit cursors);
+* ``endless``: paging that never ends without progress (wiki ``continue``, Conduit cursors, an
+  on-call ``total`` that the same incidents never reach);
   ``broken_continuation`` (wiki): the continuation answer lacks its keys;
 * ``lone_surrogates``: the normal answer with ``\\ud800`` escapes in titles, names, labels and
   comments;
 * ``echo_secrets``: failures that quote back what was sent (the bot password in a refused login,
-  the Conduit token, the ``Authorization`` header).
+  the Conduit token, the ``Authorization`` header, the on-call ``X-VO-Api-Key``).
 
 ``refuse`` needs no server: :func:`refused_url` is an address nothing listens on. With no
 misbehaviour set every source answers normally, with a few events in the window
@@ -30,6 +33,7 @@ points incidentkit's sources at the server.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -54,14 +58,15 @@ __all__ = [
     "TOKEN",
     "PASSWORD",
     "BEARER",
+    "ONCALL_KEY",
 ]
 
-SOURCES = ("sal", "phabricator", "prometheus", "alertmanager")
+SOURCES = ("sal", "phabricator", "prometheus", "alertmanager", "oncall")
 CASES = (
-    "refuse", "hang", "trickle", "retry_after", "html_500", "garbage", "truncated", "wrong_shape", "json_list",
-    "redirect_loop", "huge", "huge_declared", "endless", "broken_continuation", "lone_surrogates",
+    "refuse", "hang", "trickle", "retry_after", "retry_after_403", "html_500", "garbage", "truncated", "wrong_shape",
+    "json_list", "redirect_loop", "huge", "huge_declared", "endless", "broken_continuation", "lone_surrogates",
 )  # fmt: skip
-PAGING_CASES = {"endless": ("sal", "phabricator"), "broken_continuation": ("sal",)}  # the others page not
+PAGING_CASES = {"endless": ("sal", "phabricator", "oncall"), "broken_continuation": ("sal",)}  # the others page not
 WINDOW_START = datetime(2023, 2, 14, 18, 0, tzinfo=UTC)
 WINDOW_END = datetime(2023, 2, 14, 19, 45, tzinfo=UTC)
 TRICKLE_SECONDS = 0.2
@@ -69,7 +74,10 @@ HUGE_BYTES = 50 * 1024 * 1024
 TOKEN = "api-" + "s3cr3tt0k3n" * 2 + "abcdef"  # 32 characters, token-shaped
 PASSWORD = "wiki-b0t-passw0rd-9f8e7d6c5b4a3"  # a bot password with nothing token-shaped about it
 BEARER = "prom-bearer-7c1d9e8a2b4f"
+ONCALL_KEY = "vo-key-0c4e2a9d7b1f3e5a"  # a Splunk On-Call API key
+ONCALL_ID = "drill-api-id"
 _SURROGATE = "\\ud800"  # as JSON escapes it: a lone half of a surrogate pair
+_MULTIPART_FIELD = re.compile(r'Content-Disposition: form-data; name="([^"]+)"\r\n\r\n(.*?)\r\n--', re.DOTALL)
 
 SAL_PAGE = """== 2023-02-14 ==
 * 19:31 urbanecm@deploy1002: Finished scap: Backport for [[gerrit:888020|DiscussionTools fix]] (duration: 11m 02s)
@@ -95,19 +103,25 @@ class Misbehaving:
     def __init__(self, url: str) -> None:
         self.url = url
         self.modes: dict[str, str] = {}
+        self.actions: dict[str, str] = {}  # source -> the one wiki action that misbehaves (others answer normally)
         self.requests: list[tuple[str, str]] = []  # (source, path) of every request
         self.limited: set[str] = set()  # sources whose first request got the short 429
         self.release = threading.Event()  # set to let hanging requests go
 
-    def behave(self, source: str, case: str | None) -> None:
-        """Make *source* misbehave as *case* (None: answer normally)."""
+    def behave(self, source: str, case: str | None, *, action: str | None = None) -> None:
+        """Make *source* misbehave as *case* (None: answer normally); with *action*, only its
+        requests of that wiki ``action`` (e.g. ``upload``: the login and the tokens work)."""
+        self.actions.pop(source, None)
         if case is None:
             self.modes.pop(source, None)
-        else:
-            self.modes[source] = case
+            return
+        self.modes[source] = case
+        if action is not None:
+            self.actions[source] = action
 
     def reset(self) -> None:
         self.modes.clear()
+        self.actions.clear()
         self.requests.clear()
         self.limited.clear()
 
@@ -126,7 +140,7 @@ class Misbehaving:
 
         *timeout* is ``[draft] source_timeout``; *urls* overrides a source's address (e.g. a
         refused one). Secrets: the wiki logs in with :data:`PASSWORD`, Conduit uses :data:`TOKEN`,
-        Prometheus and Alertmanager send :data:`BEARER`.
+        Prometheus and Alertmanager send :data:`BEARER`, Splunk On-Call :data:`ONCALL_KEY`.
         """
         urls = urls or {}
         monkeypatch.setenv("INCIDENTKIT_DRAFT_SOURCE_TIMEOUT", str(timeout))
@@ -145,6 +159,11 @@ class Misbehaving:
                 monkeypatch.setenv(f"INCIDENTKIT_{name.upper()}_URL", urls.get(name, self.base(name)))
                 monkeypatch.setenv(f"INCIDENTKIT_{name.upper()}_TOKEN_ENV", "DRILL_BEARER")
         monkeypatch.setenv("DRILL_BEARER", BEARER)
+        if "oncall" in sources:
+            monkeypatch.setenv("INCIDENTKIT_ONCALL_URL", urls.get("oncall", self.base("oncall")))
+            monkeypatch.setenv("INCIDENTKIT_ONCALL_API_ID", ONCALL_ID)
+            monkeypatch.setenv("INCIDENTKIT_ONCALL_KEY_ENV", "DRILL_ONCALL_KEY")
+            monkeypatch.setenv("DRILL_ONCALL_KEY", ONCALL_KEY)
 
 
 # --- the normal answers --------------------------------------------------------------------------
@@ -153,15 +172,25 @@ class Misbehaving:
 def _wiki(params: dict[str, str], mode: str | None) -> dict[str, Any] | None:
     """The api.php answer to *params*; None for a misbehaviour that is not an answer."""
     weird = _SURROGATE if mode == "lone_surrogates" else ""
+    action = params.get("action")
+    if action == "upload":
+        if mode == "wrong_shape":
+            return {"error": "not an object", "upload": ["nor", "this"]}
+        if mode == "lone_surrogates":
+            return {"error": {"code": "verification-error", "info": f"File contents are suspicious{_SURROGATE}"}}
+        return {"upload": {"result": "Success", "filename": params.get("filename", "")}}
     if mode == "wrong_shape":
         return {"batchcomplete": True, "query": {"tokens": "none", "pages": {}}}
-    action = params.get("action")
     if action == "login":
         if mode == "echo_secrets":
             reason = f"Incorrect password {params.get('lgpassword')!s} for {params.get('lgname')}"
             return {"login": {"result": "Failed", "reason": reason}}
         return {"login": {"result": "Success", "lguserid": 2, "lgusername": "Reporter"}}
     meta = params.get("meta", "")
+    # the edit token, asked alone or along with pages (a logged-in read fetches it for the next save)
+    csrf = {"tokens": {"csrftoken": "c5rf+\\"}} if meta == "tokens" else {}
+    if csrf and "titles" not in params:
+        return {"batchcomplete": True, "query": csrf}
     if "siteinfo" in meta:
         query: dict[str, Any] = {
             "general": {"generator": "MediaWiki 1.39.17"},
@@ -189,7 +218,7 @@ def _wiki(params: dict[str, str], mode: str | None) -> dict[str, Any] | None:
             }
             for title in titles
         ]  # fmt: skip
-        return {"batchcomplete": True, "query": {"pages": pages}}
+        return {"batchcomplete": True, "query": {"pages": pages, **csrf}}
     return {"error": {"code": "badvalue", "info": "not modelled by the drill server"}}
 
 
@@ -274,6 +303,33 @@ def _alertmanager(path: str, mode: str | None) -> Any:
     ]  # fmt: skip
 
 
+def _oncall(path: str, params: dict[str, str], mode: str | None) -> Any:
+    """Splunk On-Call: the public team list, and one page of the reporting API (as ``paging.md`` documents it)."""
+    weird = _SURROGATE if mode == "lone_surrogates" else ""
+    if path.endswith("/api-public/v1/team"):
+        return [{"name": "SRE", "slug": "team-sre", "memberCount": 42, "version": 3, "isDefaultTeam": False}]
+    if not path.endswith("/api-reporting/v2/incidents"):
+        return None
+    if mode == "wrong_shape":
+        return {"offset": 0, "limit": 100, "total": 1, "incidents": "none today"}
+    alert = "a4711"
+    incident = {
+        "incidentNumber": "4711", "currentPhase": "resolved", "alertCount": 1, "entityId": "am-group-4711",
+        "entityDisplayName": f"[1x] PHPFPMTooBusy mw1001{weird}", "entityType": "service", "routingKey": "sre-batphone",
+        "startTime": "2023-02-14T18:31:00Z", "pagedTeams": ["team-sre"], "pagedUsers": [f"taavi{weird}", "urbanecm"],
+        "pagedPolicies": [{"policy": {"name": f"SRE Business Hours{weird}", "slug": "pol-sre-bh"}, "team": {"name": "SRE", "slug": "team-sre"}}],
+        "transitions": [
+            {"name": "triggered", "at": "2023-02-14T18:31:00Z", "alertId": alert},
+            {"name": "acknowledged", "at": "2023-02-14T18:33:00Z", "by": f"taavi{weird}", "message": f"looking{weird}", "manually": True, "alertId": alert},
+            {"name": "resolved", "at": "2023-02-14T19:10:00Z", "by": "urbanecm", "manually": True, "alertId": alert},
+        ],
+    }  # fmt: skip
+    offset = int(params.get("offset") or 0)
+    if mode == "endless":  # the same incident on every page, a total it never reaches
+        return {"offset": offset, "limit": 100, "total": 10**6, "incidents": [incident]}
+    return {"offset": offset, "limit": 100, "total": 1, "incidents": [incident] if offset == 0 else []}
+
+
 # --- the server ------------------------------------------------------------------------------------
 
 
@@ -296,7 +352,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             body = self.rfile.read(length).decode("utf-8", errors="replace")
-            params.update({k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()})
+            if "multipart/form-data" in self.headers.get("Content-Type", ""):  # an upload: its plain fields
+                params.update(dict(_MULTIPART_FIELD.findall(body)))
+            else:
+                params.update({k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()})
         return params
 
     def _answer(self) -> None:
@@ -306,12 +365,22 @@ class _Handler(BaseHTTPRequestHandler):
         params = self._form()
         owner.requests.append((source, path))
         mode = owner.modes.get(source)
+        if source in owner.actions and params.get("action") != owner.actions[source]:
+            mode = None
         if mode == "echo_secrets" and source in ("prometheus", "alertmanager"):
             self._send(401, f"unauthorized: {self.headers.get('Authorization')}".encode(), "text/plain")
             return
-        if mode == "retry_soon" and source not in owner.limited:
+        if mode == "echo_secrets" and source == "oncall":
+            sent = f"{self.headers.get('X-VO-Api-Id')}/{self.headers.get('X-VO-Api-Key')}"
+            self._send(400, json.dumps({"error": f"bad request with credentials {sent}"}).encode(), "application/json")
+            return
+        if source == "oncall" and not (self.headers.get("X-VO-Api-Id") and self.headers.get("X-VO-Api-Key")):
+            self._send(401, b'{"error": "Missing authentication parameters"}', "application/json")
+            return
+        if mode in ("retry_soon", "retry_soon_403") and source not in owner.limited:
             owner.limited.add(source)
-            self._send(429, b'{"error": "a moment"}', "application/json", {"Retry-After": "0.2"})
+            status = 403 if mode == "retry_soon_403" else 429
+            self._send(status, b'{"error": "a moment"}', "application/json", {"Retry-After": "0.2"})
             return
         if mode in _MISBEHAVIOURS:
             _MISBEHAVIOURS[mode](self)
@@ -337,6 +406,8 @@ class _Handler(BaseHTTPRequestHandler):
             return _prometheus(params, mode)
         if source == "alertmanager" and "/api/v2/" in path:
             return _alertmanager(path, mode)
+        if source == "oncall":
+            return _oncall(path, params, mode)
         return None
 
     def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
@@ -414,12 +485,14 @@ _MISBEHAVIOURS = {
     "trickle": _trickle,
     "trickle_headers": _trickle_headers,
     "retry_after": lambda h: h._send(429, b'{"error": "slow down"}', "application/json", {"Retry-After": "3600"}),
+    "retry_after_403": lambda h: h._send(403, b'{"error": "rate limit reached"}', "application/json", {"Retry-After": "3600"}),
     "html_500": lambda h: h._send(
         500, b"<!DOCTYPE html><html><head><title>Internal Server Error</title></head><body>oops</body></html>", "text/html"
     ),
     "garbage": lambda h: h._send(200, b"\xff\xfe\x00\x01 this is not JSON \x80\x81", "application/json"),
     "json_list": lambda h: h._send(200, b"[1, 2, 3]", "application/json"),
-    "redirect_loop": lambda h: h._send(302, b"", "text/plain", {"Location": h.path}),
+    # a POST is redirected with 307, which keeps it a POST: an upload or a Conduit call loops as itself
+    "redirect_loop": lambda h: h._send(307 if h.command == "POST" else 302, b"", "text/plain", {"Location": h.path}),
     "huge": _huge(declared=False),
     "huge_declared": _huge(declared=True),
 }

@@ -1,0 +1,121 @@
+"""The shared JSON client (incidentkit.clients.http) against a local HTTP server: what each failure
+says and which config key its hint names, the server's own error message, Retry-After values,
+lone surrogates. Expected texts are written out by hand."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from incidentkit.clients.http import get_json, loads, make_session, retry_after
+from incidentkit.errors import SourceError
+from tests.servers._common import free_port
+
+SETTING = "[prometheus] url"
+
+
+def refused(url: str, **kwargs: object) -> SourceError:
+    with pytest.raises(SourceError) as caught:
+        get_json(make_session(), url, source="prometheus", timeout=5, setting=SETTING, **kwargs)  # type: ignore[arg-type]
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("status", "hint"),
+    [
+        (401, "the server refused access; check [prometheus] url and its credentials (user, password_env, token_env)"),
+        (403, "the server refused access; check [prometheus] url and its credentials (user, password_env, token_env)"),
+        (404, "[prometheus] url should be the server's base URL (e.g. http://host:9090), not an API path"),
+        (429, "the server is rate limiting incidentkit; try again later"),
+        (502, "the server is overloaded or restarting; try again, or narrow the window"),
+        (503, "the server is overloaded or restarting; try again, or narrow the window"),
+        (504, "the server is overloaded or restarting; try again, or narrow the window"),
+        (400, "check [prometheus] url"),
+        (402, "check [prometheus] url"),
+        (405, "check [prometheus] url"),
+        (430, "check [prometheus] url"),
+        (500, "check [prometheus] url"),
+        (505, "check [prometheus] url"),
+    ],
+)
+def test_each_http_error_has_its_hint(httpserver: HTTPServer, status: int, hint: str) -> None:
+    httpserver.expect_request("/api").respond_with_data("nope", status=status)
+    error = refused(httpserver.url_for("/api"))
+    assert error.message == f"prometheus: HTTP {status} from {httpserver.url_for('/api')}: nope"
+    assert error.hint == hint
+
+
+def test_the_servers_own_error_message_is_shown_on_one_line_without_secrets(httpserver: HTTPServer) -> None:
+    url = httpserver.url_for("/api")
+    httpserver.expect_request("/api").respond_with_json({"status": "error", "error": "bad\n  query   s3cret-token"}, status=400)
+    assert refused(url, secrets=["s3cret-token"]).message == f"prometheus: HTTP 400 from {url}: bad query <redacted>"
+    httpserver.clear()
+    # JSON without an "error" is shown as it came; so is text that is not UTF-8, its bad bytes replaced
+    httpserver.expect_request("/api").respond_with_data('{"status": "error"}', status=422)
+    assert refused(url).message == f'prometheus: HTTP 422 from {url}: {{"status": "error"}}'
+    httpserver.clear()
+    httpserver.expect_request("/api").respond_with_data(b"caf\xe9 down", status=500)
+    assert refused(url).message == f"prometheus: HTTP 500 from {url}: caf\ufffd down"
+
+
+def test_only_the_first_4096_bytes_of_an_error_body_are_read(httpserver: HTTPServer) -> None:
+    url = httpserver.url_for("/api")
+    body = '{"error": "' + "x" * (4097 - len('{"error": ""}')) + '"}'
+    assert len(body) == 4097  # cut at 4096 bytes it is no JSON any more: shown as text, 200 characters of it
+    httpserver.expect_request("/api").respond_with_data(body, status=400)
+    assert refused(url).message == f"prometheus: HTTP 400 from {url}: " + body[:200]
+
+
+def test_the_query_parameters_reach_the_server(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api", query_string={"query": "up"}).respond_with_data('{"ok": 1}')
+    answer = get_json(make_session(), httpserver.url_for("/api"), {"query": "up"}, source="prometheus", timeout=5, setting=SETTING)
+    assert (answer.value, answer.text, answer.replaced) == ({"ok": 1}, '{"ok": 1}', 0)
+
+
+def test_a_server_that_does_not_answer_in_time(httpserver: HTTPServer) -> None:
+    def slow(request: Request) -> Response:
+        time.sleep(1.0)
+        return Response("{}")
+
+    httpserver.expect_request("/api").respond_with_handler(slow)
+    with pytest.raises(SourceError) as caught:
+        get_json(make_session(), httpserver.url_for("/api"), source="prometheus", timeout=0.2, setting=SETTING)
+    assert caught.value.message == f"prometheus: {httpserver.url_for('/api')} did not answer within 0.2 s"
+    assert caught.value.hint == "raise the timeout in [prometheus] or narrow the window"
+
+
+def test_a_redirect_loop_and_a_closed_port(httpserver: HTTPServer) -> None:
+    loop = httpserver.url_for("/loop")
+    httpserver.expect_request("/loop").respond_with_response(Response(status=302, headers={"Location": loop}))
+    error = refused(loop)
+    assert (error.message, error.hint) == (
+        f"prometheus: {loop} redirects in a loop", "[prometheus] url should point at the API server itself"
+    )  # fmt: skip
+    port = free_port()
+    error = refused(f"http://user:pw@127.0.0.1:{port}/api")
+    assert (error.message, error.hint) == (
+        f"prometheus: cannot connect to http://user:****@127.0.0.1:{port}/api",
+        "is the server up and reachable? check [prometheus] url",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("5", 5.0), (" 0.5 ", 0.5), ("-3", 0.0), ("nan", None), ("Wed, 21 Oct 2015 07:28:00 GMT", None), (None, None)],
+)
+def test_retry_after_values(header: str | None, seconds: float | None) -> None:
+    response = requests.Response()
+    if header is not None:
+        response.headers["Retry-After"] = header
+    assert retry_after(response) == seconds
+
+
+def test_loads_replaces_lone_surrogates_and_counts_them() -> None:
+    assert loads('{"a": "x\\ud800y"}') == ({"a": "x\ufffdy"}, 1)
+    assert loads('{"a": "\\u00e9"}') == ({"a": "\u00e9"}, 0)
+    assert loads(json.dumps(["plain"])) == (["plain"], 0)

@@ -1,0 +1,118 @@
+"""What each SQLite failure becomes (incidentkit.store._base.store_error): message and hint by
+SQLite's error name, for a database file and one in memory. Texts written out by hand."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from incidentkit.store._base import is_busy, store_error
+
+PATH = Path("/srv/ik.db")
+READ_ONLY_HINT = (
+    "read commands still work on it; to change it, make the file and its folder writable, "
+    "or point --db / [store] path at a writable copy"
+)
+
+
+def failure(name: str | None, text: str = "boom") -> sqlite3.OperationalError:
+    error = sqlite3.OperationalError(text)
+    if name is not None:
+        error.sqlite_errorname = name  # type: ignore[attr-defined]
+    return error
+
+
+@pytest.mark.parametrize(
+    ("name", "message", "hint"),
+    [
+        ("SQLITE_FULL", "cannot write the database '/srv/ik.db': the disk is full",
+         "free some space on its disk and run the command again; the unfinished change was rolled back"),
+        ("SQLITE_IOERR_WRITE", "cannot write the database '/srv/ik.db': the disk refused it (boom)",
+         "the disk may be full, over a quota or a file size limit, or failing; fix that and run the command again "
+         "(the unfinished change was rolled back)"),
+        ("SQLITE_READONLY_DBMOVED", "cannot write the database '/srv/ik.db': it is read-only", READ_ONLY_HINT),
+        ("SQLITE_BUSY", "cannot write the database '/srv/ik.db': another program holds its lock",
+         "another incidentkit (or sqlite3) is writing to it; run the command again when it is done"),
+        ("SQLITE_LOCKED_SHAREDCACHE", "cannot write the database '/srv/ik.db': another program holds its lock",
+         "another incidentkit (or sqlite3) is writing to it; run the command again when it is done"),
+        ("SQLITE_NOTADB", "cannot write the database '/srv/ik.db': it is not an incidentkit database, or it is "
+         "damaged (boom)", "point --db / [store] path at the right file; or move this one away: `incidentkit import` "
+         "and `incidentkit actionables sync` rebuild the index in a new file"),
+        ("SQLITE_CORRUPT_INDEX", "cannot write the database '/srv/ik.db': it is not an incidentkit database, or it is "
+         "damaged (boom)", "point --db / [store] path at the right file; or move this one away: `incidentkit import` "
+         "and `incidentkit actionables sync` rebuild the index in a new file"),
+        ("SQLITE_CANTOPEN", "cannot open the database '/srv/ik.db'",
+         "check that its folder exists and that you may read (and to change it, write) there"),
+        ("SQLITE_ERROR", "cannot write the database '/srv/ik.db': boom", "run the command again with --debug and report it"),
+        (None, "cannot write the database '/srv/ik.db': boom", "run the command again with --debug and report it"),
+        ("sqlite_full", "cannot write the database '/srv/ik.db': boom", "run the command again with --debug and report it"),
+    ],
+)  # fmt: skip
+def test_each_sqlite_failure_has_its_message_and_hint(name: str | None, message: str, hint: str) -> None:
+    error = store_error(failure(name), PATH)
+    assert (error.message, error.hint) == (message, hint)
+
+
+def test_the_work_and_a_database_in_memory_are_named() -> None:
+    assert store_error(failure("SQLITE_FULL"), None, "maintain").message == (
+        "cannot maintain the database (in memory): the disk is full"
+    )
+    assert store_error(failure("SQLITE_READONLY"), PATH, "save").message == "cannot save the database '/srv/ik.db': it is read-only"
+    assert store_error(failure("SQLITE_READONLY"), PATH, "save").hint == READ_ONLY_HINT
+
+
+@pytest.mark.parametrize(
+    ("name", "busy"),
+    [("SQLITE_BUSY", True), ("SQLITE_BUSY_SNAPSHOT", True), ("SQLITE_LOCKED", True), ("SQLITE_LOCKED_VTAB", True),
+     ("SQLITE_FULL", False), ("sqlite_busy", False), (None, False)],
+)  # fmt: skip
+def test_is_busy_by_sqlite_error_name(name: str | None, busy: bool) -> None:
+    assert is_busy(failure(name)) is busy
+    assert is_busy(None) is False
+
+
+# --- a database incidentkit may not write, in this process (os.access says so) ---------------------
+
+
+def _not_writable(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    real = os.access
+    monkeypatch.setattr("incidentkit.store._base.os.access", lambda p, mode: False if mode == os.W_OK else real(p, mode))
+
+
+def test_a_file_that_may_not_be_written_is_opened_read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from incidentkit.errors import StoreError
+    from incidentkit.model.incident import IncidentRecord
+    from incidentkit.store import Store
+
+    path = tmp_path / "ik.db"
+    with Store.open(path) as store:
+        store.save_incident(IncidentRecord(slug="inc-a", title="A", start="2024-05-01T00:00:00Z"))
+    _not_writable(monkeypatch)
+    with Store.open(path, busy_timeout=0.25) as store:
+        assert store.readonly is True
+        assert [r.slug for r in store.list_incidents()] == ["inc-a"]
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            store.db.execute("DELETE FROM incidents")  # SQLite itself refuses: the connection is read-only
+        with pytest.raises(StoreError) as refused:
+            store.save_incident(IncidentRecord(slug="inc-b", title="B", start="2024-05-02T00:00:00Z"))
+        assert refused.value.message == f"cannot write the database {str(path)!r}: it is read-only"
+        assert refused.value.hint == READ_ONLY_HINT
+
+
+def test_a_read_only_database_of_an_older_incidentkit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from incidentkit.errors import StoreError
+    from incidentkit.store import Store
+
+    path = tmp_path / "ik.db"
+    Store.open(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = (SELECT max(name) FROM _sqlite_migrations)")
+    _not_writable(monkeypatch)
+    with pytest.raises(StoreError) as refused:
+        Store.open(path)
+    assert refused.value.message == f"the database {str(path)!r} is read-only and was written by an older incidentkit"
+    assert refused.value.hint == "make it writable once so that incidentkit can upgrade it, or point --db at a writable copy"
