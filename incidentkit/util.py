@@ -1,14 +1,17 @@
-"""Small helpers with no domain knowledge: the package version, batching, plurals, lone surrogates."""
+"""Small helpers with no domain knowledge: the package version, batching, plurals, lone surrogates,
+a call run in the background."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Generic, TypeVar
 
-__all__ = ["version", "chunks", "plural", "replace_surrogates", "replace_surrogate_escapes"]
+__all__ = ["version", "chunks", "plural", "replace_surrogates", "replace_surrogate_escapes", "Background"]
 
 T = TypeVar("T")
 
@@ -83,3 +86,34 @@ def replace_surrogate_escapes(text: str) -> tuple[str, int]:
     if "\\u" not in text:
         return text, 0
     return _LONE_ESCAPE.subn(lambda m: m.group(1) + "\\ufffd", text)
+
+
+class Background(Generic[T]):
+    """``fn(*args)`` run in a thread while the caller goes on: a wait on the network overlapped with
+    the caller's own work. :meth:`result` waits for it and returns its value or raises what it
+    raised. Used as a context manager it is also waited for when the block ends, so nothing is
+    left running when the caller fails first (its own error is the one that propagates)."""
+
+    def __init__(self, fn: Callable[..., T], *args: Any) -> None:
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), name="incidentkit-background", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+    def __enter__(self) -> Background[T]:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self._thread.join()

@@ -399,3 +399,17 @@ def test_republishing_over_an_earlier_version_removes_the_retired_regions() -> N
     edited = base.text.replace(sources.content, sources.content + "\n* a note someone added")
     kept = plan_publish("P", PageText(title="P", text=edited, revid=8, timestamp=BASE.timestamp), draft, scorecard=load_definition())
     assert kept.splice is not None and kept.splice.removed == ("moments",) and "* a note someone added" in kept.text
+
+
+@pytest.mark.integration
+def test_a_login_refused_while_the_draft_is_read_is_the_one_error_shown(
+    mediawiki: MediaWiki, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # publish FILE reads the page (logging in first) in the background while it reads the draft
+    secret = mediawiki.config_env(monkeypatch, name="ops")
+    monkeypatch.setenv(secret, "Pw-not-the-password")
+    path = draft_file(tmp_path)
+    result = run("publish", str(path), "--page", "PublishTest/refused login")
+    assert result.exit_code != 0 and result.stderr.startswith("Error: ") and "Traceback" not in result.output
+    assert "login" in result.stderr and "Pw-not-the-password" not in result.output
+    assert mediawiki.get_page("PublishTest/refused login") is None

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -219,22 +220,29 @@ def test_a_read_only_database_serves_reads_and_refuses_writes(
     assert path.read_bytes() == before
 
 
-def test_maintenance_is_skipped_while_another_program_holds_the_lock(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_maintenance_is_skipped_while_another_program_holds_the_lock(tmp_path: Path) -> None:
     """A planner refresh that meets another writer's lock is put off, not a failed command (two
     syncs at once hit this); any other failure of it is still an error."""
     path = _filled(tmp_path / "ik.db")
     with Store.open(path) as store:
 
-        def refused(sql: str, *args: object) -> None:
-            error = sqlite3.OperationalError("database is locked")
-            error.sqlite_errorname = name  # type: ignore[attr-defined]
-            raise error
+        connection = store.conn
 
-        monkeypatch.setattr(store.db, "execute", refused)
+        class Refusing:  # the store's connection, on which the planner refresh meets the failure *name*
+            def __getattr__(self, attribute: str) -> Any:
+                return getattr(connection, attribute)
+
+            def execute(self, sql: str, *args: Any) -> Any:
+                if sql.startswith("PRAGMA optimize"):
+                    error = sqlite3.OperationalError("database is locked")
+                    error.sqlite_errorname = name  # type: ignore[attr-defined]
+                    raise error
+                return connection.execute(sql, *args)
+
+        store.conn = Refusing()  # type: ignore[assignment]
         name = "SQLITE_BUSY"
         store.optimize()
         name = "SQLITE_IOERR_WRITE"
         with pytest.raises(StoreError, match="cannot maintain the database .* the disk refused it"):
             store.optimize()
+        store.conn = connection  # closed as the store leaves the block

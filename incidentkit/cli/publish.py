@@ -134,39 +134,64 @@ def publish(
 
     Example:  incidentkit publish 2023-02-14_backport-crash --page "Incidents/2023-02-14 Backport crash" --dry-run
     """
+    app_ctx = get_context(ctx)
+    draft = read_draft_file(target)
+    if draft is None:
+        outcome = _publish_recorded(app_ctx, target, page, wiki, summary=summary, force=force, dry_run=dry_run)
+    else:
+        outcome = _publish_file(app_ctx, draft, page, wiki, summary=summary, force=force, dry_run=dry_run)
+    show_publication(outcome, dry_run=dry_run, app_ctx=app_ctx)
+
+
+def _required_page(page: str | None) -> str:
+    if not page:
+        raise InputError("--page is required", hint="give the wiki page title, e.g. --page 'Incidents/2026-11-20 Example'")
+    return check_page(page)
+
+
+def _publish_recorded(
+    app_ctx: AppContext, slug: str, page: str | None, wiki: str | None, *, summary: str | None, force: bool, dry_run: bool
+) -> PublishOutcome:
+    """Publish recorded incident *slug*, drafted again from the store."""
     # lazy imports: the wiki client and the publishing service load when the command runs
     from ..clients.mediawiki import connect_wiki
     from ..services import publish as publishing
-    from ..services.scorecard import definition_path, load_definition
 
-    app_ctx = get_context(ctx)
-    draft = read_draft_file(target)
-    record = None
-    if draft is None:
-        store = app_ctx.store()
-        record = store.require_incident(target)
-        page = page or record.page
-    else:
-        store = app_ctx.store(create=True)
-    if not page:
-        raise InputError("--page is required", hint="give the wiki page title, e.g. --page 'Incidents/2026-11-20 Example'")
-    check_page(page)
+    store = app_ctx.store()
+    record = store.require_incident(slug)
+    title = _required_page(page or record.page)
     client = connect_wiki(app_ctx.settings, wiki)
-    if record is not None:
-        outcome = publishing.publish_incident(
-            client, store, record.slug, app_ctx.settings, title=page, summary=summary, force=force, dry_run=dry_run
-        )
-    else:
-        assert draft is not None
-        report = publishing.read_draft(page, draft, app_ctx.settings)
-        outcome = publishing.publish_page(
-            client, store, title=page, draft=draft, slug=publishing.find_incident_for_draft(store, report),
-            summary=summary, force=force, dry_run=dry_run, scorecard=load_definition(definition_path(app_ctx.settings)),
-        )  # fmt: skip
-        if outcome.saved is not None and outcome.slug is None:
-            adopted = publishing.adopt_published_draft(
-                store, outcome.saved, report, draft, wiki=client.name, settings=app_ctx.settings, now=now()
-            )
-            outcome = replace(outcome, slug=adopted)
-    show_publication(outcome, dry_run=dry_run, app_ctx=app_ctx)
+    return publishing.publish_incident(
+        client, store, record.slug, app_ctx.settings, title=title, summary=summary, force=force, dry_run=dry_run
+    )
 
+
+def _publish_file(
+    app_ctx: AppContext, draft: str, page: str | None, wiki: str | None, *, summary: str | None, force: bool, dry_run: bool
+) -> PublishOutcome:
+    """Publish the text of a draft file; a draft no incident knows is recorded as a new one."""
+    from ..clients.mediawiki import connect_wiki  # lazy import: loads when the command runs
+    from ..util import Background
+
+    title = _required_page(page)
+    client = connect_wiki(app_ctx.settings, wiki)
+    # The page is read (the wiki connected to and logged in to first) in the background while the
+    # publishing service loads, the store opens and the draft is read: that start-up work overlaps
+    # the wiki's answers instead of adding to them. The modules load here, after the read started.
+    with Background(client.read, title) as reading:
+        from ..services import publish as publishing
+        from ..services.scorecard import definition_path, load_definition
+
+        store = app_ctx.store(create=True)
+        report = publishing.read_draft(title, draft, app_ctx.settings)
+        outcome = publishing.publish_page(
+            client, store, title=title, draft=draft, slug=publishing.find_incident_for_draft(store, report),
+            summary=summary, force=force, dry_run=dry_run, scorecard=load_definition(definition_path(app_ctx.settings)),
+            read=reading.result,
+        )  # fmt: skip
+    if outcome.saved is not None and outcome.slug is None:
+        adopted = publishing.adopt_published_draft(
+            store, outcome.saved, report, draft, wiki=client.name, settings=app_ctx.settings, now=now()
+        )
+        outcome = replace(outcome, slug=adopted)
+    return outcome

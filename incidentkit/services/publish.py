@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..clients.mediawiki import PageText, WikiClient
 from ..config import Settings
@@ -26,13 +28,13 @@ from ..errors import PublishError
 from ..model.incident import slugify
 from ..model.scorecard import ScoreAnswer, ScorecardDefinition, fill_scorecard
 from ..model.time import format_utc
-from ..store import Store
 from ..wikitext.regions import Absorbs, SpliceResult, regions, splice
 from ..wikitext.reports import Report, Unparsed, parse_report, title_date
 from ..wikitext.scorecard import parse_from_wikitext
-from .importing import store_report
 from .scorecard import definition_path, load_definition
-from .search import index_page
+
+if TYPE_CHECKING:  # annotations only: the store's parts load with the store, when it is opened
+    from ..store import Store
 
 __all__ = [
     "RETIRED_REGIONS",
@@ -197,6 +199,10 @@ def _default_summary(plan: PublishPlan) -> str:
 
 
 def _record_publication(store: Store, slug: str, wiki: WikiClient, saved: PageText) -> None:
+    # lazy import: the search index (and the timeline it reads) loads only when the published page
+    # belongs to an incident, not for every draft file (start-up cost)
+    from .search import index_page
+
     store.record_publication(
         slug, wiki=wiki.name, page=saved.title, revision=saved.revid, page_timestamp=format_utc(saved.timestamp)
     )
@@ -214,15 +220,18 @@ def publish_page(
     force: bool = False,
     dry_run: bool = False,
     scorecard: ScorecardDefinition | None = None,
+    read: Callable[[], PageText | None] | None = None,
 ) -> PublishOutcome:
     """Create *title* from *draft*, or update its generated regions; record the page in the store.
 
     The store records page, wiki and revision on incident *slug* (or the incident already known
-    for that page). *scorecard*: see :func:`plan_publish`. Raises ConflictError when the page
-    changed underneath, PublishError otherwise.
+    for that page). *scorecard*: see :func:`plan_publish`. *read* gives the page as it is now
+    (default: read it here), e.g. a read started earlier in the background. Raises ConflictError
+    when the page changed underneath, PublishError otherwise.
     """
+    base = read() if read is not None else wiki.read(title)
     return _publish_read(
-        wiki, store, title=title, base=wiki.read(title), draft=draft, slug=slug, summary=summary, force=force,
+        wiki, store, title=title, base=base, draft=draft, slug=slug, summary=summary, force=force,
         dry_run=dry_run, scorecard=scorecard,
     )  # fmt: skip
 
@@ -356,6 +365,10 @@ def adopt_published_draft(
         report = read_draft(saved.title, draft, settings)
     if isinstance(report, Unparsed):
         return None
+    # lazy imports: importing and the search index load only to adopt a new incident (start-up cost)
+    from .importing import store_report
+    from .search import index_page
+
     imported, _, _ = store_report(store, report, wiki=wiki, page=saved, settings=settings, now=now)
     index_page(store, imported.slug, saved.text, saved.revid)
     return imported.slug

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, asset_path, read_user_text, user_path
 from ..errors import ConfigError, InputError
@@ -41,7 +41,9 @@ from ..model.scorecard import (
     parse_answer,
 )
 from ..model.time import period_label
-from ..store import Store
+
+if TYPE_CHECKING:  # annotations only: publishing reads the questions without opening the store's parts
+    from ..store import Store
 
 __all__ = [
     "DEFAULT_RULES",

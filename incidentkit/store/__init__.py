@@ -17,27 +17,12 @@ Methods take and return the value types of :mod:`incidentkit.model`, never curso
 
 from __future__ import annotations
 
-import sys
-
-# sqlite-utils imports numpy whenever it is installed (the charts extra brings it), only to map
-# numpy scalars to column types; the store never writes one, and importing numpy costs more than
-# the rest of a command's start-up. So numpy is hidden from that one import (None in sys.modules
-# makes an import fail) unless something loaded it already. Here, before any part of the store.
-_HIDE_NUMPY = "numpy" not in sys.modules
-if _HIDE_NUMPY:
-    sys.modules["numpy"] = None  # type: ignore[assignment]
-try:
-    import sqlite_utils  # noqa: F401 - loaded here, without numpy; the parts import from it
-finally:
-    if _HIDE_NUMPY:
-        del sys.modules["numpy"]
-
-from .actionables import ActionablesMixin  # noqa: E402 - after sqlite_utils, above
-from .curation import CurationMixin  # noqa: E402
-from .pages import PagesMixin  # noqa: E402
-from .scorecard import ScorecardMixin  # noqa: E402
-from .search import SearchMixin  # noqa: E402
-from .statuses import TaskStatusesMixin  # noqa: E402
+from .actionables import ActionablesMixin
+from .curation import CurationMixin
+from .pages import PagesMixin
+from .scorecard import ScorecardMixin
+from .search import SearchMixin
+from .statuses import TaskStatusesMixin
 
 __all__ = ["Store"]
 

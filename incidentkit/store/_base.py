@@ -20,14 +20,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Self
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Self
 
 from ..config import shown_path
 from ..errors import StoreError
 from ..model.time import format_utc, parse_utc
 from . import migrations
+
+if TYPE_CHECKING:  # annotations only: sqlite-utils loads on first use of StoreBase.db (start-up cost)
+    from sqlite_utils import Database
 
 __all__ = ["StoreBase", "BUSY_TIMEOUT_MS", "utc_or_none", "json_tuple", "store_error", "is_busy"]
 
@@ -101,7 +102,14 @@ def _read_only_error(exc: sqlite3.Error) -> bool:
     return str(getattr(exc, "sqlite_errorname", "")).startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN"))
 
 
-def _check_schema(db: Database, path: Path) -> None:
+def _connect(database: str, *, timeout: float = 5.0, uri: bool = False, isolation_level: str | None = "") -> sqlite3.Connection:
+    """A connection with recursive triggers on (as sqlite-utils opens its own)."""
+    conn = sqlite3.connect(database, uri=uri, timeout=timeout, isolation_level=isolation_level)
+    conn.execute("PRAGMA recursive_triggers = on")
+    return conn
+
+
+def _check_schema(db: sqlite3.Connection, path: Path) -> None:
     """Refuse (reading only) a database written by a newer incidentkit or by another program."""
     newer = migrations.newer_steps(db)
     if newer:
@@ -110,7 +118,9 @@ def _check_schema(db: Database, path: Path) -> None:
             "it was left untouched",
             hint="upgrade incidentkit, or point --db / [store] path / INCIDENTKIT_HOME at another database",
         )
-    if len(migrations.pending(db)) == len(migrations.STEPS) and db.table_names():
+    if len(migrations.pending(db)) == len(migrations.STEPS) and db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table'"
+    ).fetchone():
         raise StoreError(
             f"{shown_path(path)} is an SQLite database of another program (it holds no incidentkit schema); "
             "it was left untouched",
@@ -118,12 +128,12 @@ def _check_schema(db: Database, path: Path) -> None:
         )
 
 
-def _open_read_only(path: Path, timeout: float) -> Database:
+def _open_read_only(path: Path, timeout: float) -> sqlite3.Connection:
     """The database at *path* opened read-only; without a writable folder (for WAL's shared-memory
     file) it is opened as immutable, which needs no file of its own."""
     uri = path.absolute().as_uri()
     for query in ("?mode=ro", "?mode=ro&immutable=1"):
-        db = Database(sqlite3.connect(uri + query, uri=True, timeout=timeout, isolation_level=None))
+        db = _connect(uri + query, uri=True, timeout=timeout, isolation_level=None)
         try:
             _check_schema(db, path)
         except sqlite3.OperationalError as exc:
@@ -144,12 +154,12 @@ def _open_read_only(path: Path, timeout: float) -> Database:
     raise AssertionError("the immutable attempt returns or raises above")
 
 
-def _open_file(path: Path, timeout: float) -> tuple[Database, bool]:
+def _open_file(path: Path, timeout: float) -> tuple[sqlite3.Connection, bool]:
     """(the database at *path*, whether it is read-only): checked, then in WAL mode and migrated."""
     if path.exists() and not os.access(path, os.W_OK):
         return _open_read_only(path, timeout), True
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = Database(sqlite3.connect(str(path), timeout=timeout, isolation_level=None))
+    db = _connect(str(path), timeout=timeout, isolation_level=None)
     try:
         _check_schema(db, path)
         db.execute("PRAGMA journal_mode = WAL")
@@ -169,18 +179,20 @@ def _open_file(path: Path, timeout: float) -> tuple[Database, bool]:
 class StoreBase:
     """One SQLite connection, its transactions, and the clock that stamps ``updated_at`` columns.
 
-    ``readonly`` is True when the file could only be opened for reading.
+    ``readonly`` is True when the file could only be opened for reading. Queries go through
+    ``conn`` (plain sqlite3); :attr:`db` wraps it for sqlite-utils' schema introspection.
     """
 
     def __init__(
         self,
-        db: Database,
+        conn: sqlite3.Connection,
         path: Path | None = None,
         *,
         clock: Callable[[], datetime] | None = None,
         readonly: bool = False,
     ) -> None:
-        self.db = db
+        self.conn = conn
+        self._db: Database | None = None
         self.path = path
         self.clock = clock or _system_clock
         self.readonly = readonly
@@ -204,7 +216,7 @@ class StoreBase:
         newer incidentkit, and every SQLite failure.
         """
         if path is None:
-            db = Database(memory=True)
+            db = _connect(":memory:")
             db.execute("PRAGMA foreign_keys = ON")
             migrations.apply(db)
             return cls(db, None, clock=clock)
@@ -230,8 +242,16 @@ class StoreBase:
             ) from exc
         return cls(db, path, clock=clock, readonly=readonly)
 
+    @property
+    def db(self) -> Database:
+        """The connection as a sqlite-utils ``Database`` (schema introspection); loaded on first
+        use, since importing sqlite-utils costs more than a short command's start-up."""
+        if self._db is None:
+            self._db = migrations.database(self.conn)
+        return self._db
+
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     def __enter__(self) -> Self:
         return self
@@ -254,7 +274,7 @@ class StoreBase:
         """
         if self.readonly:
             raise _read_only(shown_path(self.path or ""), doing)
-        conn = self.db.conn
+        conn = self.conn
         try:
             if conn.in_transaction:
                 # Named by depth, not numbered: the same few statements again and again, which

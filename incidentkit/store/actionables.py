@@ -108,12 +108,12 @@ class ActionablesMixin(IncidentsMixin):
 
     def _iter_actionables(self, where: str, params: Sequence[Any], order: str) -> Iterator[Actionable]:
         sql = f"SELECT {', '.join(self._ACTIONABLE_COLUMNS)} FROM actionables WHERE {where} ORDER BY {order}"
-        return map(self._actionable_from_row, self.db.conn.execute(sql, list(params)))
+        return map(self._actionable_from_row, self.conn.execute(sql, list(params)))
 
     def _insert_history(self, rows: Iterable[tuple[Any, ...]]) -> None:
         columns = ", ".join(self._HISTORY_COLUMNS)
         marks = ", ".join("?" for _ in self._HISTORY_COLUMNS)
-        self.db.conn.executemany(f"INSERT INTO status_history ({columns}) VALUES ({marks})", list(rows))
+        self.conn.executemany(f"INSERT INTO status_history ({columns}) VALUES ({marks})", list(rows))
 
     def add_actionable(self, actionable: Actionable, first: StatusChange) -> Actionable:
         """Insert a new actionable and its first history row, atomically; returns it with its id."""
@@ -121,7 +121,7 @@ class ActionablesMixin(IncidentsMixin):
         sql = f"INSERT INTO actionables ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
         try:
             with self.transaction():
-                cursor = self.db.conn.execute(sql, self._actionable_row(actionable)[1:])
+                cursor = self.conn.execute(sql, self._actionable_row(actionable)[1:])
                 new_id = int(cursor.lastrowid or 0)
                 self._insert_history([self._history_row(first, new_id)])
         except sqlite3.IntegrityError as exc:
@@ -152,7 +152,7 @@ class ActionablesMixin(IncidentsMixin):
         history = [self._history_row(c, a.id) for a, c in updates if c is not None and a.id is not None]
         try:
             with self.transaction():
-                self.db.conn.executemany(sql, rows)
+                self.conn.executemany(sql, rows)
                 self._insert_history(history)
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"cannot update actionables: {exc}", hint="another actionable already has that task") from exc
@@ -171,7 +171,7 @@ class ActionablesMixin(IncidentsMixin):
             return False
         try:
             with self.transaction(doing="maintain"):
-                self.db.execute("PRAGMA optimize")
+                self.conn.execute("PRAGMA optimize")
         except StoreError as exc:
             if is_busy(exc.__cause__):
                 return False
@@ -182,7 +182,7 @@ class ActionablesMixin(IncidentsMixin):
         """Record that sync saw these actionables' tasks unchanged (only ``synced_at`` moves)."""
         if ids:
             with self.transaction():
-                self.db.conn.executemany(
+                self.conn.executemany(
                     "UPDATE actionables SET synced_at = ? WHERE id = ?", [(format_utc(synced_at), i) for i in ids]
                 )
 
@@ -230,7 +230,7 @@ class ActionablesMixin(IncidentsMixin):
         if incident is not None:
             sql += " AND incident = ?"
             params.append(incident)
-        return [row[0] for row in self.db.conn.execute(sql, params)]
+        return [row[0] for row in self.conn.execute(sql, params)]
 
     def missing_tasks(self, *, incident: str | None = None) -> list[str]:
         sql = "SELECT DISTINCT task FROM actionables WHERE missing = 1"
@@ -238,7 +238,7 @@ class ActionablesMixin(IncidentsMixin):
         if incident is not None:
             sql += " AND incident = ?"
             params.append(incident)
-        return sorted((row[0] for row in self.db.conn.execute(sql, params)), key=lambda t: int(t[1:]))
+        return sorted((row[0] for row in self.conn.execute(sql, params)), key=lambda t: int(t[1:]))
 
     def _actionable_where(self, query: ActionableQuery, today: date) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -294,7 +294,7 @@ class ActionablesMixin(IncidentsMixin):
 
         def count(condition: str, extra: list[Any]) -> int:
             sql = f"SELECT count(*) FROM actionables WHERE {condition} AND {where}"
-            return int(self.db.conn.execute(sql, [*extra, *params]).fetchone()[0])
+            return int(self.conn.execute(sql, [*extra, *params]).fetchone()[0])
 
         return (
             count(self._OPEN_SQL, []),
@@ -306,12 +306,12 @@ class ActionablesMixin(IncidentsMixin):
         """Actionables opened per month (YYYY-MM) and closed (done or won't do) per month."""
         where, params = self._actionable_where(query, date.min)
         opened = dict(
-            self.db.conn.execute(
+            self.conn.execute(
                 f"SELECT substr(created_at, 1, 7), count(*) FROM actionables WHERE {where} GROUP BY 1", params
             ).fetchall()
         )
         closed = dict(
-            self.db.conn.execute(
+            self.conn.execute(
                 "SELECT substr(resolved_at, 1, 7), count(*) FROM actionables WHERE status IN ('done', 'wont-do') "
                 f"AND resolved_at IS NOT NULL AND {where} GROUP BY 1",
                 params,
@@ -322,7 +322,7 @@ class ActionablesMixin(IncidentsMixin):
     def days_to_close(self, query: ActionableQuery) -> list[float]:
         """Days from creation to resolution of every closed actionable matching *query*."""
         where, params = self._actionable_where(query, date.min)
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT julianday(resolved_at) - julianday(created_at) FROM actionables "
             f"WHERE status IN ('done', 'wont-do') AND resolved_at IS NOT NULL AND {where}",
             params,
@@ -332,7 +332,7 @@ class ActionablesMixin(IncidentsMixin):
     def open_ages(self, query: ActionableQuery, *, today: date) -> list[float]:
         """Days since creation of every open actionable matching *query*, as of *today*."""
         where, params = self._actionable_where(query, today)
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             f"SELECT julianday(?) - julianday(substr(created_at, 1, 10)) FROM actionables WHERE {self._OPEN_SQL} AND {where}",
             [today.isoformat(), *params],
         )
@@ -343,7 +343,7 @@ class ActionablesMixin(IncidentsMixin):
         where, params = self._actionable_where(query, today)
         return [
             (r[0], int(r[1]), int(r[2]))
-            for r in self.db.conn.execute(
+            for r in self.conn.execute(
                 "SELECT owner, count(*), total(due IS NOT NULL AND due < ?) FROM actionables "
                 f"WHERE {self._OPEN_SQL} AND {where} GROUP BY owner ORDER BY 3 DESC, 2 DESC, owner IS NULL, owner",
                 [today.isoformat(), *params],
@@ -358,7 +358,7 @@ class ActionablesMixin(IncidentsMixin):
             sql += " WHERE actionable_id = ?"
             params.append(actionable_id)
         result = []
-        for r in self.db.conn.execute(sql + " ORDER BY id", params):
+        for r in self.conn.execute(sql + " ORDER BY id", params):
             result.append(
                 StatusChange(
                     id=r[0], actionable_id=r[1], incident=r[2], task=r[3],

@@ -86,7 +86,7 @@ class IncidentsMixin(StoreBase):
         columns = ", ".join(f'"{name}"' for name in values)
         updates = ", ".join(f'"{name}" = excluded."{name}"' for name in values if name != "slug")
         with self.transaction():
-            self.db.conn.execute(
+            self.conn.execute(
                 f"INSERT INTO incidents ({columns}) VALUES ({', '.join('?' for _ in values)}) "
                 f"ON CONFLICT (slug) DO UPDATE SET {updates}",
                 list(values.values()),
@@ -97,7 +97,7 @@ class IncidentsMixin(StoreBase):
 
     def incident_actionable_counts(self, today: date) -> dict[str, tuple[int, int]]:
         """``{slug: (open, overdue)}`` over every incident with open actionables (due before *today*: overdue)."""
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT incident, count(*), sum(CASE WHEN due < ? THEN 1 ELSE 0 END) FROM actionables "
             "WHERE status IN ('open', 'in-progress') GROUP BY incident",
             [today.isoformat()],
@@ -126,7 +126,7 @@ class IncidentsMixin(StoreBase):
         counts = {"incidents": self.db["incidents"].count_where("slug = ?", [slug])}
         for table, column, via in self._dependents():
             where, _ = self._rows_of(table, column, via)
-            (count,) = self.db.conn.execute(f"SELECT count(*) FROM {where}", [slug]).fetchone()
+            (count,) = self.conn.execute(f"SELECT count(*) FROM {where}", [slug]).fetchone()
             counts[table] = counts.get(table, 0) + int(count)
         return {name: count for name, count in counts.items() if count}
 
@@ -136,12 +136,12 @@ class IncidentsMixin(StoreBase):
         self.require_incident(slug)
         removed = self.incident_footprint(slug)
         with self.transaction():
-            self.db.conn.execute("INSERT OR IGNORE INTO incident_removals (incident) VALUES (?)", [slug])
+            self.conn.execute("INSERT OR IGNORE INTO incident_removals (incident) VALUES (?)", [slug])
             for table, column, via in self._dependents():
                 where, _ = self._rows_of(table, column, via)
-                self.db.conn.execute(f"DELETE FROM {where}", [slug])
-            self.db.conn.execute("DELETE FROM incidents WHERE slug = ?", [slug])
-            self.db.conn.execute("DELETE FROM incident_removals WHERE incident = ?", [slug])
+                self.conn.execute(f"DELETE FROM {where}", [slug])
+            self.conn.execute("DELETE FROM incidents WHERE slug = ?", [slug])
+            self.conn.execute("DELETE FROM incident_removals WHERE incident = ?", [slug])
         return removed
 
     def unlock_incident_fields(self, slug: str, names: Iterable[str]) -> IncidentRecord:
@@ -160,7 +160,7 @@ class IncidentsMixin(StoreBase):
         indexed (so that nothing of it has to be rebuilt)."""
         found: dict[str, tuple[str, str, dict[str, Any]]] = {}
         for batch in chunks(pages, 500):
-            rows = self.db.conn.execute(
+            rows = self.conn.execute(
                 "SELECT p.page, p.incident, p.digest, p.summary FROM imported_pages p "
                 "JOIN search_documents d ON d.slug = p.incident "
                 f"WHERE p.page IN ({', '.join('?' for _ in batch)})",
@@ -172,7 +172,7 @@ class IncidentsMixin(StoreBase):
     def save_imported_page(self, page: str, incident: str, digest: str, summary: Mapping[str, Any]) -> None:
         """Remember *page* as the import just read it into *incident*."""
         with self.transaction():
-            self.db.conn.execute(
+            self.conn.execute(
                 "INSERT OR REPLACE INTO imported_pages (page, incident, digest, summary) VALUES (?, ?, ?, ?)",
                 [page, incident, digest, json.dumps(summary, ensure_ascii=False)],
             )
@@ -180,12 +180,12 @@ class IncidentsMixin(StoreBase):
     def forget_imported_pages(self, slug: str) -> None:
         """Make the next import read the pages of *slug* again (fields it must not set were unlocked)."""
         with self.transaction():
-            self.db.conn.execute("DELETE FROM imported_pages WHERE incident = ?", [slug])
+            self.conn.execute("DELETE FROM imported_pages WHERE incident = ?", [slug])
 
     def _incidents_where(self, where: str, params: list[Any]) -> list[IncidentRecord]:
         # plain SQL: a sqlite-utils table object reads the schema again on every use, which
         # was most of the statements an import sends per page
-        cursor = self.db.conn.execute(f"SELECT * FROM incidents WHERE {where}", params)
+        cursor = self.conn.execute(f"SELECT * FROM incidents WHERE {where}", params)
         names = [column[0] for column in cursor.description]
         return [_incident(dict(zip(names, row, strict=True))) for row in cursor]
 

@@ -2,42 +2,88 @@
 
 Tables are documented in docs/schema.md; every column holds plain text, numbers or ISO 8601 UTC
 strings so the file is useful in any SQLite tool (datasette, sqlite3). The public API:
-:func:`newer_steps` (steps a newer incidentkit applied: refuse the file), :func:`pending` and
-:func:`apply`.
+:func:`newer_steps` (steps a newer incidentkit applied: refuse the file), :func:`pending`,
+:func:`apply`, and :func:`database` (a connection as a sqlite-utils ``Database``).
+
+Which steps a file holds is read with plain SQL from sqlite-utils' own record of them
+(``_sqlite_migrations``), so that opening an up-to-date database does not load sqlite-utils,
+whose import costs more than the rest of a short command's start-up (``publish FILE``); it loads
+only when a step is applied.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database, Migrations
+if TYPE_CHECKING:  # annotations only: sqlite-utils loads when a step is applied (start-up cost)
+    from sqlite_utils import Database
 
-__all__ = ["MIGRATIONS", "STEPS", "newer_steps", "pending", "apply"]
+__all__ = ["STEPS", "newer_steps", "pending", "apply", "database"]
 
-MIGRATIONS = Migrations("incidentkit")
+SET_NAME = "incidentkit"  # the migration set recorded in _sqlite_migrations
 STEPS: list[str] = []  # every step this incidentkit knows, in order
+_FUNCTIONS: list[Callable[[Database], None]] = []
 
 
 def step(fn: Callable[[Database], None]) -> Callable[[Database], None]:
     """Register a schema step (the function's name is its permanent id)."""
     STEPS.append(fn.__name__)
-    return MIGRATIONS()(fn)
+    _FUNCTIONS.append(fn)
+    return fn
 
 
-def newer_steps(db: Database) -> list[str]:
+def database(conn: sqlite3.Connection) -> Database:
+    """*conn* as a sqlite-utils ``Database`` (for schema steps and introspection), loaded on first use."""
+    # sqlite-utils imports numpy whenever it is installed (the charts extra brings it), only to map
+    # numpy scalars to column types; the store never writes one, and importing numpy costs more than
+    # the rest of a command's start-up. So numpy is hidden from that one import (None in sys.modules
+    # makes an import fail) unless something loaded it already.
+    hide_numpy = "numpy" not in sys.modules
+    if hide_numpy:
+        sys.modules["numpy"] = None  # type: ignore[assignment]
+    try:
+        from sqlite_utils import Database
+    finally:
+        if hide_numpy:
+            del sys.modules["numpy"]
+    return Database(conn)
+
+
+def _applied(db: Any) -> list[str]:
+    """The steps recorded in *db* (a connection or a ``Database``), in the order applied. Reads only."""
+    exists = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'").fetchone()
+    if not exists:
+        return []
+    rows = db.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid", [SET_NAME])
+    return [name for (name,) in rows]
+
+
+def newer_steps(db: Any) -> list[str]:
     """Steps recorded in *db* that this incidentkit does not know (a newer version wrote it). Reads only."""
     known = set(STEPS)
-    return [m.name for m in MIGRATIONS.applied(db) if m.name not in known]
+    return [name for name in _applied(db) if name not in known]
 
 
-def pending(db: Database) -> list[str]:
-    """Steps not yet applied to *db*. Reads only."""
-    return [m.name for m in MIGRATIONS.pending(db)]
+def pending(db: Any) -> list[str]:
+    """Steps not yet applied to *db* (a connection or a ``Database``). Reads only."""
+    applied = set(_applied(db))
+    return [name for name in STEPS if name not in applied]
 
 
-def apply(db: Database) -> None:
+def apply(conn: sqlite3.Connection) -> None:
     """Apply every pending step, each in its own transaction with its record."""
-    MIGRATIONS.apply(db)
+    if not pending(conn):
+        return
+    db = database(conn)  # loads sqlite-utils (lazy import, see the module docstring)
+    from sqlite_utils import Migrations
+
+    migrations = Migrations(SET_NAME)
+    for fn in _FUNCTIONS:
+        migrations()(fn)
+    migrations.apply(db)
 
 
 @step

@@ -54,8 +54,8 @@ class PagesMixin(IncidentsMixin):
             for p in pages
         ]
         with self.transaction():
-            self.db.conn.execute("DELETE FROM pages WHERE incident = ?", [slug])
-            self.db.conn.executemany(
+            self.conn.execute("DELETE FROM pages WHERE incident = ?", [slug])
+            self.conn.executemany(
                 "INSERT OR REPLACE INTO pages (incident, page, person, team, paged_at, in_hours, local_time, hours, manual) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
@@ -63,7 +63,7 @@ class PagesMixin(IncidentsMixin):
 
     def get_pages(self, slug: str) -> list[PagedPerson]:
         """The pages recorded for incident *slug*, in time order."""
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT page, person, team, paged_at, in_hours, local_time, hours, manual FROM pages "
             "WHERE incident = ? ORDER BY paged_at, page, person",
             [slug],
@@ -77,7 +77,7 @@ class PagesMixin(IncidentsMixin):
         ``in_hours``, ``out_of_hours``, ``unknown``, ``people`` (distinct people paged), ``incidents``.
         """
         period = _PERIOD_SQL[Period(by)]
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             f"""
             SELECT {period} AS period, team, count(*), total(in_hours = 1), total(in_hours = 0), total(in_hours IS NULL),
                    count(DISTINCT nullif(person, '')), count(DISTINCT incident)

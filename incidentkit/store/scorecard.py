@@ -34,7 +34,7 @@ class ScorecardMixin(IncidentsMixin):
     def get_scorecard_answers(self, slug: str) -> dict[str, ScoreAnswer]:
         """The stored scorecard answers of incident *slug*, by question key."""
         # plain SQL: a sqlite-utils table object reads the schema on every use (an import asks once a page)
-        cursor = self.db.conn.execute("SELECT * FROM scorecard_answers WHERE incident = ? ORDER BY question", [slug])
+        cursor = self.conn.execute("SELECT * FROM scorecard_answers WHERE incident = ? ORDER BY question", [slug])
         names = [column[0] for column in cursor.description]
         return {row["question"]: _score_answer(row) for row in (dict(zip(names, values, strict=True)) for values in cursor)}
 

@@ -81,11 +81,11 @@ class SearchMixin(IncidentsMixin):
     def _scratch(self) -> None:
         """The temp FTS5 table that tokenizes a document as the index does (its columns, no content:
         emptied at once, with ``delete-all``), and its per-column vocabulary."""
-        self.db.conn.execute(
+        self.conn.execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_scratch USING fts5({', '.join(FIELDS)}, "
             "content = '', tokenize = 'porter unicode61')"
         )
-        self.db.conn.execute(
+        self.conn.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_scratch_terms USING fts5vocab(temp, search_scratch, 'col')"
         )
 
@@ -108,7 +108,7 @@ class SearchMixin(IncidentsMixin):
         The vocabulary is the caller's to update (:meth:`count_terms`): a batch counts once. Without
         *text* the old text is removed and the new one is the caller's to write (:meth:`save_texts`).
         """
-        conn = self.db.conn
+        conn = self.conn
         moments = [getattr(document.moments, name) for name in MOMENTS]
         values = (
             document.day.isoformat() if document.day else None,
@@ -154,7 +154,7 @@ class SearchMixin(IncidentsMixin):
             self._insert_texts(texts)
 
     def _insert_texts(self, texts: Mapping[int, Sequence[str]]) -> None:
-        self.db.conn.executemany(
+        self.conn.executemany(
             f"INSERT INTO search_fts (rowid, {', '.join(FIELDS)}) VALUES (?{', ?' * len(FIELDS)})",
             [(doc_id, *fields) for doc_id, fields in texts.items()],
         )
@@ -163,7 +163,7 @@ class SearchMixin(IncidentsMixin):
         """Replace the similarity features of documents: document id -> feature key -> weight."""
         with self.transaction():
             self._write_in_batches("DELETE FROM search_features WHERE doc IN ({marks})", list(features))
-            self.db.conn.executemany(
+            self.conn.executemany(
                 "INSERT INTO search_features (doc, feature, weight) VALUES (?, ?, ?)",
                 [(doc, key, weight) for doc, weights in features.items() for key, weight in weights.items()],
             )
@@ -178,7 +178,7 @@ class SearchMixin(IncidentsMixin):
         """Record similar pairs ((earlier id, later id) -> score; a pair already there keeps the
         higher score) and mark the documents *compared*."""
         with self.transaction():
-            self.db.conn.executemany(
+            self.conn.executemany(
                 "INSERT INTO search_links (earlier, later, score) VALUES (?, ?, ?) "
                 "ON CONFLICT (earlier, later) DO UPDATE SET score = max(score, excluded.score)",
                 [(earlier, later, score) for (earlier, later), score in links.items()],
@@ -188,14 +188,14 @@ class SearchMixin(IncidentsMixin):
     def _write_in_batches(self, sql: str, keys: Sequence[Any]) -> None:
         """Run the writing *sql* (whose ``{marks}`` is a list of parameters) for all *keys*, 500 at a time."""
         for batch in chunks(keys, _BATCH):
-            self.db.conn.execute(sql.format(marks=", ".join("?" for _ in batch)), list(batch))
+            self.conn.execute(sql.format(marks=", ".join("?" for _ in batch)), list(batch))
 
     # --- terms ---------------------------------------------------------------------------------
 
     def field_term_counts(self, texts: Sequence[str]) -> list[dict[str, int]]:
         """How often each term (as the index stems it) occurs in each of the texts of a document's
         :data:`~incidentkit.model.search.FIELDS` (one tokenizer pass for all of them)."""
-        conn = self.db.conn
+        conn = self.conn
         columns = ", ".join(FIELDS)
         insert = f"INSERT INTO temp.search_scratch ({columns}) VALUES ({', '.join('?' for _ in FIELDS)})"
         try:
@@ -216,7 +216,7 @@ class SearchMixin(IncidentsMixin):
     def _in_batches(self, sql: str, keys: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         """The rows of *sql* (whose ``{marks}`` is a list of parameters) for all *keys*, 500 at a time."""
         for batch in chunks(keys, _BATCH):
-            yield from self.db.conn.execute(sql.format(marks=", ".join("?" for _ in batch)), list(batch))
+            yield from self.conn.execute(sql.format(marks=", ".join("?" for _ in batch)), list(batch))
 
     def term_documents(self, terms: Sequence[str]) -> dict[str, int]:
         """In how many indexed documents each of *terms* occurs (the vocabulary :meth:`count_terms` keeps)."""
@@ -228,20 +228,20 @@ class SearchMixin(IncidentsMixin):
         documents each term occurs (FTS5's own vocabulary can tell the same, but by reading every
         posting: too slow to ask for every term)."""
         with self.transaction():
-            self.db.conn.executemany(
+            self.conn.executemany(
                 "INSERT INTO search_vocabulary (term, docs) VALUES (?, ?) "
                 "ON CONFLICT (term) DO UPDATE SET docs = docs + excluded.docs",
                 sorted((term, n) for term, n in changes.items() if n),
             )
 
     def document_count(self) -> int:
-        return int(self.db.conn.execute("SELECT count(*) FROM search_documents").fetchone()[0])
+        return int(self.conn.execute("SELECT count(*) FROM search_documents").fetchone()[0])
 
     # --- reading -------------------------------------------------------------------------------
 
     def stored_parts(self, slug: str) -> StoredParts | None:
         """What the document of *slug* was last built from, or None when it is not indexed."""
-        row = self.db.conn.execute(
+        row = self.conn.execute(
             "SELECT draft, page_text, page_revision FROM search_documents WHERE slug = ?", [slug]
         ).fetchone()
         if row is None:
@@ -251,7 +251,7 @@ class SearchMixin(IncidentsMixin):
 
     def uncompared(self) -> dict[int, Comparable]:
         """The documents indexed since they were last compared: id -> what they are compared by."""
-        rows = self.db.conn.execute("SELECT id, comparable FROM search_documents WHERE compared = 0 ORDER BY id")
+        rows = self.conn.execute("SELECT id, comparable FROM search_documents WHERE compared = 0 ORDER BY id")
         return {int(doc): Comparable.from_dict(json.loads(data)) for doc, data in rows}
 
     def document_orders(self, docs: Collection[int]) -> dict[int, tuple[str, str]]:
@@ -261,7 +261,7 @@ class SearchMixin(IncidentsMixin):
 
     def features_of(self, slug: str) -> dict[str, float]:
         """The stored features of *slug* (feature key -> weight); empty when not indexed."""
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT f.feature, f.weight FROM search_features f JOIN search_documents d ON d.id = f.doc WHERE d.slug = ?",
             [slug],
         )
@@ -269,7 +269,7 @@ class SearchMixin(IncidentsMixin):
 
     def similarity_text(self, slug: str) -> str:
         """The similarity text of the indexed incident *slug* (see ``IncidentDocument.similarity_text``)."""
-        row = self.db.conn.execute(
+        row = self.conn.execute(
             "SELECT f.title, f.summary, f.timeline, f.body FROM search_fts f JOIN search_documents d ON d.id = f.rowid "
             "WHERE d.slug = ?",
             [slug],
@@ -295,7 +295,7 @@ class SearchMixin(IncidentsMixin):
         if since is not None:
             sql += " AND b.day >= ?"
             params.append(since.isoformat())
-        return [(r[0], r[1], float(r[2]), float(r[3])) for r in self.db.conn.execute(sql, params)]
+        return [(r[0], r[1], float(r[2]), float(r[3])) for r in self.conn.execute(sql, params)]
 
     def postings(self, keys: Sequence[str]) -> list[tuple[int, str, float]]:
         """Every (document id, feature, weight) having one of the feature *keys*."""
@@ -316,7 +316,7 @@ class SearchMixin(IncidentsMixin):
             f"SELECT {self._DOC_COLUMNS} FROM search_documents d JOIN incidents i ON i.slug = d.slug "
             f"WHERE d.id IN ({', '.join('?' for _ in wanted)})"
         )
-        return sorted((self._indexed(row) for row in self.db.conn.execute(sql, wanted)), key=lambda i: i.order)
+        return sorted((self._indexed(row) for row in self.conn.execute(sql, wanted)), key=lambda i: i.order)
 
     def stats_rows(self, *, since: date | None = None) -> list[tuple[Any, ...]]:
         """(slug, day, impact_start, detected, responded, mitigated, resolved, pages JSON, pages_known)
@@ -329,10 +329,10 @@ class SearchMixin(IncidentsMixin):
         if since is not None:
             sql += " WHERE day >= ?"
             params.append(since.isoformat())
-        return self.db.conn.execute(sql + " ORDER BY day, start, slug", params).fetchall()
+        return self.conn.execute(sql + " ORDER BY day, start, slug", params).fetchall()
 
     def indexed_incident(self, slug: str) -> IndexedIncident | None:
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             f"SELECT {self._DOC_COLUMNS} FROM search_documents d JOIN incidents i ON i.slug = d.slug WHERE d.slug = ?",
             [slug],
         ).fetchall()
@@ -342,7 +342,7 @@ class SearchMixin(IncidentsMixin):
         """Incidents that have no search document yet (recorded before the index existed)."""
         return [
             row[0]
-            for row in self.db.conn.execute(
+            for row in self.conn.execute(
                 "SELECT slug FROM incidents WHERE slug NOT IN (SELECT slug FROM search_documents) ORDER BY slug"
             )
         ]
@@ -371,7 +371,7 @@ class SearchMixin(IncidentsMixin):
         sql += " ORDER BY rank, d.slug LIMIT ?"
         params.append(limit)
         try:
-            rows = self.db.conn.execute(sql, params).fetchall()
+            rows = self.conn.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
             raise InputError(
                 f"cannot search for {match!r}: {exc}",

@@ -19,17 +19,17 @@ class TaskStatusesMixin(StoreBase):
         """Replace the cached list of the instance's statuses."""
         rows = [(s.value, s.name, int(s.closed), s.special, str(s.state), format_utc(fetched_at)) for s in statuses]
         with self.transaction():
-            self.db.conn.execute("DELETE FROM task_statuses")
-            self.db.conn.executemany(
+            self.conn.execute("DELETE FROM task_statuses")
+            self.conn.executemany(
                 "INSERT INTO task_statuses (value, name, closed, special, state, fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
     def task_statuses(self) -> list[TaskStatus]:
-        rows = self.db.conn.execute("SELECT value, name, closed, special FROM task_statuses ORDER BY rowid")
+        rows = self.conn.execute("SELECT value, name, closed, special FROM task_statuses ORDER BY rowid")
         return [TaskStatus(value=r[0], name=r[1], closed=bool(r[2]), special=r[3]) for r in rows]
 
     def task_statuses_fetched_at(self) -> datetime | None:
         """When the cached statuses were discovered (None if never)."""
-        row = self.db.conn.execute("SELECT min(fetched_at) FROM task_statuses").fetchone()
+        row = self.conn.execute("SELECT min(fetched_at) FROM task_statuses").fetchone()
         return utc_or_none(row[0]) if row else None
