@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -431,6 +432,16 @@ def test_slow_once_then_fine_is_retried(conduit: ConduitFake) -> None:
     patient = ConduitClient(conduit.url, conduit.token, timeout=0.3, retries=1, backoff=0)
     assert patient.call("conduit.ping") == "fake-phorge"
     assert patient.calls == 2
+
+
+def test_a_request_the_client_gave_up_on_leaves_no_trace_after_a_reset(conduit: ConduitFake) -> None:
+    """The fake is shared by the session: a slow answer that outlives its test must not land in the next."""
+    conduit.slow_next(0.6)
+    with pytest.raises(ConduitError):
+        ConduitClient(conduit.url, conduit.token, timeout=0.1, retries=0).call("conduit.ping")
+    conduit.reset()
+    time.sleep(0.8)
+    assert conduit.requests == []
 
 
 def test_connection_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -300,6 +300,7 @@ class ConduitFake(LoopbackFake):
     def reset(self) -> None:
         """Back to the captured server's users and projects, no tasks, no faults, counters at zero."""
         with self._lock:
+            self._generation = getattr(self, "_generation", 0) + 1
             self._random = random.Random(self._seed)
             self.users: dict[str, FakeUser] = {}
             self.projects: dict[str, FakeProject] = {}
@@ -558,6 +559,7 @@ class ConduitFake(LoopbackFake):
         method = request.path[len("/api/") :]
         with self._lock:
             self.calls += 1
+            generation = self._generation
             fault = next((f for f in self._faults if f[2] in (None, method)), None)
             if fault is not None:
                 self._faults.remove(fault)
@@ -565,6 +567,10 @@ class ConduitFake(LoopbackFake):
             kind, seconds, _ = fault
             if kind == "slow":
                 time.sleep(seconds)
+                if generation != self._generation:
+                    # The client gave up and the fake was reset for the next test meanwhile: this late
+                    # request must not land in the next test's state or request log.
+                    return Response("reset while the request slept\n", status=503, content_type="text/plain")
             elif kind == "html500":
                 return Response(_HTML_500, status=500, content_type="text/html; charset=UTF-8")
             elif kind == "429":
