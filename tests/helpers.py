@@ -93,8 +93,12 @@ def run_in_terminal(
         ready, _, _ = select.select([leader], [], [], 0.1)
         if not ready:
             if process.poll() is not None:
-                break
-            continue
+                # It may have written its last words between the select and the poll: take them.
+                ready, _, _ = select.select([leader], [], [], 0)
+                if not ready:
+                    break
+            else:
+                continue
         try:
             chunk = os.read(leader, 65536)
         except OSError:  # EIO: every process holding the terminal has exited
