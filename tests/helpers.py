@@ -109,12 +109,16 @@ def run_in_terminal(
         if interrupt_at is not None and interrupt_at in b"".join(chunks).decode("utf-8", "replace"):
             os.write(leader, b"\x03")
             interrupt_at = None
-    os.close(leader)
+    # Wait before closing the terminal: closing it hangs up a command that has let go of its
+    # standard streams but is still exiting (it would die of SIGHUP, exit code -1).
     try:
         code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
         raise AssertionError(f"incidentkit {' '.join(args)} still ran after {timeout} s: {b''.join(chunks)!r}") from None
+    finally:
+        os.close(leader)
     return Terminal(code, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n"))
 
 
