@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from incidentkit.config import PrometheusSettings, load_settings
 from incidentkit.errors import SourceError
@@ -262,8 +264,10 @@ def test_spec_help_names_the_selector_and_config() -> None:
 
 
 def test_pull_without_url_is_a_source_error() -> None:
-    with pytest.raises(SourceError, match="no url"):
+    with pytest.raises(SourceError) as caught:
         PrometheusSource(PrometheusSettings()).pull(QUERY)
+    assert caught.value.message == "prometheus: no url is configured"
+    assert caught.value.hint == "set url in the [prometheus] config section, or give --input prometheus=FILE"
 
 
 def test_pull_from_a_closed_port_is_a_source_error_with_hint() -> None:
@@ -403,12 +407,12 @@ def test_pull_with_thanos_chunks_and_a_custom_selector(httpserver: HTTPServer) -
     grid = [("1676397540.000", "1676401110.000"), ("1676401140.000", "1676404710.000"), ("1676404740.000", T_2000)]
     for start, end in grid:
         httpserver.expect_ordered_request(
-            "/api/v1/query_range",
+            "/X/api/v1/query_range",  # only the trailing "/" of the url goes, not an X before it
             query_string={
                 "query": "up == 0", "start": start, "end": end, "step": "30s", "dedup": "true", "partial_response": "true",
             },
         ).respond_with_data(empty)
-    settings = PrometheusSettings(url=httpserver.url_for("/"), selector="up == 0", step=30, padding_minutes=1, thanos=True)
+    settings = PrometheusSettings(url=httpserver.url_for("/X/"), selector="up == 0", step=30, padding_minutes=1, thanos=True)
     export = PrometheusSource(settings, max_points=120).pull(QUERY)
     assert [name for name, _ in export.files] == ["ALERTS-001.json", "ALERTS-002.json", "ALERTS-003.json"]
     assert export.meta["for_state_selector"] is None and export.meta["chunks"] == 3 and export.meta["thanos"] is True
@@ -431,12 +435,53 @@ def test_pull_refuses_answers_that_are_no_matrix(httpserver: HTTPServer, answer:
     with pytest.raises(SourceError) as caught:
         PrometheusSource(PrometheusSettings(url=httpserver.url_for(""), selector="up")).pull(QUERY)
     assert caught.value.message == message
-    assert "[prometheus]" in (caught.value.hint or "")
+    assert caught.value.hint == (
+        "[prometheus] url should be a Prometheus or Thanos Query server"
+        if "unexpected shape" in message
+        else 'check [prometheus] selector (a PromQL selector such as ALERTS{alertstate="firing"}) and url'
+    )
 
 
 def test_pull_refuses_a_step_that_is_not_positive() -> None:
-    with pytest.raises(SourceError, match="step must be a positive number of seconds"):
-        PrometheusSource(PrometheusSettings(url="http://127.0.0.1:1", step=0)).pull(QUERY)
+    for step in (0, -60):
+        with pytest.raises(SourceError) as caught:
+            PrometheusSource(PrometheusSettings(url="http://127.0.0.1:1", step=step)).pull(QUERY)
+        assert (caught.value.message, caught.value.hint) == (
+            "prometheus: step must be a positive number of seconds", "fix [prometheus] step"
+        )
+
+
+def test_a_server_echoing_a_secret_does_not_show_it(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api/v1/query_range").respond_with_data('{"status":"error","error":"bad token s3cret"}', status=401)
+    source = PrometheusSource(PrometheusSettings(url=httpserver.url_for("/"), selector="up"), secrets=("s3cret",))
+    with pytest.raises(SourceError) as caught:
+        source.pull(QUERY)
+    assert caught.value.message.startswith(f"prometheus: HTTP 401 from {httpserver.url_for('/api/v1/query_range')}")
+    assert "s3cret" not in caught.value.message and "<redacted>" in caught.value.message
+    assert caught.value.hint == (
+        "the server refused access; check [prometheus] url and its credentials (user, password_env, token_env)"
+    )
+
+
+def test_pull_gives_up_on_a_server_that_does_not_answer_in_time(httpserver: HTTPServer) -> None:
+    def slow(request: Request) -> Response:
+        time.sleep(1.0)
+        return Response('{"status":"success","data":{"resultType":"matrix","result":[]}}')
+
+    httpserver.expect_request("/api/v1/query_range").respond_with_handler(slow)
+    source = PrometheusSource(PrometheusSettings(url=httpserver.url_for("/"), selector="up", timeout=0.2))
+    with pytest.raises(SourceError) as caught:
+        source.pull(QUERY)
+    assert caught.value.message == f"prometheus: {httpserver.url_for('/api/v1/query_range')} did not answer within 0.2 s"
+
+
+def test_a_step_of_one_second_is_valid(httpserver: HTTPServer) -> None:
+    empty = '{"status":"success","data":{"resultType":"matrix","result":[]}}'
+    httpserver.expect_request("/api/v1/query_range", query_string={
+        "query": "up", "start": "1676397540.000", "end": T_2000, "step": "1s",
+    }).respond_with_data(empty)  # fmt: skip
+    settings = PrometheusSettings(url=httpserver.url_for("/"), selector="up", step=1, padding_minutes=1)
+    assert PrometheusSource(settings).pull(QUERY).meta["step"] == 1
 
 
 def test_pull_sends_basic_auth_or_a_bearer_token(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -563,3 +608,11 @@ def test_a_series_without_alertname_is_named_by_its_selector() -> None:
     ]
     firing = parse_prometheus(_with_for_state([T1010], []), QUERY).events[0]
     assert firing.raw == 'ALERTS{alertname="Slow", alertstate="firing", instance="mw1"}'
+
+
+def test_a_sample_read_twice_does_not_make_the_inferred_step_zero() -> None:
+    # two Thanos replicas or overlapping chunks repeat a sample; the step is still the 30 s between samples
+    base = at("18:10:00").timestamp()
+    export = Export("prometheus", (("a.json", _series(base, base + 30, base + 60)), ("b.json", _series(base + 60, base + 90))))
+    events = parse_prometheus(export, QUERY).events
+    assert [(e.kind, e.time) for e in events] == [(EventKind.ALERT_FIRING, at("18:10:00")), (EventKind.ALERT_RESOLVED, at("18:11:30"))]
