@@ -556,7 +556,11 @@ def test_the_saved_range_end_decides_what_is_still_firing(end: str, ongoing: boo
     export = Export("prometheus", (("a.json", _series(at("18:59:30").timestamp())),), {"step": 60, "end": end})
     firing, last = parse_prometheus(export, QUERY).events
     assert last.kind is (EventKind.ALERT_NOTE if ongoing else EventKind.ALERT_RESOLVED)
-    assert last.time == at("18:59:30") and firing.time == at("18:59:30")
+    assert last.time == at("18:59:30") and firing.time == at("18:59:30") and last.started == at("18:59:30")
+    if ongoing:
+        assert (last.text, last.data["note"]) == ("Gappy still firing at window end", "ongoing")
+    else:
+        assert last.text == "Gappy resolved" and "note" not in last.data
 
 
 def _with_for_state(alerts: list[float], for_state: list[tuple[float, float]]) -> Export:
@@ -616,3 +620,20 @@ def test_a_sample_read_twice_does_not_make_the_inferred_step_zero() -> None:
     export = Export("prometheus", (("a.json", _series(base, base + 30, base + 60)), ("b.json", _series(base + 60, base + 90))))
     events = parse_prometheus(export, QUERY).events
     assert [(e.kind, e.time) for e in events] == [(EventKind.ALERT_FIRING, at("18:10:00")), (EventKind.ALERT_RESOLVED, at("18:11:30"))]
+
+
+@pytest.mark.parametrize(
+    ("labels", "instance", "text"),
+    [
+        ({"host": "db1", "hostname": "db1.eqiad.wmnet"}, "db1", "Down firing on db1"),
+        ({"hostname": "db2.eqiad.wmnet"}, "db2.eqiad.wmnet", "Down firing on db2.eqiad.wmnet"),
+        ({"instance": "db3:9100", "host": "db3"}, "db3:9100", "Down firing on db3:9100"),
+        ({"site": "eqiad"}, None, "Down firing"),
+    ],
+)
+def test_the_instance_is_the_instance_host_or_hostname_label(labels: dict[str, str], instance: str | None, text: str) -> None:
+    metric = {"__name__": "ALERTS", "alertname": "Down", "alertstate": "firing", **labels}
+    body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [{"metric": metric, "values": [[T1010, "1"]]}]}})
+    firing, resolved = parse_prometheus(Export("prometheus", (("a.json", body),), {"step": 60}), QUERY).events
+    assert (firing.data.get("instance"), firing.text) == (instance, text)
+    assert resolved.text == text.replace("firing", "resolved")
