@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     equivalents = tomllib.loads(EQUIVALENTS.read_text()) if EQUIVALENTS.exists() else {}
     report = score(read_results(ROOT / "mutants"), equivalents, mutmut_diff, args.targets)
     if args.pending:
-        print("\n".join(name for m in report.modules for name in (*m.survived, *m.not_run)))
+        for name in (name for m in report.modules for name in (*m.survived, *m.not_run)):
+            print(name)  # nothing at all when nothing is pending: an empty line would be an empty pattern
         return 0
     print(render(report, mutmut_diff, args.min))
     low = [m for m in report.modules if m.score is not None and m.score < args.min]

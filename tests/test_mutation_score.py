@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("mutation_score", ROOT / "scripts" / "mutation_score.py")
 assert _spec is not None and _spec.loader is not None
@@ -97,3 +99,23 @@ def test_the_checked_in_equivalents_name_a_line_and_a_reason() -> None:
     for name, entry in entries.items():
         assert "__mutmut_" in name and set(entry) == {"line", "reason"}, name
         assert entry["reason"].strip() and entry["line"].strip(), name
+
+
+def test_pending_lists_survivors_and_unrun_mutants_one_a_line_and_nothing_before_any_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(mutation_score, "ROOT", tmp_path)
+    monkeypatch.setattr(mutation_score, "EQUIVALENTS", tmp_path / "none.toml")
+    monkeypatch.chdir(tmp_path)  # main() moves to ROOT; this puts the test's own directory back afterwards
+    assert mutation_score.main(["--pending", TIME]) == 0
+    assert capsys.readouterr().out == ""  # an empty line would reach mutmut as an empty pattern
+    meta = tmp_path / "mutants" / "incidentkit" / "model" / "time.py.meta"
+    meta.parent.mkdir(parents=True)
+    meta.write_text(json.dumps({"exit_code_by_key": RESULTS, "durations_by_key": {}}))
+    assert mutation_score.main(["--pending", TIME]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{TIME}.x_format_utc__mutmut_2",
+        f"{TIME}.x_to_epoch__mutmut_1",
+        f"{TIME}.x_to_epoch__mutmut_2",
+        f"{TIME}.x_to_epoch__mutmut_3",
+    ]

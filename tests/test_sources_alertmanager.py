@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pytest_httpserver import HTTPServer
 
 from incidentkit.config import AlertmanagerSettings
 from incidentkit.errors import SourceError
@@ -291,3 +292,57 @@ def test_real_alertmanager_wrong_path_is_a_clear_error(alertmanager_server: Serv
     with pytest.raises(SourceError) as info:
         source.pull(QUERY)
     assert "HTTP 404" in info.value.message
+
+
+# --- pull and check against recorded answers ---------------------------------------------------------
+
+
+def test_pull_saves_the_v2_answers_and_the_webhook_log(httpserver: HTTPServer, tmp_path: Path) -> None:
+    alerts, silences = ((FIXTURES / name).read_text() for name in ("alerts.json", "silences.json"))
+    httpserver.expect_ordered_request("/am/api/v2/alerts").respond_with_data(alerts, content_type="application/json")
+    httpserver.expect_ordered_request("/am/api/v2/silences").respond_with_data(silences, content_type="application/json")
+    (tmp_path / "webhook-2023-02-14.log").write_text((FIXTURES / "webhook-logger.log").read_text())
+    url = "http://am:pw@" + httpserver.url_for("/am/").split("//", 1)[1]
+    source = AlertmanagerSource(AlertmanagerSettings(url=url, path=str(tmp_path)), paging_labels={"team": "sre"})
+    pulled = source.pull(QUERY)
+    assert [name for name, _ in pulled.files] == ["alerts.json", "silences.json", "webhook/webhook-2023-02-14.log"]
+    assert pulled.files[0][1] == alerts and pulled.files[1][1] == silences
+    assert pulled.meta == {"paging_labels": {"team": "sre"}, "url": url.replace("am:pw@", "am:****@"), "skipped_files": []}
+    assert AlertmanagerSource(AlertmanagerSettings(url=url)).paging_labels == {"severity": "page"}
+
+
+@pytest.mark.parametrize("answer", ['{"alerts": []}', "[1]", '[{"labels": {}}, "x"]'])
+def test_pull_refuses_answers_that_are_no_list_of_objects(httpserver: HTTPServer, answer: str) -> None:
+    httpserver.expect_request("/api/v2/alerts").respond_with_data(answer)
+    with pytest.raises(SourceError) as caught:
+        AlertmanagerSource(AlertmanagerSettings(url=httpserver.url_for("/"))).pull(QUERY)
+    assert caught.value.message == (
+        f"alertmanager: {httpserver.url_for('/api/v2/alerts')} answered JSON of an unexpected shape, "
+        "not the list of objects of the v2 API"
+    )
+    assert caught.value.hint == "[alertmanager] url should be the Alertmanager itself (its /api/v2 is appended)"
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ({"versionInfo": {"version": "0.25.0"}, "cluster": {"status": "ready"}}, "Alertmanager 0.25.0 (cluster ready)"),
+        ({"versionInfo": {}, "cluster": {}}, "Alertmanager ? (cluster ?)"),
+        ({"versionInfo": "0.25", "cluster": "ready"}, "Alertmanager ? (cluster ?)"),
+        ([], "Alertmanager ? (cluster ?)"),
+    ],
+)
+def test_check_names_version_and_cluster(httpserver: HTTPServer, status: object, expected: str) -> None:
+    httpserver.expect_request("/api/v2/status").respond_with_json(status)
+    assert AlertmanagerSource(AlertmanagerSettings(url=httpserver.url_for("/"))).check() == expected
+
+
+def test_check_without_url_or_path_and_with_a_log_folder(httpserver: HTTPServer, tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="neither url nor path is configured") as caught:
+        AlertmanagerSource(AlertmanagerSettings()).check()
+    assert caught.value.hint == "set url or path in [alertmanager]"
+    (tmp_path / "webhook-2023-02-14.log").write_text("{}\n")
+    assert AlertmanagerSource(AlertmanagerSettings(path=str(tmp_path))).check() == f"1 log file(s) under {tmp_path}"
+    httpserver.expect_request("/api/v2/status").respond_with_json({"versionInfo": {"version": "0.27.0"}, "cluster": {"status": "settling"}})
+    both = AlertmanagerSource(AlertmanagerSettings(url=httpserver.url_for("/"), path=str(tmp_path))).check()
+    assert both == f"Alertmanager 0.27.0 (cluster settling); 1 log file(s) under {tmp_path}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +12,8 @@ import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from incidentkit.config import PrometheusSettings, load_settings
 from incidentkit.errors import SourceError
@@ -260,8 +264,10 @@ def test_spec_help_names_the_selector_and_config() -> None:
 
 
 def test_pull_without_url_is_a_source_error() -> None:
-    with pytest.raises(SourceError, match="no url"):
+    with pytest.raises(SourceError) as caught:
         PrometheusSource(PrometheusSettings()).pull(QUERY)
+    assert caught.value.message == "prometheus: no url is configured"
+    assert caught.value.hint == "set url in the [prometheus] config section, or give --input prometheus=FILE"
 
 
 def test_pull_from_a_closed_port_is_a_source_error_with_hint() -> None:
@@ -360,3 +366,274 @@ def test_real_prometheus_custom_selector_and_errors(prometheus_server: Server) -
     with pytest.raises(SourceError) as info:
         wrong_path.pull(QUERY)
     assert "HTTP 404" in info.value.message and "base URL" in (info.value.hint or "")
+
+
+# --- pull against recorded answers -------------------------------------------------------------------
+# The answers below are the real server's, recorded in tests/fixtures/prometheus/incident; the
+# expected request parameters are worked out by hand from the incident window (18:00-20:00 UTC).
+
+T_1700 = "1676394000.000"  # 2023-02-14 17:00:00 UTC: the window start less the default 60 min padding
+T_2000 = "1676404800.000"  # 2023-02-14 20:00:00 UTC: the window end
+ALERTS_ANSWER = (FIXTURES / "incident" / "000-ALERTS-001.json").read_text()
+FOR_STATE_ANSWER = (FIXTURES / "incident" / "001-ALERTS_FOR_STATE-001.json").read_text()
+
+
+def test_pull_asks_for_the_padded_window_and_saves_the_answers(httpserver: HTTPServer) -> None:
+    for query, answer in (('ALERTS{alertstate="firing"}', ALERTS_ANSWER), ("ALERTS_FOR_STATE", FOR_STATE_ANSWER)):
+        httpserver.expect_ordered_request(
+            "/thanos/api/v1/query_range", query_string={"query": query, "start": T_1700, "end": T_2000, "step": "60s"}
+        ).respond_with_data(answer, content_type="application/json")
+    url = "http://user:secret@" + httpserver.url_for("/thanos/").split("//", 1)[1]
+    export = PrometheusSource(PrometheusSettings(url=url, paging_labels={"severity": "page"})).pull(QUERY)
+    assert export.source == "prometheus"
+    assert export.files == (("ALERTS-001.json", ALERTS_ANSWER), ("ALERTS_FOR_STATE-001.json", FOR_STATE_ANSWER))
+    assert export.meta == {
+        "url": url.replace("user:secret@", "user:****@"),
+        "selector": 'ALERTS{alertstate="firing"}',
+        "for_state_selector": "ALERTS_FOR_STATE",
+        "step": 60,
+        "start": "2023-02-14T17:00:00Z",
+        "end": "2023-02-14T20:00:00Z",
+        "thanos": False,
+        "paging_labels": {"severity": "page"},
+        "chunks": 1,
+    }
+    assert intervals(parse_prometheus(export, QUERY)) == EXPECTED
+
+
+def test_pull_with_thanos_chunks_and_a_custom_selector(httpserver: HTTPServer) -> None:
+    empty = '{"status":"success","data":{"resultType":"matrix","result":[]}}'
+    # padding 1 min, step 30 s and 120 points a chunk: 17:59:00-18:58:30, 18:59:00-19:58:30, 19:59:00-20:00:00
+    grid = [("1676397540.000", "1676401110.000"), ("1676401140.000", "1676404710.000"), ("1676404740.000", T_2000)]
+    for start, end in grid:
+        httpserver.expect_ordered_request(
+            "/X/api/v1/query_range",  # only the trailing "/" of the url goes, not an X before it
+            query_string={
+                "query": "up == 0", "start": start, "end": end, "step": "30s", "dedup": "true", "partial_response": "true",
+            },
+        ).respond_with_data(empty)
+    settings = PrometheusSettings(url=httpserver.url_for("/X/"), selector="up == 0", step=30, padding_minutes=1, thanos=True)
+    export = PrometheusSource(settings, max_points=120).pull(QUERY)
+    assert [name for name, _ in export.files] == ["ALERTS-001.json", "ALERTS-002.json", "ALERTS-003.json"]
+    assert export.meta["for_state_selector"] is None and export.meta["chunks"] == 3 and export.meta["thanos"] is True
+    assert export.meta["start"] == "2023-02-14T17:59:00Z" and "replaced_characters" not in export.meta
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ('{"status":"error","error":"' + "x" * 250 + '"}', "prometheus: query up failed: " + "x" * 200),
+        ('{"status":"error"}', "prometheus: query up failed: unexpected answer"),
+        ("[1, 2]", "prometheus: query up failed: unexpected answer"),
+        ('{"status":"success","data":{"resultType":"vector","result":[]}}', "prometheus: query up answered in an unexpected shape (no matrix result)"),
+        ('{"status":"success","data":{"resultType":"matrix","result":{}}}', "prometheus: query up answered in an unexpected shape (no matrix result)"),
+        ('{"status":"success","data":[]}', "prometheus: query up answered in an unexpected shape (no matrix result)"),
+    ],
+)
+def test_pull_refuses_answers_that_are_no_matrix(httpserver: HTTPServer, answer: str, message: str) -> None:
+    httpserver.expect_request("/api/v1/query_range").respond_with_data(answer)
+    with pytest.raises(SourceError) as caught:
+        PrometheusSource(PrometheusSettings(url=httpserver.url_for(""), selector="up")).pull(QUERY)
+    assert caught.value.message == message
+    assert caught.value.hint == (
+        "[prometheus] url should be a Prometheus or Thanos Query server"
+        if "unexpected shape" in message
+        else 'check [prometheus] selector (a PromQL selector such as ALERTS{alertstate="firing"}) and url'
+    )
+
+
+def test_pull_refuses_a_step_that_is_not_positive() -> None:
+    for step in (0, -60):
+        with pytest.raises(SourceError) as caught:
+            PrometheusSource(PrometheusSettings(url="http://127.0.0.1:1", step=step)).pull(QUERY)
+        assert (caught.value.message, caught.value.hint) == (
+            "prometheus: step must be a positive number of seconds", "fix [prometheus] step"
+        )
+
+
+def test_a_server_echoing_a_secret_does_not_show_it(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api/v1/query_range").respond_with_data('{"status":"error","error":"bad token s3cret"}', status=401)
+    source = PrometheusSource(PrometheusSettings(url=httpserver.url_for("/"), selector="up"), secrets=("s3cret",))
+    with pytest.raises(SourceError) as caught:
+        source.pull(QUERY)
+    assert caught.value.message.startswith(f"prometheus: HTTP 401 from {httpserver.url_for('/api/v1/query_range')}")
+    assert "s3cret" not in caught.value.message and "<redacted>" in caught.value.message
+    assert caught.value.hint == (
+        "the server refused access; check [prometheus] url and its credentials (user, password_env, token_env)"
+    )
+
+
+def test_pull_gives_up_on_a_server_that_does_not_answer_in_time(httpserver: HTTPServer) -> None:
+    def slow(request: Request) -> Response:
+        time.sleep(1.0)
+        return Response('{"status":"success","data":{"resultType":"matrix","result":[]}}')
+
+    httpserver.expect_request("/api/v1/query_range").respond_with_handler(slow)
+    source = PrometheusSource(PrometheusSettings(url=httpserver.url_for("/"), selector="up", timeout=0.2))
+    with pytest.raises(SourceError) as caught:
+        source.pull(QUERY)
+    assert caught.value.message == f"prometheus: {httpserver.url_for('/api/v1/query_range')} did not answer within 0.2 s"
+
+
+def test_a_step_of_one_second_is_valid(httpserver: HTTPServer) -> None:
+    empty = '{"status":"success","data":{"resultType":"matrix","result":[]}}'
+    httpserver.expect_request("/api/v1/query_range", query_string={
+        "query": "up", "start": "1676397540.000", "end": T_2000, "step": "1s",
+    }).respond_with_data(empty)  # fmt: skip
+    settings = PrometheusSettings(url=httpserver.url_for("/"), selector="up", step=1, padding_minutes=1)
+    assert PrometheusSource(settings).pull(QUERY).meta["step"] == 1
+
+
+def test_pull_sends_basic_auth_or_a_bearer_token(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROM_PASSWORD", "s3cret")
+    monkeypatch.setenv("PROM_TOKEN", "t0ken")
+    empty = '{"status":"success","data":{"resultType":"matrix","result":[]}}'
+    basic = "Basic " + base64.b64encode(b"reader:s3cret").decode()
+    httpserver.expect_request("/api/v1/query_range", headers={"Authorization": basic}).respond_with_data(empty)
+    settings = PrometheusSettings(url=httpserver.url_for("/"), selector="up", user="reader", password_env="PROM_PASSWORD")
+    assert len(PrometheusSource(settings).pull(QUERY).files) == 1
+    httpserver.clear()
+    httpserver.expect_request("/api/v1/query_range", headers={"Authorization": "Bearer t0ken"}).respond_with_data(empty)
+    settings = PrometheusSettings(url=httpserver.url_for("/"), selector="up", token_env="PROM_TOKEN")
+    assert len(PrometheusSource(settings).pull(QUERY).files) == 1
+
+
+def test_the_registered_factory_knows_the_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROM_PASSWORD", "s3cret")
+    config = tmp_path / "config.toml"
+    config.write_text('[prometheus]\nurl = "http://127.0.0.1:1"\nuser = "reader"\npassword_env = "PROM_PASSWORD"\nstep = 15\n')
+    source = SPEC.factory(load_settings(config))
+    assert isinstance(source, PrometheusSource)
+    assert source.settings.step == 15 and "s3cret" in source.secrets and source.session.auth == ("reader", "s3cret")
+
+
+def _series(*stamps: float) -> str:
+    values = [[stamp, "1"] for stamp in stamps]
+    result = [{"metric": {"__name__": "ALERTS", "alertname": "Gappy", "alertstate": "firing"}, "values": values}]
+    return json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}})
+
+
+def test_without_a_saved_step_the_smallest_sample_gap_is_the_step() -> None:
+    base = at("18:10:00").timestamp()
+    end = {"end": "2023-02-14T20:00:00Z"}
+    # samples 30 s apart, then a 90 s gap: more than 1.5 steps of 30 s, so two intervals
+    split = parse_prometheus(Export("prometheus", (("a.json", _series(base, base + 30, base + 60, base + 150, base + 180)),), end), QUERY)
+    assert [(e.kind, e.time) for e in split.events] == [
+        (EventKind.ALERT_FIRING, at("18:10:00")), (EventKind.ALERT_RESOLVED, at("18:11:00")),
+        (EventKind.ALERT_FIRING, at("18:12:30")), (EventKind.ALERT_RESOLVED, at("18:13:00")),
+    ]  # fmt: skip
+    # a lone sample gives no gap: the default step of 60 s says whether it reaches the range end
+    last = at("20:00:00").timestamp()
+    ongoing = parse_prometheus(Export("prometheus", (("a.json", _series(last - 59)),), end), QUERY)
+    assert [e.data.get("ongoing", False) for e in ongoing.events] == [False, True]
+    over = parse_prometheus(Export("prometheus", (("a.json", _series(last - 61)),), end), QUERY)
+    assert [e.kind for e in over.events] == [EventKind.ALERT_FIRING, EventKind.ALERT_RESOLVED]
+
+
+@pytest.mark.parametrize("sample", [["NaN", "1"], ["+Inf", "1"], ["-Inf", "1"], [None, "1"], ["soon", "1"], [1676397600, "1", 2], "1676397600"])
+def test_a_sample_without_a_finite_time_is_a_problem(sample: object) -> None:
+    good = [at("18:10:00").timestamp(), "1"]
+    body = {"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": {"__name__": "ALERTS", "alertname": "Odd", "alertstate": "firing"}, "values": [sample, good]},
+    ]}}  # fmt: skip
+    result = parse_prometheus(Export("prometheus", (("odd.json", json.dumps(body)),), {"step": 60}), QUERY)
+    assert [(p.where, p.reason) for p in result.problems] == [("odd.json series 1", "sample is not [time, value]")]
+    assert result.lines_read == 2 and [e.time for e in result.events] == [at("18:10:00"), at("18:10:00")]
+
+
+@pytest.mark.parametrize(
+    ("end", "ongoing"),
+    [
+        ("2023-02-14T19:00:00Z", True),
+        ("2023-02-14T19:00:00", True),  # no offset: UTC
+        ("2023-02-14T21:00:00+02:00", True),  # 19:00 UTC
+        ("2023-02-14T19:01:00Z", False),
+        ("not a time", False),  # the query's window end (20:00) instead
+        ("", False),
+    ],
+)
+def test_the_saved_range_end_decides_what_is_still_firing(end: str, ongoing: bool) -> None:
+    export = Export("prometheus", (("a.json", _series(at("18:59:30").timestamp())),), {"step": 60, "end": end})
+    firing, last = parse_prometheus(export, QUERY).events
+    assert last.kind is (EventKind.ALERT_NOTE if ongoing else EventKind.ALERT_RESOLVED)
+    assert last.time == at("18:59:30") and firing.time == at("18:59:30") and last.started == at("18:59:30")
+    if ongoing:
+        assert (last.text, last.data["note"]) == ("Gappy still firing at window end", "ongoing")
+    else:
+        assert last.text == "Gappy resolved" and "note" not in last.data
+
+
+def _with_for_state(alerts: list[float], for_state: list[tuple[float, float]]) -> Export:
+    """ALERTS samples of one alert and its ALERTS_FOR_STATE samples as (time, ActiveAt)."""
+    labels = {"alertname": "Slow", "instance": "mw1"}
+    result = [
+        {"metric": {"__name__": "ALERTS", "alertstate": "firing", **labels}, "values": [[t, "1"] for t in alerts]},
+        {"metric": {"__name__": "ALERTS_FOR_STATE", **labels}, "values": [[t, str(v)] for t, v in for_state]},
+    ]
+    body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}})
+    return Export("prometheus", (("a.json", body),), {"step": 60, "end": "2023-02-14T20:00:00Z"})
+
+
+T1010, T1011 = at("18:10:00").timestamp(), at("18:11:00").timestamp()
+
+
+@pytest.mark.parametrize(
+    ("for_state", "start", "pending_since"),
+    [
+        ([(T1010, T1010 - 30)], at("18:09:30"), None),  # ActiveAt within the step before: the exact start
+        ([(T1011, T1010 - 30)], at("18:09:30"), None),  # read at the interval's last sample too
+        ([(T1010, T1010 - 60)], at("18:10:00"), "2023-02-14T18:09:00Z"),  # a whole step before: a `for` delay
+        ([(T1010, T1010 - 600)], at("18:10:00"), "2023-02-14T18:00:00Z"),
+        ([(T1010, T1010 + 30)], at("18:10:00"), None),  # after the first sample: no use
+        ([(T1010 - 60, T1010 - 30), (T1011 + 60, T1010 - 30)], at("18:10:00"), None),  # outside the interval
+    ],
+)
+def test_active_at_gives_the_exact_start_or_the_pending_time(
+    for_state: list[tuple[float, float]], start: datetime, pending_since: str | None
+) -> None:
+    firing, resolved = parse_prometheus(_with_for_state([T1010, T1011], for_state), QUERY).events
+    assert (firing.kind, firing.time, resolved.time, resolved.started) == (EventKind.ALERT_FIRING, start, at("18:11:00"), start)
+    assert firing.data.get("pending_since") == pending_since
+
+
+def test_samples_one_and_a_half_steps_apart_are_one_interval() -> None:
+    events = parse_prometheus(_with_for_state([T1010, T1010 + 90], []), QUERY).events
+    assert [(e.kind, e.time) for e in events] == [(EventKind.ALERT_FIRING, at("18:10:00")), (EventKind.ALERT_RESOLVED, at("18:11:30"))]
+    events = parse_prometheus(_with_for_state([T1010, T1010 + 91], []), QUERY).events
+    assert [e.kind for e in events] == [EventKind.ALERT_FIRING, EventKind.ALERT_RESOLVED] * 2
+
+
+def test_a_series_without_alertname_is_named_by_its_selector() -> None:
+    result = [{"metric": {"__name__": "ALERTS", "alertstate": "firing", "job": "node", "instance": "a:9100"}, "values": [[T1010, "1"]]}]
+    body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}})
+    problems = parse_prometheus(Export("prometheus", (("a.json", body),), {"step": 60}), QUERY).problems
+    assert [(p.where, p.reason) for p in problems] == [
+        ('ALERTS{alertstate="firing", instance="a:9100", job="node"}', "series has no alertname label")
+    ]
+    firing = parse_prometheus(_with_for_state([T1010], []), QUERY).events[0]
+    assert firing.raw == 'ALERTS{alertname="Slow", alertstate="firing", instance="mw1"}'
+
+
+def test_a_sample_read_twice_does_not_make_the_inferred_step_zero() -> None:
+    # two Thanos replicas or overlapping chunks repeat a sample; the step is still the 30 s between samples
+    base = at("18:10:00").timestamp()
+    export = Export("prometheus", (("a.json", _series(base, base + 30, base + 60)), ("b.json", _series(base + 60, base + 90))))
+    events = parse_prometheus(export, QUERY).events
+    assert [(e.kind, e.time) for e in events] == [(EventKind.ALERT_FIRING, at("18:10:00")), (EventKind.ALERT_RESOLVED, at("18:11:30"))]
+
+
+@pytest.mark.parametrize(
+    ("labels", "instance", "text"),
+    [
+        ({"host": "db1", "hostname": "db1.eqiad.wmnet"}, "db1", "Down firing on db1"),
+        ({"hostname": "db2.eqiad.wmnet"}, "db2.eqiad.wmnet", "Down firing on db2.eqiad.wmnet"),
+        ({"instance": "db3:9100", "host": "db3"}, "db3:9100", "Down firing on db3:9100"),
+        ({"site": "eqiad"}, None, "Down firing"),
+    ],
+)
+def test_the_instance_is_the_instance_host_or_hostname_label(labels: dict[str, str], instance: str | None, text: str) -> None:
+    metric = {"__name__": "ALERTS", "alertname": "Down", "alertstate": "firing", **labels}
+    body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [{"metric": metric, "values": [[T1010, "1"]]}]}})
+    firing, resolved = parse_prometheus(Export("prometheus", (("a.json", body),), {"step": 60}), QUERY).events
+    assert (firing.data.get("instance"), firing.text) == (instance, text)
+    assert resolved.text == text.replace("firing", "resolved")
