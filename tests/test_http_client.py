@@ -63,6 +63,11 @@ def test_the_servers_own_error_message_is_shown_on_one_line_without_secrets(http
     assert refused(url).message == f"prometheus: HTTP 500 from {url}: caf\ufffd down"
 
 
+def test_an_error_with_an_empty_body_ends_at_the_url(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api").respond_with_data("", status=404)
+    assert refused(httpserver.url_for("/api")).message == f"prometheus: HTTP 404 from {httpserver.url_for('/api')}"
+
+
 def test_only_the_first_4096_bytes_of_an_error_body_are_read(httpserver: HTTPServer) -> None:
     url = httpserver.url_for("/api")
     body = '{"error": "' + "x" * (4097 - len('{"error": ""}')) + '"}'

@@ -223,7 +223,7 @@ def get_json(
         detail = _error_detail(response, secrets)
         asked = f" (it asked to wait {delay:g} s)" if delay is not None else ""
         raise SourceError(
-            f"{source}: HTTP {response.status_code} from {shown}{asked}: {detail}",
+            f"{source}: HTTP {response.status_code} from {shown}{asked}" + (f": {detail}" if detail else ""),
             hint=_status_hint(429 if delay is not None else response.status_code, setting),
         )
     try:
