@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from incidentkit.config import Settings
-from incidentkit.services import importing
+from incidentkit.services import importing, reading
 from incidentkit.services.importing import import_reports
 from incidentkit.services.search import reindex, search
 from incidentkit.store import Store
@@ -90,13 +90,13 @@ def test_a_reimport_of_unchanged_pages_parses_and_indexes_nothing(monkeypatch: p
         first = import_pages(store, pages)
         before = index_of(store)
         parsed: list[str] = []
-        parse = importing.parse_report
+        parse = reading.parse_report
 
         def counted(title: str, text: str, **options: Any) -> Any:
             parsed.append(title)
             return parse(title, text, **options)
 
-        monkeypatch.setattr(importing, "parse_report", counted)
+        monkeypatch.setattr(reading, "parse_report", counted)
         statements: list[str] = []
         store.db.conn.set_trace_callback(statements.append)
         again = import_pages(store, pages)
@@ -175,3 +175,93 @@ def test_unlocking_an_actionable_field_lets_the_unchanged_page_set_it_again(
     assert "(0 new, 1 updated, 1 unchanged)" in restored.stderr, restored.stderr
     with home_store() as store:
         assert store.require_actionable(item.id).title == item.title
+
+
+def store_contents(store: Store) -> dict[str, Any]:
+    """The incidents, actionables and search index of *store*, without the times of writing."""
+    return {
+        "incidents": [(r.slug, r.title, r.start, r.end, r.task, r.status, r.page, r.metadata) for r in store.list_incidents()],
+        "actionables": sorted(
+            (a.incident, a.task or "", a.title, str(a.status), a.owner or "") for r in store.list_incidents()
+            for a in store.incident_actionables(r.slug)
+        ),
+        "index": index_of(store),
+    }
+
+
+def three_batches() -> list[tuple[str, str]]:
+    """The real and seed reports three times over, under three titles each: three batches of 50 and more."""
+    pages = sorted(real_pages() + seed_pages())
+    return [(f"{title} ({copy})", text) for copy in ("a", "b", "c") for title, text in pages]
+
+
+def test_many_pages_are_read_in_a_worker_process_and_stored_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = three_batches()
+    assert len(pages) > 2 * importing.BATCH_SIZE
+    read_here: list[str] = []
+    read_page = reading.read_page
+
+    def counted(title: str, text: str, **options: Any) -> Any:
+        read_here.append(title)
+        return read_page(title, text, **options)
+
+    monkeypatch.setattr(reading, "read_page", counted)  # a worker process does not see this
+    with Store.open(None) as alone:
+        import_pages(alone, pages)
+        expected = store_contents(alone)
+    assert len(read_here) == len(pages)
+
+    read_here.clear()
+    monkeypatch.setattr(importing, "PARALLEL_FROM", 1)
+    with Store.open(None) as store:
+        result = import_pages(store, pages)
+        assert store_contents(store) == expected
+    assert read_here == []  # every page was read in the worker
+    assert len(result.imported) + len(result.unparsed) == len(pages)
+
+
+def test_a_worker_that_dies_leaves_its_pages_to_be_read_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = three_batches()
+    with Store.open(None) as alone:
+        import_pages(alone, pages)
+        expected = store_contents(alone)
+    workers: list[Any] = []
+    start = reading._Worker.__init__
+
+    def started(worker: Any, *args: Any) -> None:
+        start(worker, *args)
+        workers.append(worker)
+
+    monkeypatch.setattr(reading._Worker, "__init__", started)
+    killed: list[int] = []
+
+    def kill_the_worker(done: int, total: int) -> None:
+        for worker in workers:
+            if worker.process.pid not in killed:
+                killed.append(worker.process.pid)
+                worker.process.kill()
+                worker.process.wait()
+
+    read_here: list[str] = []
+    read_page = reading.read_page
+    monkeypatch.setattr(reading, "read_page", lambda title, text, **kw: read_here.append(title) or read_page(title, text, **kw))
+    monkeypatch.setattr(importing, "PARALLEL_FROM", 1)
+    with Store.open(None) as store:
+        result = import_reports(
+            store, ((t, x, None) for t, x in pages), total=len(pages), wiki=None, settings=Settings(), now=NOW,
+            progress=kill_the_worker,
+        )  # fmt: skip
+        assert killed  # there was a worker, and it died during the import
+        assert 0 < len(read_here) < len(pages)  # the first batch was read there, the rest here
+        assert len(result.imported) + len(result.unparsed) == len(pages)
+        assert store_contents(store) == expected
+
+
+def test_what_reading_raises_in_the_worker_is_raised_here() -> None:
+    batches = [("first", [("Incidents/2024-01-01 x", "== Summary ==\nfine")]), ("second", [("Incidents/2024-01-02 y", None)])]
+    with reading.PageReader(prefix="Incidents/", questions=None, parallel=True) as reader:
+        read = reader.ahead(batches)  # type: ignore[arg-type]
+        key, pages = next(read)
+        assert key == "first" and isinstance(pages[0].report, importing.Report)
+        with pytest.raises(AttributeError):  # None has no .strip(): raised in the worker, raised again here
+            next(read)

@@ -11,6 +11,7 @@ its Start as the impact start and its End as the resolution, and nothing else.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from ..config import Settings
@@ -25,9 +26,27 @@ from ..model.time import format_utc, parse_utc
 from ..store import Store
 from ..timeline.curate import curate
 from ..timeline.rows import build_rows
-from ..wikitext.searchtext import report_text
+from ..wikitext.searchtext import ReportText, report_text
 
-__all__ = ["event_signals", "draft_facts", "facts_of_draft", "build_document", "document_for_draft"]
+__all__ = [
+    "PageFacts", "page_facts", "event_signals", "draft_facts", "facts_of_draft", "build_document", "document_for_draft",
+]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PageFacts:
+    """What a page's text gives its incident's document: its words by field, and the signals it and
+    the incident's *title* name (read together, as :func:`build_document` reads them)."""
+
+    title: str
+    text: ReportText
+    signals: Signals
+
+
+def page_facts(title: str, page_text: str, outline: Sequence[tuple[int, int, str]] | None = None) -> PageFacts:
+    """The facts of *page_text* for an incident called *title* (*outline*: the page's headings, when
+    it has just been parsed). Pure: an import reads them in a worker process."""
+    return PageFacts(title, report_text(page_text, outline), text_signals("\n".join([title, page_text])))
 
 
 def _host(value: str) -> str:
@@ -106,13 +125,17 @@ def build_document(
     draft: DraftFacts | None,
     page_text: str | None,
     outline: Sequence[tuple[int, int, str]] | None = None,
+    facts: PageFacts | None = None,
 ) -> IncidentDocument:
     """The document of one incident from its record, actionables, draft facts and page text
-    (*outline*: the page's headings, when it has just been parsed)."""
-    page = report_text(page_text, outline) if page_text else None
+    (*outline*: the page's headings, when it has just been parsed; *facts*: :func:`page_facts` of
+    the page, when they have been read already)."""
+    if facts is None or facts.title != record.title:
+        facts = page_facts(record.title, page_text, outline) if page_text else None
+    page = facts.text if facts else None
     signals = merge_signals(
         draft.signals if draft else {},
-        text_signals("\n".join([record.title, page_text or ""])),
+        facts.signals if facts else text_signals(record.title),
         {
             "task": [t for t in [record.task, *(a.task for a in actionables)] if t],
             "project": [p for a in actionables for p in a.projects],

@@ -36,8 +36,9 @@ from ..model.scorecard import ScorecardDefinition
 from ..model.time import format_utc
 from ..store import Store
 from ..util import chunks, version
-from ..wikitext.reports import ItemStatus, Report, Unparsed, parse_report, title_date
+from ..wikitext.reports import ItemStatus, Report, Unparsed, title_date
 from .actionables import upsert_imported
+from .reading import PARALLEL_FROM, PageReader, ReadPage
 from .scorecard import definition_path, load_definition
 from .search import StagedPage, refresh_similarity, save_staged, stage_page
 
@@ -145,18 +146,12 @@ def imported_items(report: Report) -> list[FollowUp]:
     return items
 
 
-def _incident_title(report: Report) -> str:
-    """The incident's name without the date: "2022-03-01 ulsfo network" -> "ulsfo network"."""
-    stripped = re.sub(r"^\s*\d{4}-?\d{2}-?\d{2}(?:[-_ ]+\d{4}-?\d{2}-?\d{2})?[-_ :]*", "", report.name).strip()
-    return stripped or report.name
-
-
 def _slug_for(store: Store, report: Report) -> tuple[str, IncidentRecord | None]:
     """The incident slug for *report*: the one already holding its page, else a new or matching one."""
     known = store.find_incident_by_page(report.page)
     if known is not None:
         return known.slug, known
-    title = _incident_title(report)
+    title = report.incident_title
     if report.date is not None:
         base = slugify(title, report.date)
     else:
@@ -210,7 +205,7 @@ def _store_report_once(
     metadata = {**(existing.metadata if existing else {}), **report.metadata}
     record = IncidentRecord(
         slug=slug,
-        title=existing.title if existing else _incident_title(report),
+        title=existing.title if existing else report.incident_title,
         start=_start(report, existing),
         end=format_utc(report.end) if report.end else (existing.end if existing else None),
         task=report.task,
@@ -302,6 +297,17 @@ def _as_last_read(title: str, slug: str, summary: Mapping[str, Any]) -> tuple[Im
 Stored = tuple[ImportedPage, UpsertResult, StagedPage | None]
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A page to import, and how the import last read it (*last*) if exactly so: then it is not read again."""
+
+    title: str
+    text: str
+    page: PageText | None
+    digest: str
+    last: tuple[str, str, dict[str, Any]] | None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Reader:
     """How an import reads and stores each page."""
@@ -314,32 +320,35 @@ class _Reader:
     settings: Settings
     now: datetime
 
-    def digest(self, title: str, text: str, page: PageText | None) -> str:
-        """What reading the page depends on: the page, and how it is read."""
+    def plan(self, title: str, text: str, page: PageText | None, last: tuple[str, str, dict[str, Any]] | None) -> _Plan:
+        """The page *title*, and *last* (how the import last read it) if it still reads the same."""
         revision = str(page.revid) if page else ""
+        # what reading the page depends on: the page, and how it is read
         parts = (version(), self.questions_digest, self.wiki or "", self.prefix, title, revision, text)
-        return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+        digest = hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+        return _Plan(title, text, page, digest, last if last is not None and last[1] == digest else None)
 
-    def read(
-        self, store: Store, title: str, text: str, page: PageText | None, last: tuple[str, str, dict[str, Any]] | None
-    ) -> Stored | Unparsed | None:
-        """Store the page *title* and index it (whole or not at all); None when it is before
-        ``since``. *last* is how the import last read it: if still so, nothing is done. What is
-        staged for the index is the caller's to save (:func:`save_staged`)."""
-        digest = self.digest(title, text, page)
-        if last is not None and last[1] == digest:
-            imported, upserted, day = _as_last_read(title, last[0], last[2])
+    def store(self, store: Store, plan: _Plan, read: ReadPage | None) -> Stored | Unparsed | None:
+        """Store the page of *plan* (*read*: as :mod:`.reading` read it; None when it reads as last
+        time: then nothing is done) and index it, whole or not at all; None when it is before
+        ``since``. What is staged for the index is the caller's to save (:func:`save_staged`)."""
+        if plan.last is not None:
+            imported, upserted, day = _as_last_read(plan.title, plan.last[0], plan.last[2])
             return None if self._before_since(day) else (imported, upserted, None)
-        report = parse_report(title, text, prefix=self.prefix, scorecard=self.questions)
+        assert read is not None, "every page that changed is read"
+        report = read.report
         if isinstance(report, Unparsed) or self._before_since(report.date):
             return report if isinstance(report, Unparsed) else None
+        page = plan.page
         with store.transaction():
             imported, upserted, record = store_report(
                 store, report, wiki=self.wiki, page=page, settings=self.settings, now=self.now
             )
-            staged = stage_page(store, record, text, page.revid if page else None, outline=report.headings)
+            staged = stage_page(
+                store, record, plan.text, page.revid if page else None, outline=report.headings, facts=read.facts
+            )
             items = upserted.added + upserted.updated + upserted.unchanged
-            store.save_imported_page(title, imported.slug, digest, _summary(imported, report.date, items))
+            store.save_imported_page(plan.title, imported.slug, plan.digest, _summary(imported, report.date, items))
         return imported, upserted, staged
 
     def _before_since(self, day: date | None) -> bool:
@@ -364,20 +373,22 @@ def import_reports(
     Pages dated before *since* (by title, else by the Start field), or without a date when *since*
     is given, are counted in ``filtered``. A page the import read exactly so last time is not parsed
     again, unless *reread*. Pages are taken (for a wiki, read) 50 at a time outside any
-    transaction, then stored in one transaction: each page is atomic (a savepoint), the terms of
-    the batch are counted in the vocabulary and their text written for search at once, and the disk is waited for once per batch
-    instead of once per page, which was most of an import's time. An error undoes the pages of its
-    batch; running the import again stores them. The pages indexed are compared with the other
-    incidents at the end, also after Ctrl-C (ImportInterrupted), which keeps every page stored
-    before it.
+    transaction and parsed one batch ahead (:class:`~.reading.PageReader`: in a worker process
+    when there are many), then stored in one transaction: each page is atomic (a savepoint), the
+    terms of the batch are counted in the vocabulary and their text written for search at once,
+    and the disk is waited for once per batch instead of once per page, which was most of an
+    import's time. An error undoes the pages of its batch; running the import again stores them.
+    The pages indexed are compared with the other incidents at the end, also after Ctrl-C
+    (ImportInterrupted), which keeps every page stored before it.
     """
     imported: list[ImportedPage] = []
     unparsed: list[Unparsed] = []
     filtered = 0
     upserts = UpsertResult()
     path = definition_path(settings)
+    questions = load_definition(path)
     reader = _Reader(
-        wiki=wiki, prefix=prefix, since=since, questions=load_definition(path),
+        wiki=wiki, prefix=prefix, since=since, questions=questions,
         questions_digest=hashlib.sha256(path.read_bytes()).hexdigest(), settings=settings, now=now,
     )  # fmt: skip
 
@@ -386,32 +397,47 @@ def import_reports(
             listed=total, imported=tuple(imported), unparsed=tuple(unparsed), filtered=filtered, actionables=upserts
         )
 
-    remaining = iter(pages)
+    def planned() -> Iterator[tuple[list[_Plan], list[tuple[str, str]]]]:
+        remaining = iter(pages)
+        while batch := list(islice(remaining, BATCH_SIZE)):
+            last = {} if reread else store.imported_pages([title for title, _, _ in batch])
+            plans = [reader.plan(title, text, page, last.get(title)) for title, text, page in batch]
+            yield plans, [(plan.title, plan.text) for plan in plans if plan.last is None]
+
     done = 0
     interrupted: KeyboardInterrupt | None = None
-    while not interrupted and (batch := list(islice(remaining, BATCH_SIZE))):
-        stored: list[Stored] = []  # this batch's pages: imported once it commits
-        last = {} if reread else store.imported_pages([title for title, _, _ in batch])
-        with store.transaction():
-            for title, text, page in batch:
-                try:
-                    outcome = reader.read(store, title, text, page, last.get(title))
-                except KeyboardInterrupt as exc:  # keep the pages stored before it: commit them
-                    interrupted = exc
-                    break
-                if isinstance(outcome, Unparsed):
-                    unparsed.append(outcome)
-                elif outcome is None:
-                    filtered += 1
-                else:
-                    stored.append(outcome)
-                done += 1
-                if progress:
-                    progress(done, total)
-            save_staged(store, [staged for _, _, staged in stored if staged is not None])
-        imported.extend(page for page, _, _ in stored)
-        for _, upserted, _ in stored:
-            upserts = _add(upserts, upserted)
+    with PageReader(prefix=prefix, questions=questions, parallel=total >= PARALLEL_FROM) as page_reader:
+        batches = page_reader.ahead(planned())
+        while not interrupted:
+            try:
+                plans, read = next(batches, (None, []))
+            except KeyboardInterrupt as exc:  # between batches: every batch before it is saved
+                interrupted = exc
+                break
+            if plans is None:
+                break
+            stored: list[Stored] = []  # this batch's pages: imported once it commits
+            reads = iter(read)
+            with store.transaction():
+                for plan in plans:
+                    try:
+                        outcome = reader.store(store, plan, next(reads) if plan.last is None else None)
+                    except KeyboardInterrupt as exc:  # keep the pages stored before it: commit them
+                        interrupted = exc
+                        break
+                    if isinstance(outcome, Unparsed):
+                        unparsed.append(outcome)
+                    elif outcome is None:
+                        filtered += 1
+                    else:
+                        stored.append(outcome)
+                    done += 1
+                    if progress:
+                        progress(done, total)
+                save_staged(store, [staged for _, _, staged in stored if staged is not None])
+            imported.extend(page for page, _, _ in stored)
+            for _, upserted, _ in stored:
+                upserts = _add(upserts, upserted)
     refresh_similarity(store)
     if interrupted:
         raise ImportInterrupted(so_far()) from interrupted

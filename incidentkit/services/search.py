@@ -25,7 +25,7 @@ from ..model.event import Event
 from ..model.incident import Incident, IncidentRecord
 from ..model.search import FIELDS, DraftFacts, SearchHit
 from ..store import Store
-from .documents import build_document, draft_facts, facts_of_draft
+from .documents import PageFacts, build_document, draft_facts, facts_of_draft
 from .similar import compare
 
 __all__ = [
@@ -57,12 +57,13 @@ def _save(
     revision: int | None,
     *,
     outline: Sequence[tuple[int, int, str]] | None = None,
+    facts: PageFacts | None = None,
     staged: bool = False,
 ) -> StagedPage:
     """Save the document of *record* as not compared yet; returns how the vocabulary changes
     (and, if *staged*, the text it is searched by: not written yet, see :func:`save_staged`)."""
     document = build_document(
-        record, store.incident_actionables(record.slug), draft=draft, page_text=page_text, outline=outline
+        record, store.incident_actionables(record.slug), draft=draft, page_text=page_text, outline=outline, facts=facts
     )
     texts = document.field_texts()
     counts = store.field_term_counts(texts)
@@ -127,15 +128,17 @@ def stage_page(
     revision: int | None = None,
     *,
     outline: Sequence[tuple[int, int, str]] | None = None,
+    facts: PageFacts | None = None,
 ) -> StagedPage | None:
     """Index the page of incident *record* as just imported (its draft facts are kept; *outline*:
-    its headings as the import parsed them), leaving the vocabulary and the text searched to the
-    caller (:func:`save_staged` of a batch of pages) and the comparison to
-    :func:`refresh_similarity`. None when the index already has this text."""
+    its headings as the import parsed them; *facts*: what the import read from its text already),
+    leaving the vocabulary and the text searched to the caller (:func:`save_staged` of a batch of
+    pages) and the comparison to :func:`refresh_similarity`. None when the index already has this text."""
     parts = store.stored_parts(record.slug)
     if parts is not None and text == parts.page_text:
         return None
-    return _save(store, record, parts.draft if parts else None, text, revision, outline=outline, staged=True)
+    draft = parts.draft if parts else None
+    return _save(store, record, draft, text, revision, outline=outline, facts=facts, staged=True)
 
 
 def save_staged(store: Store, staged: Iterable[StagedPage]) -> None:

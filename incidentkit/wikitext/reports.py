@@ -100,6 +100,9 @@ class PageActionable:
         return self.tasks[0] if self.tasks else None
 
 
+_TITLE_DATE = re.compile(r"^\s*\d{4}-?\d{2}-?\d{2}(?:[-_ ]+\d{4}-?\d{2}-?\d{2})?[-_ :]*")  # "2022-03-01 " of "2022-03-01 ulsfo network"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
     """What a report page says."""
@@ -119,6 +122,12 @@ class Report:
     headings: tuple[tuple[int, int, str], ...] = ()  # (0-based line, level, title), as :func:`headings` reads them
     wikitext: bool = True  # False when the page holds rendered text rather than wikitext
     problems: tuple[str, ...] = ()  # what could not be read, e.g. "Start: 'soon' is not a time"
+
+    @property
+    def incident_title(self) -> str:
+        """The incident's name without the date: "2022-03-01 ulsfo network" -> "ulsfo network"."""
+        stripped = _TITLE_DATE.sub("", self.name).strip()
+        return stripped or self.name
 
     @property
     def task_ids(self) -> tuple[str, ...]:
