@@ -2,10 +2,10 @@
 (:func:`~incidentkit.wikitext.reports.parse_report`) and the words and signals of its search
 document taken from its text (:func:`~incidentkit.services.documents.page_facts`).
 
-This is the pure and costly part of an import (about two thirds of its work when nothing is
-stored yet). With many pages it runs in a worker process, one batch ahead: the next batch is read
-on another core while this one is stored (the store's writes stay in the importing process:
-SQLite has one writer). Nothing here touches the store or the network.
+This is the pure and costly part of an import of new pages (about 40% of its work; the storing,
+indexing and comparing are the rest). With many pages it runs in a worker process, one batch
+ahead: the next batch is read on another core while this one is stored (the store's writes stay
+in the importing process: SQLite has one writer). Nothing here touches the store or the network.
 """
 
 from __future__ import annotations
