@@ -772,6 +772,24 @@ KNOWN_PREFIXES = ("Incidents/", "Incident documentation/")
 _SUBPAGES = {"minutes", "updates", "retrospective", "notes", "talk", "timeline", "followup", "follow-up"}
 
 
+_TIMELINE = re.compile(r"^timeline\b", re.I)
+_LIST_ITEM = ("*", "#")
+
+
+def _tree_text(lines: list[str], found: Sequence[_Heading]) -> str:
+    """The page without the list items of its Timeline section, for the tree: a timeline holds
+    neither the status template nor the metadata, and its rows (a link or two each) are most of
+    a long page's markup."""
+    timeline = next((index for index, heading in enumerate(found) if _TIMELINE.match(heading.title.strip())), None)
+    if timeline is None:
+        return "\n".join(lines)
+    heading = found[timeline]
+    end = next((later.line for later in found[timeline + 1 :] if later.level <= heading.level), len(lines))
+    kept = lines[: heading.line + 1]
+    kept += ["" if line.lstrip().startswith(_LIST_ITEM) else line for line in lines[heading.line + 1 : end]]
+    return "\n".join(kept + lines[end:])
+
+
 def _scorecard(text: str, definition: ScorecardDefinition | None) -> Mapping[str, tuple[Any, str]]:
     """The scorecard answers on the page (every scorecard generation names itself "ScoreCard"/"Scorecard")."""
     if definition is None or not _SCORECARD_WORD.search(text):
@@ -804,7 +822,7 @@ def parse_report(
     wikitext = bool(_WIKITEXT_SIGNS.search(text))
     # The tree serves the status template and the metadata tables or template: a page without
     # "{{", "{|" or "<table" has none of them, and most rendered pages are long (parsing is costly).
-    code = mwparserfromhell.parse(text) if _TREE_MARKUP.search(text) else Wikicode([])
+    code = mwparserfromhell.parse(_tree_text(lines, page_headings)) if _TREE_MARKUP.search(text) else Wikicode([])
     status = parse_status(text, code)
     metadata = parse_metadata(text, code)
     actionables, placeholders, located = parse_actionables(text, guess=not wikitext, found=page_headings)
