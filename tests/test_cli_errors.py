@@ -4,6 +4,7 @@ interactive commands on a pipe; ``publish FILE`` on things that are not drafts."
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from incidentkit.errors import IncidentKitError
 from incidentkit.model.incident import IncidentRecord
 from incidentkit.wikitext.titles import title_problem
 from tests.helpers import home_store, run, run_in_terminal
+from tests.servers.mediawiki import MediaWiki
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "backport-crash"
@@ -80,11 +82,55 @@ def test_a_bad_page_title_is_refused_before_any_wiki_call(tmp_path: Path, page: 
         assert message.startswith(f"--page {page!r} is not a valid page title") and "--page 'Incidents/" in hint
 
 
-def test_title_problem_follows_mediawiki() -> None:
-    assert title_problem("Incidents/2023-02-14 Backport crash") is None
-    assert title_problem("Incidents/Déploiement – 日本") is None
-    assert "'['" in (title_problem("Bad[title]") or "")
-    assert title_problem("x" * 256) and title_problem("a~~~b") and title_problem("a\tb") and title_problem("./x")
+DOTS = "'.' and '..' path parts are not allowed in page titles"
+# MediaWiki's Title::newFromText rules, one case each: the title, and the phrase incidentkit says
+TITLES = [
+    ("Incidents/2023-02-14 Backport crash", None),
+    ("Incidents/Déploiement – 日本", None),
+    ("_Incidents/2023_backport_", None),  # underscores are spaces, trimmed like them
+    ("a.b/c..d/.e/f.", None),  # dots inside a part are fine
+    ("", "it is empty"),
+    ("   ", "it is empty"),
+    ("___", "it is empty"),
+    ("_ _", "it is empty"),
+    ("Bad[title]", "'[' is not allowed in page titles (nor any of # < > [ ] | { })"),
+    ("a}b", "'}' is not allowed in page titles (nor any of # < > [ ] | { })"),
+    ("a\tb", "it contains a control character"),
+    ("a\x1fb", "it contains a control character"),
+    ("a\x7fb", "it contains a control character"),
+    ("a\x80b", None),  # a C1 code point is a character MediaWiki takes
+    ("a~~~b", "'~~~' is not allowed in page titles (it is a signature)"),
+    ("a~~b", None),
+    (".", DOTS),
+    ("..", DOTS),
+    ("./x", DOTS),
+    ("../x", DOTS),
+    ("a/./b", DOTS),
+    ("a/../b", DOTS),
+    ("a/b/./c/d", DOTS),
+    ("a/.", DOTS),  # Title::newFromText refuses a title ending in "/." as in "/.."
+    ("a/..", DOTS),
+    ("x" * 255, None),
+    ("x" * 256, "it is longer than 255 bytes"),
+    ("é" * 127 + "x", None),  # 255 bytes in UTF-8
+    ("é" * 128, "it is longer than 255 bytes"),  # 256 bytes, 128 characters
+]
+
+
+@pytest.mark.parametrize(("title", "problem"), TITLES, ids=[f"case{n}" for n in range(len(TITLES))])
+def test_title_problem_follows_mediawiki(title: str, problem: str | None) -> None:
+    assert title_problem(title) == problem
+
+
+@pytest.mark.integration
+def test_the_real_wiki_refuses_exactly_the_titles_incidentkit_refuses(mediawiki: MediaWiki) -> None:
+    titles = [title for title, _ in TITLES if title.strip()]  # the API drops empty titles from its answer
+    answer = mediawiki.api(post=True, action="query", titles="|".join(titles))["query"]
+    refused = {page["title"] for page in answer.get("pages", []) if "invalid" in page}
+    refused |= {page["title"] for page in answer.get("interwiki", [])}
+    # the API answers with the control characters XML cannot hold replaced by U+FFFD
+    ours = {re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "\ufffd", t) for t in titles if title_problem(t) is not None}
+    assert (sorted(refused - ours), sorted(ours - refused)) == ([], [])
 
 
 def test_counts_have_the_right_plural(incident: str) -> None:
