@@ -41,6 +41,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(10**9))
             self.end_headers()  # and never sends the gigabyte
+        elif self.path.startswith("/exact/"):  # a body of exactly N bytes, its length declared
+            body = b"x" * int(self.path.rsplit("/", 1)[1])
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif self.path.startswith("/unsized/"):  # N bytes, no length: read until the server closes
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"x" * int(self.path.rsplit("/", 1)[1]))
+            self.close_connection = True
+        elif self.path == "/broken-chunks":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"5\r\nhello\r\nzz\r\n")  # "zz" is no chunk size
+            self.close_connection = True
         elif self.path == "/slow":
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -80,9 +98,21 @@ def test_the_cap_counts_decoded_bytes(server: str) -> None:
 
 def test_a_declared_size_over_the_cap_is_refused_before_reading(server: str) -> None:
     started = time.monotonic()
-    with pytest.raises(OverBudget, match="answered 953.674 MB, more than the 20 MB limit"):
+    with pytest.raises(OverBudget, match="answered 953.674 MB, more than the 20 MB limit") as caught:
         make_session().get(f"{server}/declared", timeout=30)
     assert time.monotonic() - started < 2
+    assert caught.value.kind == "size" and "max_response_mb" in caught.value.hint
+
+
+@pytest.mark.parametrize("kind", ["exact", "unsized"])
+def test_an_answer_of_exactly_the_cap_is_read_and_one_byte_more_is_not(server: str, kind: str) -> None:
+    with budget(None, max_bytes=1000):
+        assert make_session().get(f"{server}/{kind}/1000", timeout=5).content == b"x" * 1000
+        with pytest.raises(OverBudget) as caught:
+            make_session().get(f"{server}/{kind}/1001", timeout=5)
+    said = {"exact": "answered 0.000954628 MB, more than the 0.000953674 MB limit",
+            "unsized": "answered more than the 0.000953674 MB limit"}  # fmt: skip
+    assert (caught.value.reason, caught.value.kind) == (said[kind], "size")
 
 
 def test_the_deadline_cuts_a_slow_answer(server: str) -> None:
@@ -102,8 +132,9 @@ def test_a_spent_budget_sends_nothing(server: str) -> None:
 def test_waits_past_the_deadline_are_refused_at_once() -> None:
     with budget(1.0):
         started = time.monotonic()
-        with pytest.raises(OverBudget, match="rate limited: asked to wait 3600 s, past the 1 s deadline"):
+        with pytest.raises(OverBudget, match="rate limited: asked to wait 3600 s, past the 1 s deadline") as caught:
             wait(3600, "rate limited")
+        assert caught.value.kind == "deadline"
         assert time.monotonic() - started < 0.1
         wait(0.01, "a short pause")  # fits: it is waited
 
@@ -119,5 +150,12 @@ def test_each_thread_has_its_own_budget() -> None:
 
 
 def test_a_timeout_inside_the_budget_is_still_a_timeout(server: str) -> None:
-    with budget(30.0), pytest.raises(requests.Timeout):
+    with budget(30.0), pytest.raises(requests.ReadTimeout) as caught:
         make_session().get(f"{server}/slow", timeout=(5, 0.01))
+    assert "Read timed out" in str(caught.value) and caught.value.request.url == f"{server}/slow"
+
+
+def test_a_broken_chunked_answer_is_requests_own_error(server: str) -> None:
+    with budget(30.0), pytest.raises(requests.exceptions.ChunkedEncodingError) as caught:
+        make_session().get(f"{server}/broken-chunks", timeout=5)
+    assert "Connection broken" in str(caught.value) and caught.value.request.url == f"{server}/broken-chunks"

@@ -244,3 +244,11 @@ def test_a_missing_template_fails_before_the_output_file_is_touched(tmp_path: Pa
     drafted = run("draft", "--replay", str(EXAMPLE), "--no-store", "--output", str(output))
     assert drafted.exit_code != 0 and "template incident.wiki.j2 not found" in drafted.stderr
     assert output.read_text(encoding="utf-8") == "yesterday's draft\n"
+
+
+def test_each_source_that_failed_is_named_once_whatever_its_case() -> None:
+    failures = tuple(
+        SourceFailure(name, "down") for name in ("irc", "IRC", "Straße", "sal", "STRASSE", "Irc", "sal")
+    )
+    page = render_incident(replace(make_incident("x"), rows=(), failures=failures))
+    assert _timeline(page) == ["''Missing from this timeline: irc, Straße, sal could not be read when it was drafted.''"]

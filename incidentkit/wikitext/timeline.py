@@ -59,8 +59,9 @@ def timeline_lines(incident: Incident) -> Iterator[str]:
 
 
 def _unique(names: Iterator[str]) -> list[str]:
-    """*names* without repeats, compared ignoring case, first spelling kept."""
+    """*names* without repeats, compared ignoring case (Unicode case folding: "STRASSE" is
+    "Straße"), first spelling kept."""
     seen: dict[str, str] = {}
     for name in names:
-        seen.setdefault(name.lower(), name)
+        seen.setdefault(name.casefold(), name)
     return list(seen.values())
