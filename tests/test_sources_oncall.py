@@ -440,3 +440,27 @@ def test_an_acknowledgement_by_nobody_named() -> None:
                 "transitions": [{"name": "acknowledged", "at": "2023-02-14T18:11:00Z"}]}  # fmt: skip
     result = parse_oncall(Export("oncall", (("incidents-001.json", json.dumps([incident])),)), Query(WINDOW))
     assert [e.text for e in result.events] == ["ProbeDown paged nobody named (who was reached is unknown)", "ProbeDown acknowledged"]
+
+
+@pytest.mark.parametrize(
+    ("incident", "label"),
+    [
+        ({"monitorName": "ProbeMonitor"}, "ProbeMonitor"),  # no display name nor service: the monitor's
+        ({}, "unknown alert"),
+        ({"entityDisplayName": "Manual page by taavi: "}, "Manual page by taavi"),
+        ({"entityDisplayName": "x" * 80}, "x" * 80),  # exactly the longest label
+        ({"entityDisplayName": "x" * 78 + " yy"}, "x" * 78 + "…"),  # cut, without the space before the ellipsis
+    ],
+)
+def test_the_label_of_a_page(incident: dict, label: str) -> None:
+    incident = {"incidentNumber": "401", "startTime": "2023-02-14T18:10:00Z", **incident}
+    result = parse_oncall(Export("oncall", (("incidents-001.json", json.dumps([incident])),)), Query(WINDOW))
+    assert result.events[0].text == f"{label} paged nobody named (who was reached is unknown)"
+
+
+@pytest.mark.parametrize(("count", "listed"), [(8, "a0, a1, a2, a3, a4, a5, a6, a7"), (9, "a0, a1, a2, a3, a4, a5, a6, a7, …")])
+def test_up_to_eight_people_are_named(count: int, listed: str) -> None:
+    incident = {"incidentNumber": "402", "startTime": "2023-02-14T18:10:00Z", "entityDisplayName": "ProbeDown",
+                "pagedUsers": [f"a{n}" for n in range(count)]}  # fmt: skip
+    result = parse_oncall(Export("oncall", (("incidents-001.json", json.dumps([incident])),)), Query(WINDOW))
+    assert result.events[0].text == f"ProbeDown paged {count} people ({listed})"
