@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,7 +84,8 @@ def test_chat_events_carry_channel_tasks_and_a_stable_key() -> None:
     assert first.kind is EventKind.CHAT and first.source == "irc"
     assert first.data == {"channel": "#wikimedia-operations"}
     assert first.tasks == ("T141520",)
-    assert first.key == again.key and first.key.startswith("irc:chat:1469709988:")
+    digest = hashlib.sha1(b"volans\nopened T141520 for the fatals").hexdigest()[:12]
+    assert first.key == again.key == f"irc:chat:1469709988:{digest}"
     assert first.raw == text.strip()
 
 
@@ -121,3 +123,29 @@ def test_chat_is_hidden_from_the_curated_timeline_by_default_and_can_be_pinned()
     shown = next(r for r in pinned.rows if r.key == report.key)
     assert not shown.hidden and shown.pinned
     assert shown.text == 'logged-in page views on enwiki fail with "Fatal exception of type Error"'
+
+
+def test_an_action_line_by_a_nick_with_two_modes() -> None:
+    text = "[12:46:28] * @volans reboots mw1017\n[12:47:00] <@+taavi> done\n"
+    events = parse_irc(Export("irc", (("20160728.txt", text),)), Query(window("2016-07-28 12:00", "2016-07-28 13:00"))).events
+    assert [(e.actor, e.text, e.data) for e in events] == [
+        ("volans", "reboots mw1017", {"action": True}),
+        ("taavi", "done", {}),
+    ]
+    digest = hashlib.sha1(b"taavi\ndone").hexdigest()[:12]
+    assert events[1].key == f"irc:chat:{int(datetime(2016, 7, 28, 12, 47, tzinfo=UTC).timestamp())}:{digest}"
+
+
+def test_nicks_starting_with_x_are_kept_whole() -> None:
+    text = "[12:46:28] <XioNoX> the router is fine\n[12:47:00] <X-ray> and the switch\n"
+    assert chat_of("20160728.txt", text, "2016-07-28 12:00", "2016-07-28 13:00") == [
+        ("12:46:28", "XioNoX", "the router is fine"),
+        ("12:47:00", "X-ray", "and the switch"),
+    ]
+
+
+def test_one_undated_chat_line_is_one_problem_in_the_singular() -> None:
+    result = parse_irc(Export("irc", (("notes.txt", "12:40 <volans> hello\n"),)), Query(window("2016-07-27 12:00", "2016-07-28 13:00")))
+    assert [(p.where, p.reason) for p in result.problems] == [
+        ("notes.txt:1", "1 chat line with no readable date or time (name the file YYYYMMDD.txt or add a date line)")
+    ]

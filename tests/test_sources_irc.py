@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,14 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incidentkit.config import LogFileSettings
+from incidentkit.config import LogFileSettings, Settings
 from incidentkit.errors import SourceError
 from incidentkit.model.event import ALERT_KINDS, EventKind
-from incidentkit.model.source import Export, Query
+from incidentkit.model.source import Export, LineExport, LineFile, Query
 from incidentkit.model.window import Window
 from incidentkit.sources.exports import load_export
 from incidentkit.sources.icinga import parse_icinga
-from incidentkit.sources.irc import SPEC, IrcSource, parse_bot_message, parse_irc
+from incidentkit.sources.irc import SPEC, BotMessage, IrcSource, parse_bot_message, parse_irc, stream_irc
 from incidentkit.timeline.alerts import alert_rows, detect
 
 FIXTURES = Path(__file__).parent / "fixtures" / "irc"
@@ -452,3 +453,342 @@ def test_pull_save_covers_the_alert_log_sources(tmp_path: Path, monkeypatch: pyt
     assert direct.exit_code == 0 and replayed.exit_code == 0, replayed.output
     assert replayed.stdout == direct.stdout
     assert "FrontendUnavailable firing (2 instances: eqiad, esams), paged" in direct.stdout
+
+
+def streamed(files: tuple[tuple[str, str], ...], query: Query):
+    """The streaming parse of *files*, read to its end: (events, tally)."""
+    stream = stream_irc(LineExport("irc", tuple(LineFile(name, text.splitlines) for name, text in files)), query)
+    return list(stream.events), stream.tally
+
+
+def test_the_registered_factory_reads_the_configured_path() -> None:
+    source = SPEC.factory(Settings(irc=LogFileSettings(path=str(FIXTURES))))
+    assert source.check() == f"6 log file(s) under {FIXTURES}"
+
+
+@pytest.mark.parametrize(
+    ("last", "then", "next_day"),
+    [
+        ("12:00:00", "10:59:59", True),  # back by more than an hour: midnight passed
+        ("12:00:00", "11:00:00", False),  # back by exactly an hour: the same day
+        ("12:00:01", "11:30:00", False),
+        ("12:00:30", "11:00:29", True),
+    ],
+)
+def test_a_time_more_than_an_hour_back_is_the_next_day(last: str, then: str, next_day: bool) -> None:
+    text = (
+        f"[{last}] <icinga-wm> PROBLEM - Apache HTTP on mw1290 is CRITICAL: timeout\n"
+        f"[{then}] <icinga-wm> RECOVERY - Apache HTTP on mw1290 is OK: fine\n"
+    )
+    result = parse_irc(Export("irc", (("20230214.txt", text),)), Query(window("2023-02-14 00:00", "2023-02-16 00:00")))
+    day = 15 if next_day else 14
+    assert [e.time for e in result.events if e.kind is RESOLVED] == [
+        datetime.fromisoformat(f"2023-02-{day} {then}").replace(tzinfo=UTC)
+    ]
+
+
+def test_bad_bot_lines_are_reported_from_the_day_before_the_window_to_its_end() -> None:
+    text = "".join(
+        f"{stamp} <icinga-wm> WHATEVER - x\n"
+        for stamp in ("2023-02-13 17:59:59", "2023-02-13 18:00:00", "2023-02-14 18:59:59", "2023-02-14 19:00:00")
+    )
+    result = parse_irc(Export("irc", (("ops.log", text),)), Query(window("2023-02-14 18:00", "2023-02-14 19:00")))
+    assert [p.where for p in result.problems] == ["ops.log:2", "ops.log:3"]
+
+
+def test_jinxer_links_keep_their_order_and_plain_http() -> None:
+    message = (
+        "(MemcachedDown) firing: memcached is down - http://wikitech.wikimedia.org/wiki/Memcached"
+        " - https://example.org/b - https://example.org/c"
+    )
+    parsed = parse_bot_message("jinxer-wm", message)
+    assert parsed is not None
+    assert (parsed.fields["summary"], parsed.fields["runbook"], parsed.fields["dashboard"], parsed.fields["url"]) == (
+        "memcached is down",
+        "http://wikitech.wikimedia.org/wiki/Memcached",
+        None,
+        None,
+    )
+
+
+def test_the_stream_sorts_each_second_by_key_and_says_which_files_were_out_of_order() -> None:
+    one = "2023-02-14 18:05:00 <icinga-wm> PROBLEM - Apache HTTP on mw1 is CRITICAL: down"
+    two = "2023-02-14 18:05:00 <icinga-wm> PROBLEM - Apache HTTP on mw2 is CRITICAL: down"
+    early = "2023-02-14 18:01:00 <icinga-wm> PROBLEM - Apache HTTP on mw3 is CRITICAL: down"
+    query = Query(window("2023-02-14 18:00", "2023-02-14 19:00"))
+    for ordered in ((one, two), (two, one)):
+        events, tally = streamed((("a.log", "\n".join(ordered)),), query)
+        assert [e.key for e in events] == sorted(e.key for e in events) and len(events) == 2
+        assert tally.notes == []  # two lines of one second are in time order
+    events, tally = streamed((("a.log", f"{one}\n{early}"), ("b.log", f"{one}\n{two}"), ("c.log", f"{two}\n{early}")), query)
+    assert [e.time.minute for e in events] == [1, 1, 5, 5, 5, 5]
+    assert tally.notes == ["IRC log files not in time order, sorted in memory: a.log, c.log"]
+
+
+def test_an_undated_file_out_of_order_in_a_one_day_window_is_sorted() -> None:
+    text = "\ufeff[18:10:00] <icinga-wm> PROBLEM - Apache HTTP on mw1 is CRITICAL: down\n\n[18:05:00] <volans> is it down?\n"
+    events, tally = streamed((("pasted.txt", text),), Query(window("2023-02-14 18:00", "2023-02-14 19:00")))
+    assert [e.time.strftime("%Y-%m-%d %H:%M") for e in events] == ["2023-02-14 18:05", "2023-02-14 18:10"]
+    assert tally.notes == [
+        "IRC log pasted.txt carries no date; its times were read as 2023-02-14 (the window's day)",
+        "IRC log files not in time order, sorted in memory: pasted.txt",
+    ]
+
+
+def test_hexchat_lines_with_no_year_take_the_window_start_s() -> None:
+    text = "Dec 31 23:50:00 <icinga-wm>\tPROBLEM - Apache HTTP on mw1 is CRITICAL: down\n"
+    query = Query(window("2023-12-30 00:00", "2024-01-02 00:00"))
+    events, tally = streamed((("hexchat.log", text),), query)
+    assert [e.time for e in events] == [datetime(2023, 12, 31, 23, 50, tzinfo=UTC)] and not tally.problems
+
+
+def icinga_fields(host: str, service: str | None, state: str, severity: str | None, summary: str, **changes: object) -> dict:
+    fields = {"instance": host, "host": host, "service": service, "state": state, "severity": severity, "summary": summary,
+              "runbook": None, "dashboard": None, "paged": False, "note": None, "extra": {"format": "icinga-wm"}}  # fmt: skip
+    return fields | changes
+
+
+@pytest.mark.parametrize(
+    ("bot", "message", "expected"),
+    [
+        (
+            "icinga-wm",
+            "PROBLEM - MediaWiki exceptions on graphite1001 is CRITICAL: CRITICAL: 20% of data above [50.0]"
+            " https://wikitech.wikimedia.org/wiki/X https://grafana.wikimedia.org/d/1",
+            BotMessage(
+                EventKind.ALERT_FIRING,
+                "MediaWiki exceptions",
+                {"alertname": "MediaWiki exceptions", "host": "graphite1001", "service": "MediaWiki exceptions"},
+                icinga_fields("graphite1001", "MediaWiki exceptions", "CRITICAL", "critical", "CRITICAL: 20% of data above [50.0]",
+                              runbook="https://wikitech.wikimedia.org/wiki/X", dashboard="https://grafana.wikimedia.org/d/1"),
+            ),
+        ),
+        (
+            "icinga-wm",
+            "PROBLEM - Host mw1017 is DOWN: PING CRITICAL - Packet loss = 100% #page",
+            BotMessage(EventKind.ALERT_FIRING, "Host down", {"alertname": "Host down", "host": "mw1017"},
+                       icinga_fields("mw1017", None, "DOWN", "critical", "DOWN: PING CRITICAL - Packet loss = 100% #page", paged=True)),
+        ),
+        (
+            "icinga-wm",
+            "RECOVERY - Host mw1017 is UP: PING OK - Packet loss = 0%",
+            BotMessage(EventKind.ALERT_RESOLVED, "Host down", {"alertname": "Host down", "host": "mw1017"},
+                       icinga_fields("mw1017", None, "UP", None, "UP: PING OK - Packet loss = 0%")),
+        ),
+        (
+            "nagios-wm",
+            "STALKING - Apache HTTP on mw1290 is WARNING: slow",
+            BotMessage(EventKind.ALERT_NOTE, "Apache HTTP", {"alertname": "Apache HTTP", "host": "mw1290", "service": "Apache HTTP"},
+                       icinga_fields("mw1290", "Apache HTTP", "WARNING", "warning", "WARNING: slow", note="stalking")),
+        ),
+        (
+            "icinga-wm",
+            "ACKNOWLEDGEMENT - Apache HTTP on mw1290 is PENDING: pending",
+            BotMessage(EventKind.ALERT_NOTE, "Apache HTTP", {"alertname": "Apache HTTP", "host": "mw1290", "service": "Apache HTTP"},
+                       icinga_fields("mw1290", "Apache HTTP", "PENDING", None, "PENDING: pending", note="acknowledgement")),
+        ),
+        (
+            "jinxer-wm",
+            "(ProbeDown) firing: (2) Service text-https:443 has failed probes #page - https://alerts.wikimedia.org",
+            BotMessage(EventKind.ALERT_FIRING, "ProbeDown", {"alertname": "ProbeDown"},
+                       {"count": 2, "summary": "Service text-https:443 has failed probes", "runbook": None, "dashboard": None,
+                        "url": "https://alerts.wikimedia.org", "paged": True, "extra": {"format": "jinxer-2020"}}),
+        ),
+        (
+            "jinxer-wm",
+            "(PHPFPMTooBusy) resolved: Not enough idle workers - https://bit.ly/wmf-fpmsat - https://grafana.wikimedia.org/d/RIA1lzDZk"
+            " - https://alerts.wikimedia.org/?q=alertname%3DPHPFPMTooBusy",
+            BotMessage(EventKind.ALERT_RESOLVED, "PHPFPMTooBusy", {"alertname": "PHPFPMTooBusy"},
+                       {"count": 1, "summary": "Not enough idle workers", "runbook": "https://bit.ly/wmf-fpmsat",
+                        "dashboard": "https://grafana.wikimedia.org/d/RIA1lzDZk",
+                        "url": "https://alerts.wikimedia.org/?q=alertname%3DPHPFPMTooBusy", "paged": False, "extra": {"format": "jinxer-2021"}}),
+        ),
+        (
+            "jinxer-wm",
+            "(Lag) firing: lag - https://example.org/dash/d/1 - https://alerts.wikimedia.org",  # a dashboard by its /d/ path
+            BotMessage(EventKind.ALERT_FIRING, "Lag", {"alertname": "Lag"},
+                       {"count": 1, "summary": "lag", "runbook": None, "dashboard": "https://example.org/dash/d/1",
+                        "url": "https://alerts.wikimedia.org", "paged": False, "extra": {"format": "jinxer-2021"}}),
+        ),
+        (
+            "jinxer-wm",
+            "(Lag) resolved: lag - https://alerts.wikimedia.org/?q=alertname%3DLag",  # only the 2021 alerts link
+            BotMessage(EventKind.ALERT_RESOLVED, "Lag", {"alertname": "Lag"},
+                       {"count": 1, "summary": "lag", "runbook": None, "dashboard": None,
+                        "url": "https://alerts.wikimedia.org/?q=alertname%3DLag", "paged": False, "extra": {"format": "jinxer-2021"}}),
+        ),
+        (
+            "jinxer-wm",
+            "ALERT: FIRING: [3x] PuppetFailure: Puppet has failed on 3 hosts - https://wikitech.wikimedia.org/wiki/Puppet - https://karma.example/x",
+            BotMessage(EventKind.ALERT_FIRING, "PuppetFailure", {"alertname": "PuppetFailure"},
+                       {"count": 3, "summary": "Puppet has failed on 3 hosts", "runbook": "https://wikitech.wikimedia.org/wiki/Puppet",
+                        "dashboard": None, "url": "https://karma.example/x", "paged": False, "extra": {"format": "jinxer-2024"}}),
+        ),
+        (
+            "jinxer-wm",
+            "RESOLVED: HostDown: mw1 is down",
+            BotMessage(EventKind.ALERT_RESOLVED, "HostDown", {"alertname": "HostDown"},
+                       {"count": 1, "summary": "mw1 is down", "runbook": None, "dashboard": None, "url": None, "paged": False,
+                        "extra": {"format": "jinxer-2024"}}),
+        ),
+        (
+            "jinxer-wm",
+            "Alert HostDown on mw2259:9100 is firing",
+            BotMessage(EventKind.ALERT_FIRING, "HostDown", {"alertname": "HostDown", "instance": "mw2259:9100"},
+                       {"instance": "mw2259:9100", "paged": False, "extra": {"format": "relay-default"}}),
+        ),
+        (
+            "jinxer-wm",
+            "Alert ProbeDown for probes/service is resolved",
+            BotMessage(EventKind.ALERT_RESOLVED, "ProbeDown", {"alertname": "ProbeDown", "job": "probes/service"},
+                       {"instance": None, "paged": False, "extra": {"format": "relay-default"}}),
+        ),
+    ],
+)  # fmt: skip
+def test_every_field_of_a_bot_message(bot: str, message: str, expected: BotMessage) -> None:
+    assert parse_bot_message(bot, f"  {message} ") == expected
+
+
+@pytest.mark.parametrize(
+    ("bot", "message"),
+    [
+        ("icinga-wm", "PROBLEM - x on y is BOGUS: z"),
+        ("icinga-wm", "UNKNOWNTYPE - Host mw1 is DOWN: z"),
+        ("icinga-wm", "(ProbeDown) firing: (2) down"),  # a jinxer-wm format from icinga-wm
+        ("jinxer-wm", "Alert HostDown on mw1 is burning"),
+    ],
+)
+def test_lines_a_bot_never_says_do_not_parse(bot: str, message: str) -> None:
+    assert parse_bot_message(bot, message) is None
+
+
+MESSAGE = "PROBLEM - Apache HTTP on mw1 is CRITICAL: down T123"
+TWO_DAYS = Query(window("2023-02-14 00:00", "2023-02-16 00:00"))
+
+
+@pytest.mark.parametrize(
+    "date_line",
+    [
+        "--- Day changed Wed Feb 15 2023",  # irssi
+        "--- Log opened Wed Feb 15 18:00:00 2023",
+        "**** BEGIN LOGGING AT Wed Feb 15 18:00:00 2023",  # HexChat
+        "Session Start: Wed Feb 15 18:00:00 2023",  # mIRC
+        "2023-02-15",
+        "== 2023-02-15 ==",
+    ],
+)
+def test_every_date_line_dates_the_time_only_lines_after_it(date_line: str) -> None:
+    result = parse_irc(Export("irc", (("ops.log", f"{date_line}\n[18:05:00] <icinga-wm> {MESSAGE}\n"),)), TWO_DAYS)
+    assert [e.time for e in result.events] == [datetime(2023, 2, 15, 18, 5, tzinfo=UTC)] and not result.problems
+
+
+@pytest.mark.parametrize("date_line", ["--- Day changed Thu Feb 30 2023", "2023-02-30", "--- Day changed sometime"])
+def test_an_impossible_date_line_dates_nothing(date_line: str) -> None:
+    result = parse_irc(Export("irc", (("ops.log", f"{date_line}\n[18:05:00] <icinga-wm> {MESSAGE}\n"),)), TWO_DAYS)
+    assert result.events == ()
+    assert [(p.where, p.reason) for p in result.problems] == [
+        ("ops.log:2", "no date for this time-only line (name the file YYYYMMDD.txt or add a date line)")
+    ]
+
+
+def test_impossible_times_and_dates_are_problems() -> None:
+    lines = [f"[24:00:00] <icinga-wm> {MESSAGE}", f"Feb 30 12:00:00 <icinga-wm>\t{MESSAGE}", f"2023-02-30 12:00:00 <icinga-wm> {MESSAGE}"]
+    result = parse_irc(Export("irc", (("20230214.txt", "\n".join(lines)),)), TWO_DAYS)
+    assert [(p.where, p.reason, p.text) for p in result.problems] == [
+        ("20230214.txt:1", "bad time of day", lines[0]),
+        ("20230214.txt:2", "bad date", lines[1]),
+    ]  # the third is no message line at all
+    assert result.lines_read == 3
+
+
+def test_an_alert_event_carries_its_line() -> None:
+    line = f"2023-02-14 18:05:00 <+icinga-wm_>  {MESSAGE}"
+    (event,) = parse_irc(Export("irc", (("ops.log", line),)), TWO_DAYS).events
+    digest = hashlib.sha1(f" {MESSAGE}".encode()).hexdigest()[:12]  # the message as said, before it is trimmed
+    assert event.key == f"irc:icinga-wm:{int(datetime(2023, 2, 14, 18, 5, tzinfo=UTC).timestamp())}:{digest}"
+    assert (event.text, event.actor, event.raw, event.tasks, event.source) == (MESSAGE, "icinga-wm", line.strip(), ("T123",), "irc")
+    assert event.data["notifications"] == 1 and event.data["count"] == 1
+    assert event.data["labels"] == {"alertname": "Apache HTTP", "host": "mw1", "service": "Apache HTTP"}
+
+
+@pytest.mark.parametrize(("length", "problem"), [(399, True), (400, False)])
+def test_only_the_continuation_of_a_long_bot_line_is_no_problem(length: int, problem: bool) -> None:
+    first = MESSAGE + " " + "x" * (length - len(MESSAGE) - 1)
+    text = f"2023-02-14 18:05:00 <icinga-wm> {first}\n2023-02-14 18:05:00 <icinga-wm> xxxxxxxx (the rest)\n"
+    result = parse_irc(Export("irc", (("ops.log", text),)), TWO_DAYS)
+    assert [p.where for p in result.problems] == (["ops.log:2"] if problem else [])
+
+
+def test_a_continuation_needs_the_same_bot() -> None:
+    first = MESSAGE + " " + "x" * 400
+    text = f"2023-02-14 18:05:00 <icinga-wm> {first}\n2023-02-14 18:05:01 <jinxer-wm> xxxxxxxx\n2023-02-14 18:05:02 <jinxer-wm> yyyy\n"
+    result = parse_irc(Export("irc", (("ops.log", text),)), TWO_DAYS)
+    assert [(p.where, p.reason) for p in result.problems] == [
+        ("ops.log:2", "jinxer-wm line in no known format"),
+        ("ops.log:3", "jinxer-wm line in no known format"),  # a short bad line is not split either
+    ]
+
+
+def test_notes_name_the_compressed_files_once() -> None:
+    files = (("a.log", f"2023-02-14 18:05:00 <icinga-wm> {MESSAGE}\n"),)
+    meta = {"skipped_files": ["a.log.gz", "b.log.gz"]}
+    note = "IRC log files not read (compressed): a.log.gz, b.log.gz"
+    assert parse_irc(Export("irc", files, meta), TWO_DAYS).notes == (note,)
+    stream = stream_irc(LineExport("irc", tuple(LineFile(n, t.splitlines) for n, t in files), meta), TWO_DAYS)
+    assert len(list(stream.events)) == 1 and stream.tally.notes == [note]
+    undated = (("x.txt", f"[18:05:00] <icinga-wm> {MESSAGE}\n"), ("y.txt", f"[18:06:00] <icinga-wm> {MESSAGE}\n"))
+    one_day = parse_irc(Export("irc", undated), Query(window("2023-02-14 18:00", "2023-02-14 19:00")))
+    assert one_day.notes == (
+        "IRC log x.txt carries no date; its times were read as 2023-02-14 (the window's day)",
+        "IRC log y.txt carries no date; its times were read as 2023-02-14 (the window's day)",
+    )
+
+
+def test_a_bot_nick_with_two_modes_is_still_the_bot() -> None:
+    result = parse_irc(Export("irc", (("ops.log", f"2023-02-14 18:05:00 <@+icinga-wm> {MESSAGE}\n"),)), TWO_DAYS)
+    assert [(e.kind, e.actor) for e in result.events] == [(FIRING, "icinga-wm")]
+
+
+def test_a_line_that_says_nothing_does_not_count_for_the_time_order() -> None:
+    text = "X[18:10:00] <volans> not a message line\n[18:05:00] <volans> hi\n[18:06:00] <volans> there\n"
+    events, tally = streamed((("20230214.txt", text),), TWO_DAYS)
+    assert [e.text for e in events] == ["hi", "there"] and tally.notes == []
+
+
+def test_hexchat_takes_the_year_of_the_last_date_line_before_the_window_s() -> None:
+    text = "**** BEGIN LOGGING AT Sun Jan 01 00:00:00 2023\nJan 01 00:10:00 <icinga-wm>\tPROBLEM - Apache HTTP on mw1 is CRITICAL: down\n"
+    result = parse_irc(Export("irc", (("hexchat.log", text),)), Query(window("2022-12-31 12:00", "2023-01-02 00:00")))
+    assert [e.time for e in result.events] == [datetime(2023, 1, 1, 0, 10, tzinfo=UTC)]
+
+
+def test_the_list_parse_gives_alerts_and_chat_in_time_order() -> None:
+    text = f"2023-02-14 18:05:00 <volans> is it down?\n2023-02-14 18:06:00 <icinga-wm> {MESSAGE}\n2023-02-14 18:07:00 <volans> yes\n"
+    result = parse_irc(Export("irc", (("ops.log", text),)), TWO_DAYS)
+    assert [(e.time.minute, e.kind) for e in result.events] == [(5, EventKind.CHAT), (6, FIRING), (7, EventKind.CHAT)]
+
+
+def test_nicks_that_only_look_like_a_bot_and_bot_actions_are_no_alerts() -> None:
+    lines = [
+        f"2023-02-14 18:05:00 <Xicinga-wm> {MESSAGE}",
+        f"2023-02-14 18:05:01 <icinga-wmX> {MESSAGE}",
+        f"2023-02-14 18:05:02 * icinga-wm {MESSAGE}",
+    ]
+    result = parse_irc(Export("irc", (("ops.log", "\n".join(lines)),)), TWO_DAYS)
+    assert [e.kind for e in result.events if e.kind is not EventKind.CHAT] == [] and not result.problems
+
+
+def test_a_long_unknown_bot_line_and_its_continuation_are_one_problem() -> None:
+    long_line = "2023-02-14 18:05:00 <jinxer-wm> firing: something the bot never says " + "x" * 400
+    text = f"{long_line}\n2023-02-14 18:05:00 <jinxer-wm> xxxxxxxx (the rest)\n"
+    result = parse_irc(Export("irc", (("ops.log", text),)), TWO_DAYS)
+    assert [(p.where, p.reason, p.text) for p in result.problems] == [
+        ("ops.log:1", "jinxer-wm line in no known format", long_line[:200])
+    ]
+
+
+def test_problems_quote_the_first_200_characters_of_their_line() -> None:
+    undated = f"[18:05:00] <icinga-wm> {MESSAGE} " + "x" * 300
+    result = parse_irc(Export("irc", (("ops.log", undated),)), TWO_DAYS)
+    assert [(p.where, p.reason, p.text) for p in result.problems] == [
+        ("ops.log:1", "no date for this time-only line (name the file YYYYMMDD.txt or add a date line)", undated[:200])
+    ]

@@ -11,12 +11,13 @@ from typer.testing import CliRunner
 
 from incidentkit.cli import app
 from incidentkit.clients.budget import budget
-from incidentkit.config import OncallSettings
+from incidentkit.config import OncallSettings, Settings
 from incidentkit.errors import SourceError
 from incidentkit.model.event import EventKind
-from incidentkit.model.source import Export, Query
+from incidentkit.model.source import REPLACED_CHARACTERS, Export, Query
 from incidentkit.model.window import Window
 from incidentkit.sources import all_specs
+from incidentkit.sources import oncall as oncall_source
 from incidentkit.sources.oncall import OncallSource, parse_oncall
 from tests.servers.oncall_fake import OncallFake
 
@@ -219,3 +220,247 @@ def test_pull_save_and_replay_give_the_same_draft(oncall: OncallFake, key: str, 
     assert "FrontendUnavailable acknowledged by cwhite" in direct.stdout
     from_file = runner.invoke(app, ["draft", "--no-store", "--input", f"oncall={saved / 'oncall'}", *window])
     assert "FrontendUnavailable acknowledged by cwhite" in from_file.stdout
+
+
+def test_lost_credentials_say_which_settings_to_check(oncall: OncallFake, key: str) -> None:
+    oncall.fail_next("401")
+    with pytest.raises(SourceError) as caught:
+        OncallSource(settings(oncall)).pull(Query(WINDOW))
+    assert caught.value.message == "oncall: Splunk On-Call says the API credentials are missing (HTTP 401)"
+    assert caught.value.hint == f"set [oncall] api_id and put the API key in ${KEY_ENV}"
+
+
+def test_the_hints_of_refusals_and_throttles(oncall: OncallFake, key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    oncall.throttle(0, status=429, retry_after=None)
+    with pytest.raises(SourceError) as throttled:
+        OncallSource(settings(oncall)).pull(Query(WINDOW))
+    assert throttled.value.hint == (
+        "it allows about one call a minute: wait and pull again (pull --save keeps a pull for replay), or narrow the window"
+    )
+    monkeypatch.setenv(KEY_ENV, "not-the-key")
+    with pytest.raises(SourceError) as refused:
+        OncallSource(settings(oncall)).check()  # the team list: a 403 on a first call is the credentials
+    assert refused.value.message == "oncall: Splunk On-Call refused the API id or key (HTTP 403)"
+    assert refused.value.hint == (
+        f"check [oncall] api_id and ${KEY_ENV} (a read-only key is enough); a 403 is also the reporting API's rate limit "
+        "(about one call a minute): if the credentials are right, wait a minute and pull again"
+    )
+
+
+def test_check_refuses_an_answer_that_is_no_team_list(oncall: OncallFake, key: str) -> None:
+    oncall.fail_next("other-json")
+    with pytest.raises(SourceError) as caught:
+        OncallSource(settings(oncall)).check()
+    assert caught.value.message == f"oncall: {oncall.url} did not answer with a team list"
+    assert caught.value.hint == "check [oncall] url"
+
+
+def test_pull_stops_at_the_page_limit_and_says_so(oncall: OncallFake, key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(oncall_source, "MAX_PAGES", 2)
+    for number in range(1, 251):
+        oncall.add_incident(number, T0 + timedelta(seconds=number), "ProbeDown", users=["jdoe"])
+    export = OncallSource(settings(oncall)).pull(Query(WINDOW))
+    assert [name for name, _ in export.files] == ["incidents-001.json", "incidents-002.json"]
+    assert export.meta["truncated"] is True
+    assert parse_oncall(export, Query(WINDOW)).notes[-1] == "more than 200 on-call incidents in the window: only the first were read"
+
+
+HAND_WRITTEN = {
+    "incidents": [
+        {
+            "incidentNumber": 201, "startTime": "2023-02-14T18:10:00Z", "entityDisplayName": "[3x] HighLatency #page eqiad",
+            "routingKey": "sre", "pagedUsers": ["a", "b", "c", "d", "e", "f", "g", "h", "i", " ", 7],
+            "pagedPolicies": [{"policy": {"name": "SRE Batphone"}, "team": {"name": "SRE", "slug": "team-sre"}}, "junk"],
+            "currentPhase": "ACKED", "alertCount": 3, "incidentLink": "https://portal.example/incident/201",
+            "transitions": [
+                {"name": "UNACKED", "at": "2023-02-14T18:10:05Z"},
+                {"name": "ACKED", "at": "2023-02-14T18:11:00Z", "by": "alice", "message": "  on   it "},
+                {"name": "acked", "at": "2023-02-14T18:11:00Z", "by": "bob"},
+            ],
+        },
+        {
+            "incidentNumber": "202", "startTime": "2023-02-14T18:20:00Z", "monitorType": "MANUAL", "monitorName": "vouser-jdoe",
+            "entityDisplayName": "database is on fire and the replicas are lagging behind by more than ten minutes in eqiad and codfw",
+            "pagedTeams": ["team-dba", ""], "transitions": [{"name": "resolved", "at": "2023-02-14T18:30:00Z", "by": "jdoe"}],
+        },
+        {"incidentNumber": "203", "entityDisplayName": "NoStart", "transitions": [{"name": "acknowledged", "at": "garbage"}]},
+        {"incidentNumber": "", "entityId": " "},
+        {
+            "entityId": "abc-1", "startTime": "2023-02-14T18:40:00Z", "service": "svc name", "pagedUsers": ["x"], "currentPhase": "UNACKED",
+            "transitions": [
+                {"name": "triggered", "at": "2023-02-14T18:40:00Z"},
+                {"name": "rerouted", "at": "2023-02-14T18:41:00Z", "by": "escalator_sysuser"},
+                {"at": "2023-02-14T18:42:00Z", "message": "by hand", "manually": True},
+                {"name": "resolved", "at": "2023-02-14T18:43:00Z"},
+            ],
+        },
+    ]
+}  # fmt: skip
+
+
+def test_every_rule_of_a_hand_written_answer() -> None:
+    result = parse_oncall(Export("oncall", (("incidents-001.json", json.dumps(HAND_WRITTEN)),)), Query(WINDOW))
+    long_name = "database is on fire and the replicas are lagging behind by more than ten minute…"
+    assert [(e.time.strftime("%H:%M:%S"), e.kind, e.key, e.text) for e in result.events] == [
+        ("18:10:05", EventKind.PAGE, "oncall:201:triggered", "HighLatency paged SRE Batphone: 9 people (a, b, c, d, e, f, g, h, …)"),
+        ("18:11:00", EventKind.PAGE_ACK, "oncall:201:acked:1676398260", "HighLatency acknowledged by alice: on it"),
+        ("18:11:00", EventKind.PAGE_ACK, "oncall:201:acked:1676398260+", "HighLatency acknowledged by bob"),
+        ("18:20:00", EventKind.PAGE, "oncall:202:triggered", f"{long_name} paged team-dba (who was reached is unknown)"),
+        ("18:30:00", EventKind.PAGE_RESOLVED, "oncall:202:resolved:1676399400", f"{long_name} resolved by jdoe"),
+        ("18:40:00", EventKind.PAGE, "oncall:abc-1:triggered", "svc name paged 1 person (x)"),
+        ("18:41:00", EventKind.PAGE_NOTE, "oncall:abc-1:rerouted:1676400060", "svc name rerouted by the Klaxon auto-escalator"),
+        ("18:42:00", EventKind.PAGE_NOTE, "oncall:abc-1:changed:1676400120", "svc name changed: by hand"),
+        ("18:43:00", EventKind.PAGE_RESOLVED, "oncall:abc-1:resolved:1676400180", "svc name auto-resolved (its alert recovered)"),
+    ]  # fmt: skip
+    page, ack = result.events[0], result.events[1]
+    assert page.url == "https://portal.example/incident/201" and page.actor is None
+    assert page.data == {
+        "incident": "201", "entity": "[3x] HighLatency #page eqiad", "alertname": "HighLatency", "manual": False,
+        "routing_key": "sre", "users": ["a", "b", "c", "d", "e", "f", "g", "h", "i"], "teams": ["SRE"], "team_slugs": ["team-sre"],
+        "policies": ["SRE Batphone"], "human": False, "phase": "acknowledged", "alert_count": 3,
+    }  # fmt: skip
+    assert json.loads(page.raw)["incidentNumber"] == 201 and "transitions" not in json.loads(page.raw)
+    assert ack.data == {
+        "incident": "201", "entity": "[3x] HighLatency #page eqiad", "alertname": "HighLatency", "manual": False,
+        "routing_key": "sre", "transition": "acknowledged", "by": "alice", "message": "on it", "human": True,
+    }  # fmt: skip
+    assert ack.raw == '{"at": "2023-02-14T18:11:00Z", "by": "alice", "message": "  on   it ", "name": "ACKED"}'
+    dba = result.events[3].data
+    assert (dba["manual"], dba["by"], dba["human"], dba["phase"], "alertname" in dba, "routing_key" in dba) == (True, "jdoe", True, "", False, False)
+    assert result.events[7].data["manually"] is True and result.events[8].data["human"] is False
+    assert [(p.where, p.reason) for p in result.problems] == [
+        ("incidents-001.json incident 3", "transition 'acknowledged' has no readable time"),
+        ("incidents-001.json incident 3", "page has neither a start time nor a triggered transition"),
+        ("incidents-001.json incident 4", "incident has no incidentNumber"),
+    ]
+    assert result.notes == ("page #abc-1 (svc name) was still unacknowledged when pulled",)
+    assert result.lines_read == 5
+
+
+def test_an_answer_that_is_no_incident_list_says_what_to_check(oncall: OncallFake, key: str) -> None:
+    oncall.fail_next("other-json")
+    with pytest.raises(SourceError) as caught:
+        OncallSource(settings(oncall)).pull(Query(WINDOW))
+    assert caught.value.message == f"oncall: {oncall.url}/api-reporting/v2/incidents did not answer with an incident list"
+    assert caught.value.hint == "[oncall] url should be the API's base URL, e.g. https://api.victorops.com"
+
+
+def test_a_page_of_incidents_already_read_is_broken_paging(oncall: OncallFake, key: str) -> None:
+    for number in range(1, 151):
+        oncall.add_incident(number, T0 + timedelta(seconds=number), "ProbeDown", users=["jdoe"])
+    oncall.fail_next("same-page", after=1)
+    with pytest.raises(SourceError) as caught:
+        OncallSource(settings(oncall)).pull(Query(WINDOW))
+    assert caught.value.message == (
+        f"oncall: {oncall.url}/api-reporting/v2/incidents answered the same incidents again at offset 100 (of a total of 150)"
+    )
+    assert caught.value.hint == "the reporting API's paging is broken; try again later, or narrow the window"
+
+
+def test_lone_surrogates_are_counted_on_every_page(oncall: OncallFake, key: str) -> None:
+    for number in range(1, 151):
+        oncall.add_incident(number, T0 + timedelta(seconds=number), "Probe\ud800Down" if number in (1, 120) else "ProbeDown", users=["jdoe"])
+    export = OncallSource(settings(oncall)).pull(Query(WINDOW))
+    # each of the two incidents (one a page) names its alert twice: entityDisplayName and service
+    assert len(export.files) == 2 and export.meta[REPLACED_CHARACTERS] == 4
+
+
+def test_missing_settings_are_said_with_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    cases = [
+        (OncallSettings(), "oncall: no url is configured",
+         'set url = "https://api.victorops.com" in [oncall], or give --input oncall=FILE'),
+        (OncallSettings(url="http://127.0.0.1:9"), "oncall: no api_id is configured",
+         "set api_id in [oncall] (Splunk On-Call: Integrations > API)"),
+        (OncallSettings(url="http://127.0.0.1:9", api_id="wikimedia", key_env=KEY_ENV),
+         f"oncall: the API key is not set (${KEY_ENV} is empty)",
+         f"export {KEY_ENV}=<a read-only API key>, or point [oncall] key_env at the variable that holds it"),
+    ]  # fmt: skip
+    for oncall_settings, message, hint in cases:
+        with pytest.raises(SourceError) as caught:
+            OncallSource(oncall_settings).check()
+        assert (caught.value.message, caught.value.hint) == (message, hint)
+
+
+def test_the_registered_factory_reads_the_oncall_settings() -> None:
+    source = all_specs()["oncall"].factory(Settings(oncall=OncallSettings(url="http://127.0.0.1:9", api_id="wikimedia")))
+    assert (source.settings.url, source.settings.api_id) == ("http://127.0.0.1:9", "wikimedia")
+
+
+def test_a_repeat_of_any_earlier_page_is_broken_paging(oncall: OncallFake, key: str) -> None:
+    for number in range(1, 251):
+        oncall.add_incident(number, T0 + timedelta(seconds=number), "ProbeDown", users=["jdoe"])
+    oncall.fail_next("same-page", after=2)
+    with pytest.raises(SourceError, match=r"answered the same incidents again at offset 200 \(of a total of 250\)$"):
+        OncallSource(settings(oncall)).pull(Query(WINDOW))
+
+
+def test_a_page_without_its_total_is_the_last(oncall: OncallFake, key: str) -> None:
+    for number in range(1, 151):
+        oncall.add_incident(number, T0 + timedelta(seconds=number), "ProbeDown", users=["jdoe"])
+    oncall.fail_next("no-total")
+    export = OncallSource(settings(oncall)).pull(Query(WINDOW))
+    assert len(export.files) == 1 and export.meta["truncated"] is False
+
+
+def test_the_pull_keeps_its_query_and_filters_for_the_parse(oncall: OncallFake, key: str) -> None:
+    oncall.fail_next("503")
+    with pytest.raises(SourceError) as caught:
+        OncallSource(settings(oncall)).pull(Query(WINDOW))
+    assert caught.value.message.startswith("oncall: ")
+    export = OncallSource(settings(oncall, routing_keys=("sre-batphone",), teams=("SRE",))).pull(Query(WINDOW))
+    assert export.meta == {
+        "url": oncall.url,
+        "started_after": "2023-02-14T12:00:00Z",
+        "started_before": "2023-02-14T19:45:00Z",
+        "phases": "triggered,acknowledged,resolved",
+        "routing_keys": ["sre-batphone"],
+        "teams": ["SRE"],
+        "truncated": False,
+    }
+
+
+def test_the_registered_factory_knows_the_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, "s3cret-oncall-key")
+    config = Settings(oncall=OncallSettings(url="http://127.0.0.1:9", api_id="wikimedia", key_env=KEY_ENV))
+    assert "s3cret-oncall-key" in all_specs()["oncall"].factory(config).secrets
+
+
+def test_a_base_url_with_a_slash_and_a_server_that_is_down(oncall: OncallFake, key: str) -> None:
+    export = OncallSource(OncallSettings(url=oncall.url + "/", api_id=oncall.api_id, key_env=KEY_ENV)).pull(Query(WINDOW))
+    assert export.meta["url"] == oncall.url and [path for path, _ in oncall.requests] == ["/api-reporting/v2/incidents"]
+    down = OncallSettings(url="http://127.0.0.1:9", api_id="wikimedia", key_env=KEY_ENV)
+    with pytest.raises(SourceError) as caught:
+        OncallSource(down).pull(Query(WINDOW))
+    assert caught.value.message.startswith("oncall: ") and caught.value.hint == "is the server up and reachable? check [oncall] url"
+
+
+def test_an_acknowledgement_by_nobody_named() -> None:
+    incident = {"incidentNumber": "301", "startTime": "2023-02-14T18:10:00Z", "entityDisplayName": "ProbeDown",
+                "transitions": [{"name": "acknowledged", "at": "2023-02-14T18:11:00Z"}]}  # fmt: skip
+    result = parse_oncall(Export("oncall", (("incidents-001.json", json.dumps([incident])),)), Query(WINDOW))
+    assert [e.text for e in result.events] == ["ProbeDown paged nobody named (who was reached is unknown)", "ProbeDown acknowledged"]
+
+
+@pytest.mark.parametrize(
+    ("incident", "label"),
+    [
+        ({"monitorName": "ProbeMonitor"}, "ProbeMonitor"),  # no display name nor service: the monitor's
+        ({}, "unknown alert"),
+        ({"entityDisplayName": "Manual page by taavi: "}, "Manual page by taavi"),
+        ({"entityDisplayName": "x" * 80}, "x" * 80),  # exactly the longest label
+        ({"entityDisplayName": "x" * 78 + " yy"}, "x" * 78 + "…"),  # cut, without the space before the ellipsis
+    ],
+)
+def test_the_label_of_a_page(incident: dict, label: str) -> None:
+    incident = {"incidentNumber": "401", "startTime": "2023-02-14T18:10:00Z", **incident}
+    result = parse_oncall(Export("oncall", (("incidents-001.json", json.dumps([incident])),)), Query(WINDOW))
+    assert result.events[0].text == f"{label} paged nobody named (who was reached is unknown)"
+
+
+@pytest.mark.parametrize(("count", "listed"), [(8, "a0, a1, a2, a3, a4, a5, a6, a7"), (9, "a0, a1, a2, a3, a4, a5, a6, a7, …")])
+def test_up_to_eight_people_are_named(count: int, listed: str) -> None:
+    incident = {"incidentNumber": "402", "startTime": "2023-02-14T18:10:00Z", "entityDisplayName": "ProbeDown",
+                "pagedUsers": [f"a{n}" for n in range(count)]}  # fmt: skip
+    result = parse_oncall(Export("oncall", (("incidents-001.json", json.dumps([incident])),)), Query(WINDOW))
+    assert result.events[0].text == f"ProbeDown paged {count} people ({listed})"

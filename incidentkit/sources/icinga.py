@@ -80,7 +80,7 @@ class _Open:
     """An alert open in the log: the fields of its firing event, still mutable."""
 
     fields: dict[str, Any]
-    time: datetime
+    time: datetime | None  # None for a problem already open when the log starts: its start is unknown
 
 
 class IcingaSource(LogFileSource):
@@ -93,15 +93,14 @@ class IcingaSource(LogFileSource):
 class _Parser:
     """The state machine over one source's lines, in time order."""
 
-    def __init__(self, window_start: datetime, window_end: datetime) -> None:
+    def __init__(self) -> None:
         self.fields: list[dict[str, Any]] = []
         self.open: dict[tuple[str, str | None], _Open] = {}
         self.closed: dict[tuple[str, str | None], dict[str, Any]] = {}
-        self.window = (window_start, window_end)
 
     def _base(self, when: datetime, host: str, service: str | None, state: str, output: str, raw: str) -> dict[str, Any]:
         alertname, labels = icinga_identity(host, service)
-        text, runbook, dashboard = split_links(output.split("\\n", 1)[0])
+        text, runbook, dashboard = split_links(output.partition("\\n")[0])
         return {
             "source": NAME,
             "time": when,
@@ -150,16 +149,14 @@ class _Parser:
             self._notified(fields, when)
         self._emit(fields, ident)
         self.open[ident] = _Open(fields, when)
-        self.closed.pop(ident, None)
 
-    def carried(self, when: datetime, host: str, service: str | None, state: str, output: str, raw: str) -> None:
+    def carried(self, host: str, service: str | None, state: str) -> None:
         """A CURRENT/INITIAL state line: the problem was open before the log; no firing event."""
         ident = (host, service)
         if state in OK_STATES or ident in self.open:
             return
         # notifications may follow (a page marks the alert's recovery); the counts of no event
-        carried = {"carried": True, "notifications": 0, "paged": False}
-        self.open[ident] = _Open(self._base(when, host, service, state, output, raw) | carried, when)
+        self.open[ident] = _Open({"notifications": 0, "paged": False}, None)
 
     def recovery(self, when: datetime, host: str, service: str | None, state: str, output: str, raw: str, *, notified: bool) -> None:
         ident = (host, service)
@@ -171,7 +168,7 @@ class _Parser:
         current = self.open.pop(ident, None)
         fields = self._base(when, host, service, state, output, raw)
         where = f"{service} on {host}" if service else f"Host {host}"
-        started = None if current is None or current.fields.get("carried") else current.time
+        started = current.time if current is not None else None
         fields.update(
             kind=EventKind.ALERT_RESOLVED,
             key=self._key(when, fields["labels"], "resolved"),
@@ -186,7 +183,7 @@ class _Parser:
         self.closed[ident] = fields
 
     def note(self, when: datetime, host: str, service: str | None, kind: str, state: str, detail: str, raw: str, *, actor: str | None = None) -> None:
-        fields = self._base(when, host, service, state or "OK", "", raw)
+        fields = self._base(when, host, service, state, "", raw)
         where = f"{service} on {host}" if service else f"host {host}"
         words = {
             "acknowledgement": f"{where} acknowledged" + (f" by {actor}" if actor else ""),
@@ -198,7 +195,7 @@ class _Parser:
             "downtime-cancelled": f"scheduled downtime cancelled for {where}",
             "custom": f"custom notification for {where}",
         }
-        text = words.get(kind, f"{kind} for {where}") + (f": {detail}" if detail else "")
+        text = words[kind] + (f": {detail}" if detail else "")
         fields.update(
             kind=EventKind.ALERT_NOTE,
             key=self._key(when, fields["labels"], kind),
@@ -206,7 +203,6 @@ class _Parser:
             note=kind,
             actor=actor,
             tasks=find_tasks(detail),
-            notifications=0,
             summary=None,
         )
         self._emit(fields, None)
@@ -223,7 +219,7 @@ class _Parser:
 
 
 def _event(fields: dict[str, Any]) -> Event:
-    return alert_event(**{k: v for k, v in fields.items() if k != "carried" and not k.startswith("_")})
+    return alert_event(**{k: v for k, v in fields.items() if not k.startswith("_")})
 
 
 _ALERT_NOTES = {("FLAPPING", "STARTED"): "flapping-start", ("FLAPPING", "STOPPED"): "flapping-stop",
@@ -267,7 +263,7 @@ def _handle(parser: _Parser, when: datetime, kind: str, body: str, raw: str) -> 
     elif kind in ("CURRENT SERVICE STATE", "INITIAL SERVICE STATE", "CURRENT HOST STATE", "INITIAL HOST STATE"):
         host, service, state, state_type, output = _state_fields(body, host_line)
         if state_type == "HARD":
-            parser.carried(when, host, service, state, output, raw)
+            parser.carried(host, service, state)
     elif kind in ("SERVICE NOTIFICATION", "HOST NOTIFICATION"):
         parts = body.split(";", 4 if host_line else 5)
         if len(parts) != (5 if host_line else 6):
@@ -302,7 +298,7 @@ def _handle(parser: _Parser, when: datetime, kind: str, body: str, raw: str) -> 
         note = _ALERT_NOTES.get(("FLAPPING" if "FLAPPING" in kind else "DOWNTIME", what))
         if note is None:
             raise _Bad(f"unknown {kind.lower()} state {what!r}")
-        parser.note(when, host, service, note, "", detail, raw)
+        parser.note(when, host, service, note, "OK", detail, raw)
 
 
 _KNOWN = re.compile(r"^(?P<kind>(?:CURRENT |INITIAL )?(?:SERVICE|HOST) (?:ALERT|STATE|NOTIFICATION|FLAPPING ALERT|DOWNTIME ALERT)):\s?(?P<body>.*)$")
@@ -311,7 +307,6 @@ _KNOWN = re.compile(r"^(?P<kind>(?:CURRENT |INITIAL )?(?:SERVICE|HOST) (?:ALERT|
 def _entries(name: str, lines: Iterable[str], problems: list[Problem], tally: SourceTally) -> Iterator[_Entry]:
     """The ``[epoch]`` lines of one file as ``(time, file, line number, line)``; other lines are problems."""
     for number, line in enumerate(lines, 1):
-        line = line.rstrip("\r")
         if not line.strip():
             continue
         tally.lines_read += 1
@@ -340,7 +335,7 @@ def _time(entry: _Entry) -> datetime:
 
 
 def _notes(export: Export | LineExport) -> list[str]:
-    skipped = export.meta.get("skipped_files") if export.meta else None
+    skipped = export.meta.get("skipped_files")
     return [f"Icinga log files not read (compressed): {', '.join(skipped)}"] if skipped else []
 
 
@@ -351,7 +346,7 @@ def parse_icinga(export: Export, query: Query) -> SourceResult:
     for name, text in export.files:
         lines.extend(_entries(name, text.splitlines(), tally.problems, tally))
     lines.sort(key=_time)  # archives may be given in any order; a log is in time order
-    parser = _Parser(query.window.start, query.window.end)
+    parser = _Parser()
     for entry in lines:
         _apply(parser, entry, query.window, tally.problems)
     events = [e for e in parser.events() if e.within(query.window)]
@@ -364,8 +359,8 @@ class _Finals(_Parser):
     event that later lines may amend (a firing event while its alert is open, a resolved one for
     ``RECENT``), by the order the events are created in: 5 bytes an event, nothing else kept."""
 
-    def __init__(self, window_start: datetime, window_end: datetime) -> None:
-        super().__init__(window_start, window_end)
+    def __init__(self) -> None:
+        super().__init__()
         self.notifications = array("I")
         self.paged = bytearray()
 
@@ -387,8 +382,8 @@ class _Releasing(_Parser):
     once the log has moved past its second, with the final counts the first read found (later
     lines only create events at their own time or after; what they amend is already known)."""
 
-    def __init__(self, window_start: datetime, window_end: datetime, finals: _Finals) -> None:
-        super().__init__(window_start, window_end)
+    def __init__(self, finals: _Finals) -> None:
+        super().__init__()
         self.finals = finals
         self.pending: list[tuple[datetime, str, int, dict[str, Any]]] = []  # heap: the events of the last second
         self.created = itertools.count()
@@ -414,7 +409,7 @@ def _in_time_order(file: LineFile) -> bool:
     """True when the file's ``[epoch]`` lines never go back in time (read once, nothing kept)."""
     last = 0
     for line in file.lines():
-        match = _LINE.match(line.rstrip("\r"))
+        match = _LINE.match(line)
         if match is not None:
             epoch = int(match.group("epoch"))
             if epoch < last:
@@ -437,12 +432,12 @@ def stream_icinga(export: LineExport, query: Query) -> SourceStream:
     unsorted = [file.name for file in export.files if not _in_time_order(file)]
     if unsorted:
         tally.notes.append(f"Icinga log files not in time order, sorted in memory: {', '.join(unsorted)}")
-    finals = _Finals(query.window.start, query.window.end)
+    finals = _Finals()
     for entry in _merged_entries(export, unsorted, [[] for _ in export.files], SourceTally(NAME)):
         _apply(finals, entry, query.window, [])
     found: list[list[Problem]] = [[] for _ in export.files]  # per file, reported in file order
     entries = _merged_entries(export, unsorted, found, tally)
-    return SourceStream(tally, _released(entries, _Releasing(query.window.start, query.window.end, finals), query.window, tally, found))
+    return SourceStream(tally, _released(entries, _Releasing(finals), query.window, tally, found))
 
 
 def _merged_entries(export: LineExport, unsorted: list[str], found: list[list[Problem]], tally: SourceTally) -> Iterator[_Entry]:

@@ -248,7 +248,7 @@ def _word_date(text: str) -> date | None:
     if match is None:
         return None
     try:
-        return date(int(match.group("year")), _MONTHS[match.group("mon").lower()[:3]], int(match.group("day")))
+        return date(int(match.group("year")), _MONTHS[match.group("mon").lower()], int(match.group("day")))
     except ValueError:
         return None
 
@@ -298,7 +298,7 @@ class _Context:
     def of(cls, export: Export | LineExport, query: Query) -> _Context:
         window = query.window
         single_day = window.start.date() if window.days() == [window.start.date()] else None
-        return cls(window, single_day, str((export.meta or {}).get("path") or ""))
+        return cls(window, single_day, str(export.meta.get("path") or ""))
 
 
 def _file_events(
@@ -367,7 +367,7 @@ def _timed(line: str, state: _FileState, single_day: date | None, year: int) -> 
 
 
 def _skipped_note(export: Export | LineExport) -> list[str]:
-    skipped = export.meta.get("skipped_files") if export.meta else None
+    skipped = export.meta.get("skipped_files")
     return [f"IRC log files not read (compressed): {', '.join(skipped)}"] if skipped else []
 
 
@@ -378,12 +378,10 @@ def parse_irc(export: Export, query: Query) -> SourceResult:
     """
     context = _Context.of(export, query)
     tally = SourceTally(NAME)
-    alerts: list[Event] = []
-    chat: list[Event] = []
+    found: list[Event] = []
     for name, text in export.files:
-        for event in _file_events(name, text.splitlines(), context, tally.problems, tally.notes, tally):
-            (chat if event.kind == EventKind.CHAT else alerts).append(event)
-    events = [e for e in (*with_starts(alerts), *chat) if e.within(query.window)]
+        found.extend(_file_events(name, text.splitlines(), context, tally.problems, tally.notes, tally))
+    events = [e for e in with_starts(found) if e.within(query.window)]  # chat passes through unchanged
     notes = [*tally.notes, *_skipped_note(export)]
     return SourceResult(NAME, tuple(events), tuple(tally.problems), tally.lines_read, tuple(dict.fromkeys(notes)))
 
@@ -394,7 +392,7 @@ def _in_time_order(file: LineFile, context: _Context) -> bool:
     last: datetime | None = None
     for raw_line in file.lines():
         line = raw_line.strip("\ufeff\r\n ")
-        timed = _timed(line, state, context.single_day, context.window.start.year) if line else None
+        timed = _timed(line, state, context.single_day, context.window.start.year)
         if timed is None or isinstance(timed[2], str):
             continue
         if last is not None and timed[2] < last:
@@ -458,8 +456,9 @@ def _timestamp(parsed: _Line, state: _FileState, single_day: date | None, year: 
         return "bad time of day"
     line_date = parsed.day
     if isinstance(line_date, tuple):  # HexChat: month and day, the year from context
+        known = state.day or single_day
         try:
-            line_date = date((state.day or single_day or date(year, 1, 1)).year, *line_date)
+            line_date = date(known.year if known else year, *line_date)
         except ValueError:
             return "bad date"
     if line_date is not None:

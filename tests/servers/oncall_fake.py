@@ -17,7 +17,9 @@ Splunk On-Call is a hosted service with no local build, so the tests fake it. Th
   this is the go-victorops client's form).
 * Throttling: :meth:`OncallFake.throttle` answers 429 (with ``Retry-After``) or 403 once a number
   of reporting calls is spent; :meth:`OncallFake.fail_next` answers ``503`` with Klaxon's plain-text
-  ``no healthy upstream``, or ``html200`` (a login page).
+  ``no healthy upstream``, ``html200`` (a login page), ``401`` (the headers lost on the way, as
+  behind a proxy that drops them), ``other-json`` (another API's array: a wrong base URL) or
+  ``same-page`` (broken paging: the first page again) or ``no-total`` (a page without its total).
 
 Fixtures (registered through ``tests/conftest.py``): ``oncall_server`` (session) and ``oncall``
 (function, :meth:`OncallFake.reset` first). API: ``.url``, ``.api_id``, ``.key``,
@@ -155,10 +157,12 @@ class OncallFake(LoopbackFake):
         with self._lock:
             self._throttle = (after, status, retry_after)
 
-    def fail_next(self, kind: str, *, times: int = 1) -> None:
-        """The next *times* calls fail: ``503`` (plain text) or ``html200`` (a login page)."""
+    def fail_next(self, kind: str, *, times: int = 1, after: int = 0) -> None:
+        """The *times* calls after the next *after* fail: ``503`` (plain text), ``html200`` (a login page),
+        ``401``, ``other-json``, ``same-page`` (a reporting page from offset 0 whatever the offset asked) or
+        ``no-total``."""
         with self._lock:
-            self._faults.extend([kind] * times)
+            self._faults.extend([None] * after + [kind] * times)
 
     # --- HTTP -------------------------------------------------------------------------------------
 
@@ -170,6 +174,10 @@ class OncallFake(LoopbackFake):
             return Response("no healthy upstream", status=503, content_type="text/plain")
         if fault == "html200":
             return Response(_LOGIN_PAGE, status=200, content_type="text/html; charset=UTF-8")
+        if fault == "401":
+            return self._error(401, "Missing authentication parameters")
+        if fault == "other-json":
+            return self._json([{"id": 1, "name": "not a team"}])
         api_id, key = request.headers.get("X-VO-Api-Id"), request.headers.get("X-VO-Api-Key")
         if not api_id or not key:
             return self._error(401, "Missing authentication parameters")
@@ -177,7 +185,7 @@ class OncallFake(LoopbackFake):
             return self._error(403, "Authentication failed")
         try:
             if request.path == "/api-reporting/v2/incidents":
-                return self._reporting(request)
+                return self._reporting(request, fault)
             if request.path == "/api-public/v1/team":
                 with self._lock:
                     teams = [
@@ -189,7 +197,7 @@ class OncallFake(LoopbackFake):
             return self._error(400, str(exc))
         return self._error(404, f"Not found: {request.path}")
 
-    def _reporting(self, request: Request) -> Response:
+    def _reporting(self, request: Request, fault: str | None = None) -> Response:
         with self._lock:
             self.reporting_calls += 1
             if self._throttle is not None and self.reporting_calls > self._throttle[0]:
@@ -199,7 +207,7 @@ class OncallFake(LoopbackFake):
             incidents = list(self.incidents)
         args = request.args
         try:
-            offset = int(args.get("offset", "0"))
+            offset = 0 if fault == "same-page" else int(args.get("offset", "0"))
             limit = int(args.get("limit", "20"))
         except ValueError as exc:
             raise _BadRequest("offset and limit must be integers") from exc
@@ -227,7 +235,8 @@ class OncallFake(LoopbackFake):
             )
 
         found = sorted((i for i in incidents if wanted(i)), key=lambda i: int(i["incidentNumber"]))
-        return self._json({"offset": offset, "limit": limit, "total": len(found), "incidents": found[offset : offset + limit]})
+        page = {"offset": offset, "limit": limit, "total": len(found), "incidents": found[offset : offset + limit]}
+        return self._json({k: v for k, v in page.items() if not (fault == "no-total" and k == "total")})
 
     @staticmethod
     def _json(body: Any) -> Response:
