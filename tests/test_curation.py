@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -12,11 +13,13 @@ from incidentkit.config import TimelineSettings
 from incidentkit.errors import ConfigError, InputError, StoreError
 from incidentkit.model.alert import alert_event
 from incidentkit.model.curation import (
+    OWNER,
     CurationResult,
     CurationState,
     ManualRow,
     MomentSetting,
     Override,
+    RowCuration,
     moment_name,
 )
 from incidentkit.model.event import Event, EventKind
@@ -30,6 +33,7 @@ from incidentkit.timeline.refs import (
     parse_row_time,
     resolve_keys,
     resolve_moment_target,
+    row_at,
     row_records,
     row_ref,
     select_keys,
@@ -575,6 +579,165 @@ def test_row_records_spell_out_flags_and_who_set_them() -> None:
     assert flags["sal:19:40"] == "N"
     visible = [r["key"] for r in row_records(result, include_hidden=False)]
     assert "sal:19:17" not in visible and "sal:19:10" not in visible
+
+
+def _error(call, *args, **kwargs) -> InputError:
+    with pytest.raises(InputError) as caught:
+        call(*args, **kwargs)
+    return caught.value
+
+
+# two keys whose SHA-1 share their first 7 hex digits, and the digests (hashlib, checked by hand)
+K247, K13116 = "k247", "k13116"
+SHA_K247 = "acfd0f2e516a321c08e9fc102a972f41aa084211"
+SHA_K13116 = "acfd0f29aa4571e4c8f653dd958c5dc0321b6c5a"
+
+
+def test_short_refs_grow_one_digit_past_a_shared_prefix_and_never_below_seven() -> None:
+    assert row_ref(K247) == SHA_K247
+    assert short_refs([K247]) == {K247: SHA_K247[:7]}
+    assert short_refs([K247, K13116, K247]) == {K247: SHA_K247[:8], K13116: SHA_K13116[:8]}
+    assert short_refs([K247], minimum=4) == {K247: SHA_K247[:4]}
+
+
+def test_row_key_errors_say_what_to_give() -> None:
+    keys = [f"sal:19:0{i}" for i in range(1, 8)]
+    missing = _error(resolve_keys, ["zzzzzz"], keys, incident=SLUG)
+    assert missing.message == f"no row 'zzzzzz' in {SLUG}"
+    assert missing.hint == f"`incidentkit timeline show {SLUG} --all` lists every row with its ref (give at least 4 characters)"
+    refs = [hashlib.sha1(k.encode()).hexdigest()[:7] for k in keys]
+    many = _error(resolve_keys, ["sal:19:0"], keys, incident=SLUG)
+    assert many.message == f"row 'sal:19:0' is ambiguous in {SLUG}: it matches 7 rows ({', '.join(refs[:5])}, ...)"
+    assert many.hint == "give more characters of the ref"
+    six = _error(resolve_keys, ["sal:19:0"], keys[:6], incident=SLUG)
+    assert six.message.endswith(f"matches 6 rows ({', '.join(refs[:5])}, ...)")
+    five = _error(resolve_keys, ["sal:19:0"], keys[:5], incident=SLUG)
+    assert five.message.endswith(f"matches 5 rows ({', '.join(refs[:5])})")
+
+
+def test_row_times_on_the_day_to_the_second_and_no_further() -> None:
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    day = date(2018, 3, 27)
+    assert parse_row_time("23:59:59", day=day, now=now) == datetime(2018, 3, 27, 23, 59, 59, tzinfo=UTC)
+    assert parse_row_time(" 7:05:09 ", day=day, now=now) == datetime(2018, 3, 27, 7, 5, 9, tzinfo=UTC)
+    for bad in ("24:00", "23:60", "19:10:60", "19:60:00"):
+        error = _error(parse_row_time, bad, day=day, now=now)
+        assert (error.message, error.hint) == (f"--time {bad!r} is not a time of day", "use HH:MM in UTC, e.g. 19:10")
+    no_day = _error(parse_row_time, "19:10", day=None, now=now)
+    assert no_day.message == "--time '19:10' has no date and the incident has no rows to take one from"
+    assert no_day.hint == "give a full time such as 2016-09-15T19:10Z"
+    assert _error(parse_row_time, "whenever", day=day, now=now).message == "cannot read --time 'whenever' as a time"
+    assert _error(parse_row_time, "whenever", day=day, now=now, option="--at").message.startswith("cannot read --at ")
+
+
+def test_between_reads_each_side_like_a_row_time() -> None:
+    now = datetime(2018, 3, 28, 12, 0, tzinfo=UTC)
+    day = date(2018, 3, 27)
+    assert parse_between("19:10..19:10", day=day, now=now) == (at("19:10"), at("19:10"))
+    assert parse_between("2 hours ago..", day=day, now=now) == (datetime(2018, 3, 28, 10, 0, tzinfo=UTC), None)
+    assert parse_between("..1 hour ago", day=day, now=now) == (None, datetime(2018, 3, 28, 11, 0, tzinfo=UTC))
+    not_range = _error(parse_between, "19:10", day=day, now=now)
+    assert not_range.hint == "e.g. --between 19:10..19:40, --between 2016-09-15T19:10Z.., --between ..19:40"
+    backwards = _error(parse_between, "19:40..19:10", day=day, now=now)
+    assert (backwards.message, backwards.hint) == ("--between '19:40..19:10' ends before it starts", "put the earlier time first")
+    assert _error(parse_between, "24:00..", day=day, now=now).message == "--between '24:00' is not a time of day"
+    assert _error(parse_between, "..24:00", day=day, now=now).message == "--between '24:00' is not a time of day"
+    # the first ".." splits: what is before it is the start, read (and refused) on its own
+    assert _error(parse_between, "nonsense..19:20..", day=day, now=now).message == "cannot read --between 'nonsense' as a time"
+
+
+def test_source_filter_keeps_only_rows_a_named_source_reported() -> None:
+    result = curate(build_rows(story()), CurationState(), RULES)
+    alerts = select_keys(result.rows, [], RowFilter(sources=("Prometheus",)), incident=SLUG)
+    assert alerts == (FIRING, RESOLVED)
+    error = _error(RowFilter, kinds=("deploys",))
+    known = sorted(k.value for k in EventKind)
+    assert error.hint == f"known kinds: {', '.join(known)}"
+
+
+def test_moment_target_by_key_time_or_prefix_puts_resolved_at_the_alert_end() -> None:
+    rows = curate(build_rows(story()), CurationState(), RULES).rows
+    kwargs = {"incident": SLUG, "day": date(2018, 3, 27), "now": datetime(2018, 3, 28, tzinfo=UTC)}
+    assert resolve_moment_target(FIRING, rows, "resolved", **kwargs) == (FIRING, at("19:30"))
+    assert resolve_moment_target("19:18", rows, "resolved", **kwargs) == (FIRING, at("19:30"))
+    assert resolve_moment_target("2018-03-27T19:19Z", rows, "mitigated", **kwargs) == ("sal:19:19", at("19:19"))
+    assert resolve_moment_target("2018-03-27 7:19pm", rows, "mitigated", **kwargs) == ("sal:19:19", at("19:19"))
+    late = _error(resolve_moment_target, "24:00", rows, "mitigated", **kwargs)
+    assert late.message == "the time '24:00' is not a time of day"
+    for prefix, count in (("sal:19:1", 3), ("sal:19:0", 2)):
+        error = _error(resolve_moment_target, prefix, rows, "mitigated", **kwargs)
+        assert error.message.startswith(f"row {prefix!r} is ambiguous in {SLUG}: it matches {count} rows (")
+    neither = _error(resolve_moment_target, "not a row nor a time", rows, "mitigated", **kwargs)
+    assert neither.hint == (
+        f"give a ref from `incidentkit timeline show {SLUG} --all`, or a time such as 19:10 or 2016-09-15T19:10Z"
+    )
+    assert str(neither.__cause__) == "cannot read the time 'not a row nor a time' as a time"
+
+
+def test_moment_target_clock_time_names_the_row_in_that_minute_or_second() -> None:
+    half = Row(key="sal:half", time=at("19:19") + timedelta(seconds=30), text="x", source="sal", kind=EventKind.LOG)
+    kwargs = {"incident": SLUG, "day": date(2018, 3, 27), "now": datetime(2018, 3, 28, tzinfo=UTC)}
+    assert resolve_moment_target("19:19", [half], "mitigated", **kwargs) == ("sal:half", half.time)
+    assert resolve_moment_target("19:19:30", [half], "mitigated", **kwargs) == ("sal:half", half.time)
+    assert resolve_moment_target("19:19:15", [half], "mitigated", **kwargs) == (None, at("19:19") + timedelta(seconds=15))
+
+
+def test_row_at_prefers_the_exact_time_then_the_one_added_by_hand() -> None:
+    def row(key: str, seconds: float, kind: EventKind = EventKind.LOG, **flags: bool) -> Row:
+        return Row(key=key, time=at("19:19") + timedelta(seconds=seconds), text=key, source="sal", kind=kind, **flags)
+
+    when = at("19:19") + timedelta(seconds=20)
+    late = row("late", 50.5)
+    assert row_at([late], when, to_the_minute=True) == late
+    assert row_at([late], when, to_the_minute=False) is None
+    assert row_at([late], late.time, to_the_minute=False) == late
+    assert row_at([late], late.time.replace(second=0, microsecond=0) + timedelta(microseconds=1), to_the_minute=True) == late
+    assert row_at([row("hidden", 5, hidden=True)], when, to_the_minute=True) is None
+    assert row_at([row("moment:detected", 5)], when, to_the_minute=True) is None
+    assert row_at([row("next", 65)], when, to_the_minute=True) is None
+    exact, other = row("exact", 20), row("other", 40)
+    assert row_at([other, exact], when, to_the_minute=True) == exact
+    manual = row("manual", 40, EventKind.MANUAL)
+    assert row_at([other, manual, row("third", 10)], when, to_the_minute=True) == manual
+    assert row_at([other, row("third", 10)], when, to_the_minute=True) is None
+
+
+def test_row_records_hold_every_field_and_marker_rows_have_no_ref() -> None:
+    rows = (
+        Row(
+            key="sal:19:17", time=at("19:17"), end=at("19:25"), text="restarted", source="sal",
+            sources=("sal", "irc"), kind=EventKind.LOG, actor="jo", marker="OUTAGE BEGINS",
+            pinned=True, hidden=True, edited=True, new=True, note="why",
+        ),
+        Row(key="moment:detected", time=at("19:20"), text="", source="incidentkit", kind=EventKind.MANUAL, new=True),
+    )
+    why = RowCuration(pinned_by="rule: deploys", hidden_by=OWNER, original_text="was", original_time=at("19:16"))
+    result = CurationResult(rows=rows, curation={"sal:19:17": why})
+    records = row_records(result, include_hidden=True)
+    assert records[0] == {
+        "ref": hashlib.sha1(b"sal:19:17").hexdigest()[:7],
+        "time": "2018-03-27T19:17:00Z",
+        "end": "2018-03-27T19:25:00Z",
+        "flags": "pHEN",
+        "marker": "OUTAGE BEGINS",
+        "source": "sal",
+        "sources": ["sal", "irc"],
+        "kind": "log",
+        "actor": "jo",
+        "text": "restarted",
+        "note": "why",
+        "key": "sal:19:17",
+        "pinned": True,
+        "hidden": True,
+        "edited": True,
+        "new": True,
+        "pinned_by": "rule: deploys",
+        "hidden_by": "owner",
+        "original_text": "was",
+        "original_time": "2018-03-27T19:16:00Z",
+    }
+    assert (records[1]["ref"], records[1]["end"], records[1]["flags"], records[1]["original_time"]) == ("", None, "N", None)
+    assert [r["key"] for r in row_records(result, include_hidden=False)] == ["moment:detected"]
 
 
 # --- the store ------------------------------------------------------------------------------

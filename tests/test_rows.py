@@ -116,6 +116,26 @@ def row(kind: EventKind, text: str, *, actor: str | None = "urbanecm@deploy1002"
         (EventKind.TRAIN, "rebuilt and synchronized wikiversions files: group1 to 1.41.0-wmf.1", "urbanecm: synchronized wikiversions: group1 to 1.41.0-wmf.1"),
         (EventKind.BACKPORT, "urbanecm and volunteer-x: Backport for [[gerrit:1|Fix X]] synced to the testservers: mwdebug2001.codfw.wmnet, mwdebug1001.eqiad.wmnet", "urbanecm: synced the backport of [[gerrit:1|Fix X]] to the test servers (2 hosts) for urbanecm and volunteer-x"),
         (EventKind.LOG, "restarting php-fpm on mw1001, mw1002, mw1003, mw1004, mw1005", "urbanecm: restarting php-fpm on mw1001, mw1002 and 3 more hosts"),
+        (EventKind.BACKPORT, "Started scap sync-world: Config: X", "urbanecm: started scap sync-world: Config: X"),
+        (EventKind.SYNC, "Finished scap: Config: X (duration: 01m 05s)", "urbanecm: finished scap: Config: X in 1 min"),
+        (EventKind.ABORT, "scap failed: Backport for [[gerrit:1|Fix X]] (duration: 00m 59s)", "urbanecm: the backport of [[gerrit:1|Fix X]] failed after 1 min"),
+        (EventKind.ABORT, "sync-file aborted: wmf-config/x.php", "urbanecm: aborted scap: wmf-config/x.php"),
+        (EventKind.ABORT, "scap failed: Config: X", "urbanecm: scap: Config: X failed"),
+        (EventKind.SYNC, "Synchronized php: group1 wikis to 1.31.0-wmf.27", "urbanecm: synchronized php: group1 wikis to 1.31.0-wmf.27"),
+        (EventKind.DEPLOY, "Starting restart of [citoid/deploy@abc]: restart", "urbanecm: started restarting citoid/deploy: restart"),
+        (EventKind.DEPLOY, "Started setup [kartotherian/deploy]: setup", "urbanecm: started setting up kartotherian/deploy: setup"),
+        (EventKind.DEPLOY, "Finished deploy [ores/deploy@5084251]: Updating ORES", "urbanecm: finished deploying ores/deploy: Updating ORES"),
+        (EventKind.TRAIN, "rebuilt wikiversions.php and synchronized wikiversions files: all wikis to 1.41.0-wmf.2", "urbanecm: synchronized wikiversions: all wikis to 1.41.0-wmf.2"),
+        (EventKind.DEPLOY, "helm upgrade (duration: 02m 00s)", "urbanecm: helm upgrade (2 min)"),
+        (EventKind.DEPLOY, "helm upgrade", "urbanecm: helm upgrade"),
+        (EventKind.BACKPORT, "jo: Backport for [[gerrit:1|Fix X]] synced to the testservers", "urbanecm: synced the backport of [[gerrit:1|Fix X]] to the test servers for jo"),
+        (EventKind.BACKPORT, "jo: Backport for [[gerrit:1|Fix X]] synced to the testservers: a1,b2, c3", "urbanecm: synced the backport of [[gerrit:1|Fix X]] to the test servers (3 hosts) for jo"),
+        (EventKind.DBCTL, "dbctl commit (dc=all): 'Depool db1', diff saved to https://x/P1 and previous config saved to /x.json", "urbanecm: dbctl commit (dc=all): 'Depool db1'"),
+        (EventKind.SILENCE, "Silence for MediaWikiFatals until 19:00", "urbanecm: silenced MediaWikiFatals until 19:00"),
+        (EventKind.LOG, "Silence for X on mw1001, mw1002, mw1003, mw1004", "urbanecm: Silence for X on mw1001, mw1002 and 2 more hosts"),
+        (EventKind.ALERT_FIRING, "Down on mw1001, mw1002, mw1003, mw1004", "Down on mw1001, mw1002, mw1003, mw1004"),
+        (EventKind.MANUAL, "hand: [[gerrit:1|a very long change title that goes on and on well past fifty characters]]", "hand: [[gerrit:1|a very long change title that goes on and on well past fifty characters]]"),
+        (EventKind.LOG, "deployed [[gerrit:1|Fix X]] and [[gerrit:2|Fix Y]]", "urbanecm: deployed [[gerrit:1|Fix X]] and [[gerrit:2|Fix Y]]"),
     ],
 )
 def test_deploy_and_log_rows_in_a_few_words(kind: EventKind, text: str, expected: str) -> None:
@@ -164,6 +184,78 @@ def test_a_deploy_naming_the_same_changes_again_says_the_backport() -> None:
     dbctl = row(EventKind.DBCTL, "dbctl commit (dc=all): 'Repool db1173', diff saved to https://x.example/P1 and previous config saved to /var/x.json", diff="https://x.example/P1")
     (worded,) = word_rows([dbctl])
     assert (worded.page_text, worded.url) == ("urbanecm: dbctl commit (dc=all): 'Repool db1173'", "https://x.example/P1")
+
+
+def test_who_is_the_actor_nick_and_an_empty_line_stays_empty() -> None:
+    assert page_text(row(EventKind.LOG, "restarted", actor=None)) == "restarted"
+    assert page_text(row(EventKind.LOG, "", actor="jo")) == ""
+    assert page_text(row(EventKind.MANUAL, "hand-written", actor="jo")) == "hand-written"
+    assert page_text(row(EventKind.LOG, "restarted", actor="<jo>")) == "jo: restarted"
+
+
+def test_task_transactions_without_their_data_keep_the_source_text() -> None:
+    def phab(kind: EventKind, **data: object) -> str:
+        return page_text(row(kind, "source text", actor="cwhite", **data))
+
+    assert phab(EventKind.TASK_CREATED, title="Fatals") == "cwhite: source text"  # no task id
+    assert phab(EventKind.TASK_CREATED, task="T1") == "cwhite: source text"
+    assert phab(EventKind.TASK_STATUS, task="T1", new_name="Open", was_closed=True) == "cwhite: reopened T1"
+    assert phab(EventKind.TASK_STATUS, task="T1", closed=True) == "cwhite: source text"
+    assert phab(EventKind.TASK_COMMENT, task="T1", preview="is it fixed?") == "cwhite: commented on T1: is it fixed?"
+    assert phab(EventKind.TASK_PRIORITY, task="T1") == "cwhite: source text"
+    assert phab(EventKind.TASK_OWNER, task="T1") == "cwhite: source text"
+    assert phab(EventKind.TASK_OWNER, task="T1", claimed=False, owner="taavi") == "cwhite: assigned T1 to taavi"
+
+
+def test_labels_are_cut_at_fifty_characters_at_a_word_without_a_dangling_word() -> None:
+    fifty = "a" * 20 + " " + "b" * 29
+    assert short_label(fifty) == fifty
+    assert short_label(fifty + "c") == "a" * 20 + "…"
+    assert short_label("  Fix   X  ") == "Fix X"
+    assert short_label("Make the cache of the parser use the new key for the pages") == "Make the cache of the parser use the new key…"
+    assert short_label("Make the cache of the parser use the new key for the pages", limit=20) == "Make the cache…"
+    assert short_label("Fix: a handler (for the thing, with more words here, and more, and so on)") == "Fix: a handler (for the thing, with more words…"
+    assert short_label('Revert "Fix: a handler for the thing with more words and" and more') == 'Revert "Fix: a handler for the thing with more…"'
+    assert short_label('Revert "Fix X" and make the cache of the parser use new keys for all') == 'Revert "Fix X" and make the cache of the parser…'
+    assert short_label("Update the configuration of the parser cache MAX, and then the rest") == (
+        "Update the configuration of the parser cache MAX…"
+    )
+    assert short_label("(WIP) Update the configuration of the parser cache, and the rest") == "(WIP) Update the configuration of the parser…"
+
+
+def test_a_cut_label_keeps_each_task_it_dropped_after_the_link() -> None:
+    text = "deployed [[gerrit:9|Make the cache of the parser use the new key for pages (T1, T2)]] for T1"
+    assert page_text(row(EventKind.LOG, text)) == (
+        "urbanecm: deployed [[gerrit:9|Make the cache of the parser use the new key…]] (T1, T2) for T1"
+    )
+
+
+def test_four_hosts_fold_to_the_first_ones_and_how_many_more() -> None:
+    assert fold_hosts("mw1001 mw1002 mw1003 mw1004") == "mw1001, mw1002 and 2 more hosts"
+    assert fold_hosts("mw1001 mw1002 mw1003 mw1004", listed=3) == "mw1001, mw1002, mw1003 and 1 more hosts"
+    assert fold_hosts("on db1001.eqiad.wmnet, db1002.eqiad.wmnet, db2003, db2004 now") == (
+        "on db1001.eqiad.wmnet, db1002.eqiad.wmnet and 2 more hosts now"
+    )
+
+
+def test_hidden_deploys_and_changeless_ones_do_not_make_the_next_say_the_backport() -> None:
+    started = row(EventKind.BACKPORT, "Started scap: Backport for [[gerrit:1|Fix X]]")
+    finished = row(EventKind.BACKPORT, "Finished scap: Backport for [[gerrit:1|Fix X]]")
+    texts = [r.page_text for r in word_rows([started.with_changes(hidden=True), finished])]
+    assert texts == ["urbanecm: started the backport of [[gerrit:1|Fix X]]", "urbanecm: finished the backport of [[gerrit:1|Fix X]]"]
+    plain = row(EventKind.SYNC, "Started scap: Config: X")
+    assert [r.page_text for r in word_rows([plain, plain])] == ["urbanecm: started scap: Config: X"] * 2
+    logged = row(EventKind.LOG, "about [[gerrit:1|Fix X]]")
+    assert word_rows([started, logged, finished])[2].page_text == "urbanecm: finished the backport"
+
+
+def test_a_dbctl_row_links_its_diff_only_when_it_has_no_link_and_the_diff_is_a_url() -> None:
+    dbctl = row(EventKind.DBCTL, "dbctl commit (dc=all): 'Repool db1'", diff="/var/x.json")
+    assert word_rows([dbctl])[0].url is None
+    linked = dbctl.with_changes(url="https://x/own", data={"diff": "https://x/P1"})
+    assert word_rows([linked])[0].url == "https://x/own"
+    log = row(EventKind.LOG, "noted", diff="https://x/P1")
+    assert word_rows([log])[0].url is None
 
 
 def test_a_merged_row_that_moved_a_minute_still_meets_the_next_report() -> None:

@@ -18,6 +18,7 @@ import pytest
 from incidentkit.config import Settings
 from incidentkit.model.actionable import FollowUp
 from incidentkit.model.incident import IncidentRecord
+from incidentkit.model.signals import empty_signals, merge_signals, text_signals
 from incidentkit.services.actionables import record_proposed
 from incidentkit.services.search import index_page
 from incidentkit.services.similar import similar_incidents, stored_features
@@ -141,3 +142,40 @@ def test_similar_of_an_unknown_incident_is_a_clear_error() -> None:
     home_store().close()  # an empty store
     result = run("incidents", "similar", "1999-01-01_nothing")
     assert result.exit_code != 0 and "unknown incident" in result.stderr and "Traceback" not in result.output
+
+
+# --- signals read out of free text (hand-worked tables) ------------------------------------------
+
+
+def _signals(text: str) -> dict[str, set[str]]:
+    return {kind: values for kind, values in text_signals(text).items() if values}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("wdqs1006 is down", {"host": {"wdqs1006"}, "service": {"wdqs"}, "site": {"eqiad"}}),
+        ("on cp3050.esams.wmnet", {"host": {"cp3050"}, "service": {"cp"}, "site": {"esams"}}),
+        ("MS-BE2043 and an-worker7092", {"host": {"ms-be2043", "an-worker7092"}, "service": {"ms-be", "an-worker"}, "site": {"codfw", "magru"}}),
+        ("db4001 db5001 db6001", {"host": {"db4001", "db5001", "db6001"}, "service": {"db"}, "site": {"ulsfo", "eqsin", "drmrs"}}),
+        ("asw-b2-codfw and asw2-d2-EQIAD", {"host": {"asw-b2-codfw", "asw2-d2-eqiad"}, "service": {"asw"}, "site": {"codfw", "eqiad"}}),
+        ("cr1-eqiad flapped", {"host": {"cr1-eqiad"}, "service": {"cr"}, "site": {"eqiad"}}),
+        ("icinga1001 alert1001 logstash1010 eqiad1001 x1001 db8001 mw10011 db1001x a.db1001", {}),
+        ("wdqs.discovery.wmnet and restbase.svc.codfw.wmnet", {"service": {"wdqs", "restbase"}, "site": {"codfw"}}),
+        ("esamsx knams", {"site": {"knams"}}),
+        ("[FIRING:2] ProbeDown (eqiad) and RESOLVED: ATSBackendErrorsHigh", {"alert": {"ProbeDown", "ATSBackendErrorsHigh"}, "site": {"eqiad"}}),
+        ("FIRING: Abc", {}),
+        ("PROBLEM - MediaWiki exceptions and fatals per minute on graphite1001 is CRITICAL", {"alert": {"MediaWiki exceptions and fatals per minute"}}),
+        ("RECOVERY - Host  down -  on mw1001 is OK", {"alert": {"Host down"}, "host": {"mw1001"}, "service": {"mw"}, "site": {"eqiad"}}),
+        ("see T12345 and T999", {"task": {"T12345", "T999"}}),
+        ("line one\nmw1001 then mw1002\nmw2001", {"host": {"mw1001", "mw1002", "mw2001"}, "service": {"mw"}, "site": {"eqiad", "codfw"}}),
+    ],
+)
+def test_text_signals(text: str, expected: dict[str, set[str]]) -> None:
+    assert _signals(text) == expected
+
+
+def test_signals_merge_by_kind_without_empty_or_unknown_ones() -> None:
+    assert empty_signals() == {kind: set() for kind in ("alert", "task", "project", "service", "host", "site")}
+    merged = merge_signals({"host": ["a", ""], "colour": ["red"]}, {"host": {"b"}, "site": ("eqiad",)})
+    assert merged == {**empty_signals(), "host": {"a", "b"}, "site": {"eqiad"}}

@@ -386,7 +386,7 @@ def detected_suggestion(report: HumanReport | None) -> MomentChoice | None:
 
 def _page_keys(page: Event) -> set[str]:
     data = page.data
-    names = [*(data.get("teams") or ()), *(data.get("team_slugs") or ()), *(data.get("policies") or ()), data.get("routing_key") or ""]
+    names = [*(data.get("teams") or ()), *(data.get("team_slugs") or ()), *(data.get("policies") or ()), data.get("routing_key")]
     return {team_key(str(n)) for n in names if n}
 
 
@@ -528,7 +528,10 @@ def link_pages(rows: Sequence[Row]) -> list[Row]:
             a
             for a in firing
             if row.time - LINK_BEFORE <= a.time <= row.time + LINK_AFTER
-            and (str(a.data.get("alertname", "")).lower() == name if name else str(a.data.get("alertname", "")).lower() in entity)
+            # by its alert name or, without one, in its entity; an alert with no name is named by no
+            # page (an empty name is in every entity)
+            and (alert_name := str(a.data.get("alertname") or "").lower())
+            and (alert_name == name if name else alert_name in entity)
         ]
         if candidates:
             links[row.key] = min(candidates, key=lambda a: abs(a.time - row.time)).key

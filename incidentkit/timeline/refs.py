@@ -213,7 +213,7 @@ def resolve_moment_target(
     found = _matches(text, list(by_key))
     if len(found) == 1:
         return found[0], moment_time(moment, by_key[found[0]])
-    if len(found) > 1:
+    if found:  # several
         resolve_keys([text], list(by_key), incident=incident)  # raises the ambiguity error
     try:
         return None, parse_when(text, now=now, option="the time")

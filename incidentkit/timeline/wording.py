@@ -75,7 +75,7 @@ def _short_changes(text: str) -> str:
 
 def fold_hosts(text: str, listed: int = HOSTS_LISTED) -> str:
     """A list of four or more host names as its first *listed* and how many more."""
-    if text.count(",") + text.count(" ") < 3:  # cheap test first: most rows hold no list at all
+    if text.count(" ") < 3:  # cheap test first: a list of four holds three spaces, most rows no list
         return text
 
     def fold(match: re.Match[str]) -> str:
@@ -101,7 +101,7 @@ def _scap_object(msg: str, sub: str | None, again: bool) -> str:
     return f"scap {sub}: {msg}" if sub else f"scap: {msg}"
 
 
-def _deploy(text: str, *, again: bool = False) -> str:
+def _deploy(text: str, *, again: bool) -> str:
     """A deploy tool's line in a few words (scap, scap3, sync-file, train, aborts).
 
     *again*: the row before it from the same person named the same changes, so "the backport" says it.
@@ -161,7 +161,7 @@ _TASK_KINDS = frozenset(
 )
 
 
-def _what(row: Row, *, again: bool = False) -> str:
+def _what(row: Row, *, again: bool) -> str:
     if row.edited or row.kind is EventKind.MANUAL:
         return row.text
     if row.kind in ALERT_KINDS:
