@@ -151,25 +151,34 @@ def _signals(text: str) -> dict[str, set[str]]:
     return {kind: values for kind, values in text_signals(text).items() if values}
 
 
+TEXT_SIGNALS = [
+    ("wdqs1006 is down", {"host": {"wdqs1006"}, "service": {"wdqs"}, "site": {"eqiad"}}),
+    ("on cp3050.esams.wmnet", {"host": {"cp3050"}, "service": {"cp"}, "site": {"esams"}}),
+    ("MS-BE2043 and an-worker7092", {"host": {"ms-be2043", "an-worker7092"}, "service": {"ms-be", "an-worker"}, "site": {"codfw", "magru"}}),
+    ("db4001 db5001 db6001", {"host": {"db4001", "db5001", "db6001"}, "service": {"db"}, "site": {"ulsfo", "eqsin", "drmrs"}}),
+    ("asw-b2-codfw and asw2-d2-EQIAD", {"host": {"asw-b2-codfw", "asw2-d2-eqiad"}, "service": {"asw"}, "site": {"codfw", "eqiad"}}),
+    ("cr1-eqiad flapped", {"host": {"cr1-eqiad"}, "service": {"cr"}, "site": {"eqiad"}}),
+    ("icinga1001 alert1001 logstash1010 eqiad1001 x1001 db8001 mw10011 db1001x a.db1001", {}),
+    ("wdqs.discovery.wmnet and restbase.svc.codfw.wmnet", {"service": {"wdqs", "restbase"}, "site": {"codfw"}}),
+    ("esamsx knams", {"site": {"knams"}}),
+    ("[FIRING:2] ProbeDown (eqiad) and RESOLVED: ATSBackendErrorsHigh", {"alert": {"ProbeDown", "ATSBackendErrorsHigh"}, "site": {"eqiad"}}),
+    ("FIRING: Abc", {}),
+    ("PROBLEM - MediaWiki exceptions and fatals per minute on graphite1001 is CRITICAL", {"alert": {"MediaWiki exceptions and fatals per minute"}}),
+    ("RECOVERY - Host  down -  on mw1001 is OK", {"alert": {"Host down"}, "host": {"mw1001"}, "service": {"mw"}, "site": {"eqiad"}}),
+    ("see T12345 and T999", {"task": {"T12345", "T999"}}),
+    ("line one\nmw1001 then mw1002\nmw2001", {"host": {"mw1001", "mw1002", "mw2001"}, "service": {"mw"}, "site": {"eqiad", "codfw"}}),
+    # letters the patterns take for ASCII ones (long s, dotless i, Kelvin sign) give the ASCII value
+    ("on cp3050.e\u017fams.wmnet", {"host": {"cp3050"}, "service": {"cp"}, "site": {"esams"}}),
+    ("wdq\u017f1006 and \u212anams", {"host": {"wdqs1006"}, "service": {"wdqs"}, "site": {"eqiad", "knams"}}),
+    ("a\u017fw-b2-codfw", {"host": {"asw-b2-codfw"}, "service": {"asw"}, "site": {"codfw"}}),
+    ("wdq\u017f.discovery.wmnet", {"service": {"wdqs"}}),
+    ("\u0131cinga1001 is tooling, mw1001 is not", {"host": {"mw1001"}, "service": {"mw"}, "site": {"eqiad"}}),
+]
+
+
+# ASCII ids: a run that selects tests by id cannot name the ones pytest escapes
 @pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("wdqs1006 is down", {"host": {"wdqs1006"}, "service": {"wdqs"}, "site": {"eqiad"}}),
-        ("on cp3050.esams.wmnet", {"host": {"cp3050"}, "service": {"cp"}, "site": {"esams"}}),
-        ("MS-BE2043 and an-worker7092", {"host": {"ms-be2043", "an-worker7092"}, "service": {"ms-be", "an-worker"}, "site": {"codfw", "magru"}}),
-        ("db4001 db5001 db6001", {"host": {"db4001", "db5001", "db6001"}, "service": {"db"}, "site": {"ulsfo", "eqsin", "drmrs"}}),
-        ("asw-b2-codfw and asw2-d2-EQIAD", {"host": {"asw-b2-codfw", "asw2-d2-eqiad"}, "service": {"asw"}, "site": {"codfw", "eqiad"}}),
-        ("cr1-eqiad flapped", {"host": {"cr1-eqiad"}, "service": {"cr"}, "site": {"eqiad"}}),
-        ("icinga1001 alert1001 logstash1010 eqiad1001 x1001 db8001 mw10011 db1001x a.db1001", {}),
-        ("wdqs.discovery.wmnet and restbase.svc.codfw.wmnet", {"service": {"wdqs", "restbase"}, "site": {"codfw"}}),
-        ("esamsx knams", {"site": {"knams"}}),
-        ("[FIRING:2] ProbeDown (eqiad) and RESOLVED: ATSBackendErrorsHigh", {"alert": {"ProbeDown", "ATSBackendErrorsHigh"}, "site": {"eqiad"}}),
-        ("FIRING: Abc", {}),
-        ("PROBLEM - MediaWiki exceptions and fatals per minute on graphite1001 is CRITICAL", {"alert": {"MediaWiki exceptions and fatals per minute"}}),
-        ("RECOVERY - Host  down -  on mw1001 is OK", {"alert": {"Host down"}, "host": {"mw1001"}, "service": {"mw"}, "site": {"eqiad"}}),
-        ("see T12345 and T999", {"task": {"T12345", "T999"}}),
-        ("line one\nmw1001 then mw1002\nmw2001", {"host": {"mw1001", "mw1002", "mw2001"}, "service": {"mw"}, "site": {"eqiad", "codfw"}}),
-    ],
+    ("text", "expected"), TEXT_SIGNALS, ids=[text.encode("ascii", "replace").decode()[:50] for text, _ in TEXT_SIGNALS]
 )
 def test_text_signals(text: str, expected: dict[str, set[str]]) -> None:
     assert _signals(text) == expected

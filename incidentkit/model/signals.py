@@ -93,22 +93,24 @@ def text_signals(text: str) -> Signals:
     look-behind at every character, and most reports name few of these things.
     """
     found = empty_signals()
-    lowered = (text.translate(_FOLD) if any(letter in text for letter in _FOLDED) else text).lower()
-    sites = [m.group(1).lower() for m in _SITE.finditer(text)] if any(site in lowered for site in _SITES) else []
+    folds = any(letter in text for letter in _FOLDED)
+    lowered = (text.translate(_FOLD) if folds else text).lower()
+    # what a pattern matched, as a value: "eſams" is "esams", as the pattern read it
+    value = (lambda matched: matched.translate(_FOLD).lower()) if folds else str.lower
+    sites = [value(m.group(1)) for m in _SITE.finditer(text)] if any(site in lowered for site in _SITES) else []
     for match in _DEVICE.finditer(text) if sites else ():  # a device's name ends with its data centre
-        device = match.group(0).lower()
-        found["host"].add(device)
-        found["service"].add(match.group(2).lower())
-        found["site"].add(match.group(4).lower())
+        found["host"].add(value(match.group(0)))
+        found["service"].add(value(match.group(2)))
+        found["site"].add(value(match.group(4)))
     for match in (m for line in _host_lines(text) for m in _HOST.finditer(line)):
-        cluster, number = match.group(1).lower(), match.group(2)
+        cluster, number = value(match.group(1)), match.group(2)
         if cluster in _TOOLING_CLUSTERS or cluster in _SITES or len(cluster) < 2:
             continue
         found["host"].add(f"{cluster}{number}")
         found["service"].add(cluster)
         found["site"].add(_SITE_DIGIT[number[0]])
     if ".wmnet" in lowered:
-        found["service"].update(m.group(1).lower() for m in _SERVICE_NAME.finditer(text))
+        found["service"].update(value(m.group(1)) for m in _SERVICE_NAME.finditer(text))
     found["site"].update(sites)
     if "FIRING" in text or "RESOLVED" in text:
         found["alert"].update(_clean_alert(m.group(1)) for m in _FIRING.finditer(text))
