@@ -89,6 +89,7 @@ def run_in_terminal(
         os.write(leader, input.encode("utf-8"))
     chunks = []
     deadline = time.monotonic() + timeout
+    interrupted: float | None = None  # when Ctrl-C was last typed
     while time.monotonic() < deadline:
         ready, _, _ = select.select([leader], [], [], 0.1)
         if not ready:
@@ -98,6 +99,12 @@ def run_in_terminal(
                 if not ready:
                     break
             else:
+                if interrupted is not None and time.monotonic() - interrupted > 5:
+                    # A Ctrl-C that lands just before Python blocks reading the terminal waits for
+                    # the next key (CPython checks signals only when a read is interrupted): type it
+                    # again, as a user would.
+                    os.write(leader, b"\x03")
+                    interrupted = time.monotonic()
                 continue
         try:
             chunk = os.read(leader, 65536)
@@ -108,7 +115,7 @@ def run_in_terminal(
         chunks.append(chunk)
         if interrupt_at is not None and interrupt_at in b"".join(chunks).decode("utf-8", "replace"):
             os.write(leader, b"\x03")
-            interrupt_at = None
+            interrupt_at, interrupted = None, time.monotonic()
     # Wait before closing the terminal: closing it hangs up a command that has let go of its
     # standard streams but is still exiting (it would die of SIGHUP, exit code -1).
     try:
