@@ -25,6 +25,15 @@ pytest_plugins = [
 ]
 
 FIXTURES = Path(__file__).parent / "fixtures"
+REAL_SERVERS = {"mediawiki", "prometheus_server", "alertmanager_server", "phorge"}  # the session fixtures
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a real server is an integration test, whether or not it says so, so that
+    ``-m "not integration"`` (and the mutation runs) never start one."""
+    for item in items:
+        if REAL_SERVERS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(autouse=True)
