@@ -102,7 +102,7 @@ def without_index() -> Iterator[None]:
     """Import without indexing for search: no page indexed, nothing compared."""
     stage, refresh = importing.stage_page, importing.refresh_similarity
     importing.stage_page = lambda *args, **kwargs: None  # type: ignore[assignment]
-    importing.refresh_similarity = lambda store: 0  # type: ignore[assignment]
+    importing.refresh_similarity = lambda store, known=None: 0  # type: ignore[assignment]
     try:
         yield
     finally:

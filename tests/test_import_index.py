@@ -17,7 +17,7 @@ import pytest
 from incidentkit.config import Settings
 from incidentkit.services import importing, reading
 from incidentkit.services.importing import import_reports
-from incidentkit.services.search import reindex, search
+from incidentkit.services.search import refresh_similarity, reindex, search
 from incidentkit.store import Store
 from tests.helpers import home_store, run
 from tests.incident_pages import real_pages, seed_pages
@@ -70,6 +70,20 @@ def test_an_import_indexes_exactly_what_a_reindex_builds() -> None:
         assert all(row[-1] == 1 for row in imported["documents"].values())  # every page compared
         assert len(imported["links"]) > len(result.imported)  # the real reports do have similar pairs
         assert reindex(store, Settings()) == len(result.imported)
+        assert index_of(store) == imported
+
+
+def test_what_an_import_compares_by_is_what_it_saved() -> None:
+    """The import compares its pages by what it keeps in memory; comparing them again by what the
+    store holds (as after an interrupted run) must find the very same features and pairs."""
+    pages = real_pages() + seed_pages()
+    with Store.open(None) as store:
+        import_pages(store, pages)
+        imported = index_of(store)
+        store.db.conn.execute("UPDATE search_documents SET compared = 0")
+        store.db.conn.execute("DELETE FROM search_links")
+        store.db.conn.execute("DELETE FROM search_features")
+        assert refresh_similarity(store) == len(imported["documents"])
         assert index_of(store) == imported
 
 

@@ -105,11 +105,19 @@ class Features:
     terms: Mapping[str, float] = field(default_factory=dict)
     title: frozenset[str] = frozenset()
     signals: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # weights() by *stored*: a comparison asks for them several times per incident
+    _weights: dict[bool, dict[str, float]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def weights(self, *, stored: bool = False) -> dict[str, float]:
+    def weights(self, *, stored: bool = False) -> Mapping[str, float]:
         """Every feature key with this incident's weight (title words and signals weigh 1: their
         rarity is judged when compared). Unless *stored*, also the keys to look up to find a title
         word among the other incidents' terms and a term among their title words (weighing 0)."""
+        known = self._weights.get(stored)
+        if known is None:
+            known = self._weights[stored] = self._weigh(stored)
+        return known
+
+    def _weigh(self, stored: bool) -> dict[str, float]:
         found: dict[str, float] = {}
         if not stored:
             found.update((feature_key(TITLE, term), 0.0) for term in self.terms)

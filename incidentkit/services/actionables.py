@@ -292,23 +292,22 @@ def set_fields(
 
 def _upsert_hinted(
     store: Store,
-    slug: str,
+    incident: IncidentRecord,
     items: Iterable[FollowUp],
     *,
     origin: Origin,
     settings: Settings,
     now: datetime,
+    statuses: Mapping[str, TaskStatus],
 ) -> UpsertResult:
     """Record items from a draft or a page: new ones are added; existing ones only take hints.
 
     An existing actionable keeps its locked fields, and once sync has seen its task, its status,
     owner and title come from Phabricator only. Matching: by task, else by title among free-text ones.
     """
-    incident = store.require_incident(slug)
-    statuses = task_statuses(store)
     added = updated = unchanged = 0
     with store.transaction():
-        existing = store.incident_actionables(slug)
+        existing = store.incident_actionables(incident.slug)
         by_task = {a.task: a for a in existing if a.task}
         ideas = {a.title: a for a in existing if not a.task}
         for item in items:
@@ -399,20 +398,29 @@ def record_proposed(
 
     The incident must already be saved; *now* is the draft's clock.
     """
-    return _upsert_hinted(store, slug, proposed, origin=Origin.DRAFT, settings=settings, now=now)
+    return _upsert_hinted(
+        store, store.require_incident(slug), proposed, origin=Origin.DRAFT, settings=settings, now=now,
+        statuses=task_statuses(store),
+    )  # fmt: skip
 
 
 def upsert_imported(
     store: Store,
-    slug: str,
+    incident: str | IncidentRecord,
     items: Iterable[FollowUp],
     *,
     settings: Settings | None = None,
     now: datetime,
+    statuses: Mapping[str, TaskStatus] | None = None,
 ) -> UpsertResult:
     """Record the follow-ups read from an existing report page (idempotent, safe to re-run).
 
     Never overwrites locked fields or anything sync has set; new ones get ``created_at`` = the
-    incident start when known. *settings* give the SLA table (defaults when None).
+    incident start when known. *settings* give the SLA table (defaults when None). An import
+    passes the incident as just saved, and the instance's *statuses* read once for all its pages.
     """
-    return _upsert_hinted(store, slug, items, origin=Origin.IMPORT, settings=settings or Settings(), now=now)
+    record = store.require_incident(incident) if isinstance(incident, str) else incident
+    return _upsert_hinted(
+        store, record, items, origin=Origin.IMPORT, settings=settings or Settings(), now=now,
+        statuses=task_statuses(store) if statuses is None else statuses,
+    )  # fmt: skip

@@ -30,9 +30,10 @@ from urllib.parse import quote, unquote
 from ..clients.mediawiki import BATCH_SIZE, PageText, WikiClient
 from ..config import Settings, shown_path, write_user_text
 from ..errors import InputError
-from ..model.actionable import FollowUp, UpsertResult
+from ..model.actionable import FollowUp, TaskStatus, UpsertResult
 from ..model.incident import IncidentRecord, slugify
 from ..model.scorecard import ScorecardDefinition
+from ..model.similar import Comparable
 from ..model.time import format_utc
 from ..store import Store
 from ..util import chunks, version
@@ -41,6 +42,7 @@ from .actionables import upsert_imported
 from .reading import PARALLEL_FROM, PageReader, ReadPage
 from .scorecard import definition_path, load_definition
 from .search import StagedPage, refresh_similarity, save_staged, stage_page
+from .tasks import task_statuses
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -186,10 +188,12 @@ def store_report(
     page: PageText | None,
     settings: Settings,
     now: datetime,
+    statuses: Mapping[str, TaskStatus] | None = None,
 ) -> tuple[ImportedPage, UpsertResult, IncidentRecord]:
-    """Record what *report* says (one atomic write); returns what was done and the incident as saved."""
+    """Record what *report* says (one atomic write); returns what was done and the incident as saved.
+    *statuses*: the instance's task statuses, when the caller has read them already."""
     with store.transaction():
-        return _store_report_once(store, report, wiki=wiki, page=page, settings=settings, now=now)
+        return _store_report_once(store, report, wiki=wiki, page=page, settings=settings, now=now, statuses=statuses)
 
 
 def _store_report_once(
@@ -200,6 +204,7 @@ def _store_report_once(
     page: PageText | None,
     settings: Settings,
     now: datetime,
+    statuses: Mapping[str, TaskStatus] | None,
 ) -> tuple[ImportedPage, UpsertResult, IncidentRecord]:
     slug, existing = _slug_for(store, report)
     metadata = {**(existing.metadata if existing else {}), **report.metadata}
@@ -218,7 +223,7 @@ def _store_report_once(
         metadata=metadata,
     )
     saved_record = store.save_incident(record, respect_locked=True)
-    upserted = upsert_imported(store, slug, imported_items(report), settings=settings, now=now)
+    upserted = upsert_imported(store, saved_record, imported_items(report), settings=settings, now=now, statuses=statuses)
     stored = store.get_scorecard_answers(slug) if report.scorecard else {}
     new_answers = {
         key: (answer, note)
@@ -319,6 +324,7 @@ class _Reader:
     questions_digest: str
     settings: Settings
     now: datetime
+    statuses: Mapping[str, TaskStatus]
 
     def plan(self, title: str, text: str, page: PageText | None, last: tuple[str, str, dict[str, Any]] | None) -> _Plan:
         """The page *title*, and *last* (how the import last read it) if it still reads the same."""
@@ -342,7 +348,7 @@ class _Reader:
         page = plan.page
         with store.transaction():
             imported, upserted, record = store_report(
-                store, report, wiki=self.wiki, page=page, settings=self.settings, now=self.now
+                store, report, wiki=self.wiki, page=page, settings=self.settings, now=self.now, statuses=self.statuses
             )
             staged = stage_page(
                 store, record, plan.text, page.revid if page else None, outline=report.headings, facts=read.facts
@@ -390,6 +396,7 @@ def import_reports(
     reader = _Reader(
         wiki=wiki, prefix=prefix, since=since, questions=questions,
         questions_digest=hashlib.sha256(path.read_bytes()).hexdigest(), settings=settings, now=now,
+        statuses=task_statuses(store),
     )  # fmt: skip
 
     def so_far() -> ImportResult:
@@ -404,6 +411,7 @@ def import_reports(
             plans = [reader.plan(title, text, page, last.get(title)) for title, text, page in batch]
             yield plans, [(plan.title, plan.text) for plan in plans if plan.last is None]
 
+    comparables: dict[int, Comparable] = {}  # what the pages indexed are compared by, as saved
     done = 0
     interrupted: KeyboardInterrupt | None = None
     with PageReader(prefix=prefix, questions=questions, parallel=total >= PARALLEL_FROM) as page_reader:
@@ -434,11 +442,13 @@ def import_reports(
                     done += 1
                     if progress:
                         progress(done, total)
-                save_staged(store, [staged for _, _, staged in stored if staged is not None])
+                staged_pages = [staged for _, _, staged in stored if staged is not None]
+                save_staged(store, staged_pages)
+            comparables.update((staged.document, staged.comparable) for staged in staged_pages)
             imported.extend(page for page, _, _ in stored)
             for _, upserted, _ in stored:
                 upserts = _add(upserts, upserted)
-    refresh_similarity(store)
+    refresh_similarity(store, comparables)
     if interrupted:
         raise ImportInterrupted(so_far()) from interrupted
     return so_far()

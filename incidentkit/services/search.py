@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,6 +24,7 @@ from ..errors import MAX_LIMIT, InputError, require_between
 from ..model.event import Event
 from ..model.incident import Incident, IncidentRecord
 from ..model.search import FIELDS, DraftFacts, SearchHit
+from ..model.similar import Comparable
 from ..store import Store
 from .documents import PageFacts, build_document, draft_facts, facts_of_draft
 from .similar import compare
@@ -40,11 +41,14 @@ TermChanges = Counter[str]  # term -> documents more (or fewer) that have it
 
 @dataclass(frozen=True, slots=True)
 class StagedPage:
-    """A document just saved: how it changes the vocabulary, its id and (staged) its text to write."""
+    """A document just saved: how it changes the vocabulary, its id, what it is compared by and
+    (staged) its text to write."""
 
     terms: TermChanges
     document: int
+    comparable: Comparable
     texts: tuple[str, ...] | None = None
+
 _TOKEN = re.compile(r'"[^"]*"?|\S+')
 _OPERATORS = ("AND", "OR", "NOT")
 
@@ -68,20 +72,22 @@ def _save(
     texts = document.field_texts()
     counts = store.field_term_counts(texts)
     terms = sorted({term for field in counts for term in field})
+    comparable = document.comparable(counts)
     doc_id, previous = store.save_document(
         document, draft=draft, page_text=page_text, page_revision=revision, terms=terms,
-        comparable=document.comparable(counts), text=not staged,
+        comparable=comparable, text=not staged,
     )  # fmt: skip
     changes = Counter(terms)
     changes.subtract(previous)
-    return StagedPage(changes, doc_id, texts if staged else None)
+    return StagedPage(changes, doc_id, comparable, texts if staged else None)
 
 
 def _index(store: Store, slug: str, draft: DraftFacts | None, page_text: str | None, revision: int | None) -> None:
     record = store.require_incident(slug)
     with store.transaction():
-        store.count_terms(_save(store, record, draft, page_text, revision).terms)
-        refresh_similarity(store)
+        saved = _save(store, record, draft, page_text, revision)
+        store.count_terms(saved.terms)
+        refresh_similarity(store, {saved.document: saved.comparable})
 
 
 def index_incident(
@@ -154,10 +160,13 @@ def save_staged(store: Store, staged: Iterable[StagedPage]) -> None:
         store.save_texts(texts)
 
 
-def refresh_similarity(store: Store, *, progress: Progress | None = None) -> int:
+def refresh_similarity(
+    store: Store, known: Mapping[int, Comparable] | None = None, *, progress: Progress | None = None
+) -> int:
     """Compare every incident indexed since it was last compared (an import's pages, all at once;
-    those an interrupted run left); returns how many."""
-    pending = store.uncompared()
+    those an interrupted run left); returns how many. *known*: what some of them are compared by,
+    as they were just saved (the rest is read back from the store)."""
+    pending = store.uncompared(known or {})
     compare(store, pending, progress=progress)
     return len(pending)
 
@@ -167,19 +176,18 @@ def reindex(store: Store, settings: Settings, *, progress: Progress | None = Non
     records = store.list_incidents()
     total = len(records) * 2
     changes: TermChanges = Counter()
+    comparables: dict[int, Comparable] = {}
     with store.transaction():
         for done, record in enumerate(records, start=1):
             parts = store.stored_parts(record.slug)
             draft = draft_facts(store, record.slug, settings) or (parts.draft if parts else None)
-            changes.update(
-                _save(
-                    store, record, draft, parts.page_text if parts else None, parts.page_revision if parts else None
-                ).terms
-            )
+            saved = _save(store, record, draft, parts.page_text if parts else None, parts.page_revision if parts else None)
+            changes.update(saved.terms)
+            comparables[saved.document] = saved.comparable
             if progress:
                 progress(done, total)
         store.count_terms(changes)
-        refresh_similarity(store, progress=(lambda done, _: progress(len(records) + done, total)) if progress else None)
+        refresh_similarity(store, comparables, progress=(lambda done, _: progress(len(records) + done, total)) if progress else None)
     return len(records)
 
 

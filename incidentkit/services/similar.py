@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -88,15 +88,20 @@ def stored_features(store: Store, slug: str) -> Features:
     return Features(terms=terms, title=frozenset(title), signals={k: frozenset(v) for k, v in signals.items()})
 
 
+def _common(counts: Mapping[str, int], total: int) -> set[str]:
+    """The feature keys of *counts* (key -> how many of the *total* incidents have it) too common to compare by."""
+    return {key for key, n in counts.items() if too_common(n, total)}
+
+
 def _shared(
-    features: Features, postings: Mapping[str, Sequence[tuple[int, float]]], counts: Mapping[str, int], total: int,
+    features: Features, postings: Mapping[str, Sequence[tuple[int, float]]], common: Collection[str],
     *, exclude: int | None,
 ) -> dict[int, dict[str, float]]:
     """Every incident of *postings* (feature key -> (document, its weight)) sharing a feature with
-    *features* (features too common left out): the features shared, with its weight for each."""
+    *features* (the *common* ones left out): the features shared, with its weight for each."""
     shared: dict[int, dict[str, float]] = defaultdict(dict)
     for key in features.weights():
-        if too_common(counts.get(key, 0), total):
+        if key in common:
             continue
         for doc, weight in postings.get(key, ()):
             if doc != exclude:
@@ -116,11 +121,11 @@ def _scores(store: Store, features: Features, *, exclude: int | None) -> Scores:
     weights = features.weights()
     counts = store.feature_counts(list(weights))
     total = max(store.document_count(), 1)
-    usable = [key for key in weights if not too_common(counts.get(key, 0), total)]
+    common = _common(counts, total)
+    usable = [key for key in weights if key not in common]
     scorer = Scorer(features, counts, total)
     return {
-        doc: scorer.explain(keys)
-        for doc, keys in _shared(features, _postings(store, usable), counts, total, exclude=exclude).items()
+        doc: scorer.explain(keys) for doc, keys in _shared(features, _postings(store, usable), common, exclude=exclude).items()
     }
 
 
@@ -142,24 +147,25 @@ def compare(store: Store, comparables: Mapping[int, Comparable], *, progress: Pr
         store.save_features({doc: f.weights(stored=True) for doc, f in features.items()})
         store.clear_links(list(features))
         counts = store.feature_counts(sorted({key for f in features.values() for key in f.weights()}))
+        common = _common(counts, total)
         done = 0
         for chunk in chunks(list(features.items()), _CHUNK):
-            store.add_links(_links(store, chunk, counts, total), [doc for doc, _ in chunk])
+            store.add_links(_links(store, chunk, counts, common, total), [doc for doc, _ in chunk])
             done += len(chunk)
             if progress:
                 progress(done, len(features))
 
 
 def _links(
-    store: Store, chunk: Sequence[tuple[int, Features]], counts: Mapping[str, int], total: int
+    store: Store, chunk: Sequence[tuple[int, Features]], counts: Mapping[str, int], common: Collection[str], total: int
 ) -> dict[tuple[int, int], float]:
     """The similar pairs (earlier, later) -> score of the incidents of *chunk* (id, features)."""
-    usable = {key for _, f in chunk for key in f.weights() if not too_common(counts.get(key, 0), total)}
+    usable = {key for _, f in chunk for key in f.weights() if key not in common}
     postings = _postings(store, sorted(usable))
     best: dict[int, dict[int, float]] = {}
     for doc, mine in chunk:
         scorer = Scorer(mine, counts, total)
-        shared = _shared(mine, postings, counts, total, exclude=doc)
+        shared = _shared(mine, postings, common, exclude=doc)
         best[doc] = _best({other: scorer.score(keys) for other, keys in shared.items()})
     orders = store.document_orders({one for doc, found in best.items() for one in (doc, *found)})
     links: dict[tuple[int, int], float] = {}

@@ -91,9 +91,7 @@ class IncidentsMixin(StoreBase):
                 f"ON CONFLICT (slug) DO UPDATE SET {updates}",
                 list(values.values()),
             )
-        result = self.get_incident(record.slug)
-        assert result is not None
-        return result
+        return _incident(values)  # every column, as written
 
     def incident_actionable_counts(self, today: date) -> dict[str, tuple[int, int]]:
         """``{slug: (open, overdue)}`` over every incident with open actionables (due before *today*: overdue)."""

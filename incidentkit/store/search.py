@@ -249,10 +249,17 @@ class SearchMixin(IncidentsMixin):
         draft = DraftFacts.from_dict(json.loads(row[0])) if row[0] else None
         return StoredParts(draft, row[1], row[2])
 
-    def uncompared(self) -> dict[int, Comparable]:
-        """The documents indexed since they were last compared: id -> what they are compared by."""
-        rows = self.conn.execute("SELECT id, comparable FROM search_documents WHERE compared = 0 ORDER BY id")
-        return {int(doc): Comparable.from_dict(json.loads(data)) for doc, data in rows}
+    def uncompared(self, known: Mapping[int, Comparable]) -> dict[int, Comparable]:
+        """The documents indexed since they were last compared: id -> what they are compared by
+        (*known*'s when it has the id: an import keeps what it just saved, cheaper than reading it back)."""
+        found: dict[int, Comparable] = {}
+        for (doc,) in self.conn.execute("SELECT id FROM search_documents WHERE compared = 0 ORDER BY id"):
+            found[int(doc)] = known.get(doc) or self._comparable(int(doc))
+        return found
+
+    def _comparable(self, doc: int) -> Comparable:
+        (data,) = self.conn.execute("SELECT comparable FROM search_documents WHERE id = ?", [doc]).fetchone()
+        return Comparable.from_dict(json.loads(data))
 
     def document_orders(self, docs: Collection[int]) -> dict[int, tuple[str, str]]:
         """The order key (see :attr:`IndexedIncident.order`) of each of these documents."""
