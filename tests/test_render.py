@@ -25,7 +25,7 @@ from incidentkit.model.row import Row
 from incidentkit.model.source import SourceFailure, SourceSummary
 from incidentkit.model.window import Window
 from incidentkit.wikitext import render
-from incidentkit.wikitext.escape import escape_cell, escape_wiki, linkify_tasks, safe_url
+from incidentkit.wikitext.escape import escape_cell, escape_wiki, link, linkify_tasks, safe_url
 from incidentkit.wikitext.regions import regions
 from incidentkit.wikitext.render import render_incident
 from tests.helpers import run
@@ -120,13 +120,13 @@ def test_no_source_text_changes_page_structure(text: str) -> None:
     assert structure(page) == BENIGN
     assert "~~~" not in page
     assert page.count("\n") == render_incident(make_incident("plain words")).count("\n")
-    for link in mwparserfromhell.parse(page).ifilter_wikilinks(recursive=True):
-        title = str(link.title)
+    for wikilink in mwparserfromhell.parse(page).ifilter_wikilinks(recursive=True):
+        title = str(wikilink.title)
         if title.startswith("phab:"):
-            assert title[5:] == str(link.text) and title[6:].isdigit()
+            assert title[5:] == str(wikilink.text) and title[6:].isdigit()
         elif title.startswith("gerrit:"):
             assert title[7:].isdigit()
-            assert not mwparserfromhell.parse(str(link.text)).filter(forcetype=(Wikilink, Template, Tag, ExternalLink))
+            assert not mwparserfromhell.parse(str(wikilink.text)).filter(forcetype=(Wikilink, Template, Tag, ExternalLink))
 
 
 def test_escaped_text_reads_back_as_the_original() -> None:
@@ -201,6 +201,121 @@ def test_safe_url_rejects_non_http_and_encodes_breakers() -> None:
 )
 def test_colons_are_escaped_only_where_a_link_could_start(text: str, escaped: str) -> None:
     assert escape_wiki(text) == escaped
+
+
+# hand-written: what each character and run becomes, and where
+ESCAPED = [
+    ("a&b<c>d", "a&amp;b&lt;c&gt;d"),
+    ("[x]{y}|z~", "&#91;x&#93;&#123;y&#125;&#124;z&#126;"),
+    ("&amp;", "&amp;amp;"),  # "&" first: the other entities are not escaped again
+    ("it's it''s", "it's it&#39;&#39;s"),
+    ("a_b a__b", "a_b a&#95;&#95;b"),
+    ("a---b a----b", "a---b a&#45;&#45;&#45;&#45;b"),
+    ("=x=", "&#61;x&#61;"),
+    ("a=b", "a=b"),
+    ("*x*", "&#42;x*"),
+    ("#x#", "&#35;x#"),
+    (";x;", "&#59;x;"),
+    ("!x!", "&#33;x!"),
+    ("-x-", "&#45;x-"),
+    ("a\\b", "a\\b"),  # a backslash is no markup
+    ("ISBN RFC PMID isbn", "&#73;SBN &#82;FC &#80;MID isbn"),
+    ("a\x00b\x08c\x0bd\x0ce\x0ef\x1fg\x7fh", "abcdefgh"),  # C0 controls and DEL dropped
+    ("a\tb", "a\tb"),
+    ("  a \r\n\t b\n\nc\u2028d\u2029e\x85f  ", "a b c d e f"),
+    (None, ""),
+    (12, "12"),
+]
+
+
+@pytest.mark.parametrize(("value", "escaped"), ESCAPED, ids=[f"e{number}" for number in range(len(ESCAPED))])
+def test_each_markup_character_becomes_its_entity(value: object, escaped: str) -> None:
+    assert escape_wiki(value) == escaped
+
+
+@pytest.mark.parametrize(
+    "scheme", ["bitcoin", "geo", "magnet", "mailto", "matrix", "news", "sip", "sips", "sms", "tel", "urn", "xmpp"]
+)
+def test_the_colon_of_each_scheme_without_slashes_is_escaped(scheme: str) -> None:
+    assert escape_wiki(f"{scheme}:x") == f"{scheme}&#58;x"
+    assert escape_wiki(f"a {scheme.upper()}:x") == f"a {scheme.upper()}&#58;x"
+    assert escape_wiki(f"{scheme}x:y") == f"{scheme}x:y"
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("a:b", "a:b"),  # the second character is no start
+        ("a://b", "a&#58;//b"),
+        ("a:/b a: //b", "a:/b a: //b"),
+        ("bitcoin:", "bitcoin&#58;"),  # the longest scheme, from the first character
+        ("xxxxxxxxbitcoin:", "xxxxxxxxbitcoin&#58;"),
+    ],
+    ids=["second", "slashes", "no-slashes", "longest", "longest-later"],
+)
+def test_a_colon_is_escaped_after_a_scheme_only(text: str, escaped: str) -> None:
+    assert escape_wiki(text) == escaped
+
+
+def test_cells_escape_bangs_and_drop_line_breaks() -> None:
+    assert escape_cell("a!b!!c") == "a&#33;b&#33;&#33;c"
+    assert escape_cell("a\n|b") == "a &#124;b"
+    assert escape_cell(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "linked"),
+    [
+        ("x https://e.x/a", "x [https://e.x/a https&#58;//e.x/a]"),
+        ("https://e.x/a.,;:!?' y", "[https://e.x/a https&#58;//e.x/a].,;:!?' y"),
+        ("(https://e.x/a)", "([https://e.x/a https&#58;//e.x/a])"),
+        ("https://e.x/a(b)c)", "[https://e.x/a(b)c https&#58;//e.x/a(b)c])"),
+        ("https://e.x/a((b))).", "[https://e.x/a((b)) https&#58;//e.x/a((b))])."),
+        ("https://e.x/a?q=1&r=2", "[https://e.x/a?q=1&amp;r=2 https&#58;//e.x/a?q=1&amp;r=2]"),
+        ("HTTP://E.X/aX", "[HTTP://E.X/aX HTTP&#58;//E.X/aX]"),
+        ("https://e.x/T1 T2", "[https://e.x/T1 https&#58;//e.x/T1] [[phab:T2|T2]]"),  # no task link inside a link
+        ("https://", "https&#58;//"),
+        ("xhttps://e.x/", "xhttps&#58;//e.x/"),
+    ],
+    ids=["url", "punctuation", "closing", "balanced", "nested", "ampersand", "upper", "task", "empty", "inside-word"],
+)
+def test_free_urls_are_linked_as_written(text: str, linked: str) -> None:
+    assert linkify_tasks(text) == linked
+
+
+def test_links_in_cells_escape_their_label_as_a_cell() -> None:
+    assert linkify_tasks("!see https://e.x/a!b T1!", cell=True) == (
+        "&#33;see [https://e.x/a!b https&#58;//e.x/a&#33;b] [[phab:T1|T1]]&#33;"
+    )
+    assert linkify_tasks("!see https://e.x/a!b") == "&#33;see [https://e.x/a!b https&#58;//e.x/a!b]"
+    assert linkify_tasks("[[gerrit:5|a!!b]] c!", cell=True, gerrit=True) == "[[gerrit:5|a&#33;&#33;b]] c&#33;"
+    assert linkify_tasks("[[gerrit:5|a]] https://e.x/ T3", gerrit=True) == (
+        "[[gerrit:5|a]] [https://e.x/ https&#58;//e.x/] [[phab:T3|T3]]"
+    )
+    assert linkify_tasks("[[gerrit:5|]]", gerrit=True) == "[[gerrit:5|]]"
+    assert linkify_tasks(None) == ""
+
+
+def test_a_link_is_a_checked_url_and_an_escaped_label() -> None:
+    assert link("https://e.x/a?b&c", "a [b]") == "[https://e.x/a?b&amp;c a &#91;b&#93;]"
+    assert link("https://e.x/", "") == "[https://e.x/ link]"
+    assert link("https://e.x/", None) == "[https://e.x/ link]"
+    assert link("https://e.x/", "a!") == "[https://e.x/ a!]"
+    assert link("https://e.x/", "a!", cell=True) == "[https://e.x/ a&#33;]"
+    assert link("javascript:x", "a!", cell=True) == "a&#33;"
+    assert link(None, "[x]") == "&#91;x&#93;"
+    assert link(None, "") == ""
+
+
+def test_safe_url_keeps_what_cannot_break_a_link() -> None:
+    kept = "https://x.example/a?b=c&d=e;f,g+h*i(j)k!l$m@n#o%20-p.q_r:s/t"
+    assert safe_url(kept) == kept
+    assert safe_url("  https://x.example/a  ") == "https://x.example/a"
+    assert safe_url("HTTP://X.EXAMPLE/") == "HTTP://X.EXAMPLE/"
+    assert safe_url("https://x.example/a___b~") == "https://x.example/a%5F%5F%5Fb%7E"
+    assert safe_url("https://x.example/a^b`c\\d") == "https://x.example/a%5Eb%60c%5Cd"
+    assert safe_url("") is None and safe_url(None) is None and safe_url("  ") is None
+    assert safe_url("ftp://x.example/") is None and safe_url("xhttps://x.example/") is None
 
 
 def _row(minutes: int, text: str, **fields: object) -> Row:

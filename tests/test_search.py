@@ -158,3 +158,87 @@ def test_a_report_page_in_fields_without_its_template_prompts() -> None:
     assert "What went well?" in fields.conclusions and "alerts fired" in fields.conclusions
     assert fields.actionables.startswith("* T1234 Add a canary")
     assert "Kafka" not in fields.body and "brokers" not in fields.body
+
+
+# --- a page's words for the index (hand-worked tables) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("wikitext", "words"),
+    [
+        ("a<!-- hidden\nnote -->b", "a b"),
+        ("see {{Phabricator|T123}} and {{ phab | 45 }} or {{TASK|T6|x}} {{bug|7}}", "see T123 and T45 or T6 T7"),
+        ("a {{x|{{y|{{z}}}}}} b", "a b"),  # three levels of nesting
+        ("a {{w|{{x|{{y|{{z}}}}}}}} b", "a {{w| }} b"),  # a fourth is left: real pages never nest so deep
+        ("{{a}}{{b}} c", "c"),
+        ("the [[Kafka|kafka brokers]] and [[Etcd]]", "the kafka brokers and Etcd"),
+        ("[https://grafana.example/d/x the dashboard] and [//phab.example/T1 a task] [https://x.example/]", "the dashboard and a task"),
+        ("[http://x.example/ old] [HTTPS://y.example/ shout]", "old [HTTPS://y.example/ shout]"),
+        ("<span style='x'>in</span> <br/> <Ref name=a>r</Ref>", "in r"),
+        ("a < b and c > d", "a < b and c > d"),  # not a tag
+        ("'''bold''' ''it'' it's", "bold it it's"),
+        ("&amp; &lt;b&gt; &#91;x&#93; caf&eacute;", "& <b> [x] café"),
+        ("{{x}}&amp;lt;", "&lt;"),  # entities are read once
+        ("  spaced\t\twords  \n\n\nnext   line ", "spaced words\nnext line"),
+        ("kept\nJump to  Navigation\nfrom wikitech, the free\nRevision as of 2020", "kept"),
+        ("nothing to strip: 2 // 3, 1 ' 2", "nothing to strip: 2 // 3, 1 ' 2"),
+    ],
+    ids=[
+        "comment", "task-templates", "nested", "too-deep", "adjacent", "wikilinks", "external", "scheme-case",
+        "tags", "no-tag", "quotes", "entities", "entities-once", "spaces", "boilerplate", "plain",
+    ],
+)
+def test_plain_text_keeps_the_words(wikitext: str, words: str) -> None:
+    from incidentkit.wikitext.searchtext import plain_text
+
+    assert plain_text(wikitext) == words
+
+
+@pytest.mark.parametrize(
+    ("wikitext", "words"),
+    [
+        ("{|\n|+ caption\n|-\n! a !! b\n|-\n| c || d\n|}", "caption\n! a b\n| c d"),  # a cell's leading bar is punctuation to the index
+        ("{| class=x\n| one", "class=x\n| one"),
+        ("  |}\nafter", "after"),
+        ("|-\nrow", "row"),
+        ("|+ title", "title"),
+        ("a || b", "a b"),
+        ("a !! b", "a b"),
+        ("a | b ! c", "a | b ! c"),  # one bar or bang is text
+        ("x {| y", "x {| y"),  # a table starts a line
+    ],
+    ids=["table", "start", "end", "row", "caption", "cells", "header-cells", "single", "mid-line"],
+)
+def test_plain_text_drops_table_markup(wikitext: str, words: str) -> None:
+    from incidentkit.wikitext.searchtext import plain_text
+
+    assert plain_text(wikitext) == words
+
+
+def test_a_report_page_in_fields_by_heading_level() -> None:
+    from incidentkit.wikitext.searchtext import report_text
+
+    page = (
+        "intro words\n== Summary and metadata ==\nsummary words\n=== Impact ===\nimpact words\n"
+        "== Timeline (UTC) ==\ntimeline words\n== Other ==\nother words\n==Summary==\nsecond summary\n"
+        "== Lessons learned ==\nlearned\n== Next steps ==\nsteps\n=== Detail ===\nmore steps"
+    )
+    fields = report_text(page)
+    assert fields.summary == "summary words\n=== Impact ===\nimpact words"  # down to the next heading of its level
+    assert fields.timeline == "timeline words"
+    assert fields.conclusions == "learned"
+    assert fields.actionables == "steps\n=== Detail ===\nmore steps"  # to the end of the page
+    assert fields.body == "intro words\n== Other ==\nother words\n==Summary==\nsecond summary"  # only the first Summary
+
+
+def test_a_report_page_in_fields_by_the_outline_given() -> None:
+    from incidentkit.wikitext.searchtext import ReportText, report_text
+
+    page = "Summary\nthe words\nTimeline\nat noon"
+    assert report_text(page, [(0, 1, " Summary "), (2, 2, "Timeline")]) == ReportText(
+        summary="the words\nTimeline\nat noon",  # a heading of a lower level is inside the section
+        timeline="at noon",
+    )
+    assert report_text(page, []) == ReportText(body="Summary\nthe words\nTimeline\nat noon")
+    assert report_text("no headings\nat all") == ReportText(body="no headings\nat all")
+    assert report_text("== Timeline ==\nat noon\n== Actionables ==\n* fix") == ReportText(timeline="at noon", actionables="* fix")

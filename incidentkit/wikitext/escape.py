@@ -43,7 +43,6 @@ _ENTITIES = {
     ";": "&#59;",
     "-": "&#45;",
     "!": "&#33;",
-    "\\": "&#92;",
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -64,10 +63,6 @@ _GERRIT_OR_URL = re.compile(r"\[\[gerrit:(\d+)\|(.*?)\]\]|" + _FREE_URL.pattern,
 _URL_OK = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
 
 
-def _entity(char: str) -> str:
-    return _ENTITIES.get(char, char)
-
-
 def _one_line(value: Any) -> str:
     """*value* as text on one line: C0 controls dropped (MediaWiki drops them; parsers choke on
     NUL), line breaks and the whitespace around them made one space, ends stripped."""
@@ -84,7 +79,7 @@ def _runs(match: re.Match[str]) -> str:
         text, at = match.string, match.start()
         if not text.startswith("//", at + 1) and not _SCHEME_BEFORE.search(text, max(0, at - _LONGEST_SCHEME), at):
             return token
-    return "".join(_entity(c) for c in token)
+    return "".join(_ENTITIES[c] for c in token)  # every character a run can hold has its entity
 
 
 def _escape(text: str) -> str:
@@ -113,9 +108,8 @@ def _free_url(url: str) -> tuple[str, str]:
     """A free URL as found in text, split into (the URL, what follows it): trailing punctuation and
     a ``)`` that closes no ``(`` of the URL belong to the sentence ("(see https://x/a_(b))")."""
     end = len(url)
-    while end and (
-        url[end - 1] in ".,;:!?'" or (url[end - 1] == ")" and url.count(")", 0, end) > url.count("(", 0, end))
-    ):
+    opened = url.count("(")  # none is cut off: only punctuation and ")" are
+    while end and (url[end - 1] in ".,;:!?'" or (url[end - 1] == ")" and url.count(")", 0, end) > opened)):
         end -= 1
     return url[:end], url[end:]
 
