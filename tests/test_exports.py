@@ -13,7 +13,7 @@ from incidentkit.config import LogFileSettings
 from incidentkit.errors import InputError, SourceError
 from incidentkit.model.source import Export, Query
 from incidentkit.model.window import Window
-from incidentkit.sources.exports import META_FILE, load_export, save_export
+from incidentkit.sources.exports import META_FILE, load_export, open_export_lines, save_export
 from incidentkit.sources.irc import IrcSource
 from incidentkit.sources.logfiles import describe_logs, name_date, read_log_files
 
@@ -67,6 +67,42 @@ def test_what_cannot_be_read_is_a_clear_error(tmp_path: Path) -> None:
         with pytest.raises(InputError, match=message) as refused:
             load_export("irc", path)
         assert refused.value.hint == hint, path
+
+
+def test_a_missing_input_keeps_its_path_in_the_cause_that_debug_shows(tmp_path: Path) -> None:
+    for read in (load_export, open_export_lines):
+        with pytest.raises(InputError) as refused:
+            read("irc", tmp_path / "missing")
+        assert isinstance(refused.value.__cause__, FileNotFoundError)
+        assert str(refused.value.__cause__) == str(tmp_path / "missing")
+
+
+def test_an_export_opened_for_lines_holds_what_loading_reads(tmp_path: Path) -> None:
+    target = save_export(Export("sal", (("a.log", "one\ntwo\n"), ("b.log", "three")), {"page": "SAL"}), tmp_path)
+    opened = open_export_lines("sal", target)
+    assert (opened.source, opened.meta) == ("sal", {"page": "SAL"})
+    assert [(file.name, list(file.lines())) for file in opened.files] == [("a.log", ["one", "two"]), ("b.log", ["three"])]
+    plain = open_export_lines("irc", target / "001-b.log")
+    assert (plain.source, plain.meta, [file.name for file in plain.files]) == ("irc", {}, ["001-b.log"])
+
+
+def test_an_export_opened_for_lines_refuses_as_loading_does(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    refused_on_open = [
+        (tmp_path / "empty", f"irc input folder {str(tmp_path / 'empty')!r} holds no files", "point --input at saved files"),
+        (tmp_path / "missing", f"irc input {str(tmp_path / 'missing')!r} does not exist", "check the path given to --input"),
+    ]  # fmt: skip
+    for path, message, hint in refused_on_open:
+        with pytest.raises(InputError) as refused:
+            open_export_lines("irc", path)
+        assert (refused.value.message, refused.value.hint) == (message, hint)
+    folder = tmp_path / "logs"  # a file's text is read, and refused, when its lines are read
+    folder.mkdir()
+    (folder / "latin1.log").write_bytes("caf\xe9".encode("latin-1"))
+    opened = open_export_lines("irc", folder)
+    with pytest.raises(InputError) as refused:
+        list(opened.files[0].lines())
+    assert (refused.value.message, refused.value.hint) == (f"irc input {str(folder)!r} is not UTF-8 text", "give a text export")
 
 
 # --- log files (incidentkit.sources.logfiles) -------------------------------------------------------

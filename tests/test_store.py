@@ -23,6 +23,7 @@ from incidentkit.model.actionable import (
 )
 from incidentkit.model.incident import IncidentRecord
 from incidentkit.model.people import PagedPerson
+from incidentkit.model.scorecard import Answer
 from incidentkit.store import Store
 
 NOW = datetime(2024, 6, 10, 12, 0, tzinfo=UTC)
@@ -302,3 +303,18 @@ def test_scorecard_answers_refuse_bad_input_and_keep_a_revision_only_for_imports
     assert list(stored) == ["a_first", "z_last"] and stored["a_first"].revision is None
     store.save_scorecard_answers("inc-b", {"a_first": ("no", "")}, reviewer=None, source="import", revision=7)
     assert store.get_scorecard_answers("inc-b")["a_first"].revision == 7
+
+
+def test_scorecard_notes_read_back_trimmed_and_an_absent_note_as_empty(store: Store) -> None:
+    store.save_scorecard_answers(
+        "inc-a", {"blank": ("yes", ""), "missing": (None, None), "spaced": ("no", "  why  ")}, reviewer="me"
+    )
+    stored = store.get_scorecard_answers("inc-a")
+    assert {key: (answer.answer, answer.note) for key, answer in stored.items()} == {
+        "blank": (Answer.YES, ""),
+        "missing": (None, ""),
+        "spaced": (Answer.NO, "why"),
+    }
+    assert [(answer.key, answer.note) for answer in store.list_scorecard_answers()] == [
+        ("blank", ""), ("missing", ""), ("spaced", "why")
+    ]  # fmt: skip
