@@ -49,6 +49,7 @@ class StagedPage:
     comparable: Comparable
     texts: tuple[str, ...] | None = None
 
+
 _TOKEN = re.compile(r'"[^"]*"?|\S+')
 _OPERATORS = ("AND", "OR", "NOT")
 
