@@ -37,6 +37,7 @@ from incidentkit.services.scorecard import (
     definition_path,
     load_definition,
     parse_answers,
+    parse_definition,
     plan_fill,
     read_answers_file,
     reviewer_name,
@@ -45,6 +46,7 @@ from incidentkit.services.scorecard import (
     suggest,
 )
 from incidentkit.store import Store
+from incidentkit.wikitext import scorecard as scorecard_reader
 from incidentkit.wikitext.render import render_incident, render_template
 from incidentkit.wikitext.scorecard import parse_from_wikitext, parse_scorecard
 from tests.servers.mediawiki import COLLEAGUE
@@ -52,6 +54,13 @@ from tests.servers.mediawiki import COLLEAGUE
 FIXTURES = Path(__file__).parent / "fixtures" / "scorecard"
 BUNDLED = asset_path("data", "scorecard.toml")
 WHEN = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_matcher() -> None:
+    """Each test builds the question matcher itself (it is cached per definition), so that mutation
+    testing links every test that reads a scorecard to the matcher's construction."""
+    scorecard_reader._matcher.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -567,7 +576,7 @@ def test_parse_human_edited_wikitable(definition: ScorecardDefinition) -> None:
 )
 def test_parse_odd_text_never_raises(text: str) -> None:
     parsed = parse_scorecard(text, load_definition())
-    assert parsed.answers == {} and not parsed.present
+    assert parsed.answers == {} and not parsed.present and parsed.generation == "unknown"
 
 
 # --- store ----------------------------------------------------------------------------------------
@@ -851,3 +860,177 @@ def test_of_two_tables_the_one_with_more_questions_is_the_scorecard(definition: 
         parsed = parse_scorecard(text, definition)
         assert parsed.found == definition.keys
         assert {k: a.answer for k, a in parsed.answers.items() if a.answer} == {k: Answer.YES for k in values}
+
+
+# --- reading hand-built pages: each rule of the reader, one page each ------------------------------
+
+FEW = "Were fewer than five people paged?"
+PREPARED = "Were the people who responded prepared enough to respond effectively"
+ROUTED = "Were pages routed to the correct sub-team(s)?"
+TOTAL = "Total score (count of all “yes” answers above)"
+
+
+def _read(text: str) -> tuple[str, tuple[str, ...], dict[str, tuple[str | None, str, int | None]], int | None]:
+    parsed = parse_scorecard(text, load_definition())
+    answers = {k: (a.answer.value if a.answer else None, a.note, a.score) for k, a in parsed.answers.items()}
+    return parsed.generation, parsed.found, answers, parsed.total
+
+
+def test_rendered_rows_are_read_between_questions() -> None:
+    text = (
+        f"Incident Engagement ScoreCard\nQuestion | Yes/No | Notes\nPeople\n{FEW} | yes | quick | -\nprocess\n"
+        f"{ROUTED} |\n{PREPARED} | no | a | b 2\n{TOTAL} | 1\n"
+    )
+    assert _read(text) == (
+        "v2",  # "Yes No" in the header, and the v2 wording (no "Incident status" question in its v3 form)
+        ("few_paged", "pages_routed_subteam", "responders_prepared"),
+        # a "-" cell is no note, a category's line is none either (in any case), a blank row no answer
+        {"few_paged": ("yes", "quick", None), "responders_prepared": ("no", "a b 2", None)},
+        1,  # the number after the total's label, not one before it
+    )
+
+
+def test_rendered_generations_and_points() -> None:
+    v15 = f"Incident Engagement\u2122 ScoreCard\nQuestion Score Notes\nPeople {FEW} 1 on rotation\n{PREPARED} 0 nobody knew\n"
+    assert _read(v15) == (
+        "v1.5",
+        ("few_paged", "responders_prepared"),
+        {"few_paged": ("yes", "on rotation", 1), "responders_prepared": ("no", "nobody knew", 0)},
+        None,  # no total row
+    )
+    rubric = f"Incident Engagement ScoreCard\nRubric Question Score Notes\n{FEW} 5 all good\n"
+    assert _read(rubric) == ("v1", ("few_paged",), {"few_paged": ("yes", "all good", 5)}, None)
+    # a points mark is blanked, not removed: the words on each side of it stay apart
+    marked = f"Incident Engagement ScoreCard\n{PREPARED}(0/5pt)0(0/5pt)nobody knew"
+    assert _read(marked) == ("v1", ("responders_prepared",), {"responders_prepared": ("no", "nobody knew", 0)}, None)
+
+
+def test_rendered_generation_is_told_by_the_header_alone() -> None:
+    text = f"Incident Engagement ScoreCard\n{FEW} | yes | the rubric says question score notes, yes no\n{PREPARED} | no |\n"
+    assert _read(text) == (
+        "unknown",
+        ("few_paged", "responders_prepared"),
+        {"few_paged": ("yes", "the rubric says question score notes, yes no", None), "responders_prepared": ("no", "", None)},
+        None,
+    )
+    assert _read("Incident Engagement ScoreCard\nQuestion Yes No Notes\n") == ("unknown", (), {}, None)
+    assert _read(f"{FEW} | yes | ok") == ("unknown", ("few_paged",), {"few_paged": ("yes", "ok", None)}, None)
+
+
+def test_rendered_scorecard_starts_at_its_title_or_heading_and_ends_at_the_next_heading() -> None:
+    titled = f"Summary: {FEW} | yes | draft\nincident engagement scorecard\n{FEW} | no | final\n"
+    assert _read(titled)[2] == {"few_paged": ("no", "final", None)}
+    headed = f"{FEW} | yes | draft\n== scorecard ==\n{FEW} | no | final\n== Actionables ==\n{PREPARED} | no | x\n"
+    assert _read(headed) == ("unknown", ("few_paged",), {"few_paged": ("no", "final", None)}, None)
+
+
+def test_rendered_tab_separated_rows_keep_their_pipes() -> None:
+    text = f"Incident Engagement ScoreCard\n{FEW}\tyes\tok\t-\n{PREPARED}\tno | maybe\tnote\n"
+    assert _read(text)[2] == {"few_paged": ("yes", "ok", None), "responders_prepared": ("no", "| maybe note", None)}
+
+
+def test_rendered_question_is_read_at_its_first_place() -> None:
+    generation, found, answers, _ = _read(f"{FEW} | yes | first\n{FEW} | no | second")
+    assert found == ("few_paged",) and answers["few_paged"][0] == "yes"
+
+
+def test_rendered_letters_that_lower_to_two_keep_the_offsets() -> None:
+    text = f"Incident Engagement ScoreCard\nQuestion | Yes/No | Notes\n{FEW} | yes | \u0130\u0130 ok\n{PREPARED} | no | fine\n"
+    assert _read(text)[2] == {"few_paged": ("yes", "\u0130\u0130 ok", None), "responders_prepared": ("no", "fine", None)}
+
+
+def _question(key: str, text: str, aliases: str = "[]") -> str:
+    return f'[[questions]]\nkey = "{key}"\ncategory = "People"\ntext = "{text}"\nkind = "yes-no"\naliases = {aliases}\n'
+
+
+# a site's own scorecard, its wordings made to probe the matcher's edges
+SITE_DEFINITION = (
+    'title = "Review"\n[total]\nlabel = "Sum for 2025"\n[[categories]]\nname = "People"\n'
+    + _question("paged", "Was it paged?", '["?"]')  # an alias with no words is no wording
+    + _question("routed", "Were the pages routed to the team that owns these servers?")
+    + _question("alert_paged", "Was the alert paged?")
+    + _question("alert_pager", "Was the alert pager?")
+    + _question("sent", "Was the page sent?")
+    + _question("on_time", "Page sent on time?")
+    + _question("kept", "Notes were kept during the incident?")
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "generation", "found", "answers"),
+    [
+        # three words are enough, and a points mark is no word
+        ("{|\n| Was it paged? (0/5pt) || 5\n|}", "wikitable", ("paged",), {"paged": ("yes", "", 5)}),
+        # 43 characters of a 57-character wording: exactly the closeness needed (2 * 43 / 100 = 0.86)
+        ("{|\n| were the pages routed to the team that owns || yes\n|}", "wikitable", ("routed",), {"routed": ("yes", "", None)}),
+        # as close to two wordings: the first question of the definition
+        ("{|\n| Was the alert pages? || no\n|}", "wikitable", ("alert_paged",), {"alert_paged": ("no", "", None)}),
+        # a question's words are not read again as the start of another ("page sent on time")
+        ("Review\nQuestion\nWas the page sent on time | yes", "unknown", ("sent",), {}),
+    ],
+    ids=["three-words", "closeness-at-the-threshold", "tie", "overlap"],
+)
+def test_a_site_definition_at_the_matchers_edges(
+    text: str, generation: str, found: tuple[str, ...], answers: dict[str, object]
+) -> None:
+    parsed = parse_scorecard(text, parse_definition(SITE_DEFINITION))
+    assert (parsed.generation, parsed.found) == (generation, found)
+    assert {k: (a.answer.value if a.answer else None, a.note, a.score) for k, a in parsed.answers.items()} == answers
+
+
+def test_a_site_definition_total_and_header() -> None:
+    parsed = parse_scorecard(
+        "Review\nQuestion Score\nNotes were kept during the incident? | yes | ok\nSum for 2025 | 3", parse_definition(SITE_DEFINITION)
+    )
+    # the header is what stands before the first question: "Question Score" and the question's "Notes" are no v1.5 header
+    assert parsed.generation == "unknown"
+    assert parsed.answers == {"kept": ParsedAnswer(Answer.YES, "ok")}
+    assert parsed.total == 3  # the number after the whole label, not the 2025 in it
+
+
+def test_a_definition_without_a_total_row_reads_rendered_pages() -> None:
+    definition = parse_definition(
+        'title = "Review"\n[total]\nlabel = ""\n[[categories]]\nname = "People"\n'
+        f'[[questions]]\nkey = "paged"\ncategory = "People"\ntext = "{FEW}"\nkind = "yes-no"\n'
+    )
+    parsed = parse_scorecard(f"Review\n{FEW} | yes | ok\n", definition)
+    assert parsed.answers == {"paged": ParsedAnswer(Answer.YES, "ok")} and parsed.total is None
+
+
+def test_wikitable_cells_rows_and_notes() -> None:
+    text = (
+        f"<div>\n{{| class=\"wikitable\"\nstray words\n| {FEW} || yes || a || b\n|-\nstray in a row\n| {PREPARED}\n|}}\n</div>"
+    )
+    assert _read(text) == ("wikitable", ("few_paged", "responders_prepared"), {"few_paged": ("yes", "a b", None)}, None)
+    assert _read(f"{{|\n! {FEW} !! no !! x\n|}}")[2] == {"few_paged": ("no", "x", None)}
+
+
+def test_wikitable_points_from_a_score_column_or_a_points_mark() -> None:
+    scored = f"{{|\n! Question !! Score !! Notes\n|-\n| {FEW} || 5 || quick\n|}}"
+    assert _read(scored)[2] == {"few_paged": ("yes", "quick", 5)}
+    marked = "{|\n|-\n| Were fewer than five people paged? (0/5pt) || 0 || slow\n|}"
+    assert _read(marked)[2] == {"few_paged": ("no", "slow", 0)}
+    plain = f"{{|\n|-\n| {FEW} || 2 || people\n|}}"
+    assert _read(plain)[2] == {"few_paged": (None, "2 people", None)}  # a number is no answer to a yes/no question
+
+
+def test_wikitable_of_equal_tables_the_first_and_after_the_scorecard_heading() -> None:
+    two = f"{{|\n| {FEW} || yes\n|}}\n{{|\n| {FEW} || no\n|}}"
+    assert _read(two)[2] == {"few_paged": ("yes", "", None)}
+    sectioned = f"{{|\n| {FEW} || no || draft\n|}}\n== Scorecard ==\n{{|\n| {FEW} || yes || final\n|}}"
+    assert _read(sectioned)[2] == {"few_paged": ("yes", "final", None)}
+    outside = f"{{|\n|}}\n<tr><td>{FEW}</td><td>yes</td></tr>"  # an HTML row outside any table
+    assert _read(outside)[0] != "wikitable"
+
+
+def test_wikitable_wording_matches_closely_but_not_loosely() -> None:
+    close = "{|\n| Were fewer than 5 people paged || yes\n|}"
+    assert _read(close)[1] == ("few_paged",)
+    shuffled = "{|\n| paged people five than fewer were || yes\n|}"  # the same letters, in another order
+    assert _read(shuffled)[1] == ()
+    # a long question (over 200 characters) missing a few words: every character counts, none is junk
+    long = (
+        "{|\n| To the best of your was the open task queue free of any tasks that would have prevented this incident? "
+        "Answer no there are open tasks that would this incident or make easier if implemented || no\n|}"
+    )
+    assert _read(long)[2] == {"task_queue_clear": ("no", "", None)}

@@ -8,6 +8,7 @@ for each later report of a group, an earlier one of its group must be among its 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -173,15 +174,48 @@ TEXT_SIGNALS = [
     ("a\u017fw-b2-codfw", {"host": {"asw-b2-codfw"}, "service": {"asw"}, "site": {"codfw"}}),
     ("wdq\u017f.discovery.wmnet", {"service": {"wdqs"}}),
     ("\u0131cinga1001 is tooling, mw1001 is not", {"host": {"mw1001"}, "service": {"mw"}, "site": {"eqiad"}}),
+    ("w\u0130ki1001", {"host": {"wiki1001"}, "service": {"wiki"}, "site": {"eqiad"}}),
+    ("ulsfo, eqsin; drmrs (magru)", {"site": {"ulsfo", "eqsin", "drmrs", "magru"}}),
+    ("graphite1001 prometheus2001 mwlog1001 deploy1002 bast3001 cumin2002 puppetmaster1001", {}),
+    (
+        "mr1-eqsin pfw-codfw lsw1-e1-eqiad ssw1-a1-codfw",
+        {"host": {"mr1-eqsin", "pfw-codfw", "lsw1-e1-eqiad", "ssw1-a1-codfw"}, "service": {"mr", "pfw", "lsw", "ssw"}, "site": {"eqsin", "codfw", "eqiad"}},
+    ),
+    ("xasw-b2-codfw asw-b2-codfwx", {"site": {"codfw"}}),
+    ("FIRING: Probe", {"alert": {"Probe"}}),
+    ("RESOLVED ProbeDown, FIRING:[ProbeUp", {"alert": {"ProbeDown", "ProbeUp"}}),
+    ("PROBLEM - Disk space on ms-be1001 is WARNING", {"alert": {"Disk space"}, "host": {"ms-be1001"}, "service": {"ms-be"}, "site": {"eqiad"}}),
+    ("problem - Disk space on x is WARNING", {}),
+    ("FIRING: XidErrorX", {"alert": {"XidErrorX"}}),
+    ("RESOLVED: ProbeDown", {"alert": {"ProbeDown"}}),
+    ("eqiad codfw esams ulsfo eqsin drmrs magru knams", {"site": {"eqiad", "codfw", "esams", "ulsfo", "eqsin", "drmrs", "magru", "knams"}}),
+    ("e\u017fams", {"site": {"esams"}}),
+    ("\u0130\u0131\u017f\u212a e\u017fams", {"site": {"esams"}}),  # every letter that folds, at once
 ]
 
 
-# ASCII ids: a run that selects tests by id cannot name the ones pytest escapes
+# printable ASCII ids: a run that selects tests by id cannot name the ones pytest escapes (a line break too)
 @pytest.mark.parametrize(
-    ("text", "expected"), TEXT_SIGNALS, ids=[text.encode("ascii", "replace").decode()[:50] for text, _ in TEXT_SIGNALS]
+    ("text", "expected"), TEXT_SIGNALS, ids=[re.sub(r"[^ -~]", "?", text)[:50] for text, _ in TEXT_SIGNALS]
 )
 def test_text_signals(text: str, expected: dict[str, set[str]]) -> None:
     assert _signals(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("mw1001", ["mw1001"]),
+        ("\nmw1001 db1001\n", ["mw1001 db1001"]),
+        ("a\nb mw1001\nc\nd db2001 x\ne", ["b mw1001", "d db2001 x"]),
+        ("no host here\nnor 1001", []),
+    ],
+    ids=["alone", "between-breaks", "two-of-five", "none"],
+)
+def test_only_the_lines_that_may_name_a_host_are_scanned(text: str, lines: list[str]) -> None:
+    from incidentkit.model.signals import _host_lines
+
+    assert _host_lines(text) == lines
 
 
 def test_signals_merge_by_kind_without_empty_or_unknown_ones() -> None:

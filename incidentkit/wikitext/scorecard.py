@@ -93,10 +93,10 @@ class _Matcher:
 
 
 def tidy(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("\u00a0", " ")).strip()
+    return re.sub(r"\s+", " ", text).strip()  # \s is every Unicode space, the no-break space too
 
 
-def _split_answer(answer_text: str, note_text: str = "", *, points: bool = False) -> ParsedAnswer:
+def _split_answer(answer_text: str, note_text: str, *, points: bool) -> ParsedAnswer:
     """``yes``/``no`` (any case), or with *points* a v1 score, at the start of *answer_text*; the rest is the note."""
     answer_text, note_text = tidy(answer_text), tidy(note_text)
     pattern = r"^(yes|no|\d+)\b[\s.,;:–—-]*(.*)$" if points else r"^(yes|no)\b[\s.,;:–—-]*(.*)$"
@@ -166,7 +166,6 @@ _END_RE = re.compile(
 
 def _scorecard_block(text: str) -> str:
     """The part of a rendered page that holds the scorecard (the whole text if it cannot tell)."""
-    start = None
     match = re.search(r"Incident Engagement", text, re.IGNORECASE)
     if match:
         start = match.start()
@@ -206,8 +205,8 @@ def _parse_rendered(text: str, matcher: _Matcher, definition: ScorecardDefinitio
     i = 0
     while i < len(tokens):
         if (
-            total_at is None
-            and (not total_words or words[i] == total_words[0])  # a word compared first: most differ
+            total_words  # a definition may have no total row
+            and words[i] == total_words[0]  # a word compared first: most differ
             and tuple(words[i : i + len(total_words)]) == total_words
         ):
             total_at = (tokens[i][1], tokens[i + len(total_words) - 1][2])
@@ -236,7 +235,9 @@ def _parse_rendered(text: str, matcher: _Matcher, definition: ScorecardDefinitio
         cells = [
             c.strip() for c in re.split(separator, region) if c.strip() and not re.fullmatch(r"[-:\s]+", c)
         ]
-        parsed = _split_answer(cells[0] if cells else "", " ".join(cells[1:]), points=points)
+        if not cells:
+            continue
+        parsed = _split_answer(cells[0], " ".join(cells[1:]), points=points)
         if parsed.answer is not None:  # rendered text cannot tell a lone note from the text around it
             answers[key] = parsed
     total = None
