@@ -461,3 +461,286 @@ def test_alert_rows_survive_the_store_round_trip() -> None:
     restored = [Event.from_dict(json.loads(json.dumps(e.to_dict()))) for e in events]
     assert [r.to_dict() for r in alert_rows(restored)] == [r.to_dict() for r in alert_rows(events)]
     assert detect(restored, collected.query.window) == detect(events, collected.query.window)
+
+
+# --- each rule at its edge (hand-worked expectations) --------------------------------------------------
+
+
+def resolved_before(source: str, hms: str, alertname: str, labels: dict[str, str] | None = None, **fields: object) -> Event:
+    """A resolve whose alert started before the history we have (no start known)."""
+    return ev(source, RESOLVED, hms, alertname, labels, **fields)
+
+
+def test_an_episode_row_carries_its_facts() -> None:
+    events = [
+        ev("prometheus", FIRING, "18:00:00", "X", {"site": "eqiad"}, severity="critical", summary="S", runbook="https://rb/x",
+           dashboard="https://d/x", notifications=2),
+        ev("irc", FIRING, "18:01:00", "X", {"site": "eqiad"}, notifications=1),
+        ev("prometheus", RESOLVED, "18:10:00", "X", {"site": "eqiad"}, started="18:00:00"),
+    ]  # fmt: skip
+    firing, resolved = alert_rows(events)
+    data = {
+        "alertname": "X", "paged": False, "instances": [], "instance_count": 1, "sources": ["prometheus", "irc"],
+        "severity": "critical", "summary": "S", "runbook": "https://rb/x", "dashboard": "https://d/x", "fires": 1,
+        "notifications": 3, "ongoing": False, "flapping": False, "start": "2023-02-14T18:00:00Z", "end": "2023-02-14T18:10:00Z",
+    }  # fmt: skip
+    assert firing.data == data and resolved.data == data
+    assert (firing.source, firing.sources, firing.url, firing.kind) == ("prometheus", ("prometheus", "irc"), "https://rb/x", FIRING)
+    # the events of the observation kept, then of the one it took over
+    assert firing.events == resolved.events == (events[0].key, events[2].key, events[1].key)
+    assert resolved.kind is RESOLVED and resolved.sources == firing.sources
+    alone = alert_rows([ev("irc", FIRING, "18:00:00", "Y", runbook="see the wiki page"), ev("irc", RESOLVED, "18:05:00", "Y")])
+    assert alone[0].sources == () and alone[0].url is None and alone[0].data["start"] == "2023-02-14T18:00:00Z"
+
+
+def test_an_ongoing_note_row_names_the_instances() -> None:
+    events = [
+        ev("prometheus", NOTE, f"19:45:0{n}", "X", {"instance": i}, instance=i, ongoing=True, note="ongoing", started=f"17:00:0{n}")
+        for n, i in enumerate(("a", "b"))
+    ]
+    (row,) = alert_rows(events)
+    assert row.text == "X still firing on a, b at window end (firing since 2023-02-14 17:00 UTC)"
+    assert row.kind is NOTE and row.key == "alert:X:2023-02-14T17:00Z:ongoing" and row.data["end"] is None
+
+
+@pytest.mark.parametrize(("count", "listed"), [(5, "a0, a1, a2, a3, a4"), (6, "a0, a1, a2, a3, a4, …")])
+def test_five_instances_are_listed_whole_six_are_cut(count: int, listed: str) -> None:
+    names = [f"a{i}" for i in range(count)]
+    firing = [ev("prometheus", FIRING, f"18:00:0{i}", "X", {"instance": n}, instance=n) for i, n in enumerate(names)]
+    assert alert_rows(firing)[0].text == f"X firing ({count} instances: {listed}); still firing at window end"
+    unseen = [resolved_before("irc", f"18:10:0{i}", "X", {"instance": n}, instance=n) for i, n in enumerate(names)]
+    assert alert_rows(unseen)[0].text == f"X resolved on {listed} (it started before the available history)"
+
+
+def test_instances_named_by_the_labels_that_differ() -> None:
+    two = [ev("prometheus", FIRING, f"18:00:0{i}", "X", {"site": s, "cluster": c}) for i, (s, c) in enumerate((("eqiad", "a"), ("esams", "b")))]
+    assert alert_rows(two)[0].text == "X firing (2 instances: a/eqiad, b/esams); still firing at window end"
+    sites = [ev("prometheus", FIRING, f"18:00:0{i}", "X", {"site": s}) for i, s in enumerate(("eqiad", "esams"))]
+    assert alert_rows(sites)[0].text == "X firing (2 instances: eqiad, esams); still firing at window end"
+    # a series without the differing label has no name; a group-level series (alertname only) none either
+    partial = [
+        ev("prometheus", FIRING, f"18:00:0{i}", "X", labels)
+        for i, labels in enumerate(({"site": "eqiad", "env": "p"}, {"site": "esams", "env": "p"}, {"env": "p"}))
+    ]
+    assert alert_rows(partial)[0].text == "X firing (3 instances: eqiad, esams); still firing at window end"
+    group = [ev("prometheus", FIRING, "18:00:00", "X"), ev("prometheus", FIRING, "18:00:00", "X", {"site": "eqiad"})]
+    assert alert_rows(group)[0].text == "X firing; still firing at window end"
+    # an instance named by one series: the others (without one) still count
+    mixed = [
+        ev("prometheus", FIRING, "18:00:00", "X", {"instance": "a"}, instance="a"),
+        ev("prometheus", FIRING, "18:00:00", "X", {"site": "x"}),
+        ev("prometheus", FIRING, "18:00:00", "X", {"site": "y"}),
+    ]
+    assert alert_rows(mixed)[0].text == "X firing (3 instances: a); still firing at window end"
+
+
+def test_an_instance_renotified_is_listed_once() -> None:
+    events = [ev("irc", FIRING, "18:00:00", "X", instance="a"), ev("irc", FIRING, "18:02:00", "X", instance="a")]
+    assert alert_rows(events)[0].text == "X firing (a); still firing at window end"
+
+
+def test_a_long_summary_is_cut_at_160_characters() -> None:
+    def text(summary: str) -> str:
+        return alert_rows([ev("irc", FIRING, "18:00:00", "X", summary=summary)])[0].text
+
+    assert text("s" * 160) == f"X firing: {'s' * 160}; still firing at window end"
+    assert text("a" * 158 + " " + "b" * 10) == f"X firing: {'a' * 158}…; still firing at window end"
+    assert text("c" * 170) == f"X firing: {'c' * 159}…; still firing at window end"
+
+
+def test_alert_events_built_without_the_helper() -> None:
+    def bare(kind: EventKind, hms: str, **data: object) -> Event:
+        return Event(time=at(hms), source="irc", kind=kind, key=f"irc:{hms}", text=f"line {hms}", data={"alertname": "Bare", **data})
+
+    rows = alert_rows([bare(FIRING, "18:00:00", count=0), bare(RESOLVED, "18:05:00")])
+    assert texts(rows) == ["Bare firing", "Bare resolved after 5 min"]
+    assert rows[0].data["notifications"] == 0 and rows[0].data["instance_count"] == 1
+
+
+def test_two_flaps_make_a_flapping_episode_and_a_resolve_alone_fires_none() -> None:
+    events = [
+        ev("irc", FIRING, "18:00:00", "X"), ev("irc", RESOLVED, "18:02:00", "X"),
+        ev("irc", FIRING, "18:04:00", "X"), ev("irc", RESOLVED, "18:06:00", "X"),
+    ]  # fmt: skip
+    assert alert_rows(events)[0].data["flapping"] is True
+    assert alert_rows([resolved_before("irc", "18:10:00", "X")])[0].data["fires"] == 0  # only its end was seen
+    started = alert_rows([ev("prometheus", RESOLVED, "18:10:00", "X", started="18:00:00")])[0].data
+    assert (started["fires"], started["flapping"]) == (1, False)  # it fired once, before the history
+
+
+def test_a_repeated_resolve_is_one_at_exactly_the_tolerance() -> None:
+    events = [ev("irc", FIRING, "18:00:00", "X"), ev("irc", RESOLVED, "18:10:00", "X")]
+    assert texts(alert_rows([*events, resolved_before("irc", "18:15:00", "X")])) == ["X firing", "X resolved after 15 min"]
+    again = ev("prometheus", RESOLVED, "18:12:00", "Y", started="18:10:00")
+    first = [ev("prometheus", FIRING, "18:00:00", "Y"), ev("prometheus", RESOLVED, "18:10:00", "Y", started="18:00:00")]
+    assert texts(alert_rows([*first, again])) == ["Y firing", "Y resolved after 12 min"]  # started when the first ended
+
+
+def test_resolves_of_different_instances_from_two_sources_stay_apart() -> None:
+    events = [resolved_before("irc", "18:10:00", "X", {"host": "a"}), resolved_before("icinga", "18:10:30", "X", {"host": "b"})]
+    assert texts(alert_rows(events)) == ["X resolved on a, b (it started before the available history)"]
+
+
+def test_dedup_merges_at_exactly_the_tolerance_and_looks_past_other_candidates() -> None:
+    at_tolerance = [ev("prometheus", FIRING, "18:00:00", "X", {"instance": "a"}, instance="a"),
+                    ev("irc", FIRING, "18:05:00", "X", {"instance": "a"}, instance="a")]  # fmt: skip
+    assert alert_rows(at_tolerance)[0].text == "X firing (a); still firing at window end"
+    # the irc line joins the alertmanager series though an earlier candidate is of its own source
+    own_source = [ev("irc", FIRING, "18:00:00", "X", {"instance": "x"}, instance="x"),
+                  ev("alertmanager", FIRING, "18:00:30", "X", {"instance": "y"}, instance="y"),
+                  ev("irc", FIRING, "18:01:00", "X", {"instance": "y"}, instance="y")]  # fmt: skip
+    assert alert_rows(own_source)[0].text == "X firing (2 instances: x, y); still firing at window end"
+    # ... or of other labels
+    other_labels = [ev("prometheus", FIRING, "18:00:00", "X", {"instance": "x"}, instance="x"),
+                    ev("alertmanager", FIRING, "18:00:30", "X", {"instance": "y"}, instance="y"),
+                    ev("irc", FIRING, "18:01:00", "X", {"instance": "y"}, instance="y")]  # fmt: skip
+    assert alert_rows(other_labels)[0].text == "X firing (2 instances: x, y); still firing at window end"
+    # ... or too far before it
+    too_far = [ev("prometheus", FIRING, "17:50:00", "X", {"instance": "y"}, instance="y"),
+               ev("prometheus", RESOLVED, "17:52:00", "X", {"instance": "y"}, instance="y"),
+               ev("alertmanager", FIRING, "18:00:00", "X", {"instance": "y"}, instance="y"),
+               ev("irc", FIRING, "18:01:00", "X", {"instance": "y"}, instance="y")]  # fmt: skip
+    assert texts(alert_rows(too_far)) == ["X firing (y)", "X resolved after 2 min", "X firing (y); still firing at window end"]
+
+
+def test_dedup_keeps_the_start_seen_firing() -> None:
+    # the same start, seen firing by one source and inferred from a resolve by the other: seen, whichever is first
+    for resolve_labels, firing_labels in (({"host": "a", "site": "x"}, {"host": "a"}), ({"host": "a"}, {"host": "a", "site": "x"})):
+        events = [ev("prometheus", RESOLVED, "18:10:00", "X", resolve_labels, started="18:00:00"),
+                  ev("irc", FIRING, "18:00:00", "X", firing_labels)]  # fmt: skip
+        assert texts(alert_rows(events)) == ["X firing", "X resolved after 10 min"]
+    # a later firing from another source does not make the earlier, inferred start seen
+    later = [ev("prometheus", RESOLVED, "18:10:00", "X", started="18:00:00"), ev("irc", FIRING, "18:02:00", "X")]
+    rows = alert_rows(later)
+    assert texts(rows) == ["X resolved after 10 min (firing since 2023-02-14 18:00 UTC)"]
+    assert rows[0].source == "irc"  # the first firing event seen is the row's source
+    # a resolve with no start joins one that knows it
+    unknown = [ev("prometheus", RESOLVED, "18:06:00", "X", started="18:01:00"), resolved_before("irc", "18:05:00", "X")]
+    assert texts(alert_rows(unknown)) == ["X resolved after 5 min (firing since 2023-02-14 18:01 UTC)"]
+
+
+def test_a_resolve_of_unknown_start_is_not_the_alert_another_source_sees_start_after_it() -> None:
+    # the IRC log starts at 18:04 and shows an alert resolving; Prometheus shows it fire again at 18:06
+    refired = [resolved_before("irc", "18:05:00", "X"), ev("prometheus", FIRING, "18:06:00", "X")]
+    (row,) = alert_rows(refired)
+    assert (row.text, row.time, row.end) == ("X firing; still firing at window end", at("18:06:00"), None)
+    closed = alert_rows([*refired, ev("prometheus", RESOLVED, "18:20:00", "X", started="18:06:00")])
+    assert texts(closed) == ["X firing", "X resolved after 14 min"] and closed[0].end == at("18:20:00")
+
+
+def test_dedup_looks_past_a_resolve_of_unknown_start() -> None:
+    events = [resolved_before("irc", "18:00:00", "X", {"instance": "b"}, instance="b"),
+              ev("alertmanager", FIRING, "18:01:00", "X", {"instance": "a"}, instance="a"),
+              ev("prometheus", FIRING, "18:02:00", "X", {"instance": "a"}, instance="a")]  # fmt: skip
+    assert texts(alert_rows(events)) == ["X firing (2 instances: b, a); still firing at window end"]
+
+
+def test_dedup_of_two_ongoing_observations_is_ongoing() -> None:
+    events = [ev("prometheus", FIRING, "18:00:00", "X"), ev("irc", FIRING, "18:01:00", "X")]
+    (row,) = alert_rows(events)
+    assert row.text == "X firing; still firing at window end" and row.end is None
+
+
+def test_dedup_takes_over_what_the_other_observation_knew() -> None:
+    events = [ev("prometheus", FIRING, "18:00:00", "X", {"instance": "a"}, paged=True),
+              ev("irc", FIRING, "18:01:00", "X", {"instance": "a"}, summary="the summary", notifications=1)]  # fmt: skip
+    assert alert_rows(events)[0].text == "X firing, paged: the summary; still firing at window end"
+
+
+def test_episodes_group_at_exactly_the_group_gap() -> None:
+    events = [ev("prometheus", FIRING, "18:00:00", "X", {"site": "a"}), ev("prometheus", FIRING, "18:05:00", "X", {"site": "b"})]
+    assert texts(alert_rows(events)) == ["X firing (2 instances: a, b); still firing at window end"]
+
+
+def flap_note(hms: str, labels: dict[str, str] | None = None) -> Event:
+    return ev("icinga", NOTE, hms, "Varnish", labels or {"host": "cp3050"}, note="flapping-start")
+
+
+@pytest.mark.parametrize(
+    ("note", "folds"),
+    [
+        (flap_note("17:55:00"), True),  # the tolerance before the start
+        (flap_note("18:15:00"), True),  # the tolerance after the end
+        (flap_note("18:15:01"), False),
+        (flap_note("18:05:00", {"host": "cp9999"}), False),  # another host
+    ],
+    ids=["before", "after", "too-late", "other-host"],
+)
+def test_a_flapping_note_folds_into_the_episode_it_falls_in(note: Event, folds: bool) -> None:
+    ident = {"host": "cp3050"}
+    events = [ev("icinga", FIRING, "18:00:00", "Varnish", ident), ev("icinga", RESOLVED, "18:10:00", "Varnish", ident), note]
+    rows = alert_rows(events)
+    assert (note.key in rows[0].events) is folds
+    assert (note.key in [r.key for r in rows]) is not folds
+    assert rows[0].text == ("Varnish firing (flapping)" if folds else "Varnish firing")
+
+
+def test_a_flapping_note_finds_the_later_episode() -> None:
+    ident = {"host": "cp3050"}
+    events = [
+        ev("icinga", FIRING, "18:00:00", "Varnish", ident), ev("icinga", RESOLVED, "18:02:00", "Varnish", ident),
+        ev("icinga", FIRING, "18:30:00", "Varnish", ident), ev("icinga", RESOLVED, "18:32:00", "Varnish", ident),
+        flap_note("18:31:00"),
+    ]  # fmt: skip
+    assert texts(alert_rows(events)) == ["Varnish firing", "Varnish resolved after 2 min", "Varnish firing (flapping)", "Varnish resolved after 2 min"]
+
+
+def line(source: str, hms: str, text: str, key: str = "", **fields: object) -> Event:
+    event = ev(source, FIRING, hms, "X", notifications=1, **fields)
+    return replace(event, text=text, key=key or event.key)
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        ("FIRING: X - https://runbook - https://dashboard", "FIRING: X"),
+        ("X is CRITICAL -  - https://a", "X is CRITICAL"),
+        ("X on a http://a https://b", "X on a"),
+        ("https://a - https://b", "https://a"),
+        ("https://only", "https://only"),
+        ("A -  - B", "A - - B"),
+        ("A - https://x - B", "A - https://x - B"),
+        ("A - https://b", "A"),
+        ("X - http://a", "X"),
+        ("A https://b", "A"),
+    ],
+    ids=["parts", "empty-part", "words", "only-links", "one-link", "empty-middle", "link-middle", "one-part", "http-part", "two-words"],
+)
+def test_detection_quotes_the_first_line_without_trailing_links(text: str, quoted: str) -> None:
+    assert detect([line("irc", "18:00:00", text)], WINDOW).first_alert == quoted
+
+
+def test_detection_quotes_the_first_of_two_lines_at_one_second() -> None:
+    events = [line("irc", "18:00:00", "the second line", key="irc:b"), line("irc", "18:00:00", "the first line", key="irc:a")]
+    assert detect(events, WINDOW).first_alert == "the first line"
+
+
+def test_detection_of_merged_observations() -> None:
+    # at one time, the observation sorted first (more labels) keeps its first event and its notice
+    tied = [line("prometheus", "18:00:00", "P line", labels={"host": "a", "site": "x"}),
+            line("irc", "18:00:00", "I line", labels={"host": "a"})]  # fmt: skip
+    detection = detect(tied, WINDOW)
+    assert (detection.first_alert, detection.first_alert_source) == ("P line", "prometheus")
+    # a notice only the later observation has is quoted
+    later = [ev("prometheus", FIRING, "18:00:00", "X"), line("irc", "18:01:00", "FIRING: X")]
+    assert detect(later, WINDOW).first_alert == "FIRING: X"
+    # a start known from a resolve, seen firing by the other source at that time: that source found it
+    seen = [ev("prometheus", RESOLVED, "18:10:00", "X", {"host": "a", "site": "x"}, started="18:00:00"),
+            ev("irc", FIRING, "18:00:00", "X", {"host": "a"})]  # fmt: skip
+    assert detect(seen, WINDOW).first_alert_source == "irc"
+
+
+def test_detection_counts_only_episodes_in_the_window() -> None:
+    assert detect([ev("irc", FIRING, "19:45:00", "X")], WINDOW) == Detection()  # starts at the window's end
+    assert detect([ev("irc", FIRING, "17:00:00", "X"), ev("irc", RESOLVED, "17:30:00", "X")], WINDOW) == Detection()
+    ended_at_start = detect([ev("irc", FIRING, "17:50:00", "X"), ev("irc", RESOLVED, "18:00:00", "X")], WINDOW)
+    assert ended_at_start == Detection(distinct_alerts=1, notifications=1, alert_names=("X",))  # seen, not a detection
+
+
+def test_detection_of_an_alert_already_firing_still_counts_its_page() -> None:
+    events = [
+        ev("prometheus", FIRING, "17:56:00", "X", {"site": "eqiad"}),
+        ev("irc", FIRING, "18:01:00", "X", {"site": "eqiad"}, paged=True, notifications=1),  # the same alert, paging
+        ev("prometheus", RESOLVED, "18:10:00", "X", {"site": "eqiad"}, started="17:56:00"),
+    ]
+    assert detect(events, WINDOW) == Detection(first_page_time=at("18:01:00"), distinct_alerts=1, notifications=1, alert_names=("X",))

@@ -8,6 +8,7 @@ for each later report of a group, an earlier one of its group must be among its 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -222,3 +223,162 @@ def test_signals_merge_by_kind_without_empty_or_unknown_ones() -> None:
     assert empty_signals() == {kind: set() for kind in ("alert", "task", "project", "service", "host", "site")}
     merged = merge_signals({"host": ["a", ""], "colour": ["red"]}, {"host": {"b"}, "site": ("eqiad",)})
     assert merged == {**empty_signals(), "host": {"a", "b"}, "site": {"eqiad"}}
+
+
+# --- the scoring rule, on hand-built features (expected values worked out from the module's formulas) --
+
+
+def test_feature_keys_and_comparable_terms() -> None:
+    from incidentkit.model.similar import comparable_term, feature_key, split_key
+
+    assert feature_key("alert", "ProbeDown") == "alert:ProbeDown"
+    assert split_key("term:a:b") == ("term", "a:b") and split_key("x") == ("x", "")
+    assert [t for t in ("2023", "t1", "a1b", "a_b", "ab", "x2yz", "\u00e9t\u00e9") if comparable_term(t)] == ["ab", "x2yz", "\u00e9t\u00e9"]
+
+
+def test_features_weigh_terms_and_count_title_words_and_signals() -> None:
+    from incidentkit.model.similar import Features
+
+    features = Features(
+        terms={"wdq": 0.6, "outag": 0.8},
+        title=frozenset({"wdqs", "outag"}),
+        signals={"host": frozenset({"wdqs1006"}), "site": frozenset(), "colour": frozenset({"red"})},
+    )
+    stored = {"term:wdq": 0.6, "term:outag": 0.8, "title:wdqs": 1.0, "title:outag": 1.0, "host:wdqs1006": 1.0}
+    assert features.weights(stored=True) == stored
+    # to compare, also each term as a title word and each title word as a term (weighing 0 unless it is one)
+    assert features.weights() == {**stored, "title:wdq": 0.0, "term:wdqs": 0.0}
+
+
+def test_comparable_features_are_tf_idf_weights_normalised() -> None:
+    from incidentkit.model.similar import Comparable
+
+    comparable = Comparable(counts={"wdqs": 3, "outag": 1, "the": 1, "rare": 2}, title=frozenset({"wdqs"}), signals={"host": frozenset({"h1"})})
+    features = comparable.features({"wdqs": 1, "outag": 9, "the": 10}, 10)
+    raw = {"wdqs": (1 + math.log(3)) * math.log(11 / 2), "outag": math.log(11 / 10), "rare": (1 + math.log(2)) * math.log(11)}
+    norm = math.sqrt(sum(w * w for w in raw.values()))
+    assert features.terms == pytest.approx({term: w / norm for term, w in raw.items()})  # "the" is in every one: weight 0, left out
+    assert features.title == frozenset({"wdqs"})
+    assert features.signals == {kind: frozenset({"h1"} if kind == "host" else ()) for kind in ("alert", "task", "project", "service", "host", "site")}
+    assert Comparable(counts={"the": 2}).features({"the": 1}, 1).terms == {}  # in every incident: no weight, no norm
+
+
+def test_only_the_top_terms_are_kept_the_ties_by_name() -> None:
+    from incidentkit.model.similar import TOP_TERMS, Comparable
+
+    names = [f"term{chr(ord('a') + i)}" for i in range(TOP_TERMS + 1)]
+    terms = Comparable(counts=dict.fromkeys(reversed(names), 1)).features({}, 1).terms
+    assert TOP_TERMS == 25 and list(terms) == names[:TOP_TERMS]
+    assert terms == pytest.approx(dict.fromkeys(names[:TOP_TERMS], 1 / math.sqrt(TOP_TERMS)))
+    # by weight first: the last name, said twice, is kept before all others, and the one before it goes
+    terms = Comparable(counts={**dict.fromkeys(names, 1), names[-1]: 2}).features({}, 1).terms
+    assert list(terms) == [names[-1], *names[: TOP_TERMS - 1]]
+
+
+def test_comparable_to_and_from_a_dict() -> None:
+    from incidentkit.model.similar import Comparable
+
+    comparable = Comparable(counts={"b": 2, "a": 1}, title=frozenset({"y", "x"}), signals={"host": frozenset({"h2", "h1"}), "site": frozenset()})
+    data = comparable.to_dict()
+    assert data == {"counts": {"a": 1, "b": 2}, "title": ["x", "y"], "signals": {"host": ["h1", "h2"]}}
+    assert list(data["counts"]) == ["a", "b"]
+    assert Comparable.from_dict(data) == Comparable(counts={"a": 1, "b": 2}, title=frozenset({"x", "y"}), signals={"host": frozenset({"h1", "h2"})})
+    assert Comparable.from_dict({"counts": {"a": "3"}}) == Comparable(counts={"a": 3})
+    assert Comparable.from_dict({}) == Comparable()
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "text"),
+    [
+        ("term", ("wdq", "outag"), "similar text: wdq, outag"),
+        ("title", ("maps", "kartotherian"), "similar title: maps, kartotherian"),
+        ("cross", ("elast", "search"), "one's title in the other's text: elast, search"),
+        ("alert", ("ProbeDown",), "same alert: ProbeDown"),
+        ("task", ("T1", "T2"), "same Phabricator tasks: T1, T2"),
+        ("project", ("SRE",), "same Phabricator project: SRE"),
+        ("service", ("wdqs",), "same service: wdqs"),
+        ("host", ("a", "b"), "same hosts: a, b"),
+        ("site", ("eqiad",), "same data centre: eqiad"),
+        ("colour", ("red",), "same colour: red"),
+    ],
+)
+def test_each_reason_reads_as_a_sentence(kind: str, values: tuple[str, ...], text: str) -> None:
+    from incidentkit.model.similar import Reason
+
+    assert Reason(kind, values, 1.0).text() == text
+
+
+def test_a_similar_incident_as_a_dict() -> None:
+    from incidentkit.model.similar import OpenActionable, Reason, SimilarIncident
+
+    follow_up = OpenActionable(task="T1", title="Fix", owner=None, status="open", due=date(2024, 2, 1), overdue=True)
+    item = SimilarIncident(
+        slug="s", title="T", day=date(2024, 1, 2), page="Incidents/S", score=0.12345,
+        reasons=(Reason("site", ("eqiad",), 0.1),), open_actionables=(follow_up,),
+    )  # fmt: skip
+    assert item.to_dict() == {
+        "slug": "s", "title": "T", "date": "2024-01-02", "page": "Incidents/S", "score": 0.123,
+        "reasons": ["same data centre: eqiad"],
+        "open_actionables": [{"task": "T1", "title": "Fix", "owner": None, "status": "open", "due": "2024-02-01", "overdue": True}],
+    }  # fmt: skip
+    bare = SimilarIncident(slug="s", title="T", day=None, page=None, score=1.0, reasons=())
+    assert bare.to_dict()["date"] is None and bare.to_dict()["open_actionables"] == []
+    assert OpenActionable(task=None, title="x", owner="o", status="open", due=None, overdue=False).to_dict()["due"] is None
+
+
+def test_common_features_and_rarity() -> None:
+    from incidentkit.model.similar import COMMON_MIN, COMMON_SHARE, rarity, too_common
+
+    assert (COMMON_MIN, COMMON_SHARE) == (30, 0.01)
+    assert [too_common(n, 100) for n in (30, 31)] == [False, True]  # at least COMMON_MIN
+    assert [too_common(n, 5000) for n in (50, 51)] == [False, True]  # or one in a hundred
+    assert rarity(1, 1) == rarity(0, 10) == rarity(-1, 10) == 1.0
+    assert rarity(1, 10) == pytest.approx(1.0)
+    assert rarity(10, 10) == pytest.approx(math.log(2) / math.log(11))
+    assert rarity(5, 100) == pytest.approx(math.log(21) / math.log(101))
+
+
+def test_a_score_adds_up_each_kind_shared() -> None:
+    from incidentkit.model.similar import Features, Reason, Scorer
+
+    mine = Features(
+        terms={"wdq": 0.8, "outag": 0.6}, title=frozenset({"wdqs"}),
+        signals={"host": frozenset({"wdqs1006"}), "site": frozenset({"eqiad"})},
+    )  # fmt: skip
+    scorer = Scorer(mine, {"host:wdqs1006": 2, "site:eqiad": 10}, 10)
+    shared = {
+        "term:wdq": 0.5,  # a term both have: mine times theirs
+        "title:wdqs": 1.0,  # a title word both have (unique: rarity 1)
+        "term:wdqs": 0.3, "title:wdq": 1.0,  # a title word of one among the other's terms, both ways
+        "host:wdqs1006": 1.0, "site:eqiad": 1.0, "alert:Other": 1.0, "colour:red": 1.0,  # not mine: no points
+    }  # fmt: skip
+    host, site = math.log(6) / math.log(11), math.log(2) / math.log(11)
+    points = {"term": 2.0 * 0.8 * 0.5, "title": 0.45, "cross": 0.15 * 2, "host": 0.25 * host, "site": 0.1 * site}
+    assert scorer.score(shared) == pytest.approx(sum(points.values()))
+    score, reasons = scorer.explain(shared)
+    assert score == pytest.approx(sum(points.values()))
+    assert reasons == (
+        Reason("term", ("wdq",), pytest.approx(points["term"])),  # type: ignore[arg-type]
+        Reason("title", ("wdqs",), pytest.approx(points["title"])),  # type: ignore[arg-type]
+        Reason("cross", ("wdq", "wdqs"), pytest.approx(points["cross"])),  # type: ignore[arg-type]
+        Reason("host", ("wdqs1006",), pytest.approx(points["host"])),  # type: ignore[arg-type]
+        Reason("site", ("eqiad",), pytest.approx(points["site"])),  # type: ignore[arg-type]
+    )
+    assert scorer.score({}) == 0.0 and scorer.explain({}) == (0.0, ())
+
+
+def test_of_a_kind_the_three_most_telling_values_count_and_five_terms_are_shown() -> None:
+    from incidentkit.model.similar import Features, Scorer
+
+    hosts = {f"h{i}": i for i in range(1, 6)}  # h1 in one incident of 10 (rarest) .. h5 in five
+    terms = {f"t{i}": 0.1 * i for i in range(1, 7)}
+    scorer = Scorer(Features(terms=terms, signals={"host": frozenset(hosts)}), {f"host:{h}": n for h, n in hosts.items()}, 10)
+    shared = {f"host:{h}": 1.0 for h in hosts} | {f"term:{t}": 1.0 for t in terms}
+    rarities = sorted((math.log1p(10 / n) / math.log1p(10) for n in hosts.values()), reverse=True)
+    expected = 0.25 * sum(rarities[:3]) + 2.0 * sum(terms.values())
+    assert scorer.score(shared) == pytest.approx(expected)
+    score, reasons = scorer.explain(shared)
+    assert score == pytest.approx(expected)
+    by_kind = {reason.kind: reason.values for reason in reasons}
+    assert by_kind == {"term": ("t6", "t5", "t4", "t3", "t2"), "host": ("h1", "h2", "h3")}
+    assert [reason.kind for reason in reasons] == ["term", "host"]  # the one worth most first

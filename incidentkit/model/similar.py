@@ -260,17 +260,15 @@ class Scorer:
     look-up per shared feature."""
 
     def __init__(self, mine: Features, counts: Mapping[str, int], total: int) -> None:
-        self._worth: dict[str, tuple[str, float, str] | None] = {}
+        self._worth: dict[str, tuple[str, float, str]] = {}
         for key in mine.weights():
             kind, value = split_key(key)
             if kind == TERM and value in mine.terms:
                 self._worth[key] = (TERM, mine.terms[value], value)  # times the other's weight
             elif kind == TITLE and value not in mine.title or kind == TERM:
                 self._worth[key] = (CROSS, 1.0, value)  # a title word of one in the other's text
-            elif kind in WEIGHTS:
+            else:  # a title word or a signal: every kind weights() gives has a weight
                 self._worth[key] = (kind, rarity(counts.get(key, 1), total), value)
-            else:
-                self._worth[key] = None
 
     def _shared(self, shared: Mapping[str, float]) -> list[tuple[str, list[tuple[float, str]], float]]:
         """(kind, its values that count, best first, and their points) of each kind shared."""
@@ -313,7 +311,7 @@ class Scorer:
         reasons: list[Reason] = []
         for kind, values, points in self._shared(shared):
             score += points
-            shown = values[:5] if kind == TERM else values
+            shown = values[:5]  # the most telling terms (other kinds keep MAX_SHARED values already)
             reasons.append(Reason(kind, tuple(value for _, value in shown), points))
         reasons.sort(key=lambda reason: -reason.points)
         return score, tuple(reasons)

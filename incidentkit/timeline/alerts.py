@@ -94,8 +94,7 @@ class _Interval:
             labels=dict(event.data.get("labels") or {}),
             sources=[event.source],
             start=event.time,
-            ongoing=bool(event.data.get("ongoing")),
-        )
+        )  # ongoing is decided when the stream ends: closed by a resolve, or still open
         interval.take(event)
         return interval
 
@@ -156,7 +155,6 @@ class _Interval:
             self.labels = dict(other.labels)
         for name, value in other.attrs.items():
             self.attrs.setdefault(name, value)
-        self.flapping = self.flapping or other.flapping
         if other.first is not None and (self.first is None or other.first.time < self.first.time):
             self.first = other.first
         if other.first_notice is not None and (
@@ -236,6 +234,8 @@ def _dedup(intervals: list[_Interval]) -> list[_Interval]:
         for candidate in by_name[interval.alertname]:
             if interval.sources[0] in candidate.sources:
                 continue
+            if candidate.start is None and interval.start is not None:
+                continue  # a resolve of unknown start ended before this started (anchors sort): another firing
             if abs(candidate.anchor - interval.anchor) > MATCH_TOLERANCE:
                 continue
             if not labels_match(candidate.labels, interval.labels):
@@ -248,9 +248,8 @@ def _dedup(intervals: list[_Interval]) -> list[_Interval]:
         else:
             best.absorb(interval)
             best.fires = max(best.fires, interval.fires)
-            if interval.start is not None and (best.start is None or interval.start < best.start):
-                best.start, best.seen_start = interval.start, interval.seen_start
-            elif interval.start is not None and interval.start == best.start:
+            # sorted by anchor, a later observation starts no earlier: only a start seen at the same time counts
+            if interval.start is not None and interval.start == best.start:
                 best.seen_start = best.seen_start or interval.seen_start
             best.ongoing = best.ongoing and interval.ongoing
             ends = [e for e in (best.end, interval.end) if e is not None]
@@ -369,14 +368,12 @@ def _episodes(intervals: list[_Interval]) -> list[_Episode]:
     episodes: list[_Episode] = []
     for name, members in by_name.items():
         current: _Episode | None = None
-        last_anchor: datetime | None = None
         for interval in sorted(members, key=lambda i: i.anchor):
-            if current is not None and last_anchor is not None and interval.anchor - last_anchor <= GROUP_GAP:
+            if current is not None and interval.anchor - current.members[-1].anchor <= GROUP_GAP:
                 current.members.append(interval)
             else:
                 current = _Episode(name, [interval])
                 episodes.append(current)
-            last_anchor = interval.anchor
     return sorted(episodes, key=lambda e: (e.anchor, e.alertname))
 
 
