@@ -172,6 +172,51 @@ def test_a_log_source_needs_a_path_and_says_where_to_set_it(tmp_path: Path) -> N
     assert source.check() == f"1 log file(s) under {tmp_path}"
 
 
+def test_a_log_source_opens_the_files_near_the_window_to_be_read_line_by_line(tmp_path: Path) -> None:
+    query = Query(Window(datetime(2023, 2, 14, 18, tzinfo=UTC), datetime(2023, 2, 14, 20, tzinfo=UTC)))
+    (tmp_path / "20230214.log").write_text("18:00 <volans> hi\r\n18:01 <jynus> ok\n", encoding="utf-8")
+    (tmp_path / "20230101.log").write_text("too old\n", encoding="utf-8")
+    (tmp_path / "20230215.log.gz").write_bytes(b"\x1f\x8b")
+    opened = IrcSource(LogFileSettings(path=str(tmp_path))).open_lines(query)
+    assert (opened.source, opened.meta) == ("irc", {"path": str(tmp_path), "skipped_files": ["20230215.log.gz"]})
+    assert [(file.name, list(file.lines())) for file in opened.files] == [
+        ("20230214.log", ["18:00 <volans> hi", "18:01 <jynus> ok"])
+    ]
+    (tmp_path / "20230214.log").write_bytes(b"18:02 caf\xe9\n")  # read when its lines are, and refused then
+    with pytest.raises(SourceError) as refused:
+        list(opened.files[0].lines())
+    assert refused.value.message == f"irc: {tmp_path / '20230214.log'} is not UTF-8 text"
+    assert refused.value.hint == "decompress or convert it; check [irc] path"
+    for path, message in (
+        (tmp_path / "missing", f"irc: {tmp_path / 'missing'} does not exist"),
+        (tmp_path / "20230101.log", None),  # a file named on purpose is opened whatever its date
+    ):
+        source = IrcSource(LogFileSettings(path=str(path)))
+        if message is None:
+            assert [file.name for file in source.open_lines(query).files] == ["20230101.log"]
+            continue
+        with pytest.raises(SourceError) as refused:
+            source.open_lines(query)
+        assert (refused.value.message, refused.value.hint) == (message, "check [irc] path")
+
+
+def test_a_log_file_that_cannot_be_opened_names_the_file_and_the_systems_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = Query(Window(datetime(2023, 2, 14, 18, tzinfo=UTC), datetime(2023, 2, 14, 20, tzinfo=UTC)))
+    (tmp_path / "20230214.log").write_text("x\n", encoding="utf-8")
+    opened = IrcSource(LogFileSettings(path=str(tmp_path))).open_lines(query)
+
+    def denied(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "open", denied)
+    with pytest.raises(SourceError) as refused:
+        list(opened.files[0].lines())
+    assert refused.value.message == f"irc: cannot read {tmp_path / '20230214.log'}: Permission denied"
+    assert refused.value.hint == "check [irc] path"
+
+
 def test_saving_makes_the_folders_and_an_old_manifest_without_meta_still_reads(tmp_path: Path) -> None:
     deep = tmp_path / "pulls" / "2023-02-14"
     target = save_export(Export("sal", (("a", "x"),)), deep)
