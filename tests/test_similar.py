@@ -248,6 +248,7 @@ def test_features_weigh_terms_and_count_title_words_and_signals() -> None:
     assert features.weights(stored=True) == stored
     # to compare, also each term as a title word and each title word as a term (weighing 0 unless it is one)
     assert features.weights() == {**stored, "title:wdq": 0.0, "term:wdqs": 0.0}
+    assert features.weights(stored=True) == stored  # each kind weighed once, neither in place of the other
 
 
 def test_comparable_features_are_tf_idf_weights_normalised() -> None:
