@@ -359,3 +359,220 @@ def test_a_team_page_title_is_named_from_its_dated_part() -> None:
     parsed = parse_report("Catalyst/Incidents/2026-01-29", "== Summary ==\nThe CI runners were down.\n")
     assert isinstance(parsed, Report)
     assert (parsed.name, parsed.date) == ("2026-01-29", date(2026, 1, 29))
+
+
+# --- actionables: where they are and how bullets group (hand-numbered pages) -------------------------
+
+
+def _items(text: str, **options: object) -> tuple[list[tuple[int, int, int | None, tuple[str, ...], str]], Located]:
+    from incidentkit.wikitext.reports import parse_actionables
+
+    items, _, how = parse_actionables(text, **options)  # type: ignore[arg-type]
+    return [(item.line, item.depth, item.parent, item.tasks, item.raw) for item in items], how
+
+
+def test_actionable_bullets_tables_and_continuations() -> None:
+    page = "\n".join([
+        "== Summary ==",  # 1
+        "x",
+        "== Actionables ==",
+        '{| class="wikitable"',
+        "! Task !! Status",  # 5
+        "|-",
+        "| T123456 Fix the thing || Done",
+        "|-",
+        "| T234567 Other",
+        "| in progress",  # 10
+        "|+ caption",
+        "|}",
+        "* T345678 After the table",
+        "  continued here",
+        ": and this",  # 15
+        "#: more text",
+        "----",
+        "** T456789 Sub item",
+        "plain text line",
+        "  not a continuation",  # 20
+        "Incident Engagement ScoreCard",
+        "* T567890 not an actionable",
+    ])  # fmt: skip
+    assert _items(page) == (
+        [
+            (6, 1, None, ("T123456",), "T123456 Fix the thing Done"),
+            (8, 1, None, ("T234567",), "T234567 Other in progress"),
+            (13, 1, None, ("T345678",), "T345678 After the table continued here and this more text"),
+            (18, 2, 2, ("T456789",), "T456789 Sub item"),
+        ],
+        Located.HEADING,
+    )
+
+
+def test_rendered_lists_nest_by_indent() -> None:
+    page = "Actionables\n- T111111 first\n  - T222222 nested\n    - T333333 deeper\n  - T444444 back\n\t1. T555555 tab\n- T666666 top"
+    found, how = _items(page)
+    assert [(line, depth, parent) for line, depth, parent, _, _ in found] == [
+        (2, 1, None), (3, 2, 0), (4, 3, 1), (5, 2, 0), (6, 3, 3), (7, 1, None)
+    ]  # fmt: skip
+    assert how is Located.HEADING
+
+
+def test_actionables_after_the_templates_anchor_sentence() -> None:
+    page = "\n".join([
+        "Incident report",
+        "Explicit next steps to prevent this from happening again:",
+        "Intro sentence before the list.",
+        "* T111111 First",
+        "  more of the first",  # 5
+        "* T222222 Second",
+        "Closing words.",
+        "* T333333 not an actionable",
+    ])  # fmt: skip
+    assert _items(page) == (
+        [(4, 1, None, ("T111111",), "T111111 First more of the first"), (6, 1, None, ("T222222",), "T222222 Second")],
+        Located.ANCHOR,
+    )
+
+
+def test_the_last_list_is_read_when_it_looks_like_actionables() -> None:
+    page = "Some text\n* 10:00 timeline item\n* 10:05 another\nOther text\n* T123456 Fix it\n  continued\n\tand more\n* Done: add alerts"
+    assert _items(page) == ([], Located.NONE)  # only when asked to guess
+    assert _items(page, guess=True) == (
+        [(5, 1, None, ("T123456",), "T123456 Fix it continued and more"), (8, 1, None, (), "Done: add alerts")],
+        Located.LAST_LIST,
+    )
+    one_in_three = "Text\n* 10:00 restarted\n* T123456 fix\n* T234567 alert"
+    assert [tasks for _, _, _, tasks, _ in _items(one_in_three, guess=True)[0]] == [(), ("T123456",), ("T234567",)]
+    half = "Text\n* 10:00 restarted\n* T123456 fix"  # as many times as not: a timeline
+    assert _items(half, guess=True) == ([], Located.NONE)
+
+
+def test_headings_of_rendered_and_wikitext_pages() -> None:
+    from incidentkit.wikitext.reports import headings
+
+    lines = ["Summary", "What went well?", "Next steps", "### Next steps", "=== Action items ===", "== [[Link|Impact]] ==", "text"]
+    assert headings(lines) == [
+        (0, 2, "Summary"), (1, 3, "What went well?"), (2, 2, "Next steps"), (3, 3, "Next steps"),
+        (4, 3, "Action items"), (5, 2, "Impact"),
+    ]  # fmt: skip
+
+
+# --- the metadata infobox in each of its forms (hand-built pages) ----------------------------------
+
+
+def test_metadata_from_a_wikitable() -> None:
+    page = "\n".join([
+        "{|\n| Task || T999999\n|}",  # one label: not the infobox
+        "<div>",
+        '{| class="wikitable"',
+        "! Incident ID", "| 2022-03-01 ulsfo", "! UTC Start Timestamp:", "| 2022-03-01 10:00:00",
+        "|-",
+        "! Task:", "| {{Phabricator|T302795}}", "! Responder count || People paged || 3",
+        "|-",
+        "| Summary: || Users saw errors || and more",
+        "|-",
+        "! Task", "| T111111",  # a label again: the first value stays
+        "|-",
+        "| Coordinators",  # a label in the last cell
+        "|}",
+        "</div>",
+    ])  # fmt: skip
+    assert parse_metadata(page) == {
+        "incident_id": "2022-03-01 ulsfo", "start": "2022-03-01 10:00:00", "task": "T302795", "people_paged": "3",
+        "impact": "Users saw errors",
+    }  # fmt: skip
+
+
+def test_metadata_from_a_template() -> None:
+    page = "{{Phabricator|T1}}\n<div>{{Incident metadata\n| Incident ID = 2022-01-01 x\n| start time = 2022-01-01 10:00\n}}</div>"
+    assert parse_metadata(page) == {"incident_id": "2022-01-01 x", "start": "2022-01-01 10:00"}
+
+
+def test_metadata_from_rendered_lines() -> None:
+    inline = "\n".join([
+        "Metadata: Incident ID 2022-03-06 wdqs Start 2022-03-06 13:50 End 2022-03-06 17:24",
+        "Task People paged sre",
+        "Responder count",
+        "3 Coordinators 0",
+        "Impact The Task queue grew.",
+        "Task T123456",  # after the impact: the report's text
+    ])  # fmt: skip
+    assert parse_metadata(inline) == {
+        "incident_id": "2022-03-06 wdqs", "start": "2022-03-06 13:50", "end": "2022-03-06 17:24", "people_paged": "sre",
+        "responder_count": "3", "coordinators": "0", "impact": "The Task queue grew.",
+    }  # fmt: skip
+    one_per_line = "\n".join([
+        "Incident ID", ": 2024-01-01 x", "(approx.)", "Start", "|---|", "2024-01-01 10:00", "Impact", "Users saw errors.",
+        "Task T123456",
+    ])  # fmt: skip
+    assert parse_metadata(one_per_line) == {"incident_id": "2024-01-01 x", "start": "2024-01-01 10:00", "impact": "Users saw errors."}
+    pipes = "| Incident ID | 2023-01-01 x |\n|---|---|\n| Start | 2023-01-01 10:00 |\n| Impact | users | saw errors |"
+    assert parse_metadata(pipes) == {"incident_id": "2023-01-01 x", "start": "2023-01-01 10:00", "impact": "users saw errors"}
+
+
+def test_pages_that_are_not_reports_say_why_with_their_title() -> None:
+    assert parse_report("Incidents/2024-01-01 x", "#REDIRECT [[Incidents/2024-01-02 x]]") == Unparsed(
+        "Incidents/2024-01-01 x", "the page is a redirect"
+    )
+    assert parse_report("Incidents/2024-01-01 x/Minutes", "notes") == Unparsed(
+        "Incidents/2024-01-01 x/Minutes", "a /minutes subpage, not a report"
+    )
+    assert parse_report("Incidents/Minutes", "== Actionables ==\n* T123456 x") != Unparsed("Incidents/Minutes", "a /minutes subpage, not a report")
+    assert parse_report("Incidents/a/b/2024-01-01 notes", "x") != Unparsed("Incidents/a/b/2024-01-01 notes", "a /2024-01-01 notes subpage, not a report")
+    assert parse_report("Incidents/Outage", "== Summary ==\nx") == Unparsed(
+        "Incidents/Outage", "no incident date in the title or the Start field"
+    )
+
+
+def test_a_reports_problems_task_and_headings() -> None:
+    report = parse_report("Incidents/2024-01-01 x", "{{irdoc|status=draft}}\n== Summary ==\n{| class=\"wikitable\"\n| Incident ID || x\n|-\n| Task || {{phab|T234567}} and T345678\n|}\n")
+    assert isinstance(report, Report)
+    assert report.task == "T234567" and report.problems == ("no Actionables section found",)
+    assert report.headings == ((1, 2, "Summary"),) and report.status == "draft"
+    rendered = parse_report("Incidents/2024-01-01 x", "Summary\nwords\n* T123456 add a check\n* T234567 add another")
+    assert isinstance(rendered, Report)
+    assert rendered.problems == ("no Actionables heading: the page's last list was read as its actionables",)
+    assert rendered.headings == ((0, 2, "Summary"),) and rendered.task is None
+    dated_by_start = parse_report("Incidents/Outage", "Incident ID x\nStart 2024-02-03 10:00")
+    assert isinstance(dated_by_start, Report) and dated_by_start.date == date(2024, 2, 3)
+
+
+def test_status_templates_and_struck_text_of_an_actionable() -> None:
+    from incidentkit.wikitext.reports import parse_actionables
+
+    page = "\n".join([
+        "== Actionables ==",
+        "* {{Done}} T100001 one",
+        "* {{Not_done}} T100002 two",
+        "* {{Declined}} T100003 three",
+        "* {{In progress}} T100004 four",
+        "* {{task|T100005}} {{Done}} five",
+        "* {{Other|param}} T100006 six &amp; more",
+        "* <span>{{Done}}</span> T100007 nested",
+        "* <span><s>T100008 old plan</s></span> kept",
+        "* <del>T100009 gone</del> <strike>too</strike> rest",
+    ])  # fmt: skip
+    items, _, _ = parse_actionables(page)
+    assert [(item.tasks, item.status) for item in items[:7]] == [
+        (("T100001",), ItemStatus.DONE), (("T100002",), ItemStatus.NOT_DONE), (("T100003",), ItemStatus.WONT_DO),
+        (("T100004",), ItemStatus.IN_PROGRESS), (("T100005",), ItemStatus.DONE), (("T100006",), ItemStatus.UNKNOWN),
+        (("T100007",), ItemStatus.UNKNOWN),  # a status template inside other markup is not the item's status
+    ]  # fmt: skip
+    assert items[5].text == "six & more"  # entities read, an unknown template's parameters dropped
+    assert [item.struck for item in items] == [False] * 7 + [True, True]
+
+
+def test_the_timeline_list_is_left_out_of_the_tree_but_not_its_other_lines() -> None:
+    page = "\n".join([
+        "{| class=\"wikitable\"\n| Incident ID || x\n| Start || 2024-01-01 10:00\n|}",
+        "== Timeline ==",
+        "* 10:00 {{irdoc|status=draft}} quoted in a row",
+        "=== Detail ===",
+        "# 10:05 {{irdoc|status=review}}",
+        "{{irdoc|status=final}}",  # the timeline's other lines stay
+        "== Actionables ==",
+        "* T123456 fix",
+    ])  # fmt: skip
+    report = parse_report("Incidents/2024-01-01 x", page)
+    assert isinstance(report, Report)
+    assert report.status == "final" and report.metadata == {"incident_id": "x", "start": "2024-01-01 10:00"}
+    assert report.task_ids == ("T123456",)

@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 import mwparserfromhell
-from mwparserfromhell.nodes import Tag, Template
+from mwparserfromhell.nodes import Tag
 from mwparserfromhell.wikicode import Wikicode
 
 from ..model.scorecard import ScorecardDefinition
@@ -493,7 +493,7 @@ def _bullets(first_line: int, lines: list[str]) -> list[_Bullet]:
         if match and match.group("marker").endswith(":") and current is not None:  # "#: more text"
             current.lines.append(match.group("body").strip())
             continue
-        if match and not stripped.startswith("----") and match.group("body").strip():
+        if match and match.group("body").strip():
             marker = match.group("marker")
             indent = len(match.group("indent").expandtabs(4))
             if marker[0] in "*#":
@@ -666,8 +666,6 @@ def _metadata_from_tables(code: Any) -> dict[str, str]:
 
 def _metadata_from_templates(code: Any) -> dict[str, str]:
     for template in code.filter_templates(recursive=True):
-        if not isinstance(template, Template):
-            continue
         mapped: dict[str, str] = {}
         for param in template.params:
             key = _PARAM_KEYS.get(re.sub(r"[^a-z]", "", str(param.name).lower()))
@@ -695,11 +693,8 @@ def _metadata_from_lines(text: str) -> dict[str, str]:
             if pending is not None:
                 found.setdefault(pending, stripped.strip(" |:"))
                 pending = None
-                if "impact" in found:
+                if "impact" in found:  # the last field: what follows is the report
                     break
-                continue
-            if "impact" in found:
-                break
             continue
         if pending is not None and matches[0].start() > 0:
             found.setdefault(pending, stripped[: matches[0].start()].strip(" |"))
