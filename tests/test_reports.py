@@ -684,3 +684,62 @@ def test_an_actionable_struck_through_in_part_is_not_dropped(line: str, status: 
 
     (item,), _, _ = parse_actionables(f"== Actionables ==\n* {line}")
     assert item.struck and item.status is status
+
+
+@pytest.mark.parametrize(
+    ("line", "text", "status", "note"),
+    [
+        ("Status: '''Done''' - T100001 fix", "fix", ItemStatus.DONE, None),  # one word: a status, no note
+        ("Status: '''Partly done''' - T100002 fix", "fix", ItemStatus.DONE, "Partly done"),
+        ("Status: '''Open''' {{Done}} T100003 fix", "fix", ItemStatus.DONE, None),  # the template says more
+        ("{{Done}} Status: open - T100004 fix", "fix", ItemStatus.DONE, None),
+        ("{{Done}} T100005 fix (pending review)", "fix", ItemStatus.DONE, "pending review"),  # a trailing note leaves the text
+        ("fix the thing (T100006, T100007)", "fix the thing", ItemStatus.UNKNOWN, None),
+        ("fix (T100010) the thing", "fix the thing", ItemStatus.UNKNOWN, None),
+        ("T100008 - fix it;", "fix it", ItemStatus.UNKNOWN, None),
+    ],
+    ids=["bold-word", "bold-phrase", "bold-and-template", "prefix-and-template", "note-and-template", "ref-parens", "ref-parens-inside", "punctuation"],
+)
+def test_an_actionables_status_note_and_text(line: str, text: str, status: ItemStatus, note: str | None) -> None:
+    from incidentkit.wikitext.reports import parse_actionables
+
+    (item,), _, _ = parse_actionables(f"== Actionables ==\n* {line}")
+    assert (item.text, item.status, item.note) == (text, status, note)
+
+
+def test_an_owner_is_read_only_after_a_leading_task() -> None:
+    from incidentkit.wikitext.reports import parse_actionables
+
+    items, _, _ = parse_actionables("== Actionables ==\n* [[phab:T100009|T100009]] fix (Open) – alice\n* fix the thing – bob")
+    assert [(item.owner, item.text) for item in items] == [("alice", "fix"), (None, "fix the thing – bob")]
+
+
+def test_only_the_timeline_sections_own_list_items_leave_the_tree() -> None:
+    page = "\n".join([
+        "== Summary ==", "words",
+        "== Timeline ==", "* 10:00 {{irdoc|status=review}} row",
+        "== Actionables ==", "* {{irdoc|status=draft}} T123456 fix",
+        "== Links ==", "{{irdoc|status=final}}",
+    ])  # fmt: skip
+    report = parse_report("Incidents/2024-01-01 x", page)
+    assert isinstance(report, Report) and report.status == "draft"  # the first status outside the timeline's rows
+
+
+@pytest.mark.parametrize(
+    ("page", "status"),
+    [
+        ("{{irdoc|status=final}}\n== Timeline ==\n* 10:00 {{irdoc|status=review}}", "final"),  # the line before the timeline stays
+        ("== Timeline ==\n  * 10:00 {{irdoc|status=draft}}\n{{irdoc|status=final}}", "final"),  # an indented row leaves too
+        ("== Timeline ==\n{{irdoc|status=final}}\n* 10:00 {{irdoc|status=review}}", "final"),  # the timeline's first line stays
+    ],
+    ids=["before", "indented-row", "first-line"],
+)
+def test_the_status_is_read_around_the_timelines_rows(page: str, status: str) -> None:
+    report = parse_report("Incidents/2024-01-01 x", page)
+    assert isinstance(report, Report) and report.status == status
+
+
+def test_a_template_in_a_timeline_row_is_no_metadata() -> None:
+    page = "== Timeline ==\n* 10:00 {{Infobox|start=2024-01-01 10:00|end=2024-01-01 11:00}}\n== Actionables ==\n* T123456 x"
+    report = parse_report("Incidents/2024-01-01 x", page)
+    assert isinstance(report, Report) and report.metadata == {}
