@@ -576,3 +576,170 @@ def test_the_timeline_list_is_left_out_of_the_tree_but_not_its_other_lines() -> 
     assert isinstance(report, Report)
     assert report.status == "final" and report.metadata == {"incident_id": "x", "start": "2024-01-01 10:00"}
     assert report.task_ids == ("T123456",)
+
+
+def test_more_table_and_continuation_edges() -> None:
+    page = "\n".join([
+        "== Actionables ==",
+        "  an indented line before any bullet",
+        "{|",
+        "|}",  # an empty table
+        "{|",
+        "|T123456 first row without a row mark || done",
+        "|}",
+        "* T234567 item",
+        ":Xrays checked",
+    ])  # fmt: skip
+    assert _items(page) == (
+        [(6, 1, None, ("T123456",), "T123456 first row without a row mark done"), (8, 1, None, ("T234567",), "T234567 item Xrays checked")],
+        Located.HEADING,
+    )
+    anchored = "Explicit next steps to prevent this\n* T111111 First\n\tmore of the first\nEnd."
+    assert _items(anchored)[0] == [(2, 1, None, ("T111111",), "T111111 First more of the first")]
+
+
+def test_no_actionables_skip_no_placeholders() -> None:
+    from incidentkit.wikitext.reports import parse_actionables
+
+    assert parse_actionables("== Summary ==\nwords") == ((), 0, Located.NONE)
+
+
+def test_metadata_placeholders_limits_and_prefixes() -> None:
+    dropped = "{|\n| Incident ID || x\n| Responder count || n/a\n| Coordinators || None\n| People paged || ?\n| Task || -\n|}"
+    assert parse_metadata(dropped) == {"incident_id": "x"}
+    two_labels = "{|\n| Start || 2024-01-01 10:00\n| End || 2024-01-01 11:00\n|}"
+    assert parse_metadata(two_labels) == {"start": "2024-01-01 10:00", "end": "2024-01-01 11:00"}
+    far = "\n".join(["Incident ID z", *(["filler"] * 39), "Start 2024-01-01 10:00"])  # 41 lines down: not read
+    assert parse_metadata(far) == {"incident_id": "z"}
+    lines = "\n".join([
+        "Incident ID w",
+        "Start", "End 2024-01-01 11:00", "Start 2024-01-01 10:00",  # a label with no value waits, a label after it does not fill it
+        "People paged", "Xavier",
+        "Responder count", "X2 | Coordinators 0",
+        "Impact Users saw errors.",
+        "Affected metrics/SLOs latency",  # after the impact: the report's text
+    ])  # fmt: skip
+    assert parse_metadata(lines) == {
+        "incident_id": "w", "end": "2024-01-01 11:00", "start": "2024-01-01 10:00", "people_paged": "Xavier",
+        "responder_count": "X2", "coordinators": "0", "impact": "Users saw errors.",
+    }  # fmt: skip
+
+
+def test_more_report_edges() -> None:
+    assert parse_report("Outage", "== Summary ==\nx") == Unparsed("Outage", "no incident date in the title or the Start field")
+    assert parse_report("Incidents/2024-01-01 x/y/Minutes", "notes") == Unparsed(
+        "Incidents/2024-01-01 x/y/Minutes", "a /minutes subpage, not a report"
+    )
+    report = parse_report("Incidents/2024-01-01 x", "{{Other|status=final}}\n{{irdoc|status=draft}}\n{|\n| Incident ID || x\n| Task || see the ticket\n|}")
+    assert isinstance(report, Report) and report.status == "draft" and report.task is None
+
+
+def test_more_status_and_struck_edges() -> None:
+    from incidentkit.wikitext.reports import parse_actionables
+
+    page = "\n".join([
+        "== Actionables ==",
+        "* {{Other}} {{Done}} T100011 x",
+        "* <del>T100012 gone</del> rest",
+        "* <strike>T100013 too</strike> rest",
+        "* <s>T100014 a</s> <s>b</s>",
+    ])  # fmt: skip
+    items, _, _ = parse_actionables(page)
+    assert items[0].status is ItemStatus.DONE  # past a template that says nothing
+    assert [item.struck for item in items[1:]] == [True, True, True]
+    assert items[3].status is ItemStatus.DROPPED  # struck through whole, in two parts
+
+
+def test_metadata_values_keep_their_letters_and_read_task_links() -> None:
+    page = "\n".join([
+        "{|",
+        "| Incident ID || https://Phabricator.wikimedia.org/T302795",
+        "| Task || Phab:T234567",
+        "| Coordinators || Xena",
+        "| Impact || Xylophone [[broke]]",
+        "|}",
+    ])  # fmt: skip
+    assert parse_metadata(page) == {"incident_id": "T302795", "task": "T234567", "coordinators": "Xena", "impact": "Xylophone broke"}
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["<s>T100014 do the thing</s>", "<s>[[phab:T100014|T100014]] do the thing</s>", "<s>do the thing</s> (T100014)", "<s>investigations in T181315</s>"],
+    ids=["leading-id", "phab-link", "trailing-id", "kept-id"],
+)
+def test_an_actionable_struck_through_whole_is_dropped_whatever_its_task_reference(line: str) -> None:
+    from incidentkit.wikitext.reports import parse_actionables
+
+    (item,), _, _ = parse_actionables(f"== Actionables ==\n* {line}")
+    assert item.struck and item.status is ItemStatus.DROPPED
+
+
+@pytest.mark.parametrize(
+    ("line", "status"),
+    [("<s>do it</s>.", ItemStatus.DROPPED), ("<s>old</s> new T100015", ItemStatus.UNKNOWN), ("<s>do it</s> X", ItemStatus.UNKNOWN)],
+    ids=["full-stop", "partly", "one-letter-more"],
+)
+def test_an_actionable_struck_through_in_part_is_not_dropped(line: str, status: ItemStatus) -> None:
+    from incidentkit.wikitext.reports import parse_actionables
+
+    (item,), _, _ = parse_actionables(f"== Actionables ==\n* {line}")
+    assert item.struck and item.status is status
+
+
+@pytest.mark.parametrize(
+    ("line", "text", "status", "note"),
+    [
+        ("Status: '''Done''' - T100001 fix", "fix", ItemStatus.DONE, None),  # one word: a status, no note
+        ("Status: '''Partly done''' - T100002 fix", "fix", ItemStatus.DONE, "Partly done"),
+        ("Status: '''Open''' {{Done}} T100003 fix", "fix", ItemStatus.DONE, None),  # the template says more
+        ("{{Done}} Status: open - T100004 fix", "fix", ItemStatus.DONE, None),
+        ("{{Done}} T100005 fix (pending review)", "fix", ItemStatus.DONE, "pending review"),  # a trailing note leaves the text
+        ("fix the thing (T100006, T100007)", "fix the thing", ItemStatus.UNKNOWN, None),
+        ("fix (T100010) the thing", "fix the thing", ItemStatus.UNKNOWN, None),
+        ("T100008 - fix it;", "fix it", ItemStatus.UNKNOWN, None),
+    ],
+    ids=["bold-word", "bold-phrase", "bold-and-template", "prefix-and-template", "note-and-template", "ref-parens", "ref-parens-inside", "punctuation"],
+)
+def test_an_actionables_status_note_and_text(line: str, text: str, status: ItemStatus, note: str | None) -> None:
+    from incidentkit.wikitext.reports import parse_actionables
+
+    (item,), _, _ = parse_actionables(f"== Actionables ==\n* {line}")
+    assert (item.text, item.status, item.note) == (text, status, note)
+
+
+def test_an_owner_is_read_only_after_a_leading_task() -> None:
+    from incidentkit.wikitext.reports import parse_actionables
+
+    items, _, _ = parse_actionables("== Actionables ==\n* [[phab:T100009|T100009]] fix (Open) – alice\n* fix the thing – bob")
+    assert [(item.owner, item.text) for item in items] == [("alice", "fix"), (None, "fix the thing – bob")]
+
+
+def test_only_the_timeline_sections_own_list_items_leave_the_tree() -> None:
+    page = "\n".join([
+        "== Summary ==", "words",
+        "== Timeline ==", "* 10:00 {{irdoc|status=review}} row",
+        "== Actionables ==", "* {{irdoc|status=draft}} T123456 fix",
+        "== Links ==", "{{irdoc|status=final}}",
+    ])  # fmt: skip
+    report = parse_report("Incidents/2024-01-01 x", page)
+    assert isinstance(report, Report) and report.status == "draft"  # the first status outside the timeline's rows
+
+
+@pytest.mark.parametrize(
+    ("page", "status"),
+    [
+        ("{{irdoc|status=final}}\n== Timeline ==\n* 10:00 {{irdoc|status=review}}", "final"),  # the line before the timeline stays
+        ("== Timeline ==\n  * 10:00 {{irdoc|status=draft}}\n{{irdoc|status=final}}", "final"),  # an indented row leaves too
+        ("== Timeline ==\n{{irdoc|status=final}}\n* 10:00 {{irdoc|status=review}}", "final"),  # the timeline's first line stays
+    ],
+    ids=["before", "indented-row", "first-line"],
+)
+def test_the_status_is_read_around_the_timelines_rows(page: str, status: str) -> None:
+    report = parse_report("Incidents/2024-01-01 x", page)
+    assert isinstance(report, Report) and report.status == status
+
+
+def test_a_template_in_a_timeline_row_is_no_metadata() -> None:
+    page = "== Timeline ==\n* 10:00 {{Infobox|start=2024-01-01 10:00|end=2024-01-01 11:00}}\n== Actionables ==\n* T123456 x"
+    report = parse_report("Incidents/2024-01-01 x", page)
+    assert isinstance(report, Report) and report.metadata == {}

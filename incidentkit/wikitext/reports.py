@@ -387,6 +387,13 @@ def _plain(raw: str) -> tuple[str, ItemStatus, str | None]:
     return text, status, (" ".join(struck) if struck else None)
 
 
+_TASK_ID = re.compile(r"(?<![\w-])T\d{1,8}(?:#\d+)?(?![\w-])")
+
+
+def _without_ids(text: str) -> str:
+    return " ".join(_TASK_ID.sub(" ", text).split())
+
+
 def _normalise_refs(text: str) -> str:
     text = re.sub(r"https?://[^\s\]|/]*phab[^\s\]|/]*/(T\d+(?:#\d+)?)", r"\1", text, flags=re.I)
     text = re.sub(r"\bphab(?:ricator)?:\s*(T\d+)", r"\1", text, flags=re.I)
@@ -447,7 +454,8 @@ def _clean(raw: str) -> _Cleaned:
     text = _REF_PARENS.sub("", text)
     text = " ".join(text.split()).strip(" -–—:;,")
     if struck_text and status in (ItemStatus.UNKNOWN, ItemStatus.UNRESOLVED):
-        rest = text.replace(struck_text, "").strip(" -–—:;,.")
+        # task ids left the text above: compare the words without them ("<s>T123 do X</s>" is all struck)
+        rest = _without_ids(text).replace(_without_ids(struck_text), "").strip(" -–—:;,.")
         if not rest:
             status = ItemStatus.DROPPED
     return _Cleaned(text, status, note, struck, owner)
