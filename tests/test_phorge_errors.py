@@ -64,18 +64,18 @@ def test_nothing_answering_at_the_url(incidentkit_home: Path, monkeypatch: pytes
 @pytest.mark.parametrize("path", ["phab/", "w/api.php", "api/api/"])
 def test_a_wrong_path_gets_phorges_own_answer_once(phorge: Phorge, path: str) -> None:
     client = ConduitClient(phorge.url + path, phorge.tokens["admin"], retries=3, backoff=0)
-    before = requests_served(phorge)
+    served = "/" + path.rstrip("/").removesuffix("/api") + "/api/maniphest.status.search"
+    before = requests_served(phorge, served)
     with pytest.raises(ConduitError) as failure:
         client.call("maniphest.status.search")
     assert failure.value.code == WRONG_PATH
-    served = "/" + path.rstrip("/").removesuffix("/api") + "/api/maniphest.status.search"
     assert failure.value.message == (
         f'Phabricator maniphest.status.search failed: ERROR: You are making a Conduit API request to "{served}", '
         'but the correct HTTP request path to use in order to access a Conduit method is "/api/<method>" '
         '(for example, "/api/conduit.ping"). Check your configuration.'
     )
     assert failure.value.hint == f"set [phabricator] url to the site root, e.g. {phorge.url}"
-    assert client.calls == 1 and requests_served(phorge) == before + 1  # a configuration error: no retries
+    assert client.calls == 1 and requests_served(phorge, served) == before + 1  # a configuration error: no retries
 
 
 def test_a_wrong_path_in_the_config_is_one_line_in_sources_check(
