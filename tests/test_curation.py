@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -755,8 +756,16 @@ def test_events_round_trip_and_saving_replaces(store: Store) -> None:
 
 
 def test_saving_events_of_an_unknown_incident_fails(store: Store) -> None:
-    with pytest.raises(StoreError, match="unknown incident 'nope'"):
+    with pytest.raises(StoreError, match="unknown incident 'nope'") as refused:
         store.save_events("nope", story())
+    assert refused.value.hint == "record the incident first"
+
+
+def test_of_two_saved_events_with_one_key_the_later_is_kept(store: Store) -> None:
+    first = sal("19:05", EventKind.LOG, "first word", key="same")
+    later = sal("19:06", EventKind.LOG, "second word", key="same")
+    store.save_events(SLUG, [first, later])
+    assert store.load_events(SLUG) == [later]
 
 
 def test_override_commands_in_the_store(store: Store) -> None:
@@ -814,6 +823,59 @@ def test_curation_survives_reopening_a_database_file(tmp_path) -> None:
     with Store.open(path) as store:
         assert store.load_events(SLUG) == story()
         assert store.curation_state(SLUG).overrides["sal:19:17"].hidden is True
+
+
+def test_saved_events_fill_the_columns_the_schema_documents(store: Store) -> None:
+    first = sal("19:05", EventKind.TRAIN, "déploiement du train", key="z-first")
+    second = replace(sal("19:06", EventKind.SYNC, "sync"), key="a-second", data={"zeta": 1, "alpha": 2})
+    store.save_events(SLUG, [first, second])
+    columns = "position, time, source, kind, text"
+    assert store.db.execute(f"SELECT key, {columns} FROM timeline_events ORDER BY position").fetchall() == [
+        ("z-first", 0, "2018-03-27T19:05:00Z", "sal", "train", "déploiement du train"),
+        ("a-second", 1, "2018-03-27T19:06:00Z", "sal", "sync", "sync"),
+    ]
+    assert store.load_events(SLUG) == [first, second]  # in saved order, not in key order
+    # the whole event is JSON that SQL can search as written, and the same event is the same text
+    assert store.db.execute("SELECT key FROM timeline_events WHERE event LIKE '%déploiement%'").fetchall() == [
+        ("z-first",)
+    ]
+    stored = store.db.execute("SELECT event FROM timeline_events WHERE key = 'a-second'").fetchone()[0]
+    store.save_events(SLUG, [first, replace(second, data={"alpha": 2, "zeta": 1})])
+    assert store.db.execute("SELECT event FROM timeline_events WHERE key = 'a-second'").fetchone()[0] == stored
+
+
+def test_override_flags_are_stored_as_the_schema_documents(store: Store) -> None:
+    store.pin_rows(SLUG, ["p"])
+    store.unpin_rows(SLUG, ["u"])
+    store.hide_rows(SLUG, ["h"])
+    store.unhide_rows(SLUG, ["s"])
+    rows = store.db.execute("SELECT key, hidden, pinned FROM timeline_overrides ORDER BY key").fetchall()
+    assert rows == [("h", 1, None), ("p", None, 1), ("s", 0, None), ("u", None, 0)]
+
+
+def test_each_override_keeps_what_was_set_before_it(store: Store) -> None:
+    store.edit_row(SLUG, "a", text="reworded")
+    store.hide_rows(SLUG, ["a"])
+    store.note_row(SLUG, "a", "why")
+    store.edit_row(SLUG, "a", time=at("19:02"))
+    assert store.curation_state(SLUG).overrides["a"] == Override(
+        key="a", hidden=True, text="reworded", time=at("19:02"), note="why"
+    )
+
+
+def test_manual_rows_come_in_time_order_then_by_key(store: Store) -> None:
+    times = [at("19:50"), at("19:40"), at("19:30"), at("19:20"), at("19:10"), at("19:20")]
+    keys = [store.add_manual_row(SLUG, time=time, text=f"row {n}") for n, time in enumerate(times)]
+    assert all(re.fullmatch(r"manual:[0-9a-f]{16}", key) for key in keys) and len(set(keys)) == len(keys)
+    expected = sorted(zip(times, keys, strict=True))
+    assert [(row.time, row.key) for row in store.curation_state(SLUG).manual] == expected
+
+
+def test_resetting_a_manual_row_with_an_override_counts_it_once(store: Store) -> None:
+    manual = store.add_manual_row(SLUG, time=at("19:01"), text="by hand")
+    store.hide_rows(SLUG, [manual])
+    assert store.reset_rows(SLUG, [manual]) == 1
+    assert store.curation_state(SLUG).manual == () and store.curation_state(SLUG).overrides == {}
 
 
 def test_the_first_response_never_comes_before_detection() -> None:
