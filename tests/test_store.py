@@ -21,6 +21,7 @@ from incidentkit.model.actionable import (
     StatusChange,
     TaskStatus,
 )
+from incidentkit.model.event import Event, EventKind
 from incidentkit.model.incident import IncidentRecord
 from incidentkit.model.people import PagedPerson
 from incidentkit.model.scorecard import Answer
@@ -318,3 +319,138 @@ def test_scorecard_notes_read_back_trimmed_and_an_absent_note_as_empty(store: St
     assert [(answer.key, answer.note) for answer in store.list_scorecard_answers()] == [
         ("blank", ""), ("missing", ""), ("spaced", "why")
     ]  # fmt: skip
+
+
+def _record_everything(store: Store, slug: str, n: int) -> None:
+    """n rows of *slug* in each table that holds rows of an incident (n + 1 history rows: two statuses)."""
+    for i in range(n):
+        added = _add(store, incident=slug, task=f"T{100 + i}", title=f"Do {slug} {i}")
+        if i == 0:
+            done = replace(added, status=ActionableStatus.DONE)
+            store.update_actionable(done, [replace(_first(added), new_status=ActionableStatus.DONE)])
+    keys = [f"{slug}:{i}" for i in range(n)]
+    store.save_scorecard_answers(slug, {f"q{i}": ("yes", "") for i in range(n)}, reviewer=None)
+    store.save_events(slug, [Event(time=NOW, source="sal", kind=EventKind.LOG, key=key, text="x") for key in keys])
+    store.hide_rows(slug, keys)
+    for _ in range(n):
+        store.add_manual_row(slug, time=NOW, text="by hand")
+    for moment in ("detected", "resolved")[:n]:
+        store.set_key_moment(slug, moment, time=NOW)
+    store.mark_rows_seen(slug, keys)
+    store.save_pages(slug, [PagedPerson(page=str(i), person="alice", team="sre", paged_at=NOW) for i in range(n)])
+    for i in range(n):
+        store.save_imported_page(f"Incidents/{slug}/{i}", slug, "digest", {})
+
+
+def test_removing_an_incident_removes_every_row_recorded_about_it_and_only_those(store: Store) -> None:
+    _record_everything(store, "inc-a", 2)
+    _record_everything(store, "inc-b", 1)
+    footprint_a = {
+        "incidents": 1, "actionables": 2, "status_history": 3, "scorecard_answers": 2, "timeline_events": 2,
+        "timeline_overrides": 2, "timeline_manual_rows": 2, "timeline_moments": 2, "timeline_seen": 2,
+        "timeline_drafts": 1, "pages": 2, "imported_pages": 2,
+    }  # fmt: skip
+    footprint_b = {name: 2 if name == "status_history" else 1 for name in footprint_a}
+    assert store.incident_footprint("inc-a") == footprint_a
+    assert store.incident_footprint("inc-b") == footprint_b
+    assert store.remove_incident("inc-a") == footprint_a
+    assert store.get_incident("inc-a") is None and store.incident_footprint("inc-a") == {}
+    for table in footprint_a:
+        column = "slug" if table == "incidents" else "incident"
+        assert store.db[table].count_where(f"{column} = ?", ["inc-a"]) == 0, table
+    assert store.incident_footprint("inc-b") == footprint_b
+    assert store.db["incident_removals"].count == 0  # the removal's marker goes with it
+    with pytest.raises(StoreError, match=r"^unknown incident 'inc-a'$"):
+        store.remove_incident("inc-a")
+
+
+def test_a_publication_is_recorded_on_the_incident_without_locking_it(store: Store) -> None:
+    record = store.record_publication(
+        "inc-b", wiki="https://wikitech.example", page="Incidents/B", revision=42, page_timestamp="2024-06-10T12:00:00Z"
+    )
+    assert (record.wiki, record.page, record.revision, record.page_timestamp, record.locked) == (
+        "https://wikitech.example", "Incidents/B", 42, "2024-06-10T12:00:00Z", ()
+    )  # fmt: skip
+    assert store.find_incident_by_page("Incidents/B") == record and store.get_incident("inc-b") == record
+    assert store.find_incident_by_page("Incidents/A") is None
+
+
+class _Clock:
+    """A clock the test moves: each read is one minute after the one before."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(minutes=1)
+        return self.now
+
+
+def _saved(store: Store, **values: object) -> tuple[IncidentRecord, bool]:
+    """Save the incident with *values* over the base record; returns it and whether it was written."""
+    base: dict[str, object] = dict(slug="inc-c", title="C", start="2024-05-01T00:00:00Z", end="2024-05-01T02:00:00Z",
+                                   page="Incidents/C", revision=3, metadata={"impact": "some"})  # fmt: skip
+    respect = bool(values.pop("respect_locked", False))
+    before = store.get_incident("inc-c")
+    record = store.save_incident(IncidentRecord(**{**base, **values}), respect_locked=respect)  # type: ignore[arg-type]
+    return record, before is None or record.updated_at != before.updated_at
+
+
+def test_saving_an_incident_writes_only_what_changes_and_keeps_what_is_locked(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "ik.db", clock=_Clock()) as store:
+        assert _saved(store)[1]
+        assert _saved(store) == (store.get_incident("inc-c"), False)  # the same again: nothing written
+        record, written = _saved(store, page=None, revision=None)  # a draft that knows no page keeps it
+        assert not written and (record.page, record.revision) == ("Incidents/C", 3)
+        record, written = _saved(store, page="Incidents/C2")
+        assert written and record.page == "Incidents/C2"
+        record, written = _saved(store, page="Incidents/C2", end=None)  # None clears a field not kept
+        assert written and record.end is None
+        same = {"page": "Incidents/C2", "end": None, "metadata": {"impact": "more"}}
+        record, written = _saved(store, **same)
+        assert written and record.metadata == {"impact": "more"}
+        store.set_incident_fields("inc-c", lock=True, title="Set by hand", metadata={"impact": "by hand"})
+        record, written = _saved(store, **same, respect_locked=True)  # only locked fields differ
+        assert not written and (record.title, record.metadata) == ("Set by hand", {"impact": "by hand"})
+        record, written = _saved(store, **same, status="final", respect_locked=True)
+        assert written and (record.title, record.status) == ("Set by hand", "final")
+        record, written = _saved(store, **same, status="final")  # without respect_locked: overwritten
+        assert written and (record.title, record.metadata) == ("C", {"impact": "more"})
+        assert record.locked == ("metadata", "title")
+
+
+def test_incident_metadata_is_stored_as_one_text_for_the_same_fields(store: Store) -> None:
+    stored = []
+    for metadata in ({"b": "1", "a": "2"}, {"a": "2", "b": "1"}):
+        assert store.set_incident_fields("inc-b", metadata=metadata).metadata == {"a": "2", "b": "1"}
+        stored.append(store.db.execute("SELECT metadata FROM incidents WHERE slug = 'inc-b'").fetchone()[0])
+    assert stored[0] == stored[1]
+
+
+def test_an_incident_row_without_metadata_or_locks_reads_as_empty(store: Store) -> None:
+    store.db.execute("UPDATE incidents SET metadata = NULL, locked = NULL WHERE slug = 'inc-b'")
+    record = store.get_incident("inc-b")
+    assert record is not None and (record.metadata, record.locked) == ({}, ())
+
+
+def test_incidents_are_listed_newest_first_then_by_slug(store: Store) -> None:
+    for slug, start in (("inc-e", "2024-05-20T00:00:00Z"), ("inc-d", "2024-06-01T00:00:00Z")):
+        store.save_incident(IncidentRecord(slug=slug, title=slug, start=start))
+    assert [r.slug for r in store.list_incidents()] == ["inc-d", "inc-b", "inc-e", "inc-a"]
+
+
+def test_open_and_overdue_actionables_by_incident(store: Store) -> None:
+    _add(store, task="T1", due=date(2024, 6, 1))  # overdue on 2024-06-10
+    _add(store, task="T2", due=date(2024, 6, 10))  # due today: not overdue
+    _add(store, task="T3", due=None)
+    _add(store, task="T4", due=date(2024, 5, 1), status=ActionableStatus.DONE)
+    _add(store, incident="inc-b", task="T5", due=date(2024, 7, 1), status=ActionableStatus.IN_PROGRESS)
+    assert store.incident_actionable_counts(date(2024, 6, 10)) == {"inc-a": (3, 1), "inc-b": (1, 0)}
+
+
+def test_an_unknown_incident_says_how_to_find_the_right_one(store: Store) -> None:
+    with pytest.raises(StoreError, match=r"^unknown incident 'nope'$") as refused:
+        store.require_incident("nope")
+    assert refused.value.hint == (
+        "`incidentkit incidents list` lists the incidents in the store; draft or import it first"
+    )
