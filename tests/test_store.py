@@ -318,3 +318,30 @@ def test_scorecard_notes_read_back_trimmed_and_an_absent_note_as_empty(store: St
     assert [(answer.key, answer.note) for answer in store.list_scorecard_answers()] == [
         ("blank", ""), ("missing", ""), ("spaced", "why")
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(None, ()), ("", ()), ("[]", ()), ('["T1", "T22"]', ("T1", "T22")), ('["only"]', ("only",))],
+    ids=["null", "empty", "empty-list", "two", "one"],
+)
+def test_stored_json_lists_read_back_as_tuples(text: str | None, expected: tuple[str, ...]) -> None:
+    from incidentkit.store._base import json_tuple
+
+    assert json_tuple(text) == expected
+
+
+def test_stored_times_read_back_as_aware_utc() -> None:
+    from incidentkit.store._base import utc_or_none
+
+    assert utc_or_none(None) is None and utc_or_none("") is None
+    assert utc_or_none("2024-05-01T12:00:30Z") == datetime(2024, 5, 1, 12, 0, 30, tzinfo=UTC)
+
+
+def test_the_default_clock_is_the_aware_utc_now() -> None:
+    with Store.open(None) as store:
+        before = datetime.now(UTC)
+        now = store.clock()
+        after = datetime.now(UTC)
+    assert now.utcoffset() == timedelta(0)
+    assert before <= now <= after
