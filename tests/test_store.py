@@ -454,3 +454,30 @@ def test_an_unknown_incident_says_how_to_find_the_right_one(store: Store) -> Non
     assert refused.value.hint == (
         "`incidentkit incidents list` lists the incidents in the store; draft or import it first"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(None, ()), ("", ()), ("[]", ()), ('["T1", "T22"]', ("T1", "T22")), ('["only"]', ("only",))],
+    ids=["null", "empty", "empty-list", "two", "one"],
+)
+def test_stored_json_lists_read_back_as_tuples(text: str | None, expected: tuple[str, ...]) -> None:
+    from incidentkit.store._base import json_tuple
+
+    assert json_tuple(text) == expected
+
+
+def test_stored_times_read_back_as_aware_utc() -> None:
+    from incidentkit.store._base import utc_or_none
+
+    assert utc_or_none(None) is None and utc_or_none("") is None
+    assert utc_or_none("2024-05-01T12:00:30Z") == datetime(2024, 5, 1, 12, 0, 30, tzinfo=UTC)
+
+
+def test_the_default_clock_is_the_aware_utc_now() -> None:
+    with Store.open(None) as store:
+        before = datetime.now(UTC)
+        now = store.clock()
+        after = datetime.now(UTC)
+    assert now.utcoffset() == timedelta(0)
+    assert before <= now <= after

@@ -116,3 +116,87 @@ def test_a_read_only_database_of_an_older_incidentkit_is_refused(tmp_path: Path,
         Store.open(path)
     assert refused.value.message == f"the database {str(path)!r} is read-only and was written by an older incidentkit"
     assert refused.value.hint == "make it writable once so that incidentkit can upgrade it, or point --db at a writable copy"
+
+
+@pytest.mark.parametrize(
+    ("name", "read_only"),
+    [("SQLITE_READONLY", True), ("SQLITE_READONLY_DIRECTORY", True), ("SQLITE_CANTOPEN", True),
+     ("SQLITE_CANTOPEN_ISDIR", True), ("SQLITE_BUSY", False), ("SQLITE_IOERR", False), ("sqlite_readonly", False),
+     ("sqlite_cantopen", False), (None, False)],
+)  # fmt: skip
+def test_a_read_only_refusal_by_sqlite_error_name(name: str | None, read_only: bool) -> None:
+    from incidentkit.store._base import _read_only_error
+
+    assert _read_only_error(failure(name)) is read_only
+
+
+def _filled_store(path: Path) -> None:
+    from incidentkit.model.incident import IncidentRecord
+    from incidentkit.store import Store
+
+    with Store.open(path) as store:
+        store.save_incident(IncidentRecord(slug="inc-a", title="A", start="2024-05-01T00:00:00Z"))
+
+
+def test_a_read_only_database_without_its_shared_memory_file_is_read_immutable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from incidentkit.store import Store
+
+    path = tmp_path / "ik.db"
+    _filled_store(path)
+    # a WAL file and a shared-memory file that cannot be created (as in a folder we may not write):
+    # SQLite cannot open it read-only, only as immutable
+    (tmp_path / "ik.db-wal").write_bytes(b"")
+    (tmp_path / "ik.db-shm").symlink_to(tmp_path / "missing" / "shm")
+    with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+        sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True).execute("SELECT 1 FROM incidents")
+    _not_writable(monkeypatch)
+    with Store.open(path, busy_timeout=0.25) as store:
+        assert store.readonly is True
+        assert [r.slug for r in store.list_incidents()] == ["inc-a"]
+
+
+def test_a_read_only_database_of_a_newer_incidentkit_is_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from incidentkit.errors import StoreError
+    from incidentkit.store import Store
+
+    path = tmp_path / "ik.db"
+    _filled_store(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('incidentkit', 'm999_future', '2030')"
+        )
+    _not_writable(monkeypatch)
+    with pytest.raises(StoreError) as refused:
+        Store.open(path)
+    assert refused.value.message == (
+        f"the database {str(path)!r} was written by a newer incidentkit (schema step m999_future); it was left untouched"
+    )
+
+
+def test_a_read_only_database_locked_by_another_program_waits_only_the_busy_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from incidentkit.errors import StoreError
+    from incidentkit.store import Store
+
+    path = tmp_path / "ik.db"
+    _filled_store(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        _not_writable(monkeypatch)
+        started = time.monotonic()
+        with pytest.raises(StoreError) as refused:
+            Store.open(path, busy_timeout=0.25)
+        waited = time.monotonic() - started
+    finally:
+        holder.close()
+    assert refused.value.message == f"cannot open the database {str(path)!r}: another program holds its lock"
+    assert waited < 3  # not sqlite3's default of 5 s
