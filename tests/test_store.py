@@ -417,9 +417,23 @@ def test_saving_an_incident_writes_only_what_changes_and_keeps_what_is_locked(tm
         record, written = _saved(store, **same, status="final")  # without respect_locked: overwritten
         assert written and (record.title, record.metadata) == ("C", {"impact": "more"})
         assert record.locked == ("metadata", "title")
+        record, written = _saved(store, **same, status="final", locked=("start",))  # only a new lock
+        assert written and record.locked == ("metadata", "start", "title")
+        record = store.save_incident(IncidentRecord(slug="inc-c", title="Again"))  # by default: overwritten
+        assert record.title == "Again"
+
+
+def test_an_incident_keeps_the_origin_it_was_first_recorded_from(store: Store) -> None:
+    store.save_incident(IncidentRecord(slug="inc-i", title="Imported", origin="import"))
+    record = store.save_incident(IncidentRecord(slug="inc-i", title="Drafted again", origin="draft"))
+    assert (record.title, record.origin) == ("Drafted again", "import")
 
 
 def test_incident_metadata_is_stored_as_one_text_for_the_same_fields(store: Store) -> None:
+    for slug, metadata in (("inc-x", {"b": "1", "a": "2"}), ("inc-y", {"a": "2", "b": "1"})):
+        store.save_incident(IncidentRecord(slug=slug, title=slug, metadata=metadata))
+    saved = store.db.execute("SELECT DISTINCT metadata FROM incidents WHERE slug IN ('inc-x', 'inc-y')").fetchall()
+    assert len(saved) == 1
     stored = []
     for metadata in ({"b": "1", "a": "2"}, {"a": "2", "b": "1"}):
         assert store.set_incident_fields("inc-b", metadata=metadata).metadata == {"a": "2", "b": "1"}
