@@ -197,7 +197,8 @@ class ConduitClient:
         self.backoff = backoff
         self.token_env = token_env
         self.session = mount_budget(session or requests.Session())
-        self.session.headers.setdefault("User-Agent", USER_AGENT)
+        # a new Session already carries requests' own User-Agent, so setdefault would keep that one
+        self.session.headers["User-Agent"] = USER_AGENT
         self.calls = 0
         self._projects: dict[str, Project | None] = {}  # reference as configured -> project (None: unknown)
         self._user_phids: dict[str, str | None] = {}  # case-folded username -> PHID (None: unknown)
