@@ -346,3 +346,40 @@ def test_check_without_url_or_path_and_with_a_log_folder(httpserver: HTTPServer,
     httpserver.expect_request("/api/v2/status").respond_with_json({"versionInfo": {"version": "0.27.0"}, "cluster": {"status": "settling"}})
     both = AlertmanagerSource(AlertmanagerSettings(url=httpserver.url_for("/"), path=str(tmp_path))).check()
     assert both == f"Alertmanager 0.27.0 (cluster settling); 1 log file(s) under {tmp_path}"
+
+
+def test_webhook_log_problems_and_events_written_out_by_hand() -> None:
+    pad = "z" * 150  # past the 120 characters a problem quotes
+    valid = {"labels": {"alertname": "ProbeDown", "instance": "mw1", "team": "sre"}, "status": "firing",
+             "startsAt": "2023-02-14T18:30:00Z", "fingerprint": "f1"}  # fmt: skip
+    no_labels = {"labels": "none", "note": pad}
+    payload = {"version": "4", "status": "firing", "receiver": "irc", "commonAnnotations": {"summary": "common summary"},
+               "alerts": ["x", valid, no_labels], "ts": "2023-02-14T18:30:05Z"}  # fmt: skip
+    flat = {"time": "2023-02-14T18:32:10Z", "alertname": "PHPFPMTooBusy", "status": "firing",
+            "startsAt": "2023-02-14T18:32:00Z", "message": "workers busy", "site": "eqiad", "team": "sre"}  # fmt: skip
+    pending = {"alertname": "X", "status": "pending", "startsAt": "2023-02-14T18:33:00Z", "description": pad}
+    unresolved = {"alertname": "Y", "status": "resolved", "startsAt": "2023-02-14T18:34:00Z", "summary": pad}
+    chatter = {"status": "ok", "msg": pad}
+    broken = 'Feb 14 18:40:01 host logger: {"broken' + pad
+    lines = ["Feb 14 18:40:00 host logger: no json here " + pad, "", broken, json.dumps(payload), json.dumps(flat),
+             json.dumps(pending), json.dumps(unresolved), json.dumps(chatter)]  # fmt: skip
+    export = Export("alertmanager", (("w.log", "\n".join(lines) + "\n"),), {"paging_labels": {"team": "sre"}})
+    result = parse_alertmanager(export, QUERY)
+    assert result.lines_read == 7  # the blank line is not a line read
+    assert [(p.where, p.reason, p.text) for p in result.problems] == [
+        ("w.log:1", "no JSON object on the line", lines[0][:120]),
+        ("w.log:3", "not a JSON object", broken[:120]),
+        ("w.log:4 alert 1", "alert without labels", '"x"'),
+        ("w.log:4 alert 3", "alert without labels", json.dumps(no_labels)[:120]),
+        ("w.log:6", "alert without alertname, status or startsAt", json.dumps(pending)[:120]),
+        ("w.log:7", "resolved alert without endsAt", json.dumps(unresolved)[:120]),
+        ("w.log:8", "neither a webhook payload nor a logged alert", json.dumps(chatter)[:120]),
+    ]
+    probe, php = result.events
+    assert (probe.time, probe.data["alertname"], probe.data["summary"]) == (at("18:30:00"), "ProbeDown", "common summary")
+    assert probe.data["notified_at"] == "2023-02-14T18:30:05+00:00" and probe.data["paged"] is True
+    assert probe.data["fingerprint"] == "f1" and probe.data["notifications"] == 1
+    assert probe.raw == json.dumps(valid, sort_keys=True)
+    assert (php.time, php.data["alertname"], php.data["summary"]) == (at("18:32:00"), "PHPFPMTooBusy", "workers busy")
+    assert php.data["notified_at"] == "2023-02-14T18:32:10+00:00" and php.data["paged"] is True
+    assert php.data["labels"] == {"alertname": "PHPFPMTooBusy", "site": "eqiad", "team": "sre"}
