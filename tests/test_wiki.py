@@ -1444,3 +1444,11 @@ def test_only_a_429_is_retried_after_its_delay(api: ScriptedApi, monkeypatch: py
         scripted_wiki(api, monkeypatch, user="").list_prefix("A")
     assert error.value.message == f"wiki ops at {api.url} answered HTTP 404"
     assert len(api.sent(list="allpages")) == 1
+
+
+def test_a_title_normalized_in_two_steps_is_followed_to_the_end(api: ScriptedApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    normalized = [{"from": "incidents/x", "to": "Incidents/x"}, {"from": "Incidents/x", "to": "Incidents/X"}]
+    api.on({"batchcomplete": True, "query": {"normalized": normalized, "pages": [revision("Incidents/X", 3, "x")]}},
+           action="query", prop="revisions")
+    page = scripted_wiki(api, monkeypatch, user="").read("incidents/x")
+    assert page is not None and page.title == "Incidents/X"
