@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,9 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
-from incidentkit.config import AlertmanagerSettings
+from incidentkit.config import AlertmanagerSettings, PrometheusSettings, Settings
 from incidentkit.errors import SourceError
+from incidentkit.model.alert import fingerprint
 from incidentkit.model.event import EventKind
 from incidentkit.model.source import Export, Query
 from incidentkit.model.window import Window
@@ -161,7 +164,7 @@ def test_pull_reads_the_webhook_log_folder(tmp_path: Path) -> None:
     assert result.notes == ("Alertmanager webhook log files not read (compressed): webhook-2023-02-13.log.gz",)
 
 
-KEYS = ["labels", "annotations", "startsAt", "endsAt", "status", "alerts", "matchers", "alertname", "name", "value", "fingerprint", "summary", "comment", "createdBy", "id"]
+KEYS = ["labels", "annotations", "startsAt", "endsAt", "status", "alerts", "receiver", "matchers", "alertname", "name", "value", "fingerprint", "summary", "comment", "createdBy", "id"]
 VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.sampled_from(["2023-02-14T18:30:00Z", "firing", "resolved"]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=5),
@@ -383,3 +386,485 @@ def test_webhook_log_problems_and_events_written_out_by_hand() -> None:
     assert (php.time, php.data["alertname"], php.data["summary"]) == (at("18:32:00"), "PHPFPMTooBusy", "workers busy")
     assert php.data["notified_at"] == "2023-02-14T18:32:10+00:00" and php.data["paged"] is True
     assert php.data["labels"] == {"alertname": "PHPFPMTooBusy", "site": "eqiad", "team": "sre"}
+
+
+# --- each field written out by hand ------------------------------------------------------------------
+
+
+def live(*alerts: object, name: str = "alerts.json") -> Export:
+    return Export("alertmanager", ((name, json.dumps(list(alerts))),))
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "expected"),
+    [
+        ("2023-02-14T18:30:00Z", datetime(2023, 2, 14, 18, 30, tzinfo=UTC)),
+        (" 2023-02-14T18:30:00Z ", datetime(2023, 2, 14, 18, 30, tzinfo=UTC)),
+        ("2023-02-14T18:30:00.5Z", datetime(2023, 2, 14, 18, 30, 0, 500000, tzinfo=UTC)),
+        ("2023-02-14T18:30:00.123456789Z", datetime(2023, 2, 14, 18, 30, 0, 123456, tzinfo=UTC)),
+        ("2023-02-14T19:30:00.25+01:00", datetime(2023, 2, 14, 18, 30, 0, 250000, tzinfo=UTC)),
+        ("2023-02-14T13:30:00-05:00", datetime(2023, 2, 14, 18, 30, tzinfo=UTC)),
+        ("2023-02-14T18:30:00", datetime(2023, 2, 14, 18, 30, tzinfo=UTC)),  # no offset: UTC
+        ("1970-01-01T00:00:00Z", None),  # before the window: read, then left out
+        ("0001-01-01T00:00:00Z", "problem"),  # Go's zero time: unset
+        ("1969-12-31T23:59:59Z", "problem"),
+        ("", "problem"),
+        ("yesterday", "problem"),
+        (1676399400, "problem"),
+    ],
+    ids=["z", "spaces", "tenth", "nanoseconds", "offset-fraction", "negative-offset", "naive", "epoch", "go-zero",
+         "before-1970", "empty", "words", "number"],
+)  # fmt: skip
+def test_start_times_as_alertmanager_writes_them(starts_at: object, expected: object) -> None:
+    result = parse_alertmanager(live({"labels": {"alertname": "ProbeDown"}, "startsAt": starts_at}), QUERY)
+    if expected == "problem":
+        assert [(p.where, p.reason) for p in result.problems] == [("alerts.json alert 1", "alert without alertname or startsAt")]
+        assert result.events == ()
+        return
+    assert result.problems == ()
+    assert [e.time for e in result.events] == ([expected] if expected else [])
+
+
+def test_a_live_alert_event_field_by_field() -> None:
+    alert = {"labels": {"alertname": "FrontendUnavailable", "cluster": "cache_text", "severity": "page", "site": "eqiad",
+                        "team": "sre", "host": "cp1001"},
+             "annotations": {"description": "described", "runbook_url": "https://runbooks/x", "dashboard_url": "https://grafana/x",
+                             "summary": ""},
+             "startsAt": "2023-02-14T18:37:20Z", "endsAt": "2023-02-14T19:05:43Z", "fingerprint": "f00d",
+             "status": {"state": "suppressed", "silencedBy": ["s1", "s2"]}}  # fmt: skip
+    (event,) = parse_alertmanager(live(alert), QUERY).events
+    assert event.kind is EventKind.ALERT_FIRING and event.source == "alertmanager"
+    assert event.time == at("18:37:20") and event.started is None
+    assert event.key == "alertmanager:live:FrontendUnavailable:f00d:1676399840:firing"
+    assert event.text == "FrontendUnavailable firing (live in Alertmanager) on cp1001: described"
+    assert event.url == "https://runbooks/x"
+    assert event.raw == json.dumps(alert, sort_keys=True)
+    assert event.data["instance"] == "cp1001" and event.data["severity"] == "page" and event.data["paged"] is True
+    assert (event.data["summary"], event.data["runbook"], event.data["dashboard"]) == ("described", "https://runbooks/x", "https://grafana/x")
+    assert event.data["notifications"] == 0 and event.data["ongoing"] is True
+    assert (event.data["origin"], event.data["fingerprint"]) == ("api", "f00d")
+    assert (event.data["state"], event.data["silenced_by"]) == ("suppressed", ["s1", "s2"])
+
+
+def test_a_live_alert_without_fingerprint_gets_alertmanagers() -> None:
+    # the labels and fingerprint of FrontendUnavailable in alerts.json, as a real Alertmanager wrote them
+    labels = {"alertname": "FrontendUnavailable", "cluster": "cache_text", "severity": "page", "site": "eqiad", "team": "sre"}
+    alert = {"labels": {**labels, "alertstate": "firing"}, "startsAt": "2023-02-14T18:37:20Z",
+             "annotations": {"message": "a message", "runbook": "wikitech: Monitoring", "summary": "sum"}}  # fmt: skip
+    (event,) = parse_alertmanager(live(alert), QUERY).events
+    assert event.data["fingerprint"] == "2c4c7b0b2f91a4d4"
+    assert event.key == "alertmanager:live:FrontendUnavailable:2c4c7b0b2f91a4d4:1676399840:firing"
+    assert event.url is None and event.data["runbook"] == "wikitech: Monitoring"  # not a link: no url
+    assert event.text == "FrontendUnavailable firing (live in Alertmanager): sum"
+    assert "instance" not in event.data and "dashboard" not in event.data
+    assert "state" not in event.data  # no status object: no state
+    assert event.data["silenced_by"] == []
+
+
+@pytest.mark.parametrize(
+    ("labels", "summary", "paged"),
+    [
+        ({"team": "sre"}, "", True),
+        ({"team": "other"}, "", False),
+        ({"team": "other"}, "disk full #page", True),
+        ({"team": "other"}, "disk full #pager", True),
+        ({"team": "other"}, "disk full page", False),
+    ],
+    ids=["label", "no-label", "hash-page", "hash-page-prefix", "bare-page"],
+)
+def test_paged_by_the_exports_paging_labels_or_a_page_tag(labels: dict[str, str], summary: str, paged: bool) -> None:
+    alert = {"labels": {"alertname": "X", **labels}, "annotations": {"summary": summary}, "startsAt": "2023-02-14T18:30:00Z"}
+    export = Export("alertmanager", (("alerts.json", json.dumps([alert])),), {"paging_labels": {"team": "sre"}})
+    (event,) = parse_alertmanager(export, QUERY).events
+    assert event.data["paged"] is paged
+
+
+def test_paging_labels_default_to_severity_page() -> None:
+    alerts = [{"labels": {"alertname": name, "severity": severity}, "startsAt": "2023-02-14T18:30:00Z"}
+              for name, severity in (("A", "page"), ("B", "critical"))]  # fmt: skip
+    for meta in (None, {"paging_labels": ["severity"]}):
+        result = parse_alertmanager(Export("alertmanager", (("alerts.json", json.dumps(alerts)),), meta), QUERY)
+        assert {e.data["alertname"]: e.data["paged"] for e in result.events} == {"A": True, "B": False}
+
+
+def test_webhook_alerts_firing_and_resolved_field_by_field() -> None:
+    firing = {"labels": {"alertname": "ProbeDown", "instance": "mw1:443", "severity": "critical"}, "status": "firing",
+              "annotations": {"summary": "probe failed", "runbook": "https://r/probe"},
+              "startsAt": "2023-02-14T18:30:00Z", "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "p1"}  # fmt: skip
+    resolved = {**firing, "status": "resolved", "endsAt": "2023-02-14T18:45:00Z"}
+    payload = {"version": "4", "status": "firing", "receiver": "irc", "alerts": [firing, resolved]}
+    text = json.dumps({**payload, "time": "2023-02-14T18:45:30Z"}) + "\n"
+    fired, ended = parse_alertmanager(Export("alertmanager", (("w.log", text),)), QUERY).events
+    assert (fired.kind, fired.time, fired.started) == (EventKind.ALERT_FIRING, at("18:30:00"), None)
+    assert fired.key == "alertmanager:ProbeDown:p1:1676399400:firing"
+    assert fired.text == "ProbeDown firing on mw1:443: probe failed"
+    assert (ended.kind, ended.time, ended.started) == (EventKind.ALERT_RESOLVED, at("18:45:00"), at("18:30:00"))
+    assert ended.key == "alertmanager:ProbeDown:p1:1676399400:resolved"
+    assert ended.text == "ProbeDown resolved on mw1:443: probe failed"
+    for event in (fired, ended):
+        assert event.url == "https://r/probe" and event.data["severity"] == "critical" and event.data["paged"] is False
+        assert event.data["notifications"] == 1 and event.data["ongoing"] is False and event.data["origin"] == "webhook"
+        assert event.data["notified_at"] == "2023-02-14T18:45:30+00:00"
+
+
+def test_a_firing_alert_is_placed_at_its_start_whatever_its_end_says() -> None:
+    alert = {"labels": {"alertname": "X"}, "status": "firing", "startsAt": "2023-02-14T18:30:00Z", "endsAt": "2023-02-14T18:50:00Z"}
+    (event,) = parse_alertmanager(Export("alertmanager", (("w.log", json.dumps({"alerts": [alert]})),)), QUERY).events
+    assert (event.kind, event.time, event.started) == (EventKind.ALERT_FIRING, at("18:30:00"), None)
+
+
+def test_a_webhook_fingerprint_that_is_no_string_is_computed_and_a_missing_stamp_is_left_out() -> None:
+    labels = {"alertname": "FrontendUnavailable", "cluster": "cache_text", "severity": "page", "site": "eqiad", "team": "sre"}
+    alert = {"labels": labels, "status": "firing", "startsAt": "2023-02-14T18:37:20Z", "fingerprint": 7}
+    (event,) = parse_alertmanager(Export("alertmanager", (("w.log", json.dumps({"alerts": [alert]})),)), QUERY).events
+    assert event.data["fingerprint"] == "2c4c7b0b2f91a4d4"  # as alerts.json's real Alertmanager computed it
+    assert "notified_at" not in event.data
+
+
+@pytest.mark.parametrize("field", ["timestamp", "time", "ts"])
+def test_the_logger_stamp_is_read_from_each_of_its_names(field: str) -> None:
+    record = {field: "2023-02-14T18:31:00Z", "alertname": "X", "status": "firing", "startsAt": "2023-02-14T18:30:00Z"}
+    (event,) = parse_alertmanager(Export("alertmanager", (("w.log", json.dumps(record)),)), QUERY).events
+    assert event.data["notified_at"] == "2023-02-14T18:31:00+00:00"
+
+
+def test_flattened_logger_lines_keep_string_labels_and_the_annotations_apart() -> None:
+    record = {"alertname": "X", "status": "firing", "startsAt": "2023-02-14T18:30:00Z", "endsAt": "0001-01-01T00:00:00Z",
+              "generatorURL": "https://p", "externalURL": "https://am", "receiver": "irc", "fingerprint": "fx", "level": "info",
+              "msg": "alert", "timestamp": "2023-02-14T18:30:01Z", "ts": "x", "time": "y", "instance": "db1", "count": 3,
+              "summary": "s", "description": "d", "message": "m", "runbook": "https://r", "runbook_url": "u",
+              "dashboard": "https://g", "dashboard_url": "v"}  # fmt: skip
+    (event,) = parse_alertmanager(Export("alertmanager", (("w.log", json.dumps(record)),)), QUERY).events
+    assert event.data["labels"] == {"alertname": "X", "instance": "db1"}
+    assert (event.data["summary"], event.data["runbook"], event.data["dashboard"]) == ("s", "https://r", "https://g")
+    assert event.data["fingerprint"] == "fx"
+
+
+@pytest.mark.parametrize(
+    ("annotations", "summary"),
+    [({"summary": "S", "message": "M", "description": "D"}, "S"), ({"message": "M", "description": "D"}, "M"),
+     ({"description": "D"}, "D"), ({"summary": "", "description": "D"}, "D"), ({"summary": 5}, "5"), ({}, None)],
+    ids=["summary", "message", "description", "empty-summary", "number", "none"],
+)  # fmt: skip
+def test_the_summary_is_the_first_annotation_that_says_something(annotations: dict[str, object], summary: str | None) -> None:
+    alert = {"labels": {"alertname": "X"}, "annotations": annotations, "startsAt": "2023-02-14T18:30:00Z"}
+    (event,) = parse_alertmanager(live(alert), QUERY).events
+    assert event.data.get("summary") == summary
+    assert event.text == "X firing (live in Alertmanager)" + (f": {summary}" if summary else "")
+
+
+def test_alertmanager_groups_are_read_alert_by_alert() -> None:
+    one = {"labels": {"alertname": "A", "severity": "page"}, "startsAt": "2023-02-14T18:30:00Z"}
+    two = {"labels": {"alertname": "B"}, "startsAt": "2023-02-14T18:31:00Z"}
+    groups = [{"receiver": {"name": "irc"}, "labels": {}, "alerts": [one, "x"]}, {"receiver": {"name": "x"}, "alerts": None},
+              5, {"receiver": {"name": "y"}, "alerts": [two]}]  # fmt: skip
+    result = parse_alertmanager(Export("alertmanager", (("groups.json", json.dumps(groups)),)), QUERY)
+    assert [(e.data["alertname"], e.time) for e in result.events] == [("A", at("18:30:00")), ("B", at("18:31:00"))]
+    assert [(p.where, p.reason, p.text) for p in result.problems] == [
+        ("groups.json group 1 alert 2", "alert without labels", '"x"'),
+        ("groups.json group 2", "alert group without alerts", json.dumps(groups[1])),
+        ("groups.json group 3", "alert group without alerts", "5"),
+    ]
+    assert result.lines_read == 4 and result.notes == (NO_HISTORY_NOTE,)
+    assert result.source == "alertmanager"
+    assert [e.data["paged"] for e in result.events] == [True, False]  # the default paging labels: severity=page
+
+
+def test_alerts_are_read_as_a_group_only_with_both_its_keys() -> None:
+    alerts = [{"labels": {"alertname": "A"}, "startsAt": "2023-02-14T18:30:00Z", "receiver": "irc"}]
+    result = parse_alertmanager(live(*alerts), QUERY)
+    assert [e.data["alertname"] for e in result.events] == ["A"] and result.problems == ()
+
+
+def test_a_list_that_is_no_json_is_one_problem_and_the_note_is_given_once() -> None:
+    alert = {"labels": {"alertname": "A"}, "startsAt": "2023-02-14T18:30:00Z"}
+    broken = "[" + "x" * 200
+    flat = {"alertname": "B", "status": "firing", "startsAt": "2023-02-14T18:31:00Z"}
+    files = (("empty.json", " \n"), ("bad.json", broken), ("w.log", "\n".join([json.dumps(flat)] * 2)),
+             ("alerts.json", json.dumps([alert])), ("again.json", json.dumps([alert, alert])))  # fmt: skip
+    result = parse_alertmanager(Export("alertmanager", files), QUERY)
+    assert result.source == "alertmanager"
+    ((where, reason, text),) = [(p.where, p.reason, p.text) for p in result.problems]
+    assert where == "bad.json" and reason.startswith("not JSON: Expecting value") and text == broken[:120]
+    assert result.notes == (NO_HISTORY_NOTE,)
+    assert result.lines_read == 5  # three alerts in lists, two log lines
+    assert [(e.data["alertname"], e.data["notifications"]) for e in result.events] == [("A", 0), ("B", 2)]
+
+
+def test_the_compressed_log_files_left_unread_are_named() -> None:
+    meta = {"skipped_files": ["webhook-2023-02-13.log.gz", "webhook-2023-02-12.log.gz"]}
+    result = parse_alertmanager(Export("alertmanager", (), meta), QUERY)
+    assert result.notes == (
+        "Alertmanager webhook log files not read (compressed): webhook-2023-02-13.log.gz, webhook-2023-02-12.log.gz",
+    )
+    assert parse_alertmanager(Export("alertmanager", (), {"skipped_files": []}), QUERY).notes == ()
+
+
+def test_raw_records_are_kept_up_to_2000_characters() -> None:
+    pad = "q" * 3000
+    alert = {"labels": {"alertname": "X"}, "annotations": {"description": pad}, "startsAt": "2023-02-14T18:30:00Z"}
+    item = silence(comment=pad)
+    event, quiet = parse_alertmanager(live(alert, name="a.json"), QUERY).events + parse_alertmanager(live(item, name="s.json"), QUERY).events
+    fired = {**alert, "status": "firing"}
+    (logged,) = parse_alertmanager(Export("alertmanager", (("w.log", json.dumps({"alerts": [fired]})),)), QUERY).events
+    assert event.raw == json.dumps(alert, sort_keys=True)[:2000] and len(event.raw) == 2000
+    assert quiet.raw == json.dumps(item, sort_keys=True)[:2000] and len(quiet.raw) == 2000
+    assert logged.raw == json.dumps(fired, sort_keys=True)[:2000] and len(logged.raw) == 2000
+
+
+def test_times_are_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        record = {"time": "2023-02-14T19:31:00+01:00", "alertname": "X", "status": "firing", "startsAt": "2023-02-14T13:30:00-05:00"}
+        (event,) = parse_alertmanager(Export("alertmanager", (("w.log", json.dumps(record)),)), QUERY).events
+        assert event.data["notified_at"] == "2023-02-14T18:31:00+00:00"
+        naive = {"alertname": "X", "status": "firing", "startsAt": "2023-02-14T18:30:00"}
+        assert [e.time for e in parse_alertmanager(Export("alertmanager", (("w.log", json.dumps(naive)),)), QUERY).events] == [
+            at("18:30:00")
+        ]
+        item = silence(startsAt="2023-02-14T19:30:00+01:00", endsAt="2023-02-14T15:00:00-05:00")
+        (quiet,) = parse_alertmanager(live(item, name="s.json"), QUERY).events
+        assert (quiet.data["starts_at"], quiet.data["ends_at"]) == ("2023-02-14T18:30:00+00:00", "2023-02-14T20:00:00+00:00")
+        assert quiet.text == "Silence for alertname=X until 2023-02-14 20:00 UTC"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_a_live_alert_without_labels_or_alertname_is_a_problem_quoting_it() -> None:
+    pad = "p" * 150
+    items = ["plain", {"labels": "x", "pad": pad}, {"labels": {"alertname": ""}, "startsAt": "2023-02-14T18:30:00Z", "pad": pad},
+             {"labels": {"alertname": "X"}, "startsAt": "2023-02-14T18:30:00Z"}]  # fmt: skip
+    result = parse_alertmanager(live(*items, name="a.json"), QUERY)
+    assert [e.data["alertname"] for e in result.events] == ["X"]  # read on after the bad ones
+    assert [(p.where, p.reason, p.text) for p in result.problems] == [
+        ("a.json alert 1", "alert without labels", '"plain"'),
+        ("a.json alert 2", "alert without labels", json.dumps(items[1])[:120]),
+        ("a.json alert 3", "alert without alertname or startsAt", json.dumps(items[2])[:120]),
+    ]
+
+
+def silence(**fields: object) -> dict[str, object]:
+    return {"id": "s1", "matchers": [{"name": "alertname", "value": "X", "isEqual": True, "isRegex": False}],
+            "startsAt": "2023-02-14T18:30:00Z", "endsAt": "2023-02-14T20:00:00Z", "createdBy": "ana", **fields}  # fmt: skip
+
+
+def test_silence_matchers_in_each_form() -> None:
+    matchers = [{"name": "a", "value": "1", "isEqual": True, "isRegex": False}, {"name": "b", "value": "2.*", "isRegex": True},
+                {"name": "c", "value": "3", "isEqual": False, "isRegex": False},
+                {"name": "d", "value": "4.*", "isEqual": False, "isRegex": True}, "junk", {"name": "e", "value": "5"}]  # fmt: skip
+    (event,) = parse_alertmanager(live(silence(matchers=matchers, createdBy="ana"), name="s.json"), QUERY).events
+    assert event.data["matchers"] == "a=1, b=~2.*, c!=3, d!~4.*, e=5"
+    assert event.text == "Silence for a=1, b=~2.*, c!=3, d!~4.*, e=5 until 2023-02-14 20:00 UTC"
+    assert event.data["alertname"] is None
+
+
+@pytest.mark.parametrize(
+    ("matcher", "alertname"),
+    [({"name": "alertname", "value": "X"}, "X"), ({"name": "alertname", "value": "X", "isEqual": True, "isRegex": False}, "X"),
+     ({"name": "alertname", "value": "X.*", "isRegex": True}, None), ({"name": "alertname", "value": "X", "isEqual": False}, None),
+     ({"name": "job", "value": "X"}, None)],
+    ids=["default", "explicit", "regex", "not-equal", "other-label"],
+)  # fmt: skip
+def test_a_silence_names_its_alert_only_for_an_exact_alertname_matcher(matcher: dict[str, object], alertname: str | None) -> None:
+    (event,) = parse_alertmanager(live(silence(matchers=[matcher]), name="s.json"), QUERY).events
+    assert event.data.get("alertname") == alertname
+
+
+def test_a_silence_event_field_by_field() -> None:
+    item = silence(createdBy="ana", comment="maintenance T1234 and T5678", status={"state": "active"})
+    (event,) = parse_alertmanager(live(item, name="s.json"), QUERY).events
+    assert (event.kind, event.time, event.source, event.actor) == (EventKind.SILENCE, at("18:30:00"), "alertmanager", "ana")
+    assert event.key == "alertmanager:silence:s1"
+    assert event.text == "Silence for alertname=X until 2023-02-14 20:00 UTC: maintenance T1234 and T5678"
+    assert event.tasks == ("T1234", "T5678")
+    assert event.raw == json.dumps(item, sort_keys=True)
+    assert event.data == {
+        "silence_id": "s1", "matchers": "alertname=X", "alertname": "X", "starts_at": "2023-02-14T18:30:00+00:00",
+        "ends_at": "2023-02-14T20:00:00+00:00", "state": "active", "comment": "maintenance T1234 and T5678",
+        "created_by": "ana",
+    }  # fmt: skip
+
+
+def test_a_silence_without_creator_or_comment() -> None:
+    (event,) = parse_alertmanager(live(silence(createdBy="", comment=None, startsAt="2023-02-14T17:00:00Z"), name="s.json"), QUERY).events
+    assert event.actor is None and event.tasks == ()
+    assert event.text == "Silence (creator unknown) for alertname=X until 2023-02-14 20:00 UTC (active since 2023-02-14 17:00 UTC)"
+    assert event.time == WINDOW.start
+    assert (event.data["created_by"], event.data["comment"], event.data["state"]) == (None, "", None)
+
+
+def test_a_silence_from_the_window_start_is_not_active_since_before() -> None:
+    (event,) = parse_alertmanager(live(silence(startsAt="2023-02-14T18:00:00Z"), name="s.json"), QUERY).events
+    assert event.text == "Silence for alertname=X until 2023-02-14 20:00 UTC" and event.time == WINDOW.start
+
+
+def test_a_silence_without_id_is_keyed_by_its_matchers_and_start() -> None:
+    # the key hashes with Alertmanager's FNV-1a (model.alert, checked against real fingerprints in test_alerts)
+    first = silence(id=None)
+    later = silence(id="", startsAt="2023-02-14T18:31:00Z")
+    events = parse_alertmanager(live(first, later, name="s.json"), QUERY).events
+    assert [e.key for e in events] == [
+        "alertmanager:silence:" + fingerprint({"m": "alertname=X", "s": "2023-02-14T18:30:00+00:00"}),
+        "alertmanager:silence:" + fingerprint({"m": "alertname=X", "s": "2023-02-14T18:31:00+00:00"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "kept"),
+    [
+        ("2023-02-14T19:45:00Z", "2023-02-14T20:00:00Z", False),  # starts as the window ends
+        ("2023-02-14T19:44:59Z", "2023-02-14T20:00:00Z", True),
+        ("2023-02-14T17:00:00Z", "2023-02-14T18:00:00Z", False),  # ends as the window starts
+        ("2023-02-14T17:00:00Z", "2023-02-14T18:00:01Z", True),
+    ],
+    ids=["starts-at-end", "starts-before-end", "ends-at-start", "ends-after-start"],
+)
+def test_silences_at_the_window_edges(starts: str, ends: str, kept: bool) -> None:
+    result = parse_alertmanager(live(silence(startsAt=starts, endsAt=ends), name="s.json"), QUERY)
+    assert len(result.events) == int(kept) and result.problems == ()
+
+
+@pytest.mark.parametrize(
+    "item",
+    ["junk", {"id": "a", "startsAt": "2023-02-14T18:30:00Z", "endsAt": "2023-02-14T20:00:00Z", "matchers": "alertname=X"},
+     {"id": "b", "matchers": [], "endsAt": "2023-02-14T20:00:00Z"}, {"id": "c", "matchers": [], "startsAt": "2023-02-14T18:30:00Z"}],
+    ids=["no-object", "matchers-no-list", "no-start", "no-end"],
+)  # fmt: skip
+def test_a_broken_silence_is_a_problem_quoting_it(item: object) -> None:
+    result = parse_alertmanager(live(item, silence(), name="s.json"), QUERY)
+    assert [(p.where, p.reason, p.text) for p in result.problems] == [
+        ("s.json silence 1", "silence without matchers, startsAt or endsAt", json.dumps(item)[:120])
+    ]
+    assert len(result.events) == 1
+
+
+def test_pull_counts_the_characters_it_had_to_replace(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api/v2/alerts").respond_with_data('[{"labels": {"alertname": "A\\ud800\\udfff\\ud801"}}]')
+    httpserver.expect_request("/api/v2/silences").respond_with_data('[{"comment": "\\udc00"}]')
+    pulled = AlertmanagerSource(AlertmanagerSettings(url=httpserver.url_for("/"))).pull(QUERY)
+    assert pulled.meta["replaced_characters"] == 2
+    assert "\\ud801" not in pulled.files[0][1] and "\\udc00" not in pulled.files[1][1]
+
+
+def test_pull_without_replaced_characters_says_nothing_of_them(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api/v2/alerts").respond_with_data("[]")
+    httpserver.expect_request("/api/v2/silences").respond_with_data("[]")
+    url = httpserver.url_for("/") + "/"
+    pulled = AlertmanagerSource(AlertmanagerSettings(url=url)).pull(QUERY)
+    assert pulled.meta == {"paging_labels": {"severity": "page"}, "url": url}
+    assert pulled.files == (("alerts.json", "[]"), ("silences.json", "[]"))
+
+
+# --- the source as the registry builds it: credentials, secrets, hints, timeouts ----------------------
+
+
+def test_the_registry_builds_the_source_from_the_config(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AM_TOKEN", "s3cret-am-token")
+    am = AlertmanagerSettings(url=httpserver.url_for("/"), token_env="AM_TOKEN")
+    source = SPEC.factory(Settings(alertmanager=am, prometheus=PrometheusSettings(paging_labels={"team": "sre"})))
+    assert isinstance(source, AlertmanagerSource) and source.settings is am
+    assert source.paging_labels == {"team": "sre"} and source.secrets == ("s3cret-am-token",)
+    httpserver.expect_request("/api/v2/status", headers={"Authorization": "Bearer s3cret-am-token"}).respond_with_json(
+        {"versionInfo": {"version": "0.25.0"}, "cluster": {"status": "ready"}}
+    )
+    assert source.check() == "Alertmanager 0.25.0 (cluster ready)"
+
+
+def test_without_url_or_path_pull_and_check_say_what_to_set() -> None:
+    source = AlertmanagerSource(AlertmanagerSettings())
+    with pytest.raises(SourceError) as pulled:
+        source.pull(QUERY)
+    assert pulled.value.message == "alertmanager: neither url nor path is configured"
+    assert pulled.value.hint == (
+        "set url (the Alertmanager) or path (a webhook log) in [alertmanager], or give --input alertmanager=FILE"
+    )
+    with pytest.raises(SourceError) as checked:
+        source.check()
+    assert checked.value.message == "alertmanager: neither url nor path is configured"
+
+
+def test_a_missing_log_path_points_at_the_path_setting(tmp_path: Path) -> None:
+    source = AlertmanagerSource(AlertmanagerSettings(path=str(tmp_path / "missing")))
+    for call in (lambda: source.pull(QUERY), source.check):
+        with pytest.raises(SourceError) as caught:
+            call()
+        assert caught.value.message == f"alertmanager: {tmp_path / 'missing'} does not exist"
+        assert caught.value.hint == "check [alertmanager] path"
+
+
+def test_the_api_is_found_under_a_url_with_or_without_its_slash(httpserver: HTTPServer) -> None:
+    for endpoint in ("/amX/api/v2/alerts", "/amX/api/v2/silences"):
+        httpserver.expect_request(endpoint).respond_with_data("[]")
+    httpserver.expect_request("/amX/api/v2/status").respond_with_json({"versionInfo": {"version": "0.27.0"}})
+    for url in (httpserver.url_for("/amX"), httpserver.url_for("/amX/")):
+        source = AlertmanagerSource(AlertmanagerSettings(url=url))
+        assert source.pull(QUERY).source == "alertmanager"
+        assert source.check() == "Alertmanager 0.27.0 (cluster ?)"
+
+
+def test_the_registry_knows_when_the_source_is_configured() -> None:
+    assert SPEC.configured(Settings(alertmanager=AlertmanagerSettings(url="http://am"))) is True
+    assert SPEC.configured(Settings(alertmanager=AlertmanagerSettings(path="/var/log/am"))) is True
+    assert SPEC.configured(Settings()) is False
+
+
+def test_basic_auth_from_user_and_password_env(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AM_PASSWORD", "pw")
+    settings = AlertmanagerSettings(url=httpserver.url_for("/"), user="am", password_env="AM_PASSWORD")
+    for endpoint in ("/api/v2/alerts", "/api/v2/silences"):  # "am:pw" in base64
+        httpserver.expect_request(endpoint, headers={"Authorization": "Basic YW06cHc="}).respond_with_data("[]")
+    assert AlertmanagerSource(settings).pull(QUERY).files == (("alerts.json", "[]"), ("silences.json", "[]"))
+
+
+def test_secrets_never_reach_the_messages(httpserver: HTTPServer) -> None:
+    echo = "refused: s3cret-am-token"  # no "Bearer"/"Token" before it, which the client masks whatever it knows
+    httpserver.expect_request("/api/v2/alerts").respond_with_data(echo, status=403)
+    httpserver.expect_request("/api/v2/status").respond_with_data(echo, status=403)
+    source = AlertmanagerSource(AlertmanagerSettings(url=httpserver.url_for("/")), secrets=("s3cret-am-token",))
+    for call in (lambda: source.pull(QUERY), source.check):
+        with pytest.raises(SourceError) as caught:
+            call()
+        assert "s3cret-am-token" not in caught.value.message and "refused: <redacted>" in caught.value.message
+        assert caught.value.hint == (
+            "the server refused access; check [alertmanager] url and its credentials (user, password_env, token_env)"
+        )
+
+
+def test_an_unreachable_server_points_at_the_url_setting() -> None:
+    source = AlertmanagerSource(AlertmanagerSettings(url=f"http://127.0.0.1:{free_port()}", timeout=2))
+    for call in (lambda: source.pull(QUERY), source.check):
+        with pytest.raises(SourceError) as caught:
+            call()
+        assert caught.value.message.startswith(f"alertmanager: cannot connect to {source.settings.url}/api/v2/")
+        assert caught.value.hint == "is the server up and reachable? check [alertmanager] url"
+
+
+def test_a_slow_server_is_given_up_after_the_timeout(httpserver: HTTPServer) -> None:
+    def slow(request: Request) -> Response:
+        time.sleep(1.5)
+        return Response("[]", content_type="application/json")
+
+    for endpoint in ("/api/v2/alerts", "/api/v2/silences", "/api/v2/status"):
+        httpserver.expect_request(endpoint).respond_with_handler(slow)
+    source = AlertmanagerSource(AlertmanagerSettings(url=httpserver.url_for("/"), timeout=0.3))
+    for call in (lambda: source.pull(QUERY), source.check):
+        with pytest.raises(SourceError, match=r"did not answer within 0\.3 s") as caught:
+            call()
+        assert caught.value.hint == "raise the timeout in [alertmanager] or narrow the window"
+
+
+def test_the_silences_answer_is_checked_too(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api/v2/alerts").respond_with_data("[]")
+    httpserver.expect_request("/api/v2/silences").respond_with_data('{"silences": []}')
+    with pytest.raises(SourceError) as caught:
+        AlertmanagerSource(AlertmanagerSettings(url=httpserver.url_for("/"))).pull(QUERY)
+    assert caught.value.message.startswith(f"alertmanager: {httpserver.url_for('/api/v2/silences')} answered JSON")
+
+
+def test_a_log_folder_alone_reads_no_server(tmp_path: Path) -> None:
+    (tmp_path / "webhook-2023-02-14.log").write_text("{}\n")
+    pulled = AlertmanagerSource(AlertmanagerSettings(path=str(tmp_path))).pull(QUERY)
+    assert pulled.files == (("webhook/webhook-2023-02-14.log", "{}\n"),)
+    assert pulled.meta == {"paging_labels": {"severity": "page"}, "skipped_files": []}

@@ -132,14 +132,8 @@ class AlertmanagerSource:
 def _when(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
-    text = value.strip().replace("Z", "+00:00")
-    if "." in text:  # Go writes up to 9 fractional digits; Python takes 6
-        head, _, tail = text.partition(".")
-        digits = "".join(c for c in tail if c.isdigit())
-        rest = tail[len(digits) :]
-        text = f"{head}.{digits[:6].ljust(6, '0')}{rest}"
-    try:
-        parsed = datetime.fromisoformat(text)
+    try:  # Python 3.11 reads Go's "Z" and its 9 fractional digits (cut to 6)
+        parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
     if parsed.year < 1970:  # Go's zero time: "0001-01-01T00:00:00Z" means unset
@@ -184,9 +178,9 @@ def _alert_fields(
     labels: Mapping[str, Any],
     annotations: Mapping[str, Any],
     *,
-    status: str,
     starts: datetime,
-    ends: datetime | None,
+    resolved: bool = False,
+    ends: datetime | None = None,
     print_id: str | None,
     paging_labels: Mapping[str, str],
     notifications: int,
@@ -196,12 +190,11 @@ def _alert_fields(
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     label_map = {str(k): str(v) for k, v in labels.items()}
-    alertname = label_map.get("alertname", "")
+    alertname = label_map["alertname"]  # the callers refuse an alert without one
     notes = _annotations(annotations)
     print_id = print_id or fingerprint(identity_labels(label_map))
     instance = label_map.get("instance") or label_map.get("host")
-    resolved = status == "resolved"
-    summary = notes["summary"]
+    summary, runbook = notes["summary"], notes["runbook"]
     paged = pages(label_map, paging_labels) or (summary is not None and "#page" in summary)
     where = f" on {instance}" if instance else ""
     verb = "resolved" if resolved else ("firing (live in Alertmanager)" if live else "firing")
@@ -216,7 +209,7 @@ def _alert_fields(
         "alertname": alertname,
         "labels": label_map,
         "raw": raw,
-        "url": notes["runbook"] if (notes["runbook"] or "").startswith("http") else None,
+        "url": runbook if runbook and runbook.startswith("http") else None,
         "instance": instance,
         "severity": label_map.get("severity"),
         "paged": paged,
@@ -243,9 +236,7 @@ def _parse_live_alerts(items: list[Any], name: str, paging: Mapping[str, str], p
             _alert_fields(
                 item["labels"],
                 _mapping(item.get("annotations")),
-                status="firing",
                 starts=starts,
-                ends=_when(item.get("endsAt")),
                 print_id=item.get("fingerprint"),
                 paging_labels=paging,
                 notifications=0,
@@ -278,7 +269,7 @@ def _parse_silences(items: list[Any], name: str, query: Query, problems: list[Pr
         if not isinstance(item, dict) or starts is None or ends is None or not isinstance(item.get("matchers"), list):
             problems.append(Problem(where, "silence without matchers, startsAt or endsAt", json.dumps(item)[:120]))
             continue
-        if starts >= window.end or ends <= window.start:
+        if ends <= window.start:  # (one that starts after the window is left out with the other events)
             continue
         creator = str(item.get("createdBy") or "") or None
         comment = str(item.get("comment") or "")
@@ -365,8 +356,8 @@ def _webhook_alert(
         _alert_fields(
             labels,
             annotations,
-            status=status,
             starts=starts,
+            resolved=status == "resolved",
             ends=ends,
             print_id=alert.get("fingerprint") if isinstance(alert.get("fingerprint"), str) else None,
             paging_labels=paging,
@@ -390,11 +381,8 @@ def _parse_webhook_log(text: str, name: str, paging: Mapping[str, str], problems
             problems.append(Problem(where, "no JSON object on the line", line[:120]))
             continue
         try:
-            record = json.loads(line[brace:])
+            record = json.loads(line[brace:])  # from a "{": an object, or no JSON at all
         except ValueError:
-            problems.append(Problem(where, "not a JSON object", line[:120]))
-            continue
-        if not isinstance(record, dict):
             problems.append(Problem(where, "not a JSON object", line[:120]))
             continue
         stamp = _when(record.get("timestamp") or record.get("time") or record.get("ts"))
@@ -415,27 +403,29 @@ def parse_alertmanager(export: Export, query: Query) -> SourceResult:
         stripped = text.strip()
         if not stripped:
             continue
-        whole: Any = None
-        if stripped.startswith("["):
-            try:
-                whole = json.loads(stripped)
-            except ValueError as exc:
-                problems.append(Problem(name, f"not JSON: {exc}", stripped[:120]))
-                continue
-        if isinstance(whole, list):
-            records += len(whole)
-            first = next((i for i in whole if isinstance(i, dict)), {})
-            if "matchers" in first:
-                silences.extend(_parse_silences(whole, name, query, problems))
-            elif "alerts" in first and "receiver" in first:  # /api/v2/alerts/groups
-                notes.append(NO_HISTORY_NOTE)
-                for group in whole:
-                    _parse_live_alerts(list(group.get("alerts") or []), name, paging, problems, collector)
-            else:
-                notes.append(NO_HISTORY_NOTE)
-                _parse_live_alerts(whole, name, paging, problems, collector)
+        if not stripped.startswith("["):
+            records += _parse_webhook_log(text, name, paging, problems, collector)
             continue
-        records += _parse_webhook_log(text, name, paging, problems, collector)
+        try:
+            whole = json.loads(stripped)  # from a "[": a list, or no JSON at all
+        except ValueError as exc:
+            problems.append(Problem(name, f"not JSON: {exc}", stripped[:120]))
+            continue
+        records += len(whole)
+        first = next((i for i in whole if isinstance(i, dict)), {})
+        if "matchers" in first:
+            silences.extend(_parse_silences(whole, name, query, problems))
+        elif "alerts" in first and "receiver" in first:  # /api/v2/alerts/groups
+            notes.append(NO_HISTORY_NOTE)
+            for position, group in enumerate(whole, 1):
+                alerts = _mapping(group).get("alerts")
+                if not isinstance(alerts, list):
+                    problems.append(Problem(f"{name} group {position}", "alert group without alerts", json.dumps(group)[:120]))
+                    continue
+                _parse_live_alerts(alerts, f"{name} group {position}", paging, problems, collector)
+        else:
+            notes.append(NO_HISTORY_NOTE)
+            _parse_live_alerts(whole, name, paging, problems, collector)
     skipped = meta.get("skipped_files") or []
     if skipped:
         notes.append(f"Alertmanager webhook log files not read (compressed): {', '.join(skipped)}")
