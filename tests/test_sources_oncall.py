@@ -8,6 +8,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from typer.testing import CliRunner
@@ -604,3 +605,36 @@ def test_an_error_that_quotes_the_key_does_not_show_it(key: str) -> None:
         server.server_close()
     assert caught.value.message.startswith("oncall: HTTP 500 from ") and "backend failed for key" in caught.value.message
     assert key not in caught.value.message + (caught.value.hint or "")
+
+
+class _NumberlessPages(BaseHTTPRequestHandler):
+    """A reporting API whose later pages hold only incidents without a number (nor an entity id)."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        return
+
+    def do_GET(self) -> None:
+        offset = int(parse_qs(urlsplit(self.path).query)["offset"][0])
+        incident = {"startTime": "2023-02-14T18:10:00Z", "entityDisplayName": f"Numberless {offset}"}
+        if offset == 0:
+            incident = {**incident, "incidentNumber": "1"}
+        body = json.dumps({"offset": offset, "limit": 100, "total": 3, "incidents": [incident]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_pages_of_incidents_without_a_number_are_not_taken_for_repeats(key: str) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NumberlessPages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = OncallSettings(url=f"http://127.0.0.1:{server.server_address[1]}", api_id="wikimedia", key_env=KEY_ENV)
+        export = OncallSource(config).pull(Query(WINDOW))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [name for name, _ in export.files] == ["incidents-001.json", "incidents-002.json", "incidents-003.json"]
+    result = parse_oncall(export, Query(WINDOW))
+    assert [p.reason for p in result.problems] == ["incident has no incidentNumber"] * 2
