@@ -846,6 +846,7 @@ def test_merges_naming_no_task_make_no_row() -> None:
         hand_txn(7, 1, at(12), "mergedfrom", fields={"new": "PHID-TASK-2"}),  # neither a set nor a list
         hand_txn(8, 1, at(13), "mergedfrom", fields={"new": ["PHID-USER-x", 5]}),
         hand_txn(9, 1, at(14), "mergedinto", fields=[]),
+        hand_txn(10, 1, at(15), "mergedfrom", fields={"new": None}),
     ]
     result = parse(hand_export([hand_task(1, at(-600)), hand_task(2, at(-600))], txns), QUERY)
     assert result.problems == () and [e.text for e in result.events] == ["T1 created: Task 1", "T2 created: Task 2"]
@@ -1084,3 +1085,48 @@ def test_a_busy_instance_scans_back_part_way_then_fetches_only_the_older_candida
         ("20 14:58", "T3 created: Late error", "admin"),
         ("20 14:59", "T3 status changed Open → Resolved", "alice"),
     ]
+
+
+def test_check_when_the_server_does_not_say_who_the_token_is(conduit: ConduitFake, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(conduit, "_m_user_whoami", lambda params, viewer: None, raising=False)
+    settings = Settings(
+        phabricator=PhabricatorSettings(url=conduit.url, projects=[], followup_projects=[]),
+        actionables=ActionablesSettings(tags=[]),
+    )
+    client = ConduitClient(conduit.url, conduit.token, backoff=0)
+    assert PhabricatorSource(settings, client).check() == f"answered as an unknown user at {conduit.url}"
+
+
+def test_malformed_records_in_conduit_answers_are_pulled_and_reported(
+    conduit: ConduitFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server answering records of the wrong shape: the pull keeps going, parse names each one."""
+    build_incident(conduit)
+    tasks, transactions = conduit._m_maniphest_search, conduit._m_transaction_search
+
+    def odd_tasks(params: dict, viewer: object) -> object:  # type: ignore[type-arg]
+        answer = tasks(params, viewer)
+        constraints = params.get("constraints") or {}
+        if "parentIDs" in constraints:  # one malformed subtask of the incident task, once
+            answer["data"] += ["junk", {"id": 99, "phid": "PHID-TASK-odd", "fields": None, "attachments": "x"}]
+        return answer
+
+    def odd_transactions(params: dict, viewer: object) -> object:  # type: ignore[type-arg]
+        answer = transactions(params, viewer)
+        in_window = [txn for txn in answer["data"] if txn["dateCreated"] < at(60)]
+        if in_window:
+            del in_window[0]["id"]  # the newest one in the window
+        return answer
+
+    monkeypatch.setattr(conduit, "_m_maniphest_search", odd_tasks, raising=False)
+    monkeypatch.setattr(conduit, "_m_transaction_search", odd_transactions, raising=False)
+    export, _ = pull(conduit)
+    result = parse(export, QUERY)
+    assert [(e.time.strftime("%d %H:%M"), e.text, e.actor) for e in result.events] == EXPECTED
+    assert sorted((p.where.split(" record ")[0], p.reason) for p in result.problems) == [
+        ("tasks.json", "no phid or fields"),
+        ("tasks.json", "not an object"),
+    ]
+    saved = json.loads(export.text("transactions.json") or "")
+    ids = [txn.get("id") for txn in saved]
+    assert ids[-1] is None and ids[:-1] == sorted(ids[:-1], reverse=True)  # newest first, the one without an id last
