@@ -1081,10 +1081,18 @@ def test_transaction_pages_stop_at_since() -> None:
     assert sent[0]["objectType"] == "PROJ"
     client, sent = _canned([txns(50, after="2"), txns(40)])
     assert list(client.transaction_pages(since=40))[-1] == ([{"phid": "PHID-XACT-40", "dateCreated": 40}], True)
-    client, _ = _canned([_envelope({"data": [{"phid": "PHID-XACT-x"}], "cursor": {"after": "1"}})])
-    assert list(client.transaction_pages(since=1)) == [([], True)]  # no date: oldest of all
-    client, _ = _canned([_envelope({"data": ["odd", {"dateCreated": "5"}], "cursor": {"after": None}})])
-    assert list(client.transaction_pages(since=0)) == [(["odd", {"dateCreated": "5"}], True)]
+    # a transaction without a creation time is passed on (its parser reports it) and does not end the scan
+    undated = {"phid": "PHID-XACT-x"}
+    page = _envelope({"data": [{"dateCreated": 50}, undated, {"dateCreated": 40}], "cursor": {"after": "3"}})
+    client, sent = _canned([page, txns(30, 20)])
+    assert list(client.transaction_pages(since=30)) == [
+        ([{"dateCreated": 50}, undated, {"dateCreated": 40}], False),
+        ([{"phid": "PHID-XACT-30", "dateCreated": 30}], True),
+    ]
+    assert len(sent) == 2
+    odd = ["odd", {"dateCreated": "5"}, {"dateCreated": None}, {"dateCreated": 5}, {"dateCreated": 60}]
+    client, _ = _canned([_envelope({"data": odd, "cursor": {"after": None}})])
+    assert list(client.transaction_pages(since=10)) == [(odd[:3] + odd[4:], True)]
 
 
 def test_transactions_since_keep_the_boundary(conduit: ConduitFake, client: ConduitClient) -> None:
@@ -1095,6 +1103,11 @@ def test_transactions_since_keep_the_boundary(conduit: ConduitFake, client: Cond
     assert [t["comments"][0]["content"]["raw"] for t in kept] == ["c4", "c3", "c2"]
     assert [t["type"] for t in client.transactions(1, since=1_700_000_000)].count("comment") == 5
     assert client.transactions(task.phid, since=1_800_000_000) == []
+    undated = next(t for t in conduit.transactions if t["comments"] and t["comments"][0]["content"]["raw"] == "c3")
+    del undated["dateCreated"]  # passed on (its parser reports it), and paging goes on past it
+    kept = client.transactions("T1", since=1_700_000_102)
+    assert [t["comments"][0]["content"]["raw"] for t in kept] == ["c4", "c3", "c2"]
+    assert "dateCreated" not in kept[1]
 
 
 # --- configuration, small helpers and failures before an answer ------------------------------------

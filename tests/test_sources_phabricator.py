@@ -1130,3 +1130,53 @@ def test_malformed_records_in_conduit_answers_are_pulled_and_reported(
     saved = json.loads(export.text("transactions.json") or "")
     ids = [txn.get("id") for txn in saved]
     assert ids[-1] is None and ids[:-1] == sorted(ids[:-1], reverse=True)  # newest first, the one without an id last
+
+
+def test_a_transaction_without_a_creation_time_is_reported_not_lost(conduit: ConduitFake) -> None:
+    """The scan passes it on instead of taking it for the oldest of all (which ended the scan and
+    dropped it unseen): parse names it, and every other event is there."""
+    build_incident(conduit)
+    resolved = next(t for t in conduit.transactions if t["dateCreated"] == at(40))
+    del resolved["dateCreated"]
+    export, _ = pull(conduit)
+    assert export.meta["transactions"] == "type-scan"
+    result = parse(export, QUERY)
+    assert [(e.time.strftime("%d %H:%M"), e.text, e.actor) for e in result.events] == [
+        row for row in EXPECTED if row[1] != "T5 status changed Open → Resolved"
+    ]
+    assert [(p.where.split(" record ")[0], p.reason) for p in result.problems] == [
+        ("transactions.json", "no creation time")
+    ]
+
+
+def test_a_scan_page_ending_on_a_transaction_without_a_time_reaches_back_to_the_last_one_with_a_time(
+    conduit: ConduitFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How far a part-way scan reached is told by its transactions with a time: a page ending on one
+    without does not count as reaching back to the epoch (which would skip the older candidates)."""
+    conduit.set_clock(at(-600))
+    errors = conduit.add_project("Production Errors", "prod-errors")
+    early = conduit.add_task("Early error", projects=[errors], created=at(1))  # T1: older than the scan reaches
+    conduit.set_status(early.id, "resolved", at=at(2), actor="bob")
+    busy = conduit.add_task("Somebody else's very busy task", created=at(5))
+    for n in range(5200):
+        conduit.add_comment(busy.id, "noise", at=at(10) + n // 2)
+    late = conduit.add_task("Late error", projects=[errors], created=at(58))  # T3
+    conduit.set_status(late.id, "resolved", at=at(59), actor="alice")
+    scan = conduit._m_transaction_search
+
+    def last_without_a_time(params: dict, viewer: object) -> object:  # type: ignore[type-arg]
+        answer = scan(params, viewer)
+        if params.get("objectType") and answer["data"]:
+            answer["data"][-1] = {k: v for k, v in answer["data"][-1].items() if k != "dateCreated"}
+        return answer
+
+    monkeypatch.setattr(conduit, "_m_transaction_search", last_without_a_time, raising=False)
+    export, _ = pull(conduit, Query(WINDOW), projects=["prod-errors"], followup_projects=[])
+    assert export.meta["transactions"] == "type-scan+per-task"
+    assert [(e.time.strftime("%d %H:%M"), e.text) for e in parse(export, Query(WINDOW)).events] == [
+        ("20 14:01", "T1 created: Early error"),
+        ("20 14:02", "T1 status changed Open → Resolved"),
+        ("20 14:58", "T3 created: Late error"),
+        ("20 14:59", "T3 status changed Open → Resolved"),
+    ]

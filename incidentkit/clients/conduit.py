@@ -511,11 +511,11 @@ class ConduitClient:
         """Transactions of one object (``"T123"``, ``123`` or a PHID), newest first.
 
         With *since* (epoch seconds), paging stops at the first older transaction and older ones
-        are left out.
+        are left out; one without a creation time is kept (its caller's parser reports it).
         """
         found: list[dict[str, Any]] = []
         for item in self.iter_transactions(task):
-            if since is not None and _created(item) < since:
+            if since is not None and _before(item, since):
                 break
             found.append(item)
         return found
@@ -527,11 +527,11 @@ class ConduitClient:
 
         Yields ``(items, is_last)`` per call, so a caller can stop on a call budget; the page that
         reaches a transaction older than *since* (epoch seconds) is the last one, without those older
-        items. One scan covers all tasks at once, which beats one call per task when many changed.
+        items (one without a creation time is kept, as by :meth:`transactions`). One scan covers all tasks at once, which beats one call per task when many changed.
         """
         pages = self._pages("transaction.search", {"objectType": object_type, "limit": TRANSACTION_PAGE_MAX})
         for data, last in pages:
-            items = [item for item in data if since is None or _created(item) >= since]
+            items = [item for item in data if since is None or not _before(item, since)]
             reached = len(items) < len(data)
             yield items, last or reached
             if last or reached:
@@ -682,9 +682,11 @@ def _identity(item: Any) -> str:
     return str(item.get("phid") or item.get("id") or "")
 
 
-def _created(item: Any) -> int:
+def _before(item: Any, since: int) -> bool:
+    """Whether *item* was created before *since* (epoch seconds). One without a creation time is
+    not: it goes to the caller, whose parser reports it, instead of ending the scan unseen."""
     value = item.get("dateCreated") if isinstance(item, dict) else None
-    return value if isinstance(value, int) else 0
+    return isinstance(value, int) and value < since
 
 
 def _data_list(result: Any, method: str) -> list[dict[str, Any]]:

@@ -275,8 +275,9 @@ def _fetch_transactions(
     try:
         for pages, (items, last) in enumerate(client.transaction_pages("TASK", since=start), start=1):
             keep(items)
-            if items:
-                scanned_from = _created(items[-1])
+            dated = [created for item in items if isinstance(item, dict) and (created := _created(item))]
+            if dated:  # newest first: the page reaches back to its last transaction with a time
+                scanned_from = dated[-1]
             if last:
                 complete = True
                 break
