@@ -6,15 +6,31 @@ one thread is not another's."""
 from __future__ import annotations
 
 import gzip
+import inspect
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
-from incidentkit.clients.budget import DEFAULT_MAX_BYTES, OverBudget, budget, current_budget, wait
+from incidentkit.clients import budget as budget_module
+from incidentkit.clients.budget import (
+    DEFAULT_MAX_BYTES,
+    Budget,
+    BudgetAdapter,
+    OverBudget,
+    budget,
+    current_budget,
+    wait,
+)
 from incidentkit.clients.http import make_session
 from tests.servers._common import free_port
 
@@ -27,8 +43,23 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
         return
 
+    def _send(self, body: bytes, *, content_type: str = "text/plain", encoding: str = "") -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        if encoding:
+            self.send_header("Content-Encoding", encoding)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_GET(self) -> None:
-        if self.path == "/gzip":
+        if self.path.startswith("http://"):  # asked as a proxy: the absolute URL is the path
+            self._send(b"proxied " + self.path.encode())
+        elif self.path.startswith("/typed?"):  # an empty body with the Content-Type given in the query
+            self._send(b"", content_type=parse_qs(urlsplit(self.path).query)["type"][0])
+        elif self.path == "/bad-gzip":
+            self._send(b"this is not gzip", content_type="application/json", encoding="gzip")
+        elif self.path == "/gzip":
             body = gzip.compress(BODY)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -159,3 +190,140 @@ def test_a_broken_chunked_answer_is_requests_own_error(server: str) -> None:
     with budget(30.0), pytest.raises(requests.exceptions.ChunkedEncodingError) as caught:
         make_session().get(f"{server}/broken-chunks", timeout=5)
     assert "Connection broken" in str(caught.value) and caught.value.request.url == f"{server}/broken-chunks"
+
+
+
+def test_a_body_that_fails_to_decompress_is_requests_own_error(server: str) -> None:
+    with pytest.raises(requests.exceptions.ContentDecodingError) as caught:
+        make_session().get(f"{server}/bad-gzip", timeout=5)
+    assert "Received response with content-encoding: gzip" in str(caught.value)
+    assert caught.value.request.url == f"{server}/bad-gzip"
+
+
+def test_a_body_read_within_the_budget_can_still_be_iterated(server: str) -> None:
+    response = make_session().get(f"{server}/gzip", timeout=5)
+    assert b"".join(response.iter_content(4096)) == BODY
+    assert list(response.iter_lines()) == [BODY]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "encoding"),
+    [
+        ("application/problem+json", "utf-8"),  # requests itself gives no charset to a +json type
+        ("Application/Problem+JSON", "utf-8"),
+        ("application/json; charset=iso-8859-1", "iso-8859-1"),  # a named charset is kept
+        ("application/octet-stream", None),  # not JSON: left to the caller
+        ("text/plain", "ISO-8859-1"),  # requests' own default for text
+    ],
+    ids=["plus-json", "upper-case", "named-charset", "not-json", "text"],
+)
+def test_json_without_a_charset_is_read_as_utf_8(server: str, content_type: str, encoding: str | None) -> None:
+    response = make_session().get(f"{server}/typed?type={quote(content_type)}", timeout=5)
+    assert response.headers["Content-Type"] == content_type
+    assert response.encoding == encoding
+
+
+def test_the_adapter_sends_through_the_configured_proxy(server: str) -> None:
+    session = make_session()
+    session.proxies = {"http": server}
+    response = session.get("http://proxied.invalid/page?x=1", timeout=5)
+    assert response.content == b"proxied http://proxied.invalid/page?x=1"
+
+
+def test_the_adapter_passes_on_the_ca_bundle_and_the_client_certificate(server: str, tmp_path: Path) -> None:
+    https = server.replace("http://", "https://")  # refused before connecting: no TLS server needed
+    # per request: a session's verify gives way to REQUESTS_CA_BUNDLE from the environment
+    missing_ca, missing_cert = str(tmp_path / "missing-ca.pem"), str(tmp_path / "missing-client.pem")
+    with pytest.raises(OSError, match="Could not find a suitable TLS CA certificate bundle, invalid path: .*missing-ca"):
+        make_session().get(f"{https}/gzip", timeout=5, verify=missing_ca)
+    with pytest.raises(OSError, match="Could not find the TLS certificate file, invalid path: .*missing-client"):
+        make_session().get(f"{server}/gzip", timeout=5, cert=missing_cert)
+
+
+def test_the_adapter_keeps_the_defaults_of_requests_adapter() -> None:
+    ours = inspect.signature(BudgetAdapter.send).parameters
+    theirs = inspect.signature(HTTPAdapter.send).parameters
+    assert list(ours) == list(theirs)
+    assert {name: p.default for name, p in ours.items()} == {name: p.default for name, p in theirs.items()}
+
+
+def test_the_adapter_called_alone_reads_the_body_within_the_cap(server: str) -> None:
+    # not streamed unless asked: the body is read (and can be read again) and capped
+    response = BudgetAdapter().send(requests.Request("GET", f"{server}/exact/1000").prepare(), timeout=5)
+    assert b"".join(response.iter_content(300)) == response.content == b"x" * 1000
+    request = requests.Request("GET", f"{server}/exact/1001").prepare()
+    with budget(None, max_bytes=1000), pytest.raises(OverBudget) as caught:
+        BudgetAdapter().send(request, timeout=5)
+    assert caught.value.kind == "size"
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same server behind TLS with a self-signed certificate no CA bundle trusts."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), _Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # verify=False, on purpose
+def test_the_adapter_called_alone_verifies_certificates(tls_server: str) -> None:
+    request = requests.Request("GET", f"{tls_server}/exact/10").prepare()
+    assert BudgetAdapter().send(request, timeout=5, verify=False).content == b"x" * 10  # the server works
+    with pytest.raises(requests.exceptions.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+        BudgetAdapter().send(request, timeout=5)  # verified unless told otherwise, as requests' adapter does
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    """The budget module's clock and sleep, by hand: ``clock.now`` is the monotonic time, ``clock.slept``
+    the waits asked for."""
+    fake = SimpleNamespace(now=100.0, slept=[])
+    fake.monotonic = lambda: fake.now
+    fake.sleep = fake.slept.append
+    monkeypatch.setattr(budget_module, "time", fake)
+    return fake
+
+
+def test_the_time_left_counts_down_to_zero_and_the_deadline_itself_is_past(clock: SimpleNamespace) -> None:
+    ahead = Budget(seconds=2.0, deadline=102.0)
+    assert Budget().remaining() is None and not Budget().expired()
+    expected = [(100.0, 2.0, False), (101.5, 0.5, False), (102.0, 0.0, True), (103.0, 0.0, True)]
+    seen = []
+    for now, _, _ in expected:
+        clock.now = now
+        seen.append((now, ahead.remaining(), ahead.expired()))
+    assert seen == expected
+    with pytest.raises(OverBudget, match="did not finish within 2 s"):
+        ahead.check()
+
+
+def test_timeouts_are_capped_at_the_time_left(clock: SimpleNamespace) -> None:
+    clock.now = 97.0
+    ahead = Budget(seconds=10.0, deadline=100.0)  # 3 s left
+    cases = [(None, 3.0), (1.5, 1.5), (30, 3.0), ((1.5, None), (1.5, 3.0)), ((30, 2.0), (3.0, 2.0)), ((None, None), (3.0, 3.0))]
+    assert [(timeout, ahead.cap(timeout)) for timeout, _ in cases] == cases
+    assert [Budget().cap(timeout) for timeout in (None, 30, (1, None))] == [None, 30, (1, None)]  # no deadline
+    clock.now = 100.0
+    with pytest.raises(OverBudget):
+        ahead.cap(30)
+
+
+def test_a_wait_sleeps_what_was_asked_and_never_less_than_nothing(clock: SimpleNamespace) -> None:
+    wait(0.25, "backing off")
+    wait(-1.0, "a clock skewed into the past")
+    with budget(10.0):
+        wait(9.5, "rate limited")  # fits before the deadline
+    assert clock.slept == [0.25, 0.0, 9.5]

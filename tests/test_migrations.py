@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import sqlite3
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -73,3 +76,56 @@ def test_the_store_stamps_times_with_its_clock(tmp_path: Path) -> None:
     with Store.open(tmp_path / "t.db", clock=lambda: fixed) as store:
         record = store.save_incident(IncidentRecord(slug="a", title="A"))
     assert record.created_at == record.updated_at == "2024-05-01T12:00:30Z"
+
+
+def test_step_registers_the_function_under_its_name_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(migrations, "STEPS", [])
+    monkeypatch.setattr(migrations, "_FUNCTIONS", [])
+
+    def m900_first(db: Database) -> None: ...
+
+    def m901_second(db: Database) -> None: ...
+
+    assert migrations.step(m900_first) is m900_first
+    assert migrations.step(m901_second) is m901_second
+    assert migrations.STEPS == ["m900_first", "m901_second"]
+    assert migrations._FUNCTIONS == [m900_first, m901_second]
+
+
+def _fresh_sqlite_utils(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Forget sqlite-utils (so database() imports it again) and refuse, recording it, any numpy import
+    that reaches the import system. Returns the list of refused names."""
+    for name in [name for name in sys.modules if name == "sqlite_utils" or name.startswith("sqlite_utils.")]:
+        monkeypatch.delitem(sys.modules, name)
+    asked: list[str] = []
+
+    class RefuseNumpy(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: object, target: object = None) -> None:
+            if name.partition(".")[0] == "numpy":
+                asked.append(name)
+                raise ImportError(f"no {name} in this test")
+            return None
+
+    monkeypatch.setattr(sys, "meta_path", [RefuseNumpy(), *sys.meta_path])
+    return asked
+
+
+def test_database_loads_sqlite_utils_without_importing_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = _fresh_sqlite_utils(monkeypatch)
+    monkeypatch.delitem(sys.modules, "numpy", raising=False)
+    db = migrations.database(sqlite3.connect(":memory:"))
+    assert asked == []  # sqlite-utils' numpy import failed before reaching the import system
+    assert "numpy" not in sys.modules  # and the stand-in that refused it is gone
+    assert "sqlite_utils" in sys.modules
+    db["t"].insert({"a": 1})
+    assert list(db["t"].rows) == [{"a": 1}]
+
+
+def test_database_leaves_a_numpy_loaded_before_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = _fresh_sqlite_utils(monkeypatch)
+    loaded = types.ModuleType("numpy")  # stands in for a numpy something else imported
+    monkeypatch.setitem(sys.modules, "numpy", loaded)
+    migrations.database(sqlite3.connect(":memory:"))
+    assert sys.modules["numpy"] is loaded
+    assert sys.modules["sqlite_utils.db"].np is loaded  # sqlite-utils was given it, not hidden from it
+    assert asked == []

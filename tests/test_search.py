@@ -15,6 +15,8 @@ import pytest
 from incidentkit.config import Settings
 from incidentkit.errors import InputError
 from incidentkit.model.incident import IncidentRecord
+from incidentkit.model.search import DraftFacts, IncidentDocument
+from incidentkit.model.similar import Comparable
 from incidentkit.services.importing import import_reports, save_page_text
 from incidentkit.services.search import fts_query, index_page, reindex, search
 from incidentkit.store import Store
@@ -242,3 +244,81 @@ def test_a_report_page_in_fields_by_the_outline_given() -> None:
     assert report_text(page, []) == ReportText(body="Summary\nthe words\nTimeline\nat noon")
     assert report_text("no headings\nat all") == ReportText(body="no headings\nat all")
     assert report_text("== Timeline ==\nat noon\n== Actionables ==\n* fix") == ReportText(timeline="at noon", actionables="* fix")
+
+
+def _document(store: Store, slug: str, *, title: str, day: date | None, text: bool = True, **fields: object) -> int:
+    """Record the incident *slug* (status review, its page named) and save its search document."""
+    store.save_incident(IncidentRecord(slug=slug, title=title, status="review", page=f"Incidents/{slug}"))
+    document = IncidentDocument(slug=slug, title=title, day=day, **fields)  # type: ignore[arg-type]
+    draft = DraftFacts(timeline="18:00 Ünïcode paged", pages=(datetime(2024, 5, 1, 18, tzinfo=UTC),))
+    options = {} if text else {"text": False}
+    doc_id, _ = store.save_document(
+        document, draft=draft, page_text=f"== Summary ==\n{title} ✓", page_revision=42, terms=("outag",),
+        comparable=Comparable(counts={"outag": 1}, title=frozenset({"élan"})), **options,  # type: ignore[arg-type]
+    )  # fmt: skip
+    return doc_id
+
+
+def test_an_indexed_incident_reads_back_as_recorded(store: Store) -> None:
+    start = datetime(2024, 5, 1, 17, 30, tzinfo=UTC)
+    _document(store, "2024-05-01_db", title="Database outage", day=date(2024, 5, 1), start=start)
+    _document(store, "undated", title="Undated outage", day=None)
+    store.save_incident(IncidentRecord(slug="2024-06-01_not-indexed", title="Not indexed"))
+    found = store.indexed_incident("2024-05-01_db")
+    assert found is not None and (found.slug, found.title, found.day, found.start, found.status, found.page) == (
+        "2024-05-01_db", "Database outage", date(2024, 5, 1), "2024-05-01T17:30:00Z", "review", "Incidents/2024-05-01_db",
+    )  # fmt: skip
+    undated = store.indexed_incident("undated")
+    assert undated is not None and (undated.day, undated.start, undated.order) == (None, None, ("", "undated"))
+    assert store.indexed_incident("2024-06-01_not-indexed") is None
+    assert store.unindexed_slugs() == ["2024-06-01_not-indexed"]
+
+
+def test_what_a_document_was_built_from_reads_back_and_is_stored_as_written(store: Store) -> None:
+    _document(store, "2024-05-01_db", title="Database outage", day=date(2024, 5, 1))
+    parts = store.stored_parts("2024-05-01_db")
+    assert parts is not None
+    assert parts.draft == DraftFacts(timeline="18:00 Ünïcode paged", pages=(datetime(2024, 5, 1, 18, tzinfo=UTC),))
+    assert (parts.page_text, parts.page_revision) == ("== Summary ==\nDatabase outage ✓", 42)
+    assert store.stored_parts("no-such-incident") is None
+    draft, comparable = store.db.execute("SELECT draft, comparable FROM search_documents").fetchone()
+    assert "Ünïcode" in draft and "élan" in comparable  # readable in any SQLite tool, not \u-escaped
+
+
+def test_a_document_is_searchable_unless_its_text_is_left_to_the_caller(store: Store) -> None:
+    _document(store, "2024-05-01_db", title="Database outage", day=date(2024, 5, 1))
+    _document(store, "2024-05-02_dns", title="DNS outage", day=date(2024, 5, 2), text=False)
+    assert [hit.slug for hit in store.search_text("outage")] == ["2024-05-01_db"]
+    (hit,) = store.search_text("database")
+    assert (hit.title, hit.day, hit.status, hit.page) == ("Database outage", date(2024, 5, 1), "review", "Incidents/2024-05-01_db")
+
+
+def test_the_similarity_text_is_read_back_from_the_index(store: Store) -> None:
+    fields = {"summary": "The primary ran out of disk.", "timeline": "18:00 alert fired", "body": "More words here."}
+    _document(store, "2024-05-01_db", title="Database outage", day=date(2024, 5, 1), **fields)
+    expected = IncidentDocument(slug="2024-05-01_db", title="Database outage", day=None, **fields).similarity_text()
+    assert store.similarity_text("2024-05-01_db") == expected
+    assert "Database outage" in expected and "ran out of disk" in expected and "alert fired" in expected
+    assert store.similarity_text("no-such-incident") == ""
+    _document(store, "2024-05-02_lost", title="Lost headings", day=date(2024, 5, 2), body="Only the rest of the page.")
+    assert "Only the rest of the page." in store.similarity_text("2024-05-02_lost")  # no summary nor timeline
+
+
+def test_repeats_are_pairs_at_most_the_days_apart_counted_by_whole_days(store: Store) -> None:
+    days = {"a": date(2024, 5, 1), "b": date(2024, 5, 3), "c": date(2024, 5, 4), "d": date(2024, 6, 1)}
+    ids = {key: _document(store, f"x-{key}", title=f"Outage {key}", day=day) for key, day in days.items()}
+    store.add_links({(ids["a"], ids["b"]): 0.5, (ids["a"], ids["c"]): 0.7, (ids["c"], ids["d"]): 0.9}, list(ids.values()))
+    assert sorted(store.repeat_links(2)) == [("x-b", "x-a", 0.5, 2.0)]  # 3 days apart is more than 2
+    assert sorted(store.repeat_links(3)) == [("x-b", "x-a", 0.5, 2.0), ("x-c", "x-a", 0.7, 3.0)]
+    assert sorted(store.repeat_links(30, since=date(2024, 5, 4))) == [("x-c", "x-a", 0.7, 3.0), ("x-d", "x-c", 0.9, 28.0)]
+
+
+def test_a_search_reads_twenty_hits_unless_asked_and_says_how_to_write_a_query(store: Store) -> None:
+    for n in range(22):
+        _document(store, f"2024-05-{n + 1:02d}_outage", title=f"Outage {n}", day=date(2024, 5, n + 1))
+    assert len(store.search_text("outage")) == 20
+    assert len(store.search_text("outage", limit=21)) == 21
+    with pytest.raises(InputError) as caught:
+        store.search_text('"unbalanced')
+    assert caught.value.message.startswith("cannot search for '\"unbalanced': ")
+    assert caught.value.hint == 'write words, "quoted phrases", prefix* and AND / OR / NOT between them'

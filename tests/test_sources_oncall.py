@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from typer.testing import CliRunner
@@ -19,6 +23,7 @@ from incidentkit.model.window import Window
 from incidentkit.sources import all_specs
 from incidentkit.sources import oncall as oncall_source
 from incidentkit.sources.oncall import OncallSource, parse_oncall
+from tests.servers._common import free_port
 from tests.servers.oncall_fake import OncallFake
 
 FIXTURE = Path(__file__).parent / "fixtures" / "oncall" / "reporting-incidents.json"
@@ -464,3 +469,172 @@ def test_up_to_eight_people_are_named(count: int, listed: str) -> None:
                 "pagedUsers": [f"a{n}" for n in range(count)]}  # fmt: skip
     result = parse_oncall(Export("oncall", (("incidents-001.json", json.dumps([incident])),)), Query(WINDOW))
     assert result.events[0].text == f"ProbeDown paged {count} people ({listed})"
+
+
+def _parse_files(*files: tuple[str, str], meta: dict | None = None):
+    return parse_oncall(Export("oncall", files, meta or {}), Query(WINDOW))
+
+
+def test_each_unreadable_record_is_a_problem_with_its_place_and_text_and_reading_goes_on() -> None:
+    not_json = "<html>" + "x" * 200
+    no_list = '{"error": "' + "y" * 200 + '"}'
+    not_object = "s" * 200
+    no_number = {"startTime": "2023-02-14T18:10:00Z", "entityDisplayName": "z" * 200}
+    untimed = {"name": "acknowledged", "at": "soon", "message": "m" * 200}
+    good = {"incidentNumber": "501", "startTime": "2023-02-14T18:10:00Z", "entityDisplayName": "ProbeDown",
+            "transitions": [untimed]}  # fmt: skip
+    result = _parse_files(
+        ("a.json", not_json),
+        ("b.json", no_list),
+        ("c.json", json.dumps([not_object, no_number, good])),
+        ("d.json", json.dumps([{**good, "incidentNumber": "502"}])),
+    )
+    assert result.source == "oncall"
+    assert [(p.where, p.reason.split(":")[0], p.text) for p in result.problems] == [
+        ("a.json", "not JSON", not_json[:120]),
+        ("b.json", "not a list of on-call incidents", no_list[:120]),
+        ("c.json incident 1", "incident is not an object", ('"' + "s" * 200)[:120]),
+        ("c.json incident 2", "incident has no incidentNumber", json.dumps(no_number)[:120]),
+        ("c.json incident 3", "transition 'acknowledged' has no readable time", json.dumps(untimed)[:120]),
+        ("d.json incident 1", "transition 'acknowledged' has no readable time", json.dumps(untimed)[:120]),
+    ]
+    assert len(not_json[:120]) == len(json.dumps(untimed)[:120]) == 120  # every quote was cut
+    assert [(e.source, e.data["incident"]) for e in result.events] == [("oncall", "501"), ("oncall", "502")]
+    assert result.lines_read == 4
+
+
+def test_transitions_are_read_in_time_order_and_one_at_the_moment_of_the_page_is_kept() -> None:
+    incident = {
+        "incidentNumber": "601", "startTime": "2023-02-14T18:10:00Z", "entityDisplayName": "ProbeDown",
+        "transitions": [  # listed out of order, as nothing in the API promises an order
+            {"name": "resolved", "at": "2023-02-14T18:30:00Z", "by": "bob"},
+            {"name": "acknowledged", "at": "2023-02-14T18:12:00Z", "by": "alice"},
+            {"name": "triggered", "at": "2023-02-14T18:12:00Z"},
+        ],
+    }  # fmt: skip
+    result = _parse_files(("incidents-001.json", json.dumps([incident])))
+    assert [(e.time.strftime("%H:%M"), e.kind, e.text, e.source) for e in result.events] == [
+        ("18:12", EventKind.PAGE, "ProbeDown paged nobody named (who was reached is unknown)", "oncall"),
+        ("18:12", EventKind.PAGE_ACK, "ProbeDown acknowledged by alice", "oncall"),  # in the second it was paged
+        ("18:30", EventKind.PAGE_RESOLVED, "ProbeDown resolved by bob", "oncall"),
+    ]  # fmt: skip
+
+
+def test_the_raw_record_of_a_page_and_of_a_transition_is_kept_with_sorted_keys() -> None:
+    incident = {"startTime": "2023-02-14T18:10:00Z", "incidentNumber": "602", "entityDisplayName": "ProbeDown",
+                "transitions": [{"name": "acknowledged", "at": "2023-02-14T18:11:00Z", "by": "alice"}]}  # fmt: skip
+    page, ack = _parse_files(("incidents-001.json", json.dumps([incident]))).events
+    assert page.raw == '{"entityDisplayName": "ProbeDown", "incidentNumber": "602", "startTime": "2023-02-14T18:10:00Z"}'
+    assert ack.raw == '{"at": "2023-02-14T18:11:00Z", "by": "alice", "name": "acknowledged"}'
+
+
+def test_pages_left_out_by_the_filter_are_counted() -> None:
+    incidents = [
+        {"incidentNumber": str(n), "startTime": "2023-02-14T18:10:00Z", "entityDisplayName": "ProbeDown", "routingKey": key}
+        for n, key in ((701, "wmcs"), (702, "wmcs"), (703, "sre"))
+    ]
+    files = (("incidents-001.json", json.dumps(incidents)),)
+    assert _parse_files(*files, meta={"routing_keys": ["sre"]}).notes == (
+        "2 pages of other routing keys or teams left out ([oncall] routing_keys / teams)",
+    )
+    assert _parse_files(*files, meta={"routing_keys": ["sre", "wmcs"]}).notes == ()
+
+
+def test_what_a_page_names_its_teams_policies_and_phase() -> None:
+    incident = {
+        "incidentNumber": "801", "startTime": "2023-02-14T18:10:00Z", "entityDisplayName": "ProbeDown",
+        "currentPhase": "Snoozed", "pagedUsers": ["jdoe"],
+        "pagedPolicies": [
+            {"policy": {"name": "Primary"}, "team": {"slug": "team-unnamed"}},  # a team without a name
+            {"policy": {"name": "Secondary"}, "team": {"name": "SRE", "slug": "team-sre"}},
+        ],
+    }  # fmt: skip
+    (page,) = _parse_files(("incidents-001.json", json.dumps([incident]))).events
+    assert page.text == "ProbeDown paged Primary, Secondary: 1 person (jdoe)"
+    assert page.data["teams"] == ["team-unnamed", "SRE"] and page.data["team_slugs"] == ["team-unnamed", "team-sre"]
+    assert page.data["phase"] == "snoozed"  # an unknown phase, as given but in lower case
+
+
+def test_the_base_url_is_trimmed_of_its_slashes_only(key: str) -> None:
+    down = OncallSettings(url=f"http://127.0.0.1:{free_port()}/proxyX//", api_id="wikimedia", key_env=KEY_ENV)
+    with pytest.raises(SourceError) as caught:
+        OncallSource(down).pull(Query(WINDOW))
+    assert "/proxyX/api-reporting/v2/incidents" in caught.value.message
+
+
+def test_an_incident_on_two_pages_is_read_once_and_the_next_still_read() -> None:
+    incidents = [{"incidentNumber": n, "startTime": "2023-02-14T18:10:00Z", "entityDisplayName": "ProbeDown"}
+                 for n in ("901", "901", "902")]  # fmt: skip
+    result = _parse_files(("incidents-001.json", json.dumps(incidents)))
+    assert [e.data["incident"] for e in result.events] == ["901", "902"] and result.lines_read == 3
+
+
+def test_a_silent_server_times_out_after_the_configured_time(key: str) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections, never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        config = OncallSettings(url=url, api_id="wikimedia", key_env=KEY_ENV, timeout=0.3)
+        with budget(10), pytest.raises(SourceError) as caught:
+            OncallSource(config).pull(Query(WINDOW))
+    assert caught.value.message == f"oncall: {url}/api-reporting/v2/incidents did not answer within 0.3 s"
+
+
+class _EchoKey(BaseHTTPRequestHandler):
+    """A broken server whose error message quotes the API key it was sent."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        return
+
+    def do_GET(self) -> None:
+        body = json.dumps({"error": f"backend failed for key {self.headers['X-VO-Api-Key']}"}).encode()
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_an_error_that_quotes_the_key_does_not_show_it(key: str) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoKey)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = OncallSettings(url=f"http://127.0.0.1:{server.server_address[1]}", api_id="wikimedia", key_env=KEY_ENV)
+        with pytest.raises(SourceError) as caught:
+            OncallSource(config).pull(Query(WINDOW))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert caught.value.message.startswith("oncall: HTTP 500 from ") and "backend failed for key" in caught.value.message
+    assert key not in caught.value.message + (caught.value.hint or "")
+
+
+class _NumberlessPages(BaseHTTPRequestHandler):
+    """A reporting API whose later pages hold only incidents without a number (nor an entity id)."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        return
+
+    def do_GET(self) -> None:
+        offset = int(parse_qs(urlsplit(self.path).query)["offset"][0])
+        incident = {"startTime": "2023-02-14T18:10:00Z", "entityDisplayName": f"Numberless {offset}"}
+        if offset == 0:
+            incident = {**incident, "incidentNumber": "1"}
+        body = json.dumps({"offset": offset, "limit": 100, "total": 3, "incidents": [incident]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_pages_of_incidents_without_a_number_are_not_taken_for_repeats(key: str) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NumberlessPages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = OncallSettings(url=f"http://127.0.0.1:{server.server_address[1]}", api_id="wikimedia", key_env=KEY_ENV)
+        export = OncallSource(config).pull(Query(WINDOW))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [name for name, _ in export.files] == ["incidents-001.json", "incidents-002.json", "incidents-003.json"]
+    result = parse_oncall(export, Query(WINDOW))
+    assert [p.reason for p in result.problems] == ["incident has no incidentNumber"] * 2

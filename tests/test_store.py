@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import threading
@@ -495,3 +496,155 @@ def test_the_default_clock_is_the_aware_utc_now() -> None:
         after = datetime.now(UTC)
     assert now.utcoffset() == timedelta(0)
     assert before <= now <= after
+
+
+def test_an_unreadable_actionable_row_names_its_id_and_how_to_fix_it(store: Store) -> None:
+    one = _add(store, task="T1")
+    store.db.execute("UPDATE actionables SET type = 'weird' WHERE id = ?", [one.id])
+    with pytest.raises(StoreError) as caught:
+        store.require_actionable(one.id or 0)
+    assert caught.value.message.startswith(f"actionable #{one.id} holds a value incidentkit cannot read: ")
+    assert caught.value.hint == "fix the row in an SQLite tool, or re-import / re-sync it"
+
+
+def test_times_read_back_each_from_its_own_column_and_unset_ones_unset(store: Store) -> None:
+    later = NOW + timedelta(days=1)
+    first = _add(store, task="T1", recorded_at=NOW, updated_at=later, synced_at=later)
+    second = _add(store, task="T2", recorded_at=later, updated_at=NOW, synced_at=None)
+    assert (first.recorded_at, first.updated_at, first.synced_at) == (NOW, later, later)
+    assert (second.recorded_at, second.updated_at, second.synced_at) == (later, NOW, None)
+
+
+def test_more_filters_of_actionables(store: Store) -> None:
+    _add(store, task="T1", title="underscore", projects=("SRE_Tools",))
+    _add(store, task="T2", title="parens", projects=("A(B)C",))
+    _add(store, task="T3", title="hash", projects=("C#Team",))
+    _add(store, task="T4", title="accented", projects=("résilience",))
+    _add(store, task="T5", title="percent", projects=("50% rollout",), type=ActionableType.DETECT)
+    _add(store, task="T6", title="hundred", projects=("Q100 goals",), type=ActionableType.MITIGATE, missing=True)
+    _add(store, task="T7", title="backslash", projects=("ops\\team",), missing=True)
+    _add(store, task="T8", title="quoted", projects=('The "quoted" team',), status=ActionableStatus.DONE)
+    _add(store, task="T9", title="two", projects=("sre", "tools"), status=ActionableStatus.DONE)
+    today = NOW.date()
+
+    def titles(**q: object) -> list[str]:
+        return [a.title for a in store.query_actionables(ActionableQuery(**q), today=today)]  # type: ignore[arg-type]
+
+    assert titles(project="sretools") == ["underscore"]
+    assert titles(project="abc") == ["parens"]
+    assert titles(project="cteam") == ["hash"]
+    assert titles(project="Résilience") == ["accented"]  # the name, not its JSON escape; lower-cased by Python
+    assert titles(project='"quoted"', statuses=()) == ["quoted"]
+    assert titles(project="50%") == ["percent"]  # a literal percent sign
+    assert titles(project="100%") == []  # not "100 then anything"
+    assert titles(project="ops\\team") == ["backslash"]
+    assert titles(project="sretools", statuses=()) == ["underscore"]  # each name on its own, not the list's text
+    store.db.execute("UPDATE actionables SET projects = 'not json' WHERE task = 'T9'")  # edited by hand
+    assert titles(project="tools", statuses=()) == ["underscore"]
+    assert titles(types=(ActionableType.DETECT, ActionableType.MITIGATE)) == ["percent", "hundred"]
+    assert titles(missing=True) == ["hundred", "backslash"]
+    assert titles(missing=False) == ["underscore", "parens", "hash", "accented", "percent"]
+    assert titles(sort="no-such-order") == titles(sort="id") == [
+        "underscore", "parens", "hash", "accented", "percent", "hundred", "backslash",
+    ]  # fmt: skip
+
+
+def test_tasks_tracked_and_missing_by_incident(store: Store) -> None:
+    _add(store, task="T10", missing=True)
+    _add(store, task="T9", missing=True)
+    _add(store, task="T11")
+    _add(store, incident="inc-b", task="T9", missing=True)
+    _add(store, incident="inc-b", task="T12")
+    _add(store, title="an idea")
+    assert store.missing_tasks() == ["T9", "T10"]  # by number, each once
+    assert store.missing_tasks(incident="inc-b") == ["T9"]
+    assert sorted(store.tracked_tasks()) == ["T10", "T11", "T12", "T9"]
+    assert sorted(store.tracked_tasks(incident="inc-b")) == ["T12", "T9"]
+    assert [(a.incident, a.task) for a in store.actionables_for_tasks(["T9", "T12"])] == [
+        ("inc-a", "T9"), ("inc-b", "T9"), ("inc-b", "T12"),
+    ]  # fmt: skip
+    assert [(a.incident, a.task) for a in store.actionables_for_tasks(["T9", "T11"], incident="inc-a")] == [
+        ("inc-a", "T9"), ("inc-a", "T11"),
+    ]  # fmt: skip
+
+
+def test_tracking_twice_says_what_and_where(store: Store) -> None:
+    _add(store, task="T1")
+    _add(store, title="An idea")
+    hint = "`incidentkit actionables list --incident SLUG --status all` shows it"
+    with pytest.raises(StoreError) as by_task:
+        _add(store, task="T1", title="Other title")
+    with pytest.raises(StoreError) as by_title:
+        _add(store, title="An idea")
+    assert by_task.value.message.startswith("T1 is already tracked for incident inc-a (")
+    assert by_title.value.message.startswith("'An idea' is already tracked for incident inc-a (")
+    assert by_task.value.hint == by_title.value.hint == hint
+
+
+def test_ids_out_of_sqlite_range_are_unknown(store: Store) -> None:
+    one = _add(store, task="T1")
+    assert [store.get_actionable(i) for i in (0, -1, 2**63, 2**64)] == [None] * 4
+    assert store.get_actionable(one.id or 0) == one
+    with pytest.raises(StoreError) as caught:
+        store.require_actionable(2**63)
+    assert caught.value.message == f"unknown actionable #{2**63}"
+    assert caught.value.hint == "`incidentkit actionables list --status all` shows the ids"
+
+
+def test_updates_refuse_an_unsaved_actionable_and_a_clash_with_a_hint(store: Store) -> None:
+    one, two = _add(store, task="T1"), _add(store, task="T2")
+    with pytest.raises(StoreError) as unsaved:
+        store.update_actionables([(_actionable(task="T3"), None)])
+    assert unsaved.value.message == "cannot update an actionable that was never saved"
+    with pytest.raises(StoreError) as clash:
+        store.update_actionable(replace(two, task="T1"))
+    assert clash.value.message.startswith("cannot update actionables: UNIQUE constraint failed")
+    assert clash.value.hint == "another actionable already has that task"
+    assert store.require_actionable(two.id or 0).task == "T2" and one.task == "T1"
+
+
+def test_the_status_history_reads_back_every_field(store: Store) -> None:
+    one = _add(store, task="T1")
+    change = StatusChange(
+        actionable_id=one.id, incident="inc-a", task="T1", old_status=ActionableStatus.OPEN,
+        new_status=ActionableStatus.DONE, old_task_status="open", new_task_status="resolved",
+        changed_at=datetime(2024, 6, 9, 8, 0, tzinfo=UTC), changed_at_from="task-closed",
+        observed_at=datetime(2024, 6, 10, 9, 30, tzinfo=UTC), source="sync", note="closed upstream",
+    )  # fmt: skip
+    store.update_actionable(replace(one, status=ActionableStatus.DONE), [change])
+    other = _add(store, incident="inc-b", task="T7")
+    history = store.status_history(one.id)
+    assert len(history) == 2 and history[0].new_status is ActionableStatus.OPEN
+    assert history[1] == replace(change, id=history[1].id)
+    assert history[1].id is not None and history[1].id > (history[0].id or 0)
+    assert [(c.actionable_id, c.incident, c.task) for c in store.status_history()] == [
+        (one.id, "inc-a", "T1"), (one.id, "inc-a", "T1"), (other.id, "inc-b", "T7"),
+    ]  # fmt: skip
+
+
+def test_figures_of_actionables_filter_by_incident_and_overdue(store: Store) -> None:
+    _add(store, task="T1", owner="alice", due=date(2024, 6, 1), created_at=datetime(2024, 6, 7, 12, tzinfo=UTC))
+    _add(store, task="T2", owner="alice", due=date(2024, 7, 1), created_at=NOW)
+    _add(store, task="T3", status=ActionableStatus.DONE, created_at=datetime(2024, 5, 1, tzinfo=UTC),
+         resolved_at=datetime(2024, 5, 3, tzinfo=UTC))  # fmt: skip
+    _add(store, incident="inc-b", task="T4", status=ActionableStatus.DONE, created_at=datetime(2024, 4, 1, tzinfo=UTC),
+         resolved_at=datetime(2024, 6, 1, tzinfo=UTC))  # fmt: skip
+    today = NOW.date()
+    inc_a, overdue = ActionableQuery(incident="inc-a", statuses=()), ActionableQuery(overdue=True)
+    assert store.actionable_months(inc_a) == ({"2024-05": 1, "2024-06": 2}, {"2024-05": 1})
+    assert store.days_to_close(inc_a) == [2.0]
+    assert sorted(store.open_ages(ActionableQuery(), today=today)) == [0.0, 3.0]
+    assert store.open_ages(overdue, today=today) == [3.0]
+    assert store.open_by_owner(overdue, today=today) == [("alice", 1, 1)]
+    assert store.actionable_counts(overdue, today=today, month_start="2024-06-01T00:00:00Z") == (1, 1, 0)
+    # the history figures read overdue as of the first day there is: nothing was due before it
+    assert store.actionable_months(overdue) == ({}, {}) and store.days_to_close(overdue) == []
+
+
+def test_a_read_only_store_skips_maintenance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "ik.db"
+    Store.open(path).close()
+    real = os.access
+    monkeypatch.setattr("incidentkit.store._base.os.access", lambda p, mode: False if mode == os.W_OK else real(p, mode))
+    with Store.open(path) as store:
+        assert store.readonly is True and store.optimize() is False

@@ -521,13 +521,13 @@ def _followups(events: Iterable[Event]) -> tuple[FollowUp, ...]:
     for event in events:
         data = event.data
         if event.kind is EventKind.TASK_CREATED and data.get("followup") and not data.get("incident_task"):
-            task = str(data.get("task") or "")
+            task = data["task"]  # _created_event sets the monogram and the status name
             proposed.setdefault(
                 task,
                 FollowUp(
                     title=str(data.get("title") or event.text),
-                    task=task or None,
-                    status=data.get("status_name") or data.get("status"),
+                    task=task,
+                    status=data["status_name"],
                     owner=data.get("owner"),
                     url=event.url,
                     closed_at=_when(data.get("closed_at")) if data.get("closed") else None,

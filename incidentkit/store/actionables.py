@@ -103,7 +103,7 @@ class ActionablesMixin(IncidentsMixin):
             format_utc(change.observed_at), change.source, change.note,
         )
 
-    def _select_actionables(self, where: str = "1", params: Sequence[Any] = (), order: str = "id") -> list[Actionable]:
+    def _select_actionables(self, where: str, params: Sequence[Any], order: str = "id") -> list[Actionable]:
         return list(self._iter_actionables(where, params, order))
 
     def _iter_actionables(self, where: str, params: Sequence[Any], order: str) -> Iterator[Actionable]:
@@ -256,10 +256,12 @@ class ActionablesMixin(IncidentsMixin):
             clauses.append("incident = ?")
             params.append(query.incident)
         if query.project:
-            squeeze = "projects"
+            # each project name decoded from the JSON list (its text escapes \\, \" and \\u00e9 otherwise)
+            squeeze = "value"
             for char in (" ", "_", "-", "(", ")", "#"):
                 squeeze = f"replace({squeeze}, '{char}', '')"
-            clauses.append(f"lower({squeeze}) LIKE ? ESCAPE '\\'")
+            names = "json_each(CASE WHEN json_valid(projects) THEN projects ELSE '[]' END)"
+            clauses.append(f"EXISTS (SELECT 1 FROM {names} WHERE lower({squeeze}) LIKE ? ESCAPE '\\')")
             term = re.sub(r"[\s_\-()#]", "", query.project.lower())
             params.append("%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         if query.types:
