@@ -581,14 +581,14 @@ def test_a_list_that_is_no_json_is_one_problem_and_the_note_is_given_once() -> N
     broken = "[" + "x" * 200
     flat = {"alertname": "B", "status": "firing", "startsAt": "2023-02-14T18:31:00Z"}
     files = (("empty.json", " \n"), ("bad.json", broken), ("w.log", "\n".join([json.dumps(flat)] * 2)),
-             ("alerts.json", json.dumps([alert])), ("again.json", json.dumps([alert, alert])))  # fmt: skip
+             ("alerts.json", json.dumps([alert])), ("again.json", json.dumps([alert, alert])), ("w2.log", json.dumps(flat)))  # fmt: skip
     result = parse_alertmanager(Export("alertmanager", files), QUERY)
     assert result.source == "alertmanager"
     ((where, reason, text),) = [(p.where, p.reason, p.text) for p in result.problems]
     assert where == "bad.json" and reason.startswith("not JSON: Expecting value") and text == broken[:120]
     assert result.notes == (NO_HISTORY_NOTE,)
-    assert result.lines_read == 5  # three alerts in lists, two log lines
-    assert [(e.data["alertname"], e.data["notifications"]) for e in result.events] == [("A", 0), ("B", 2)]
+    assert result.lines_read == 6  # three alerts in lists, three log lines
+    assert [(e.data["alertname"], e.data["notifications"]) for e in result.events] == [("A", 0), ("B", 3)]
 
 
 def test_the_compressed_log_files_left_unread_are_named() -> None:

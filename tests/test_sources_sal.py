@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -357,3 +358,485 @@ def test_a_window_gets_what_reading_every_day_gets(start: int, minutes: int) -> 
     result = parse(export, Query(window))
     assert result.events == tuple(e for e in everything.events if window.touches(e.time, e.started))
     assert result.lines_read == everything.lines_read
+
+
+# --- each deploy tool's fields, each relay, each event field: written out by hand ---------------------
+
+DBCTL = "dbctl commit (dc=all): 'Depool db1173', diff saved to https://phabricator.wikimedia.org/P1 and previous config saved to /var/x.json"
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "data"),
+    [
+        ("Started scap: Watchlist filters", EventKind.SYNC, {"tool": "scap", "action": "scap", "phase": "start"}),
+        ("Started scap sync-world: x", EventKind.SYNC, {"tool": "scap", "action": "sync-world", "phase": "start"}),
+        ("Finished scap: done (duration: 21m 23s)", EventKind.SYNC,
+         {"tool": "scap", "action": "scap", "phase": "finish", "duration_s": 1283}),
+        ("Synchronized wmf-config/X.php: why (duration: 00m 17s)", EventKind.SYNC,
+         {"tool": "scap", "action": "sync-file", "target": "wmf-config/X.php", "duration_s": 17}),
+        ("Synchronized x.php: Backport for [[gerrit:1|x]] (duration: 00m 10s)", EventKind.BACKPORT,
+         {"tool": "scap", "action": "sync-file", "target": "x.php", "duration_s": 10}),
+        ("Finished scap: group0 to 1.41.0-wmf.1 (duration: 10m 00s)", EventKind.TRAIN,
+         {"tool": "scap", "action": "scap", "phase": "finish", "duration_s": 600, "group": "group0", "version": "1.41.0-wmf.1"}),
+        ("rebuilt and synchronized wikiversions files: group1 to 1.43.0-wmf.20  refs T123", EventKind.TRAIN,
+         {"tool": "wikiversions", "group": "group1", "version": "1.43.0-wmf.20"}),
+        ("rebuilt wikiversions.php and synchronized wikiversions files: testwikis to 1.28.0-wmf.2", EventKind.TRAIN,
+         {"tool": "wikiversions", "group": "testwikis", "version": "1.28.0-wmf.2"}),
+        ("rebuilt and synchronized wikiversions files: revert", EventKind.TRAIN, {"tool": "wikiversions"}),
+        ("Started deploy [librenms/librenms@5fea59c]: why", EventKind.DEPLOY,
+         {"tool": "scap3", "action": "deploy", "repo": "librenms/librenms", "sha": "5fea59c", "phase": "start"}),
+        ("Finished deploy [ores/deploy@UNKNOWN]: done (duration: 02m 03s)", EventKind.DEPLOY,
+         {"tool": "scap3", "action": "deploy", "repo": "ores/deploy", "sha": "UNKNOWN", "phase": "finish", "duration_s": 123}),
+        ("Starting deploy of [ores/deploy]: fix", EventKind.DEPLOY,
+         {"tool": "scap3", "action": "deploy", "repo": "ores/deploy", "sha": None, "phase": "start"}),
+        ("Finished setup [x/y@abcdef0]: ok", EventKind.DEPLOY,
+         {"tool": "scap3", "action": "setup", "repo": "x/y", "sha": "abcdef0", "phase": "finish"}),
+        ("END (PASS) - Cookbook sre.hosts.reboot-single (exit_code=0) for host1", EventKind.COOKBOOK,
+         {"tool": "cookbook", "cookbook": "sre.hosts.reboot-single", "phase": "finish", "status": "PASS", "exit_code": 0}),
+        ("start - cookbook sre.hosts.downtime", EventKind.COOKBOOK,
+         {"tool": "cookbook", "cookbook": "sre.hosts.downtime", "phase": "start", "status": None, "exit_code": None}),
+        ("DONE (ERROR) - Cookbook sre.k8s.pool (exit_code=-1)", EventKind.COOKBOOK,
+         {"tool": "cookbook", "cookbook": "sre.k8s.pool", "phase": "finish", "status": "ERROR", "exit_code": -1}),
+        (DBCTL, EventKind.DBCTL, {"tool": "dbctl", "dc": "all", "failed": False, "diff": "https://phabricator.wikimedia.org/P1"}),
+        ("FAILED " + DBCTL, EventKind.DBCTL, {"tool": "dbctl", "dc": "all", "failed": True, "diff": "https://phabricator.wikimedia.org/P1"}),
+        ("conftool action : set/pooled=no; selector: name=cp3050 (tags: ['dc=esams'])", EventKind.CONFTOOL,
+         {"tool": "conftool", "action": "set/pooled=no", "selector": "name=cp3050"}),
+        ("bob: Backport for [[gerrit:1|x]] synced to the testservers: mwdebug1001", EventKind.BACKPORT,
+         {"tool": "scap", "action": "backport", "phase": "testservers"}),
+        ("scap failed: oops (duration: 01m 02s)", EventKind.ABORT, {"tool": "abort", "duration_s": 62}),
+        ("Locking from deployment [ops/mediawiki-config]: train", EventKind.LOG, {"tool": "lock", "target": "ops/mediawiki-config"}),
+        ("Unlocked for deployment []: done", EventKind.LOG, {"tool": "lock", "target": ""}),
+        ("synchronized php-1.5/x.php 'a fix'", EventKind.SYNC, {"tool": "scap", "action": "sync", "target": "php-1.5/x.php"}),
+        ("reverted the config change", EventKind.LOG, {"revert": True}),
+        ("Rolled back the train", EventKind.LOG, {"revert": True}),
+        ("a revertible change", EventKind.LOG, {}),
+    ],
+    ids=["scap-start", "scap-start-sub", "scap-finish", "sync-file", "sync-backport", "scap-train", "wikiversions",
+         "wikiversions-php", "wikiversions-no-group", "scap3-start", "scap3-unknown", "scap3-of", "scap3-setup",
+         "cookbook-end", "cookbook-lower", "cookbook-error", "dbctl", "dbctl-failed", "conftool", "testservers", "abort",
+         "lock", "unlock", "old-sync", "reverted", "rolled-back", "revertible"],
+)  # fmt: skip
+def test_each_deploy_tool_line_with_all_its_fields(message: str, kind: EventKind, data: dict[str, object]) -> None:
+    assert classify(message) == (kind, data)
+
+
+def one_day(*lines: str, page: str = "SAL") -> Export:
+    return Export("sal", ((page, "== 2023-02-14 ==\n" + "\n".join(lines) + "\n"),))
+
+
+DAY = Query(Window(utc(2023, 2, 14), utc(2023, 2, 15)))
+
+
+@pytest.mark.parametrize(
+    ("line", "actor", "host", "text"),
+    [
+        ("* 10:00 alice@deploy1002: hello", "alice@deploy1002", "deploy1002", "hello"),
+        ("* 10:00 logmsgbot: hashar@tin Synchronized x: y", "hashar@tin", "tin", "Synchronized x: y"),
+        ("* 10:00 logmsgbot_cloud: bd808@cloudcontrol1005 restarted nova", "bd808@cloudcontrol1005", "cloudcontrol1005", "restarted nova"),
+        ("* 10:00 LogMsgBot: ana@mwmaint1002 ran a script", "ana@mwmaint1002", "mwmaint1002", "ran a script"),
+        ("* 10:00 wm-bot: ana@x1 a", "ana@x1", "x1", "a"),
+        ("* 10:00 wm-bot2: ana@x2 b", "ana@x2", "x2", "b"),
+        ("* 10:00 logmsgbot: wmbot~bob@host1 rest", "bob@host1", "host1", "rest"),
+        ("* 10:00 wmbot~carol: hi", "carol", None, "hi"),
+        ("* 10:00 [[User:Dave|Dave]]: hi", "Dave", None, "hi"),
+        ("* 10:00 [[Erin]]: hi", "Erin", None, "hi"),
+        ("* 10:00 logmsgbot: catrope synchronized php/x.php 'msg'", "catrope", None, "synchronized php/x.php 'msg'"),
+        ("* 10:00 logmsgbot: no relay here", "logmsgbot", None, "no relay here"),
+        ("* 10:00 otherbot: ana@x3 c", "otherbot", None, "ana@x3 c"),
+    ],
+    ids=["stashbot", "logmsgbot", "logmsgbot-cloud", "case", "wm-bot", "wm-bot2", "relayed-wmbot", "wmbot", "user-link",
+         "plain-link", "old-sync", "no-relay", "other-bot"],
+)  # fmt: skip
+def test_relays_give_the_user_and_host_behind_them(line: str, actor: str, host: str | None, text: str) -> None:
+    (event,) = parse(one_day(line), DAY).events
+    assert (event.actor, event.data.get("host"), event.text) == (actor, host, text)
+
+
+def test_an_event_field_by_field() -> None:
+    import hashlib
+
+    line = "* 18:16 logmsgbot: bob@deploy1002 Finished scap: revert of T123 (duration: 02m 30s)"
+    export = Export("sal", (("Server Admin Log", "intro\n== 2023-02-14 ==\n" + line + "\n"),),
+                    {"pages": {"Server Admin Log": {"title": "Server Admin Log", "project": "Wikimedia"}}})  # fmt: skip
+    (event,) = parse(export, DAY).events
+    digest = hashlib.sha1(b"logmsgbot\x00bob@deploy1002 Finished scap: revert of T123 (duration: 02m 30s)").hexdigest()
+    assert event.key == f"sal:2023-02-14T18:16:{digest[:10]}"
+    assert (event.time, event.started, event.source, event.kind) == (utc(2023, 2, 14, 18, 16), utc(2023, 2, 14, 18, 13, 30), "sal", EventKind.SYNC)
+    assert (event.actor, event.text, event.tasks, event.raw) == (
+        "bob@deploy1002", "Finished scap: revert of T123 (duration: 02m 30s)", ("T123",), "Server Admin Log:3"
+    )
+    assert event.data == {"tool": "scap", "action": "scap", "phase": "finish", "duration_s": 150, "revert": True,
+                          "project": "Wikimedia", "host": "deploy1002"}  # fmt: skip
+
+
+def test_repeated_entries_are_numbered_and_the_page_title_and_project_come_from_the_export() -> None:
+    lines = ("* 18:16 alice: same", "* 18:16 alice: same", "* 18:16 alice: same")
+    text = "== February 14 ==\n" + "\n".join(lines) + "\n"
+    meta = {"pages": {"p1": {"title": "SAL/Archive 2022", "project": "Cloud", "year": 2023}}}  # the year given wins
+    events = parse(Export("sal", (("p1", text),), meta), DAY).events
+    keys = [e.key for e in events]
+    assert [k.rsplit(":", 1)[1] for k in keys[1:]] == ["1", "2"] and keys[0].count(":") == 3
+    assert len(set(keys)) == 3
+    assert {e.raw for e in events} == {"SAL/Archive 2022:2", "SAL/Archive 2022:3", "SAL/Archive 2022:4"}
+    assert {e.data["project"] for e in events} == {"Cloud"}
+    plain = parse(Export("sal", (("SAL/2023", text),)), DAY).events  # no meta: the name is title and project, its year too
+    assert {e.data["project"] for e in plain} == {"SAL/2023"} and len(plain) == 3
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ("* 23:59 a: last minute", True),
+        ("* 00:00 a: next day", False),
+        ("* 00:05 a: Finished scap: x (duration: 06m 00s)", True),  # started 23:59, inside
+        ("* 00:05 a: Finished scap: x (duration: 05m 00s)", False),  # started at the end: outside
+    ],
+    ids=["last-minute", "next-day", "reaches-back", "starts-at-end"],
+)
+def test_the_window_end_with_and_without_a_duration(line: str, kept: bool) -> None:
+    day = "2023-02-15" if line.startswith("* 00") else "2023-02-14"
+    export = Export("sal", (("SAL", f"== {day} ==\n{line}\n"),))
+    assert len(parse(export, DAY).events) == int(kept)
+
+
+def test_an_entry_before_the_window_start_is_left_out() -> None:
+    events = parse(one_day("* 09:59 a: before", "* 10:00 b: at the start"), Query(Window(utc(2023, 2, 14, 10), utc(2023, 2, 15)))).events
+    assert [e.actor for e in events] == ["b"]
+
+
+# --- the archive index (a cache in the user folder) -------------------------------------------------
+
+
+def test_the_archive_index_is_read_back_and_a_damaged_one_is_a_miss(tmp_path: Path) -> None:
+    from incidentkit.config import Settings
+
+    source = sal.SalSource(Settings())
+    assert source.index_path.name == "sal-archives.json"
+    assert source._index() == {}  # none yet
+    index = {"SAL/Archive 2": {"revid": 5, "dates": ["2020-01-01", "2020-02-01"]}, "SAL/Archive 1": {"dates": None}}
+    source._save_index(index)
+    assert source._index() == index
+    assert source.index_path.read_text(encoding="utf-8") == json.dumps(index, indent=1, sort_keys=True)
+    for damaged in ("{", "[]", '{"a": 1}', '{"a": {"dates": ["2020-01-01"]}}', '{"a": {"dates": ["2020-01-01", 5]}}',
+                    '{"a": {"dates": "2020"}}', '{"a": {"dates": "20"}}', b"\xff".decode("latin-1")):  # fmt: skip
+        source.index_path.write_text(damaged, encoding="utf-8")
+        assert source._index() == {}, damaged
+
+
+def test_an_index_that_cannot_be_saved_is_only_a_cache_miss(tmp_path: Path) -> None:
+    from incidentkit.config import Settings
+
+    source = sal.SalSource(Settings())
+    source.index_path = tmp_path / "a-file" / "sal-archives.json"
+    (tmp_path / "a-file").write_text("")
+    source._save_index({"x": {"dates": None}})  # no error: the next pull reads the archives again
+    assert source._index() == {}
+
+
+def test_a_new_index_folder_is_made(tmp_path: Path) -> None:
+    from incidentkit.config import Settings
+
+    source = sal.SalSource(Settings())
+    source.index_path = tmp_path / "a" / "b" / "sal-archives.json"
+    source._save_index({"x": {"dates": None}})
+    assert source._index() == {"x": {"dates": None}}
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "span"),
+    [
+        ("== 2016-09-15 ==\n* a\n== 2016-09-14 ==\n== 2016-10-01 ==\n", "SAL", ("2016-09-14", "2016-10-01")),
+        ("== July 6 ==\n== 2015 July 5 ==\r\n== July 30 ==\n", "SAL/Archive 2015", ("2015-07-05", "2015-07-30")),
+        ("== July 6 ==\n", "SAL", None),  # no year anywhere
+        ("no headings\n", "SAL", None),
+    ],
+    ids=["iso", "old-with-title-year", "no-year", "none"],
+)
+def test_the_days_a_page_spans(text: str, title: str, span: tuple[str, str] | None) -> None:
+    assert sal._page_dates(text, title) == span
+
+
+# --- pulling the live page and the archives it needs (an in-memory wiki) ------------------------------
+
+
+def _wiki_source(monkeypatch: pytest.MonkeyPatch, pages: dict[str, str], *, wiki_name: str = "", replaced: int = 0) -> tuple[Any, Any]:
+    from incidentkit.config import SalSettings, Settings
+    from tests.fakes import MemoryWiki
+
+    wiki = MemoryWiki()
+    wiki.replaced = replaced  # type: ignore[attr-defined]
+    for title, text in pages.items():
+        wiki.put(title, text)
+    asked: list[str | None] = []
+
+    def connect(given: Settings, name: str | None = None) -> MemoryWiki:
+        assert given is settings
+        asked.append(name)
+        return wiki
+
+    monkeypatch.setattr("incidentkit.clients.mediawiki.connect_wiki", connect)
+    settings = Settings(sal=SalSettings(wiki=wiki_name, pages=list(pages)[:1]))
+    source = sal.SalSource(settings)
+    source.asked = asked  # type: ignore[attr-defined]
+    return source, wiki
+
+
+FEB = Query(Window(utc(2023, 2, 14), utc(2023, 2, 15)))
+
+
+def test_a_live_page_that_reaches_back_far_enough_is_read_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    live = "== 2023-02-14 ==\n* 10:00 a: x\n== 2023-02-13 ==\n* 10:00 b: y\n"
+    source, wiki = _wiki_source(monkeypatch, {"Server Admin Log": live, "Server Admin Log/Archive 1": "== 2023-01-01 ==\n"}, wiki_name="ops")
+    export = source.pull(FEB)
+    assert export.source == "sal" and export.files == (("Server Admin Log", live),)
+    assert export.meta == {"pages": {"Server Admin Log": {"title": "Server Admin Log", "project": "Server Admin Log", "revid": 101}},
+                           "wiki": "ops"}  # fmt: skip
+    assert source.asked == ["ops"] and wiki.request_count == 1  # no archive listed
+    assert not source.index_path.exists()
+
+
+def test_archives_are_read_only_when_their_days_touch_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = {
+        "Server Admin Log": "== 2023-02-14 ==\n* 10:00 a: live\n",
+        "Server Admin Log/Archive 2": "== 2023-02-13 ==\n* 09:00 b: archived\n== 2023-02-01 ==\n",
+        "Server Admin Log/Archive 10": "== 2023-02-16 ==\n",  # numbered past 9: read before Archive 2
+        "Server admin log/Archive 11": "== 2023-02-15 ==\n",  # the other spelling of the title
+        "Server Admin Log/Archive 1": "== 2023-01-31 ==\n== 2023-01-01 ==\n",
+        "Server Admin Log/Archive 3": "== 2023-02-17 ==\n",  # after the window's last day
+        "Server Admin Log/Archive": "no dates at all\n",
+        "Server Admin Log/Archive 4": "== 2023-02-20 ==\n== 2023-02-10 ==\n",  # around the window's days
+    }
+    source, wiki = _wiki_source(monkeypatch, pages)
+    wiki.pages["Server Admin Log/Archive 5"] = []  # listed, gone when read: not in the index
+    export = source.pull(FEB)
+    assert [name for name, _ in export.files] == [
+        "Server Admin Log", "Server admin log/Archive 11", "Server Admin Log/Archive 10", "Server Admin Log/Archive 4",
+        "Server Admin Log/Archive 2",
+    ]
+    assert export.meta["pages"]["Server Admin Log/Archive 2"] == {"title": "Server Admin Log/Archive 2", "project": "Server Admin Log", "revid": 102}
+    assert source.asked == [None]
+    index = json.loads(source.index_path.read_text(encoding="utf-8"))
+    assert index == {
+        "Server Admin Log/Archive 2": {"dates": ["2023-02-01", "2023-02-13"], "revid": 102},
+        "Server Admin Log/Archive 10": {"dates": ["2023-02-16", "2023-02-16"], "revid": 103},
+        "Server admin log/Archive 11": {"dates": ["2023-02-15", "2023-02-15"], "revid": 104},
+        "Server Admin Log/Archive 1": {"dates": ["2023-01-01", "2023-01-31"], "revid": 105},
+        "Server Admin Log/Archive 3": {"dates": ["2023-02-17", "2023-02-17"], "revid": 106},
+        "Server Admin Log/Archive": {"dates": None, "revid": 107},
+        "Server Admin Log/Archive 4": {"dates": ["2023-02-10", "2023-02-20"], "revid": 108},
+    }
+    events = parse(export, FEB).events
+    assert [e.text for e in events] == ["live"]  # the archive's 13th is read, but is not in the window
+    # the index remembers the archives: the next pull reads the live page, lists, and reads only what it needs
+    before = wiki.request_count
+    assert source.pull(FEB).files == export.files
+    # the page, two listings, the one archive still unknown (Archive 5, gone), the needed archives
+    assert wiki.request_count - before == 5
+
+
+def test_each_configured_page_is_pulled(monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = {"Server Admin Log": "== 2023-02-13 ==\n", "Cloud SAL": "== 2023-02-12 ==\n"}
+    source, _ = _wiki_source(monkeypatch, pages)
+    source.settings.sal.pages.append("Cloud SAL")
+    export = source.pull(FEB)  # the first reaches back far enough; the second is still read
+    assert [name for name, _ in export.files] == ["Server Admin Log", "Cloud SAL"]
+    assert export.meta["pages"]["Cloud SAL"]["project"] == "Cloud SAL"
+
+
+def test_a_missing_sal_page_is_an_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from incidentkit.errors import SourceError
+
+    source, _ = _wiki_source(monkeypatch, {"Server Admin Log": "== 2023-02-14 ==\n"})
+    source.settings.sal.pages.append("Release Engineering/SAL")
+    for call in (lambda: source.pull(FEB), source.check):
+        with pytest.raises(SourceError) as caught:
+            call()
+        assert caught.value.message == "SAL page 'Release Engineering/SAL' does not exist on wiki ops"
+        assert caught.value.hint == "check [sal] pages (and wiki) in the config; `incidentkit config show` prints them"
+
+
+def test_check_names_the_wiki_and_the_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    source, _ = _wiki_source(monkeypatch, {"Server Admin Log": "x", "Cloud SAL": "y"}, wiki_name="ops")
+    source.settings.sal.pages.append("Cloud SAL")
+    assert source.check() == "ops: in memory, 2 pages; pages: Server Admin Log, Cloud SAL"
+    assert source.asked == ["ops"]
+
+
+def test_replaced_characters_are_counted_in_the_export(monkeypatch: pytest.MonkeyPatch) -> None:
+    source, _ = _wiki_source(monkeypatch, {"Server Admin Log": "== 2023-02-13 ==\n"}, replaced=3)
+    assert source.pull(FEB).meta["replaced_characters"] == 3
+
+
+# --- reading the page: clocks, headings, templates, comments, counts -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "time"),
+    [("* 10:59:59 a: x", utc(2023, 2, 14, 10, 59, 59)), ("* 10:60 a: x", None), ("* 10:00:60 a: x", None),
+     ("* 23:59 a: x", utc(2023, 2, 14, 23, 59)), ("* 24:00 a: x", None), ("*10:00 a: x", utc(2023, 2, 14, 10, 0))],
+    ids=["second-59", "minute-60", "second-60", "last-minute", "hour-24", "no-space"],
+)  # fmt: skip
+def test_clock_times_that_exist_and_those_that_do_not(line: str, time: datetime | None) -> None:
+    result = parse(one_day(line), DAY)
+    assert [e.time for e in result.events] == ([time] if time else [])
+    assert [p.reason for p in result.problems] == ([] if time else [f"impossible time {line[2:7].strip()}"])
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "expected"),
+    [
+        ("== 2015 July 6 ==\n* 10:00 a: b\n", "SAL/2016", [utc(2015, 7, 6, 10)]),  # the heading's own year wins
+        ("== July 6 ==\n* 10:00 a: b\n", "SAL/2016", [utc(2016, 7, 6, 10)]),  # then the title's
+        ("== July 6 ==\n* 10:00 a: b\n", "SAL", "problem"),  # no year at all
+        ("== 2023-02-30 ==\n* 10:00 a: b\n", "SAL", "problem"),
+        ("== 2016 February 30 ==\n* 10:00 a: b\n", "SAL", "problem"),
+    ],
+    ids=["heading-year", "title-year", "no-year", "iso-no-such-day", "old-no-such-day"],
+)
+def test_the_year_of_a_day_heading(text: str, title: str, expected: object) -> None:
+    entries, problems, _ = parse_page(text, title)
+    if expected == "problem":
+        assert entries == [] and [(p.where, p.reason) for p in problems] == [(f"{title}:1", "date heading without a usable year or date")]
+    else:
+        assert [e.time for e in entries] == expected and problems == []
+
+
+def test_without_a_year_in_the_title_the_window_gives_it() -> None:
+    window = Window(utc(2016, 7, 6), utc(2016, 7, 7))
+    entries, problems, _ = parse_page("== July 6 ==\n* 10:00 a: b\n", "Server Admin Log", window=window)
+    assert [e.time for e in entries] == [utc(2016, 7, 6, 10)] and problems == []
+    entries, _, _ = parse_page("== July 6 ==\n* 10:00 a: b\n", "SAL/2015", window=window)
+    assert [e.time for e in entries] == []  # the title's 2015: a day before the window
+
+
+def test_template_entries_other_templates_and_escapes() -> None:
+    lines = (
+        "* {{SAL entry|1=10:00 a: x{{=}}y {{!}} z}}",
+        "* {{done|1=not this}} {{SAL entry|1=10:01 b: the second template}}",
+        "* {{box|{{SAL entry|1=10:02 c: nested}}}}",
+    )
+    result = parse(one_day(*lines), DAY)
+    assert [(e.actor, e.text) for e in result.events] == [("a", "x=y | z"), ("b", "the second template")]
+    assert [(p.where, p.reason) for p in result.problems] == [("SAL:4", "no 'HH:MM nick: message' entry")]
+
+
+def test_a_plain_stashbot_template_is_read_without_mwparserfromhell(spies: dict[str, Spy]) -> None:
+    result = parse(one_day("* {{safesubst:SAL entry|1=10:00 a: plain {{!}} piped}}"), DAY)
+    assert [e.text for e in result.events] == ["plain | piped"]
+    assert spies["mwparserfromhell"].seen == []
+
+
+def test_comments_with_line_breaks_keep_the_line_numbers() -> None:
+    text = "== 2023-02-14 ==\n<!-- a comment\nover\nthree lines -->\n* 10:00 a: b\n* around noon\n"
+    result = parse(Export("sal", (("SAL", text),)), DAY)
+    assert [e.raw for e in result.events] == ["SAL:5"]
+    assert [p.where for p in result.problems] == ["SAL:6"]
+
+
+def test_a_page_that_starts_with_a_blank_line_numbers_its_lines_from_it() -> None:
+    result = parse(Export("sal", (("SAL", "\n== 2023-02-14 ==\n* 10:00 a: b\n* nothing\n"),)), DAY)
+    assert [e.raw for e in result.events] == ["SAL:3"] and [p.where for p in result.problems] == ["SAL:4"]
+
+
+def test_problems_quote_at_most_200_characters() -> None:
+    long = "* " + "n" * 300
+    impossible = "* 25:00 a: " + "x" * 300
+    result = parse(one_day(long, impossible), DAY)
+    assert [p.text for p in result.problems] == [long[:200], impossible[:200]]
+
+
+def test_wrapped_lines_and_pages_add_up_the_lines_read() -> None:
+    text = "== 2023-02-14 ==\n* 10:00 a: first\nwrapped onto a second line\nand a third\n* 10:05 b: second\n"
+    export = Export("sal", (("SAL", text), ("Other SAL", text)))
+    result = parse(export, DAY)
+    assert result.lines_read == 4 and result.source == "sal"
+    assert [e.text for e in result.events if e.raw == "SAL:2"] == ["first wrapped onto a second line and a third"]
+
+
+def test_a_wrapped_line_after_several_entries_is_not_a_line_read() -> None:
+    result = parse(one_day("* 10:00 a: x", "* 10:01 b: y", "* 10:02 c: z", "wrapped onto the next line"), DAY)
+    assert result.lines_read == 3 and [e.text for e in result.events][-1] == "z wrapped onto the next line"
+
+
+def test_a_window_ending_just_after_midnight_reads_the_next_day() -> None:
+    export = Export("sal", (("SAL", "== 2023-02-15 ==\n* 00:00 a: at midnight\n"),))
+    window = Window(utc(2023, 2, 14), datetime(2023, 2, 15, 0, 0, 0, 1, tzinfo=UTC))
+    assert [e.text for e in parse(export, Query(window)).events] == ["at midnight"]
+
+
+def test_a_cookbook_that_names_a_train_group_stays_a_cookbook() -> None:
+    assert classify("START - Cookbook sre.deploy group1 to 1.41.0-wmf.1")[0] is EventKind.COOKBOOK
+
+
+def test_a_nick_with_two_at_signs_splits_at_the_first() -> None:
+    (event,) = parse(one_day("* 10:00 ana@x@y: hi"), DAY).events
+    assert (event.actor, event.data["host"]) == ("ana@x@y", "x@y")
+
+
+# --- days outside the window: counted as reading them would count, read only when they may reach back ---
+
+AWAY = Window(utc(2023, 3, 1), utc(2023, 3, 2))
+
+
+@pytest.mark.parametrize(
+    ("body", "count"),
+    [
+        ("10:00 a: an entry without its bullet\nwrapped text\n** a sub-bullet\n* 11:00 b: a bullet\n", 2),
+        ("* not an entry\nwrapped, but under no entry\n* 10:00 a: x\nmore of it\n", 3),
+        ("{{SAL entry|1=10:00 a: x}}\n: an indented continuation\n", 1),
+        ("* 25:00 a: impossible\ntext under no entry\n", 2),
+        ("*10:00 a: x\n  wrapped\n", 1),
+        ("** a sub-bullet under nothing\n10:00 a: entry\n", 2),
+        ("* 10:00 a: x\n10:05 b: an entry of its own\n", 2),
+        ("* 10:00 a: x\n10:61 b: an impossible one of its own\n", 2),
+        ("* 10:00 a: x\n* 11:00 b: y\n\n* 12:00 c: z\n", 3),
+        ("* 10:00 a: x\n\nwrapped after a blank line\n* 11:00 b: y\n", 2),
+        ("* 10:00 a: x\nx10:05 b: text that only looks like an entry\n", 1),
+        ("text under no entry\n* 10:00 a: x\n", 2),
+    ],
+    ids=["no-bullet", "no-entry-first", "template", "impossible-first", "tight-bullet", "orphan-sub", "two-entries",
+         "impossible-second", "regular", "blank-line", "almost-an-entry", "irregular-first-only"],
+)  # fmt: skip
+def test_a_day_outside_the_window_counts_the_lines_reading_it_counts(body: str, count: int) -> None:
+    text = "== 2023-02-10 ==\n" + body + "== 2023-02-09 ==\n* 10:00 z: the day before\n"
+    assert parse_page(text, "SAL", window=AWAY)[2] == count + 1  # counted only
+    assert parse_page(text, "SAL")[2] == count + 1  # read
+
+
+@pytest.mark.parametrize(
+    ("duration", "reaches"),
+    [("60m 01s", True), ("60m 00s", False), ("59m 59s", False)],
+    ids=["past-the-gap", "the-gap", "short"],
+)
+def test_a_day_after_the_window_is_read_only_for_a_duration_longer_than_the_gap(
+    spies: dict[str, Spy], duration: str, reaches: bool
+) -> None:
+    # the window ends an hour before the day: a duration must be longer than an hour to reach back
+    message = f"Finished scap: x (duration: {duration})"
+    text = f"== 2023-03-02 ==\n* 00:00 a: {message}\n"
+    result = parse(Export("sal", (("SAL", text),)), Query(Window(utc(2023, 3, 1, 22), utc(2023, 3, 1, 23))))
+    assert [e.text for e in result.events] == ([message] if reaches else [])
+    assert spies["classify"].seen == ([message] if reaches else [])
+    assert result.lines_read == 1
+
+
+def test_a_day_after_the_window_without_durations_is_never_parsed(spies: dict[str, Spy]) -> None:
+    text = "== 2023-03-03 ==\n* {{SAL entry|1=09:00 bob: odd template}} tail\n* 10:00 a: plain\n"
+    result = parse(Export("sal", (("SAL", text),)), Query(Window(utc(2023, 3, 2), utc(2023, 3, 2, 23))))
+    assert result.events == () and result.lines_read == 2
+    assert spies["mwparserfromhell"].seen == [] and spies["entry"].seen == []
+
+
+def test_entries_outside_the_window_without_a_duration_are_never_classified(spies: dict[str, Spy]) -> None:
+    lines = ("* 09:59 z: before", "* 10:59 a: inside", "* 11:00 b: at the end")
+    result = parse(one_day(*lines), Query(Window(utc(2023, 2, 14, 10), utc(2023, 2, 14, 11))))
+    assert [e.text for e in result.events] == ["inside"]
+    assert spies["classify"].seen == ["inside"]
+
+
+def test_a_page_with_every_kind_of_line_break_at_once() -> None:
+    breaks = ["\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+    text = "== 2023-02-14 ==" + "".join(f"{b}* 10:{n:02d} a: x{n}" for n, b in enumerate(breaks)) + "\n"
+    result = parse(Export("sal", (("SAL", text),)), DAY)
+    assert [(e.text, e.raw) for e in result.events] == [(f"x{n}", f"SAL:{n + 2}") for n in range(len(breaks))]
+    assert result.problems == ()

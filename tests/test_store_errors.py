@@ -200,3 +200,147 @@ def test_a_read_only_database_locked_by_another_program_waits_only_the_busy_time
         holder.close()
     assert refused.value.message == f"cannot open the database {str(path)!r}: another program holds its lock"
     assert waited < 3  # not sqlite3's default of 5 s
+
+
+# --- opening: what each refusal says, the connection it sets up ---------------------------------------
+
+NEWER_HINT = "upgrade incidentkit, or point --db / [store] path / INCIDENTKIT_HOME at another database"
+
+
+def test_a_writable_database_of_a_newer_incidentkit_is_refused_by_name(tmp_path: Path) -> None:
+    from incidentkit.errors import StoreError
+    from incidentkit.store import Store
+
+    path = tmp_path / "ik.db"
+    _filled_store(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('incidentkit', 'm999_future', '2030')"
+        )
+    conn.close()
+    with pytest.raises(StoreError) as refused:
+        Store.open(path)
+    assert refused.value.message == (
+        f"the database {str(path)!r} was written by a newer incidentkit (schema step m999_future); it was left untouched"
+    )
+    assert refused.value.hint == NEWER_HINT
+
+
+def test_another_programs_database_is_refused_by_name(tmp_path: Path) -> None:
+    from incidentkit.errors import StoreError
+    from incidentkit.store import Store
+
+    path = tmp_path / "photos.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY)")
+    conn.close()
+    with pytest.raises(StoreError) as refused:
+        Store.open(path)
+    assert refused.value.message == (
+        f"{str(path)!r} is an SQLite database of another program (it holds no incidentkit schema); it was left untouched"
+    )
+    assert refused.value.hint == "point --db / [store] path at an incidentkit database, or at a new file"
+
+
+def test_a_path_with_a_nul_character_is_refused(tmp_path: Path) -> None:
+    from incidentkit.errors import StoreError
+    from incidentkit.store import Store
+
+    path = f"{tmp_path}/ik\x00.db"
+    with pytest.raises(StoreError) as refused:
+        Store.open(path)
+    assert refused.value.message == f"the database path {path!r} holds a NUL character"
+    assert refused.value.hint == "check --db / [store] path"
+
+
+def test_a_missing_database_is_not_created_for_reading(tmp_path: Path) -> None:
+    from incidentkit.errors import StoreError
+    from incidentkit.store import Store
+
+    with pytest.raises(StoreError) as refused:
+        Store.open(tmp_path / "none.db", create=False)
+    assert refused.value.message == f"there is no database at {str(tmp_path / 'none.db')!r}"
+    assert refused.value.hint == (
+        "commands that record incidents create it: `incidentkit draft` or `incidentkit import`; "
+        "check --db, [store] path and INCIDENTKIT_HOME if it should exist"
+    )
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_a_folder_that_cannot_be_made_is_an_error_naming_the_path(tmp_path: Path) -> None:
+    from incidentkit.errors import StoreError
+    from incidentkit.store import Store
+
+    (tmp_path / "plain").write_text("a file, not a folder")
+    path = tmp_path / "plain" / "ik.db"
+    with pytest.raises(StoreError) as refused:
+        Store.open(path)
+    assert refused.value.message == f"cannot open the database {str(path)!r}: File exists"
+    assert refused.value.hint == "check --db / [store] path: its folder must exist or be creatable"
+
+
+def test_the_folders_of_a_new_database_are_made(tmp_path: Path) -> None:
+    from incidentkit.store import Store
+
+    path = tmp_path / "a" / "b" / "ik.db"
+    with Store.open(path) as store:
+        assert not store.readonly and path.is_file()
+
+
+@pytest.mark.parametrize(("busy_timeout", "milliseconds"), [(None, 10_000), (0.25, 250)], ids=["default", "given"])
+def test_the_busy_timeout_is_set_on_the_connection(tmp_path: Path, busy_timeout: float | None, milliseconds: int) -> None:
+    from incidentkit.store import Store
+
+    with Store.open(tmp_path / "ik.db", busy_timeout=busy_timeout) as store:
+        assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] == milliseconds
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert store.conn.execute("PRAGMA recursive_triggers").fetchone()[0] == 1
+
+
+def test_a_database_in_memory_keeps_its_clock_and_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from incidentkit.store import Store
+
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    with Store.open(None, clock=lambda: datetime(2024, 5, 1, 12, 30, tzinfo=UTC)) as store:
+        assert store.now_text() == "2024-05-01T12:30:00Z"
+        assert store.path is None and not store.readonly
+        assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert store.conn.execute("PRAGMA recursive_triggers").fetchone()[0] == 1
+    assert list((tmp_path / "cwd").iterdir()) == []  # not a file named ":memory:"
+
+
+def test_a_writable_file_whose_shared_memory_file_cannot_be_made_is_read_immutable(tmp_path: Path) -> None:
+    from incidentkit.store import Store
+
+    path = tmp_path / "ik.db"
+    _filled_store(path)
+    # os.access says the file may be written, but SQLite cannot make the WAL's shared-memory file
+    (tmp_path / "ik.db-wal").write_bytes(b"")
+    (tmp_path / "ik.db-shm").symlink_to(tmp_path / "missing" / "shm")
+    with Store.open(path, busy_timeout=0.25) as store:
+        assert store.readonly is True
+        assert [r.slug for r in store.list_incidents()] == ["inc-a"]
+
+
+def test_a_lock_held_while_the_database_is_switched_to_wal_is_an_error_not_a_read_only_store(tmp_path: Path) -> None:
+    from incidentkit.errors import StoreError
+    from incidentkit.store import Store
+
+    path = tmp_path / "ik.db"
+    _filled_store(path)
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        conn.execute("PRAGMA journal_mode = DELETE")  # as another tool may leave it
+    conn.close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another program is writing: reading works, the switch to WAL waits
+    try:
+        with pytest.raises(StoreError) as refused:
+            Store.open(path, busy_timeout=0.2)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert refused.value.message == f"cannot open the database {str(path)!r}: another program holds its lock"

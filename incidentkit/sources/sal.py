@@ -580,7 +580,7 @@ class SalSource:
     def _index(self) -> dict[str, Any]:
         """The archive index; a damaged one is a cache miss (every archive is read again)."""
         try:
-            index = json.loads(self.index_path.read_text(encoding="utf-8"))
+            index = json.loads(self.index_path.read_bytes())  # json reads UTF-8 (or -16, -32) bytes itself
         except (OSError, ValueError):
             return {}
         usable = isinstance(index, dict) and all(
@@ -591,7 +591,7 @@ class SalSource:
     def _save_index(self, index: dict[str, Any]) -> None:
         try:
             self.index_path.parent.mkdir(parents=True, exist_ok=True)
-            self.index_path.write_text(json.dumps(index, indent=1, sort_keys=True), encoding="utf-8")
+            self.index_path.write_bytes(json.dumps(index, indent=1, sort_keys=True).encode())
         except OSError:
             return  # the index is only a cache; a read-only home just means reading more pages
 
