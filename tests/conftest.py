@@ -8,12 +8,17 @@ CI never skips them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from incidentkit.store import Store
+from tests.servers._common import Stalled
 
 pytest_plugins = [
     "tests.servers.mediawiki",
@@ -48,6 +53,28 @@ def incidentkit_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("INCIDENTKIT_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def stalled(httpserver: HTTPServer) -> Iterator[Stalled]:
+    """``stalled(body)``: a handler that answers *body* only once the test is over (at most 5 s), for
+    a client's timeout to give up on. The test server answers one request at a time: requests the
+    client gave up on are answered before the next test, whose own (ordered) expectations a late
+    answer would break, uses the server."""
+    released = threading.Event()
+
+    def stalled_answer(body: str) -> Callable[[Request], Response]:
+        def handler(request: Request) -> Response:
+            released.wait(5)
+            return Response(body, content_type="application/json")
+
+        return handler
+
+    yield stalled_answer
+    released.set()
+    httpserver.expect_request("/--idle--").respond_with_data("")
+    with urllib.request.urlopen(httpserver.url_for("/--idle--"), timeout=10) as answer:  # behind the others
+        answer.read()
 
 
 @pytest.fixture

@@ -5,16 +5,15 @@ lone surrogates. Expected texts are written out by hand."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import requests
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
+from werkzeug import Response
 
 from incidentkit.clients.http import get_json, loads, make_session, retry_after
 from incidentkit.errors import SourceError
-from tests.servers._common import free_port
+from tests.servers._common import Stalled, free_port
 
 SETTING = "[prometheus] url"
 
@@ -82,12 +81,8 @@ def test_the_query_parameters_reach_the_server(httpserver: HTTPServer) -> None:
     assert (answer.value, answer.text, answer.replaced) == ({"ok": 1}, '{"ok": 1}', 0)
 
 
-def test_a_server_that_does_not_answer_in_time(httpserver: HTTPServer) -> None:
-    def slow(request: Request) -> Response:
-        time.sleep(1.0)
-        return Response("{}")
-
-    httpserver.expect_request("/api").respond_with_handler(slow)
+def test_a_server_that_does_not_answer_in_time(httpserver: HTTPServer, stalled: Stalled) -> None:
+    httpserver.expect_request("/api").respond_with_handler(stalled("{}"))
     with pytest.raises(SourceError) as caught:
         get_json(make_session(), httpserver.url_for("/api"), source="prometheus", timeout=0.2, setting=SETTING)
     assert caught.value.message == f"prometheus: {httpserver.url_for('/api')} did not answer within 0.2 s"

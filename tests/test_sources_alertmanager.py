@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from incidentkit.config import AlertmanagerSettings, PrometheusSettings, Settings
 from incidentkit.errors import SourceError
@@ -21,6 +20,7 @@ from incidentkit.model.source import Export, Query
 from incidentkit.model.window import Window
 from incidentkit.sources.alertmanager import NO_HISTORY_NOTE, SPEC, AlertmanagerSource, parse_alertmanager
 from incidentkit.timeline.alerts import alert_rows
+from tests.servers._common import Stalled
 from tests.servers.prometheus import Server, free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
@@ -841,13 +841,9 @@ def test_an_unreachable_server_points_at_the_url_setting() -> None:
         assert caught.value.hint == "is the server up and reachable? check [alertmanager] url"
 
 
-def test_a_slow_server_is_given_up_after_the_timeout(httpserver: HTTPServer) -> None:
-    def slow(request: Request) -> Response:
-        time.sleep(1.5)
-        return Response("[]", content_type="application/json")
-
+def test_a_slow_server_is_given_up_after_the_timeout(httpserver: HTTPServer, stalled: Stalled) -> None:
     for endpoint in ("/api/v2/alerts", "/api/v2/silences", "/api/v2/status"):
-        httpserver.expect_request(endpoint).respond_with_handler(slow)
+        httpserver.expect_request(endpoint).respond_with_handler(stalled("[]"))
     source = AlertmanagerSource(AlertmanagerSettings(url=httpserver.url_for("/"), timeout=0.3))
     for call in (lambda: source.pull(QUERY), source.check):
         with pytest.raises(SourceError, match=r"did not answer within 0\.3 s") as caught:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from incidentkit.config import PrometheusSettings, load_settings
 from incidentkit.errors import SourceError
@@ -32,6 +30,7 @@ from incidentkit.sources.prometheus import (
 )
 from incidentkit.timeline.alerts import alert_rows
 from incidentkit.timeline.merge import merge_events
+from tests.servers._common import Stalled
 from tests.servers.prometheus import INCIDENT_WINDOW, Server, free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prometheus"
@@ -463,12 +462,9 @@ def test_a_server_echoing_a_secret_does_not_show_it(httpserver: HTTPServer) -> N
     )
 
 
-def test_pull_gives_up_on_a_server_that_does_not_answer_in_time(httpserver: HTTPServer) -> None:
-    def slow(request: Request) -> Response:
-        time.sleep(1.0)
-        return Response('{"status":"success","data":{"resultType":"matrix","result":[]}}')
-
-    httpserver.expect_request("/api/v1/query_range").respond_with_handler(slow)
+def test_pull_gives_up_on_a_server_that_does_not_answer_in_time(httpserver: HTTPServer, stalled: Stalled) -> None:
+    empty = '{"status":"success","data":{"resultType":"matrix","result":[]}}'
+    httpserver.expect_request("/api/v1/query_range").respond_with_handler(stalled(empty))
     source = PrometheusSource(PrometheusSettings(url=httpserver.url_for("/"), selector="up", timeout=0.2))
     with pytest.raises(SourceError) as caught:
         source.pull(QUERY)

@@ -39,7 +39,10 @@ __all__ = [
     "group_pids",
     "log_tail",
     "LoopbackFake",
+    "Stalled",
 ]
+
+Stalled = Callable[[str], Callable[[Request], Response]]  # the ``stalled`` fixture (tests/conftest.py)
 
 
 def free_port() -> int:
