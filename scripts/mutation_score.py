@@ -151,7 +151,8 @@ def render(report: Report, diff_of: Callable[[str], str], minimum: float) -> str
 def mutmut_diff(name: str) -> str:
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
-    return get_diff_for_mutant(name, path=Path(*module_of(name).split(".")).with_suffix(".py"))
+    path = Path(*module_of(name).split("."))
+    return get_diff_for_mutant(name, path=path / "__init__.py" if path.is_dir() else path.with_suffix(".py"))
 
 
 def main(argv: list[str] | None = None) -> int:
