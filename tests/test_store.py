@@ -414,11 +414,15 @@ def test_saving_an_incident_writes_only_what_changes_and_keeps_what_is_locked(tm
         record, written = _saved(store, **same, respect_locked=True)  # only locked fields differ
         assert not written and (record.title, record.metadata) == ("Set by hand", {"impact": "by hand"})
         record, written = _saved(store, **same, status="final", respect_locked=True)
-        assert written and (record.title, record.status) == ("Set by hand", "final")
-        record, written = _saved(store, **same, status="final")  # without respect_locked: overwritten
+        assert written and (record.title, record.status, record.metadata) == ("Set by hand", "final", {"impact": "by hand"})
+        assert store.get_incident("inc-c") == record  # returned as written
+        record, written = _saved(store, **{**same, "page": None}, status="closed", revision=None, respect_locked=True)
+        assert written and (record.status, record.page, record.revision) == ("closed", "Incidents/C2", 3)
+        assert store.get_incident("inc-c") == record
+        record, written = _saved(store, **same, status="closed")  # without respect_locked: overwritten
         assert written and (record.title, record.metadata) == ("C", {"impact": "more"})
         assert record.locked == ("metadata", "title")
-        record, written = _saved(store, **same, status="final", locked=("start",))  # only a new lock
+        record, written = _saved(store, **same, status="closed", locked=("start",))  # only a new lock
         assert written and record.locked == ("metadata", "start", "title")
         record = store.save_incident(IncidentRecord(slug="inc-c", title="Again"))  # by default: overwritten
         assert record.title == "Again"
