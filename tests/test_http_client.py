@@ -4,6 +4,7 @@ lone surrogates. Expected texts are written out by hand."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -11,7 +12,7 @@ import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from incidentkit.clients.http import get_json, loads, make_session, retry_after
+from incidentkit.clients.http import USER_AGENT, get_json, loads, make_session, retry_after
 from incidentkit.errors import SourceError
 from tests.servers._common import Stalled, free_port
 
@@ -119,3 +120,53 @@ def test_loads_replaces_lone_surrogates_and_counts_them() -> None:
     assert loads('{"a": "x\\ud800y"}') == ({"a": "x\ufffdy"}, 1)
     assert loads('{"a": "\\u00e9"}') == ({"a": "\u00e9"}, 0)
     assert loads(json.dumps(["plain"])) == (["plain"], 0)
+
+
+def test_a_throttled_request_is_sent_again_once_after_the_wait_it_asked_for(httpserver: HTTPServer) -> None:
+    url = httpserver.url_for("/api")
+    httpserver.expect_ordered_request("/api", query_string={"query": "up"}).respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "0"}
+    )
+    httpserver.expect_ordered_request("/api", query_string={"query": "up"}).respond_with_data('{"ok": 2}')
+    answer = get_json(make_session(), url, {"query": "up"}, source="prometheus", timeout=5, setting=SETTING)
+    assert answer.value == {"ok": 2} and len(httpserver.log) == 2
+    httpserver.check_assertions()
+
+
+def test_a_request_throttled_again_after_the_wait_fails_with_what_the_server_asked(httpserver: HTTPServer) -> None:
+    url = httpserver.url_for("/api")
+    httpserver.expect_ordered_request("/api").respond_with_data("slow down", status=429, headers={"Retry-After": "0"})
+    httpserver.expect_ordered_request("/api").respond_with_data("still busy", status=503, headers={"Retry-After": "7"})
+    error = refused(url)
+    assert error.message == f"prometheus: HTTP 503 from {url} (it asked to wait 7 s): still busy"
+    assert error.hint == "the server is rate limiting incidentkit; try again later"
+    assert len(httpserver.log) == 2
+
+
+def test_a_wait_longer_than_allowed_fails_at_once(httpserver: HTTPServer) -> None:
+    url = httpserver.url_for("/api")
+    httpserver.expect_request("/api").respond_with_data("", status=429, headers={"Retry-After": "3600"})
+    error = refused(url)
+    assert error.message == f"prometheus: HTTP 429 from {url} (it asked to wait 3600 s)"
+    assert error.hint == "the server is rate limiting incidentkit; try again later"
+    assert len(httpserver.log) == 1
+
+
+def test_the_session_says_who_it_is_what_it_accepts_and_its_credentials(httpserver: HTTPServer) -> None:
+    url = httpserver.url_for("/api")
+    httpserver.expect_request("/api").respond_with_data("{}")
+    basic = "Basic " + base64.b64encode(b"alice:pw").decode()
+    sessions = {
+        "none": make_session(),
+        "token": make_session(token="tok", user="alice", password="pw"),  # the token wins
+        "basic": make_session(user="alice", password="pw"),
+        "password alone": make_session(password="pw"),  # basic auth needs both
+        "user alone": make_session(user="alice"),
+    }
+    sent = {}
+    for name, session in sessions.items():
+        get_json(session, url, source="prometheus", timeout=5, setting=SETTING)
+        request = httpserver.log[-1][0]
+        assert (request.headers["User-Agent"], request.headers["Accept"]) == (USER_AGENT, "application/json")
+        sent[name] = request.headers.get("Authorization")
+    assert sent == {"none": None, "token": "Bearer tok", "basic": basic, "password alone": None, "user alone": None}
