@@ -71,6 +71,7 @@ def test_fresh_database_has_the_actionables_schema(store: Store) -> None:
     }
     assert set(store.db["task_statuses"].columns_dict) == {"value", "name", "closed", "special", "state", "fetched_at"}
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: the disk is waited for at checkpoints
 
 
 def test_every_table_and_column_is_documented(store: Store) -> None:

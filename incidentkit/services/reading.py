@@ -13,9 +13,12 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import queue
 import signal
 import subprocess
 import sys
+import threading
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -52,10 +55,11 @@ def read_page(title: str, text: str, *, prefix: str, questions: ScorecardDefinit
 class _Worker:
     """A worker process (a Python running :func:`_serve`) reading batches of pages sent over its stdin.
 
-    One batch at a time: the next is sent only once the last one's pages are back, so neither side
-    ever waits to write while the other does (pipes hold 64 KiB, a batch much more). A fresh
-    interpreter rather than multiprocessing: a fork would copy the locks the importing process's
-    threads hold, and spawning runs the caller's main script again.
+    Batches are written by a thread of their own, so the importing process never waits to write
+    while the worker waits to write back (pipes hold 64 KiB, a batch much more): the next batch can
+    be on its way while this one's pages come back. A fresh interpreter rather than
+    multiprocessing: a fork would copy the locks the importing process's threads hold, and spawning
+    runs the caller's main script again.
     """
 
     def __init__(self, prefix: str, questions: ScorecardDefinition | None) -> None:
@@ -68,19 +72,28 @@ class _Worker:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,  # a worker that fails is replaced by reading here
         )  # fmt: skip
-        self._send(sys.path)
-        self._send((prefix, questions))
+        self._outbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write, name="incidentkit-page-writer", daemon=True)
+        self._writer.start()
+        self._outbox.put(sys.path)
+        self._outbox.put((prefix, questions))
 
-    def _send(self, message: object) -> None:
-        assert self.process.stdin is not None
-        pickle.dump(message, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        self.process.stdin.flush()
+    def _write(self) -> None:
+        """Send what is put in the outbox, until None (then close the worker's stdin) or the worker dies."""
+        stdin = self.process.stdin
+        assert stdin is not None
+        with contextlib.suppress(OSError, ValueError):  # it died: receive() tells
+            with stdin:
+                while (message := self._outbox.get()) is not None:
+                    pickle.dump(message, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                    stdin.flush()
 
     def send(self, pages: Sequence[tuple[str, str]]) -> None:
-        self._send(list(pages))
+        self._outbox.put(list(pages))
 
     def receive(self) -> list[ReadPage]:
-        """The pages of the batch last sent, read; raises what reading them raised, or OSError/EOFError when the worker died."""
+        """The pages of the oldest batch sent and not received yet, read; raises what reading them
+        raised, or OSError/EOFError when the worker died."""
         assert self.process.stdout is not None
         outcome, value = pickle.load(self.process.stdout)
         if outcome == "error":
@@ -88,15 +101,16 @@ class _Worker:
         return value
 
     def close(self) -> None:
-        for pipe in (self.process.stdin, self.process.stdout):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
+        self._outbox.put(None)
+        if self.process.stdout is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdout.close()  # a worker still writing gets EPIPE and ends
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self._writer.join(timeout=5)
 
 
 class PageReader:
@@ -124,28 +138,37 @@ class PageReader:
 
     def ahead(self, batches: Iterable[tuple[Key, Sequence[tuple[str, str]]]]) -> Iterator[tuple[Key, list[ReadPage]]]:
         """Each (key, pages) of *batches* with its pages read, the next batch's being read (in the
-        worker) while the caller works on this one. A worker that dies leaves the rest to be read here."""
-        previous: tuple[Key, Sequence[tuple[str, str]], bool] | None = None
+        worker) while the caller works on this one, and the one after it already on its way there.
+        The first pages are read here while the worker starts (starting takes about as long); a
+        worker that dies leaves the rest to be read here."""
+        started = False
+        waiting: deque[tuple[Key, Sequence[tuple[str, str]], bool]] = deque()  # read, or being read
         for key, pages in batches:
-            done = self._collect(previous) if previous else None
-            previous = (key, pages, self._sent(pages))
-            if done is not None:
-                yield done
-        if previous:
-            yield self._collect(previous)
+            if pages and not started:
+                started = True
+                self._start()
+                waiting.append((key, pages, False))
+            else:
+                waiting.append((key, pages, self._sent(pages)))
+            if len(waiting) > 1:
+                yield self._collect(waiting.popleft())
+        while waiting:
+            yield self._collect(waiting.popleft())
+
+    def _start(self) -> None:
+        if not self.parallel or not sys.executable or self._worker is not None:
+            return
+        try:
+            self._worker = _Worker(self.prefix, self.questions)
+        except (OSError, ValueError):  # it cannot start
+            self._give_up()
 
     def _sent(self, pages: Sequence[tuple[str, str]]) -> bool:
-        """Whether *pages* went to the worker (started on first use)."""
-        if not self.parallel or not pages or not sys.executable:
+        """Whether *pages* went to the worker."""
+        if self._worker is None or not pages:
             return False
-        try:
-            if self._worker is None:
-                self._worker = _Worker(self.prefix, self.questions)
-            self._worker.send(pages)
-            return True
-        except (OSError, ValueError):  # it cannot start, or has died
-            self._give_up()
-            return False
+        self._worker.send(pages)
+        return True
 
     def _collect(self, batch: tuple[Key, Sequence[tuple[str, str]], bool]) -> tuple[Key, list[ReadPage]]:
         key, pages, sent = batch
