@@ -286,6 +286,15 @@ def test_the_adapter_called_alone_verifies_certificates(tls_server: str) -> None
         BudgetAdapter().send(request, timeout=5)  # verified unless told otherwise, as requests' adapter does
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # verify=False, on purpose
+def test_a_session_keeps_https_requests_within_the_budget_too(tls_server: str) -> None:
+    session = make_session()
+    assert session.get(f"{tls_server}/exact/10", timeout=5, verify=False).content == b"x" * 10
+    with budget(None, max_bytes=9), pytest.raises(OverBudget) as caught:
+        session.get(f"{tls_server}/exact/10", timeout=5, verify=False)
+    assert caught.value.kind == "size"
+
+
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
     """The budget module's clock and sleep, by hand: ``clock.now`` is the monotonic time, ``clock.slept``

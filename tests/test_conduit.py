@@ -1031,8 +1031,8 @@ def test_items_are_told_apart_by_phid_else_id() -> None:
         list(client.search("maniphest.search"))
     assert raised.value.message.endswith("returned the same items again on the next page")
     anonymous = _envelope({"data": [{"name": "x"}, "odd"], "cursor": {"after": "1"}})
-    client, sent = _canned([anonymous, _envelope({"data": ["odd"], "cursor": {"after": None}})])
-    assert len(list(client.search("maniphest.search"))) == 3 and len(sent) == 2  # what cannot be told apart never repeats
+    client, sent = _canned([anonymous, _envelope({"data": [{"name": "y"}, "odd"], "cursor": {"after": None}})])
+    assert len(list(client.search("maniphest.search"))) == 4 and len(sent) == 2  # what cannot be told apart never repeats
 
 
 @pytest.mark.parametrize(

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from incidentkit.clients.http import USER_AGENT, get_json, loads, make_session, retry_after
+from incidentkit.clients.budget import budget
+from incidentkit.clients.http import USER_AGENT, get_json, loads, make_session, redact, retry_after
 from incidentkit.errors import SourceError
 from tests.servers._common import Stalled, free_port
 
@@ -170,3 +172,105 @@ def test_the_session_says_who_it_is_what_it_accepts_and_its_credentials(httpserv
         assert (request.headers["User-Agent"], request.headers["Accept"]) == (USER_AGENT, "application/json")
         sent[name] = request.headers.get("Authorization")
     assert sent == {"none": None, "token": "Bearer tok", "basic": basic, "password alone": None, "user alone": None}
+
+
+SECRET = 'to ken/"<&>'  # a space, a slash and what HTML and JSON escape: each form differs
+
+
+@pytest.mark.parametrize(
+    "echoed",
+    [
+        pytest.param('to ken/"<&>', id="as-given"),
+        pytest.param("to%20ken%2F%22%3C%26%3E", id="url-quoted"),
+        pytest.param("to+ken%2F%22%3C%26%3E", id="form-quoted"),
+        pytest.param("to ken/&quot;&lt;&amp;&gt;", id="html-escaped"),
+        pytest.param('to ken/\\"<&>', id="json-escaped"),
+    ],
+)
+def test_each_form_of_a_secret_a_server_echoes_is_redacted_whole(httpserver: HTTPServer, echoed: str) -> None:
+    url = httpserver.url_for("/api")
+    httpserver.expect_request("/api").respond_with_data(f"denied [{echoed}] for you", status=401)
+    assert refused(url, secrets=[SECRET]).message == f"prometheus: HTTP 401 from {url}: denied [<redacted>] for you"
+
+
+def test_an_echoed_authorization_value_is_redacted(httpserver: HTTPServer) -> None:
+    url = httpserver.url_for("/api")
+    basic = base64.b64encode(b"alice:hunter22").decode()
+    httpserver.expect_request("/api").respond_with_data(f"bad header Basic {basic} here", status=401)
+    assert refused(url).message == f"prometheus: HTTP 401 from {url}: bad header Basic <redacted> here"
+
+
+def test_a_secret_inside_a_longer_secret_leaves_nothing_of_the_longer_one() -> None:
+    # the shorter secret sorts after the longer one by text too: only the longest-first order redacts both whole
+    secrets = ["s3cret-pass", "my-s3cret-pass-word"]
+    assert redact("token my-s3cret-pass-word, password s3cret-pass", secrets) == "token <redacted>, password <redacted>"
+    assert redact("token my-s3cret-pass-word", reversed(secrets)) == "token <redacted>"
+
+
+def test_secrets_of_four_characters_are_redacted_shorter_ones_are_not() -> None:
+    assert redact("pin 7f3k, code 9z1", ["7f3k", "9z1", None, ""]) == "pin <redacted>, code 9z1"
+
+
+def test_a_request_over_the_size_cap_says_so_and_how_to_raise_it(httpserver: HTTPServer) -> None:
+    url = httpserver.url_for("/api")
+    httpserver.expect_request("/api").respond_with_data("x" * 1024 * 1024)
+    with budget(None, max_bytes=512 * 1024):
+        error = refused(url)
+    assert error.message == f"prometheus: {url} answered 1 MB, more than the 0.5 MB limit"
+    assert error.hint == "raise [draft] max_response_mb if the answer is legitimate, or narrow the window"
+
+
+def test_a_throttle_wait_past_the_deadline_fails_at_once_saying_so(httpserver: HTTPServer) -> None:
+    url = httpserver.url_for("/api")
+    # 60 s is the longest wait allowed: waited for when the deadline allows, here it does not
+    httpserver.expect_request("/api").respond_with_data("busy", status=429, headers={"Retry-After": "60"})
+    started = time.monotonic()
+    with budget(2.0):
+        error = refused(url)
+    assert time.monotonic() - started < 1.5
+    assert error.message == f"prometheus: {url} HTTP 429: asked to wait 60 s, past the 2 s deadline"
+    assert error.hint == "the server is rate limiting incidentkit; try again later"
+    assert len(httpserver.log) == 1
+
+
+def test_the_request_after_a_throttle_has_the_same_timeout_source_and_setting(
+    httpserver: HTTPServer, stalled: Stalled
+) -> None:
+    url = httpserver.url_for("/api")
+    httpserver.expect_oneshot_request("/api").respond_with_data("", status=503, headers={"Retry-After": "0"})
+    httpserver.expect_request("/api").respond_with_handler(stalled("{}"))
+    with pytest.raises(SourceError) as caught:
+        get_json(make_session(), url, source="alertmanager", timeout=0.2, setting="[alertmanager] url")
+    assert caught.value.message == f"alertmanager: {url} did not answer within 0.2 s"
+    assert caught.value.hint == "raise the timeout in [alertmanager] or narrow the window"
+
+
+@pytest.mark.parametrize("status", [200, 500])
+def test_retry_after_on_an_answer_that_is_no_throttle_is_not_waited_for(httpserver: HTTPServer, status: int) -> None:
+    url = httpserver.url_for("/api")
+    httpserver.expect_oneshot_request("/api").respond_with_data('"first"', status=status, headers={"Retry-After": "0"})
+    httpserver.expect_request("/api").respond_with_data('"second"')
+    if status == 200:
+        answer = get_json(make_session(), url, source="prometheus", timeout=5, setting=SETTING)
+        assert answer.value == "first"
+    else:
+        error = refused(url)
+        assert (error.message, error.hint) == (f'prometheus: HTTP 500 from {url}: "first"', "check [prometheus] url")
+    assert len(httpserver.log) == 1
+
+
+@pytest.mark.parametrize(
+    "body", [pytest.param(b"<html>Sign in</html>", id="login-page"), pytest.param(b'{"a": "caf\xe9"}', id="not-utf8")]
+)
+def test_an_answer_that_is_not_json_names_the_setting_to_check(httpserver: HTTPServer, body: bytes) -> None:
+    url = httpserver.url_for("/api")
+    httpserver.expect_request("/api").respond_with_data(body)
+    error = refused(url)
+    assert error.message == f"prometheus: {url} did not return JSON"
+    assert error.hint == "[prometheus] url should point at the API server itself, not a login page or proxy"
+
+
+def test_a_url_without_a_scheme_fails_naming_what_went_wrong() -> None:
+    error = refused("prometheus.example.org/api")
+    assert error.message == "prometheus: request to prometheus.example.org/api failed: MissingSchema"
+    assert error.hint == "check [prometheus] url"

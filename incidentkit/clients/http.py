@@ -58,6 +58,7 @@ _URL_CREDENTIALS = re.compile(r"//([^/@:\s]+):([^/@\s]+)@")
 _AUTH_HEADER = re.compile(r"(?i)\b(Basic|Bearer|Token)(\s+)[A-Za-z0-9+/=._~-]{8,}")  # an echoed Authorization value
 _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _THROTTLES = (403, 429, 503)  # statuses that mean "come back later" when they carry Retry-After
+_THROTTLE_HINT = "the server is rate limiting incidentkit; try again later"
 
 
 def mount_budget(session: requests.Session) -> requests.Session:
@@ -155,7 +156,7 @@ def _status_hint(status: int, setting: str) -> str:
     if status == 404:
         return f"{setting} should be the server's base URL (e.g. http://host:9090), not an API path"
     if status == 429:
-        return "the server is rate limiting incidentkit; try again later"
+        return _THROTTLE_HINT
     if status in (502, 503, 504):
         return "the server is overloaded or restarting; try again, or narrow the window"
     return f"check {setting}"
@@ -216,7 +217,7 @@ def get_json(
         try:
             wait(delay, f"HTTP {response.status_code}")
         except OverBudget as exc:
-            raise SourceError(f"{source}: {shown} {exc.reason}", hint=_status_hint(429, setting)) from exc
+            raise SourceError(f"{source}: {shown} {exc.reason}", hint=_THROTTLE_HINT) from exc
         response = _get(session, url, params, source=source, timeout=timeout, setting=setting)
         delay = _throttled(response)
     if response.status_code >= 400:
