@@ -62,10 +62,11 @@ def test_a_failure_undoes_its_batch_only_and_the_import_can_be_run_again(monkeyp
 
 
 @pytest.mark.integration
-def test_the_next_batch_is_read_while_this_one_is_worked_on(mediawiki: MediaWiki, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The request for each batch starts while the batch before it is still being worked on.
+def test_the_next_batches_are_read_while_this_one_is_worked_on(mediawiki: MediaWiki, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The requests for the next two batches start while the batch before them is still being
+    worked on; batches not asked for yet when the import stops are never read.
 
-    If the next read only started when asked for, the wait below would run out and fail the test.
+    If a read only started when asked for, the wait below would run out and fail the test.
     """
     mediawiki.config_env(monkeypatch, name="ops")
     wiki = connect_wiki(load_settings(), "ops")
@@ -80,8 +81,16 @@ def test_the_next_batch_is_read_while_this_one_is_worked_on(mediawiki: MediaWiki
     monkeypatch.setattr(wiki, "read_many", reading)
     batches = []
     for index, batch in enumerate(importing._read_ahead(wiki, titles)):
-        if index + 1 < len(started):
-            assert started[index + 1].wait(timeout=30), f"batch {index + 2} was not read ahead"
+        for ahead in range(index + 1, min(index + 1 + importing.READ_AHEAD, len(started))):
+            assert started[ahead].wait(timeout=30), f"batch {ahead + 1} was not read ahead"
         batches.append(batch)
     assert [list(batch) for batch in batches] == [titles[:50], titles[50:100], titles[100:]]
     assert all(page is None for batch in batches for page in batch.values())
+
+    many = [f"ReadAhead/more {n:03d}" for n in range(10 * BATCH_SIZE)]
+    asked: list[str] = []
+    monkeypatch.setattr(wiki, "read_many", lambda batch: asked.append(batch[0]) or read_many(batch))
+    stopped = importing._read_ahead(wiki, many)
+    next(stopped)
+    stopped.close()  # as Ctrl-C does
+    assert len(asked) <= 1 + importing.READ_AHEAD  # the first and those read ahead of it: no more

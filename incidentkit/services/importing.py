@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from itertools import islice
@@ -61,6 +62,7 @@ __all__ = [
 ]
 
 DEFAULT_PREFIX = "Incidents/"
+READ_AHEAD = 2  # batches read from the wiki before the import asks for them
 PAGE_SUFFIXES = (".wiki", ".wikitext", ".mediawiki", ".txt")
 Progress = Callable[[int, int], None]
 
@@ -465,19 +467,24 @@ def list_report_pages(wiki: WikiClient, *, prefix: str | None, category: str | N
 
 
 def _read_ahead(wiki: WikiClient, titles: list[str]) -> Iterator[dict[str, PageText | None]]:
-    """The pages of *titles*, 50 per request, the next batch read while the caller works on this one.
+    """The pages of *titles*, 50 per request, the next :data:`READ_AHEAD` batches read while the
+    caller works on this one.
 
-    The wiki and the parser then work at the same time; there is one reader thread, so the client
-    still sends one request at a time.
+    The wiki and the parser then work at the same time, and a slow answer does not stall them; there
+    is one reader thread, so the client still sends one request at a time. Batches not yet asked
+    for when the caller stops (Ctrl-C) are not asked for.
     """
-    batches = list(chunks(titles, BATCH_SIZE))
-    with ThreadPoolExecutor(max_workers=1) as reader:
-        ahead = [reader.submit(wiki.read_many, batch) for batch in batches[:1]]
-        for following in [*batches[1:], None]:
-            current = ahead.pop()
-            if following is not None:
-                ahead.append(reader.submit(wiki.read_many, following))
-            yield current.result()
+    reader = ThreadPoolExecutor(max_workers=1)
+    pending: deque[Future[dict[str, PageText | None]]] = deque()
+    try:
+        for batch in chunks(titles, BATCH_SIZE):
+            pending.append(reader.submit(wiki.read_many, batch))
+            if len(pending) > READ_AHEAD:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        reader.shutdown(wait=True, cancel_futures=True)
 
 
 def import_from_wiki(
