@@ -315,6 +315,7 @@ def test_document_status(text: str, status: str | None) -> None:
         ("2023-02-22 23:60", datetime(2023, 2, 22, tzinfo=UTC)),
         ("2023-02-22 23:59:60", datetime(2023, 2, 22, tzinfo=UTC)),
         ("2023-02-22 23:59:59", datetime(2023, 2, 22, 23, 59, 59, tzinfo=UTC)),
+        ("alerted 09:58, down 2023-02-22 10:05", datetime(2023, 2, 22, 10, 5, tzinfo=UTC)),  # the time after the date
     ],
 )
 def test_lenient_metadata_times(raw: str, expected: datetime | None) -> None:
@@ -743,3 +744,87 @@ def test_a_template_in_a_timeline_row_is_no_metadata() -> None:
     page = "== Timeline ==\n* 10:00 {{Infobox|start=2024-01-01 10:00|end=2024-01-01 11:00}}\n== Actionables ==\n* T123456 x"
     report = parse_report("Incidents/2024-01-01 x", page)
     assert isinstance(report, Report) and report.metadata == {}
+
+
+# --- metadata cells and rendered labels: edges ---------------------------------------------------
+
+
+def test_metadata_cells_as_plain_text() -> None:
+    page = "\n".join([
+        '{| class="wikitable"',
+        "! Incident ID || x",
+        "|-",
+        "! Task || <small>{{Phabricator|T302795}}</small>",  # a task template inside a tag
+        "|-",
+        "! Impact || Users saw [https://grafana.wikimedia.org/d/x errors] {{Citation needed}}",  # a link's label, no template
+        "|}",
+    ])  # fmt: skip
+    assert parse_metadata(page) == {"incident_id": "x", "task": "T302795", "impact": "Users saw errors"}
+
+
+def test_stray_pipes_around_a_cells_value_are_no_part_of_it() -> None:
+    page = "\n".join([
+        '{| class="wikitable"',
+        '! Incident ID || style="color:red" | 2022-03-01 ulsfo | ||',  # a cell with attributes and a stray pipe
+        "|-",
+        "! Coordinators || Xavier ||",
+        "|-",
+        "! Start",
+        '| style="width:10em" | 2022-03-01 10:00 |',
+        "|}",
+    ])  # fmt: skip
+    assert parse_metadata(page) == {"incident_id": "2022-03-01 ulsfo", "coordinators": "Xavier", "start": "2022-03-01 10:00"}
+
+
+def test_cells_of_two_tables_are_never_paired() -> None:
+    page = "\n".join([
+        "<div>",
+        "{|", "| Start || 2022-03-01 10:00", "|-", "| End || 2022-03-01 11:00", "|-", "| Task", "|}",  # Task left empty
+        "{|", "| Some unrelated table", "|}",
+        "</div>",
+    ])  # fmt: skip
+    assert parse_metadata(page) == {"start": "2022-03-01 10:00", "end": "2022-03-01 11:00"}
+
+
+def test_list_markup_before_a_rendered_label_is_no_value() -> None:
+    lines = "\n".join(["Incident ID 2024-01-01 x", "* Start", "* End 2024-01-01 11:00", "Impact Users saw errors."])
+    assert parse_metadata(lines) == {"incident_id": "2024-01-01 x", "end": "2024-01-01 11:00", "impact": "Users saw errors."}
+    report = parse_report("Incidents/2024-01-01 x", lines)
+    assert isinstance(report, Report) and report.start is None and not any("Start" in p for p in report.problems)
+
+
+def test_a_metadata_table_on_a_page_without_a_timeline() -> None:
+    page = "== Summary ==\n{|\n| Start || 2024-01-01 10:00\n|-\n| Task || T234567\n|}\n== Actionables ==\n* T123456 x"
+    report = parse_report("Incidents/2024-01-01 x", page)
+    assert isinstance(report, Report)
+    assert report.task == "T234567" and report.start == datetime(2024, 1, 1, 10, 0, tzinfo=UTC)
+
+
+def test_the_rows_of_a_last_timeline_section_leave_the_tree() -> None:
+    page = "== Summary ==\nwords\n== Timeline ==\n* 10:00 {{irdoc|status=review}} the status was talked about"
+    report = parse_report("Incidents/2024-01-01 x", page)
+    assert isinstance(report, Report) and report.status is None
+    wrapped = "== Timeline ==\n{{Infobox\n| start = 2024-01-01 10:00\n| end =\n* 2024-01-01 11:00 a row\n}}"
+    report = parse_report("Incidents/2024-01-01 x", wrapped)
+    assert isinstance(report, Report) and report.metadata == {"start": "2024-01-01 10:00"} and report.end is None
+
+
+@pytest.mark.parametrize(
+    ("item", "text"),
+    [
+        ("* Restart{{Done}}the service", "Restart the service"),  # a status template between two words
+        ("* Do X (T123456 (T234567))", "Do X"),  # nested references in parentheses
+    ],
+    ids=["template-between-words", "nested-references"],
+)
+def test_actionable_text_edges(item: str, text: str) -> None:
+    report = parse_report("Incidents/2024-01-01 x", f"== Actionables ==\n{item}")
+    assert isinstance(report, Report) and [a.text for a in report.actionables] == [text]
+
+
+@pytest.mark.parametrize(
+    "page", ["Outage 2024-01-01 db", "XXXX 2024-01-01 db", "Team/Notes 2024-01-01"], ids=["plain", "x-prefix", "team"]
+)
+def test_without_a_prefix_a_title_not_under_a_known_one_is_the_name(page: str) -> None:
+    report = parse_report(page, "Incident ID x\nStart 2024-01-01 10:00")
+    assert isinstance(report, Report) and report.name == page

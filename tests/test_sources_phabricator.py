@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from incidentkit.clients import conduit as conduit_client
 from incidentkit.clients.conduit import ConduitClient
 from incidentkit.config import ActionablesSettings, PhabricatorSettings, Settings
 from incidentkit.errors import SourceError
@@ -114,7 +115,7 @@ def test_saved_export_parses_offline() -> None:
     result = parse(export, QUERY)
     assert texts(export) == EXPECTED
     assert result.lines_read == 6 + 30  # T1 T4 T5 T6 T7 T8, and their 30 transactions in the window
-    assert result.problems == () and result.notes == ()
+    assert result.source == "phabricator" and result.problems == () and result.notes == ()
     by_key = {e.key: e for e in result.events}
     created = by_key["phabricator:T4:created"]
     assert created.url == f"{SAVED_URL}/T4" and created.tasks == ("T4",) and created.source == "phabricator"
@@ -1179,4 +1180,57 @@ def test_a_scan_page_ending_on_a_transaction_without_a_time_reaches_back_to_the_
         ("20 14:02", "T1 status changed Open → Resolved"),
         ("20 14:58", "T3 created: Late error"),
         ("20 14:59", "T3 status changed Open → Resolved"),
+    ]
+
+
+def small_scan_pages(conduit: ConduitFake, monkeypatch: pytest.MonkeyPatch, size: int) -> ConduitFake:
+    """*size* transactions per scan page, so a test places the scan's page boundary exactly."""
+    monkeypatch.setattr(conduit_client, "TRANSACTION_PAGE_MAX", size)
+    conduit.set_clock(at(-600))
+    return conduit
+
+
+def test_a_task_created_in_the_second_the_scan_stopped_is_fetched_on_its_own(
+    conduit: ConduitFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan's last page ends inside the second T2 was created, its creation on the next page
+    (older ids): the scan did not see all of that second, so T2's transactions are fetched."""
+    small_scan_pages(conduit, monkeypatch, 4)
+    errors = conduit.add_project("Production Errors", "prod-errors")
+    busy = conduit.add_task("Somebody else's very busy task", created=at(5))  # T1, 3 transactions
+    conduit.add_task("Early error", projects=[errors], created=at(20))  # T2, 4 transactions at 14:20:00
+    for second in range(4):  # 14:20:00 to 14:20:03, newer ids than T2's creation
+        conduit.add_comment(busy.id, "noise", at=at(20) + second)
+    conduit.add_task("Late error", projects=[errors], created=at(58))  # T3, 4 transactions
+    export, client = pull(conduit, Query(WINDOW), projects=["prod-errors"], followup_projects=[])
+    # newest first, 4 a page, one page per candidate: T3's four, then the four comments down to 14:20:00
+    assert export.meta["transactions"] == "type-scan+per-task"
+    # statuses, priorities, the project, its search; two scan pages; T2 on its own; users, projects
+    assert client.calls == export.meta["calls"] == 2 + 1 + 1 + 2 + 1 + 1 + 1
+    assert texts(export, Query(WINDOW)) == [
+        ("20 14:20", "T2 created: Early error", "admin"),
+        ("20 14:58", "T3 created: Late error", "admin"),
+    ]
+
+
+def test_a_task_created_after_the_scans_oldest_second_is_not_fetched_again(
+    conduit: ConduitFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan reaches back to its last page's last transaction (14:20:00); T2, created a second
+    later with all its transactions on that page, needs no call of its own."""
+    small_scan_pages(conduit, monkeypatch, 5)
+    errors = conduit.add_project("Production Errors", "prod-errors")
+    busy = conduit.add_task("Somebody else's very busy task", created=at(5))  # T1
+    conduit.add_comment(busy.id, "noise", at=at(20))  # 14:20:00
+    conduit.add_task("Early error", projects=[errors], created=at(20) + 1)  # T2, 4 transactions at 14:20:01
+    conduit.add_comment(busy.id, "noise", at=at(20) + 2)
+    conduit.add_task("Late error", projects=[errors], created=at(58))  # T3, 4 transactions
+    export, client = pull(conduit, Query(WINDOW), projects=["prod-errors"], followup_projects=[])
+    # pages of 5, newest first: T3's four and the 14:20:02 comment; T2's four and the 14:20:00 comment
+    assert export.meta["transactions"] == "type-scan+per-task"
+    # statuses, priorities, the project, its search; two scan pages; users, projects
+    assert client.calls == export.meta["calls"] == 2 + 1 + 1 + 2 + 1 + 1
+    assert texts(export, Query(WINDOW)) == [
+        ("20 14:20", "T2 created: Early error", "admin"),
+        ("20 14:58", "T3 created: Late error", "admin"),
     ]

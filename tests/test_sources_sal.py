@@ -634,6 +634,21 @@ def test_archives_are_read_only_when_their_days_touch_the_window(monkeypatch: py
     assert wiki.request_count - before == 5
 
 
+def test_archives_are_read_newest_first_in_one_order_on_every_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """By their numbers, newest first; one number under both spellings in reverse title order (the
+    lower-case spelling first); an archive without a number is the oldest."""
+    pages = {"Server Admin Log": "== 2023-02-14 ==\n* 10:00 a: live\n", "Server admin log/Archive": "== 2023-02-14 ==\n"}
+    for number in range(2, 8):
+        pages[f"Server Admin Log/Archive {number}"] = pages[f"Server admin log/Archive {number}"] = "== 2023-02-14 ==\n"
+    pages["Server Admin Log/Archive 1"] = "== 2023-02-14 ==\n"
+    source, _ = _wiki_source(monkeypatch, pages)
+    expected = ["Server Admin Log"]
+    for number in range(7, 1, -1):
+        expected += [f"Server admin log/Archive {number}", f"Server Admin Log/Archive {number}"]
+    expected += ["Server Admin Log/Archive 1", "Server admin log/Archive"]
+    assert [name for name, _ in source.pull(FEB).files] == expected
+
+
 def test_each_configured_page_is_pulled(monkeypatch: pytest.MonkeyPatch) -> None:
     pages = {"Server Admin Log": "== 2023-02-13 ==\n", "Cloud SAL": "== 2023-02-12 ==\n"}
     source, _ = _wiki_source(monkeypatch, pages)

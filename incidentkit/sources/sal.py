@@ -628,7 +628,9 @@ class SalSource:
             archives = sorted(
                 set(wiki.list_prefix(f"{page_title}/Archive"))
                 | set(wiki.list_prefix(f"{page_title[0]}{page_title[1:].lower()}/Archive")),
-                key=lambda t: [int(n) for n in re.findall(r"\d+", t)] or [0],
+                # newest first; the title breaks ties (one number under both spellings), so the
+                # order does not depend on the set's
+                key=lambda t: ([int(n) for n in re.findall(r"\d+", t)] or [0], t),
                 reverse=True,
             )
             unknown = [t for t in archives if t not in index]

@@ -646,7 +646,7 @@ def _cell_text(wikitext: str) -> str:
     if not _MARKUP.search(wikitext):
         return " ".join(_normalise_refs(wikitext).split()).strip(" |")
     code = mwparserfromhell.parse(wikitext)
-    for template in code.filter_templates(recursive=False):
+    for template in code.filter_templates():  # nested ones too: "<small>{{Phabricator|T1}}</small>"
         match = _TASK_TEMPLATE.match(str(template))
         if match:
             code.replace(template, f"T{match.group(1)}")
@@ -704,8 +704,9 @@ def _metadata_from_lines(text: str) -> dict[str, str]:
                 if "impact" in found:  # the last field: what follows is the report
                     break
             continue
-        if pending is not None and matches[0].start() > 0:
-            found.setdefault(pending, stripped[: matches[0].start()].strip(" |"))
+        before = stripped[: matches[0].start()].strip(" |!'*")  # bold or list markup is no value
+        if pending is not None and before:
+            found.setdefault(pending, before)
         pending = None
         for index, match in enumerate(matches):
             key = _LABEL_KEY[match.group(1).lower()]
