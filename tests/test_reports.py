@@ -793,6 +793,21 @@ def test_list_markup_before_a_rendered_label_is_no_value() -> None:
     assert isinstance(report, Report) and report.start is None and not any("Start" in p for p in report.problems)
 
 
+@pytest.mark.parametrize(
+    ("lines", "start"),
+    [
+        (["'''Start''' 2024-01-01 10:00"], "2024-01-01 10:00"),
+        (["'''Start:''' 2024-01-01 10:00 ''(UTC)''"], "2024-01-01 10:00 (UTC)"),
+        (["''Start''", "''2024-01-01 10:00''"], "2024-01-01 10:00"),
+        (["Start it's 10:00 o'clock'"], "it's 10:00 o'clock'"),
+    ],
+    ids=["bold-label", "bold-label-colon", "italic-alone", "apostrophes-kept"],
+)
+def test_bold_or_italic_markup_is_no_part_of_a_rendered_field(lines: list[str], start: str) -> None:
+    text = "\n".join(["Incident ID 2024-01-01 x", *lines, "Impact Users saw errors."])
+    assert parse_metadata(text)["start"] == start
+
+
 def test_a_metadata_table_on_a_page_without_a_timeline() -> None:
     page = "== Summary ==\n{|\n| Start || 2024-01-01 10:00\n|-\n| Task || T234567\n|}\n== Actionables ==\n* T123456 x"
     report = parse_report("Incidents/2024-01-01 x", page)

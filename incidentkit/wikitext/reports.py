@@ -53,6 +53,7 @@ __all__ = [
     "headings",
     "METADATA_LABELS",
     "KNOWN_PREFIXES",
+    "QUOTE_MARKUP",
 ]
 
 
@@ -684,6 +685,15 @@ def _metadata_from_templates(code: Any) -> dict[str, str]:
     return {}
 
 
+QUOTE_MARKUP = re.compile(r"'{2,}")  # bold or italic; a lone apostrophe is text
+
+
+def _field_value(text: str) -> str:
+    """A field's value as written after its label: without bold or italic markup, nor the pipes and
+    colons around it (``'''Start:''' 2024-01-01`` is 2024-01-01)."""
+    return QUOTE_MARKUP.sub("", text).strip(" |:")
+
+
 def _metadata_from_lines(text: str) -> dict[str, str]:
     """The rendered forms: 'Label value Label value' rows, markdown pipes, one field per line."""
     lines = text.splitlines()
@@ -699,7 +709,7 @@ def _metadata_from_lines(text: str) -> dict[str, str]:
         matches = list(_LABEL_SCAN.finditer(stripped))
         if not matches:
             if pending is not None:
-                found.setdefault(pending, stripped.strip(" |:"))
+                found.setdefault(pending, _field_value(stripped))
                 pending = None
                 if "impact" in found:  # the last field: what follows is the report
                     break
@@ -712,7 +722,7 @@ def _metadata_from_lines(text: str) -> dict[str, str]:
             key = _LABEL_KEY[match.group(1).lower()]
             last = key == "impact" or index + 1 == len(matches)
             end = len(stripped) if last else matches[index + 1].start()
-            value = stripped[match.end() : end].strip(" |:")
+            value = _field_value(stripped[match.end() : end])
             if not value and last:
                 pending = key
                 break

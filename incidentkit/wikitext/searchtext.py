@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from ..config import asset_path
-from .reports import headings
+from .reports import QUOTE_MARKUP, headings
 
 __all__ = ["ReportText", "report_text", "plain_text"]
 
@@ -37,7 +37,6 @@ _LINK = re.compile(r"\[\[([^\[\]|]*)\]\]")
 _EXTERNAL = re.compile(r"\[(?:https?:)?//\S+\s+([^\]]*)\]")
 _BARE_EXTERNAL = re.compile(r"\[(?:https?:)?//[^\s\]]+\]")
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
-_QUOTES = re.compile(r"'{2,}")
 _TABLE = re.compile(r"^\s*(?:\{\||\|\}|\|-|\|\+)|\|\||!!", re.M)
 _TABLE_MARKS = ("{|", "|}", "|-", "|+", "||", "!!")  # one of them is in every match of _TABLE
 
@@ -92,7 +91,7 @@ def plain_text(text: str) -> str:
     if "<" in text:
         text = _TAG.sub(" ", text)
     if "''" in text:
-        text = _QUOTES.sub("", text)
+        text = QUOTE_MARKUP.sub("", text)
     if any(mark in text for mark in _TABLE_MARKS):
         text = _TABLE.sub(" ", text)
     return "\n".join(_meaningful_lines(html.unescape(text)))
