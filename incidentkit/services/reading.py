@@ -3,9 +3,11 @@
 document taken from its text (:func:`~incidentkit.services.documents.page_facts`).
 
 This is the pure and costly part of an import of new pages (about 40% of its work; the storing,
-indexing and comparing are the rest). With many pages it runs in a worker process, one batch
-ahead: the next batch is read on another core while this one is stored (the store's writes stay
-in the importing process: SQLite has one writer). Nothing here touches the store or the network.
+indexing and comparing are the rest). With many pages it runs in a worker process, ahead of the
+importing one: the worker reads the next batch, with the one after it already sent, on another
+core while this one is stored (the store's writes stay in the importing process: SQLite has one
+writer); the first batch is read here while the worker starts. Nothing here touches the store or
+the network.
 """
 
 from __future__ import annotations
