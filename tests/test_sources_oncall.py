@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -578,63 +580,67 @@ def test_a_silent_server_times_out_after_the_configured_time(key: str) -> None:
     assert caught.value.message == f"oncall: {url}/api-reporting/v2/incidents did not answer within 0.3 s"
 
 
-class _EchoKey(BaseHTTPRequestHandler):
-    """A broken server whose error message quotes the API key it was sent."""
+class _JsonAnswers(BaseHTTPRequestHandler):
+    """A reporting API answering every GET with :meth:`answer`'s (status, JSON document)."""
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
         return
 
+    def answer(self) -> tuple[int, object]:
+        raise NotImplementedError
+
     def do_GET(self) -> None:
-        body = json.dumps({"error": f"backend failed for key {self.headers['X-VO-Api-Key']}"}).encode()
-        self.send_response(500)
+        status, document = self.answer()
+        body = json.dumps(document).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
 
-def test_an_error_that_quotes_the_key_does_not_show_it(key: str) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoKey)
+@contextmanager
+def _oncall_at(handler: type[_JsonAnswers]) -> Iterator[OncallSource]:
+    """An Oncall source pointed at a loopback server answering with *handler*."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        config = OncallSettings(url=f"http://127.0.0.1:{server.server_address[1]}", api_id="wikimedia", key_env=KEY_ENV)
-        with pytest.raises(SourceError) as caught:
-            OncallSource(config).pull(Query(WINDOW))
+        yield OncallSource(
+            OncallSettings(url=f"http://127.0.0.1:{server.server_address[1]}", api_id="wikimedia", key_env=KEY_ENV)
+        )
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _EchoKey(_JsonAnswers):
+    """A broken server whose error message quotes the API key it was sent."""
+
+    def answer(self) -> tuple[int, object]:
+        return 500, {"error": f"backend failed for key {self.headers['X-VO-Api-Key']}"}
+
+
+def test_an_error_that_quotes_the_key_does_not_show_it(key: str) -> None:
+    with _oncall_at(_EchoKey) as source, pytest.raises(SourceError) as caught:
+        source.pull(Query(WINDOW))
     assert caught.value.message.startswith("oncall: HTTP 500 from ") and "backend failed for key" in caught.value.message
     assert key not in caught.value.message + (caught.value.hint or "")
 
 
-class _NumberlessPages(BaseHTTPRequestHandler):
+class _NumberlessPages(_JsonAnswers):
     """A reporting API whose later pages hold only incidents without a number (nor an entity id)."""
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
-        return
-
-    def do_GET(self) -> None:
+    def answer(self) -> tuple[int, object]:
         offset = int(parse_qs(urlsplit(self.path).query)["offset"][0])
         incident = {"startTime": "2023-02-14T18:10:00Z", "entityDisplayName": f"Numberless {offset}"}
         if offset == 0:
             incident = {**incident, "incidentNumber": "1"}
-        body = json.dumps({"offset": offset, "limit": 100, "total": 3, "incidents": [incident]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        return 200, {"offset": offset, "limit": 100, "total": 3, "incidents": [incident]}
 
 
 def test_pages_of_incidents_without_a_number_are_not_taken_for_repeats(key: str) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _NumberlessPages)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        config = OncallSettings(url=f"http://127.0.0.1:{server.server_address[1]}", api_id="wikimedia", key_env=KEY_ENV)
-        export = OncallSource(config).pull(Query(WINDOW))
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _oncall_at(_NumberlessPages) as source:
+        export = source.pull(Query(WINDOW))
     assert [name for name, _ in export.files] == ["incidents-001.json", "incidents-002.json", "incidents-003.json"]
     result = parse_oncall(export, Query(WINDOW))
     assert [p.reason for p in result.problems] == ["incident has no incidentNumber"] * 2
