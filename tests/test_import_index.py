@@ -39,7 +39,7 @@ def index_of(store: Store) -> dict[str, Any]:
         row[0]: row[1:]
         for row in conn.execute(
             "SELECT slug, day, start, impact_start, detected, responded, mitigated, resolved, moments_from, pages, "
-            "pages_known, draft, page_text, page_revision, terms, comparable, compared FROM search_documents"
+            "pages_known, draft, page_text, page_revision, comparable, compared FROM search_documents"
         )
     }
     features = sorted(
@@ -55,7 +55,7 @@ def index_of(store: Store) -> dict[str, Any]:
             "JOIN search_documents a ON a.id = l.earlier JOIN search_documents b ON b.id = l.later"
         )
     )
-    vocabulary = dict(conn.execute("SELECT term, docs FROM search_vocabulary WHERE docs > 0"))
+    vocabulary = dict(conn.execute("SELECT term, doc FROM search_fts_terms"))
     text = sorted(conn.execute("SELECT d.slug, f.* FROM search_fts f JOIN search_documents d ON d.id = f.rowid"))
     return {"documents": documents, "features": features, "links": links, "vocabulary": vocabulary, "text": text}
 

@@ -144,6 +144,23 @@ def test_the_same_page_again_is_not_indexed_again(store: Store) -> None:
     assert slugs(store, "wombat") == ["2024-01-01_same"] and slugs(store, "quokka") == []
 
 
+def test_a_term_counts_the_documents_holding_it_in_any_field(store: Store) -> None:
+    pages = {
+        "2024-01-01_a": "== Summary ==\nThe quokka feeder stalled.\n== Conclusions ==\nWombats.\n",
+        "2024-01-02_b": "== Summary ==\nA quokka again.\n",
+    }
+    for day, (slug, text) in enumerate(pages.items(), start=1):
+        store.save_incident(IncidentRecord(slug=slug, title="Feeder", start=f"2024-01-0{day}T10:00:00Z"))
+        index_page(store, slug, text)
+    words = ["quokka", "wombat", "feeder", "zebra"]
+    assert store.term_documents(words) == {"quokka": 2, "wombat": 1, "feeder": 2}  # stemmed; none has a zebra
+    index_page(store, "2024-01-02_b", "== Summary ==\nA wombat now.\n")
+    assert store.term_documents(words) == {"quokka": 1, "wombat": 2, "feeder": 2}
+    with store.transaction():
+        store.db.execute("DELETE FROM incidents WHERE slug = '2024-01-01_a'")
+    assert store.term_documents(words) == {"wombat": 1, "feeder": 1}
+
+
 def test_a_report_page_in_fields_without_its_template_prompts() -> None:
     from incidentkit.wikitext.searchtext import report_text
 
@@ -252,8 +269,8 @@ def _document(store: Store, slug: str, *, title: str, day: date | None, text: bo
     document = IncidentDocument(slug=slug, title=title, day=day, **fields)  # type: ignore[arg-type]
     draft = DraftFacts(timeline="18:00 Ünïcode paged", pages=(datetime(2024, 5, 1, 18, tzinfo=UTC),))
     options = {} if text else {"text": False}
-    doc_id, _ = store.save_document(
-        document, draft=draft, page_text=f"== Summary ==\n{title} ✓", page_revision=42, terms=("outag",),
+    doc_id = store.save_document(
+        document, draft=draft, page_text=f"== Summary ==\n{title} ✓", page_revision=42,
         comparable=Comparable(counts={"outag": 1}, title=frozenset({"élan"})), **options,  # type: ignore[arg-type]
     )  # fmt: skip
     return doc_id

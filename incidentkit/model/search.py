@@ -20,10 +20,11 @@ from .signals import SIGNAL_KINDS, Signals, empty_signals
 from .similar import Comparable, comparable_term
 from .time import format_utc, parse_utc
 
-__all__ = ["FIELDS", "FIELD_WEIGHTS", "MARK_START", "MARK_END", "DraftFacts", "IncidentDocument", "SearchHit"]
+__all__ = ["FIELDS", "COMPARED", "FIELD_WEIGHTS", "MARK_START", "MARK_END", "DraftFacts", "IncidentDocument", "SearchHit"]
 
 # The searchable fields, in index order, and their BM25 weights (a title match outranks a timeline one).
 FIELDS = ("title", "summary", "timeline", "conclusions", "actionables", "signals", "body")
+COMPARED = ("title", "summary", "timeline", "body")  # the fields text similarity counts terms of
 FIELD_WEIGHTS = (10.0, 4.0, 1.0, 2.0, 2.0, 3.0, 1.0)
 MARK_START, MARK_END = "\x02", "\x03"  # around a match in a snippet; the CLI turns them into styles
 
@@ -102,31 +103,31 @@ class IncidentDocument:
     def similarity_text(self) -> str:
         """What text similarity compares: the title (counted three times), summary and timeline;
         the rest of the page when it has neither (rendered pages whose headings were lost)."""
-        parts = [self.title] * 3 + [self.summary, self.timeline]
-        if not self.compares_body:
-            return "\n".join(part for part in parts if part)
-        return "\n".join(part for part in [*parts, self.body] if part)
+        title, summary, timeline, body = self.compared_texts()
+        return "\n".join(part for part in [title, title, title, summary, timeline, body] if part)
 
     @property
     def compares_body(self) -> bool:
         return not (self.summary or self.timeline)
 
+    def compared_texts(self) -> tuple[str, str, str, str]:
+        """The texts of :data:`COMPARED`, in order, as similarity compares them: the body only
+        when it stands in for a summary and timeline the page does not have."""
+        return self.title, self.summary, self.timeline, self.body if self.compares_body else ""
+
     def comparable(self, counts: Sequence[Mapping[str, int]]) -> Comparable:
-        """What it is compared by, from the term counts of each of its :data:`FIELDS` (in order).
+        """What it is compared by, from the term counts of each of :meth:`compared_texts` (in order).
 
         The counts of :meth:`similarity_text` are those of its parts added up: the tokenizer
         never joins two words across the line between them.
         """
-        by_field = dict(zip(FIELDS, counts, strict=True))
-        parts = [by_field["title"]] * 3 + [by_field["summary"], by_field["timeline"]]
-        if self.compares_body:
-            parts.append(by_field["body"])
+        title, summary, timeline, body = counts
         total: Counter[str] = Counter()
-        for part in parts:
+        for part in (title, title, title, summary, timeline, body):
             total.update(part)
         return Comparable(
             counts={term: n for term, n in total.items() if comparable_term(term)},
-            title=frozenset(term for term in by_field["title"] if comparable_term(term)),
+            title=frozenset(term for term in title if comparable_term(term)),
             signals={kind: frozenset(self.signals.get(kind, ())) for kind in SIGNAL_KINDS},
         )
 

@@ -2,7 +2,7 @@
 
 ``draft`` (:func:`index_draft`) and ``publish`` (:func:`index_page`) index the incident they touch
 and compare it with the others at once. ``import`` indexes each page as it stores it
-(:func:`stage_page`), counts the terms of a batch of pages at once, and compares all of them at
+(:func:`stage_page`), writes the text of a batch of pages at once, and compares all of them at
 its end (:func:`refresh_similarity`), once every page is in the vocabulary: so the order of the
 pages does not change the weights, and nothing is computed twice. :func:`reindex` rebuilds the
 whole index the same way from the store (the stored events and curation of drafted incidents,
@@ -14,7 +14,6 @@ query: words (stemmed: "restarts" finds "restarting"), ``"quoted phrases"``, ``p
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -30,21 +29,18 @@ from .documents import PageFacts, build_document, draft_facts, facts_of_draft
 from .similar import compare
 
 __all__ = [
-    "TermChanges", "StagedPage", "index_incident", "index_draft", "index_page", "stage_page", "save_staged",
+    "StagedPage", "index_incident", "index_draft", "index_page", "stage_page", "save_staged",
     "refresh_similarity", "reindex",
     "fts_query", "search",
 ]  # fmt: skip
 
 Progress = Callable[[int, int], None]
-TermChanges = Counter[str]  # term -> documents more (or fewer) that have it
 
 
 @dataclass(frozen=True, slots=True)
 class StagedPage:
-    """A document just saved: how it changes the vocabulary, its id, what it is compared by and
-    (staged) its text to write."""
+    """A document just saved: its id, what it is compared by and (staged) its text to write."""
 
-    terms: TermChanges
     document: int
     comparable: Comparable
     texts: tuple[str, ...] | None = None
@@ -65,29 +61,22 @@ def _save(
     facts: PageFacts | None = None,
     staged: bool = False,
 ) -> StagedPage:
-    """Save the document of *record* as not compared yet; returns how the vocabulary changes
-    (and, if *staged*, the text it is searched by: not written yet, see :func:`save_staged`)."""
+    """Save the document of *record* as not compared yet; returns it (and, if *staged*, the text it
+    is searched by: not written yet, see :func:`save_staged`)."""
     document = build_document(
         record, store.incident_actionables(record.slug), draft=draft, page_text=page_text, outline=outline, facts=facts
     )
-    texts = document.field_texts()
-    counts = store.field_term_counts(texts)
-    terms = sorted({term for field in counts for term in field})
-    comparable = document.comparable(counts)
-    doc_id, previous = store.save_document(
-        document, draft=draft, page_text=page_text, page_revision=revision, terms=terms,
-        comparable=comparable, text=not staged,
-    )  # fmt: skip
-    changes = Counter(terms)
-    changes.subtract(previous)
-    return StagedPage(changes, doc_id, comparable, texts if staged else None)
+    comparable = document.comparable(store.field_term_counts(document.compared_texts()))
+    doc_id = store.save_document(
+        document, draft=draft, page_text=page_text, page_revision=revision, comparable=comparable, text=not staged
+    )
+    return StagedPage(doc_id, comparable, document.field_texts() if staged else None)
 
 
 def _index(store: Store, slug: str, draft: DraftFacts | None, page_text: str | None, revision: int | None) -> None:
     record = store.require_incident(slug)
     with store.transaction():
         saved = _save(store, record, draft, page_text, revision)
-        store.count_terms(saved.terms)
         refresh_similarity(store, {saved.document: saved.comparable})
 
 
@@ -139,8 +128,7 @@ def stage_page(
 ) -> StagedPage | None:
     """Index the page of incident *record* as just imported (its draft facts are kept; *outline*:
     its headings as the import parsed them; *facts*: what the import read from its text already),
-    leaving the vocabulary and the text searched to the caller (:func:`save_staged` of a batch of
-    pages) and the comparison to :func:`refresh_similarity`. None when the index already has this text."""
+    leaving the text searched to the caller (:func:`save_staged` of a batch of pages) and the comparison to :func:`refresh_similarity`. None when the index already has this text."""
     parts = store.stored_parts(record.slug)
     if parts is not None and text == parts.page_text:
         return None
@@ -149,16 +137,12 @@ def stage_page(
 
 
 def save_staged(store: Store, staged: Iterable[StagedPage]) -> None:
-    """Count the terms of pages staged (:func:`stage_page`) in the vocabulary and write their text, at once."""
-    terms: TermChanges = Counter()
+    """Write the text of pages staged (:func:`stage_page`), at once."""
     texts: dict[int, tuple[str, ...]] = {}
     for page in staged:
-        terms.update(page.terms)  # update, not +: a page read again may take terms away
         if page.texts is not None:
             texts[page.document] = page.texts  # the same incident twice: its last text
-    with store.transaction():
-        store.count_terms(terms)
-        store.save_texts(texts)
+    store.save_texts(texts)
 
 
 def refresh_similarity(
@@ -176,18 +160,15 @@ def reindex(store: Store, settings: Settings, *, progress: Progress | None = Non
     """Rebuild the index of every incident; returns how many were indexed."""
     records = store.list_incidents()
     total = len(records) * 2
-    changes: TermChanges = Counter()
     comparables: dict[int, Comparable] = {}
     with store.transaction():
         for done, record in enumerate(records, start=1):
             parts = store.stored_parts(record.slug)
             draft = draft_facts(store, record.slug, settings) or (parts.draft if parts else None)
             saved = _save(store, record, draft, parts.page_text if parts else None, parts.page_revision if parts else None)
-            changes.update(saved.terms)
             comparables[saved.document] = saved.comparable
             if progress:
                 progress(done, total)
-        store.count_terms(changes)
         refresh_similarity(store, comparables, progress=(lambda done, _: progress(len(records) + done, total)) if progress else None)
     return len(records)
 

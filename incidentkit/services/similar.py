@@ -55,7 +55,7 @@ Scores = dict[int, tuple[float, tuple[Reason, ...]]]
 def features_of(store: Store, document: IncidentDocument) -> Features:
     """The features of *document*, not indexed (a draft's), its term weights judged against the
     index as it is now with the document counted in."""
-    comparable = document.comparable(store.field_term_counts(document.field_texts()))
+    comparable = document.comparable(store.field_term_counts(document.compared_texts()))
     return comparable.features(store.term_documents(sorted(comparable.counts)), store.document_count() + 1)
 
 

@@ -437,3 +437,17 @@ def m014_index_batches(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_imported_pages_incident ON imported_pages (incident)")
+
+
+@step
+def m015_fts_vocabulary(db: Database) -> None:
+    """Similarity reads in how many documents a term occurs from FTS5's own vocabulary
+    (``search_fts_terms``), which finds a term's postings by the term: the count kept beside it
+    (``search_vocabulary``, and each document's list of ``terms`` to take off again) goes."""
+    db.execute("DROP TRIGGER search_documents_delete")
+    db.execute(
+        "CREATE TRIGGER search_documents_delete AFTER DELETE ON search_documents "
+        "BEGIN DELETE FROM search_fts WHERE rowid = old.id; END"
+    )
+    db.execute("DROP TABLE search_vocabulary")
+    db.execute("ALTER TABLE search_documents DROP COLUMN terms")

@@ -4,11 +4,11 @@ similarity features and the similar pairs found when each was indexed.
 Tables (docs/schema.md): ``search_documents`` (one row per indexed incident: date, key moments,
 pages, the parts it was built from, what it is compared by and whether it has been), ``search_fts``
 (the text, one column per field, its rowid the document id), ``search_fts_terms`` (FTS5's own
-vocabulary), ``search_vocabulary`` (in how many documents each stemmed term occurs),
-``search_features`` (weighted terms and signals) and ``search_links`` (similar pairs, earlier ->
-later). Deleting an incident deletes all of it (foreign keys cascade; a trigger clears the text).
-Terms are the FTS5 tokenizer's own: a scratch FTS5 table in the connection's temp schema, with the
-index's columns and no content, tokenizes a document the same way the index does, field by field.
+vocabulary: in how many documents each stemmed term occurs), ``search_features`` (weighted terms
+and signals) and ``search_links`` (similar pairs, earlier -> later). Deleting an incident deletes
+all of it (foreign keys cascade; a trigger clears the text). Terms are the FTS5 tokenizer's own: a
+scratch FTS5 table in the connection's temp schema, with the compared fields as columns and no
+content, tokenizes a document's compared texts the same way the index does, field by field.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import InputError
 from ..model.curation import MOMENTS
 from ..model.search import (
+    COMPARED,
     FIELD_WEIGHTS,
     FIELDS,
     MARK_END,
@@ -79,10 +80,10 @@ class SearchMixin(IncidentsMixin):
     _DOC_COLUMNS = "d.id, d.slug, i.title, d.day, d.start, i.status, i.page"
 
     def _scratch(self) -> None:
-        """The temp FTS5 table that tokenizes a document as the index does (its columns, no content:
-        emptied at once, with ``delete-all``), and its per-column vocabulary."""
+        """The temp FTS5 table that tokenizes a document's compared texts as the index does (no
+        content: emptied at once, with ``delete-all``), and its per-column vocabulary."""
         self.conn.execute(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_scratch USING fts5({', '.join(FIELDS)}, "
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_scratch USING fts5({', '.join(COMPARED)}, "
             "content = '', tokenize = 'porter unicode61')"
         )
         self.conn.execute(
@@ -98,15 +99,14 @@ class SearchMixin(IncidentsMixin):
         draft: DraftFacts | None,
         page_text: str | None,
         page_revision: int | None,
-        terms: Sequence[str],
         comparable: Comparable,
         text: bool = True,
-    ) -> tuple[int, list[str]]:
-        """Insert or replace the document of an incident (and its text), with its distinct *terms*
-        and what it is *comparable* by, as not compared yet; returns its id and the terms it had.
+    ) -> int:
+        """Insert or replace the document of an incident (and its text), with what it is
+        *comparable* by, as not compared yet; returns its id.
 
-        The vocabulary is the caller's to update (:meth:`count_terms`): a batch counts once. Without
-        *text* the old text is removed and the new one is the caller's to write (:meth:`save_texts`).
+        Without *text* the old text is removed and the new one is the caller's to write
+        (:meth:`save_texts`: a batch at once).
         """
         conn = self.conn
         moments = [getattr(document.moments, name) for name in MOMENTS]
@@ -120,31 +120,30 @@ class SearchMixin(IncidentsMixin):
             json.dumps(draft.to_dict(), ensure_ascii=False) if draft is not None else None,
             page_text,
             page_revision,
-            json.dumps(list(terms)),
             json.dumps(comparable.to_dict(), ensure_ascii=False),
             0,
             self.now_text(),
         )
         columns = (
             "day, start, impact_start, detected, responded, mitigated, resolved, moments_from, pages, pages_known, "
-            "draft, page_text, page_revision, terms, comparable, compared, indexed_at"
+            "draft, page_text, page_revision, comparable, compared, indexed_at"
         )
         with self.transaction():
-            row = conn.execute("SELECT id, terms FROM search_documents WHERE slug = ?", [document.slug]).fetchone()
+            row = conn.execute("SELECT id FROM search_documents WHERE slug = ?", [document.slug]).fetchone()
             if row is None:
                 cursor = conn.execute(
                     f"INSERT INTO search_documents (slug, {columns}) VALUES (?{', ?' * len(values)})",
                     [document.slug, *values],
                 )
-                doc_id, previous = int(cursor.lastrowid or 0), []
+                doc_id = int(cursor.lastrowid or 0)
             else:
-                doc_id, previous = int(row[0]), json.loads(row[1])
+                doc_id = int(row[0])
                 assignments = ", ".join(f"{name.strip()} = ?" for name in columns.split(","))
                 conn.execute(f"UPDATE search_documents SET {assignments} WHERE id = ?", [*values, doc_id])
                 conn.execute("DELETE FROM search_fts WHERE rowid = ?", [doc_id])
             if text:
                 self._insert_texts({doc_id: document.field_texts()})
-        return doc_id, previous
+        return doc_id
 
     def save_texts(self, texts: Mapping[int, Sequence[str]]) -> None:
         """Write the text of documents saved without it: document id -> the text of each of
@@ -194,16 +193,16 @@ class SearchMixin(IncidentsMixin):
 
     def field_term_counts(self, texts: Sequence[str]) -> list[dict[str, int]]:
         """How often each term (as the index stems it) occurs in each of the texts of a document's
-        :data:`~incidentkit.model.search.FIELDS` (one tokenizer pass for all of them)."""
+        :data:`~incidentkit.model.search.COMPARED` fields (one tokenizer pass for all of them)."""
         conn = self.conn
-        columns = ", ".join(FIELDS)
-        insert = f"INSERT INTO temp.search_scratch ({columns}) VALUES ({', '.join('?' for _ in FIELDS)})"
+        columns = ", ".join(COMPARED)
+        insert = f"INSERT INTO temp.search_scratch ({columns}) VALUES ({', '.join('?' for _ in COMPARED)})"
         try:
             conn.execute(insert, list(texts))
         except sqlite3.OperationalError:  # the first use on this connection (or undone with its transaction)
             self._scratch()
             conn.execute(insert, list(texts))
-        counts: dict[str, dict[str, int]] = {name: {} for name in FIELDS}
+        counts: dict[str, dict[str, int]] = {name: {} for name in COMPARED}
         try:  # one JSON object per column: a row per term was most of the cost
             for column, found in conn.execute(
                 "SELECT col, json_group_object(term, cnt) FROM temp.search_scratch_terms GROUP BY col"
@@ -211,7 +210,7 @@ class SearchMixin(IncidentsMixin):
                 counts[column] = json.loads(found)
         finally:
             conn.execute("INSERT INTO temp.search_scratch (search_scratch) VALUES ('delete-all')")
-        return [counts[name] for name in FIELDS]
+        return [counts[name] for name in COMPARED]
 
     def _in_batches(self, sql: str, keys: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         """The rows of *sql* (whose ``{marks}`` is a list of parameters) for all *keys*, 500 at a time."""
@@ -219,20 +218,10 @@ class SearchMixin(IncidentsMixin):
             yield from self.conn.execute(sql.format(marks=", ".join("?" for _ in batch)), list(batch))
 
     def term_documents(self, terms: Sequence[str]) -> dict[str, int]:
-        """In how many indexed documents each of *terms* occurs (the vocabulary :meth:`count_terms` keeps)."""
-        sql = "SELECT term, docs FROM search_vocabulary WHERE term IN ({marks})"
+        """In how many indexed documents each of *terms* occurs (any field; from FTS5's vocabulary,
+        which finds each term's postings by the term)."""
+        sql = "SELECT term, doc FROM search_fts_terms WHERE term IN ({marks})"
         return {term: int(docs) for term, docs in self._in_batches(sql, terms)}
-
-    def count_terms(self, changes: Mapping[str, int]) -> None:
-        """Add *changes* (term -> documents more, or fewer) to ``search_vocabulary``: in how many
-        documents each term occurs (FTS5's own vocabulary can tell the same, but by reading every
-        posting: too slow to ask for every term)."""
-        with self.transaction():
-            self.conn.executemany(
-                "INSERT INTO search_vocabulary (term, docs) VALUES (?, ?) "
-                "ON CONFLICT (term) DO UPDATE SET docs = docs + excluded.docs",
-                sorted((term, n) for term, n in changes.items() if n),
-            )
 
     def document_count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM search_documents").fetchone()[0])
