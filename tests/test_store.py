@@ -169,6 +169,49 @@ def test_transaction_rolls_back_on_error(store: Store) -> None:
     assert store.require_actionable(one.id or 0).title == "Do it"
 
 
+def test_a_failed_nested_write_is_undone_and_the_outer_one_goes_on(store: Store) -> None:
+    one, two = _add(store, task="T1"), _add(store, task="T2")
+    with store.transaction():
+        store.update_actionable(replace(one, title="kept"))
+        with pytest.raises(RuntimeError), store.transaction():
+            store.update_actionable(replace(two, title="undone"))
+            raise RuntimeError("boom")
+    assert [store.require_actionable(a.id or 0).title for a in (one, two)] == ["kept", "Do it"]
+
+
+def _statements(store: Store) -> list[str]:
+    seen: list[str] = []
+    store.conn.set_trace_callback(seen.append)
+    return seen
+
+
+def test_a_unit_is_undone_whole_and_its_nested_writes_take_no_savepoints(store: Store) -> None:
+    one, two = _add(store, task="T1"), _add(store, task="T2")
+    seen = _statements(store)
+    with store.transaction():
+        store.update_actionable(replace(one, title="kept"))
+        with pytest.raises(RuntimeError), store.transaction(unit=True):
+            store.update_actionable(replace(one, title="undone"))
+            store.update_actionable(replace(two, title="undone too"))
+            raise RuntimeError("boom")
+    assert [store.require_actionable(a.id or 0).title for a in (one, two)] == ["kept", "Do it"]
+    savepoints = [sql for sql in seen if sql.startswith("SAVEPOINT")]
+    assert len(savepoints) == 2  # the first update's, and the unit's own: none inside the unit
+    seen.clear()
+    with store.transaction():  # the unit is over: nested writes are savepoints again
+        store.update_actionable(replace(one, title="again"))
+    assert [sql for sql in seen if sql.startswith("SAVEPOINT")] == ["SAVEPOINT incidentkit_1"]
+
+
+def test_a_unit_on_its_own_is_one_transaction(store: Store) -> None:
+    one = _add(store, task="T1")
+    seen = _statements(store)
+    with store.transaction(unit=True):
+        store.update_actionable(replace(one, title="changed"))
+    assert [sql for sql in seen if sql.split()[0] in ("BEGIN", "SAVEPOINT", "COMMIT")] == ["BEGIN IMMEDIATE", "COMMIT"]
+    assert store.require_actionable(one.id or 0).title == "changed"
+
+
 def test_unknown_actionable_is_a_one_line_error(store: Store) -> None:
     with pytest.raises(StoreError, match=r"unknown actionable #99"):
         store.require_actionable(99)

@@ -348,7 +348,7 @@ class _Reader:
         if isinstance(report, Unparsed) or self._before_since(report.date):
             return report if isinstance(report, Unparsed) else None
         page = plan.page
-        with store.transaction():
+        with store.transaction(unit=True):
             imported, upserted, record = store_report(
                 store, report, wiki=self.wiki, page=page, settings=self.settings, now=self.now, statuses=self.statuses
             )

@@ -200,6 +200,7 @@ class StoreBase:
         self.clock = clock or _system_clock
         self.readonly = readonly
         self._depth = 0  # savepoints open: each is named after its depth
+        self._unit = False  # inside a transaction(unit=True): nested ones take no savepoints
 
     @classmethod
     def open(
@@ -267,17 +268,24 @@ class StoreBase:
         return format_utc(self.clock())
 
     @contextmanager
-    def transaction(self, doing: str = "write") -> Iterator[None]:
+    def transaction(self, doing: str = "write", *, unit: bool = False) -> Iterator[None]:
         """One atomic write (BEGIN IMMEDIATE so concurrent writers queue instead of failing).
 
         Inside another transaction this is a savepoint: if the block fails, its writes are undone
-        and the outer transaction goes on (or fails, as its caller decides). SQLite failures become
+        and the outer transaction goes on (or fails, as its caller decides). A *unit* block is undone
+        whole or not at all: the transactions nested in it take no savepoints of their own (each
+        costs two statements, and FTS5 tables flush at every one); for blocks that let every error
+        of their nested writes through, as an import does with each page. SQLite failures become
         StoreError (see :func:`store_error`; *doing* names the work in its message); a read-only
         database refuses at once.
         """
         if self.readonly:
             raise _read_only(shown_path(self.path or ""), doing)
         conn = self.conn
+        if self._unit and conn.in_transaction:  # part of the unit around it, which undoes it on error
+            yield
+            return
+        outer_unit, self._unit = self._unit, unit
         try:
             if conn.in_transaction:
                 # Named by depth, not numbered: the same few statements again and again, which
@@ -308,6 +316,8 @@ class StoreBase:
             if type(exc) is not sqlite3.DatabaseError:  # IntegrityError and the like are the caller's
                 raise
             raise store_error(exc, self.path, doing) from exc
+        finally:
+            self._unit = outer_unit
 
 
 def _undo(conn: sqlite3.Connection, *statements: str) -> None:
