@@ -14,8 +14,10 @@ import pytest
 
 from incidentkit.config import Settings
 from incidentkit.errors import InputError
+from incidentkit.model.curation import KeyMoments
 from incidentkit.model.incident import IncidentRecord
-from incidentkit.model.search import DraftFacts, IncidentDocument
+from incidentkit.model.search import MARK_END, MARK_START, DraftFacts, IncidentDocument, SearchHit
+from incidentkit.model.signals import merge_signals
 from incidentkit.model.similar import Comparable
 from incidentkit.services.importing import import_reports, save_page_text
 from incidentkit.services.search import fts_query, index_page, reindex, search
@@ -142,6 +144,55 @@ def test_the_same_page_again_is_not_indexed_again(store: Store) -> None:
     assert store.db.execute("SELECT indexed_at FROM search_documents").fetchone()[0] == first
     assert index_page(store, "2024-01-01_same", "== Summary ==\nThe wombat feeder stalled.\n") is True
     assert slugs(store, "wombat") == ["2024-01-01_same"] and slugs(store, "quokka") == []
+
+
+def test_draft_facts_are_stored_as_plain_json_and_read_back() -> None:
+    paged = datetime(2024, 5, 1, 18, 2, tzinfo=UTC)
+    facts = DraftFacts(
+        timeline="18:00 db1001 paged",
+        signals=merge_signals({"host": {"db1002", "db1001"}, "alert": {"MariaDBDown"}}),
+        moments=KeyMoments(impact_start=datetime(2024, 5, 1, 17, 58, tzinfo=UTC), detected=paged),
+        pages=(paged,),
+    )
+    data = {
+        "timeline": "18:00 db1001 paged",
+        "signals": {"host": ["db1001", "db1002"], "alert": ["MariaDBDown"]},
+        "moments": {"impact_start": "2024-05-01T17:58:00Z", "detected": "2024-05-01T18:02:00Z"},
+        "pages": ["2024-05-01T18:02:00Z"],
+    }
+    assert facts.to_dict() == data
+    assert DraftFacts.from_dict(data) == facts
+    assert DraftFacts.from_dict({}) == DraftFacts()  # an older row may lack any key
+
+
+def test_a_search_hit_as_json() -> None:
+    hit = SearchHit(
+        slug="2024-05-01_db", title="Database outage", day=date(2024, 5, 1), status="review", score=1.23456,
+        snippet=f"the {MARK_START}database{MARK_END} was down", page="Incidents/2024-05-01 db",
+    )  # fmt: skip
+    assert hit.to_dict(mark=("<", ">")) == {
+        "slug": "2024-05-01_db", "title": "Database outage", "date": "2024-05-01", "status": "review", "score": 1.235,
+        "snippet": "the <database> was down", "page": "Incidents/2024-05-01 db",
+    }  # fmt: skip
+    undated = SearchHit(slug="x", title="X", day=None, status="draft", score=2.0, snippet="x", page=None)
+    assert undated.to_dict()["date"] is None and undated.to_dict()["snippet"] == "x"
+
+
+def test_similarity_compares_the_title_thrice_the_summary_and_timeline_else_the_body() -> None:
+    full = IncidentDocument(
+        slug="a", title="Db down", day=None, summary="Disk full.", timeline="10:00 paged", body="Other words.",
+        signals={"host": {"db1001"}},
+    )  # fmt: skip
+    assert full.compared_texts() == ("Db down", "Disk full.", "10:00 paged", "")
+    assert full.similarity_text() == "Db down\nDb down\nDb down\nDisk full.\n10:00 paged"
+    bare = IncidentDocument(slug="b", title="Db down", day=None, body="Other words.")
+    assert bare.compared_texts() == ("Db down", "", "", "Other words.")
+    assert bare.similarity_text() == "Db down\nDb down\nDb down\nOther words."
+    counts = [{"db": 1, "down": 1}, {"disk": 1, "full": 1}, {"10": 1, "00": 1, "page": 1}, {"other": 5}]
+    comparable = full.comparable(counts)
+    assert comparable.counts == {"db": 3, "down": 3, "disk": 1, "full": 1, "page": 1, "other": 5}  # no numbers
+    assert comparable.title == frozenset({"db", "down"})
+    assert comparable.signals["host"] == frozenset({"db1001"}) and comparable.signals["alert"] == frozenset()
 
 
 def test_a_term_counts_the_documents_holding_it_in_any_field(store: Store) -> None:

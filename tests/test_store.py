@@ -200,7 +200,18 @@ def test_a_unit_is_undone_whole_and_its_nested_writes_take_no_savepoints(store: 
     seen.clear()
     with store.transaction():  # the unit is over: nested writes are savepoints again
         store.update_actionable(replace(one, title="again"))
-    assert [sql for sql in seen if sql.startswith("SAVEPOINT")] == ["SAVEPOINT incidentkit_1"]
+    assert len([sql for sql in seen if sql.startswith("SAVEPOINT")]) == 1
+
+
+def test_a_transaction_inside_one_the_caller_began_is_a_savepoint(store: Store) -> None:
+    one, two = _add(store, task="T1"), _add(store, task="T2")
+    store.conn.execute("BEGIN")
+    store.update_actionable(replace(one, title="kept"))
+    with pytest.raises(RuntimeError), store.transaction():
+        store.update_actionable(replace(two, title="undone"))
+        raise RuntimeError("boom")
+    store.conn.execute("COMMIT")
+    assert [store.require_actionable(a.id or 0).title for a in (one, two)] == ["kept", "Do it"]
 
 
 def test_a_unit_on_its_own_is_one_transaction(store: Store) -> None:
