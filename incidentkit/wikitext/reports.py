@@ -159,6 +159,7 @@ _KNOWN_HEADINGS = {
     "affected datasets and services": 2, "documentation:": 2, "links": 2,
 }  # fmt: skip
 _ACTIONABLES = re.compile(r"^(?:actionables?|action items?|follow[- ]?ups?(?: actions)?|followup actions|todos?|next steps)$", re.I)
+_LONGEST_KNOWN = max(map(len, _KNOWN_HEADINGS))  # _ACTIONABLES matches no longer line either
 _ANCHORS = (
     "explicit next steps to prevent this",
     "create a list of action items",
@@ -178,6 +179,8 @@ def _headings(lines: list[str]) -> list[_Heading]:
     found: list[_Heading] = []
     for number, line in enumerate(lines):
         stripped = line.strip()
+        if len(stripped) > _LONGEST_KNOWN and not stripped.startswith(("=", "#")):
+            continue  # neither heading markup nor a known heading: most lines of a page
         match = _WIKI_HEADING.match(stripped)
         if match:
             title = mwparserfromhell.parse(match.group(2)).strip_code().strip()
@@ -218,6 +221,9 @@ def section_text(
 
 def _anchored_actionables(lines: list[str]) -> tuple[int, list[str]] | None:
     """Fallback for rendered pages without headings: the bullets after an Actionables anchor sentence."""
+    lowered = "\n".join(lines).lower()
+    if not any(anchor in lowered for anchor in _ANCHORS):  # one test of the page rather than of each line
+        return None
     for number, line in enumerate(lines):
         if any(anchor in line.lower() for anchor in _ANCHORS):
             body: list[str] = []
@@ -685,6 +691,7 @@ def _metadata_from_templates(code: Any) -> dict[str, str]:
     return {}
 
 
+_FIRST_LABEL = re.compile(r"(?:^|[\s|])Incident ID(?=$|[\s|])")  # where the rendered infobox starts
 QUOTE_MARKUP = re.compile(r"'{2,}")  # bold or italic; a lone apostrophe is text
 
 
@@ -696,8 +703,10 @@ def _field_value(text: str) -> str:
 
 def _metadata_from_lines(text: str) -> dict[str, str]:
     """The rendered forms: 'Label value Label value' rows, markdown pipes, one field per line."""
+    if "Incident ID" not in text:  # one test of the page rather than a search of each line
+        return {}
     lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if re.search(r"(?:^|[\s|])Incident ID(?=$|[\s|])", line)), None)
+    start = next((i for i, line in enumerate(lines) if _FIRST_LABEL.search(line)), None)
     if start is None:
         return {}
     found: dict[str, str] = {}
@@ -779,7 +788,9 @@ def lenient_datetime(raw: str) -> datetime | None:
 # --- the whole page ----------------------------------------------------------------------------
 
 _WIKITEXT_SIGNS = re.compile(r"^==[^=].*==\s*$|\{\{\s*irdoc|\[\[\s*category\s*:|<!-- incidentkit:", re.M | re.I)
-_SCORECARD_WORD = re.compile(r"score\s*card", re.I)
+# "score card" in any case: IGNORECASE from the second letter, so that the pattern starts with a set of
+# letters it is scanned for ("ſ" is an "s" to IGNORECASE), rather than tried at every character
+_SCORECARD_WORD = re.compile(r"[sS\u017f](?i:core\s*card)")
 _TREE_MARKUP = re.compile(r"\{\{|\{\||<table", re.I)
 _DATED_PART = re.compile(r"(?:^|/)((?:19|20)\d{2}-?\d{2}-?\d{2}(?!\d).*)$")
 KNOWN_PREFIXES = ("Incidents/", "Incident documentation/")
@@ -833,7 +844,8 @@ def parse_report(
     lines = text.splitlines()
     page_headings = _headings(lines)
     outline = tuple((h.line, h.level, h.title) for h in page_headings)
-    wikitext = bool(_WIKITEXT_SIGNS.search(text))
+    # each sign holds one of these: a substring test is far cheaper than the pattern's scan
+    wikitext = any(mark in text for mark in ("==", "{{", "[[", "<!--")) and bool(_WIKITEXT_SIGNS.search(text))
     # The tree serves the status template and the metadata tables or template: a page without
     # "{{", "{|" or "<table" has none of them, and most rendered pages are long (parsing is costly).
     code = mwparserfromhell.parse(_tree_text(lines, page_headings)) if _TREE_MARKUP.search(text) else Wikicode([])
