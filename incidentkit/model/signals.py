@@ -42,7 +42,9 @@ _SITE_DIGIT = {"1": "eqiad", "2": "codfw", "3": "esams", "4": "ulsfo", "5": "eqs
 _SITE = re.compile(r"(?:" + "|".join(_SITES) + r")(?<![a-z0-9].{5})(?![a-z0-9])")
 # "wdqs1006", "ms-be1043", "an-worker1092", "cp3050.esams.wmnet" (a server: letters, then 4 digits)
 _HOST = re.compile(r"(?<![\w.-])([a-z]+(?:-[a-z]+)*)([1-7]\d{3})(?![\w-])", re.I)
-_HOST_END = re.compile(r"[a-z][1-7]\d{3}", re.I)
+# what every host name holds: a letter, then the number (looked for from the digit: a pattern that
+# starts with digits is scanned for them, one that starts with a case-insensitive letter is tried everywhere)
+_HOST_END = re.compile(r"[1-7](?<=[a-z][1-7])\d{3}", re.I)
 # network gear: "asw-c4-eqiad", "asw2-d2-eqiad", "cr1-eqiad"
 _DEVICE = re.compile(r"(?<![\w.-])((asw|cr|mr|pfw|lsw|ssw)\d?)(-[a-z]\d{1,2})?-(" + "|".join(_SITES) + r")(?![\w-])", re.I)
 # "wdqs.discovery.wmnet", "api-rw.discovery.wmnet", "restbase.svc.eqiad.wmnet"
