@@ -179,14 +179,16 @@ def _headings(lines: list[str]) -> list[_Heading]:
     found: list[_Heading] = []
     for number, line in enumerate(lines):
         stripped = line.strip()
-        if len(stripped) > _LONGEST_KNOWN and not stripped.startswith(("=", "#")):
+        if stripped.startswith("="):
+            match = _WIKI_HEADING.match(stripped)
+            if match:
+                title = match.group(2)  # the parser finds nothing but words in a title without markup
+                title = mwparserfromhell.parse(title).strip_code() if _MARKUP.search(title) else title
+                found.append(_Heading(number, len(match.group(1)), title.strip()))
+                continue
+        elif len(stripped) > _LONGEST_KNOWN and not stripped.startswith("#"):
             continue  # neither heading markup nor a known heading: most lines of a page
-        match = _WIKI_HEADING.match(stripped)
-        if match:
-            title = mwparserfromhell.parse(match.group(2)).strip_code().strip()
-            found.append(_Heading(number, len(match.group(1)), title))
-            continue
-        match = _MD_HEADING.match(stripped)
+        match = _MD_HEADING.match(stripped) if stripped.startswith("#") else None
         candidate = match.group(2) if match else stripped
         key = candidate.strip().lower()
         if key in _KNOWN_HEADINGS or _ACTIONABLES.match(key):
@@ -401,9 +403,15 @@ def _without_ids(text: str) -> str:
     return " ".join(_TASK_ID.sub(" ", text).split())
 
 
+_PHAB_URL = re.compile(r"https?://[^\s\]|/]*phab[^\s\]|/]*/(T\d+(?:#\d+)?)", re.I)
+_PHAB_PREFIX = re.compile(r"\bphab(?:ricator)?:\s*(T\d+)", re.I)
+
+
 def _normalise_refs(text: str) -> str:
-    text = re.sub(r"https?://[^\s\]|/]*phab[^\s\]|/]*/(T\d+(?:#\d+)?)", r"\1", text, flags=re.I)
-    text = re.sub(r"\bphab(?:ricator)?:\s*(T\d+)", r"\1", text, flags=re.I)
+    if "phab" not in text.lower():  # what both patterns hold: a test far cheaper than their scans
+        return text
+    text = _PHAB_URL.sub(r"\1", text)
+    text = _PHAB_PREFIX.sub(r"\1", text)
     return text
 
 
@@ -637,9 +645,19 @@ _PLACEHOLDER_VALUES = (
     "yyyy-mm-dd hh:mm:ss", "<amount of people>", "amount of people", "names - emails", "relevant metrics",
     "relevant metrics / % error budget", "…", "...", "who was affected and how?", "todo",
 )  # fmt: skip
+
+
+def _label_after_space(label: str) -> str:
+    """A pattern for *label* at the start of the text or after a space, pipe or bold or list markup:
+    its first letter, then a look-behind back over it (a pattern whose every alternative starts with
+    a letter is scanned for those letters, rather than tried at every character)."""
+    first = re.escape(label[0])
+    return first + r"(?<![^\s|!'*]" + first + ")" + re.escape(label[1:])
+
+
 _LABEL_SCAN = re.compile(
-    r"(?:(?<=^)|(?<=[\s|!'*]))("
-    + "|".join(re.escape(label) for labels in METADATA_LABELS.values() for label in sorted(labels, key=len, reverse=True))
+    "("
+    + "|".join(_label_after_space(label) for labels in METADATA_LABELS.values() for label in sorted(labels, key=len, reverse=True))
     + r")(?=$|[\s|:'*])"
 )
 
@@ -649,9 +667,18 @@ def _is_placeholder(value: str) -> bool:
     return not low or any(low.startswith(p) for p in _PLACEHOLDER_VALUES) or low in ("-", "?", "n/a", "none")
 
 
+_EMPHASIS = re.compile(r"('{2,3})([^']+)\1")  # bold or italic around all of a cell: '''Start'''
+
+
 def _cell_text(wikitext: str) -> str:
-    if not _MARKUP.search(wikitext):
-        return " ".join(_normalise_refs(wikitext).split()).strip(" |")
+    # the space around a cell (its line's end, most often) starts no markup: only what it holds can,
+    # and bold or italic around words without markup leaves the parser nothing but the words
+    text = wikitext.strip()
+    emphasis = _EMPHASIS.fullmatch(text)
+    if emphasis and not _MARKUP.search(emphasis.group(2)):
+        text = emphasis.group(2)
+    if not _MARKUP.search(text):
+        return " ".join(_normalise_refs(text).split()).strip(" |")
     code = mwparserfromhell.parse(wikitext)
     for template in code.filter_templates():  # nested ones too: "<small>{{Phabricator|T1}}</small>"
         match = _TASK_TEMPLATE.match(str(template))
