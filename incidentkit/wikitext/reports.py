@@ -646,18 +646,16 @@ _PLACEHOLDER_VALUES = (
     "relevant metrics / % error budget", "…", "...", "who was affected and how?", "todo",
 )  # fmt: skip
 
-
-def _label_after_space(label: str) -> str:
-    """A pattern for *label* at the start of the text or after a space, pipe or bold or list markup:
-    its first letter, then a look-behind back over it (a pattern whose every alternative starts with
-    a letter is scanned for those letters, rather than tried at every character)."""
-    first = re.escape(label[0])
-    return first + r"(?<![^\s|!'*]" + first + ")" + re.escape(label[1:])
-
-
+# Each label at the start of the text or after a space, pipe, or bold or list markup: its first letter,
+# then a look-behind back over it (a pattern whose every alternative starts with a letter is scanned
+# for those letters, rather than tried at every character).
 _LABEL_SCAN = re.compile(
     "("
-    + "|".join(_label_after_space(label) for labels in METADATA_LABELS.values() for label in sorted(labels, key=len, reverse=True))
+    + "|".join(
+        f"{re.escape(label[0])}(?<![^\\s|!'*]{re.escape(label[0])}){re.escape(label[1:])}"
+        for labels in METADATA_LABELS.values()
+        for label in sorted(labels, key=len, reverse=True)
+    )
     + r")(?=$|[\s|:'*])"
 )
 
