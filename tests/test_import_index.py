@@ -236,7 +236,9 @@ def test_many_pages_are_read_in_a_worker_process_and_stored_alike(monkeypatch: p
 
 
 def test_a_worker_that_dies_leaves_its_pages_to_be_read_here(monkeypatch: pytest.MonkeyPatch) -> None:
-    pages = three_batches()
+    # a fourth batch, sent only after the worker is killed: however fast the worker read the third,
+    # some pages are left to be read here
+    pages = three_batches() + [(f"{title} (d)", text) for title, text in sorted(real_pages() + seed_pages())]
     with Store.open(None) as alone:
         import_pages(alone, pages)
         expected = store_contents(alone)

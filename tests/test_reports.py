@@ -457,6 +457,105 @@ def test_headings_of_rendered_and_wikitext_pages() -> None:
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("text", "wikitext"),
+    [
+        ("== Summary ==\nwords", True),
+        ("{{irdoc|status=final}}\nwords", True),
+        ("words\n[[Category:Incident documentation]]", True),
+        ("<!-- incidentkit: draft -->\nwords", True),
+        ("a == b, {{x}}, [[y]] and <!-- z -->", False),  # the marks, but none of the signs
+    ],
+    ids=["heading", "status", "category", "marker", "none"],
+)
+def test_a_page_is_wikitext_by_any_one_of_its_signs(text: str, wikitext: bool) -> None:
+    report = parse_report("Incidents/2024-01-01 x", text)
+    assert isinstance(report, Report) and report.wikitext is wikitext and report.page == "Incidents/2024-01-01 x"
+
+
+def test_an_anchor_sentence_alone_finds_the_actionables() -> None:
+    from incidentkit.wikitext.reports import parse_actionables
+
+    items, _, located = parse_actionables("Intro\nCreate a list of action items for this.\n* Fix the switch T123456\n")
+    assert located is Located.ANCHOR and [item.tasks for item in items] == [("T123456",)]
+    every = "Explicit next steps to prevent this\nCreate a list of action items\nNote: please add the #wikimedia-incident tag"
+    items, _, located = parse_actionables(f"{every}\n* Fix the switch T123456\n")
+    assert located is Located.ANCHOR and [item.tasks for item in items] == [("T123456",)]
+
+
+def test_incident_id_inside_a_word_starts_no_infobox() -> None:
+    assert parse_metadata("The Incident IDs are listed below\nStart 2024-01-01") == {}
+
+
+def test_headings_bounds_of_the_line_length_looked_at() -> None:
+    from incidentkit.wikitext.reports import headings
+
+    lines = [
+        "Links to relevant documentation",  # the longest known heading
+        "Links to relevant documentation.",  # one letter more: a sentence
+        "## Actionables " + "#" * 30,  # a long line with heading markup: its title is what counts
+        "== Summary ==" + " " * 40,
+    ]
+    assert headings(lines) == [(0, 2, "Links to relevant documentation"), (2, 2, "Actionables"), (3, 2, "Summary")]
+
+
+class _CountingParser:
+    """Stands for the mwparserfromhell module in reports, keeping what is given to parse."""
+
+    def __init__(self) -> None:
+        import mwparserfromhell
+
+        self.parsed: list[str] = []
+        self._parse = mwparserfromhell.parse
+
+    def parse(self, text: str) -> object:
+        self.parsed.append(text)
+        return self._parse(text)
+
+
+@pytest.fixture
+def parser(monkeypatch: pytest.MonkeyPatch) -> _CountingParser:
+    from incidentkit.wikitext import reports
+
+    counting = _CountingParser()
+    monkeypatch.setattr(reports, "mwparserfromhell", counting)
+    return counting
+
+
+def test_a_heading_title_without_markup_is_not_parsed(parser: _CountingParser) -> None:
+    from incidentkit.wikitext.reports import headings
+
+    assert headings(["== Summary ==", "== ''What'' went well? ==", "=== [[Link|Impact]] ==="]) == [
+        (0, 2, "Summary"), (1, 2, "What went well?"), (2, 3, "Impact"),
+    ]  # fmt: skip
+    assert parser.parsed == ["''What'' went well?", "[[Link|Impact]]"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "text", "parsed"),
+    [
+        (" '''Start''' \n", "Start", False),  # bold around plain words: the words
+        ("''Impact''", "Impact", False),  # italic too
+        (" 2024-02-01 9:18\n", "2024-02-01 9:18", False),  # the line's end is no markup
+        ("\n'''Task'''\n", "Task", False),
+        ("'''it's'''", "it's", True),  # a quote inside: the parser decides
+        ("'''[[phab:T1|T1]]'''", "T1", True),  # markup inside
+        ("''a'' b", "a b", True),  # emphasis around a part only
+        ("'''a''", "'a", True),  # unbalanced
+        ("'''''a'''''", "a", True),  # bold and italic
+        ("* a", "a", True),  # a list, even after the cell's space
+        (" \n* a", "a", True),
+        ("a\nb", "a b", True),  # a line break inside
+        ("[[User:X|Xavier]] |\n", "Xavier", True),  # a stray pipe after markup
+    ],
+)
+def test_a_cell_is_parsed_only_when_it_holds_markup(parser: _CountingParser, cell: str, text: str, parsed: bool) -> None:
+    from incidentkit.wikitext.reports import _cell_text
+
+    assert _cell_text(cell) == text
+    assert bool(parser.parsed) is parsed
+
+
 # --- the metadata infobox in each of its forms (hand-built pages) ----------------------------------
 
 

@@ -934,6 +934,16 @@ def test_rendered_question_is_read_at_its_first_place() -> None:
     assert found == ("few_paged",) and answers["few_paged"][0] == "yes"
 
 
+def test_rendered_total_word_alone_is_text_and_a_total_with_no_question_is_read() -> None:
+    # "total" starts only the total's label: alone (not "total score") it is a note's word
+    text = f"Incident Engagement ScoreCard\n{FEW} | yes | in total two\n{PREPARED} | no |\n"
+    assert _read(text)[1:3] == (
+        ("few_paged", "responders_prepared"),
+        {"few_paged": ("yes", "in total two", None), "responders_prepared": ("no", "", None)},
+    )
+    assert _read(f"Incident Engagement ScoreCard\n{TOTAL} | 4\n") == ("unknown", (), {}, 4)
+
+
 def test_rendered_letters_that_lower_to_two_keep_the_offsets() -> None:
     text = f"Incident Engagement ScoreCard\nQuestion | Yes/No | Notes\n{FEW} | yes | \u0130\u0130 ok\n{PREPARED} | no | fine\n"
     assert _read(text)[2] == {"few_paged": ("yes", "\u0130\u0130 ok", None), "responders_prepared": ("no", "fine", None)}

@@ -252,10 +252,14 @@ def test_a_report_page_in_fields_without_its_template_prompts() -> None:
         ("  spaced\t\twords  \n\n\nnext   line ", "spaced words\nnext line"),
         ("kept\nJump to  Navigation\nfrom wikitech, the free\nRevision as of 2020", "kept"),
         ("nothing to strip: 2 // 3, 1 ' 2", "nothing to strip: 2 // 3, 1 ' 2"),
+        # a phrase's first and last words may be glued to others: its inner words are words of the text
+        ("Skip:jump to contents\nkept\nxwere fewer than five people pagedx", "kept"),
+        ("jump to\ncontent\njump tocontent", "jump to\ncontent\njump tocontent"),  # a line break, a glued inner word
     ],
     ids=[
         "comment", "task-templates", "nested", "too-deep", "adjacent", "wikilinks", "external", "scheme-case",
         "tags", "no-tag", "quotes", "entities", "entities-once", "spaces", "boilerplate", "plain",
+        "boilerplate-glued", "boilerplate-apart",
     ],
 )
 def test_plain_text_keeps_the_words(wikitext: str, words: str) -> None:

@@ -192,6 +192,11 @@ TEXT_SIGNALS = [
     ("eqiad codfw esams ulsfo eqsin drmrs magru knams", {"site": {"eqiad", "codfw", "esams", "ulsfo", "eqsin", "drmrs", "magru", "knams"}}),
     ("e\u017fams", {"site": {"esams"}}),
     ("\u0130\u0131\u017f\u212a e\u017fams", {"site": {"esams"}}),  # every letter that folds, at once
+    # a device's name is read on its line, whichever line of the text it is on
+    ("eqiad\nx asw-b2-codfw y\n-codfw", {"host": {"asw-b2-codfw"}, "service": {"asw"}, "site": {"eqiad", "codfw"}}),
+    ("-eqiad\ncr1-eqiad", {"host": {"cr1-eqiad"}, "service": {"cr"}, "site": {"eqiad"}}),
+    ("\u0130\u0130 cr1-eqiad", {"host": {"cr1-eqiad"}, "service": {"cr"}, "site": {"eqiad"}}),  # U+0130 folded: in place
+    ("cr1-x\u0130\u212anams \u212anams2", {}),
 ]
 
 

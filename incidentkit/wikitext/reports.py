@@ -159,6 +159,7 @@ _KNOWN_HEADINGS = {
     "affected datasets and services": 2, "documentation:": 2, "links": 2,
 }  # fmt: skip
 _ACTIONABLES = re.compile(r"^(?:actionables?|action items?|follow[- ]?ups?(?: actions)?|followup actions|todos?|next steps)$", re.I)
+_LONGEST_KNOWN = max(map(len, _KNOWN_HEADINGS))  # _ACTIONABLES matches no longer line either
 _ANCHORS = (
     "explicit next steps to prevent this",
     "create a list of action items",
@@ -178,12 +179,16 @@ def _headings(lines: list[str]) -> list[_Heading]:
     found: list[_Heading] = []
     for number, line in enumerate(lines):
         stripped = line.strip()
-        match = _WIKI_HEADING.match(stripped)
-        if match:
-            title = mwparserfromhell.parse(match.group(2)).strip_code().strip()
-            found.append(_Heading(number, len(match.group(1)), title))
-            continue
-        match = _MD_HEADING.match(stripped)
+        if stripped.startswith("="):
+            match = _WIKI_HEADING.match(stripped)
+            if match:
+                title = match.group(2)  # the parser finds nothing but words in a title without markup
+                title = mwparserfromhell.parse(title).strip_code() if _MARKUP.search(title) else title
+                found.append(_Heading(number, len(match.group(1)), title.strip()))
+                continue
+        elif len(stripped) > _LONGEST_KNOWN and not stripped.startswith("#"):
+            continue  # neither heading markup nor a known heading: most lines of a page
+        match = _MD_HEADING.match(stripped) if stripped.startswith("#") else None
         candidate = match.group(2) if match else stripped
         key = candidate.strip().lower()
         if key in _KNOWN_HEADINGS or _ACTIONABLES.match(key):
@@ -218,6 +223,9 @@ def section_text(
 
 def _anchored_actionables(lines: list[str]) -> tuple[int, list[str]] | None:
     """Fallback for rendered pages without headings: the bullets after an Actionables anchor sentence."""
+    lowered = "\n".join(lines).lower()
+    if not any(anchor in lowered for anchor in _ANCHORS):  # one test of the page rather than of each line
+        return None
     for number, line in enumerate(lines):
         if any(anchor in line.lower() for anchor in _ANCHORS):
             body: list[str] = []
@@ -395,9 +403,15 @@ def _without_ids(text: str) -> str:
     return " ".join(_TASK_ID.sub(" ", text).split())
 
 
+_PHAB_URL = re.compile(r"https?://[^\s\]|/]*phab[^\s\]|/]*/(T\d+(?:#\d+)?)", re.I)
+_PHAB_PREFIX = re.compile(r"\bphab(?:ricator)?:\s*(T\d+)", re.I)
+
+
 def _normalise_refs(text: str) -> str:
-    text = re.sub(r"https?://[^\s\]|/]*phab[^\s\]|/]*/(T\d+(?:#\d+)?)", r"\1", text, flags=re.I)
-    text = re.sub(r"\bphab(?:ricator)?:\s*(T\d+)", r"\1", text, flags=re.I)
+    if "phab" not in text.lower():  # what both patterns hold: a test far cheaper than their scans
+        return text
+    text = _PHAB_URL.sub(r"\1", text)
+    text = _PHAB_PREFIX.sub(r"\1", text)
     return text
 
 
@@ -631,9 +645,17 @@ _PLACEHOLDER_VALUES = (
     "yyyy-mm-dd hh:mm:ss", "<amount of people>", "amount of people", "names - emails", "relevant metrics",
     "relevant metrics / % error budget", "…", "...", "who was affected and how?", "todo",
 )  # fmt: skip
+
+# Each label at the start of the text or after a space, pipe, or bold or list markup: its first letter,
+# then a look-behind back over it (a pattern whose every alternative starts with a letter is scanned
+# for those letters, rather than tried at every character).
 _LABEL_SCAN = re.compile(
-    r"(?:(?<=^)|(?<=[\s|!'*]))("
-    + "|".join(re.escape(label) for labels in METADATA_LABELS.values() for label in sorted(labels, key=len, reverse=True))
+    "("
+    + "|".join(
+        f"{re.escape(label[0])}(?<![^\\s|!'*]{re.escape(label[0])}){re.escape(label[1:])}"
+        for labels in METADATA_LABELS.values()
+        for label in sorted(labels, key=len, reverse=True)
+    )
     + r")(?=$|[\s|:'*])"
 )
 
@@ -643,9 +665,18 @@ def _is_placeholder(value: str) -> bool:
     return not low or any(low.startswith(p) for p in _PLACEHOLDER_VALUES) or low in ("-", "?", "n/a", "none")
 
 
+_EMPHASIS = re.compile(r"('{2,3})([^']+)\1")  # bold or italic around all of a cell: '''Start'''
+
+
 def _cell_text(wikitext: str) -> str:
-    if not _MARKUP.search(wikitext):
-        return " ".join(_normalise_refs(wikitext).split()).strip(" |")
+    # the space around a cell (its line's end, most often) starts no markup: only what it holds can,
+    # and bold or italic around words without markup leaves the parser nothing but the words
+    text = wikitext.strip()
+    emphasis = _EMPHASIS.fullmatch(text)
+    if emphasis and not _MARKUP.search(emphasis.group(2)):
+        text = emphasis.group(2)
+    if not _MARKUP.search(text):
+        return " ".join(_normalise_refs(text).split()).strip(" |")
     code = mwparserfromhell.parse(wikitext)
     for template in code.filter_templates():  # nested ones too: "<small>{{Phabricator|T1}}</small>"
         match = _TASK_TEMPLATE.match(str(template))
@@ -685,6 +716,7 @@ def _metadata_from_templates(code: Any) -> dict[str, str]:
     return {}
 
 
+_FIRST_LABEL = re.compile(r"(?:^|[\s|])Incident ID(?=$|[\s|])")  # where the rendered infobox starts
 QUOTE_MARKUP = re.compile(r"'{2,}")  # bold or italic; a lone apostrophe is text
 
 
@@ -696,8 +728,10 @@ def _field_value(text: str) -> str:
 
 def _metadata_from_lines(text: str) -> dict[str, str]:
     """The rendered forms: 'Label value Label value' rows, markdown pipes, one field per line."""
+    if "Incident ID" not in text:  # one test of the page rather than a search of each line
+        return {}
     lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if re.search(r"(?:^|[\s|])Incident ID(?=$|[\s|])", line)), None)
+    start = next((i for i, line in enumerate(lines) if _FIRST_LABEL.search(line)), None)
     if start is None:
         return {}
     found: dict[str, str] = {}
@@ -779,7 +813,9 @@ def lenient_datetime(raw: str) -> datetime | None:
 # --- the whole page ----------------------------------------------------------------------------
 
 _WIKITEXT_SIGNS = re.compile(r"^==[^=].*==\s*$|\{\{\s*irdoc|\[\[\s*category\s*:|<!-- incidentkit:", re.M | re.I)
-_SCORECARD_WORD = re.compile(r"score\s*card", re.I)
+# "score card" in any case: IGNORECASE from the second letter, so that the pattern starts with a set of
+# letters it is scanned for ("ſ" is an "s" to IGNORECASE), rather than tried at every character
+_SCORECARD_WORD = re.compile(r"[sS\u017f](?i:core\s*card)")
 _TREE_MARKUP = re.compile(r"\{\{|\{\||<table", re.I)
 _DATED_PART = re.compile(r"(?:^|/)((?:19|20)\d{2}-?\d{2}-?\d{2}(?!\d).*)$")
 KNOWN_PREFIXES = ("Incidents/", "Incident documentation/")
@@ -833,7 +869,8 @@ def parse_report(
     lines = text.splitlines()
     page_headings = _headings(lines)
     outline = tuple((h.line, h.level, h.title) for h in page_headings)
-    wikitext = bool(_WIKITEXT_SIGNS.search(text))
+    # each sign holds one of these: a substring test is far cheaper than the pattern's scan
+    wikitext = any(mark in text for mark in ("==", "{{", "[[", "<!--")) and bool(_WIKITEXT_SIGNS.search(text))
     # The tree serves the status template and the metadata tables or template: a page without
     # "{{", "{|" or "<table" has none of them, and most rendered pages are long (parsing is costly).
     code = mwparserfromhell.parse(_tree_text(lines, page_headings)) if _TREE_MARKUP.search(text) else Wikicode([])

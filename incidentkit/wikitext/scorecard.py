@@ -28,7 +28,16 @@ _POINTS_RE = re.compile(r"\(\s*\d+\s*/\s*\d+\s*pt\s*\)", re.IGNORECASE)
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
-_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "\u00a0": " "})
+_QUOTES = (("“", '"'), ("”", '"'), ("„", '"'), ("‘", "'"), ("’", "'"), ("\u00a0", " "))
+
+
+def _plain_quotes(text: str) -> str:
+    """*text* with typographic quotes and no-break spaces as plain ones (replacing the few a text
+    holds is many times faster than a translation, which looks up every character)."""
+    for fancy, plain in _QUOTES:
+        if fancy in text:
+            text = text.replace(fancy, plain)
+    return text
 
 
 def _lower(text: str) -> str:
@@ -42,7 +51,7 @@ def _lower(text: str) -> str:
 
 
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(_WORD_RE.findall(_POINTS_RE.sub(" ", text.translate(_QUOTES).lower())))
+    return tuple(_WORD_RE.findall(_POINTS_RE.sub(" ", _plain_quotes(text).lower())))
 
 
 class _Matcher:
@@ -64,6 +73,7 @@ class _Matcher:
             self.by_first.setdefault(words[0], []).append((words, key))
         self.total_words = _words(definition.total_label)
         self.canonical = {question.key: _words(question.full_text) for question in definition.questions}
+        self.first_words = set(self.by_first) | set(self.total_words[:1])  # the words a wording starts with
 
     def match_cell(self, text: str) -> str | None:
         """The key whose wording this whole cell is (exactly, else closely enough)."""
@@ -86,6 +96,30 @@ class _Matcher:
             if ratio > best:
                 best, best_key = ratio, key
         return best_key if best >= self.FUZZY else None
+
+    def wordings(self, words: list[str]) -> tuple[list[tuple[str, int, int, bool]], int | None]:
+        """Where each question's wording is in *words* (key, first and last word, whether it is the
+        canonical wording; each key once, the first time), and where the total's label starts (the
+        questions end there).
+
+        Only a word that starts some wording is looked at: most words of a page start none.
+        """
+        found: list[tuple[str, int, int, bool]] = []
+        keys: set[str] = set()
+        total = self.total_words
+        after = 0  # the words before it are a wording found
+        for i in [number for number, word in enumerate(words) if word in self.first_words]:
+            if i < after:
+                continue
+            if total and tuple(words[i : i + len(total)]) == total:
+                return found, i
+            for variant, key in self.by_first.get(words[i], ()):
+                if tuple(words[i : i + len(variant)]) == variant and key not in keys:
+                    found.append((key, i, i + len(variant) - 1, variant == self.canonical[key]))
+                    keys.add(key)
+                    after = i + len(variant)
+                    break
+        return found, None
 
     def is_total(self, text: str) -> bool:
         words = _words(text)
@@ -164,9 +198,14 @@ _END_RE = re.compile(
 )
 
 
+# "Incident Engagement" in any case: IGNORECASE from the second letter, so that the pattern starts with
+# a set of letters it is scanned for ("İ" and "ı" are an "i" to IGNORECASE), rather than tried everywhere
+_ENGAGEMENT_RE = re.compile(r"[iI\u0130\u0131](?i:ncident engagement)")
+
+
 def _scorecard_block(text: str) -> str:
     """The part of a rendered page that holds the scorecard (the whole text if it cannot tell)."""
-    match = re.search(r"Incident Engagement", text, re.IGNORECASE)
+    match = _ENGAGEMENT_RE.search(text)
     if match:
         start = match.start()
     else:
@@ -195,29 +234,15 @@ def _parse_rendered(text: str, matcher: _Matcher, definition: ScorecardDefinitio
     block = _POINTS_RE.sub(
         lambda m: " " * len(m.group(0)), original
     )  # v1 "(0/5pt)" is wording, not an answer
-    blanked = _lower(block.translate(_QUOTES))
-    tokens = [(m.group(0), m.start(), m.end()) for m in _WORD_RE.finditer(blanked)]
-    words = [t[0] for t in tokens]
-    spans: list[tuple[str, int, int, bool]] = []  # key, start, end, canonical wording
-    canonical = matcher.canonical
-    total_words = matcher.total_words
+    blanked = _lower(_plain_quotes(block))
+    words = _WORD_RE.findall(blanked)
+    wordings, total_index = matcher.wordings(words)
+    # the words' places, only for a page where some wording is: most have none
+    bounds = [m.span() for m in _WORD_RE.finditer(blanked)] if wordings or total_index is not None else []
+    spans = [(key, bounds[first][0], bounds[last][1], canon) for key, first, last, canon in wordings]
     total_at: tuple[int, int] | None = None
-    i = 0
-    while i < len(tokens):
-        if (
-            total_words  # a definition may have no total row
-            and words[i] == total_words[0]  # a word compared first: most differ
-            and tuple(words[i : i + len(total_words)]) == total_words
-        ):
-            total_at = (tokens[i][1], tokens[i + len(total_words) - 1][2])
-            break
-        for variant, key in matcher.by_first.get(words[i], ()):
-            if tuple(words[i : i + len(variant)]) == variant and key not in {s[0] for s in spans}:
-                spans.append((key, tokens[i][1], tokens[i + len(variant) - 1][2], variant == canonical[key]))
-                i += len(variant)
-                break
-        else:
-            i += 1
+    if total_index is not None:
+        total_at = (bounds[total_index][0], bounds[total_index + len(matcher.total_words) - 1][1])
     found = tuple(s[0] for s in spans)
     header = block[: spans[0][1]] if spans else block
     category_re = re.compile(

@@ -42,9 +42,12 @@ _TABLE_MARKS = ("{|", "|}", "|-", "|+", "||", "!!")  # one of them is in every m
 
 
 @cache
-def _boilerplate() -> tuple[str, ...]:
+def _boilerplate() -> tuple[tuple[str, str | None], ...]:
+    """Each phrase, with the longest of its inner words (those with a space either side): a text
+    holds the phrase only if it holds that word as a word of its own (None: the phrase has none)."""
     lines = asset_path("data", "boilerplate.txt").read_text(encoding="utf-8").splitlines()
-    return tuple(" ".join(line.lower().split()) for line in lines if line.strip() and not line.startswith("#"))
+    phrases = [" ".join(line.lower().split()) for line in lines if line.strip() and not line.startswith("#")]
+    return tuple((phrase, max(phrase.split(" ")[1:-1], key=len, default=None)) for phrase in phrases)
 
 
 @cache
@@ -55,12 +58,15 @@ def _phrases(phrases: tuple[str, ...]) -> re.Pattern[str]:
 def _meaningful_lines(text: str) -> list[str]:
     """The non-empty lines of *text*, spaces collapsed, without those holding a boilerplate phrase.
 
-    The phrases are looked for in the whole text first (a substring test each), and only the few
-    it holds are matched line by line: one alternation of every phrase per line was most of the cost.
+    The phrases are looked for in the whole text first, and only the few it holds are matched line
+    by line: one alternation of every phrase per line was most of the cost. A phrase is looked for
+    only when the text's words include its inner word: a set holds the words, and a look-up in it
+    is far cheaper than a substring test.
     """
     lines = [" ".join(line.split()) for line in text.splitlines()]
     lowered = "\n".join(lines).lower()
-    present = tuple(phrase for phrase in _boilerplate() if phrase in lowered)
+    words = set(lowered.split())
+    present = tuple(phrase for phrase, word in _boilerplate() if (word is None or word in words) and phrase in lowered)
     if not present:
         return [line for line in lines if line]
     pattern = _phrases(present)
