@@ -119,10 +119,10 @@ class ActionablesMixin(IncidentsMixin):
         """Insert a new actionable and its first history row, atomically; returns it with its id."""
         columns = self._ACTIONABLE_COLUMNS[1:]
         sql = f"INSERT INTO actionables ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+        values = self._actionable_row(actionable)[1:]
         try:
-            with self.transaction():
-                cursor = self.conn.execute(sql, self._actionable_row(actionable)[1:])
-                new_id = int(cursor.lastrowid or 0)
+            with self.atomic():
+                new_id = int(self.conn.execute(sql, values).lastrowid or 0)
                 self._insert_history([self._history_row(first, new_id)])
         except sqlite3.IntegrityError as exc:
             what = actionable.task or repr(actionable.title)
@@ -130,7 +130,7 @@ class ActionablesMixin(IncidentsMixin):
                 f"{what} is already tracked for incident {actionable.incident} ({exc})",
                 hint="`incidentkit actionables list --incident SLUG --status all` shows it",
             ) from exc
-        return self.require_actionable(new_id)
+        return self._actionable_from_row((new_id, *values))  # as reading the row back would return it
 
     def update_actionable(self, actionable: Actionable, history: Iterable[StatusChange] = ()) -> None:
         """Write every column of an existing actionable plus its new history rows, atomically."""
@@ -151,7 +151,7 @@ class ActionablesMixin(IncidentsMixin):
                 rows.append((*values[1:], values[0]))
         history = [self._history_row(c, a.id) for a, c in updates if c is not None and a.id is not None]
         try:
-            with self.transaction():
+            with self.atomic():
                 self.conn.executemany(sql, rows)
                 self._insert_history(history)
         except sqlite3.IntegrityError as exc:

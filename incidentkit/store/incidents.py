@@ -5,8 +5,10 @@ recorded about it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
+from types import EllipsisType
 from typing import Any
 
 from ..errors import StoreError
@@ -43,10 +45,25 @@ def _unchanged(existing: IncidentRecord, values: dict[str, Any], *, respect_lock
 class IncidentsMixin(StoreBase):
     """Incidents by slug; fields set locally are *locked* so later drafts and imports keep them."""
 
-    def save_incident(self, record: IncidentRecord, *, respect_locked: bool = False) -> IncidentRecord:
-        """Insert or update an incident by slug; with *respect_locked*, locked fields are kept."""
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Writes done whole or not at all: a transaction of their own, or, inside the caller's
+        transaction, simply part of it. No savepoint there: a failed write fails the caller's
+        transaction, which undoes it with the rest (nothing goes on writing after a failed write),
+        and an import would send two statements per write for nothing."""
+        if self.conn.in_transaction:
+            yield
+            return
+        with self.transaction():
+            yield
+
+    def save_incident(
+        self, record: IncidentRecord, *, respect_locked: bool = False, stored: IncidentRecord | None | EllipsisType = ...
+    ) -> IncidentRecord:
+        """Insert or update an incident by slug; with *respect_locked*, locked fields are kept.
+        *stored*: the incident as stored now (None: there is none), when the caller has just read it."""
         now = self.now_text()
-        existing = self.get_incident(record.slug)
+        existing = self.get_incident(record.slug) if stored is ... else stored
         values: dict[str, Any] = {
             "slug": record.slug,
             "title": record.title,
@@ -85,7 +102,7 @@ class IncidentsMixin(StoreBase):
             values["created_at"] = record.created_at or now
         columns = ", ".join(f'"{name}"' for name in values)
         updates = ", ".join(f'"{name}" = excluded."{name}"' for name in values if name != "slug")
-        with self.transaction():
+        with self.atomic():
             self.conn.execute(
                 f"INSERT INTO incidents ({columns}) VALUES ({', '.join('?' for _ in values)}) "
                 f"ON CONFLICT (slug) DO UPDATE SET {updates}",
@@ -169,7 +186,7 @@ class IncidentsMixin(StoreBase):
 
     def save_imported_page(self, page: str, incident: str, digest: str, summary: Mapping[str, Any]) -> None:
         """Remember *page* as the import just read it into *incident*."""
-        with self.transaction():
+        with self.atomic():
             self.conn.execute(
                 "INSERT OR REPLACE INTO imported_pages (page, incident, digest, summary) VALUES (?, ?, ?, ?)",
                 [page, incident, digest, json.dumps(summary, ensure_ascii=False)],
