@@ -308,7 +308,7 @@ def _upsert_hinted(
     *stored*: the incident's actionables, when the caller knows them (read here otherwise).
     """
     added = updated = unchanged = 0
-    with store.atomic():
+    with store.transaction():
         existing = store.incident_actionables(incident.slug) if stored is None else stored
         by_task = {a.task: a for a in existing if a.task}
         ideas = {a.title: a for a in existing if not a.task}

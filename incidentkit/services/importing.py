@@ -194,7 +194,7 @@ def store_report(
 ) -> tuple[ImportedPage, UpsertResult, IncidentRecord]:
     """Record what *report* says (one atomic write); returns what was done and the incident as saved.
     *statuses*: the instance's task statuses, when the caller has read them already."""
-    with store.atomic():
+    with store.transaction():
         return _store_report_once(store, report, wiki=wiki, page=page, settings=settings, now=now, statuses=statuses)
 
 

@@ -11,6 +11,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from ..errors import StoreError
@@ -27,6 +28,10 @@ from ._base import is_busy, json_tuple
 from .incidents import IncidentsMixin
 
 __all__ = ["ActionablesMixin"]
+
+
+# An import writes the same few instants (its clock, each incident's start) thousands of times.
+_utc_text = lru_cache(format_utc)
 
 
 def _json_list(values: Sequence[str]) -> str:
@@ -97,13 +102,13 @@ class ActionablesMixin(IncidentsMixin):
     @staticmethod
     def _actionable_row(a: Actionable) -> tuple[Any, ...]:
         def when(value: datetime | None) -> str | None:
-            return format_utc(value) if value else None
+            return _utc_text(value) if value else None
 
         return (
             a.id, a.incident, a.task, a.task_phid, a.title, a.owner, a.owner_phid, str(a.status), a.task_status,
             a.priority, a.priority_value, str(a.type), a.due.isoformat() if a.due else None,
             _json_list(a.projects), _json_list(a.project_phids), int(a.missing), str(a.origin),
-            a.raw_text, _json_list(sorted(a.locked)), format_utc(a.created_at), when(a.resolved_at),
+            a.raw_text, _json_list(sorted(a.locked)), _utc_text(a.created_at), when(a.resolved_at),
             when(a.recorded_at), when(a.updated_at), when(a.synced_at), when(a.task_modified_at),
         )
 
@@ -112,8 +117,8 @@ class ActionablesMixin(IncidentsMixin):
         return (
             actionable_id, change.incident, change.task,
             str(change.old_status) if change.old_status else None, str(change.new_status),
-            change.old_task_status, change.new_task_status, format_utc(change.changed_at), change.changed_at_from,
-            format_utc(change.observed_at), change.source, change.note,
+            change.old_task_status, change.new_task_status, _utc_text(change.changed_at), change.changed_at_from,
+            _utc_text(change.observed_at), change.source, change.note,
         )
 
     def _select_actionables(self, where: str, params: Sequence[Any], order: str = "id") -> list[Actionable]:
@@ -130,7 +135,7 @@ class ActionablesMixin(IncidentsMixin):
         """Insert a new actionable and its first history row, atomically; returns it with its id."""
         values = self._actionable_row(actionable)[1:]
         try:
-            with self.atomic():
+            with self.transaction():
                 new_id = int(self.conn.execute(self._INSERT_ACTIONABLE_SQL, values).lastrowid or 0)
                 self.conn.execute(self._INSERT_HISTORY_SQL, self._history_row(first, new_id))
         except sqlite3.IntegrityError as exc:
@@ -160,7 +165,7 @@ class ActionablesMixin(IncidentsMixin):
                 rows.append((*values[1:], values[0]))
         history = [self._history_row(c, a.id) for a, c in updates if c is not None and a.id is not None]
         try:
-            with self.atomic():
+            with self.transaction():
                 self.conn.executemany(sql, rows)
                 self._insert_history(history)
         except sqlite3.IntegrityError as exc:

@@ -5,8 +5,7 @@ recorded about it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from types import EllipsisType
 from typing import Any
@@ -55,18 +54,6 @@ def _unchanged(existing: IncidentRecord, values: dict[str, Any], *, respect_lock
 class IncidentsMixin(StoreBase):
     """Incidents by slug; fields set locally are *locked* so later drafts and imports keep them."""
 
-    @contextmanager
-    def atomic(self) -> Iterator[None]:
-        """Writes done whole or not at all: a transaction of their own, or, inside the caller's
-        transaction, simply part of it. No savepoint there: a failed write fails the caller's
-        transaction, which undoes it with the rest (nothing goes on writing after a failed write),
-        and an import would send two statements per write for nothing."""
-        if self.conn.in_transaction:
-            yield
-            return
-        with self.transaction():
-            yield
-
     def save_incident(
         self, record: IncidentRecord, *, respect_locked: bool = False, stored: IncidentRecord | None | EllipsisType = ...
     ) -> IncidentRecord:
@@ -110,7 +97,7 @@ class IncidentsMixin(StoreBase):
                         )
         else:
             values["created_at"] = record.created_at or now
-        with self.atomic():
+        with self.transaction():
             self.conn.execute(_UPSERT_SQL, [values[name] for name in _COLUMNS])
         return _incident(values)  # every column, as written
 
@@ -190,7 +177,7 @@ class IncidentsMixin(StoreBase):
 
     def save_imported_page(self, page: str, incident: str, digest: str, summary: Mapping[str, Any]) -> None:
         """Remember *page* as the import just read it into *incident*."""
-        with self.atomic():
+        with self.transaction():
             self.conn.execute(
                 "INSERT OR REPLACE INTO imported_pages (page, incident, digest, summary) VALUES (?, ?, ?, ?)",
                 [page, incident, digest, json.dumps(summary, ensure_ascii=False)],

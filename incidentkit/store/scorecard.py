@@ -95,6 +95,6 @@ class ScorecardMixin(IncidentsMixin):
                 }
             )
             written.append(key)
-        with self.atomic():
+        with self.transaction():
             self.conn.executemany(_UPSERT_SQL, [[row[name] for name in _COLUMNS] for row in rows])
         return ScorecardSave(written=tuple(written), kept=tuple(kept))
