@@ -63,8 +63,8 @@ def _stored(store: Store, report: Report) -> tuple[ImportedPage, UpsertResult, C
             store, report, wiki=None, page=None, settings=Settings(), now=NOW, statuses={}
         )
         store.db.conn.set_trace_callback(None)
-    kinds = (re.match(r'(SELECT|INSERT|UPDATE|DELETE|SAVEPOINT|RELEASE)\b.*?(?:FROM|INTO|$)\s*"?(\w*)', s) for s in sent)
-    return imported, upserted, Counter(" ".join(filter(None, kind.groups())) for kind in kinds if kind)
+    kinds = (re.match(r'(SELECT|INSERT|UPDATE|DELETE|SAVEPOINT|RELEASE)\b.*?(?:FROM|INTO|$)\s*"?(\w*)', s, re.I) for s in sent)
+    return imported, upserted, Counter(f"{kind[1].upper()} {kind[2].lower()}".strip() for kind in kinds if kind)
 
 
 def test_a_new_incident_is_written_once_without_savepoints_or_reading_back_what_it_wrote() -> None:

@@ -660,6 +660,12 @@ def test_ids_out_of_sqlite_range_are_unknown(store: Store) -> None:
     one = _add(store, task="T1")
     assert [store.get_actionable(i) for i in (0, -1, 2**63, 2**64)] == [None] * 4
     assert store.get_actionable(one.id or 0) == one
+    when = "2024-06-10T12:00:00Z"
+    store.db.conn.execute(  # the largest id SQLite gives
+        "INSERT INTO actionables (id, incident, title, created_at, recorded_at, updated_at) VALUES (?, 'inc-a', 'Far', ?, ?, ?)",
+        [2**63 - 1, when, when, when],
+    )
+    assert store.require_actionable(2**63 - 1).title == "Far"
     with pytest.raises(StoreError) as caught:
         store.require_actionable(2**63)
     assert caught.value.message == f"unknown actionable #{2**63}"
