@@ -4,7 +4,9 @@ test_import.py); these check the batching itself and what a failure inside a bat
 
 from __future__ import annotations
 
+import re
 import threading
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,9 +15,12 @@ import pytest
 from incidentkit.clients.mediawiki import BATCH_SIZE, PageText, connect_wiki
 from incidentkit.config import Settings, load_settings
 from incidentkit.errors import StoreError
+from incidentkit.model.actionable import UpsertResult
 from incidentkit.services import importing
-from incidentkit.services.importing import import_reports
+from incidentkit.services.importing import ImportedPage, definition_path, import_reports, load_definition
 from incidentkit.store import Store
+from incidentkit.wikitext.reports import Report, parse_report
+from tests.incident_pages import all_pages
 from tests.servers.mediawiki import MediaWiki
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
@@ -36,6 +41,54 @@ def test_the_store_commits_once_per_batch_of_pages() -> None:
         report = import_reports(store, report_pages(), total=PAGES, wiki=None, settings=Settings(), now=NOW)
         assert len(report.imported) == PAGES and len(store.list_incidents()) == PAGES
     assert len(commits) == 3 + 1  # one per batch, not per page (each waits for the disk), and the similarity refresh
+
+
+EXAMPLE = "Incidents/2024-02-01 Example all actionable styles"  # 22 actionables, 4 scorecard answers
+
+
+def _example() -> Report:
+    text = next(text for title, text in all_pages() if title == EXAMPLE)
+    report = parse_report(EXAMPLE, text, scorecard=load_definition(definition_path(Settings())))
+    assert isinstance(report, Report)
+    return report
+
+
+def _stored(store: Store, report: Report) -> tuple[ImportedPage, UpsertResult, Counter[str]]:
+    """Store *report* as the import does (one unit inside its batch's transaction); what was done
+    and the statements sent, by kind and table."""
+    sent: list[str] = []
+    with store.transaction(), store.transaction(unit=True):
+        store.db.conn.set_trace_callback(sent.append)
+        imported, upserted, _ = importing.store_report(
+            store, report, wiki=None, page=None, settings=Settings(), now=NOW, statuses={}
+        )
+        store.db.conn.set_trace_callback(None)
+    kinds = (re.match(r'(SELECT|INSERT|UPDATE|DELETE|SAVEPOINT|RELEASE)\b.*?(?:FROM|INTO|$)\s*"?(\w*)', s, re.I) for s in sent)
+    return imported, upserted, Counter(f"{kind[1].upper()} {kind[2].lower()}".strip() for kind in kinds if kind)
+
+
+def test_a_new_incident_is_written_once_without_savepoints_or_reading_back_what_it_wrote() -> None:
+    with Store.open(None) as store:
+        imported, upserted, sent = _stored(store, _example())
+        assert imported.created and (upserted.added, imported.scorecard_answers) == (22, 4)
+        assert len(store.incident_actionables(imported.slug)) == 22
+        assert len(store.get_scorecard_answers(imported.slug)) == 4
+    # the page's unit makes it atomic: no savepoint inside it; nothing stored can be compared with yet
+    assert sent == {
+        "SELECT incidents": 3, "SELECT scorecard_answers": 1,  # by page, by slug; what saving the answers checks
+        "INSERT incidents": 1, "INSERT actionables": 22, "INSERT status_history": 22, "INSERT scorecard_answers": 4,
+    }  # fmt: skip
+
+
+def test_an_incident_stored_again_is_compared_with_what_it_holds() -> None:
+    report = _example()
+    with Store.open(None) as store:
+        _stored(store, report)
+        imported, upserted, sent = _stored(store, report)
+        assert not imported.created and not imported.changed
+        assert (upserted.added, upserted.updated, upserted.unchanged, imported.scorecard_answers) == (0, 0, 22, 0)
+        assert len(store.incident_actionables(imported.slug)) == 22 and len(store.status_history()) == 22
+    assert sent == {"SELECT incidents": 1, "SELECT actionables": 1, "SELECT scorecard_answers": 1}
 
 
 def test_a_failure_undoes_its_batch_only_and_the_import_can_be_run_again(monkeypatch: pytest.MonkeyPatch) -> None:

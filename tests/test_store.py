@@ -223,6 +223,33 @@ def test_a_unit_on_its_own_is_one_transaction(store: Store) -> None:
     assert store.require_actionable(one.id or 0).title == "changed"
 
 
+def test_a_new_actionable_is_written_without_reading_it_back(store: Store) -> None:
+    seen = _statements(store)
+    with store.transaction(unit=True):  # as an import stores a page
+        _add(store, task="T1")
+    assert [sql.split(" (")[0] for sql in seen[1:-1]] == ["INSERT INTO actionables", "INSERT INTO status_history"]
+
+
+def test_a_new_actionable_is_returned_as_it_reads_back(store: Store) -> None:
+    later = NOW.replace(microsecond=250)  # stored as whole seconds
+    a = _actionable(task="T5", created_at=later, recorded_at=later, locked=("owner", "due"), projects=("SRE",))
+    saved = store.add_actionable(a, _first(a))
+    assert saved == store.require_actionable(saved.id or 0)
+    assert (saved.created_at, saved.recorded_at, saved.locked) == (NOW, NOW, ("due", "owner"))
+
+
+def test_saving_an_incident_as_the_caller_just_read_it_reads_nothing(store: Store) -> None:
+    sent: list[str] = []
+    store.db.conn.set_trace_callback(sent.append)
+    new = store.save_incident(IncidentRecord(slug="inc-c", title="C"), stored=None)
+    again = store.save_incident(IncidentRecord(slug="inc-c", title="C"), stored=new)  # nothing changes: no write
+    renamed = store.save_incident(IncidentRecord(slug="inc-c", title="C2"), stored=again)
+    store.db.conn.set_trace_callback(None)
+    assert [statement.split()[0] for statement in sent] == ["BEGIN", "INSERT", "COMMIT", "BEGIN", "INSERT", "COMMIT"]
+    assert again == new and store.require_incident("inc-c") == renamed
+    assert (renamed.title, renamed.created_at) == ("C2", new.created_at)
+
+
 def test_unknown_actionable_is_a_one_line_error(store: Store) -> None:
     with pytest.raises(StoreError, match=r"unknown actionable #99"):
         store.require_actionable(99)
@@ -644,6 +671,12 @@ def test_ids_out_of_sqlite_range_are_unknown(store: Store) -> None:
     one = _add(store, task="T1")
     assert [store.get_actionable(i) for i in (0, -1, 2**63, 2**64)] == [None] * 4
     assert store.get_actionable(one.id or 0) == one
+    when = "2024-06-10T12:00:00Z"
+    store.db.conn.execute(  # the largest id SQLite gives
+        "INSERT INTO actionables (id, incident, title, created_at, recorded_at, updated_at) VALUES (?, 'inc-a', 'Far', ?, ?, ?)",
+        [2**63 - 1, when, when, when],
+    )
+    assert store.require_actionable(2**63 - 1).title == "Far"
     with pytest.raises(StoreError) as caught:
         store.require_actionable(2**63)
     assert caught.value.message == f"unknown actionable #{2**63}"

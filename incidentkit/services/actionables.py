@@ -299,15 +299,17 @@ def _upsert_hinted(
     settings: Settings,
     now: datetime,
     statuses: Mapping[str, TaskStatus],
+    stored: Sequence[Actionable] | None = None,
 ) -> UpsertResult:
     """Record items from a draft or a page: new ones are added; existing ones only take hints.
 
     An existing actionable keeps its locked fields, and once sync has seen its task, its status,
     owner and title come from Phabricator only. Matching: by task, else by title among free-text ones.
+    *stored*: the incident's actionables, when the caller knows them (read here otherwise).
     """
     added = updated = unchanged = 0
     with store.transaction():
-        existing = store.incident_actionables(incident.slug)
+        existing = store.incident_actionables(incident.slug) if stored is None else stored
         by_task = {a.task: a for a in existing if a.task}
         ideas = {a.title: a for a in existing if not a.task}
         for item in items:
@@ -412,15 +414,17 @@ def upsert_imported(
     settings: Settings | None = None,
     now: datetime,
     statuses: Mapping[str, TaskStatus] | None = None,
+    stored: Sequence[Actionable] | None = None,
 ) -> UpsertResult:
     """Record the follow-ups read from an existing report page (idempotent, safe to re-run).
 
     Never overwrites locked fields or anything sync has set; new ones get ``created_at`` = the
     incident start when known. *settings* give the SLA table (defaults when None). An import
-    passes the incident as just saved, and the instance's *statuses* read once for all its pages.
+    passes the incident as just saved, the instance's *statuses* read once for all its pages, and
+    for an incident it has just created, its *stored* actionables: none.
     """
     record = store.require_incident(incident) if isinstance(incident, str) else incident
     return _upsert_hinted(
         store, record, items, origin=Origin.IMPORT, settings=settings or Settings(), now=now,
-        statuses=task_statuses(store) if statuses is None else statuses,
+        statuses=task_statuses(store) if statuses is None else statuses, stored=stored,
     )  # fmt: skip

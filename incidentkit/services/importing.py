@@ -224,9 +224,13 @@ def _store_report_once(
         origin="import",
         metadata=metadata,
     )
-    saved_record = store.save_incident(record, respect_locked=True)
-    upserted = upsert_imported(store, saved_record, imported_items(report), settings=settings, now=now, statuses=statuses)
-    stored = store.get_scorecard_answers(slug) if report.scorecard else {}
+    saved_record = store.save_incident(record, respect_locked=True, stored=existing)
+    # a new incident has nothing stored yet: no actionables, no answers to compare with
+    upserted = upsert_imported(
+        store, saved_record, imported_items(report), settings=settings, now=now, statuses=statuses,
+        stored=None if existing else (),
+    )  # fmt: skip
+    stored = store.get_scorecard_answers(slug) if report.scorecard and existing else {}
     new_answers = {
         key: (answer, note)
         for key, (answer, note) in report.scorecard.items()

@@ -11,6 +11,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from ..errors import StoreError
@@ -29,6 +30,15 @@ from .incidents import IncidentsMixin
 __all__ = ["ActionablesMixin"]
 
 
+# An import writes the same few instants (its clock, each incident's start) thousands of times.
+_utc_text = lru_cache(format_utc)
+
+
+def _json_list(values: Sequence[str]) -> str:
+    """*values* as the JSON list stored for them (most are empty: that one without the encoder)."""
+    return json.dumps(list(values)) if values else "[]"
+
+
 class ActionablesMixin(IncidentsMixin):
     """Actionables by id, by incident and by task; filters, counts and per-month figures."""
 
@@ -41,6 +51,14 @@ class ActionablesMixin(IncidentsMixin):
     _HISTORY_COLUMNS = (
         "actionable_id", "incident", "task", "old_status", "new_status", "old_task_status", "new_task_status",
         "changed_at", "changed_at_from", "observed_at", "source", "note",
+    )
+    # built once: an import adds thousands of actionables
+    _INSERT_ACTIONABLE_SQL = (
+        f"INSERT INTO actionables ({', '.join(_ACTIONABLE_COLUMNS[1:])}) "
+        f"VALUES ({', '.join('?' * len(_ACTIONABLE_COLUMNS[1:]))})"
+    )
+    _INSERT_HISTORY_SQL = (
+        f"INSERT INTO status_history ({', '.join(_HISTORY_COLUMNS)}) VALUES ({', '.join('?' * len(_HISTORY_COLUMNS))})"
     )
     _OPEN_SQL = "status IN ('open', 'in-progress')"
     _STATUSES = {s.value: s for s in ActionableStatus}
@@ -84,13 +102,13 @@ class ActionablesMixin(IncidentsMixin):
     @staticmethod
     def _actionable_row(a: Actionable) -> tuple[Any, ...]:
         def when(value: datetime | None) -> str | None:
-            return format_utc(value) if value else None
+            return _utc_text(value) if value else None
 
         return (
             a.id, a.incident, a.task, a.task_phid, a.title, a.owner, a.owner_phid, str(a.status), a.task_status,
             a.priority, a.priority_value, str(a.type), a.due.isoformat() if a.due else None,
-            json.dumps(list(a.projects)), json.dumps(list(a.project_phids)), int(a.missing), str(a.origin),
-            a.raw_text, json.dumps(sorted(a.locked)), format_utc(a.created_at), when(a.resolved_at),
+            _json_list(a.projects), _json_list(a.project_phids), int(a.missing), str(a.origin),
+            a.raw_text, _json_list(sorted(a.locked)), _utc_text(a.created_at), when(a.resolved_at),
             when(a.recorded_at), when(a.updated_at), when(a.synced_at), when(a.task_modified_at),
         )
 
@@ -99,8 +117,8 @@ class ActionablesMixin(IncidentsMixin):
         return (
             actionable_id, change.incident, change.task,
             str(change.old_status) if change.old_status else None, str(change.new_status),
-            change.old_task_status, change.new_task_status, format_utc(change.changed_at), change.changed_at_from,
-            format_utc(change.observed_at), change.source, change.note,
+            change.old_task_status, change.new_task_status, _utc_text(change.changed_at), change.changed_at_from,
+            _utc_text(change.observed_at), change.source, change.note,
         )
 
     def _select_actionables(self, where: str, params: Sequence[Any], order: str = "id") -> list[Actionable]:
@@ -111,26 +129,22 @@ class ActionablesMixin(IncidentsMixin):
         return map(self._actionable_from_row, self.conn.execute(sql, list(params)))
 
     def _insert_history(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        columns = ", ".join(self._HISTORY_COLUMNS)
-        marks = ", ".join("?" for _ in self._HISTORY_COLUMNS)
-        self.conn.executemany(f"INSERT INTO status_history ({columns}) VALUES ({marks})", list(rows))
+        self.conn.executemany(self._INSERT_HISTORY_SQL, list(rows))
 
     def add_actionable(self, actionable: Actionable, first: StatusChange) -> Actionable:
         """Insert a new actionable and its first history row, atomically; returns it with its id."""
-        columns = self._ACTIONABLE_COLUMNS[1:]
-        sql = f"INSERT INTO actionables ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+        values = self._actionable_row(actionable)[1:]
         try:
             with self.transaction():
-                cursor = self.conn.execute(sql, self._actionable_row(actionable)[1:])
-                new_id = int(cursor.lastrowid or 0)
-                self._insert_history([self._history_row(first, new_id)])
+                new_id = int(self.conn.execute(self._INSERT_ACTIONABLE_SQL, values).lastrowid or 0)
+                self.conn.execute(self._INSERT_HISTORY_SQL, self._history_row(first, new_id))
         except sqlite3.IntegrityError as exc:
             what = actionable.task or repr(actionable.title)
             raise StoreError(
                 f"{what} is already tracked for incident {actionable.incident} ({exc})",
                 hint="`incidentkit actionables list --incident SLUG --status all` shows it",
             ) from exc
-        return self.require_actionable(new_id)
+        return self._actionable_from_row((new_id, *values))  # as reading the row back would return it
 
     def update_actionable(self, actionable: Actionable, history: Iterable[StatusChange] = ()) -> None:
         """Write every column of an existing actionable plus its new history rows, atomically."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from types import EllipsisType
 from typing import Any
 
 from ..errors import StoreError
@@ -25,6 +26,16 @@ def _incident(row: dict[str, Any]) -> IncidentRecord:
 
 
 _KEPT_WHEN_NONE = ("wiki", "page", "revision", "page_timestamp", "severity", "task")
+_COLUMNS = (
+    "slug", "title", "start", "end", "severity", "task", "status", "wiki", "page", "revision", "page_timestamp",
+    "origin", "metadata", "locked", "updated_at", "created_at",
+)  # fmt: skip
+_QUOTED = [f'"{name}"' for name in _COLUMNS]  # "end" is an SQL keyword
+# built once: an import saves thousands of incidents
+_UPSERT_SQL = (
+    f"INSERT INTO incidents ({', '.join(_QUOTED)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+    f"ON CONFLICT (slug) DO UPDATE SET {', '.join(f'{name} = excluded.{name}' for name in _QUOTED[1:])}"
+)
 
 
 def _unchanged(existing: IncidentRecord, values: dict[str, Any], *, respect_locked: bool) -> bool:
@@ -43,10 +54,13 @@ def _unchanged(existing: IncidentRecord, values: dict[str, Any], *, respect_lock
 class IncidentsMixin(StoreBase):
     """Incidents by slug; fields set locally are *locked* so later drafts and imports keep them."""
 
-    def save_incident(self, record: IncidentRecord, *, respect_locked: bool = False) -> IncidentRecord:
-        """Insert or update an incident by slug; with *respect_locked*, locked fields are kept."""
+    def save_incident(
+        self, record: IncidentRecord, *, respect_locked: bool = False, stored: IncidentRecord | None | EllipsisType = ...
+    ) -> IncidentRecord:
+        """Insert or update an incident by slug; with *respect_locked*, locked fields are kept.
+        *stored*: the incident as stored now (None: there is none), when the caller has just read it."""
         now = self.now_text()
-        existing = self.get_incident(record.slug)
+        existing = self.get_incident(record.slug) if stored is ... else stored
         values: dict[str, Any] = {
             "slug": record.slug,
             "title": record.title,
@@ -83,14 +97,8 @@ class IncidentsMixin(StoreBase):
                         )
         else:
             values["created_at"] = record.created_at or now
-        columns = ", ".join(f'"{name}"' for name in values)
-        updates = ", ".join(f'"{name}" = excluded."{name}"' for name in values if name != "slug")
         with self.transaction():
-            self.conn.execute(
-                f"INSERT INTO incidents ({columns}) VALUES ({', '.join('?' for _ in values)}) "
-                f"ON CONFLICT (slug) DO UPDATE SET {updates}",
-                list(values.values()),
-            )
+            self.conn.execute(_UPSERT_SQL, [values[name] for name in _COLUMNS])
         return _incident(values)  # every column, as written
 
     def incident_actionable_counts(self, today: date) -> dict[str, tuple[int, int]]:

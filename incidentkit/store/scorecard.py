@@ -14,6 +14,13 @@ from .incidents import IncidentsMixin
 __all__ = ["ScorecardMixin"]
 
 
+_COLUMNS = ("incident", "question", "answer", "note", "reviewer", "answered_at", "source", "page_revision")
+_UPSERT_SQL = (
+    f"INSERT INTO scorecard_answers ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+    f"ON CONFLICT (incident, question) DO UPDATE SET {', '.join(f'{name} = excluded.{name}' for name in _COLUMNS[2:])}"
+)
+
+
 def _score_answer(row: dict[str, Any]) -> ScoreAnswer:
     """A scorecard_answers row as a ScoreAnswer."""
     return ScoreAnswer(
@@ -89,5 +96,5 @@ class ScorecardMixin(IncidentsMixin):
             )
             written.append(key)
         with self.transaction():
-            self.db["scorecard_answers"].upsert_all(rows, pk=("incident", "question"))
+            self.conn.executemany(_UPSERT_SQL, [[row[name] for name in _COLUMNS] for row in rows])
         return ScorecardSave(written=tuple(written), kept=tuple(kept))
