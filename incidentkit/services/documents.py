@@ -11,7 +11,6 @@ its Start as the impact start and its End as the resolution, and nothing else.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from ..config import Settings
@@ -26,27 +25,9 @@ from ..model.time import format_utc, parse_utc
 from ..store import Store
 from ..timeline.curate import curate
 from ..timeline.rows import build_rows
-from ..wikitext.searchtext import ReportText, report_text
+from .reading import PageFacts, page_facts
 
-__all__ = [
-    "PageFacts", "page_facts", "event_signals", "draft_facts", "facts_of_draft", "build_document", "document_for_draft",
-]  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class PageFacts:
-    """What a page's text gives its incident's document: its words by field, and the signals it and
-    the incident's *title* name (read together, as :func:`build_document` reads them)."""
-
-    title: str
-    text: ReportText
-    signals: Signals
-
-
-def page_facts(title: str, page_text: str, outline: Sequence[tuple[int, int, str]] | None = None) -> PageFacts:
-    """The facts of *page_text* for an incident called *title* (*outline*: the page's headings, when
-    it has just been parsed). Pure: an import reads them in a worker process."""
-    return PageFacts(title, report_text(page_text, outline), text_signals("\n".join([title, page_text])))
+__all__ = ["event_signals", "draft_facts", "facts_of_draft", "build_document", "document_for_draft"]
 
 
 def _host(value: str) -> str:

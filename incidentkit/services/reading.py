@@ -1,6 +1,6 @@
 """Reading report pages for an import, ahead of storing them: each page parsed
 (:func:`~incidentkit.wikitext.reports.parse_report`) and the words and signals of its search
-document taken from its text (:func:`~incidentkit.services.documents.page_facts`).
+document taken from its text (:func:`page_facts`).
 
 This is the pure and costly part of an import of new pages (about 40% of its work; the storing,
 indexing and comparing are the rest). With many pages it runs in a worker process, ahead of the
@@ -26,16 +26,33 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ..model.scorecard import ScorecardDefinition
+from ..model.signals import Signals, text_signals
 from ..wikitext.reports import Report, Unparsed, parse_report
-from .documents import PageFacts, page_facts
+from ..wikitext.searchtext import ReportText, report_text
 
-__all__ = ["PARALLEL_FROM", "ReadPage", "read_page", "PageReader"]
+__all__ = ["PARALLEL_FROM", "PageFacts", "page_facts", "ReadPage", "read_page", "PageReader"]
 
 # Pages to read before a worker process pays: starting one (a fresh interpreter importing the
 # parser) costs about as much as reading a hundred pages here.
 PARALLEL_FROM = 200
 
 Key = TypeVar("Key")
+
+
+@dataclass(frozen=True, slots=True)
+class PageFacts:
+    """What a page's text gives its incident's document: its words by field, and the signals it and
+    the incident's *title* name (read together, as :func:`~.documents.build_document` reads them)."""
+
+    title: str
+    text: ReportText
+    signals: Signals
+
+
+def page_facts(title: str, page_text: str, outline: Sequence[tuple[int, int, str]] | None = None) -> PageFacts:
+    """The facts of *page_text* for an incident called *title* (*outline*: the page's headings, when
+    it has just been parsed). Pure: an import reads them in a worker process."""
+    return PageFacts(title, report_text(page_text, outline), text_signals("\n".join([title, page_text])))
 
 
 @dataclass(frozen=True, slots=True)
