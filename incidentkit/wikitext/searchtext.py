@@ -38,7 +38,6 @@ _EXTERNAL = re.compile(r"\[(?:https?:)?//\S+\s+([^\]]*)\]")
 _BARE_EXTERNAL = re.compile(r"\[(?:https?:)?//[^\s\]]+\]")
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _TABLE = re.compile(r"^\s*(?:\{\||\|\}|\|-|\|\+)|\|\||!!", re.M)
-_TABLE_MARKS = ("{|", "|}", "|-", "|+", "||", "!!")  # one of them is in every match of _TABLE
 
 
 @cache
@@ -98,7 +97,7 @@ def plain_text(text: str) -> str:
         text = _TAG.sub(" ", text)
     if "''" in text:
         text = QUOTE_MARKUP.sub("", text)
-    if any(mark in text for mark in _TABLE_MARKS):
+    if "|" in text or "!!" in text:  # what every match holds ("{|", "|}", "|-", "|+", "||" or "!!")
         text = _TABLE.sub(" ", text)
     return "\n".join(_meaningful_lines(html.unescape(text)))
 
