@@ -34,13 +34,59 @@ def report_pages(count: int = PAGES) -> list[tuple[str, str, PageText | None]]:
     ]
 
 
-def test_the_store_commits_once_per_batch_of_pages() -> None:
-    commits: list[str] = []
+def test_the_store_commits_once_per_batch_of_pages_and_takes_no_savepoints() -> None:
+    sent: list[str] = []
     with Store.open(None) as store:
-        store.db.conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+        store.db.conn.set_trace_callback(sent.append)
         report = import_reports(store, report_pages(), total=PAGES, wiki=None, settings=Settings(), now=NOW)
+        store.db.conn.set_trace_callback(None)
         assert len(report.imported) == PAGES and len(store.list_incidents()) == PAGES
-    assert len(commits) == 3 + 1  # one per batch, not per page (each waits for the disk), and the similarity refresh
+    assert sent.count("COMMIT") == 3 + 1  # one per batch, not per page (each waits for the disk), and the similarity refresh
+    assert not [sql for sql in sent if sql.startswith("SAVEPOINT")]  # a page is undone with its batch
+
+
+def _interrupting(monkeypatch: pytest.MonkeyPatch, *pages: int) -> list[str]:
+    """Make storing raise KeyboardInterrupt half-way through each of the *pages* (by number), once
+    each, after writing an incident of its own; returns the pages stored, as they are."""
+    store_report = importing.store_report
+    left = [f"Incidents/2024-01-{1 + n % 28:02d} Outage {n:03d}" for n in pages]
+    calls: list[str] = []
+
+    def interrupted(store: Store, report: Any, **kwargs: Any) -> Any:
+        calls.append(report.page)
+        if left and report.page == left[0]:
+            left.pop(0)
+            store.save_incident(importing.IncidentRecord(slug="half-written", title="x"))
+            raise KeyboardInterrupt
+        return store_report(store, report, **kwargs)
+
+    monkeypatch.setattr(importing, "store_report", interrupted)
+    return calls
+
+
+def test_ctrl_c_keeps_the_pages_before_it_and_undoes_the_one_half_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = report_pages()
+    calls = _interrupting(monkeypatch, 70)  # in the second batch
+    with Store.open(None) as store:
+        with pytest.raises(importing.ImportInterrupted) as stopped:
+            import_reports(store, pages, total=PAGES, wiki=None, settings=Settings(), now=NOW)
+        kept = [title for title, _, _ in pages[:70]]
+        assert [page.page for page in stopped.value.result.imported] == kept
+        assert sorted(record.page or "" for record in store.list_incidents()) == sorted(kept)  # not "half-written"
+        assert calls[BATCH_SIZE:] == kept[BATCH_SIZE:] + [pages[70][0]] + kept[BATCH_SIZE:]  # stored again after it
+        assert store.document_count() == 70  # and indexed, and compared
+        assert not store.db.execute("SELECT count(*) FROM search_documents WHERE compared = 0").fetchone()[0]
+
+
+def test_ctrl_c_again_while_its_batch_is_stored_again_keeps_the_batches_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = report_pages()
+    _interrupting(monkeypatch, 70, 60)  # the second while the pages before the first are stored again
+    with Store.open(None) as store:
+        with pytest.raises(importing.ImportInterrupted) as stopped:
+            import_reports(store, pages, total=PAGES, wiki=None, settings=Settings(), now=NOW)
+        kept = [title for title, _, _ in pages[:BATCH_SIZE]]
+        assert [page.page for page in stopped.value.result.imported] == kept
+        assert sorted(record.page or "" for record in store.list_incidents()) == sorted(kept)
 
 
 EXAMPLE = "Incidents/2024-02-01 Example all actionable styles"  # 22 actionables, 4 scorecard answers

@@ -7,6 +7,7 @@ features and similar pairs. A page read again exactly as last time is not parsed
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -285,3 +286,15 @@ def test_what_reading_raises_in_the_worker_is_raised_here() -> None:
         assert key == "first" and isinstance(pages[0].report, importing.Report)
         with pytest.raises(AttributeError):  # None has no .strip(): raised in the worker, raised again here
             next(read)
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no process priorities here")
+def test_the_worker_yields_the_cpu_to_the_importing_process() -> None:
+    batches = [(n, [(f"Incidents/2024-01-0{n} x", "== Summary ==\nfine")]) for n in (1, 2)]
+    with reading.PageReader(prefix="Incidents/", questions=None, parallel=True) as reader:
+        read = reader.ahead(batches)  # type: ignore[arg-type]
+        assert [key for key, _ in read] == [1, 2]  # the second batch was read in the worker, now running
+        assert reader._worker is not None
+        worker = reader._worker.process.pid
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, worker) == min(ours + reading.WORKER_NICENESS, 19)

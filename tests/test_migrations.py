@@ -129,3 +129,27 @@ def test_database_leaves_a_numpy_loaded_before_in_place(monkeypatch: pytest.Monk
     assert sys.modules["numpy"] is loaded
     assert sys.modules["sqlite_utils.db"].np is loaded  # sqlite-utils was given it, not hidden from it
     assert asked == []
+
+
+def test_the_features_move_into_one_tree_by_key_with_each_documents_list_beside_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    before = migrations.STEPS.index("m016_features_by_key")
+    monkeypatch.setattr(migrations, "STEPS", migrations.STEPS[:before])
+    monkeypatch.setattr(migrations, "_FUNCTIONS", migrations._FUNCTIONS[:before])
+    migrations.apply(conn)  # as the step before it left a store
+    conn.execute("INSERT INTO incidents (slug, title, created_at, updated_at) VALUES ('a', 'A', 'x', 'x'), ('b', 'B', 'x', 'x'), ('c', 'C', 'x', 'x')")
+    conn.execute("INSERT INTO search_documents (id, slug, indexed_at) VALUES (1, 'a', 'x'), (2, 'b', 'x'), (3, 'c', 'x')")
+    rows = [(1, "term:wdq", 0.1 + 0.2), (1, "alert:Down", 1.0), (2, "term:wdq", 1 / 3), (2, "title:maps", 1.0)]
+    conn.executemany("INSERT INTO search_features (doc, feature, weight) VALUES (?, ?, ?)", rows)
+    monkeypatch.undo()
+    migrations.apply(conn)
+    # by feature, then document: the order candidates are looked up in, weights exactly as they were
+    assert conn.execute("SELECT feature, doc, weight FROM search_features").fetchall() == sorted((f, d, w) for d, f, w in rows)
+    lists = dict(conn.execute("SELECT doc, features FROM search_compared"))
+    assert lists == {1: '["alert:Down","term:wdq"]', 2: '["term:wdq","title:maps"]'}  # none for a document without any
+    store = Store(conn)
+    assert store.features_of("a") == {"alert:Down": 1.0, "term:wdq": 0.1 + 0.2} and store.features_of("c") == {}
+    conn.execute("DELETE FROM incidents WHERE slug = 'a'")  # its document, its list and its features go
+    assert conn.execute("SELECT doc, feature FROM search_features").fetchall() == [(2, "term:wdq"), (2, "title:maps")]
+    assert dict(conn.execute("SELECT doc, features FROM search_compared")) == {2: lists[2]}

@@ -118,15 +118,17 @@ class Features:
         return known
 
     def _weigh(self, stored: bool) -> dict[str, float]:
-        found: dict[str, float] = {}
+        # keys are built from each kind's prefix: an import weighs hundreds of thousands of them
+        term, title = feature_key(TERM, ""), feature_key(TITLE, "")
         if not stored:
-            found.update((feature_key(TITLE, term), 0.0) for term in self.terms)
-            found.update((feature_key(TERM, term), 0.0) for term in self.title)
-        found.update((feature_key(TERM, term), weight) for term, weight in self.terms.items())
-        found.update((feature_key(TITLE, term), 1.0) for term in self.title)
+            cross = dict.fromkeys([title + word for word in self.terms], 0.0)
+            cross.update(dict.fromkeys([term + word for word in self.title], 0.0))
+            return {**cross, **self.weights(stored=True)}
+        found = {term + word: weight for word, weight in self.terms.items()}
+        found.update(dict.fromkeys([title + word for word in self.title], 1.0))
         for kind in SIGNAL_KINDS:
-            for value in self.signals.get(kind, ()):
-                found[feature_key(kind, value)] = 1.0
+            prefix = feature_key(kind, "")
+            found.update(dict.fromkeys([prefix + value for value in self.signals.get(kind, ())], 1.0))
         return found
 
 
@@ -148,12 +150,12 @@ class Comparable:
 
     def features(self, documents: Mapping[str, int], total: int) -> Features:
         """Its features, with *documents* (term -> in how many of the *total* incidents it is)."""
-        weights = {
-            term: (1 + math.log(n)) * math.log((total + 1) / (documents.get(term, 0) + 1)) for term, n in self.counts.items()
-        }
-        top = sorted(weights.items(), key=lambda pair: (-pair[1], pair[0]))[:TOP_TERMS]
-        norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
-        terms = {term: weight / norm for term, weight in top if weight > 0}
+        log, scale = math.log, total + 1
+        # (-weight, term) pairs: the heaviest first, ties by term, without a sort key to call
+        weighed = [(-(1 + log(n)) * log(scale / (documents.get(term, 0) + 1)), term) for term, n in self.counts.items()]
+        ranked = sorted(weighed)[:TOP_TERMS]
+        norm = math.sqrt(sum(weight * weight for weight, _ in ranked)) or 1.0
+        terms = {term: -weight / norm for weight, term in ranked if weight < 0}
         return Features(terms=terms, title=self.title, signals={kind: self.signals.get(kind, frozenset()) for kind in SIGNAL_KINDS})
 
     def to_dict(self) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
@@ -342,7 +342,7 @@ class _Reader:
 
     def store(self, store: Store, plan: _Plan, read: ReadPage | None) -> Stored | Unparsed | None:
         """Store the page of *plan* (*read*: as :mod:`.reading` read it; None when it reads as last
-        time: then nothing is done) and index it, whole or not at all; None when it is before
+        time: then nothing is done) and index it, as one unit; None when it is before
         ``since``. What is staged for the index is the caller's to save (:func:`save_staged`)."""
         if plan.last is not None:
             imported, upserted, day = _as_last_read(plan.title, plan.last[0], plan.last[2])
@@ -367,6 +367,30 @@ class _Reader:
         return self.since is not None and (day is None or day < self.since)
 
 
+def _store_batch(
+    store: Store,
+    reader: _Reader,
+    batch: Sequence[tuple[_Plan, ReadPage | None]],
+    outcomes: list[Stored | Unparsed | None],
+    *,
+    progress: Progress | None = None,
+    done: int = 0,
+    total: int = 0,
+) -> None:
+    """Store the pages of *batch* (each with how it was read; None when it reads as last time) in
+    one transaction, undone whole on any error, Ctrl-C included, and the text of those indexed;
+    appends to *outcomes* what was done with each page as it is done, so the caller knows how far
+    it got (*progress* is told of each: *done* pages of *total* before the batch). No page takes a savepoint of its own (their bookkeeping was a tenth of an import's
+    work): a page interrupted half-written is undone with its batch, and the caller stores again
+    the pages before it."""
+    with store.transaction(unit=True):
+        for plan, read in batch:
+            outcomes.append(reader.store(store, plan, read))
+            if progress:
+                progress(done + len(outcomes), total)
+        save_staged(store, [outcome[2] for outcome in outcomes if isinstance(outcome, tuple) and outcome[2] is not None])
+
+
 def import_reports(
     store: Store,
     pages: Iterable[tuple[str, str, PageText | None]],
@@ -386,12 +410,12 @@ def import_reports(
     is given, are counted in ``filtered``. A page the import read exactly so last time is not parsed
     again, unless *reread*. Pages are taken (for a wiki, read) 50 at a time outside any
     transaction and parsed one batch ahead (:class:`~.reading.PageReader`: in a worker process
-    when there are many), then stored in one transaction: each page is atomic (a savepoint), the
-    terms of the batch are counted in the vocabulary and their text written for search at once,
-    and the disk is waited for once per batch instead of once per page, which was most of an
-    import's time. An error undoes the pages of its batch; running the import again stores them.
-    The pages indexed are compared with the other incidents at the end, also after Ctrl-C
-    (ImportInterrupted), which keeps every page stored before it.
+    when there are many), then stored in one transaction: the text of the batch's pages is
+    written for search at once, and the disk is waited for once per batch instead of once per
+    page, which was most of an import's time. An error undoes the pages of its batch; running the
+    import again stores them. Ctrl-C keeps every page stored before it (ImportInterrupted): the
+    pages of its batch before the one interrupted are stored again. The pages indexed are compared
+    with the other incidents at the end, also after Ctrl-C.
     """
     imported: list[ImportedPage] = []
     unparsed: list[Unparsed] = []
@@ -430,30 +454,30 @@ def import_reports(
                 break
             if plans is None:
                 break
-            stored: list[Stored] = []  # this batch's pages: imported once it commits
-            reads = iter(read)
-            with store.transaction():
-                for plan in plans:
-                    try:
-                        outcome = reader.store(store, plan, next(reads) if plan.last is None else None)
-                    except KeyboardInterrupt as exc:  # keep the pages stored before it: commit them
-                        interrupted = exc
-                        break
-                    if isinstance(outcome, Unparsed):
-                        unparsed.append(outcome)
-                    elif outcome is None:
-                        filtered += 1
-                    else:
-                        stored.append(outcome)
-                    done += 1
-                    if progress:
-                        progress(done, total)
-                staged_pages = [staged for _, _, staged in stored if staged is not None]
-                save_staged(store, staged_pages)
-            comparables.update((staged.document, staged.comparable) for staged in staged_pages)
-            imported.extend(page for page, _, _ in stored)
-            for _, upserted, _ in stored:
-                upserts = _add(upserts, upserted)
+            pages_read = iter(read)
+            batch = [(plan, next(pages_read) if plan.last is None else None) for plan in plans]
+            outcomes: list[Stored | Unparsed | None] = []
+            try:
+                _store_batch(store, reader, batch, outcomes, progress=progress, done=done, total=total)
+            except KeyboardInterrupt as exc:  # the batch is undone: store again the pages before the one interrupted
+                interrupted = exc
+                before, outcomes = batch[: len(outcomes)], []
+                try:
+                    _store_batch(store, reader, before, outcomes)
+                except KeyboardInterrupt:  # interrupted again: nothing of this batch is stored
+                    outcomes = []
+            done += len(outcomes)
+            for outcome in outcomes:
+                if isinstance(outcome, Unparsed):
+                    unparsed.append(outcome)
+                elif outcome is None:
+                    filtered += 1
+                else:
+                    page, upserted, staged = outcome
+                    imported.append(page)
+                    upserts = _add(upserts, upserted)
+                    if staged is not None:
+                        comparables[staged.document] = staged.comparable
     refresh_similarity(store, comparables)
     if interrupted:
         raise ImportInterrupted(so_far()) from interrupted

@@ -30,11 +30,15 @@ from ..model.signals import Signals, text_signals
 from ..wikitext.reports import Report, Unparsed, parse_report
 from ..wikitext.searchtext import ReportText, report_text
 
-__all__ = ["PARALLEL_FROM", "PageFacts", "page_facts", "ReadPage", "read_page", "PageReader"]
+__all__ = ["PARALLEL_FROM", "WORKER_NICENESS", "PageFacts", "page_facts", "ReadPage", "read_page", "PageReader"]
 
 # Pages to read before a worker process pays: starting one (a fresh interpreter importing the
 # parser) costs about as much as reading a hundred pages here.
 PARALLEL_FROM = 200
+# Added to the worker's niceness: when it, the importing process (which every page waits for, and
+# which compares them all at the end) and a wiki on the same machine want more than the cores, the
+# worker yields. It reads ahead, so it rarely makes the others wait.
+WORKER_NICENESS = 10
 
 Key = TypeVar("Key")
 
@@ -210,6 +214,8 @@ def _serve() -> None:
     """The worker's loop: read (prefix, questions), then answer each batch of pages with them read."""
     # Ctrl-C is the importing process's to handle (it keeps what it stored)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(os, "nice"):  # not on Windows
+        os.nice(WORKER_NICENESS)
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     prefix, questions = pickle.load(source)
     while True:

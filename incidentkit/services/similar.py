@@ -13,7 +13,7 @@ the pairs above the minimum score are kept (``search_links``) for the repeat cou
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -143,10 +143,14 @@ def compare(store: Store, comparables: Mapping[int, Comparable], *, progress: Pr
     total = max(store.document_count(), 1)
     documents = store.term_documents(sorted({term for c in comparables.values() for term in c.counts}))
     features = {doc: c.features(documents, total) for doc, c in comparables.items()}
-    with store.transaction():  # one write: an interrupted comparison is done again next time
-        store.save_features({doc: f.weights(stored=True) for doc, f in features.items()})
-        store.clear_links(list(features))
-        counts = store.feature_counts(sorted({key for f in features.values() for key in f.weights()}))
+    stored = {doc: f.weights(stored=True) for doc, f in features.items()}
+    with store.transaction(unit=True):  # one write: an interrupted comparison is done again next time
+        store.clear_comparison(list(features))
+        # how many incidents have each key: the others, counted in the index; these, here (counting
+        # them in the index too would read back every feature just written)
+        counts = Counter(store.feature_counts(sorted({key for f in features.values() for key in f.weights()})))
+        counts.update(key for weights in stored.values() for key in weights)
+        store.save_features(stored)
         common = _common(counts, total)
         done = 0
         for chunk in chunks(list(features.items()), _CHUNK):
@@ -164,9 +168,9 @@ def _links(
     postings = _postings(store, sorted(usable))
     best: dict[int, dict[int, float]] = {}
     for doc, mine in chunk:
-        scorer = Scorer(mine, counts, total)
         shared = _shared(mine, postings, common, exclude=doc)
-        best[doc] = _best({other: scorer.score(keys) for other, keys in shared.items()})
+        scorer = Scorer(mine, counts, total) if shared else None  # worked out only for an incident with candidates
+        best[doc] = _best({other: scorer.score(keys) for other, keys in shared.items()}) if scorer else {}
     orders = store.document_orders({one for doc, found in best.items() for one in (doc, *found)})
     links: dict[tuple[int, int], float] = {}
     for doc, found in best.items():

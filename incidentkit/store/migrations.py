@@ -451,3 +451,41 @@ def m015_fts_vocabulary(db: Database) -> None:
     )
     db.execute("DROP TABLE search_vocabulary")
     db.execute("ALTER TABLE search_documents DROP COLUMN terms")
+
+
+@step
+def m016_features_by_key(db: Database) -> None:
+    """Similarity features are kept in one tree, by feature then document (the order candidates
+    are looked up in), and beside it each compared document's list of its feature keys
+    (``search_compared``): a second tree by document, which every feature written went into too,
+    was most of the cost of writing them. Deleting a document's list (or the document) deletes its
+    features."""
+    db.execute(
+        """
+        CREATE TABLE search_compared (
+            doc INTEGER PRIMARY KEY REFERENCES search_documents(id) ON DELETE CASCADE,
+            features TEXT NOT NULL         -- JSON list of its feature keys (search_features.feature)
+        )
+        """
+    )
+    db.execute(
+        "INSERT INTO search_compared (doc, features) SELECT doc, json_group_array(feature) "
+        "FROM (SELECT doc, feature FROM search_features ORDER BY doc, feature) GROUP BY doc"
+    )
+    db.execute(
+        """
+        CREATE TABLE search_features_by_key (
+            feature TEXT NOT NULL,         -- kind:value, e.g. term:wdq, alert:ATSBackendErrorsHigh
+            doc INTEGER NOT NULL,          -- search_documents.id
+            weight REAL NOT NULL,
+            PRIMARY KEY (feature, doc)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("INSERT INTO search_features_by_key SELECT feature, doc, weight FROM search_features ORDER BY feature, doc")
+    db.execute("DROP TABLE search_features")
+    db.execute("ALTER TABLE search_features_by_key RENAME TO search_features")
+    db.execute(
+        "CREATE TRIGGER search_compared_delete AFTER DELETE ON search_compared BEGIN "
+        "DELETE FROM search_features WHERE doc = old.doc AND feature IN (SELECT value FROM json_each(old.features)); END"
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -158,20 +159,31 @@ class SearchMixin(IncidentsMixin):
             [(doc_id, *fields) for doc_id, fields in texts.items()],
         )
 
-    def save_features(self, features: Mapping[int, Mapping[str, float]]) -> None:
-        """Replace the similarity features of documents: document id -> feature key -> weight."""
+    def clear_comparison(self, docs: Sequence[int]) -> None:
+        """Forget the similarity features of these documents (a trigger deletes those their lists
+        name) and the similar pairs they are part of: they are about to be compared again."""
         with self.transaction():
-            self._write_in_batches("DELETE FROM search_features WHERE doc IN ({marks})", list(features))
-            self.conn.executemany(
-                "INSERT INTO search_features (doc, feature, weight) VALUES (?, ?, ?)",
-                [(doc, key, weight) for doc, weights in features.items() for key, weight in weights.items()],
-            )
-
-    def clear_links(self, docs: Sequence[int]) -> None:
-        """Forget the similar pairs these documents are part of (they are about to be compared again)."""
-        with self.transaction():
+            self._write_in_batches("DELETE FROM search_compared WHERE doc IN ({marks})", docs)
             self._write_in_batches("DELETE FROM search_links WHERE earlier IN ({marks})", docs)
             self._write_in_batches("DELETE FROM search_links WHERE later IN ({marks})", docs)
+
+    def save_features(self, features: Mapping[int, Mapping[str, float]]) -> None:
+        """Record the similarity features of documents that have none (:meth:`clear_comparison`):
+        document id -> feature key -> weight."""
+        by_key: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for doc, weights in features.items():
+            for key, weight in weights.items():
+                by_key[key].append((doc, weight))
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT INTO search_compared (doc, features) VALUES (?, ?)",
+                [(doc, json.dumps(list(weights), ensure_ascii=False)) for doc, weights in features.items()],
+            )
+            # in the table's order: each row goes after the one before it, not somewhere in the tree
+            self.conn.executemany(
+                "INSERT INTO search_features (feature, doc, weight) VALUES (?, ?, ?)",
+                [(key, doc, weight) for key in sorted(by_key) for doc, weight in sorted(by_key[key])],
+            )
 
     def add_links(self, links: Mapping[tuple[int, int], float], compared: Sequence[int]) -> None:
         """Record similar pairs ((earlier id, later id) -> score; a pair already there keeps the
@@ -258,7 +270,8 @@ class SearchMixin(IncidentsMixin):
     def features_of(self, slug: str) -> dict[str, float]:
         """The stored features of *slug* (feature key -> weight); empty when not indexed."""
         rows = self.conn.execute(
-            "SELECT f.feature, f.weight FROM search_features f JOIN search_documents d ON d.id = f.doc WHERE d.slug = ?",
+            "SELECT f.feature, f.weight FROM search_documents d JOIN search_compared c ON c.doc = d.id, json_each(c.features) j "
+            "JOIN search_features f ON f.feature = j.value AND f.doc = c.doc WHERE d.slug = ? ORDER BY f.feature",
             [slug],
         )
         return {feature: float(weight) for feature, weight in rows}
