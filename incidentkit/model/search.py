@@ -9,7 +9,6 @@ events and curation) and what its page says (the text ``import`` read or ``publi
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,6 +24,7 @@ __all__ = ["FIELDS", "COMPARED", "FIELD_WEIGHTS", "MARK_START", "MARK_END", "Dra
 # The searchable fields, in index order, and their BM25 weights (a title match outranks a timeline one).
 FIELDS = ("title", "summary", "timeline", "conclusions", "actionables", "signals", "body")
 COMPARED = ("title", "summary", "timeline", "body")  # the fields text similarity counts terms of
+TITLE_TIMES = 3  # what a title's words count for in text similarity, against once for the other fields
 FIELD_WEIGHTS = (10.0, 4.0, 1.0, 2.0, 2.0, 3.0, 1.0)
 MARK_START, MARK_END = "\x02", "\x03"  # around a match in a snippet; the CLI turns them into styles
 
@@ -104,7 +104,7 @@ class IncidentDocument:
         """What text similarity compares: the title (counted three times), summary and timeline;
         the rest of the page when it has neither (rendered pages whose headings were lost)."""
         title, summary, timeline, body = self.compared_texts()
-        return "\n".join(part for part in [title, title, title, summary, timeline, body] if part)
+        return "\n".join(part for part in [*[title] * TITLE_TIMES, summary, timeline, body] if part)
 
     @property
     def compares_body(self) -> bool:
@@ -122,9 +122,12 @@ class IncidentDocument:
         never joins two words across the line between them.
         """
         title, summary, timeline, body = counts
-        total: Counter[str] = Counter()
-        for part in (title, title, title, summary, timeline, body):
-            total.update(part)
+        total = dict(timeline)  # added up by hand: Counter.update is a loop in Python for all but the first
+        for part in (summary, body):
+            for term, n in part.items():
+                total[term] = total.get(term, 0) + n
+        for term, n in title.items():
+            total[term] = total.get(term, 0) + TITLE_TIMES * n
         return Comparable(
             counts={term: n for term, n in total.items() if comparable_term(term)},
             title=frozenset(term for term in title if comparable_term(term)),

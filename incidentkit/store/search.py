@@ -82,10 +82,10 @@ class SearchMixin(IncidentsMixin):
 
     def _scratch(self) -> None:
         """The temp FTS5 table that tokenizes a document's compared texts as the index does (no
-        content: emptied at once, with ``delete-all``), and its per-column vocabulary."""
+        content, no column sizes: emptied at once, with ``delete-all``), and its per-column vocabulary."""
         self.conn.execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_scratch USING fts5({', '.join(COMPARED)}, "
-            "content = '', tokenize = 'porter unicode61')"
+            "content = '', columnsize = 0, tokenize = 'porter unicode61')"
         )
         self.conn.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_scratch_terms USING fts5vocab(temp, search_scratch, 'col')"
@@ -208,7 +208,7 @@ class SearchMixin(IncidentsMixin):
         :data:`~incidentkit.model.search.COMPARED` fields (one tokenizer pass for all of them)."""
         conn = self.conn
         columns = ", ".join(COMPARED)
-        insert = f"INSERT INTO temp.search_scratch ({columns}) VALUES ({', '.join('?' for _ in COMPARED)})"
+        insert = f"INSERT INTO temp.search_scratch (rowid, {columns}) VALUES (1{', ?' * len(COMPARED)})"
         try:
             conn.execute(insert, list(texts))
         except sqlite3.OperationalError:  # the first use on this connection (or undone with its transaction)
