@@ -380,8 +380,10 @@ def _store_batch(
     """Store the pages of *batch* (each with how it was read; None when it reads as last time) in
     one transaction, undone whole on any error, Ctrl-C included, and the text of those indexed;
     appends to *outcomes* what was done with each page as it is done, so the caller knows how far
-    it got (*progress* is told of each: *done* pages of *total* before the batch). No page takes a savepoint of its own (their bookkeeping was a tenth of an import's
-    work): a page interrupted half-written is undone with its batch, and the caller stores again
+    it got (*progress* is told of each: *done* pages of *total* came before the batch).
+
+    No page takes a savepoint of its own (one costs about 50 µs, as much as storing a small
+    page): a page interrupted half-written is undone with its batch, and the caller stores again
     the pages before it."""
     with store.transaction(unit=True):
         for plan, read in batch:
