@@ -195,6 +195,18 @@ def test_similarity_compares_the_title_thrice_the_summary_and_timeline_else_the_
     assert comparable.signals["host"] == frozenset({"db1001"}) and comparable.signals["alert"] == frozenset()
 
 
+def test_a_term_in_several_compared_fields_counts_the_sum_of_them_the_title_thrice() -> None:
+    document = IncidentDocument(
+        slug="a", title="Db down, db restarted", day=None, summary="The db disk was full.", timeline="10:00 db disk alert",
+    )  # fmt: skip
+    title = {"db": 2, "down": 1, "restart": 1}
+    summary = {"the": 1, "db": 1, "disk": 1, "wa": 1, "full": 1}
+    timeline = {"10": 1, "00": 1, "db": 1, "disk": 1, "alert": 1}
+    counts = document.comparable([title, summary, timeline, {}]).counts
+    # db: twice in the title (3 x 2), once in the summary, once in the timeline
+    assert counts == {"db": 8, "down": 3, "restart": 3, "the": 1, "disk": 2, "wa": 1, "full": 1, "alert": 1}
+
+
 def test_a_term_counts_the_documents_holding_it_in_any_field(store: Store) -> None:
     pages = {
         "2024-01-01_a": "== Summary ==\nThe quokka feeder stalled.\n== Conclusions ==\nWombats.\n",

@@ -256,6 +256,16 @@ def test_features_weigh_terms_and_count_title_words_and_signals() -> None:
     assert features.weights(stored=True) == stored  # each kind weighed once, neither in place of the other
 
 
+def test_features_are_weighed_once_however_often_a_comparison_asks() -> None:
+    from incidentkit.model.similar import Features
+
+    features = Features(terms={"wdq": 0.6}, title=frozenset({"maps"}), signals={"host": frozenset({"h1"})})
+    stored, compared = features.weights(stored=True), features.weights()
+    # the same mappings again, not weighed anew: an import asks for them several times per incident
+    assert features.weights(stored=True) is stored and features.weights() is compared
+    assert compared == {"term:wdq": 0.6, "title:maps": 1.0, "host:h1": 1.0, "title:wdq": 0.0, "term:maps": 0.0}
+
+
 def test_comparable_features_are_tf_idf_weights_normalised() -> None:
     from incidentkit.model.similar import Comparable
 
