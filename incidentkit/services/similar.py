@@ -169,8 +169,9 @@ def _links(
     best: dict[int, dict[int, float]] = {}
     for doc, mine in chunk:
         shared = _shared(mine, postings, common, exclude=doc)
-        scorer = Scorer(mine, counts, total) if shared else None  # worked out only for an incident with candidates
-        best[doc] = _best({other: scorer.score(keys) for other, keys in shared.items()}) if scorer else {}
+        if shared:  # a scorer is worked out only for an incident with candidates
+            scorer = Scorer(mine, counts, total)
+            best[doc] = _best({other: scorer.score(keys) for other, keys in shared.items()})
     orders = store.document_orders({one for doc, found in best.items() for one in (doc, *found)})
     links: dict[tuple[int, int], float] = {}
     for doc, found in best.items():
