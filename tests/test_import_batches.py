@@ -24,7 +24,8 @@ from tests.incident_pages import all_pages
 from tests.servers.mediawiki import MediaWiki
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
-PAGES = 2 * BATCH_SIZE + 20  # three batches, the last one short
+STORE_BATCH = importing.STORE_BATCH
+PAGES = 2 * STORE_BATCH + 20  # three batches, the last one short
 
 
 def report_pages(count: int = PAGES) -> list[tuple[str, str, PageText | None]]:
@@ -66,25 +67,27 @@ def _interrupting(monkeypatch: pytest.MonkeyPatch, *pages: int) -> list[str]:
 
 def test_ctrl_c_keeps_the_pages_before_it_and_undoes_the_one_half_written(monkeypatch: pytest.MonkeyPatch) -> None:
     pages = report_pages()
-    calls = _interrupting(monkeypatch, 70)  # in the second batch
+    stop = STORE_BATCH + 20  # in the second batch
+    calls = _interrupting(monkeypatch, stop)
     with Store.open(None) as store:
         with pytest.raises(importing.ImportInterrupted) as stopped:
             import_reports(store, pages, total=PAGES, wiki=None, settings=Settings(), now=NOW)
-        kept = [title for title, _, _ in pages[:70]]
+        kept = [title for title, _, _ in pages[:stop]]
         assert [page.page for page in stopped.value.result.imported] == kept
         assert sorted(record.page or "" for record in store.list_incidents()) == sorted(kept)  # not "half-written"
-        assert calls[BATCH_SIZE:] == kept[BATCH_SIZE:] + [pages[70][0]] + kept[BATCH_SIZE:]  # stored again after it
-        assert store.document_count() == 70  # and indexed, and compared
+        assert calls[STORE_BATCH:] == kept[STORE_BATCH:] + [pages[stop][0]] + kept[STORE_BATCH:]  # stored again after it
+        assert store.document_count() == stop  # and indexed, and compared
         assert not store.db.execute("SELECT count(*) FROM search_documents WHERE compared = 0").fetchone()[0]
 
 
 def test_ctrl_c_again_while_its_batch_is_stored_again_keeps_the_batches_before(monkeypatch: pytest.MonkeyPatch) -> None:
     pages = report_pages()
-    _interrupting(monkeypatch, 70, 60)  # the second while the pages before the first are stored again
+    # the second while the pages of the batch before the first are stored again
+    _interrupting(monkeypatch, STORE_BATCH + 20, STORE_BATCH + 10)
     with Store.open(None) as store:
         with pytest.raises(importing.ImportInterrupted) as stopped:
             import_reports(store, pages, total=PAGES, wiki=None, settings=Settings(), now=NOW)
-        kept = [title for title, _, _ in pages[:BATCH_SIZE]]
+        kept = [title for title, _, _ in pages[:STORE_BATCH]]
         assert [page.page for page in stopped.value.result.imported] == kept
         assert sorted(record.page or "" for record in store.list_incidents()) == sorted(kept)
 
@@ -138,7 +141,7 @@ def test_an_incident_stored_again_is_compared_with_what_it_holds() -> None:
 
 
 def test_a_failure_undoes_its_batch_only_and_the_import_can_be_run_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    failing = f"Incidents/2024-01-{1 + 70 % 28:02d} Outage 070"  # in the second batch
+    failing = report_pages()[STORE_BATCH + 20][0]  # in the second batch
     store_report = importing.store_report
 
     def broken(store: Store, report: Any, **kwargs: Any) -> Any:
@@ -152,12 +155,12 @@ def test_a_failure_undoes_its_batch_only_and_the_import_can_be_run_again(monkeyp
         with pytest.raises(StoreError, match="disk I/O error"):
             import_reports(store, report_pages(), total=PAGES, wiki=None, settings=Settings(), now=NOW)
         kept = {record.page for record in store.list_incidents()}
-        assert kept == {title for title, _, _ in report_pages()[:BATCH_SIZE]}  # the first batch, whole
+        assert kept == {title for title, _, _ in report_pages()[:STORE_BATCH]}  # the first batch, whole
         monkeypatch.setattr(importing, "store_report", store_report)
         again = import_reports(store, report_pages(), total=PAGES, wiki=None, settings=Settings(), now=NOW)
-        assert again.created == PAGES - BATCH_SIZE
+        assert again.created == PAGES - STORE_BATCH
         assert len(store.list_incidents()) == PAGES
-        assert again.actionables.added == PAGES - BATCH_SIZE and again.actionables.unchanged == BATCH_SIZE
+        assert again.actionables.added == PAGES - STORE_BATCH and again.actionables.unchanged == STORE_BATCH
 
 
 @pytest.mark.integration
@@ -169,7 +172,7 @@ def test_the_next_batches_are_read_while_this_one_is_worked_on(mediawiki: MediaW
     """
     mediawiki.config_env(monkeypatch, name="ops")
     wiki = connect_wiki(load_settings(), "ops")
-    titles = [f"ReadAhead/missing page {n:03d}" for n in range(PAGES)]
+    titles = [f"ReadAhead/missing page {n:03d}" for n in range(2 * BATCH_SIZE + 20)]  # three reads
     started = [threading.Event() for _ in range(3)]
     read_many = wiki.read_many
 

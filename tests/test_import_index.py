@@ -204,15 +204,17 @@ def store_contents(store: Store) -> dict[str, Any]:
     }
 
 
-def three_batches() -> list[tuple[str, str]]:
-    """The real and seed reports three times over, under three titles each: three batches of 50 and more."""
+def batches(count: int) -> list[tuple[str, str]]:
+    """The real and seed reports over and over, each time under new titles: more than *count* - 1
+    batches of pages."""
     pages = sorted(real_pages() + seed_pages())
-    return [(f"{title} ({copy})", text) for copy in ("a", "b", "c") for title, text in pages]
+    copies = (count - 1) * importing.STORE_BATCH // len(pages) + 1
+    return [(f"{title} ({copy})", text) for copy in range(copies) for title, text in pages]
 
 
 def test_many_pages_are_read_in_a_worker_process_and_stored_alike(monkeypatch: pytest.MonkeyPatch) -> None:
-    pages = three_batches()
-    assert len(pages) > 2 * importing.BATCH_SIZE
+    pages = batches(3)
+    assert len(pages) > 2 * importing.STORE_BATCH
     read_here: list[str] = []
     read_page = reading.read_page
 
@@ -221,6 +223,7 @@ def test_many_pages_are_read_in_a_worker_process_and_stored_alike(monkeypatch: p
         return read_page(title, text, **options)
 
     monkeypatch.setattr(reading, "read_page", counted)  # a worker process does not see this
+    monkeypatch.setattr(importing, "PARALLEL_FROM", len(pages) + 1)  # every page read here
     with Store.open(None) as alone:
         import_pages(alone, pages)
         expected = store_contents(alone)
@@ -232,14 +235,15 @@ def test_many_pages_are_read_in_a_worker_process_and_stored_alike(monkeypatch: p
         result = import_pages(store, pages)
         assert store_contents(store) == expected
     # the first batch was read here while the worker started; every other page was read in the worker
-    assert read_here == [title for title, _ in pages[: importing.BATCH_SIZE]]
+    assert read_here == [title for title, _ in pages[: importing.STORE_BATCH]]
     assert len(result.imported) + len(result.unparsed) == len(pages)
 
 
 def test_a_worker_that_dies_leaves_its_pages_to_be_read_here(monkeypatch: pytest.MonkeyPatch) -> None:
     # a fourth batch, sent only after the worker is killed: however fast the worker read the third,
     # some pages are left to be read here
-    pages = three_batches() + [(f"{title} (d)", text) for title, text in sorted(real_pages() + seed_pages())]
+    pages = batches(4)
+    monkeypatch.setattr(importing, "PARALLEL_FROM", len(pages) + 1)  # every page read here
     with Store.open(None) as alone:
         import_pages(alone, pages)
         expected = store_contents(alone)
@@ -254,7 +258,7 @@ def test_a_worker_that_dies_leaves_its_pages_to_be_read_here(monkeypatch: pytest
     killed: list[int] = []
 
     def kill_the_worker(done: int, total: int) -> None:
-        if done <= importing.BATCH_SIZE:  # the first batch is read here: the worker reads the second
+        if done <= importing.STORE_BATCH:  # the first batch is read here: the worker reads the second
             return
         for worker in workers:
             if worker.process.pid not in killed:
@@ -273,7 +277,7 @@ def test_a_worker_that_dies_leaves_its_pages_to_be_read_here(monkeypatch: pytest
         )  # fmt: skip
         assert killed  # there was a worker, and it died during the import
         # the first batch was read here, the second in the worker, the rest here again
-        assert importing.BATCH_SIZE < len(read_here) < len(pages)
+        assert importing.STORE_BATCH < len(read_here) < len(pages)
         assert len(result.imported) + len(result.unparsed) == len(pages)
         assert store_contents(store) == expected
 

@@ -48,6 +48,7 @@ from .tasks import task_statuses
 __all__ = [
     "DEFAULT_PREFIX",
     "PAGE_SUFFIXES",
+    "STORE_BATCH",
     "ImportedPage",
     "ImportResult",
     "ImportInterrupted",
@@ -63,6 +64,10 @@ __all__ = [
 
 DEFAULT_PREFIX = "Incidents/"
 READ_AHEAD = 2  # batches read from the wiki before the import asks for them
+# Pages stored per transaction: three of the wiki's reads. Each commit waits for the disk and writes
+# its pages' search text as one FTS5 segment, and each batch is a round trip to the worker; an error
+# undoes at most this many pages, which running the import again stores.
+STORE_BATCH = 3 * BATCH_SIZE
 PAGE_SUFFIXES = (".wiki", ".wikitext", ".mediawiki", ".txt")
 Progress = Callable[[int, int], None]
 
@@ -410,11 +415,11 @@ def import_reports(
 
     Pages dated before *since* (by title, else by the Start field), or without a date when *since*
     is given, are counted in ``filtered``. A page the import read exactly so last time is not parsed
-    again, unless *reread*. Pages are taken (for a wiki, read) 50 at a time outside any
-    transaction and parsed one batch ahead (:class:`~.reading.PageReader`: in a worker process
-    when there are many), then stored in one transaction: the text of the batch's pages is
-    written for search at once, and the disk is waited for once per batch instead of once per
-    page, which was most of an import's time. An error undoes the pages of its batch; running the
+    again, unless *reread*. Pages are taken (for a wiki, read 50 per request) :data:`STORE_BATCH`
+    at a time outside any transaction and parsed one batch ahead (:class:`~.reading.PageReader`:
+    in a worker process when there are many), then stored in one transaction: the text of the
+    batch's pages is written for search at once, and the disk is waited for once per batch instead
+    of once per page, which was most of an import's time. An error undoes the pages of its batch; running the
     import again stores them. Ctrl-C keeps every page stored before it (ImportInterrupted): the
     pages of its batch before the one interrupted are stored again. The pages indexed are compared
     with the other incidents at the end, also after Ctrl-C.
@@ -438,7 +443,7 @@ def import_reports(
 
     def planned() -> Iterator[tuple[list[_Plan], list[tuple[str, str]]]]:
         remaining = iter(pages)
-        while batch := list(islice(remaining, BATCH_SIZE)):
+        while batch := list(islice(remaining, STORE_BATCH)):
             last = {} if reread else store.imported_pages([title for title, _, _ in batch])
             plans = [reader.plan(title, text, page, last.get(title)) for title, text, page in batch]
             yield plans, [(plan.title, plan.text) for plan in plans if plan.last is None]
