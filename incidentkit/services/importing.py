@@ -418,11 +418,11 @@ def import_reports(
     again, unless *reread*. Pages are taken (for a wiki, read 50 per request) :data:`STORE_BATCH`
     at a time outside any transaction and parsed one batch ahead (:class:`~.reading.PageReader`:
     in a worker process when there are many), then stored in one transaction: the text of the
-    batch's pages is written for search at once, and the disk is waited for once per batch instead
-    of once per page, which was most of an import's time. An error undoes the pages of its batch; running the
-    import again stores them. Ctrl-C keeps every page stored before it (ImportInterrupted): the
-    pages of its batch before the one interrupted are stored again. The pages indexed are compared
-    with the other incidents at the end, also after Ctrl-C.
+    batch's pages is written for search at once, and the disk is waited for once per batch
+    instead of once per page, which was most of an import's time. An error undoes the pages of
+    its batch; running the import again stores them. Ctrl-C keeps every page stored before it
+    (ImportInterrupted): the pages of its batch before the one interrupted are stored again. The
+    pages indexed are compared with the other incidents at the end, also after Ctrl-C.
     """
     imported: list[ImportedPage] = []
     unparsed: list[Unparsed] = []
